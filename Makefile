@@ -1,0 +1,45 @@
+# Thin wrapper over CMake. `make deps` installs Debian packages, `make` builds into build/,
+# `make check` does both and runs the suite, `make check-asan` runs it under ASan+UBSan.
+BUILD      ?= build
+ASAN_BUILD ?= build-asan
+JOBS       ?= $(shell nproc 2>/dev/null || echo 2)
+CMAKE_ARGS ?=
+
+.PHONY: all deps build check check-asan demo bench fuzz clean
+
+all: build
+
+deps:
+	sh scripts/deps.sh
+
+$(BUILD)/CMakeCache.txt:
+	cmake -S . -B $(BUILD) $(CMAKE_ARGS)
+
+build: $(BUILD)/CMakeCache.txt
+	cmake --build $(BUILD) -j $(JOBS)
+
+check: deps
+	$(MAKE) build
+	cd $(BUILD) && ctest --output-on-failure -j $(JOBS)
+
+check-asan: deps
+	cmake -S . -B $(ASAN_BUILD) -DCHORUS_SANITIZE=ON -DCMAKE_BUILD_TYPE=Debug $(CMAKE_ARGS)
+	cmake --build $(ASAN_BUILD) -j $(JOBS)
+	cd $(ASAN_BUILD) && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
+	  UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 ctest --output-on-failure -j $(JOBS)
+
+# Speak a sentence with the embedded default engine into demo.wav.
+demo: deps
+	$(MAKE) build
+	$(BUILD)/chorus say -o demo.wav "Hello from chorus. This sentence was spoken by the embedded default engine."
+	@echo "wrote demo.wav"
+
+bench: build
+	sh bench/run.sh $(BUILD)
+
+fuzz:
+	cmake -S . -B build-fuzz -DCHORUS_FUZZ=ON -DCMAKE_C_COMPILER=clang -DCHORUS_SANITIZE=ON
+	cmake --build build-fuzz -j $(JOBS)
+
+clean:
+	rm -rf $(BUILD) $(ASAN_BUILD) build-fuzz

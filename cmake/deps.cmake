@@ -1,0 +1,5 @@
+# Extra pkg-config modules, one list per subsystem (append; keep one per line for easy merges).
+# audio stage
+# text stage
+# remote backends
+# kokoro

@@ -1,0 +1,434 @@
+/*
+ * chorus.h — the public API of libchorus, a streaming text-to-speech library.
+ *
+ * One request shape drives many engines: local ones inside the process (espeak-ng, Kokoro-82M)
+ * and remote ones over HTTP (OpenAI, ElevenLabs, AllTalk, Chatterbox, any OpenAI-compatible
+ * server). Every request streams: audio reaches your callback chunk by chunk while the engine is
+ * still working, and memory stays flat however long the text.
+ *
+ * Quick start (error handling trimmed):
+ *
+ *     #include <chorus/chorus.h>
+ *
+ *     static int on_event(const struct chorus_event *ev, void *ud) {
+ *         if (ev->type == CHORUS_EVENT_CHUNK)
+ *             fwrite(ev->chunk->data, 1, ev->chunk->data_len, (FILE *)ud);
+ *         return 0;                        // non-zero cancels the stream
+ *     }
+ *
+ *     struct chorus_engine *eng;
+ *     if (chorus_engine_create(&eng, NULL) != CHORUS_OK) ...;
+ *     struct chorus_request r = chorus_request_default();
+ *     r.text = "Hello, world.";
+ *     r.format = CHORUS_FORMAT_WAV;
+ *     r.callback = on_event;
+ *     r.userdata = stdout;
+ *     struct chorus_stream *s;
+ *     int rc = chorus_stream_open(eng, &r, &s);
+ *     if (rc == CHORUS_OK) rc = chorus_stream_run(s);
+ *     if (rc != CHORUS_OK) fprintf(stderr, "%s\n", chorus_stream_errmsg(s));
+ *     chorus_stream_destroy(s);
+ *     chorus_engine_destroy(eng);
+ *
+ * Conventions
+ *  - Functions return an `int` that is a `enum chorus_status`: CHORUS_OK (0) on success, a
+ *    negative code on failure. The detailed, actionable message is on the stream
+ *    (chorus_stream_errmsg) or the engine (chorus_engine_errmsg).
+ *  - `_create` / `_destroy` pairs; `_destroy(NULL)` is a no-op.
+ *  - Pointers handed to your callback are valid only during the callback.
+ *  - Strings and arrays the library returns say how to free them.
+ *  - Thread safety: an engine may be shared by any number of threads. A stream belongs to one
+ *    thread, except chorus_stream_cancel(), which may be called from any thread.
+ */
+#ifndef CHORUS_CHORUS_H
+#define CHORUS_CHORUS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#if defined(_WIN32)
+#define CHORUS_API __declspec(dllexport)
+#elif defined(__GNUC__)
+#define CHORUS_API __attribute__((visibility("default")))
+#else
+#define CHORUS_API
+#endif
+
+#define CHORUS_VERSION_MAJOR 0
+#define CHORUS_VERSION_MINOR 1
+#define CHORUS_VERSION_PATCH 0
+#define CHORUS_VERSION_STRING "0.1.0"
+
+/** The library's version string, e.g. "0.1.0". */
+CHORUS_API const char *chorus_version(void);
+
+/* ------------------------------------------------------------------------------------------ */
+/* Status codes                                                                                 */
+/* ------------------------------------------------------------------------------------------ */
+
+/*
+ * X(NAME, value, "short description"). Codes are appended, never renumbered or reused.
+ * Positive values are not errors: they are the pull API's AGAIN and EOF.
+ */
+#define CHORUS_STATUS_LIST(X)                                                                     \
+    X(OK, 0, "success")                                                                           \
+    X(AGAIN, 1, "no data yet, try again")                                                         \
+    X(EOF, 2, "end of stream")                                                                    \
+    X(E_INVALID, -1, "invalid argument")                                                          \
+    X(E_NOMEM, -2, "out of memory")                                                               \
+    X(E_EMPTY_TEXT, -3, "no text to speak")                                                       \
+    X(E_BAD_UTF8, -4, "text is not valid UTF-8")                                                  \
+    X(E_UNKNOWN_BACKEND, -5, "unknown backend")                                                   \
+    X(E_UNKNOWN_VOICE, -6, "unknown voice")                                                       \
+    X(E_UNAVAILABLE, -7, "backend cannot run here")                                               \
+    X(E_FORMAT, -8, "unsupported output format or sample rate")                                   \
+    X(E_IO, -9, "input/output error")                                                             \
+    X(E_CONFIG, -10, "invalid configuration")                                                     \
+    X(E_CANCELLED, -11, "cancelled")                                                              \
+    X(E_BACKEND, -12, "the engine failed")                                                        \
+    X(E_AUTH, -13, "authentication failed")                                                       \
+    X(E_QUOTA, -14, "quota or credits exhausted")                                                 \
+    X(E_RATE_LIMIT, -15, "rate limited")                                                          \
+    X(E_SERVER, -16, "remote server error")                                                       \
+    X(E_NETWORK, -17, "network error")                                                            \
+    X(E_TIMEOUT, -18, "timed out")                                                                \
+    X(E_SSML, -19, "invalid SSML")                                                                \
+    X(E_OPTION, -20, "unknown or invalid option")                                                 \
+    X(E_TOO_LONG, -21, "input too long")                                                          \
+    X(E_MODEL, -22, "model file missing or invalid")                                              \
+    X(E_NOT_FOUND, -23, "not found")                                                              \
+    X(E_BAD_REQUEST, -24, "request rejected by the server")                                       \
+    X(E_BUSY, -25, "too many generations at once")
+
+enum chorus_status {
+#define CHORUS_X_ENUM(name, value, text) CHORUS_##name = (value),
+    CHORUS_STATUS_LIST(CHORUS_X_ENUM)
+#undef CHORUS_X_ENUM
+};
+
+/** A short, static description of a status code ("unknown voice"). Never NULL. */
+CHORUS_API const char *chorus_strerror(int status);
+/** The code's name without prefix ("E_UNKNOWN_VOICE"), for logs and JSON. Never NULL. */
+CHORUS_API const char *chorus_status_name(int status);
+
+/* ------------------------------------------------------------------------------------------ */
+/* Formats                                                                                      */
+/* ------------------------------------------------------------------------------------------ */
+
+/** Output formats: the six of OpenAI's speech API. */
+enum chorus_format {
+    CHORUS_FORMAT_DEFAULT = 0, /**< from the output path's extension, else wav */
+    CHORUS_FORMAT_WAV,         /**< 16-bit PCM RIFF/WAVE */
+    CHORUS_FORMAT_PCM,         /**< raw signed 16-bit little-endian mono, no header */
+    CHORUS_FORMAT_MP3,
+    CHORUS_FORMAT_OPUS, /**< Ogg Opus */
+    CHORUS_FORMAT_FLAC,
+    CHORUS_FORMAT_AAC, /**< AAC-LC in ADTS */
+    CHORUS_FORMAT_COUNT_
+};
+
+/** Lowercase name ("mp3"); NULL for an invalid value. */
+CHORUS_API const char *chorus_format_name(enum chorus_format f);
+/** MIME type ("audio/mpeg"); NULL for an invalid value. */
+CHORUS_API const char *chorus_format_mime(enum chorus_format f);
+/** File extension without the dot ("mp3"); NULL for an invalid value. */
+CHORUS_API const char *chorus_format_extension(enum chorus_format f);
+/** Format by name, case-insensitive ("MP3", "ogg" and "opus" both give OPUS). DEFAULT if unknown. */
+CHORUS_API enum chorus_format chorus_format_from_name(const char *name);
+/** Format from a path's extension ("out.flac"). DEFAULT if none or unknown. */
+CHORUS_API enum chorus_format chorus_format_from_path(const char *path);
+/** 1 if the format can be produced by this build (encoder present), else 0. */
+CHORUS_API int chorus_format_supported(enum chorus_format f);
+
+/* ------------------------------------------------------------------------------------------ */
+/* Engine                                                                                       */
+/* ------------------------------------------------------------------------------------------ */
+
+struct chorus_engine;
+
+/** Options for chorus_engine_create(). Zero means default for every field. */
+struct chorus_engine_options {
+    /** Config file to read. NULL: $CHORUS_CONFIG, else $XDG_CONFIG_HOME/chorus/config.toml,
+     *  else ~/.config/chorus/config.toml. A missing default file is not an error; a missing file
+     *  named here or in $CHORUS_CONFIG is. */
+    const char *config_path;
+    /** Skip reading any config file (tests, sandboxes). */
+    int no_config;
+    /** Generations allowed at once in this engine; 0: config [chorus] max_concurrent, else 4. */
+    int max_concurrent;
+};
+
+/**
+ * Create an engine: reads the config, registers the built-in backends (none is started until
+ * first used). On failure *out is NULL and, where a message is available (for example a
+ * malformed config file, naming the line), it is copied into errbuf when errbuf is non-NULL.
+ */
+CHORUS_API int chorus_engine_create(struct chorus_engine **out,
+                                    const struct chorus_engine_options *opts);
+/** As chorus_engine_create(), also returning the failure message in errbuf (may be NULL). */
+CHORUS_API int chorus_engine_create2(struct chorus_engine **out,
+                                     const struct chorus_engine_options *opts, char *errbuf,
+                                     size_t errbuf_size);
+/** Destroy an engine. All its streams must have been destroyed first. NULL is a no-op. */
+CHORUS_API void chorus_engine_destroy(struct chorus_engine *e);
+/** Message for the last failed engine-level call made by the calling thread. */
+CHORUS_API const char *chorus_engine_errmsg(const struct chorus_engine *e);
+/** Read a config value ("section", "key"); NULL if unset. Valid until the engine is destroyed. */
+CHORUS_API const char *chorus_engine_config(const struct chorus_engine *e, const char *section,
+                                            const char *key);
+/** Path of the config file that was read, or NULL if none. */
+CHORUS_API const char *chorus_engine_config_path(const struct chorus_engine *e);
+/** Name of the backend used when a request names none: config [chorus] default_backend (or
+ *  the prior implementation's [app_tts] default_provider), else the best local engine that can
+ *  run. The string is static or owned by the engine. */
+CHORUS_API const char *chorus_engine_default_backend(struct chorus_engine *e);
+
+/** Snapshot of the engine's limiter: generations running now and waiting for a slot. */
+struct chorus_engine_stats {
+    int max_concurrent;
+    int active;
+    int queued;
+    uint64_t started_total;
+};
+CHORUS_API void chorus_engine_get_stats(struct chorus_engine *e, struct chorus_engine_stats *out);
+
+/* ------------------------------------------------------------------------------------------ */
+/* Backends and voices                                                                          */
+/* ------------------------------------------------------------------------------------------ */
+
+/** Capability bits a backend declares. */
+enum chorus_capability {
+    CHORUS_CAP_STREAMING = 1u << 0,       /**< emits audio before the whole chunk is done */
+    CHORUS_CAP_WORD_TIMESTAMPS = 1u << 1, /**< reports word events with audio times */
+    CHORUS_CAP_SSML = 1u << 2,            /**< takes SSML natively */
+    CHORUS_CAP_VOICE_CLONING = 1u << 3,
+    CHORUS_CAP_LOCAL = 1u << 4,  /**< runs inside the process, offline */
+    CHORUS_CAP_REMOTE = 1u << 5, /**< reached over the network */
+    CHORUS_CAP_PHONEMES = 1u << 6 /**< takes phoneme input */
+};
+
+/** One backend's description, as listed by chorus_list_backends(). */
+struct chorus_backend_info {
+    const char *name;        /**< registration name ("espeak", "alltalk") */
+    const char *pattern;     /**< prefix pattern it also serves ("alltalk_*"), or NULL */
+    const char *description; /**< one line */
+    unsigned caps;           /**< enum chorus_capability bits */
+    int available;           /**< 1 if it can run now */
+    const char *reason;      /**< when not available: why, in words a person can act on */
+    size_t max_input_chars;  /**< longest text per engine call (chunking limit), 0 = unbounded */
+    int sample_rate;         /**< native PCM rate, 0 if it varies */
+};
+
+/** List every registered backend, probing each. Free with chorus_backend_infos_free(). */
+CHORUS_API int chorus_list_backends(struct chorus_engine *e, struct chorus_backend_info **out,
+                                    size_t *n);
+CHORUS_API void chorus_backend_infos_free(struct chorus_backend_info *infos, size_t n);
+
+/** An option a backend accepts through chorus_request.options ("pitch", "stability"...). */
+struct chorus_option_desc {
+    const char *key;
+    const char *type;   /**< "int", "float", "bool", "string", "enum" */
+    const char *def;    /**< default as text, or NULL */
+    double min, max;    /**< range for int/float (min > max: unbounded) */
+    const char *values; /**< for enum: '|'-separated allowed values */
+    const char *help;
+};
+/** The option table of a backend (static storage, NULL-key terminated; *n excludes it). */
+CHORUS_API int chorus_backend_options(struct chorus_engine *e, const char *backend,
+                                      const struct chorus_option_desc **out, size_t *n);
+
+/** A voice as listed by chorus_list_voices(). */
+struct chorus_voice {
+    const char *id;       /**< what to pass as chorus_request.voice */
+    const char *name;     /**< human name */
+    const char *language; /**< BCP-47-ish code ("en-us"), or NULL */
+    const char *gender;   /**< "female", "male", or NULL */
+    const char *backend;  /**< backend that provides it */
+    const char *description;
+};
+/** List voices of one backend (NULL: the default backend). Free with chorus_voices_free(). */
+CHORUS_API int chorus_list_voices(struct chorus_engine *e, const char *backend,
+                                  struct chorus_voice **out, size_t *n);
+CHORUS_API void chorus_voices_free(struct chorus_voice *voices, size_t n);
+
+/* ------------------------------------------------------------------------------------------ */
+/* Requests, chunks, events                                                                     */
+/* ------------------------------------------------------------------------------------------ */
+
+enum chorus_input_kind {
+    CHORUS_INPUT_TEXT = 0, /**< plain text (normalized, chunked) */
+    CHORUS_INPUT_SSML,     /**< an SSML document */
+    CHORUS_INPUT_PHONEMES  /**< engine phonemes, for backends with CHORUS_CAP_PHONEMES */
+};
+
+/** A key/value backend option. Both strings are copied when the stream opens. */
+struct chorus_option {
+    const char *key;
+    const char *value;
+};
+
+/** A word's place in the caller's input and in the audio. */
+struct chorus_word {
+    size_t text_offset; /**< byte offset into chorus_request.text */
+    size_t text_len;    /**< byte length there */
+    double start;       /**< seconds from the start of the stream's audio */
+    double end;
+};
+
+/** A piece of output audio. */
+struct chorus_chunk {
+    unsigned index;         /**< 0, 1, 2... within the stream */
+    const float *samples;   /**< mono PCM in [-1, 1] at sample_rate, or NULL (see flags) */
+    size_t n_samples;
+    int sample_rate;
+    const unsigned char *data; /**< encoded bytes in the requested format (may be empty) */
+    size_t data_len;
+    size_t text_offset; /**< span of the caller's input this chunk speaks */
+    size_t text_len;
+    double start_time; /**< audio time of the chunk's first sample, seconds */
+    const struct chorus_word *words; /**< words that start in this chunk */
+    size_t n_words;
+};
+
+enum chorus_event_type {
+    CHORUS_EVENT_STARTED = 1, /**< a slot was obtained, the engine begins */
+    CHORUS_EVENT_CHUNK,       /**< ev->chunk holds audio */
+    CHORUS_EVENT_WORD,        /**< ev->word: a word's timing (also listed on its chunk) */
+    CHORUS_EVENT_PROGRESS,    /**< ev->progress */
+    CHORUS_EVENT_MARK,        /**< an SSML <mark>: ev->mark_name at ev->mark_time */
+    CHORUS_EVENT_DONE,        /**< finished; the last event of a successful stream */
+    CHORUS_EVENT_ERROR,       /**< ev->status and ev->message; the last event of a failed one */
+    CHORUS_EVENT_CANCELLED    /**< the last event of a cancelled stream */
+};
+
+struct chorus_progress {
+    size_t chars_done;  /**< bytes of input spoken so far */
+    size_t chars_total; /**< bytes of input */
+    double percent;     /**< 0..100 */
+    double eta_seconds; /**< estimated seconds left, < 0 if unknown */
+    double audio_seconds; /**< audio produced so far */
+    const char *current_text; /**< the chunk being spoken (not NUL-terminated) */
+    size_t current_len;
+};
+
+struct chorus_event {
+    enum chorus_event_type type;
+    const struct chorus_chunk *chunk;       /**< CHUNK */
+    const struct chorus_word *word;         /**< WORD */
+    const struct chorus_progress *progress; /**< PROGRESS */
+    const char *mark_name;                  /**< MARK */
+    double mark_time;                       /**< MARK */
+    int status;                             /**< ERROR: the code */
+    const char *message;                    /**< ERROR: the message */
+};
+
+/**
+ * Receives every event of a stream, in order, on the thread that runs the stream (the caller of
+ * chorus_stream_run(), or the stream's worker thread in pull mode, which never calls back).
+ * Return 0 to go on, non-zero to cancel the stream.
+ */
+typedef int (*chorus_callback)(const struct chorus_event *ev, void *userdata);
+
+enum chorus_request_flags {
+    CHORUS_FLAG_NO_CACHE = 1u << 0,      /**< neither read nor write the audio cache */
+    CHORUS_FLAG_NO_SAMPLES = 1u << 1,    /**< leave chunk->samples NULL (encoded bytes only) */
+    CHORUS_FLAG_NO_NORMALIZE = 1u << 2,  /**< speak the text as written */
+    CHORUS_FLAG_FILE_OUTPUT = 1u << 3    /**< internal: output goes to a seekable file */
+};
+
+/** One synthesis request. Get one from chorus_request_default(); zero means default. */
+struct chorus_request {
+    const char *backend; /**< registration name or instance ("alltalk_narrator"); NULL: default */
+    const char *model;   /**< backend's model, NULL: backend default */
+    const char *voice;   /**< backend's voice id, name or language code; NULL: default */
+    const char *language; /**< language hint ("en-us"), NULL: from the voice */
+    const char *text;     /**< UTF-8 input; copied when the stream opens */
+    size_t text_len;      /**< 0: strlen(text) */
+    enum chorus_input_kind input;
+    float speed;        /**< 1.0 = normal; 0: default */
+    enum chorus_format format; /**< DEFAULT: wav */
+    int sample_rate;    /**< output rate in Hz; 0: the format's default or the engine's */
+    const struct chorus_option *options; /**< backend options, validated against its table */
+    size_t n_options;
+    unsigned flags; /**< enum chorus_request_flags */
+    chorus_callback callback;
+    void *userdata;
+};
+
+/** A request with every field at its default. */
+CHORUS_API struct chorus_request chorus_request_default(void);
+
+/* ------------------------------------------------------------------------------------------ */
+/* Streams                                                                                      */
+/* ------------------------------------------------------------------------------------------ */
+
+struct chorus_stream;
+
+/**
+ * Validate a request and prepare a stream: resolves the backend and voice, checks the text
+ * (empty, invalid UTF-8), options and format. Copies everything it needs from the request.
+ * On failure other than E_NOMEM, *out is still a stream holding the message: read it with
+ * chorus_stream_errmsg(), then destroy it.
+ */
+CHORUS_API int chorus_stream_open(struct chorus_engine *e, const struct chorus_request *req,
+                                  struct chorus_stream **out);
+
+/**
+ * Run the stream to the end on the calling thread, delivering events to the request's callback.
+ * Waits (cancellably) for a slot in the engine's limiter first. Returns CHORUS_OK, the error,
+ * or CHORUS_E_CANCELLED.
+ */
+CHORUS_API int chorus_stream_run(struct chorus_stream *s);
+
+/**
+ * Pull mode: start the stream on a worker thread and take its chunks one at a time.
+ * chorus_stream_receive() waits up to timeout_ms (negative: forever) and returns CHORUS_OK with
+ * *out set (free it with chorus_chunk_free()), CHORUS_AGAIN if nothing came in time, CHORUS_EOF
+ * when the stream ended well, or the stream's error. The worker blocks when the caller falls
+ * more than a few chunks behind, so memory stays bounded. The first call starts the stream.
+ */
+CHORUS_API int chorus_stream_receive(struct chorus_stream *s, struct chorus_chunk **out,
+                                     int timeout_ms);
+CHORUS_API void chorus_chunk_free(struct chorus_chunk *c);
+
+/** Ask the stream to stop; safe from any thread, idempotent. Returns promptly. */
+CHORUS_API void chorus_stream_cancel(struct chorus_stream *s);
+/** The detailed message of the stream's failure, "" if none. Never NULL for a non-NULL s. */
+CHORUS_API const char *chorus_stream_errmsg(const struct chorus_stream *s);
+/** The stream's resolved backend name and voice (after defaults and aliases). */
+CHORUS_API const char *chorus_stream_backend(const struct chorus_stream *s);
+CHORUS_API const char *chorus_stream_voice(const struct chorus_stream *s);
+/** Output sample rate the stream will produce (valid after open). */
+CHORUS_API int chorus_stream_sample_rate(const struct chorus_stream *s);
+/** Destroy a stream (cancelling and joining its worker if it runs). NULL is a no-op. */
+CHORUS_API void chorus_stream_destroy(struct chorus_stream *s);
+
+/**
+ * Convenience: synthesize the request into a file at `path`, atomically: the audio goes to a
+ * temporary file beside it that is renamed over `path` on success and removed on any failure or
+ * cancellation, so no partial file is ever left. WAV files get an exact header. The request's
+ * callback, if any, still receives every event. If errbuf is non-NULL it receives the message.
+ */
+CHORUS_API int chorus_synthesize_file(struct chorus_engine *e, const struct chorus_request *req,
+                                      const char *path, char *errbuf, size_t errbuf_size);
+
+/* ------------------------------------------------------------------------------------------ */
+/* Logging                                                                                      */
+/* ------------------------------------------------------------------------------------------ */
+
+enum chorus_log_level { CHORUS_LOG_ERROR = 0, CHORUS_LOG_WARN, CHORUS_LOG_INFO, CHORUS_LOG_DEBUG };
+typedef void (*chorus_log_fn)(enum chorus_log_level level, const char *msg, void *userdata);
+/**
+ * Route the library's log lines (default: stderr at WARN, or the level in $CHORUS_LOG:
+ * error|warn|info|debug). Secrets are redacted before any line is formatted. Process-wide.
+ */
+CHORUS_API void chorus_set_log(chorus_log_fn fn, void *userdata, enum chorus_log_level level);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* CHORUS_CHORUS_H */

@@ -1,0 +1,109 @@
+/*
+ * audio.h — the audio stage: encoders, decoders, resampling, joins and shaping.
+ *
+ * Everything here is streaming and bounded: objects take PCM (mono float in [-1, 1]) or bytes
+ * in pieces and emit output through a callback as soon as they have it; none keeps more than a
+ * fixed window, so memory does not grow with the input's length.
+ */
+#ifndef CHORUS_AUDIO_H
+#define CHORUS_AUDIO_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "chorus/chorus.h"
+
+/** Receives output bytes (encoders) — return non-zero to stop (propagated as an error). */
+typedef int (*chorus_bytes_fn)(void *ud, const unsigned char *data, size_t n);
+/** Receives PCM (decoders, resamplers) — return non-zero to stop. */
+typedef int (*chorus_pcm_fn)(void *ud, const float *x, size_t n, int sample_rate);
+
+/* ---- format table (one table for CLI, server and cache: format.c) ---- */
+
+struct chorus_format_info {
+    enum chorus_format format;
+    const char *name;      /* "mp3" */
+    const char *mime;      /* "audio/mpeg" */
+    const char *extension; /* "mp3" */
+    int default_rate;      /* rate used when the caller asks none and the engine's is not allowed */
+    const int *rates;      /* allowed output rates, 0-terminated; NULL = any 8000..192000 */
+};
+const struct chorus_format_info *chorus_format_info(enum chorus_format f);
+/** Pick the output rate for `f`: `requested` if allowed (else E_FORMAT with a message listing
+ *  the allowed rates in err), or, when requested is 0, the engine's rate if allowed, else the
+ *  format's default. */
+int chorus_format_pick_rate(enum chorus_format f, int requested, int engine_rate, int *out,
+                            char *err, size_t errlen);
+
+/* ---- encoders: encoder.c dispatches to encoders/<format>.c ---- */
+
+struct chorus_encoder_opts {
+    int bitrate_kbps; /* mp3/opus/aac; 0 = format default */
+    int vbr;          /* mp3: 1 = VBR instead of CBR */
+    int compression;  /* flac level 0-8, -1 = default */
+    int seekable;     /* output is a seekable file (wav: exact header via chorus_encoder_header) */
+};
+
+struct chorus_encoder;
+
+/** Per-format vtable (each encoders/<format>.c defines one). */
+struct chorus_encoder_vt {
+    enum chorus_format format;
+    size_t priv_size;
+    int (*init)(struct chorus_encoder *e, const struct chorus_encoder_opts *o);
+    int (*write)(struct chorus_encoder *e, const float *x, size_t n);
+    int (*finish)(struct chorus_encoder *e);
+    void (*release)(struct chorus_encoder *e);
+    /* optional: rewrite the file header once the length is known (seekable outputs) */
+    int (*header)(struct chorus_encoder *e, unsigned char *buf, size_t cap, size_t *len);
+};
+
+struct chorus_encoder {
+    const struct chorus_encoder_vt *vt;
+    int sample_rate;
+    int channels; /* always 1 today */
+    uint64_t samples_in;
+    uint64_t bytes_out;
+    chorus_bytes_fn out;
+    void *out_ud;
+    void *priv;
+    char err[256];
+};
+
+int chorus_encoder_create(struct chorus_encoder **out, enum chorus_format f, int sample_rate,
+                          const struct chorus_encoder_opts *opts, chorus_bytes_fn fn, void *ud,
+                          char *err, size_t errlen);
+int chorus_encoder_write(struct chorus_encoder *e, const float *x, size_t n);
+int chorus_encoder_finish(struct chorus_encoder *e);
+/** For seekable outputs: the final header bytes to write at offset 0 (wav). E_INVALID if the
+ *  format has none to rewrite. */
+int chorus_encoder_header(struct chorus_encoder *e, unsigned char *buf, size_t cap, size_t *len);
+void chorus_encoder_destroy(struct chorus_encoder *e);
+/** Used by encoders to emit bytes (counts them, forwards to the callback). */
+int chorus_encoder_emit(struct chorus_encoder *e, const void *data, size_t n);
+
+/* ---- decoders (for engines that return encoded audio) ---- */
+
+struct chorus_decoder;
+/** Streaming decoder for `f`; PCM (downmixed to mono) goes to fn as soon as it decodes. */
+int chorus_decoder_create(struct chorus_decoder **out, enum chorus_format f, int pcm_rate_hint,
+                          chorus_pcm_fn fn, void *ud, char *err, size_t errlen);
+int chorus_decoder_feed(struct chorus_decoder *d, const void *data, size_t n);
+int chorus_decoder_finish(struct chorus_decoder *d);
+void chorus_decoder_destroy(struct chorus_decoder *d);
+
+/* ---- resampling (libsoxr) ---- */
+
+struct chorus_resampler;
+int chorus_resampler_create(struct chorus_resampler **out, int in_rate, int out_rate,
+                            chorus_pcm_fn fn, void *ud);
+int chorus_resampler_write(struct chorus_resampler *r, const float *x, size_t n);
+int chorus_resampler_flush(struct chorus_resampler *r);
+void chorus_resampler_destroy(struct chorus_resampler *r);
+
+/* ---- helpers ---- */
+
+void chorus_pcm_s16_to_f32(const int16_t *in, float *out, size_t n);
+void chorus_pcm_f32_to_s16le(const float *in, unsigned char *out, size_t n); /* clips */
+
+#endif

@@ -1,0 +1,147 @@
+/*
+ * backend.h — the interface between the core and one speech engine.
+ *
+ * A backend is a const descriptor (struct chorus_backend_desc) with an ops table and the size of
+ * its private state, which the core allocates zeroed (curl's Curl_handler, FFmpeg's FFCodec).
+ * The built-in backends are listed in src/backends/backends.def; adding one is one folder and
+ * one line there (docs/NEW-BACKEND.md).
+ *
+ * Threading: open/close are called once per instance, under the engine lock. probe and
+ * list_voices may run concurrently with synthesize. synthesize may be called from several
+ * threads at once for the same instance; a backend whose engine is not reentrant serializes
+ * itself (espeak does, behind a process-wide mutex).
+ */
+#ifndef CHORUS_CORE_BACKEND_H
+#define CHORUS_CORE_BACKEND_H
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "chorus/chorus.h"
+
+struct chorus_config;
+struct chorus_sink;
+struct chorus_stream;
+
+/** Why a backend can't run: filled by probe. */
+struct chorus_probe {
+    char reason[512];
+};
+
+/** A growable list of voices a backend fills in list_voices (strings are copied). */
+struct chorus_voice_list {
+    struct chorus_voice *v;
+    size_t n, cap;
+};
+int chorus_voice_list_add(struct chorus_voice_list *l, const char *id, const char *name,
+                          const char *language, const char *gender, const char *description);
+void chorus_voice_list_release(struct chorus_voice_list *l);
+
+/** A validated backend option of a job. */
+struct chorus_kv {
+    char *key;
+    char *value;
+};
+
+/** One engine call: a piece of text (at most the backend's max_input_chars) to speak. */
+struct chorus_job {
+    const char *text; /**< NUL-terminated; normalized text, SSML, or phonemes per `input` */
+    size_t len;
+    enum chorus_input_kind input;
+    const char *voice;    /**< resolved voice id, never NULL (backend default resolved) */
+    const char *model;    /**< NULL: backend default */
+    const char *language; /**< NULL: from the voice */
+    float speed;          /**< 1.0 normal, already includes SSML prosody rate */
+    float pitch;          /**< 1.0 normal (SSML prosody pitch multiplier) */
+    float volume;         /**< 1.0 normal (applied by the core; informational) */
+    const struct chorus_kv *options;
+    size_t n_options;
+    enum chorus_format want_format; /**< what the caller wants; remote backends may ask for it */
+    int want_rate;                  /**< the caller's output rate, 0 = any */
+    int passthrough_ok; /**< 1 if encoded bytes in want_format can go to the caller untouched */
+    unsigned index;     /**< 0, 1, 2... the job's place in the stream */
+    int is_first, is_last;
+    struct chorus_stream *stream;
+};
+
+/** The backend's option value for key, or NULL (only keys in its table can be set). */
+const char *chorus_job_option(const struct chorus_job *job, const char *key);
+double chorus_job_option_double(const struct chorus_job *job, const char *key, double def);
+/** 1 if the stream has been cancelled: long loops check this and return CHORUS_E_CANCELLED. */
+int chorus_job_cancelled(const struct chorus_job *job);
+/** Set the stream's detailed message (printf-style) and return `status` for convenience. */
+int chorus_job_fail(const struct chorus_job *job, int status, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/*
+ * Output of a job. Each call returns CHORUS_OK or a negative status (CHORUS_E_CANCELLED when
+ * the stream was cancelled): on non-zero the backend stops and returns that status.
+ * Word offsets are byte offsets into job->text; times are seconds from the job's first sample.
+ */
+int chorus_sink_pcm_f32(struct chorus_sink *s, const float *x, size_t n, int sample_rate);
+int chorus_sink_pcm_s16(struct chorus_sink *s, const int16_t *x, size_t n, int sample_rate);
+/** Encoded audio (a container stream: wav, mp3, ...) as it arrives; the core passes it through
+ *  or decodes it. A job's encoded bytes must form one file of one format. */
+int chorus_sink_encoded(struct chorus_sink *s, enum chorus_format fmt, const void *data,
+                        size_t n);
+int chorus_sink_word(struct chorus_sink *s, size_t text_offset, size_t text_len, double start,
+                     double end);
+int chorus_sink_mark(struct chorus_sink *s, const char *name, double time);
+
+struct chorus_backend;
+
+struct chorus_backend_ops {
+    /** Prepare the instance (load models, read config). Optional. */
+    int (*open)(struct chorus_backend *b, const struct chorus_config *cfg);
+    /** 1 if usable now; else 0 with why->reason filled. Should be cheap. Optional (= usable). */
+    int (*probe)(struct chorus_backend *b, struct chorus_probe *why);
+    /** Speak one job into the sink. Required. */
+    int (*synthesize)(struct chorus_backend *b, const struct chorus_job *job,
+                      struct chorus_sink *out);
+    /** Fill the voice list. Optional. */
+    int (*list_voices)(struct chorus_backend *b, struct chorus_voice_list *out);
+    /** Release what open made. Optional. */
+    void (*close)(struct chorus_backend *b);
+};
+
+enum chorus_backend_flags {
+    CHORUS_BF_ANY_VOICE = 1u << 0, /**< accepts voice ids it cannot list (custom voices) */
+    CHORUS_BF_DEFAULT_CANDIDATE = 1u << 1 /**< may be picked as the default local engine */
+};
+
+struct chorus_backend_desc {
+    const char *name;        /**< exact name ("espeak") */
+    const char *pattern;     /**< prefix pattern also served ("alltalk_*"), or NULL */
+    const char *description;
+    unsigned caps;           /**< enum chorus_capability */
+    unsigned flags;          /**< enum chorus_backend_flags */
+    int default_priority;    /**< higher wins when choosing the default local engine */
+    size_t max_input_chars;  /**< per-job text limit, 0 = unbounded */
+    size_t first_chunk_chars; /**< target size of the first job (latency), 0 = core default */
+    int sample_rate;         /**< native PCM rate, 0 if it varies */
+    int max_concurrent;      /**< per-backend limit, 0 = only the engine's */
+    const char *default_voice;
+    const struct chorus_option_desc *options; /**< NULL-key terminated, or NULL */
+    size_t priv_size;
+    const struct chorus_backend_ops *ops;
+};
+
+/** One live instance of a backend ("alltalk_narrator" is an instance of "alltalk_*"). */
+struct chorus_backend {
+    const struct chorus_backend_desc *desc;
+    struct chorus_engine *engine;
+    char *name;    /**< the instance name requested */
+    char *variant; /**< the part after the pattern's prefix ("narrator"), "" for exact names */
+    void *priv;    /**< desc->priv_size zeroed bytes */
+    /* below: core bookkeeping */
+    int open_status;
+    char open_error[512];
+    struct chorus_limiter *limiter; /**< per-backend, NULL if none */
+    struct chorus_backend *next;
+};
+
+/** The engine's config (for backends that read it outside open). */
+const struct chorus_config *chorus_backend_config(const struct chorus_backend *b);
+
+#endif
