@@ -101,6 +101,47 @@ int chorus_resampler_write(struct chorus_resampler *r, const float *x, size_t n)
 int chorus_resampler_flush(struct chorus_resampler *r);
 void chorus_resampler_destroy(struct chorus_resampler *r);
 
+/* ---- the output chain: what the core drives for every stream (output.c) ----
+ *
+ * engine PCM (any rate) -> resample to the output rate -> join segments (crossfade / short fades,
+ * silences) -> shape (trim, volume, loudness) -> encode. Two outputs: the final PCM (what the
+ * caller hears, at the output rate) and the encoded bytes. Everything is bounded: the chain holds
+ * at most a crossfade window plus the encoder's own frame buffer.
+ */
+struct chorus_output_opts {
+    enum chorus_format format;  /* never DEFAULT here */
+    int sample_rate;            /* output rate, already validated with chorus_format_pick_rate */
+    struct chorus_encoder_opts enc;
+    double crossfade_ms;        /* crossfade between segments, <0 = default 50 ms, 0 = off */
+    double fade_ms;             /* fade at joins without crossfade, <0 = default */
+    int trim_silence;           /* trim leading/trailing silence of each segment */
+    float volume;               /* linear gain, 0 = 1.0 */
+    double loudness_db;         /* target loudness (dBFS RMS), 0 = off */
+};
+
+struct chorus_output;
+int chorus_output_create(struct chorus_output **out, const struct chorus_output_opts *o,
+                         chorus_pcm_fn pcm_out, chorus_bytes_fn bytes_out, void *ud, char *err,
+                         size_t errlen);
+/** A new segment (one backend job) starts; its audio may crossfade with the previous one. */
+int chorus_output_segment_begin(struct chorus_output *o);
+/** PCM of the current segment at the engine's rate (constant within a stream). */
+int chorus_output_pcm(struct chorus_output *o, const float *x, size_t n, int rate);
+int chorus_output_segment_end(struct chorus_output *o);
+/** Insert `seconds` of silence at the current position (SSML breaks, paragraph pauses). */
+int chorus_output_silence(struct chorus_output *o, double seconds);
+/** Output time (seconds) at which the current segment's first sample lands; word times of the
+ *  segment are offset by this. Valid after segment_begin. */
+double chorus_output_segment_start(const struct chorus_output *o);
+/** Seconds of audio emitted through pcm_out so far. */
+double chorus_output_time(const struct chorus_output *o);
+/** Flush everything (pending tail, encoder) — the stream is complete. */
+int chorus_output_finish(struct chorus_output *o);
+/** The encoder, e.g. to rewrite a WAV header on a seekable file. */
+struct chorus_encoder *chorus_output_encoder(struct chorus_output *o);
+const char *chorus_output_errmsg(const struct chorus_output *o);
+void chorus_output_destroy(struct chorus_output *o);
+
 /* ---- helpers ---- */
 
 void chorus_pcm_s16_to_f32(const int16_t *in, float *out, size_t n);
