@@ -3,3 +3,5 @@
 # text stage
 # remote backends
 # kokoro
+# BLIS (no .pc in Debian 12): detects AVX2/AVX-512 cores at run time, unlike Debian's OpenBLAS 0.3.21.
+list(APPEND CHORUS_EXTRA_LIBS blis)
