@@ -371,12 +371,10 @@ static int utf8_one(const unsigned char *s, size_t n, uint32_t *cp) {
     return len;
 }
 
-static int parse_config(struct kokoro_config *c, const char *path, char *err, size_t errlen) {
-    json_error_t je;
-    json_t *root = json_load_file(path, 0, &je);
-    if (!root) {
-        snprintf(err, errlen, "%s: cannot read kokoro config: %s (line %d)", path, je.text,
-                 je.line);
+static int parse_config_json(struct kokoro_config *c, json_t *root, const char *path, char *err,
+                             size_t errlen) {
+    if (!json_is_object(root)) {
+        snprintf(err, errlen, "%s: kokoro config is not a JSON object", path);
         return CHORUS_E_MODEL;
     }
     memset(c, 0, sizeof *c);
@@ -449,12 +447,38 @@ static int parse_config(struct kokoro_config *c, const char *path, char *err, si
             c->vocab_id[c->n_vocab++] = (int)json_integer_value(v);
         }
     }
-    json_decref(root);
     if (bad) {
         snprintf(err, errlen, "%s: kokoro config: missing or invalid '%s'", path, bad);
         return CHORUS_E_MODEL;
     }
     return 0;
+}
+
+int kokoro_config_parse(struct kokoro_config *c, const char *text, size_t len, const char *label,
+                        char *err, size_t errlen) {
+    json_error_t je;
+    json_t *root = json_loadb(text, len, 0, &je);
+    if (!root) {
+        snprintf(err, errlen, "%s: kokoro config is not valid JSON: %s (line %d)", label, je.text,
+                 je.line);
+        return CHORUS_E_MODEL;
+    }
+    int rc = parse_config_json(c, root, label, err, errlen);
+    json_decref(root);
+    return rc;
+}
+
+static int parse_config(struct kokoro_config *c, const char *path, char *err, size_t errlen) {
+    json_error_t je;
+    json_t *root = json_load_file(path, 0, &je);
+    if (!root) {
+        snprintf(err, errlen, "%s: cannot read kokoro config: %s (line %d)", path, je.text,
+                 je.line);
+        return CHORUS_E_MODEL;
+    }
+    int rc = parse_config_json(c, root, path, err, errlen);
+    json_decref(root);
+    return rc;
 }
 
 int kokoro_vocab_id(const struct kokoro_config *c, uint32_t cp) {

@@ -42,6 +42,10 @@ struct kokoro_hooks {
     int (*cancelled)(void *ud);
 };
 
+/** Parse config.json text (for tools and the fuzzer; kokoro_model_load reads the file). */
+int kokoro_config_parse(struct kokoro_config *c, const char *text, size_t len, const char *label,
+                        char *err, size_t errlen);
+
 /** Load. Returns 0 or a negative chorus status with "FILE: what is wrong" in err. */
 int kokoro_model_load(struct kokoro_model **out, const char *config_path,
                       const char *weights_path, char *err, size_t errlen);
