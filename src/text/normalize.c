@@ -46,6 +46,14 @@ int chorus_norm_options_parse(struct chorus_norm_options *o, const char *spec, c
         {"phone_normalization", offsetof(struct chorus_norm_options, phone)},
         {"replace_remaining_symbols", offsetof(struct chorus_norm_options, symbols)},
     };
+    static const struct {
+        const char *alias, *name;
+    } aliases[] = {{"pluralization", "optional_pluralization_normalization"},
+                   {"symbols", "replace_remaining_symbols"},
+                   {"units", "unit_normalization"},
+                   {"urls", "url_normalization"},
+                   {"emails", "email_normalization"},
+                   {"phones", "phone_normalization"}};
     const size_t nkeys = sizeof keys / sizeof keys[0];
     if (!spec) return 0;
     const char *p = spec;
@@ -68,6 +76,12 @@ int chorus_norm_options_parse(struct chorus_norm_options *o, const char *spec, c
         size_t vn = (size_t)(p - v);
         while (vn > 0 && v[vn - 1] == ' ') vn--;
         int *slot = NULL;
+        for (size_t i = 0; i < sizeof aliases / sizeof aliases[0]; i++) {
+            if (strlen(aliases[i].alias) == kn && strncasecmp(aliases[i].alias, k, kn) == 0) {
+                k = aliases[i].name;
+                kn = strlen(k);
+            }
+        }
         for (size_t i = 0; i < nkeys && !slot; i++) {
             size_t full = strlen(keys[i].name);
             const char *suf = strstr(keys[i].name, "_normalization");
@@ -506,10 +520,8 @@ static size_t rule_url(struct nw *w, size_t i) {
         char sch[8] = {0};
         memcpy(sch, w->s + i, (size_t)scheme - 3);
         for (char *c = sch; *c; c++) *c = (char)tolower((unsigned char)*c);
-        if (strcmp(sch, "https") == 0) sb_word(&b, "h t t p s");
-        else if (strcmp(sch, "http") == 0) sb_word(&b, "h t t p");
-        else sb_word(&b, "f t p");
-        sb_word(&b, "colon slash slash");
+        /* http(s):// goes unsaid, as people read URLs aloud */
+        if (strcmp(sch, "ftp") == 0) sb_word(&b, "f t p colon slash slash");
         k += (size_t)scheme;
     }
     if (ci_prefix(w, k, "www.")) {
@@ -859,8 +871,7 @@ static size_t rule_roman(struct nw *w, size_t i, size_t prev, size_t prevlen) {
     int name = isupper((unsigned char)w->s[prev]) && prevlen > 1;
     for (size_t k = prev + 1; k < prev + prevlen; k++)
         if (!islower((unsigned char)w->s[k])) name = 0;
-    if (!cardinal && !(name && p - i >= 2) && !(name && (v == 5 || v == 10) && p - i == 1))
-        return 0;
+    if (!cardinal && !(name && p - i >= 2)) return 0;
     struct sb b = {{0}, 0};
     if (cardinal) {
         sb_cardinal_u(&b, v);
@@ -871,6 +882,31 @@ static size_t rule_roman(struct nw *w, size_t i, size_t prev, size_t prevlen) {
     }
     put_sb(w, &b, i);
     return p - i;
+}
+
+/* simple fractions: 1/2 -> one half, 3/4 -> three quarters, 2/3 -> two thirds */
+static size_t rule_fraction(struct nw *w, size_t i) {
+    size_t a = digits_at(w, i);
+    if (a != 1 || i + 2 >= w->n || w->s[i + 1] != '/' || digits_at(w, i + 2) != 1 ||
+        is_alnum_at(w, i + 3) || (i + 3 < w->n && w->s[i + 3] == '/'))
+        return 0;
+    unsigned num = (unsigned)(w->s[i] - '0'), den = (unsigned)(w->s[i + 2] - '0');
+    if (den < 2 || num == 0 || num >= den) return 0;
+    struct sb b = {{0}, 0};
+    sb_cardinal_u(&b, num);
+    if (den == 2) {
+        sb_word(&b, num == 1 ? "half" : "halves");
+    } else if (den == 4) {
+        sb_word(&b, num == 1 ? "quarter" : "quarters");
+    } else {
+        struct sb d = {{0}, 0};
+        sb_cardinal_u(&d, den);
+        sb_ordinalize(&d);
+        sb_word(&b, d.b);
+        if (num > 1) sb_add(&b, "s");
+    }
+    put_sb(w, &b, i);
+    return 3;
 }
 
 /* numbers: ordinals (3rd), percentages, ranges, units, years, decimals, negatives, versions,
@@ -973,7 +1009,9 @@ static size_t rule_number(struct nw *w, size_t i) {
         struct num y;
         parse_num(w, e + dash, &y);
         size_t f = e + dash + y.len;
-        if (!is_alnum_at(w, f)) {
+        int chain = (f < w->n && (w->s[f] == '-' || w->s[f] == '.') && is_digit_at(w, f + 1)) ||
+                    (i >= 2 && w->s[i - 1] == '-' && isdigit((unsigned char)w->s[i - 2]));
+        if (!is_alnum_at(w, f) && !chain) {
             unsigned a = (unsigned)num_value(&x), c = (unsigned)num_value(&y);
             int years = x.nd == 4 && !x.commas && !x.nf && a >= 1100 && a <= 2099 &&
                         ((y.nd == 4 && c >= 1100 && c <= 2099) || y.nd == 2);
@@ -1045,7 +1083,7 @@ static size_t rule_abbrev(struct nw *w, size_t i) {
         while (q < w->n && w->s[q] == ' ') q++;
         int upper = q < w->n && isupper((unsigned char)w->s[q]);
         put_words(w, upper ? "Saint" : "Street", i);
-        if (!upper) put_copy(w, i + 2, 1);
+        if (q >= w->n) put_copy(w, i + 2, 1); /* the end of the text: keep the full stop */
         return 3;
     }
     if (i + 4 <= w->n && (memcmp(w->s + i, "No. ", 4) == 0 || memcmp(w->s + i, "no. ", 4) == 0) &&
@@ -1135,6 +1173,7 @@ static void normalize_en(struct nw *w) {
             if (!used && (isdigit(c) || c == '+' || c == '(')) used = rule_phone(w, i);
             if (!used && isdigit(c)) used = rule_time(w, i);
             if (!used && isdigit(c)) used = rule_date(w, i);
+            if (!used && isdigit(c)) used = rule_fraction(w, i);
             if (!used && !isalpha(c)) used = rule_money(w, i);
             if (!used && (isdigit(c) || c == '-' || c == '+' || c == 0xE2))
                 used = rule_number(w, i);
@@ -1175,6 +1214,14 @@ static void normalize_en(struct nw *w) {
                 put_copy(w, j + 1, 1);
                 i = j + 3;
             }
+            continue;
+        }
+        if (w->o->normalize && (c == '-' || c == '/') && i > 0 && is_alnum_at(w, i - 1) &&
+            is_digit_at(w, i + 1)) {
+            /* COVID-19, A-1: the hyphen is a pause, not a minus; 24/7: "twenty-four seven" */
+            put_space(w, w->base + i);
+            w->sep = 0;
+            i++;
             continue;
         }
         if (w->o->normalize && w->o->symbols) {
