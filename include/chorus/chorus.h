@@ -357,6 +357,11 @@ struct chorus_request {
     unsigned flags; /**< enum chorus_request_flags */
     chorus_callback callback;
     void *userdata;
+    /** Normalization switches, "key=value,...", Kokoro-FastAPI's normalization_options names:
+     *  normalize, unit_normalization, url_normalization, email_normalization,
+     *  pluralization_normalization, phone_normalization, replace_remaining_symbols.
+     *  NULL: defaults (all on but units). */
+    const char *normalize_options;
 };
 
 /** A request with every field at its default. */
@@ -423,6 +428,51 @@ CHORUS_API void chorus_stream_destroy(struct chorus_stream *s);
  */
 CHORUS_API int chorus_synthesize_file(struct chorus_engine *e, const struct chorus_request *req,
                                       const char *path, char *errbuf, size_t errbuf_size);
+
+/* ------------------------------------------------------------------------------------------ */
+/* Text inspection: what the text stage makes of an input, without speaking it                  */
+/* ------------------------------------------------------------------------------------------ */
+
+/** Free a string or buffer the library returned (chorus_normalize_text...). NULL is a no-op. */
+CHORUS_API void chorus_free(void *p);
+
+/**
+ * Normalize text for speech ("$12.50" -> "twelve dollars and fifty cents"), as streams do.
+ * `options`: as chorus_request.normalize_options; `lang`: "en" (NULL) or another code (then only
+ * language-neutral rules apply). On success *out is a NUL-terminated string to chorus_free().
+ * With offsets non-NULL, *offsets receives strlen(*out)+1 input offsets (also chorus_free()).
+ */
+CHORUS_API int chorus_normalize_text(const char *text, size_t len, const char *options,
+                                     const char *lang, char **out, size_t **offsets,
+                                     char *errbuf, size_t errbuf_size);
+
+/** Detect the language of a text: an ISO 639-1 code ("en", "fr"...) or "und"; static string. */
+CHORUS_API const char *chorus_detect_language(const char *text, size_t len, double *confidence);
+
+/** One segment of the plan a stream would speak (see chorus_plan_text()). */
+struct chorus_text_segment {
+    unsigned index;
+    const char *text;   /**< what the engine receives (normalized text, or SSML for native SSML) */
+    size_t len;
+    size_t src_offset;  /**< the span of the input it covers */
+    size_t src_len;
+    double pause_before; /**< seconds of silence before it */
+    const char *voice;   /**< SSML <voice> override, or NULL */
+    float rate, pitch, volume; /**< SSML prosody multipliers (1 = unchanged) */
+    int is_ssml;
+};
+typedef int (*chorus_segment_fn)(const struct chorus_text_segment *seg, void *userdata);
+
+/**
+ * The segments a request's text becomes: validation (UTF-8, blank), normalization, SSML,
+ * chunking at `max_chars` (0 = unbounded) with a short first chunk. `normalize` 0 speaks the text
+ * as written. Calls fn for each segment (non-zero stops). Errors (bad SSML with line and column,
+ * invalid UTF-8) go to errbuf.
+ */
+CHORUS_API int chorus_plan_text(const char *text, size_t len, enum chorus_input_kind kind,
+                                size_t max_chars, int normalize, const char *options,
+                                chorus_segment_fn fn, void *userdata, char *errbuf,
+                                size_t errbuf_size);
 
 /* ------------------------------------------------------------------------------------------ */
 /* Logging                                                                                      */
