@@ -1264,9 +1264,20 @@ static void normalize_neutral(struct nw *w) {
             put_space(w, w->base + start);
             continue;
         }
-        size_t c = chorus_utf8_char_len(s + i, n - i);
-        put_copy(w, i, c);
-        i += c;
+        /* copy the whole run up to the next white space at once */
+        size_t j = i;
+        while (j < n) {
+            unsigned char c = (unsigned char)s[j];
+            if (c < 0x80) {
+                if (c == ' ' || (c >= 0x09 && c <= 0x0D)) break;
+                j++;
+            } else {
+                if (chorus_text_space_len(s + j, n - j)) break;
+                j += chorus_utf8_char_len(s + j, n - j);
+            }
+        }
+        put_copy(w, i, j - i);
+        i = j;
     }
 }
 
