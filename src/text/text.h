@@ -126,7 +126,6 @@ struct chorus_ssml_run {
     char *text;      /* the run's text (NUL-terminated), before normalization */
     size_t len;
     size_t *map;     /* len+1 entries: document offsets */
-    int verbatim;    /* text already in spoken form (say-as, sub): do not normalize again */
     double pause_before; /* seconds of silence before the run (breaks, paragraphs) */
     int paragraph_start;
     char **marks;    /* <mark> names right before the run */
