@@ -404,6 +404,14 @@ CHORUS_API const char *chorus_stream_backend(const struct chorus_stream *s);
 CHORUS_API const char *chorus_stream_voice(const struct chorus_stream *s);
 /** Output sample rate the stream will produce (valid after open). */
 CHORUS_API int chorus_stream_sample_rate(const struct chorus_stream *s);
+/**
+ * For callers writing the stream's bytes to a seekable file themselves: after a successful run,
+ * the exact header to write over the start of the file (WAV sizes are only known at the end;
+ * streamed WAV carries the conventional "unknown length" 0xFFFFFFFF sizes). Sets *len to 0 when
+ * the format needs no rewrite. Returns CHORUS_OK, or E_INVALID before the stream has run.
+ */
+CHORUS_API int chorus_stream_final_header(const struct chorus_stream *s, unsigned char *buf,
+                                          size_t cap, size_t *len);
 /** Destroy a stream (cancelling and joining its worker if it runs). NULL is a no-op. */
 CHORUS_API void chorus_stream_destroy(struct chorus_stream *s);
 

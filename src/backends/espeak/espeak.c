@@ -1,0 +1,233 @@
+/*
+ * espeak.c — the embedded default engine, on libespeak-ng.
+ *
+ * Streaming: espeak-ng runs in synchronous mode and calls our synth callback every 40 ms of
+ * audio; each buffer goes straight to the sink. Word events carry a character position in the
+ * job text and an audio position in ms, which become word timestamps. libespeak-ng is
+ * process-global, so every call into it holds chorus_espeak_lock() (espeak_shared.h): concurrent
+ * espeak streams take turns per job.
+ */
+#include <espeak-ng/speak_lib.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "backends/espeak/espeak_shared.h"
+#include "core/backend.h"
+#include "core/util.h"
+
+struct espeak_priv {
+    int rate;
+};
+
+struct synth_ctx {
+    const struct chorus_job *job;
+    struct chorus_sink *sink;
+    int rate;
+    int status;
+    size_t *char_to_byte; /* code point index -> byte offset in job text */
+    size_t n_chars;
+    int word_open;
+    size_t word_off, word_len;
+    double word_start;
+    size_t samples;
+};
+
+static const struct chorus_option_desc espeak_options[] = {
+    {"pitch", "int", "50", 0, 100, NULL, "base pitch, 0-100"},
+    {"range", "int", "50", 0, 100, NULL, "pitch range (expressiveness), 0-100"},
+    {"word_gap", "int", "0", 0, 100, NULL, "extra pause between words, in units of 10 ms"},
+    {"variant", "string", NULL, 1, 0, NULL, "voice variant, e.g. f3, m2, klatt, whisper"},
+    {NULL, NULL, NULL, 0, 0, NULL, NULL}};
+
+static int close_word(struct synth_ctx *c, double end) {
+    if (!c->word_open) return 0;
+    c->word_open = 0;
+    if (end < c->word_start) end = c->word_start;
+    return chorus_sink_word(c->sink, c->word_off, c->word_len, c->word_start, end);
+}
+
+static size_t char_pos_to_byte(const struct synth_ctx *c, int pos) {
+    if (pos <= 0) return 0;
+    size_t i = (size_t)pos;
+    return i < c->n_chars ? c->char_to_byte[i] : c->char_to_byte[c->n_chars];
+}
+
+static int synth_cb(short *wav, int numsamples, espeak_EVENT *events) {
+    struct synth_ctx *c = events ? events->user_data : NULL;
+    if (!c) return 0;
+    if (c->status) return 1;
+    for (espeak_EVENT *ev = events; ev->type != espeakEVENT_LIST_TERMINATED; ev++) {
+        double t = ev->audio_position / 1000.0;
+        int rc = 0;
+        switch (ev->type) {
+        case espeakEVENT_WORD: {
+            rc = close_word(c, t);
+            /* text_position is 1-based, in characters */
+            size_t a = char_pos_to_byte(c, ev->text_position - 1);
+            size_t b = char_pos_to_byte(c, ev->text_position - 1 + ev->length);
+            if (b > a) {
+                c->word_open = 1;
+                c->word_off = a;
+                c->word_len = b - a;
+                c->word_start = t;
+            }
+            break;
+        }
+        case espeakEVENT_END:
+        case espeakEVENT_SENTENCE:
+        case espeakEVENT_MSG_TERMINATED:
+            if (ev->type != espeakEVENT_SENTENCE) rc = close_word(c, t);
+            break;
+        case espeakEVENT_MARK:
+            if (ev->id.name) rc = chorus_sink_mark(c->sink, ev->id.name, t);
+            break;
+        default:
+            break;
+        }
+        if (rc) {
+            c->status = rc;
+            return 1;
+        }
+    }
+    if (wav && numsamples > 0) {
+        int rc = chorus_sink_pcm_s16(c->sink, wav, (size_t)numsamples, c->rate);
+        c->samples += (size_t)numsamples;
+        if (rc) {
+            c->status = rc;
+            return 1;
+        }
+    }
+    return 0;
+}
+
+static int espeak_open(struct chorus_backend *b, const struct chorus_config *cfg) {
+    (void)cfg;
+    struct espeak_priv *p = b->priv;
+    int r = chorus_espeak_init(b->open_error, sizeof b->open_error);
+    if (r < 0) return r;
+    chorus_espeak_lock();
+    espeak_SetSynthCallback(synth_cb);
+    chorus_espeak_unlock();
+    p->rate = r;
+    return CHORUS_OK;
+}
+
+/* The first language of an espeak voice: a priority byte then a NUL-terminated name, repeated. */
+static const char *voice_language(const espeak_VOICE *v) {
+    return (v->languages && v->languages[0]) ? v->languages + 1 : NULL;
+}
+
+static int espeak_list_voices(struct chorus_backend *b, struct chorus_voice_list *out) {
+    (void)b;
+    chorus_espeak_lock();
+    const espeak_VOICE **vs = espeak_ListVoices(NULL);
+    int rc = CHORUS_OK;
+    for (size_t i = 0; vs && vs[i] && rc == CHORUS_OK; i++) {
+        const espeak_VOICE *v = vs[i];
+        const char *lang = voice_language(v);
+        if (!lang || !v->name) continue;
+        /* a language can have several voices: the first gets the language as its id */
+        int dup = 0;
+        for (size_t k = 0; k < out->n; k++) dup |= !strcasecmp(out->v[k].id, lang);
+        const char *id = dup ? v->identifier : lang;
+        const char *g = v->gender == 1 ? "male" : v->gender == 2 ? "female" : NULL;
+        rc = chorus_voice_list_add(out, id, v->name, lang, g, v->identifier);
+    }
+    chorus_espeak_unlock();
+    return rc;
+}
+
+static int espeak_synthesize(struct chorus_backend *b, const struct chorus_job *job,
+                             struct chorus_sink *sink) {
+    struct espeak_priv *p = b->priv;
+    struct synth_ctx c = {0};
+    c.job = job;
+    c.sink = sink;
+    c.rate = p->rate;
+    /* code point index -> byte offset, for word positions */
+    c.char_to_byte = malloc((job->len + 2) * sizeof *c.char_to_byte);
+    if (!c.char_to_byte) return CHORUS_E_NOMEM;
+    for (size_t i = 0; i < job->len; i++)
+        if (((unsigned char)job->text[i] & 0xC0) != 0x80) c.char_to_byte[c.n_chars++] = i;
+    c.char_to_byte[c.n_chars] = job->len;
+
+    char voice[256];
+    const char *variant = chorus_job_option(job, "variant");
+    if (variant && !strchr(job->voice, '+'))
+        chorus_fmt(voice, sizeof voice, "%s+%s", job->voice, variant);
+    else
+        chorus_fmt(voice, sizeof voice, "%s", job->voice);
+
+    /* phoneme input is espeak's [[...]] notation */
+    char *text = NULL;
+    const char *speak = job->text;
+    if (job->input == CHORUS_INPUT_PHONEMES) {
+        text = malloc(job->len + 5);
+        if (!text) {
+            free(c.char_to_byte);
+            return CHORUS_E_NOMEM;
+        }
+        memcpy(text, "[[", 2);
+        memcpy(text + 2, job->text, job->len);
+        memcpy(text + 2 + job->len, "]]", 3);
+        speak = text;
+    }
+    int rate = (int)(espeakRATE_NORMAL * job->speed + 0.5);
+    if (rate < espeakRATE_MINIMUM) rate = espeakRATE_MINIMUM;
+    if (rate > espeakRATE_MAXIMUM) rate = espeakRATE_MAXIMUM;
+    int pitch = (int)(chorus_job_option_double(job, "pitch", 50) * job->pitch + 0.5);
+    if (pitch > 100) pitch = 100;
+    unsigned flags = espeakCHARS_UTF8 | espeakPHONEMES;
+    if (job->input == CHORUS_INPUT_SSML) flags |= espeakSSML;
+
+    chorus_espeak_lock();
+    int rc = CHORUS_OK;
+    if (espeak_SetVoiceByName(voice) != EE_OK) {
+        espeak_VOICE want = {0};
+        want.languages = job->voice;
+        if (espeak_SetVoiceByProperties(&want) != EE_OK)
+            rc = chorus_job_fail(job, CHORUS_E_UNKNOWN_VOICE, "espeak-ng cannot load voice '%s'", voice);
+    }
+    if (rc == CHORUS_OK) {
+        espeak_SetParameter(espeakRATE, rate, 0);
+        espeak_SetParameter(espeakPITCH, pitch, 0);
+        espeak_SetParameter(espeakRANGE, (int)chorus_job_option_double(job, "range", 50), 0);
+        espeak_SetParameter(espeakWORDGAP, (int)chorus_job_option_double(job, "word_gap", 0), 0);
+        espeak_SetParameter(espeakVOLUME, 100, 0);
+        size_t bytes = strlen(speak) + 1;
+        espeak_ERROR er = espeak_Synth(speak, bytes, 0, POS_CHARACTER, 0, flags, NULL, &c);
+        if (c.status == CHORUS_OK && er != EE_OK)
+            rc = chorus_job_fail(job, CHORUS_E_BACKEND, "espeak-ng failed to synthesize (error %d)", (int)er);
+        /* a callback abort leaves espeak mid-message: make sure it is reset for the next caller */
+        if (c.status) espeak_Cancel();
+        if (c.status == CHORUS_OK && rc == CHORUS_OK)
+            rc = close_word(&c, (double)c.samples / c.rate);
+    }
+    chorus_espeak_unlock();
+    free(text);
+    free(c.char_to_byte);
+    if (c.status) return c.status;
+    return rc;
+}
+
+const struct chorus_backend_desc chorus_backend_espeak = {
+    .name = "espeak",
+    .pattern = NULL,
+    .description = "espeak-ng, embedded: 100+ languages, offline, instant",
+    .caps = CHORUS_CAP_STREAMING | CHORUS_CAP_WORD_TIMESTAMPS | CHORUS_CAP_SSML |
+            CHORUS_CAP_LOCAL | CHORUS_CAP_PHONEMES,
+    .flags = CHORUS_BF_DEFAULT_CANDIDATE,
+    .default_priority = 10,
+    .max_input_chars = 0,
+    .first_chunk_chars = 0,
+    .sample_rate = 22050,
+    .default_voice = "en-us",
+    .options = espeak_options,
+    .priv_size = sizeof(struct espeak_priv),
+    .ops = &(const struct chorus_backend_ops){
+        .open = espeak_open,
+        .synthesize = espeak_synthesize,
+        .list_voices = espeak_list_voices,
+    },
+};

@@ -1,0 +1,340 @@
+/* say.c — `chorus say`: speak text to a file, to standard output as it is generated, or both. */
+#include <errno.h>
+#include <getopt.h>
+#include <jansson.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "cli.h"
+
+static const char say_usage[] =
+    "usage: chorus say [options] [TEXT...]\n"
+    "Speak TEXT (or the contents of -f FILE, or standard input).\n"
+    "\n"
+    "  -b, --backend NAME       engine: espeak, kokoro, openai, elevenlabs, alltalk_*, ...\n"
+    "                           (default: config, else the best local engine that can run)\n"
+    "  -v, --voice NAME         voice id, name or language code (chorus voices lists them)\n"
+    "  -m, --model NAME         the backend's model (e.g. tts-1-hd)\n"
+    "  -l, --lang CODE          language hint (e.g. en-us)\n"
+    "  -f, --file FILE          read the text from FILE ('-' = standard input)\n"
+    "  -o, --output PATH        write audio to PATH atomically; '-' streams to standard output\n"
+    "  -F, --format FMT         wav, pcm, mp3, opus, flac or aac (default: from the output\n"
+    "                           file's extension, else wav)\n"
+    "  -s, --speed X            speaking rate, 0.25 to 4.0 (default 1.0)\n"
+    "  -r, --sample-rate HZ     output sample rate (default: the format's or the engine's)\n"
+    "      --ssml               the text is an SSML document\n"
+    "      --phonemes           the text is phonemes in the engine's notation\n"
+    "      --no-normalize       speak the text as written (no number/abbreviation expansion)\n"
+    "      --timestamps FILE    write word timings as JSON: [{word, start, end, offset, length}]\n"
+    "      --opt KEY=VALUE      a backend option (repeatable; chorus backends --options)\n"
+    "  -q, --quiet              no progress bar\n"
+    "\n"
+    "Without -o, audio streams to standard output when it is not a terminal.\n"
+    "Exit status: 0 success, 1 failure, 2 usage error, 130 interrupted.\n";
+
+static atomic_int interrupted;
+
+static void on_signal(int sig) {
+    (void)sig;
+    atomic_store(&interrupted, 1);
+}
+
+struct say_ctx {
+    const char *text;
+    int progress_bar;
+    int to_stdout;
+    int write_errno;
+    json_t *words; /* NULL unless --timestamps */
+    double audio_seconds;
+};
+
+static void draw_progress(const struct chorus_progress *p) {
+    int width = 30;
+    int fill = (int)(p->percent / 100.0 * width + 0.5);
+    char bar[64];
+    for (int i = 0; i < width; i++) bar[i] = i < fill ? '#' : '-';
+    bar[width] = 0;
+    if (p->eta_seconds >= 0)
+        fprintf(stderr, "\r[%s] %3.0f%%  %6.1fs audio  eta %4.1fs ", bar, p->percent,
+                p->audio_seconds, p->eta_seconds);
+    else
+        fprintf(stderr, "\r[%s] %3.0f%%  %6.1fs audio           ", bar, p->percent, p->audio_seconds);
+}
+
+static int say_cb(const struct chorus_event *ev, void *ud) {
+    struct say_ctx *c = ud;
+    switch (ev->type) {
+    case CHORUS_EVENT_CHUNK:
+        c->audio_seconds = ev->chunk->start_time + (ev->chunk->sample_rate ? (double)ev->chunk->n_samples / ev->chunk->sample_rate : 0);
+        if (c->to_stdout && ev->chunk->data_len) {
+            if (fwrite(ev->chunk->data, 1, ev->chunk->data_len, stdout) != ev->chunk->data_len ||
+                fflush(stdout) != 0) {
+                c->write_errno = errno ? errno : EIO;
+                return 1;
+            }
+        }
+        break;
+    case CHORUS_EVENT_WORD:
+        if (c->words) {
+            const struct chorus_word *w = ev->word;
+            json_t *o = json_object();
+            json_object_set_new(o, "word", json_stringn(c->text + w->text_offset, w->text_len));
+            json_object_set_new(o, "start", json_real(w->start));
+            json_object_set_new(o, "end", json_real(w->end));
+            json_object_set_new(o, "offset", json_integer((json_int_t)w->text_offset));
+            json_object_set_new(o, "length", json_integer((json_int_t)w->text_len));
+            json_array_append_new(c->words, o);
+        }
+        break;
+    case CHORUS_EVENT_PROGRESS:
+        if (c->progress_bar) draw_progress(ev->progress);
+        break;
+    case CHORUS_EVENT_DONE:
+    case CHORUS_EVENT_ERROR:
+    case CHORUS_EVENT_CANCELLED:
+        if (c->progress_bar) fputs("\r\033[K", stderr);
+        break;
+    default:
+        break;
+    }
+    return atomic_load(&interrupted) ? 1 : 0;
+}
+
+/* Write the timestamps JSON atomically. */
+static int write_timestamps(const char *path, json_t *words) {
+    size_t pl = strlen(path);
+    char *tmp = malloc(pl + 16);
+    if (!tmp) return -1;
+    snprintf(tmp, pl + 16, "%s.XXXXXX", path);
+    int fd = mkstemp(tmp);
+    if (fd < 0) {
+        cli_err("cannot write timestamps to %s: %s", path, strerror(errno));
+        free(tmp);
+        return -1;
+    }
+    mode_t m = umask(0);
+    umask(m);
+    fchmod(fd, 0666 & ~m);
+    char *s = json_dumps(words, JSON_INDENT(2) | JSON_REAL_PRECISION(6));
+    int ok = s != NULL;
+    if (ok) {
+        size_t n = strlen(s);
+        ok = write(fd, s, n) == (ssize_t)n && write(fd, "\n", 1) == 1;
+    }
+    free(s);
+    if (close(fd) < 0) ok = 0;
+    if (ok && rename(tmp, path) < 0) ok = 0;
+    if (!ok) {
+        cli_err("cannot write timestamps to %s: %s", path, strerror(errno));
+        unlink(tmp);
+    }
+    free(tmp);
+    return ok ? 0 : -1;
+}
+
+int cli_say(int argc, char **argv) {
+    enum { OPT_SSML = 256, OPT_TS, OPT_OPT, OPT_PHON, OPT_NONORM };
+    static const struct option opts[] = {
+        {"backend", required_argument, 0, 'b'}, {"voice", required_argument, 0, 'v'},
+        {"model", required_argument, 0, 'm'},   {"lang", required_argument, 0, 'l'},
+        {"file", required_argument, 0, 'f'},    {"output", required_argument, 0, 'o'},
+        {"format", required_argument, 0, 'F'},  {"speed", required_argument, 0, 's'},
+        {"sample-rate", required_argument, 0, 'r'}, {"ssml", no_argument, 0, OPT_SSML},
+        {"phonemes", no_argument, 0, OPT_PHON}, {"no-normalize", no_argument, 0, OPT_NONORM},
+        {"timestamps", required_argument, 0, OPT_TS}, {"opt", required_argument, 0, OPT_OPT},
+        {"quiet", no_argument, 0, 'q'},         {"help", no_argument, 0, 'h'},
+        {0, 0, 0, 0}};
+    struct chorus_request r = chorus_request_default();
+    const char *file = NULL, *out = NULL, *ts_path = NULL, *fmt = NULL;
+    int quiet = 0, c;
+    struct chorus_option kv[64];
+    size_t nkv = 0;
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "b:v:m:l:f:o:F:s:r:qh", opts, NULL)) != -1) {
+        char *end;
+        switch (c) {
+        case 'b': r.backend = optarg; break;
+        case 'v': r.voice = optarg; break;
+        case 'm': r.model = optarg; break;
+        case 'l': r.language = optarg; break;
+        case 'f': file = optarg; break;
+        case 'o': out = optarg; break;
+        case 'F': fmt = optarg; break;
+        case 's':
+            r.speed = strtof(optarg, &end);
+            if (end == optarg || *end || !(r.speed >= 0.25f && r.speed <= 4.0f)) {
+                cli_err("invalid --speed '%s': use a number from 0.25 to 4.0", optarg);
+                return EXIT_USAGE;
+            }
+            break;
+        case 'r': {
+            long v = strtol(optarg, &end, 10);
+            if (end == optarg || *end || v < 1000 || v > 384000) {
+                cli_err("invalid --sample-rate '%s': use a rate in Hz, e.g. 24000", optarg);
+                return EXIT_USAGE;
+            }
+            r.sample_rate = (int)v;
+            break;
+        }
+        case OPT_SSML: r.input = CHORUS_INPUT_SSML; break;
+        case OPT_PHON: r.input = CHORUS_INPUT_PHONEMES; break;
+        case OPT_NONORM: r.flags |= CHORUS_FLAG_NO_NORMALIZE; break;
+        case OPT_TS: ts_path = optarg; break;
+        case OPT_OPT: {
+            char *eq = strchr(optarg, '=');
+            if (!eq || eq == optarg) {
+                cli_err("invalid --opt '%s': use KEY=VALUE", optarg);
+                return EXIT_USAGE;
+            }
+            if (nkv == sizeof kv / sizeof kv[0]) {
+                cli_err("too many --opt options");
+                return EXIT_USAGE;
+            }
+            *eq = 0;
+            kv[nkv].key = optarg;
+            kv[nkv].value = eq + 1;
+            nkv++;
+            break;
+        }
+        case 'q': quiet = 1; break;
+        case 'h': fputs(say_usage, stdout); return 0;
+        default: fputs(say_usage, stderr); return EXIT_USAGE;
+        }
+    }
+    r.options = kv;
+    r.n_options = nkv;
+    if (fmt) {
+        r.format = chorus_format_from_name(fmt);
+        if (r.format == CHORUS_FORMAT_DEFAULT) {
+            cli_err("unknown format '%s': use wav, pcm, mp3, opus, flac or aac", fmt);
+            return EXIT_USAGE;
+        }
+    }
+
+    /* the text */
+    char *text = NULL;
+    size_t len = 0;
+    if (file && optind < argc) {
+        cli_err("give the text either as arguments or with -f, not both");
+        return EXIT_USAGE;
+    }
+    if (optind < argc) {
+        size_t total = 0;
+        for (int i = optind; i < argc; i++) total += strlen(argv[i]) + 1;
+        text = malloc(total + 1);
+        if (!text) return 1;
+        text[0] = 0;
+        for (int i = optind; i < argc; i++) {
+            if (i > optind) strcat(text, " ");
+            strcat(text, argv[i]);
+        }
+        len = strlen(text);
+    } else if (file && strcmp(file, "-")) {
+        FILE *f = fopen(file, "rb");
+        if (!f) {
+            cli_err("cannot read %s: %s", file, strerror(errno));
+            return 1;
+        }
+        text = cli_read_all(f, &len);
+        int e = errno;
+        fclose(f);
+        if (!text) {
+            cli_err("cannot read %s: %s", file, strerror(e));
+            return 1;
+        }
+    } else {
+        if (!file && isatty(0)) {
+            cli_err("no text: give it as arguments, with -f FILE, or on standard input");
+            return EXIT_USAGE;
+        }
+        text = cli_read_all(stdin, &len);
+        if (!text) {
+            cli_err("cannot read standard input: %s", strerror(errno));
+            return 1;
+        }
+    }
+    r.text = text;
+    r.text_len = len;
+    if (len == 0) { /* text_len 0 means strlen: make "empty" explicit */
+        cli_err("text is empty: nothing to speak");
+        free(text);
+        return 1;
+    }
+
+    int to_stdout = 0;
+    if (!out) {
+        if (isatty(1)) {
+            cli_err("no output: use -o FILE, or -o - to stream to standard output");
+            free(text);
+            return EXIT_USAGE;
+        }
+        to_stdout = 1;
+    } else if (!strcmp(out, "-")) {
+        to_stdout = 1;
+    }
+
+    struct say_ctx ctx = {0};
+    ctx.text = text;
+    ctx.to_stdout = to_stdout;
+    ctx.progress_bar = !quiet && isatty(2);
+    if (ts_path) ctx.words = json_array();
+    r.callback = say_cb;
+    r.userdata = &ctx;
+
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_signal;
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+    signal(SIGPIPE, SIG_IGN);
+
+    struct chorus_engine *e = cli_engine();
+    if (!e) {
+        free(text);
+        json_decref(ctx.words);
+        return 1;
+    }
+    int rc;
+    char err[1024] = "";
+    if (!to_stdout) {
+        rc = chorus_synthesize_file(e, &r, out, err, sizeof err);
+    } else {
+        struct stat st;
+        int seekable = fstat(1, &st) == 0 && S_ISREG(st.st_mode) && lseek(1, 0, SEEK_CUR) == 0;
+        if (r.format == CHORUS_FORMAT_DEFAULT) r.format = CHORUS_FORMAT_WAV;
+        struct chorus_stream *s = NULL;
+        rc = chorus_stream_open(e, &r, &s);
+        if (rc == CHORUS_OK) rc = chorus_stream_run(s);
+        if (rc != CHORUS_OK) snprintf(err, sizeof err, "%s", s ? chorus_stream_errmsg(s) : chorus_strerror(rc));
+        /* standard output redirected to a file: give it the exact header, as -o would */
+        unsigned char hdr[256];
+        size_t hl = 0;
+        if (rc == CHORUS_OK && seekable && chorus_stream_final_header(s, hdr, sizeof hdr, &hl) == CHORUS_OK && hl &&
+            pwrite(1, hdr, hl, 0) != (ssize_t)hl)
+            ctx.write_errno = errno;
+        chorus_stream_destroy(s);
+    }
+    if (ctx.write_errno && !atomic_load(&interrupted)) {
+        snprintf(err, sizeof err, "cannot write audio to standard output: %s", strerror(ctx.write_errno));
+        rc = CHORUS_E_IO;
+    }
+    int status = 0;
+    if (atomic_load(&interrupted)) {
+        cli_err("interrupted%s", to_stdout ? "" : "; no file was written");
+        status = 130;
+    } else if (rc != CHORUS_OK) {
+        cli_err("%s", err[0] ? err : chorus_strerror(rc));
+        status = 1;
+    } else if (ts_path && write_timestamps(ts_path, ctx.words) < 0) {
+        status = 1;
+    }
+    json_decref(ctx.words);
+    chorus_engine_destroy(e);
+    free(text);
+    return status;
+}

@@ -1,0 +1,33 @@
+/* engine.h — the engine's internals, shared by engine.c, stream.c and the file writer. */
+#ifndef CHORUS_CORE_ENGINE_H
+#define CHORUS_CORE_ENGINE_H
+
+#include <pthread.h>
+
+#include "chorus/chorus.h"
+#include "core/backend.h"
+#include "core/config.h"
+#include "core/limiter.h"
+
+struct chorus_engine {
+    struct chorus_config *cfg;
+    char *config_path;
+    struct chorus_limiter *limiter;
+    pthread_mutex_t mu; /* instances list and their open() */
+    struct chorus_backend *instances;
+    char *default_backend;
+};
+
+/** Find or create and open the instance `name`. On failure returns a status with a message
+ *  (unknown backend listing the known ones; open failure) in err. The instance stays owned by
+ *  the engine. */
+int chorus_engine_backend(struct chorus_engine *e, const char *name, struct chorus_backend **out,
+                          char *err, size_t errlen);
+/** Probe an instance (including a failed open). 1 available, else 0 with why filled. */
+int chorus_backend_probe(struct chorus_backend *b, struct chorus_probe *why);
+/** The registry: NULL-terminated list of built-in descriptors. */
+const struct chorus_backend_desc *const *chorus_registry(void);
+/** Set the calling thread's engine-level message. */
+void chorus_engine_set_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+#endif

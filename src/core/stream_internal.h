@@ -1,0 +1,79 @@
+/* stream_internal.h — struct chorus_stream, shared by stream.c, pull.c and file.c. */
+#ifndef CHORUS_CORE_STREAM_INTERNAL_H
+#define CHORUS_CORE_STREAM_INTERNAL_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+
+#include "chorus/chorus.h"
+#include "core/backend.h"
+#include "core/util.h"
+#include "text/text.h"
+
+#define QUEUE_MAX_ALLOC 16
+
+struct chorus_output;
+struct chorus_limiter;
+
+struct chorus_stream {
+    struct chorus_engine *engine;
+    struct chorus_backend *backend;
+    /* the request, copied */
+    char *text;
+    size_t text_len;
+    enum chorus_input_kind input;
+    char *voice, *model, *language;
+    float speed;
+    enum chorus_format format;
+    int req_rate, out_rate;
+    unsigned flags;
+    struct chorus_kv *options;
+    size_t n_options;
+    chorus_callback callback;
+    void *userdata;
+    /* state */
+    int opened, ran;
+    atomic_int cancel;
+    int status;
+    char err[1024];
+    struct chorus_limiter *waiting_on;
+    struct chorus_textiter *iter;
+    struct chorus_output *out;
+    const struct chorus_textseg *cur_seg;
+    int engine_rate;
+    float speed_time_div;
+    double t_start;
+    size_t chars_done, word_done;
+    double last_word_start;
+    int passthrough_used;
+    /* the chunk being built */
+    unsigned chunk_index;
+    uint64_t samples_out;
+    float *pend;
+    size_t pend_n, pend_cap;
+    struct chorus_buf pend_bytes;
+    struct chorus_word *pend_words;
+    size_t pend_nwords, pend_wcap;
+    /* pull mode */
+    pthread_t worker;
+    int worker_started, worker_done, worker_rc;
+    pthread_mutex_t qmu;
+    pthread_cond_t qcv;
+    struct chorus_chunk *queue[QUEUE_MAX_ALLOC];
+    size_t qhead, qn;
+};
+
+int emit_raw_chunk(struct chorus_stream *s);
+
+/* A segment copied out of the iterator (which owns its storage only until the next call). */
+struct seg_copy {
+    struct chorus_textseg seg;
+    char *text;
+    size_t *map;
+    char *voice;
+    char **marks;
+};
+int seg_copy_take(struct seg_copy *c, const struct chorus_textseg *src);
+void seg_copy_release(struct seg_copy *c);
+
+#endif

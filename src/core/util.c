@@ -1,0 +1,116 @@
+#include "core/util.h"
+
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+char *chorus_strdup(const char *s) {
+    return s ? strdup(s) : NULL;
+}
+
+char *chorus_strndup(const char *s, size_t n) {
+    char *p = malloc(n + 1);
+    if (!p) return NULL;
+    memcpy(p, s, n);
+    p[n] = 0;
+    return p;
+}
+
+int chorus_strcaseeq(const char *a, const char *b) {
+    if (!a || !b) return a == b;
+    while (*a && *b) {
+        if (tolower((unsigned char)*a) != tolower((unsigned char)*b)) return 0;
+        a++, b++;
+    }
+    return *a == *b;
+}
+
+char *chorus_fmt(char *dst, size_t cap, const char *fmt, ...) {
+    if (!dst || !cap) return dst;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(dst, cap, fmt, ap);
+    va_end(ap);
+    return dst;
+}
+
+size_t chorus_edit_distance(const char *a, const char *b, size_t cap) {
+    size_t la = strlen(a), lb = strlen(b);
+    if (la > 64 || lb > 64) return cap;
+    size_t row[65];
+    for (size_t j = 0; j <= lb; j++) row[j] = j;
+    for (size_t i = 1; i <= la; i++) {
+        size_t prev = row[0];
+        row[0] = i;
+        size_t best = row[0];
+        for (size_t j = 1; j <= lb; j++) {
+            size_t cur = row[j];
+            int same = tolower((unsigned char)a[i - 1]) == tolower((unsigned char)b[j - 1]);
+            size_t v = prev + (same ? 0 : 1);
+            if (row[j] + 1 < v) v = row[j] + 1;
+            if (row[j - 1] + 1 < v) v = row[j - 1] + 1;
+            row[j] = v;
+            prev = cur;
+            if (v < best) best = v;
+        }
+        if (best >= cap) return cap;
+    }
+    return row[lb] < cap ? row[lb] : cap;
+}
+
+int chorus_buf_append(struct chorus_buf *b, const void *data, size_t n) {
+    if (b->len + n + 1 > b->cap) {
+        size_t nc = b->cap ? b->cap : 256;
+        while (nc < b->len + n + 1) nc *= 2;
+        char *p = realloc(b->p, nc);
+        if (!p) return -1;
+        b->p = p;
+        b->cap = nc;
+    }
+    if (n) memcpy(b->p + b->len, data, n);
+    b->len += n;
+    b->p[b->len] = 0;
+    return 0;
+}
+
+int chorus_buf_printf(struct chorus_buf *b, const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    va_list ap2;
+    va_copy(ap2, ap);
+    int n = vsnprintf(NULL, 0, fmt, ap);
+    va_end(ap);
+    if (n < 0) {
+        va_end(ap2);
+        return -1;
+    }
+    if (chorus_buf_append(b, "", 0) < 0 || b->len + (size_t)n + 1 > b->cap) {
+        size_t nc = b->cap ? b->cap : 256;
+        while (nc < b->len + (size_t)n + 1) nc *= 2;
+        char *p = realloc(b->p, nc);
+        if (!p) {
+            va_end(ap2);
+            return -1;
+        }
+        b->p = p;
+        b->cap = nc;
+    }
+    vsnprintf(b->p + b->len, (size_t)n + 1, fmt, ap2);
+    va_end(ap2);
+    b->len += (size_t)n;
+    return 0;
+}
+
+void chorus_buf_release(struct chorus_buf *b) {
+    free(b->p);
+    b->p = NULL;
+    b->len = b->cap = 0;
+}
+
+double chorus_now(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
