@@ -758,10 +758,6 @@ int chorus_stream_sample_rate(const struct chorus_stream *s) {
     return s ? s->out_rate : 0;
 }
 
-int chorus_stream_status_(const struct chorus_stream *s) {
-    return s->status;
-}
-
 void chorus_stream_destroy(struct chorus_stream *s) {
     if (!s) return;
     if (s->worker_started) {
