@@ -104,7 +104,7 @@ long chorus_http_backoff_ms(const struct chorus_http_policy *p, int retry, doubl
 void chorus_net_redact(char *s, size_t cap, const char *secret) {
     if (!s || !secret || !*secret || cap == 0) return;
     size_t slen = strlen(secret);
-    size_t minrun = slen < 8 ? slen : 8;
+    size_t minrun = slen < 12 ? slen : 6;
     size_t n = strlen(s);
     size_t i = 0;
     while (i < n) {

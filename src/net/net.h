@@ -113,8 +113,9 @@ long chorus_http_backoff_ms(const struct chorus_http_policy *p, int retry, doubl
 
 /**
  * Mask `secret` in s (in place, NUL-terminated, capacity cap): every occurrence of the secret,
- * and every run of 8 or more characters that is a substring of it (providers echo key
- * fragments such as "sk-proj-abcd...wxyz"), becomes "***". No-op for NULL/empty secrets.
+ * and, for secrets of 12 characters or more, every run of 6 or more characters that is a
+ * substring of it (providers echo key fragments such as "sk-proj-abcd...uvwxyz"), becomes
+ * "***". No-op for NULL/empty secrets.
  */
 void chorus_net_redact(char *s, size_t cap, const char *secret);
 

@@ -12,6 +12,7 @@
 #ifndef CHORUS_FAKE_SPAWN_H
 #define CHORUS_FAKE_SPAWN_H
 
+#include <fcntl.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -44,6 +45,31 @@ static const char *fake_script(void) {
     return path;
 }
 
+/* Fakes still running when the test exits (a failed CHECK returns before fake_stop). */
+static pid_t fake_live_[16];
+static void fake_reap_all_(void) {
+    for (int i = 0; i < 16; i++)
+        if (fake_live_[i] > 0) {
+            kill(fake_live_[i], SIGTERM);
+            waitpid(fake_live_[i], NULL, 0);
+            fake_live_[i] = 0;
+        }
+}
+static void fake_track_(pid_t pid, int add) {
+    static int registered;
+    if (!registered) registered = atexit(fake_reap_all_) == 0;
+    for (int i = 0; i < 16; i++) {
+        if (add && fake_live_[i] == 0) {
+            fake_live_[i] = pid;
+            return;
+        }
+        if (!add && fake_live_[i] == pid) {
+            fake_live_[i] = 0;
+            return;
+        }
+    }
+}
+
 /* provider, then extra arguments, NULL-terminated. Returns 0 on success. */
 static int fake_start(struct fake *f, const char *provider, ...) {
     memset(f, 0, sizeof *f);
@@ -70,6 +96,10 @@ static int fake_start(struct fake *f, const char *provider, ...) {
     if (pid < 0) return -1;
     if (pid == 0) {
         dup2(pfd[1], 1);
+        if (!getenv("CHORUS_FAKE_DEBUG")) {
+            int nul = open("/dev/null", O_WRONLY);
+            if (nul >= 0) dup2(nul, 2);
+        }
         close(pfd[0]);
         close(pfd[1]);
         execvp("python3", (char *const *)argv);
@@ -77,12 +107,14 @@ static int fake_start(struct fake *f, const char *provider, ...) {
     }
     close(pfd[1]);
     f->pid = pid;
+    fake_track_(pid, 1);
     FILE *in = fdopen(pfd[0], "r");
     char line[128] = "";
     if (!in || !fgets(line, sizeof line, in) || sscanf(line, "PORT %d", &f->port) != 1) {
         if (in) fclose(in);
         kill(pid, SIGTERM);
         waitpid(pid, NULL, 0);
+        fake_track_(pid, 0);
         f->pid = 0;
         return -1;
     }
@@ -95,6 +127,7 @@ static void fake_stop(struct fake *f) {
     if (f->pid > 0) {
         kill(f->pid, SIGTERM);
         waitpid(f->pid, NULL, 0);
+        fake_track_(f->pid, 0);
         f->pid = 0;
     }
     if (f->log[0]) unlink(f->log);
