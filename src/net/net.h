@@ -42,7 +42,7 @@ struct chorus_http_policy {
 struct chorus_http_verdict {
     int status;    /**< chorus status (negative) */
     int retryable; /**< 1: worth another attempt (subject to the policy) */
-    char msg[400]; /**< actionable message (the layer masks the secret afterwards) */
+    char msg[1024]; /**< actionable message (the layer masks the secret afterwards) */
 };
 
 struct chorus_http_result;
@@ -82,7 +82,7 @@ struct chorus_http_result {
     char character_cost[32];  /**< ElevenLabs character-cost header, "" if none */
     long retry_after_ms;      /**< last Retry-After / retry-after-ms seen, -1 if none */
     long total_wait_ms;       /**< time spent in backoff */
-    char msg[512];            /**< failure message (secret masked), "" on success */
+    char msg[1024];           /**< failure message (secret masked), "" on success */
 };
 
 /**
