@@ -357,6 +357,11 @@ struct chorus_request {
     unsigned flags; /**< enum chorus_request_flags */
     chorus_callback callback;
     void *userdata;
+    /** Output gain (linear, up to 64); 0: 1.0. Kokoro-FastAPI's volume_multiplier. */
+    float volume;
+    /** Normalizer switches as "key=value,..." (Kokoro-FastAPI's normalization_options, e.g.
+     *  "url_normalization=false,unit_normalization=true"); NULL: defaults. Copied at open. */
+    const char *normalize_options;
 };
 
 /** A request with every field at its default. */

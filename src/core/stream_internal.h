@@ -31,6 +31,8 @@ struct chorus_stream {
     size_t n_options;
     chorus_callback callback;
     void *userdata;
+    float volume;
+    char *normalize_options;
     /* state */
     int opened, ran;
     atomic_int cancel;
