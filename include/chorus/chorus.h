@@ -357,10 +357,12 @@ struct chorus_request {
     unsigned flags; /**< enum chorus_request_flags */
     chorus_callback callback;
     void *userdata;
+    /** Output gain (linear, up to 64); 0: 1.0. Kokoro-FastAPI's volume_multiplier. */
+    float volume;
     /** Normalization switches, "key=value,...", Kokoro-FastAPI's normalization_options names:
      *  normalize, unit_normalization, url_normalization, email_normalization,
      *  pluralization_normalization, phone_normalization, replace_remaining_symbols.
-     *  NULL: defaults (all on but units). */
+     *  NULL: defaults (all on but units). Copied at open. */
     const char *normalize_options;
 };
 

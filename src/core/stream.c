@@ -304,6 +304,9 @@ int chorus_stream_open(struct chorus_engine *e, const struct chorus_request *req
     if (rc != CHORUS_OK) return fail(s, rc, "%s", err);
     s->req_rate = req->sample_rate;
 
+    if (!(req->volume >= 0.0f && req->volume <= 64.0f))
+        return fail(s, CHORUS_E_INVALID, "volume %g is out of range: use 0 to 64", (double)req->volume);
+    s->volume = req->volume;
     if (req->normalize_options) {
         /* validate now, so a bad flag is an open() error rather than a mid-stream one */
         struct chorus_norm_options no;
@@ -664,6 +667,7 @@ static int run_pipeline(struct chorus_stream *s) {
     oo.enc.compression = -1;
     oo.crossfade_ms = -1;
     oo.fade_ms = -1;
+    oo.volume = s->volume;
     const char *v = chorus_config_get(s->engine->cfg, "chorus", "crossfade_ms");
     if (v) oo.crossfade_ms = atof(v);
     rc = chorus_output_create(&s->out, &oo, on_out_pcm, on_out_bytes, s, err, sizeof err);
