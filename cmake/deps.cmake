@@ -3,3 +3,5 @@
 # text stage
 # remote backends
 # kokoro
+# audio cache (SHA-256 keys and checksums)
+list(APPEND CHORUS_PKGS nettle)
