@@ -196,6 +196,33 @@ struct chorus_engine_stats {
 };
 CHORUS_API void chorus_engine_get_stats(struct chorus_engine *e, struct chorus_engine_stats *out);
 
+/** The audio cache as seen by one engine (docs/cache.md). */
+struct chorus_cache_stats {
+    int enabled;          /**< 1 if this engine's streams read and write the cache */
+    const char *dir;      /**< the cache directory (owned by the engine), NULL if none */
+    uint64_t hits;        /**< segments this engine served from the cache */
+    uint64_t misses;      /**< segments it looked up and had to generate */
+    uint64_t corrupt;     /**< entries it found damaged and evicted (also counted as misses) */
+    uint64_t stores;      /**< entries it wrote */
+    uint64_t entries;     /**< entries in the shared index now (all processes) */
+    uint64_t bytes;       /**< their total size in bytes */
+    uint64_t max_bytes;   /**< the size cap ([cache] max_bytes) */
+    uint64_t hits_total;  /**< hits recorded in the index over the entries' lives */
+};
+/**
+ * Fill *out with the cache's counters (this engine) and size (the shared index). Works when the
+ * cache is disabled (then enabled is 0 and the directory's contents are still reported).
+ * Returns CHORUS_OK, or E_IO with chorus_engine_errmsg() when the index cannot be read.
+ */
+CHORUS_API int chorus_engine_cache_stats(struct chorus_engine *e, struct chorus_cache_stats *out);
+/**
+ * Remove every cache entry (index rows and files). *entries and *bytes (each may be NULL)
+ * receive what was removed. Safe while other processes use the cache. Returns CHORUS_OK,
+ * E_NOT_FOUND when the engine has no cache directory, or E_IO with chorus_engine_errmsg().
+ */
+CHORUS_API int chorus_engine_cache_clear(struct chorus_engine *e, uint64_t *entries,
+                                         uint64_t *bytes);
+
 /* ------------------------------------------------------------------------------------------ */
 /* Backends and voices                                                                          */
 /* ------------------------------------------------------------------------------------------ */
