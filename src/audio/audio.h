@@ -27,6 +27,8 @@ struct chorus_format_info {
     const char *extension; /* "mp3" */
     int default_rate;      /* rate used when the caller asks none and the engine's is not allowed */
     const int *rates;      /* allowed output rates, 0-terminated; NULL = any 8000..192000 */
+    int prefer_default;    /* 1: with no rate requested, use default_rate even if the engine's
+                              rate is allowed (pcm: no header tells the listener the rate) */
 };
 const struct chorus_format_info *chorus_format_info(enum chorus_format f);
 /** Pick the output rate for `f`: `requested` if allowed (else E_FORMAT with a message listing
@@ -34,6 +36,10 @@ const struct chorus_format_info *chorus_format_info(enum chorus_format f);
  *  format's default. */
 int chorus_format_pick_rate(enum chorus_format f, int requested, int engine_rate, int *out,
                             char *err, size_t errlen);
+/** 1 if `rate` is an allowed output rate for `f`. */
+int chorus_format_rate_allowed(enum chorus_format f, int rate);
+/** Human list of the allowed rates of `f` ("8000, 11025, ... Hz" or "any rate from ..."). */
+int chorus_format_describe_rates(enum chorus_format f, char *buf, size_t cap);
 
 /* ---- encoders: encoder.c dispatches to encoders/<format>.c ---- */
 
@@ -70,6 +76,8 @@ struct chorus_encoder {
     char err[256];
 };
 
+/** 1 if this build has an encoder for `f`. */
+int chorus_encoder_available(enum chorus_format f);
 int chorus_encoder_create(struct chorus_encoder **out, enum chorus_format f, int sample_rate,
                           const struct chorus_encoder_opts *opts, chorus_bytes_fn fn, void *ud,
                           char *err, size_t errlen);
@@ -90,6 +98,8 @@ int chorus_decoder_create(struct chorus_decoder **out, enum chorus_format f, int
                           chorus_pcm_fn fn, void *ud, char *err, size_t errlen);
 int chorus_decoder_feed(struct chorus_decoder *d, const void *data, size_t n);
 int chorus_decoder_finish(struct chorus_decoder *d);
+/** Why the last call failed ("" if none). */
+const char *chorus_decoder_errmsg(const struct chorus_decoder *d);
 void chorus_decoder_destroy(struct chorus_decoder *d);
 
 /* ---- resampling (libsoxr) ---- */
@@ -146,5 +156,7 @@ void chorus_output_destroy(struct chorus_output *o);
 
 void chorus_pcm_s16_to_f32(const int16_t *in, float *out, size_t n);
 void chorus_pcm_f32_to_s16le(const float *in, unsigned char *out, size_t n); /* clips */
+/** One sample to s16: x * 32767 rounded, clipped; NaN gives 0. */
+int16_t chorus_pcm_f32_to_s16(float x);
 
 #endif

@@ -1,0 +1,19 @@
+#!/bin/sh
+# Run the benchmarks that exist in the build folder ($1, default build/). Prints numbers only;
+# nothing here asserts a time.
+set -eu
+B=${1:-build}
+echo "== machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')"
+if [ -x "$B/bench/bench_espeak" ]; then
+    echo "== espeak: chorus vs the raw espeak-ng command"
+    for n in 0 50000; do
+        "$B/bench/bench_espeak" --chars $n
+        "$B/bench/bench_espeak" --chars $n --raw
+    done
+fi
+for b in "$B"/bench/bench_*; do
+    case "$b" in */bench_espeak) continue ;; esac
+    [ -x "$b" ] || continue
+    echo "== $(basename "$b")"
+    "$b"
+done
