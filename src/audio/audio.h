@@ -152,6 +152,21 @@ struct chorus_encoder *chorus_output_encoder(struct chorus_output *o);
 const char *chorus_output_errmsg(const struct chorus_output *o);
 void chorus_output_destroy(struct chorus_output *o);
 
+/* ---- playback (libao: player.c) ---- */
+
+struct chorus_player;
+/** Open a sound output for mono PCM at `rate`. `device`: "driver" or "driver:target" — a live
+ *  libao driver ("pulse", "alsa:hw:1", "oss", "sndio", "null") or a file driver
+ *  ("wav:/path.wav", "raw:/path", "au:/path"); NULL or "": $CHORUS_AUDIO_DEVICE, else libao's
+ *  default. Errors name the device and list the drivers there are (E_INVALID, E_UNAVAILABLE
+ *  when no driver works, E_IO when the device will not open). */
+int chorus_player_open(struct chorus_player **out, int rate, const char *device, char *err,
+                       size_t errlen);
+/** Play samples (blocks as the device consumes them). E_IO if the device fails. */
+int chorus_player_write(struct chorus_player *p, const float *x, size_t n);
+/** Drain, close and free. NULL is a no-op. */
+int chorus_player_close(struct chorus_player *p);
+
 /* ---- helpers ---- */
 
 void chorus_pcm_s16_to_f32(const int16_t *in, float *out, size_t n);
