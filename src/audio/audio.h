@@ -93,7 +93,10 @@ int chorus_encoder_emit(struct chorus_encoder *e, const void *data, size_t n);
 /* ---- decoders (for engines that return encoded audio) ---- */
 
 struct chorus_decoder;
-/** Streaming decoder for `f`; PCM (downmixed to mono) goes to fn as soon as it decodes. */
+/** Streaming decoder for `f`; PCM (downmixed to mono) goes to fn as soon as it decodes.
+ *  pcm_rate_hint: the rate of raw pcm input (0: 24000, OpenAI's contract); other formats carry
+ *  their rate and ignore it. Opus always decodes at 48000 Hz. Errors (E_FORMAT for input that
+ *  is not the format or is cut short) leave a message in chorus_decoder_errmsg(). */
 int chorus_decoder_create(struct chorus_decoder **out, enum chorus_format f, int pcm_rate_hint,
                           chorus_pcm_fn fn, void *ud, char *err, size_t errlen);
 int chorus_decoder_feed(struct chorus_decoder *d, const void *data, size_t n);
