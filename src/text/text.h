@@ -33,6 +33,10 @@ struct chorus_text_config {
     const char *normalize_options; /* "key=value,..." per-flag overrides, NULL = defaults */
 };
 
+/* One segment. text and map are valid until the next chorus_textiter_next() call; voice,
+ * language, phonemes, phoneme_alphabet and marks until the iterator is destroyed. A segment
+ * may have len 0: it then only carries pause_before and/or marks (an SSML <break> or <mark>
+ * at the very end of a document). */
 struct chorus_textseg {
     const char *text;  /* NUL-terminated text to speak, owned by the iterator until next() */
     size_t len;
@@ -122,7 +126,6 @@ struct chorus_ssml_run {
     char *text;      /* the run's text (NUL-terminated), before normalization */
     size_t len;
     size_t *map;     /* len+1 entries: document offsets */
-    int verbatim;    /* text already in spoken form (say-as, sub): do not normalize again */
     double pause_before; /* seconds of silence before the run (breaks, paragraphs) */
     int paragraph_start;
     char **marks;    /* <mark> names right before the run */
