@@ -400,7 +400,7 @@ void srv_error_from_status(struct srv_error *e, int rc, const char *msg, const c
     const char *m = msg && *msg ? msg : chorus_strerror(rc);
     switch (rc) {
     case CHORUS_E_UNKNOWN_BACKEND:
-        srv_error_set(e, 404, "invalid_request_error", "model_not_found", "model", "%s", m);
+        srv_error_set(e, 404, "invalid_request_error", "model_not_found", param ? param : "model", "%s", m);
         break;
     case CHORUS_E_UNKNOWN_VOICE:
         srv_error_set(e, 400, "invalid_request_error", "invalid_value", "voice", "%s", m);
