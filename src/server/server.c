@@ -40,19 +40,6 @@ double srv_now(void) {
 
 /* ------------------------------------------------------------------ addresses ---- */
 
-int srv_host_is_loopback(const char *host) {
-    if (!host || !*host) return 0;
-    if (!strcasecmp(host, "localhost")) return 1;
-    struct in_addr a4;
-    struct in6_addr a6;
-    if (inet_pton(AF_INET, host, &a4) == 1) return (ntohl(a4.s_addr) >> 24) == 127;
-    if (inet_pton(AF_INET6, host, &a6) == 1) {
-        if (IN6_IS_ADDR_LOOPBACK(&a6)) return 1;
-        if (IN6_IS_ADDR_V4MAPPED(&a6)) return a6.s6_addr[12] == 127;
-    }
-    return 0;
-}
-
 /* Create, bind and listen; the reason of a failure goes to err. */
 static int listen_on(const char *host, int port, int *fd_out, int *port_out, int *v6, char *err,
                      size_t errlen) {
