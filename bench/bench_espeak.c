@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -77,7 +78,7 @@ int main(int argc, char **argv) {
         double t0 = now();
         pid_t pid = fork();
         if (pid == 0) {
-            int out = open("/dev/null", 1);
+            int out = open("/dev/null", O_WRONLY);
             dup2(out, 1);
             execlp("espeak-ng", "espeak-ng", "--stdout", "-f", path, (char *)NULL);
             _exit(127);

@@ -22,7 +22,7 @@ struct chorus_stream {
     char *text;
     size_t text_len;
     enum chorus_input_kind input;
-    char *voice, *model, *language;
+    char *voice, *model, *language, *normalize_options;
     float speed;
     enum chorus_format format;
     int req_rate, out_rate;
@@ -32,7 +32,6 @@ struct chorus_stream {
     chorus_callback callback;
     void *userdata;
     float volume;
-    char *normalize_options;
     /* state */
     int opened, ran;
     atomic_int cancel;

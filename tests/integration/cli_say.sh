@@ -5,7 +5,8 @@ set -u
 BIN=${CHORUS_BIN:?}
 T=$(mktemp -d)
 trap 'rm -rf "$T"' EXIT
-export CHORUS_CONFIG=$T/none.toml   # no user config leaks in
+: > "$T/empty.toml"
+export CHORUS_CONFIG=$T/empty.toml   # no user config leaks in
 pass=0 fail=0
 ok() { pass=$((pass + 1)); }
 bad() { fail=$((fail + 1)); echo "FAIL: $*" >&2; }
