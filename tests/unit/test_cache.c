@@ -85,6 +85,7 @@ static int speak_rate; /* output rate asked for (0: the format's default) */
 static int speak(struct chorus_engine *e, const char *text, enum chorus_format fmt, unsigned flags,
                  struct collect *c) {
     int cancel_at = c->cancel_at_chunk;
+    free(c->bytes); /* a collect may be reused: start it afresh */
     memset(c, 0, sizeof *c);
     c->cancel_at_chunk = cancel_at;
     struct chorus_request r = chorus_request_default();
