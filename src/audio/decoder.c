@@ -14,6 +14,10 @@ static const struct chorus_decoder_ops *ops_for(enum chorus_format f) {
     switch (f) {
     case CHORUS_FORMAT_WAV: return &chorus_dec_wav;
     case CHORUS_FORMAT_PCM: return &chorus_dec_pcm;
+    case CHORUS_FORMAT_MP3:
+    case CHORUS_FORMAT_AAC:
+    case CHORUS_FORMAT_FLAC: return &chorus_dec_av;
+    case CHORUS_FORMAT_OPUS: return &chorus_dec_opus;
     default: return NULL;
     }
 }

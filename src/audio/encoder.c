@@ -11,7 +11,8 @@
 #include "audio/encoders/encoders.h"
 
 static const struct chorus_encoder_vt *const vts[] = {
-    &chorus_enc_wav, &chorus_enc_pcm,
+    &chorus_enc_wav, &chorus_enc_pcm, &chorus_enc_mp3, &chorus_enc_opus, &chorus_enc_flac,
+    &chorus_enc_aac,
 };
 
 static const struct chorus_encoder_vt *vt_for(enum chorus_format f) {

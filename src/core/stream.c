@@ -306,6 +306,18 @@ int chorus_stream_open(struct chorus_engine *e, const struct chorus_request *req
     if (rc != CHORUS_OK) return fail(s, rc, "%s", err);
     s->req_rate = req->sample_rate;
 
+    if (!(req->volume >= 0.0f && req->volume <= 64.0f))
+        return fail(s, CHORUS_E_INVALID, "volume %g is out of range: use 0 to 64", (double)req->volume);
+    s->volume = req->volume;
+    if (req->normalize_options) {
+        /* validate now, so a bad flag is an open() error rather than a mid-stream one */
+        struct chorus_norm_options no;
+        chorus_norm_options_default(&no);
+        if (chorus_norm_options_parse(&no, req->normalize_options, err, sizeof err) < 0)
+            return fail(s, CHORUS_E_OPTION, "%s", err);
+        s->normalize_options = strdup(req->normalize_options);
+        if (!s->normalize_options) return fail(s, CHORUS_E_NOMEM, "out of memory");
+    }
     s->model = chorus_strdup(req->model);
     s->language = chorus_strdup(req->language);
     if ((req->model && !s->model) || (req->language && !s->language)) return fail(s, CHORUS_E_NOMEM, "out of memory");
@@ -662,6 +674,7 @@ static int run_pipeline(struct chorus_stream *s) {
     tc.ssml_native = (d->caps & CHORUS_CAP_SSML) != 0;
     tc.paragraph_pause = -1;
     tc.language = s->language;
+    tc.normalize_options = s->normalize_options;
     int rc = chorus_textiter_create(&s->iter, s->text, s->text_len, s->input, &tc, err, sizeof err);
     if (rc) return fail(s, rc < 0 ? rc : CHORUS_E_INVALID, "%s", err[0] ? err : "cannot read the text");
 
@@ -672,6 +685,7 @@ static int run_pipeline(struct chorus_stream *s) {
     oo.enc.compression = -1;
     oo.crossfade_ms = -1;
     oo.fade_ms = -1;
+    oo.volume = s->volume;
     const char *v = chorus_config_get(s->engine->cfg, "chorus", "crossfade_ms");
     if (v) oo.crossfade_ms = atof(v);
     rc = chorus_output_create(&s->out, &oo, on_out_pcm, on_out_bytes, s, err, sizeof err);
@@ -794,6 +808,7 @@ void chorus_stream_destroy(struct chorus_stream *s) {
     free(s->voice);
     free(s->model);
     free(s->language);
+    free(s->normalize_options);
     free(s->pend);
     free(s->pend_words);
     chorus_buf_release(&s->pend_bytes);

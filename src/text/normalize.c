@@ -303,6 +303,13 @@ static size_t digits_at(const struct nw *w, size_t i) {
     while (is_digit_at(w, i + k)) k++;
     return k;
 }
+/* the value of the digits at i (bounded: the input is not NUL-terminated) */
+static unsigned uint_at(const struct nw *w, size_t i) {
+    unsigned v = 0;
+    for (size_t k = 0; k < 9 && is_digit_at(w, i + k); k++) v = v * 10 + (unsigned)(w->s[i + k] - '0');
+    return v;
+}
+
 /* 1 if nothing word-like follows position i (end, space or punctuation) */
 static int word_ends(const struct nw *w, size_t i) { return !is_alnum_at(w, i); }
 
@@ -654,11 +661,11 @@ static size_t rule_time(struct nw *w, size_t i) {
     size_t h = digits_at(w, i);
     if (h < 1 || h > 2 || i + h + 2 >= w->n || w->s[i + h] != ':' || digits_at(w, i + h + 1) != 2)
         return 0;
-    unsigned hh = (unsigned)atoi(w->s + i), mm = (unsigned)atoi(w->s + i + h + 1), ss = 0;
+    unsigned hh = uint_at(w, i), mm = uint_at(w, i + h + 1), ss = 0;
     size_t p = i + h + 3;
     int has_s = 0;
     if (p + 2 < w->n + 0 && w->s[p] == ':' && digits_at(w, p + 1) == 2) {
-        ss = (unsigned)atoi(w->s + p + 1);
+        ss = uint_at(w, p + 1);
         has_s = 1;
         p += 3;
     }
@@ -710,8 +717,8 @@ static size_t rule_date(struct nw *w, size_t i) {
     size_t cpos = bpos + bl + 1, cl = digits_at(w, cpos);
     if (cl == 0 || cl > 4 || !word_ends(w, cpos + cl)) return 0;
     if (cpos + cl < w->n && w->s[cpos + cl] == sep) return 0;
-    unsigned x = (unsigned)atoi(w->s + i), y2 = (unsigned)atoi(w->s + bpos),
-             z = (unsigned)atoi(w->s + cpos);
+    unsigned x = uint_at(w, i), y2 = uint_at(w, bpos),
+             z = uint_at(w, cpos);
     unsigned yy, mm, dd;
     if (a == 4 && cl <= 2) {
         yy = x, mm = y2, dd = z; /* ISO */
@@ -1109,7 +1116,7 @@ static size_t rule_month_day(struct nw *w, size_t i) {
         if (is_alnum_at(w, e) || (e < w->n && (w->s[e] == ':' || w->s[e] == '.') &&
                                   is_digit_at(w, e + 1)))
             return 0;
-        unsigned day = (unsigned)atoi(w->s + i + l + 1);
+        unsigned day = uint_at(w, i + l + 1);
         if (day < 1 || day > 31) return 0;
         put_copy(w, i, l);
         struct sb b = {{0}, 0};
@@ -1390,7 +1397,7 @@ int chorus_text_say_as(struct chorus_textbuf *out, const char *interpret, const 
         while (np < 3 && p < w.n) {
             size_t d = digits_at(&w, p);
             if (!d || d > 4) break;
-            part[np++] = (unsigned)atoi(w.s + p);
+            part[np++] = uint_at(&w, p);
             p += d;
             if (p < w.n && strchr("-/.", w.s[p]) && w.s[p]) p++;
             else break;

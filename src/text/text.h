@@ -104,6 +104,16 @@ int chorus_text_say_as(struct chorus_textbuf *out, const char *interpret, const 
 /** 1 if chorus_text_say_as() knows `interpret`. */
 int chorus_text_say_as_known(const char *interpret);
 
+/* ---- Language detection ------------------------------------------------------------------ */
+
+/** Detect the language of s[0..n) (UTF-8; only the first CHORUS_LANG_SCAN_BYTES are read).
+ *  Returns an ISO 639-1 code ("en", "es", "fr", "de", "it", "pt", "nl", "ru", "uk", "el", "ar",
+ *  "fa", "he", "hi", "bn", "ta", "th", "ka", "hy", "zh", "ja", "ko") or "und" when there is no
+ *  evidence, and sets *confidence (if non-NULL) in [0, 1]. Non-Latin scripts decide by script;
+ *  Latin-script text by a small stopword and diacritic model. The string is static. */
+const char *chorus_text_detect_language(const char *s, size_t n, double *confidence);
+#define CHORUS_LANG_SCAN_BYTES 8192
+
 /* ---- SSML ------------------------------------------------------------------------------- */
 
 /** One run of an SSML document's plan: text spoken with one set of attributes, after a pause.

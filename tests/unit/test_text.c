@@ -100,7 +100,7 @@ static uint32_t rng(void) {
 static size_t random_text(char *buf, size_t cap) {
     static const char *const words[] = {
         "alpha", "beta", "gamma,", "delta.", "epsilon", "zeta;", "eta", "theta!", "iota",
-        "kappa?", "caf\xC3\xA9", "\xE2\x82\xAC" "5", "1,234", "3.14", "Dr.", "x", "longerwordhere",
+        "kappa?", "caf\xC3\xA9", "\xE2\x82\xAC\x35", "1,234", "3.14", "Dr.", "x", "longerwordhere",
         "\n", "\n\n", "  ", "\t", "end.\n\n"};
     size_t n = 0;
     while (n + 20 < cap) {
