@@ -196,6 +196,33 @@ struct chorus_engine_stats {
 };
 CHORUS_API void chorus_engine_get_stats(struct chorus_engine *e, struct chorus_engine_stats *out);
 
+/** The audio cache as seen by one engine (docs/cache.md). */
+struct chorus_cache_stats {
+    int enabled;          /**< 1 if this engine's streams read and write the cache */
+    const char *dir;      /**< the cache directory (owned by the engine), NULL if none */
+    uint64_t hits;        /**< segments this engine served from the cache */
+    uint64_t misses;      /**< segments it looked up and had to generate */
+    uint64_t corrupt;     /**< entries it found damaged and evicted (also counted as misses) */
+    uint64_t stores;      /**< entries it wrote */
+    uint64_t entries;     /**< entries in the shared index now (all processes) */
+    uint64_t bytes;       /**< their total size in bytes */
+    uint64_t max_bytes;   /**< the size cap ([cache] max_bytes) */
+    uint64_t hits_total;  /**< hits recorded in the index over the entries' lives */
+};
+/**
+ * Fill *out with the cache's counters (this engine) and size (the shared index). Works when the
+ * cache is disabled (then enabled is 0 and the directory's contents are still reported).
+ * Returns CHORUS_OK, or E_IO with chorus_engine_errmsg() when the index cannot be read.
+ */
+CHORUS_API int chorus_engine_cache_stats(struct chorus_engine *e, struct chorus_cache_stats *out);
+/**
+ * Remove every cache entry (index rows and files). *entries and *bytes (each may be NULL)
+ * receive what was removed. Safe while other processes use the cache. Returns CHORUS_OK,
+ * E_NOT_FOUND when the engine has no cache directory, or E_IO with chorus_engine_errmsg().
+ */
+CHORUS_API int chorus_engine_cache_clear(struct chorus_engine *e, uint64_t *entries,
+                                         uint64_t *bytes);
+
 /* ------------------------------------------------------------------------------------------ */
 /* Backends and voices                                                                          */
 /* ------------------------------------------------------------------------------------------ */
@@ -357,10 +384,12 @@ struct chorus_request {
     unsigned flags; /**< enum chorus_request_flags */
     chorus_callback callback;
     void *userdata;
+    /** Output gain (linear, up to 64); 0: 1.0. Kokoro-FastAPI's volume_multiplier. */
+    float volume;
     /** Normalization switches, "key=value,...", Kokoro-FastAPI's normalization_options names:
      *  normalize, unit_normalization, url_normalization, email_normalization,
      *  pluralization_normalization, phone_normalization, replace_remaining_symbols.
-     *  NULL: defaults (all on but units). */
+     *  NULL: defaults (all on but units). Copied at open. */
     const char *normalize_options;
 };
 
@@ -428,6 +457,34 @@ CHORUS_API void chorus_stream_destroy(struct chorus_stream *s);
  */
 CHORUS_API int chorus_synthesize_file(struct chorus_engine *e, const struct chorus_request *req,
                                       const char *path, char *errbuf, size_t errbuf_size);
+
+/* ------------------------------------------------------------------------------------------ */
+/* Model files for local engines                                                                */
+/* ------------------------------------------------------------------------------------------ */
+
+/**
+ * The folder a local engine's model is installed into by chorus_model_pull() and looked up in
+ * by default: $XDG_DATA_HOME/chorus/models/NAME (else ~/.local/share/chorus/models/NAME).
+ * Models known: "kokoro". Returns E_NOT_FOUND for an unknown name.
+ */
+CHORUS_API int chorus_model_dir(const char *model, char *buf, size_t cap);
+
+/** Progress of a download: file being fetched, bytes so far and expected (0 if unknown). Return
+ *  non-zero to cancel. Called on the pulling thread. */
+typedef int (*chorus_download_fn)(const char *file, uint64_t done, uint64_t total, void *ud);
+
+/**
+ * Download a model's files into chorus_model_dir(): for "kokoro", config.json, kokoro-v1_0.pth
+ * and one voices/NAME.pt per voice in `voices` (NULL-terminated; NULL = af_heart and a few
+ * common English voices; {"all", NULL} = all 54). `base_url` NULL: $CHORUS_MODELS_URL, else
+ * [models] kokoro_url in the config, else the published location
+ * (https://huggingface.co/hexgrad/Kokoro-82M/resolve/main). Each file is written to a temporary
+ * name and renamed when complete and checked, so an interrupted pull leaves no partial file;
+ * files already present are kept. Messages (which file, which URL, what failed) go to errbuf.
+ */
+CHORUS_API int chorus_model_pull(struct chorus_engine *e, const char *model, const char *base_url,
+                                 const char *const *voices, chorus_download_fn progress,
+                                 void *userdata, char *errbuf, size_t errbuf_size);
 
 /* ------------------------------------------------------------------------------------------ */
 /* Text inspection: what the text stage makes of an input, without speaking it                  */

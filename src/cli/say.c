@@ -32,6 +32,7 @@ static const char say_usage[] =
     "      --no-normalize       speak the text as written (no number/abbreviation expansion)\n"
     "      --timestamps FILE    write word timings as JSON: [{word, start, end, offset, length}]\n"
     "      --opt KEY=VALUE      a backend option (repeatable; chorus backends --options)\n"
+    "      --no-cache           neither read nor write the audio cache for this request\n"
     "  -q, --quiet              no progress bar\n"
     "\n"
     "Without -o, audio streams to standard output when it is not a terminal.\n"
@@ -138,7 +139,7 @@ static int write_timestamps(const char *path, json_t *words) {
 }
 
 int cli_say(int argc, char **argv) {
-    enum { OPT_SSML = 256, OPT_TS, OPT_OPT, OPT_PHON, OPT_NONORM };
+    enum { OPT_SSML = 256, OPT_TS, OPT_OPT, OPT_PHON, OPT_NONORM, OPT_NOCACHE };
     static const struct option opts[] = {
         {"backend", required_argument, 0, 'b'}, {"voice", required_argument, 0, 'v'},
         {"model", required_argument, 0, 'm'},   {"lang", required_argument, 0, 'l'},
@@ -148,6 +149,7 @@ int cli_say(int argc, char **argv) {
         {"phonemes", no_argument, 0, OPT_PHON}, {"no-normalize", no_argument, 0, OPT_NONORM},
         {"timestamps", required_argument, 0, OPT_TS}, {"opt", required_argument, 0, OPT_OPT},
         {"quiet", no_argument, 0, 'q'},         {"help", no_argument, 0, 'h'},
+        {"no-cache", no_argument, 0, OPT_NOCACHE},
         {0, 0, 0, 0}};
     struct chorus_request r = chorus_request_default();
     const char *file = NULL, *out = NULL, *ts_path = NULL, *fmt = NULL;
@@ -184,6 +186,7 @@ int cli_say(int argc, char **argv) {
         case OPT_SSML: r.input = CHORUS_INPUT_SSML; break;
         case OPT_PHON: r.input = CHORUS_INPUT_PHONEMES; break;
         case OPT_NONORM: r.flags |= CHORUS_FLAG_NO_NORMALIZE; break;
+        case OPT_NOCACHE: r.flags |= CHORUS_FLAG_NO_CACHE; break;
         case OPT_TS: ts_path = optarg; break;
         case OPT_OPT: {
             char *eq = strchr(optarg, '=');

@@ -31,6 +31,7 @@ struct chorus_stream {
     size_t n_options;
     chorus_callback callback;
     void *userdata;
+    float volume;
     /* state */
     int opened, ran;
     atomic_int cancel;

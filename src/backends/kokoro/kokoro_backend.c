@@ -239,15 +239,17 @@ static int kokoro_synthesize(struct chorus_backend *b, const struct chorus_job *
     int *ids = malloc((KOKORO_MAX_PHONEMES + 2) * sizeof *ids);
     double *ts = malloc(2 * (toks.n + 1) * sizeof *ts);
     size_t done = 0; /* samples emitted */
+    size_t maxp = KOKORO_MAX_PHONEMES; /* ALBERT's positions hold the phonemes plus two pads */
+    if ((size_t)cfg->bert_maxpos - 2 < maxp) maxp = (size_t)cfg->bert_maxpos - 2;
     if (!ps || !ids || !ts) rc = CHORUS_E_NOMEM;
     for (size_t a = 0; rc == 0 && a < toks.n;) {
         if (chorus_job_cancelled(job)) {
             rc = CHORUS_E_CANCELLED;
             break;
         }
-        size_t e = kokoro_chunk_end(&toks, a, KOKORO_MAX_PHONEMES);
+        size_t e = kokoro_chunk_end(&toks, a, maxp);
         size_t n = kokoro_tokens_ps(&toks, a, e, ps);
-        if (n > KOKORO_MAX_PHONEMES) n = KOKORO_MAX_PHONEMES; /* one giant token: truncate */
+        if (n > maxp) n = maxp; /* one giant token: truncate */
         if (n == 0) {
             a = e;
             continue;
