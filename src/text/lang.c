@@ -84,8 +84,7 @@ static const struct {
     int lang;
     double w;
 } hints[] = {
-    {"\xC3\xB1", 1, 1.0},  /* ñ */      {"\xC2\xBF", 1, 2.0},  /* ¿ */
-    {"\xC2\xA1", 1, 1.0},  /* ¡ */      {"\xC3\xA7", 2, 0.5},  /* ç */
+    {"\xC3\xB1", 1, 1.0},  /* ñ */      {"\xC3\xA7", 2, 0.5},  /* ç */
     {"\xC3\xA7", 5, 0.5},               {"\xC5\x93", 2, 1.0},  /* œ */
     {"\xC3\xAA", 2, 0.5},  /* ê */      {"\xC3\xA2", 2, 0.5},  /* â */
     {"\xC3\xAE", 2, 0.5},  /* î */      {"\xC3\xB9", 2, 0.5},  /* ù */
@@ -137,6 +136,8 @@ const char *chorus_text_detect_language(const char *s, size_t n, double *confide
         }
         int sc = script_of(cp);
         if (sc < 0) {
+            if (cp == 0xBF) score[1] += 2.0; /* ¿ and ¡ open Spanish questions and exclamations */
+            if (cp == 0xA1) score[1] += 1.0;
             i += (size_t)k;
             continue;
         }

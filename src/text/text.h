@@ -29,7 +29,8 @@ struct chorus_text_config {
     int normalize;      /* apply normalization (numbers, abbreviations...) */
     int ssml_native;    /* backend takes SSML: pass the document through as one segment */
     double paragraph_pause; /* seconds of silence between paragraphs, <0 = default */
-    const char *language;   /* normalization language ("en"), NULL = en */
+    const char *language;   /* normalization language ("en"); NULL = detect from the first
+                             * 8 KiB of plain text, English unless confidently another */
     const char *normalize_options; /* "key=value,..." per-flag overrides, NULL = defaults */
 };
 
@@ -51,7 +52,9 @@ struct chorus_textseg {
     const char *const *marks; /* SSML <mark> names that come right before this segment */
     size_t n_marks;
     /* Added by the text stage (extensions; all zero/NULL for plain text): */
-    const char *language;  /* SSML xml:lang in effect, or NULL */
+    const char *language;  /* SSML xml:lang in effect, else cfg.language, else the language
+                            * detected with confidence >= 0.5 when it is not English; NULL =
+                            * unknown (English rules) */
     const char *phonemes;  /* SSML <phoneme ph>: text is the fallback spelling, or NULL */
     const char *phoneme_alphabet; /* "ipa", "x-sampa"... for phonemes, or NULL */
     size_t index;          /* 0-based segment number */
