@@ -66,7 +66,8 @@ int chorus_norm_options_parse(struct chorus_norm_options *o, const char *spec, c
         while (kn > 0 && k[kn - 1] == ' ') kn--;
         if (*p != '=') {
             snprintf(err, errlen, "normalize option \"%.*s\" has no value (use %.*s=true or =false)",
-                     (int)kn, k, (int)kn, k);
+                     (int)(kn > 64 ? 64 : kn), k, (int)(kn > 64 ? 64 : kn), k);
+            chorus_utf8_sanitize(err);
             return -1;
         }
         p++;
@@ -96,11 +97,13 @@ int chorus_norm_options_parse(struct chorus_norm_options *o, const char *spec, c
                      "optional_pluralization_normalization, phone_normalization, "
                      "replace_remaining_symbols)",
                      (int)(kn > 64 ? 64 : kn), k);
+            chorus_utf8_sanitize(err);
             return -1;
         }
         if (parse_bool(v, vn, slot) < 0) {
             snprintf(err, errlen, "normalize option \"%.*s\" has value \"%.*s\"; use true or false",
                      (int)(kn > 64 ? 64 : kn), k, (int)(vn > 32 ? 32 : vn), v);
+            chorus_utf8_sanitize(err);
             return -1;
         }
     }

@@ -160,6 +160,9 @@ void chorus_ssml_doc_free(struct chorus_ssml_doc *d);
 int chorus_utf8_decode(const char *s, size_t n, uint32_t *cp);
 /** Length of the character at s (1 for an invalid byte, 0 if n == 0). */
 size_t chorus_utf8_char_len(const char *s, size_t n);
+/** Replace every byte of the NUL-terminated s that is not valid UTF-8 with '?' (for messages
+ *  that quote clipped input). */
+void chorus_utf8_sanitize(char *s);
 /** 1 for Unicode white space (ASCII controls \t\n\v\f\r, space, NBSP, U+2000..U+200B...). */
 int chorus_unicode_is_space(uint32_t cp);
 /** Length in bytes of the white-space character at s[0..n), 0 if there is none there. */
