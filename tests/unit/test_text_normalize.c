@@ -66,6 +66,7 @@ static const struct row rules[] = {
     {"\xE2\x82\xAC" "1.2 million", NULL, "one point two million euros"},
     {"$5k", NULL, "five thousand dollars"},
     {"-$5.25", NULL, "minus five dollars and twenty-five cents"},
+    {"100\xE2\x82\xAC and 5 \xC2\xA3", NULL, "one hundred euros and five pounds"},
     /* times */
     {"3:30 pm", NULL, "three thirty PM"},
     {"at 3:05", NULL, "at three oh five"},
