@@ -160,13 +160,13 @@ const char *chorus_text_detect_language(const char *s, size_t n, double *confide
             j += (size_t)k2;
         }
         char w[64];
-        if (j - i < sizeof w) {
+        if (j - i < 16) { /* stopwords are short; longer words only carry letter hints */
             lower_word(s + i, j - i, w, sizeof w);
             size_t in_langs = 0;
             int found[NLATIN] = {0};
             for (size_t l = 0; l < NLATIN; l++)
                 for (const char *const *p = latins[l].words; *p; p++)
-                    if (strcmp(*p, w) == 0) {
+                    if ((*p)[0] == w[0] && strcmp(*p, w) == 0) {
                         found[l] = 1;
                         in_langs++;
                         break;
@@ -176,6 +176,10 @@ const char *chorus_text_detect_language(const char *s, size_t n, double *confide
                 for (size_t l = 0; l < NLATIN; l++)
                     if (found[l]) score[l] += 1.0 / (double)in_langs;
             }
+            for (size_t h = 0; h < sizeof hints / sizeof hints[0]; h++)
+                if (strstr(w, hints[h].seq)) score[hints[h].lang] += hints[h].w;
+        } else if (j - i < sizeof w) {
+            lower_word(s + i, j - i, w, sizeof w);
             for (size_t h = 0; h < sizeof hints / sizeof hints[0]; h++)
                 if (strstr(w, hints[h].seq)) score[hints[h].lang] += hints[h].w;
         }

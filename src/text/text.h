@@ -30,7 +30,7 @@ struct chorus_text_config {
     int ssml_native;    /* backend takes SSML: pass the document through as one segment */
     double paragraph_pause; /* seconds of silence between paragraphs, <0 = default */
     const char *language;   /* normalization language ("en"); NULL = detect from the first
-                             * 8 KiB of plain text, English unless confidently another */
+                             * 2 KiB of plain text, English unless confidently another */
     const char *normalize_options; /* "key=value,..." per-flag overrides, NULL = defaults */
 };
 

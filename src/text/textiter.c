@@ -17,6 +17,7 @@
 #define DEFAULT_PARAGRAPH_PAUSE 0.5
 #define LOOKAHEAD 64
 #define LANG_MIN_CONFIDENCE 0.5
+#define LANG_SCAN 2048 /* bytes of plain text read to guess its language (time to first audio) */
 
 struct chorus_textiter {
     const char *in;
@@ -127,7 +128,8 @@ int chorus_textiter_create(struct chorus_textiter **out, const char *input, size
         /* no language given: detect it from the head of the text, so French is not read with
          * English number words; only a confident non-English answer changes anything */
         double conf = 0;
-        const char *l = chorus_text_detect_language(input, len, &conf);
+        const char *l = chorus_text_detect_language(input, len < LANG_SCAN ? len : LANG_SCAN,
+                                                    &conf);
         if (strcmp(l, "und") != 0 && strcmp(l, "en") != 0 && conf >= LANG_MIN_CONFIDENCE &&
             !(it->language = strdup(l))) {
             chorus_textiter_destroy(it);
