@@ -5,7 +5,7 @@ ASAN_BUILD ?= build-asan
 JOBS       ?= $(shell nproc 2>/dev/null || echo 2)
 CMAKE_ARGS ?=
 
-.PHONY: all deps build check check-asan demo bench fuzz clean
+.PHONY: all deps build check check-asan demo bench fuzz fuzz-run clean
 
 all: build
 
@@ -37,9 +37,24 @@ demo: deps
 bench: build
 	sh bench/run.sh $(BUILD)
 
+FUZZ_TARGETS = $(notdir $(basename $(wildcard tests/fuzz/fuzz_*.c)))
+FUZZ_SECONDS ?= 10
+
+# Build the libFuzzer targets with clang (ASan+UBSan): build-fuzz/tests/fuzz_*.
 fuzz:
 	cmake -S . -B build-fuzz -DCHORUS_FUZZ=ON -DCMAKE_C_COMPILER=clang -DCHORUS_SANITIZE=ON
-	cmake --build build-fuzz -j $(JOBS)
+	cmake --build build-fuzz -j $(JOBS) --target $(FUZZ_TARGETS)
+
+# Run every fuzz target for FUZZ_SECONDS from its seed corpus (new inputs go to a scratch dir).
+fuzz-run: fuzz
+	@for t in $(FUZZ_TARGETS); do \
+	  echo "== $$t ($(FUZZ_SECONDS)s)"; \
+	  mkdir -p build-fuzz/corpus/$$t; \
+	  (cd build-fuzz && tests/$$t -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 \
+	    corpus/$$t ../tests/fuzz/corpus/$$t > corpus/$$t.log 2>&1); rc=$$?; \
+	  grep -E "^stat::number_of_executed_units|SUMMARY|ERROR" build-fuzz/corpus/$$t.log; \
+	  if [ $$rc != 0 ]; then tail -40 build-fuzz/corpus/$$t.log; exit 1; fi; \
+	done
 
 clean:
 	rm -rf $(BUILD) $(ASAN_BUILD) build-fuzz

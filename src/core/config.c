@@ -281,11 +281,16 @@ struct chorus_config *chorus_config_parse(const char *text, size_t len, const ch
             }
             section.len = 0;
             if (parse_key(&ps, &section, ']') < 0) goto fail;
+            if (section.len == 0 || memchr(section.p, 0, section.len)) {
+                perr(&ps, "invalid section name");
+                goto fail;
+            }
             ps.p++;
             if (end_of_line(&ps) < 0) goto fail;
             continue;
         }
         struct chorus_buf key = {0}, val = {0};
+        chorus_buf_append(&key, "", 0);
         chorus_buf_append(&val, "", 0);
         if (parse_key(&ps, &key, '=') < 0) {
             chorus_buf_release(&key);
@@ -299,8 +304,8 @@ struct chorus_config *chorus_config_parse(const char *text, size_t len, const ch
             chorus_buf_release(&val);
             goto fail;
         }
-        if (memchr(val.p, 0, val.len)) {
-            perr(&ps, "string contains a NUL character");
+        if (!key.p || !val.p || key.len == 0 || memchr(val.p, 0, val.len) || memchr(key.p, 0, key.len)) {
+            perr(&ps, key.len ? "string contains a NUL character" : "empty key");
             chorus_buf_release(&key);
             chorus_buf_release(&val);
             goto fail;

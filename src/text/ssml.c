@@ -109,6 +109,7 @@ static void fail(struct parser *p, int code, const char *fmt, ...) {
         vsnprintf(p->err + k, p->errlen - (size_t)k, fmt, ap);
         va_end(ap);
     }
+    chorus_utf8_sanitize(p->err); /* quoted values are clipped, maybe inside a character */
     XML_StopParser(p->xp, XML_FALSE);
 }
 
@@ -166,9 +167,15 @@ static void close_run(struct parser *p) {
     r->text = p->text.text;
     r->map = p->text.map;
     r->len = p->text.len;
+    /* the run's span ends just after its last text byte (tags after it are not its text) */
     long long idx = p->at_end ? -1 : (long long)XML_GetCurrentByteIndex(p->xp);
-    r->map[r->len] = idx >= 0 && (size_t)idx <= p->src_len ? (size_t)idx : p->src_len;
-    if (r->len && r->map[r->len] < r->map[r->len - 1]) r->map[r->len] = r->map[r->len - 1] + 1;
+    if (r->len) {
+        size_t e = r->len;
+        while (e > 0 && r->text[e - 1] == ' ') e--; /* white space before the next tag */
+        r->map[r->len] = e ? r->map[e - 1] + 1 : r->map[0];
+    } else {
+        r->map[r->len] = idx >= 0 && (size_t)idx <= p->src_len ? (size_t)idx : p->src_len;
+    }
     chorus_textbuf_init(&p->text);
     r->pause_before = p->pend_pause;
     r->paragraph_start = p->pend_para;

@@ -45,6 +45,9 @@ TEST(errors_name_the_line) {
     CHECK(c == NULL);
     c = parse("= 3\n", err);
     CHECK(c == NULL);
+    c = parse("\"\" = 1\n", err); /* found by fuzz_config: an empty quoted key */
+    CHECK(c == NULL);
+    CHECK_MSG(strstr(err, "empty key") != NULL, "%s", err);
     c = parse("s = \"bad \\q escape\"\n", err);
     CHECK(c == NULL);
     CHECK_MSG(strstr(err, "escape") != NULL, "%s", err);

@@ -1,0 +1,322 @@
+/*
+ * kokoro_backend.c — the `kokoro` backend: native Kokoro-82M (kokoro_model.c) behind the
+ * backend interface.
+ *
+ * Files: the weights (kokoro-v1_0.pth), config.json next to them, and voices (a directory of
+ * .pt/.bin packs or voices-v1.0.bin). Looked up in this order: $KOKORO_MODEL_PATH /
+ * $KOKORO_VOICES_PATH, [kokoro] model_path / config_path / voices_path, then
+ * $XDG_DATA_HOME/chorus/models/kokoro/ (~/.local/share/... when unset). The model loads on the
+ * first job (once, shared by all threads; its weights stay memory-mapped).
+ *
+ * A job is phonemized (or taken as phonemes), cut into chunks of at most 510 phonemes at
+ * punctuation, and each chunk's audio goes to the sink as soon as it is computed, with word
+ * timestamps from the predicted durations.
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#include "backends/kokoro/kokoro_g2p.h"
+#include "backends/kokoro/kokoro_model.h"
+#include "backends/kokoro/kokoro_voice.h"
+#include "core/backend.h"
+#include "core/config.h"
+
+#define KOKORO_RATE 24000
+#define KOKORO_MAX_PHONEMES 510
+
+struct kokoro_priv {
+    char model[1024], config[1024], voices[1024], looked[1024];
+    pthread_mutex_t lock;
+    int lock_init, loaded, load_status;
+    char load_err[512];
+    struct kokoro_model *m;
+    struct kokoro_voices v;
+    const struct chorus_config *cfg;
+};
+
+static const struct chorus_option_desc kokoro_options[] = {
+    {"lang_code", "string", NULL, 1, 0, NULL,
+     "language for G2P: a (en-us), b (en-gb), e, f, h, i, p, or an espeak name; default from "
+     "the voice's first letter"},
+    {"seed", "int", NULL, 0, 4294967295.0, NULL,
+     "seed of the harmonic-source noise (same seed, same audio); default random"},
+    {NULL, NULL, NULL, 0, 0, NULL, NULL}};
+
+/* OpenAI voice names -> Kokoro voices; [kokoro.voices] name = target overrides. */
+static const char *const openai_map[][2] = {
+    {"alloy", "af_alloy"}, {"echo", "am_echo"},    {"fable", "bm_fable"}, {"onyx", "am_onyx"},
+    {"nova", "af_nova"},   {"shimmer", "af_bella"}, {"ash", "am_adam"},   {"coral", "af_heart"},
+    {"sage", "af_sarah"},  {"ballad", "bm_george"}, {"verse", "am_michael"}};
+
+static int file_exists(const char *p) {
+    struct stat st;
+    return stat(p, &st) == 0;
+}
+static int is_dir(const char *p) {
+    struct stat st;
+    return stat(p, &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+static void data_dir(char *out, size_t n) {
+    const char *x = getenv("XDG_DATA_HOME"), *h = getenv("HOME");
+    if (x && *x) snprintf(out, n, "%s/chorus/models/kokoro", x);
+    else snprintf(out, n, "%s/.local/share/chorus/models/kokoro", h && *h ? h : ".");
+}
+
+static void dir_of(const char *path, char *out, size_t n) {
+    snprintf(out, n, "%s", path);
+    char *s = strrchr(out, '/');
+    if (s) *s = 0;
+    else snprintf(out, n, ".");
+}
+
+static int kokoro_open(struct chorus_backend *b, const struct chorus_config *cfg) {
+    struct kokoro_priv *p = b->priv;
+    p->cfg = cfg;
+    if (pthread_mutex_init(&p->lock, NULL) != 0) return CHORUS_E_NOMEM;
+    p->lock_init = 1;
+    char dd[900];
+    data_dir(dd, sizeof dd);
+    static const char *const mplaces[] = {"kokoro", "model_path", NULL};
+    static const char *const cplaces[] = {"kokoro", "config_path", NULL};
+    static const char *const vplaces[] = {"kokoro", "voices_path", NULL};
+    const char *m = chorus_config_find(cfg, "KOKORO_MODEL_PATH", mplaces);
+    if (m && is_dir(m)) snprintf(p->model, sizeof p->model, "%s/kokoro-v1_0.pth", m);
+    else if (m) snprintf(p->model, sizeof p->model, "%s", m);
+    else snprintf(p->model, sizeof p->model, "%s/kokoro-v1_0.pth", dd);
+    char md[1024];
+    dir_of(p->model, md, sizeof md);
+    const char *c = chorus_config_find(cfg, NULL, cplaces);
+    if (c) snprintf(p->config, sizeof p->config, "%s", c);
+    else snprintf(p->config, sizeof p->config, "%.990s/config.json", md);
+    const char *v = chorus_config_find(cfg, "KOKORO_VOICES_PATH", vplaces);
+    if (v) snprintf(p->voices, sizeof p->voices, "%s", v);
+    else {
+        snprintf(p->voices, sizeof p->voices, "%.990s/voices-v1.0.bin", md);
+        if (!file_exists(p->voices)) snprintf(p->voices, sizeof p->voices, "%.990s/voices", md);
+    }
+    snprintf(p->looked, sizeof p->looked,
+             "$KOKORO_MODEL_PATH/$KOKORO_VOICES_PATH, [kokoro] model_path/config_path/"
+             "voices_path in config.toml, then %s/",
+             dd);
+    return CHORUS_OK;
+}
+
+static void kokoro_close(struct chorus_backend *b) {
+    struct kokoro_priv *p = b->priv;
+    kokoro_model_free(p->m);
+    kokoro_voices_close(&p->v);
+    if (p->lock_init) pthread_mutex_destroy(&p->lock);
+    p->m = NULL;
+}
+
+static int kokoro_probe(struct chorus_backend *b, struct chorus_probe *why) {
+    struct kokoro_priv *p = b->priv;
+    const char *missing = !file_exists(p->model)    ? p->model
+                          : !file_exists(p->config) ? p->config
+                          : !file_exists(p->voices) ? p->voices
+                                                    : NULL;
+    if (missing) {
+        snprintf(why->reason, sizeof why->reason,
+                 "kokoro model file not found: %.200s (looked at %.200s); install it with "
+                 "'chorus models pull kokoro'",
+                 missing, p->looked);
+        return 0;
+    }
+    if (p->loaded && p->load_status) {
+        snprintf(why->reason, sizeof why->reason, "%.500s", p->load_err);
+        return 0;
+    }
+    return 1;
+}
+
+/* Load model and voices once. */
+static int ensure_loaded(struct kokoro_priv *p) {
+    pthread_mutex_lock(&p->lock);
+    if (!p->loaded) {
+        p->load_status = kokoro_model_load(&p->m, p->config, p->model, p->load_err, sizeof p->load_err);
+        if (!p->load_status)
+            p->load_status = kokoro_voices_open(&p->v, p->voices, p->load_err, sizeof p->load_err);
+        p->loaded = 1;
+    }
+    pthread_mutex_unlock(&p->lock);
+    return p->load_status;
+}
+
+static const char *lang_name(char c) {
+    switch (c) {
+    case 'a': return "en-us";
+    case 'b': return "en-gb";
+    case 'e': return "es";
+    case 'f': return "fr-fr";
+    case 'h': return "hi";
+    case 'i': return "it";
+    case 'j': return "ja";
+    case 'p': return "pt-br";
+    case 'z': return "zh";
+    default: return NULL;
+    }
+}
+
+static int kokoro_list_voices(struct chorus_backend *b, struct chorus_voice_list *out) {
+    struct kokoro_priv *p = b->priv;
+    struct kokoro_voices v;
+    char err[512];
+    int rc = kokoro_voices_open(&v, p->voices, err, sizeof err);
+    if (rc) return rc;
+    char **names;
+    int n = kokoro_voices_list(&v, &names);
+    if (n < 0) {
+        kokoro_voices_close(&v);
+        return CHORUS_E_IO;
+    }
+    for (int i = 0; i < n && rc == CHORUS_OK; i++) {
+        const char *nm = names[i];
+        const char *g = strlen(nm) > 2 && nm[2] == '_' ? (nm[1] == 'f' ? "female" : nm[1] == 'm' ? "male" : NULL) : NULL;
+        const char *lang = g ? lang_name(nm[0]) : NULL;
+        rc = chorus_voice_list_add(out, nm, nm, lang, g, "Kokoro-82M voice");
+    }
+    kokoro_voices_list_free(names, n);
+    kokoro_voices_close(&v);
+    return rc;
+}
+
+/* Map an OpenAI-style name through [kokoro.voices] or the built-in table. */
+static const char *map_voice(const struct kokoro_priv *p, const char *voice) {
+    const char *o = p->cfg ? chorus_config_get(p->cfg, "kokoro.voices", voice) : NULL;
+    if (o && *o) return o;
+    for (size_t i = 0; i < sizeof openai_map / sizeof openai_map[0]; i++)
+        if (!strcasecmp(voice, openai_map[i][0])) return openai_map[i][1];
+    return voice;
+}
+
+struct hook_ctx {
+    const struct chorus_job *job;
+    struct kokoro_rng rng;
+};
+static int hook_cancelled(void *ud) { return chorus_job_cancelled(((struct hook_ctx *)ud)->job); }
+static void hook_noise(void *ud, float *out, size_t n) {
+    kokoro_rng_normal(&((struct hook_ctx *)ud)->rng, out, n);
+}
+
+static int kokoro_synthesize(struct chorus_backend *b, const struct chorus_job *job,
+                             struct chorus_sink *sink) {
+    struct kokoro_priv *p = b->priv;
+    int rc = ensure_loaded(p);
+    if (rc) return chorus_job_fail(job, rc, "%s", p->load_err);
+    const struct kokoro_config *cfg = kokoro_model_config(p->m);
+    const char *voice = map_voice(p, job->voice && *job->voice ? job->voice : "af_heart");
+    char err[512] = "";
+    float *pack = NULL;
+    int rows = 0;
+    rc = kokoro_voices_load(&p->v, voice, &pack, &rows, err, sizeof err);
+    if (rc) return chorus_job_fail(job, rc, "%s", err);
+    const char *lang = chorus_job_option(job, "lang_code");
+    char l1[2] = {voice[0], 0};
+    if (!lang || !*lang) lang = job->language && *job->language ? job->language : l1;
+    struct kokoro_tokens toks;
+    if (job->input == CHORUS_INPUT_PHONEMES)
+        rc = kokoro_tokens_from_phonemes(job->text, job->len, cfg, &toks, err, sizeof err);
+    else
+        rc = kokoro_g2p(job->text, job->len, lang, cfg, &toks, err, sizeof err);
+    if (rc) {
+        free(pack);
+        return chorus_job_fail(job, rc, "%s", err);
+    }
+    struct hook_ctx hc = {.job = job};
+    const char *seed = chorus_job_option(job, "seed");
+    kokoro_rng_seed(&hc.rng, seed ? strtoull(seed, NULL, 10)
+                                  : (uint64_t)time(NULL) ^ (uint64_t)(uintptr_t)&hc ^ job->index);
+    struct kokoro_hooks hooks = {&hc, NULL, hook_noise, hook_cancelled};
+    float speed = job->speed > 0 ? job->speed : 1.0f;
+    uint32_t *ps = malloc((toks.ncp + toks.n + 1) * sizeof *ps);
+    int *ids = malloc((KOKORO_MAX_PHONEMES + 2) * sizeof *ids);
+    double *ts = malloc(2 * (toks.n + 1) * sizeof *ts);
+    size_t done = 0; /* samples emitted */
+    size_t maxp = KOKORO_MAX_PHONEMES; /* ALBERT's positions hold the phonemes plus two pads */
+    if ((size_t)cfg->bert_maxpos - 2 < maxp) maxp = (size_t)cfg->bert_maxpos - 2;
+    if (!ps || !ids || !ts) rc = CHORUS_E_NOMEM;
+    for (size_t a = 0; rc == 0 && a < toks.n;) {
+        if (chorus_job_cancelled(job)) {
+            rc = CHORUS_E_CANCELLED;
+            break;
+        }
+        size_t e = kokoro_chunk_end(&toks, a, maxp);
+        size_t n = kokoro_tokens_ps(&toks, a, e, ps);
+        if (n > maxp) n = maxp; /* one giant token: truncate */
+        if (n == 0) {
+            a = e;
+            continue;
+        }
+        int t = 0;
+        ids[t++] = 0;
+        for (size_t i = 0; i < n; i++) {
+            int id = kokoro_vocab_id(cfg, ps[i]);
+            if (id > 0) ids[t++] = id;
+        }
+        ids[t++] = 0;
+        int row = (int)n - 1 < rows - 1 ? (int)n - 1 : rows - 1;
+        float *audio;
+        size_t na;
+        int *dur;
+        rc = kokoro_model_forward(p->m, ids, t, pack + (size_t)row * 256, speed, &hooks, &audio,
+                                  &na, &dur, err, sizeof err);
+        if (rc) {
+            if (rc != CHORUS_E_CANCELLED) rc = chorus_job_fail(job, rc, "%s", err);
+            break;
+        }
+        double t0 = (double)done / KOKORO_RATE, tend = (double)(done + na) / KOKORO_RATE;
+        double *st = ts, *en = ts + (e - a);
+        kokoro_join_timestamps(&toks, a, e, dur, (size_t)t, st, en);
+        for (size_t q = a; q < e && rc == 0; q++) {
+            const struct kokoro_token *k = &toks.t[q];
+            if (!k->is_word || st[q - a] < 0) continue;
+            double s0 = t0 + st[q - a], s1 = t0 + en[q - a];
+            if (s1 > tend) s1 = tend;
+            if (s0 > s1) s0 = s1;
+            rc = chorus_sink_word(sink, k->text_off, k->text_len, s0, s1);
+        }
+        if (rc == 0) rc = chorus_sink_pcm_f32(sink, audio, na, KOKORO_RATE);
+        done += na;
+        free(audio);
+        free(dur);
+        a = e;
+    }
+    free(ps);
+    free(ids);
+    free(ts);
+    free(pack);
+    kokoro_tokens_release(&toks);
+    if (rc == CHORUS_E_NOMEM) return chorus_job_fail(job, rc, "kokoro: out of memory");
+    return rc;
+}
+
+const struct chorus_backend_desc chorus_backend_kokoro = {
+    .name = "kokoro",
+    .pattern = NULL,
+    .description = "Kokoro-82M, native C: natural voices, offline, 24 kHz",
+    .caps = CHORUS_CAP_STREAMING | CHORUS_CAP_WORD_TIMESTAMPS | CHORUS_CAP_LOCAL |
+            CHORUS_CAP_PHONEMES,
+    .flags = CHORUS_BF_DEFAULT_CANDIDATE | CHORUS_BF_ANY_VOICE,
+    .default_priority = 20,
+    .max_input_chars = 1000,
+    .first_chunk_chars = 100,
+    .sample_rate = KOKORO_RATE,
+    .max_concurrent = 1,
+    .default_voice = "af_heart",
+    .options = kokoro_options,
+    .priv_size = sizeof(struct kokoro_priv),
+    .ops = &(const struct chorus_backend_ops){
+        .open = kokoro_open,
+        .probe = kokoro_probe,
+        .synthesize = kokoro_synthesize,
+        .list_voices = kokoro_list_voices,
+        .close = kokoro_close,
+    },
+};

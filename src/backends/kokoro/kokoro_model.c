@@ -1,0 +1,1332 @@
+/* kokoro_model.c — see kokoro_model.h. Stage names follow hexgrad/kokoro. */
+#include "backends/kokoro/kokoro_model.h"
+
+#include <jansson.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "chorus/chorus.h"
+#include "nn/nn.h"
+#include "nn/tensorfile.h"
+
+/* ---------------------------------------------------------------------------------------- */
+/* Model structure                                                                            */
+
+struct kk_lin {
+    const float *w, *b;
+    int out, in;
+};
+struct kk_adain {
+    struct kk_lin fc; /* style -> 2C */
+    int c;
+};
+/* AdainResBlk1d */
+struct kk_blk {
+    int din, dout, up, has_sc;
+    struct kk_adain n1, n2;
+    struct chorus_nn_conv conv1, conv2, sc, pool;
+};
+/* AdaINResBlock1 */
+struct kk_res1 {
+    int ch, k;
+    struct chorus_nn_conv c1[3], c2[3];
+    struct kk_adain a1[3], a2[3];
+    const float *al1[3], *al2[3];
+};
+struct kk_lstm {
+    struct chorus_nn_lstm l;
+};
+
+struct kokoro_model {
+    struct kokoro_config cfg;
+    struct chorus_tensor_file tf;
+    const char *path;
+    char pathbuf[1024];
+    /* ALBERT */
+    const float *word, *pos, *tt, *eln_w, *eln_b;
+    struct kk_lin map_in, q, k, v, dense, ffn, ffn_out;
+    const float *aln_w, *aln_b, *fln_w, *fln_b;
+    struct kk_lin bert_enc;
+    /* predictor */
+    struct kk_lstm dur_lstm[8];
+    struct kk_lin dur_aln[8];
+    struct kk_lstm pred_lstm, shared;
+    struct kk_lin dur_proj;
+    struct kk_blk f0[3], nb[3];
+    struct chorus_nn_conv f0_proj, n_proj;
+    /* text encoder */
+    const float *temb;
+    struct chorus_nn_conv tcnn[8];
+    const float *tln_g[8], *tln_b[8];
+    struct kk_lstm tlstm;
+    /* decoder */
+    struct chorus_nn_conv f0_conv, n_conv, asr_res;
+    struct kk_blk encode, decode[4];
+    int dec_dim, asr_dim;
+    /* generator */
+    const float *src_w, *src_b; /* l_linear 9 -> 1 */
+    struct chorus_nn_conv noise_convs[4], ups[4], post;
+    struct kk_res1 noise_res[4], resblocks[16];
+    char *err;
+    size_t errlen;
+};
+
+static int kerr(struct kokoro_model *m, int status, const char *fmt, ...) {
+    char buf[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(buf, sizeof buf, fmt, ap);
+    va_end(ap);
+    snprintf(m->err, m->errlen, "%s: %s", m->path, buf);
+    return status;
+}
+
+/* Tensor "top.rest", accepting the DataParallel "top.module.rest" form first. */
+static const struct chorus_tensor *kt(struct kokoro_model *m, const char *top, const char *rest) {
+    char name[512];
+    snprintf(name, sizeof name, "%.60s.module.%.400s", top, rest);
+    const struct chorus_tensor *t = chorus_tensor_file_find(&m->tf, name);
+    if (t) return t;
+    snprintf(name, sizeof name, "%.60s.%.400s", top, rest);
+    return chorus_tensor_file_find(&m->tf, name);
+}
+
+static int shape_is(const struct chorus_tensor *t, int nd, const int *dims) {
+    if (t->ndim != nd) return 0;
+    for (int i = 0; i < nd; i++)
+        if (dims[i] >= 0 && t->shape[i] != dims[i]) return 0;
+    return 1;
+}
+
+static void shape_str(const struct chorus_tensor *t, char *buf, size_t n) {
+    size_t o = 0;
+    o += (size_t)snprintf(buf + o, n - o, "[");
+    for (int i = 0; i < t->ndim && o < n; i++)
+        o += (size_t)snprintf(buf + o, n - o, "%s%lld", i ? "," : "", (long long)t->shape[i]);
+    if (o < n) snprintf(buf + o, n - o, "]");
+}
+
+/* Fetch a tensor and check its shape (-1 = any, filled in from the tensor). */
+static int getv(struct kokoro_model *m, const float **out, const struct chorus_tensor **tp,
+                const char *top, const char *rest, int nd, int *dims) {
+    const struct chorus_tensor *t = kt(m, top, rest);
+    if (!t)
+        return kerr(m, CHORUS_E_MODEL,
+                    "tensor '%s.%s' is missing (not a Kokoro checkpoint, or it does not match "
+                    "the config)",
+                    top, rest);
+    if (!shape_is(t, nd, dims)) {
+        char s[96];
+        shape_str(t, s, sizeof s);
+        return kerr(m, CHORUS_E_MODEL, "tensor '%s.%s' has shape %s, which does not fit the config",
+                    top, rest, s);
+    }
+    for (int i = 0; i < nd; i++) dims[i] = (int)t->shape[i];
+    *out = t->data;
+    if (tp) *tp = t;
+    return 0;
+}
+
+static int get1(struct kokoro_model *m, const float **out, const char *top, const char *rest,
+                int n) {
+    int d[1] = {n};
+    return getv(m, out, NULL, top, rest, 1, d);
+}
+
+static int get_lin(struct kokoro_model *m, struct kk_lin *l, const char *top, const char *name,
+                   int out, int in, int bias) {
+    char r[384];
+    int d[2] = {out, in};
+    snprintf(r, sizeof r, "%.200s.weight", name);
+    int rc = getv(m, &l->w, NULL, top, r, 2, d);
+    if (rc) return rc;
+    l->out = d[0];
+    l->in = d[1];
+    l->b = NULL;
+    if (bias) {
+        snprintf(r, sizeof r, "%.200s.bias", name);
+        return get1(m, &l->b, top, r, l->out);
+    }
+    return 0;
+}
+
+/* Weight of a (possibly weight-normed) conv: folded copy in *owned, 3-D shape in dims. */
+static int get_wn(struct kokoro_model *m, const char *top, const char *name, int *dims,
+                  float **owned) {
+    char r[384];
+    const struct chorus_tensor *w, *g, *v;
+    *owned = NULL;
+    snprintf(r, sizeof r, "%.200s.weight", name);
+    if ((w = kt(m, top, r))) {
+        if (w->ndim != 3) return kerr(m, CHORUS_E_MODEL, "tensor '%s.%s' is not 3-D", top, r);
+        for (int i = 0; i < 3; i++) dims[i] = (int)w->shape[i];
+        *owned = malloc(w->numel * sizeof(float));
+        if (!*owned) return kerr(m, CHORUS_E_NOMEM, "out of memory");
+        memcpy(*owned, w->data, w->numel * sizeof(float));
+        return 0;
+    }
+    snprintf(r, sizeof r, "%.200s.weight_g", name);
+    g = kt(m, top, r);
+    snprintf(r, sizeof r, "%.200s.weight_v", name);
+    v = kt(m, top, r);
+    if (!g || !v) {
+        snprintf(r, sizeof r, "%.200s.parametrizations.weight.original0", name);
+        g = kt(m, top, r);
+        snprintf(r, sizeof r, "%.200s.parametrizations.weight.original1", name);
+        v = kt(m, top, r);
+    }
+    if (!g || !v)
+        return kerr(m, CHORUS_E_MODEL,
+                    "tensor '%s.%s.weight' (or its weight_g/weight_v pair) is missing", top, name);
+    if (v->ndim != 3 || g->numel != (size_t)v->shape[0] || v->shape[0] == 0)
+        return kerr(m, CHORUS_E_MODEL, "weight-norm pair '%s.%s' has inconsistent shapes", top,
+                    name);
+    for (int i = 0; i < 3; i++) dims[i] = (int)v->shape[i];
+    size_t per = v->numel / (size_t)v->shape[0];
+    float *o = malloc(v->numel * sizeof(float));
+    if (!o) return kerr(m, CHORUS_E_NOMEM, "out of memory");
+    for (int i = 0; i < dims[0]; i++) {
+        const float *vi = v->data + (size_t)i * per;
+        double ss = 0;
+        for (size_t j = 0; j < per; j++) ss += (double)vi[j] * vi[j];
+        float sc = ss > 0 ? g->data[i] / (float)sqrt(ss) : 0.0f;
+        for (size_t j = 0; j < per; j++) o[(size_t)i * per + j] = vi[j] * sc;
+    }
+    *owned = o;
+    return 0;
+}
+
+/* A conv from the checkpoint. cin/cout/k: -1 = take from the weights (checked otherwise). */
+static int get_conv(struct kokoro_model *m, struct chorus_nn_conv *c, const char *top,
+                    const char *name, int transposed, int cin, int cout, int k, int stride,
+                    int pad, int dil, int groups, int out_pad, int bias) {
+    int d[3];
+    float *w;
+    int rc = get_wn(m, top, name, d, &w);
+    if (rc) return rc;
+    int wcin = transposed ? d[0] : d[1] * groups, wcout = transposed ? d[1] * groups : d[0];
+    if ((cin >= 0 && wcin != cin) || (cout >= 0 && wcout != cout) || (k >= 0 && d[2] != k) ||
+        (groups != 1 && (wcin != groups || wcout != groups))) {
+        free(w);
+        return kerr(m, CHORUS_E_MODEL,
+                    "conv '%s.%s' has weights [%d,%d,%d], expected %d->%d channels, kernel %d",
+                    top, name, d[0], d[1], d[2], cin, cout, k);
+    }
+    const float *b = NULL;
+    if (bias) {
+        char r[384];
+        snprintf(r, sizeof r, "%.200s.bias", name);
+        if ((rc = get1(m, &b, top, r, wcout))) {
+            free(w);
+            return rc;
+        }
+    }
+    rc = chorus_nn_conv_init(c, transposed, wcin, wcout, d[2], stride, pad, dil, groups, out_pad,
+                             w, b);
+    free(w);
+    return rc ? kerr(m, CHORUS_E_NOMEM, "out of memory") : 0;
+}
+
+static int get_adain(struct kokoro_model *m, struct kk_adain *a, const char *top,
+                     const char *name, int c) {
+    char r[384];
+    snprintf(r, sizeof r, "%.200s.fc", name);
+    a->c = c;
+    return get_lin(m, &a->fc, top, r, 2 * c, m->cfg.style_dim, 1);
+}
+
+static int get_lstm(struct kokoro_model *m, struct kk_lstm *l, const char *top, const char *name,
+                    int in, int hidden) {
+    char r[384];
+    l->l.in = in;
+    l->l.hidden = hidden;
+    l->l.dirs = 2;
+    for (int d = 0; d < 2; d++) {
+        const char *sfx = d ? "_reverse" : "";
+        int d1[2] = {4 * hidden, in}, d2[2] = {4 * hidden, hidden};
+        const float *bi, *bh;
+        int rc;
+        snprintf(r, sizeof r, "%.200s.weight_ih_l0%s", name, sfx);
+        if ((rc = getv(m, &l->l.w_ih[d], NULL, top, r, 2, d1))) return rc;
+        snprintf(r, sizeof r, "%.200s.weight_hh_l0%s", name, sfx);
+        if ((rc = getv(m, &l->l.w_hh[d], NULL, top, r, 2, d2))) return rc;
+        snprintf(r, sizeof r, "%.200s.bias_ih_l0%s", name, sfx);
+        if ((rc = get1(m, &bi, top, r, 4 * hidden))) return rc;
+        snprintf(r, sizeof r, "%.200s.bias_hh_l0%s", name, sfx);
+        if ((rc = get1(m, &bh, top, r, 4 * hidden))) return rc;
+        l->l.bias[d] = malloc(sizeof(float) * 4 * (size_t)hidden);
+        if (!l->l.bias[d]) return kerr(m, CHORUS_E_NOMEM, "out of memory");
+        for (int i = 0; i < 4 * hidden; i++) l->l.bias[d][i] = bi[i] + bh[i];
+    }
+    return 0;
+}
+
+static int has_wn(struct kokoro_model *m, const char *top, const char *name) {
+    char r[384];
+    snprintf(r, sizeof r, "%.200s.weight_v", name);
+    if (kt(m, top, r)) return 1;
+    snprintf(r, sizeof r, "%.200s.weight", name);
+    if (kt(m, top, r)) return 1;
+    snprintf(r, sizeof r, "%.200s.parametrizations.weight.original1", name);
+    return kt(m, top, r) != NULL;
+}
+
+/* AdainResBlk1d: channel counts from conv1's weights; upsampling iff a pool exists. */
+static int get_blk(struct kokoro_model *m, struct kk_blk *b, const char *top, const char *name,
+                   int din) {
+    char r[384];
+    int rc;
+    snprintf(r, sizeof r, "%.200s.conv1", name);
+    if ((rc = get_conv(m, &b->conv1, top, r, 0, din, -1, 3, 1, 1, 1, 1, 0, 1))) return rc;
+    b->din = din;
+    b->dout = b->conv1.cout;
+    snprintf(r, sizeof r, "%.200s.conv2", name);
+    if ((rc = get_conv(m, &b->conv2, top, r, 0, b->dout, b->dout, 3, 1, 1, 1, 1, 0, 1)))
+        return rc;
+    snprintf(r, sizeof r, "%.200s.norm1", name);
+    if ((rc = get_adain(m, &b->n1, top, r, din))) return rc;
+    snprintf(r, sizeof r, "%.200s.norm2", name);
+    if ((rc = get_adain(m, &b->n2, top, r, b->dout))) return rc;
+    snprintf(r, sizeof r, "%.200s.pool", name);
+    b->up = has_wn(m, top, r);
+    if (b->up && (rc = get_conv(m, &b->pool, top, r, 1, din, din, 3, 2, 1, 1, din, 1, 1)))
+        return rc;
+    b->has_sc = din != b->dout;
+    snprintf(r, sizeof r, "%.200s.conv1x1", name);
+    if (b->has_sc && (rc = get_conv(m, &b->sc, top, r, 0, din, b->dout, 1, 1, 0, 1, 1, 0, 0)))
+        return rc;
+    return 0;
+}
+
+static int get_res1(struct kokoro_model *m, struct kk_res1 *b, const char *top, const char *name,
+                    int ch, int k, const int *dil) {
+    char r[384];
+    int rc;
+    b->ch = ch;
+    b->k = k;
+    for (int j = 0; j < 3; j++) {
+        snprintf(r, sizeof r, "%.200s.convs1.%d", name, j);
+        if ((rc = get_conv(m, &b->c1[j], top, r, 0, ch, ch, k, 1, dil[j] * (k - 1) / 2, dil[j], 1,
+                           0, 1)))
+            return rc;
+        snprintf(r, sizeof r, "%.200s.convs2.%d", name, j);
+        if ((rc = get_conv(m, &b->c2[j], top, r, 0, ch, ch, k, 1, (k - 1) / 2, 1, 1, 0, 1)))
+            return rc;
+        snprintf(r, sizeof r, "%.200s.adain1.%d", name, j);
+        if ((rc = get_adain(m, &b->a1[j], top, r, ch))) return rc;
+        snprintf(r, sizeof r, "%.200s.adain2.%d", name, j);
+        if ((rc = get_adain(m, &b->a2[j], top, r, ch))) return rc;
+        int d[3] = {1, ch, 1};
+        snprintf(r, sizeof r, "%.200s.alpha1.%d", name, j);
+        if ((rc = getv(m, &b->al1[j], NULL, top, r, 3, d))) return rc;
+        snprintf(r, sizeof r, "%.200s.alpha2.%d", name, j);
+        if ((rc = getv(m, &b->al2[j], NULL, top, r, 3, d))) return rc;
+    }
+    return 0;
+}
+
+/* ---------------------------------------------------------------------------------------- */
+/* Config                                                                                     */
+
+static int jint(json_t *o, const char *k, int def, int *out) {
+    json_t *v = json_object_get(o, k);
+    if (!v) {
+        if (def == INT32_MIN) return -1;
+        *out = def;
+        return 0;
+    }
+    if (!json_is_integer(v) || json_integer_value(v) <= 0 || json_integer_value(v) > 1 << 20)
+        return -1;
+    *out = (int)json_integer_value(v);
+    return 0;
+}
+
+static int jarr(json_t *o, const char *k, int *out, int max, int *n) {
+    json_t *a = json_object_get(o, k);
+    if (!json_is_array(a) || json_array_size(a) < 1 || json_array_size(a) > (size_t)max) return -1;
+    for (size_t i = 0; i < json_array_size(a); i++) {
+        json_t *v = json_array_get(a, i);
+        if (!json_is_integer(v) || json_integer_value(v) <= 0 || json_integer_value(v) > 4096)
+            return -1;
+        out[i] = (int)json_integer_value(v);
+    }
+    *n = (int)json_array_size(a);
+    return 0;
+}
+
+static int utf8_one(const unsigned char *s, size_t n, uint32_t *cp) {
+    if (n == 0) return 0;
+    unsigned c = s[0];
+    int len = c < 0x80 ? 1 : (c >> 5) == 6 ? 2 : (c >> 4) == 14 ? 3 : (c >> 3) == 30 ? 4 : 0;
+    if (!len || (size_t)len > n) return 0;
+    uint32_t v = len == 1 ? c : len == 2 ? c & 0x1f : len == 3 ? c & 0x0f : c & 0x07;
+    for (int i = 1; i < len; i++) {
+        if ((s[i] & 0xc0) != 0x80) return 0;
+        v = (v << 6) | (s[i] & 0x3f);
+    }
+    *cp = v;
+    return len;
+}
+
+static int parse_config_json(struct kokoro_config *c, json_t *root, const char *path, char *err,
+                             size_t errlen) {
+    if (!json_is_object(root)) {
+        snprintf(err, errlen, "%s: kokoro config is not a JSON object", path);
+        return CHORUS_E_MODEL;
+    }
+    memset(c, 0, sizeof *c);
+    const char *bad = NULL;
+    json_t *pl = json_object_get(root, "plbert"), *is = json_object_get(root, "istftnet");
+    json_t *voc = json_object_get(root, "vocab"), *dl;
+    if (!json_is_object(pl)) bad = "plbert";
+    else if (!json_is_object(is)) bad = "istftnet";
+    else if (!json_is_object(voc)) bad = "vocab";
+    else if (jint(root, "n_token", INT32_MIN, &c->n_token)) bad = "n_token";
+    else if (jint(root, "hidden_dim", INT32_MIN, &c->hidden)) bad = "hidden_dim";
+    else if (jint(root, "style_dim", INT32_MIN, &c->style_dim) || c->style_dim != 128)
+        bad = "style_dim (must be 128: voice rows are 2x128)";
+    else if (jint(root, "n_layer", INT32_MIN, &c->n_layer) || c->n_layer > 8) bad = "n_layer";
+    else if (jint(root, "max_dur", INT32_MIN, &c->max_dur)) bad = "max_dur";
+    else if (jint(root, "text_encoder_kernel_size", INT32_MIN, &c->te_kernel) ||
+             c->te_kernel % 2 == 0)
+        bad = "text_encoder_kernel_size";
+    else if (jint(pl, "hidden_size", INT32_MIN, &c->bert_hidden)) bad = "plbert.hidden_size";
+    else if (jint(pl, "num_attention_heads", INT32_MIN, &c->bert_heads) ||
+             c->bert_hidden % c->bert_heads)
+        bad = "plbert.num_attention_heads";
+    else if (jint(pl, "intermediate_size", INT32_MIN, &c->bert_inter))
+        bad = "plbert.intermediate_size";
+    else if (jint(pl, "max_position_embeddings", INT32_MIN, &c->bert_maxpos) ||
+             c->bert_maxpos < 3)
+        bad = "plbert.max_position_embeddings";
+    else if (jint(pl, "num_hidden_layers", INT32_MIN, &c->bert_layers))
+        bad = "plbert.num_hidden_layers";
+    else if (jint(pl, "embedding_size", 128, &c->bert_emb)) bad = "plbert.embedding_size";
+    else if (jarr(is, "upsample_rates", c->up_rates, 4, &c->n_ups)) bad = "istftnet.upsample_rates";
+    else if (jarr(is, "upsample_kernel_sizes", c->up_kernels, 4, &c->n_rk) || c->n_rk != c->n_ups)
+        bad = "istftnet.upsample_kernel_sizes";
+    else if (jint(is, "upsample_initial_channel", INT32_MIN, &c->up_channel) ||
+             c->up_channel >> c->n_ups == 0)
+        bad = "istftnet.upsample_initial_channel";
+    else if (jarr(is, "resblock_kernel_sizes", c->rk_sizes, 4, &c->n_rk))
+        bad = "istftnet.resblock_kernel_sizes";
+    else if (jint(is, "gen_istft_n_fft", INT32_MIN, &c->n_fft) || c->n_fft > 1024)
+        bad = "istftnet.gen_istft_n_fft";
+    else if (jint(is, "gen_istft_hop_size", INT32_MIN, &c->hop)) bad = "istftnet.gen_istft_hop_size";
+    else if (!json_is_array(dl = json_object_get(is, "resblock_dilation_sizes")) ||
+             json_array_size(dl) != (size_t)c->n_rk)
+        bad = "istftnet.resblock_dilation_sizes";
+    if (!bad) {
+        for (int i = 0; i < c->n_rk && !bad; i++) {
+            int n = 0;
+            json_t *w = json_pack("{so}", "d", json_incref(json_array_get(dl, (size_t)i)));
+            if (jarr(w, "d", c->rk_dil[i], 3, &n) || n != 3) bad = "istftnet.resblock_dilation_sizes";
+            json_decref(w);
+        }
+        for (int i = 0; i < c->n_rk && !bad; i++)
+            if (c->rk_sizes[i] % 2 == 0) bad = "istftnet.resblock_kernel_sizes (must be odd)";
+        for (int i = 0; i < c->n_ups && !bad; i++)
+            if ((c->up_kernels[i] - c->up_rates[i]) % 2) bad = "istftnet.upsample_kernel_sizes";
+    }
+    if (!bad) {
+        const char *k;
+        json_t *v;
+        json_object_foreach(voc, k, v) {
+            uint32_t cp;
+            size_t kl = strlen(k);
+            int l = utf8_one((const unsigned char *)k, kl, &cp);
+            if (!l || (size_t)l != kl || !json_is_integer(v) || json_integer_value(v) <= 0 ||
+                json_integer_value(v) >= c->n_token || c->n_vocab >= 256) {
+                bad = "vocab (entries must be one character -> id in 1..n_token-1)";
+                break;
+            }
+            c->vocab_cp[c->n_vocab] = cp;
+            c->vocab_id[c->n_vocab++] = (int)json_integer_value(v);
+        }
+    }
+    if (bad) {
+        snprintf(err, errlen, "%s: kokoro config: missing or invalid '%s'", path, bad);
+        return CHORUS_E_MODEL;
+    }
+    return 0;
+}
+
+int kokoro_config_parse(struct kokoro_config *c, const char *text, size_t len, const char *label,
+                        char *err, size_t errlen) {
+    json_error_t je;
+    json_t *root = json_loadb(text, len, 0, &je);
+    if (!root) {
+        snprintf(err, errlen, "%s: kokoro config is not valid JSON: %s (line %d)", label, je.text,
+                 je.line);
+        return CHORUS_E_MODEL;
+    }
+    int rc = parse_config_json(c, root, label, err, errlen);
+    json_decref(root);
+    return rc;
+}
+
+static int parse_config(struct kokoro_config *c, const char *path, char *err, size_t errlen) {
+    json_error_t je;
+    json_t *root = json_load_file(path, 0, &je);
+    if (!root) {
+        snprintf(err, errlen, "%s: cannot read kokoro config: %s (line %d)", path, je.text,
+                 je.line);
+        return CHORUS_E_MODEL;
+    }
+    int rc = parse_config_json(c, root, path, err, errlen);
+    json_decref(root);
+    return rc;
+}
+
+int kokoro_vocab_id(const struct kokoro_config *c, uint32_t cp) {
+    for (int i = 0; i < c->n_vocab; i++)
+        if (c->vocab_cp[i] == cp) return c->vocab_id[i];
+    return -1;
+}
+
+const struct kokoro_config *kokoro_model_config(const struct kokoro_model *m) { return &m->cfg; }
+
+/* ---------------------------------------------------------------------------------------- */
+/* Loading                                                                                    */
+
+static int load_all(struct kokoro_model *m) {
+    struct kokoro_config *c = &m->cfg;
+    int rc, H = c->hidden, S = c->style_dim, BH = c->bert_hidden, E = c->bert_emb;
+    char r[256];
+    /* ALBERT */
+    int d2[2] = {c->n_token, E};
+    if ((rc = getv(m, &m->word, NULL, "bert", "embeddings.word_embeddings.weight", 2, d2))) return rc;
+    d2[0] = c->bert_maxpos, d2[1] = E;
+    if ((rc = getv(m, &m->pos, NULL, "bert", "embeddings.position_embeddings.weight", 2, d2)))
+        return rc;
+    d2[0] = -1, d2[1] = E;
+    if ((rc = getv(m, &m->tt, NULL, "bert", "embeddings.token_type_embeddings.weight", 2, d2)))
+        return rc;
+    if ((rc = get1(m, &m->eln_w, "bert", "embeddings.LayerNorm.weight", E)) ||
+        (rc = get1(m, &m->eln_b, "bert", "embeddings.LayerNorm.bias", E)) ||
+        (rc = get_lin(m, &m->map_in, "bert", "encoder.embedding_hidden_mapping_in", BH, E, 1)))
+        return rc;
+    const char *L = "encoder.albert_layer_groups.0.albert_layers.0";
+#define LIN(field, sub, o, i)                                                                     \
+    do {                                                                                          \
+        snprintf(r, sizeof r, "%.200s.%s", L, sub);                                                   \
+        if ((rc = get_lin(m, &m->field, "bert", r, o, i, 1))) return rc;                         \
+    } while (0)
+    LIN(q, "attention.query", BH, BH);
+    LIN(k, "attention.key", BH, BH);
+    LIN(v, "attention.value", BH, BH);
+    LIN(dense, "attention.dense", BH, BH);
+    LIN(ffn, "ffn", c->bert_inter, BH);
+    LIN(ffn_out, "ffn_output", BH, c->bert_inter);
+#undef LIN
+    snprintf(r, sizeof r, "%.200s.attention.LayerNorm.weight", L);
+    if ((rc = get1(m, &m->aln_w, "bert", r, BH))) return rc;
+    snprintf(r, sizeof r, "%.200s.attention.LayerNorm.bias", L);
+    if ((rc = get1(m, &m->aln_b, "bert", r, BH))) return rc;
+    snprintf(r, sizeof r, "%.200s.full_layer_layer_norm.weight", L);
+    if ((rc = get1(m, &m->fln_w, "bert", r, BH))) return rc;
+    snprintf(r, sizeof r, "%.200s.full_layer_layer_norm.bias", L);
+    if ((rc = get1(m, &m->fln_b, "bert", r, BH))) return rc;
+    /* bert_encoder is a bare Linear: its keys are "bert_encoder.module.weight". */
+    {
+        int dd[2] = {H, BH};
+        if ((rc = getv(m, &m->bert_enc.w, NULL, "bert_encoder", "weight", 2, dd)) ||
+            (rc = get1(m, &m->bert_enc.b, "bert_encoder", "bias", H)))
+            return rc;
+        m->bert_enc.out = H;
+        m->bert_enc.in = BH;
+    }
+    /* predictor */
+    for (int l = 0; l < c->n_layer; l++) {
+        snprintf(r, sizeof r, "text_encoder.lstms.%d", 2 * l);
+        if ((rc = get_lstm(m, &m->dur_lstm[l], "predictor", r, H + S, H / 2))) return rc;
+        snprintf(r, sizeof r, "text_encoder.lstms.%d.fc", 2 * l + 1);
+        if ((rc = get_lin(m, &m->dur_aln[l], "predictor", r, 2 * H, S, 1))) return rc;
+    }
+    if ((rc = get_lstm(m, &m->pred_lstm, "predictor", "lstm", H + S, H / 2)) ||
+        (rc = get_lin(m, &m->dur_proj, "predictor", "duration_proj.linear_layer", c->max_dur, H, 1)) ||
+        (rc = get_lstm(m, &m->shared, "predictor", "shared", H + S, H / 2)))
+        return rc;
+    for (int i = 0; i < 3; i++) {
+        int din = i == 0 ? H : m->f0[i - 1].dout;
+        snprintf(r, sizeof r, "F0.%d", i);
+        if ((rc = get_blk(m, &m->f0[i], "predictor", r, din))) return rc;
+        din = i == 0 ? H : m->nb[i - 1].dout;
+        snprintf(r, sizeof r, "N.%d", i);
+        if ((rc = get_blk(m, &m->nb[i], "predictor", r, din))) return rc;
+    }
+    if (!m->f0[1].up || m->f0[0].up || m->f0[2].up || !m->nb[1].up || m->nb[0].up || m->nb[2].up)
+        return kerr(m, CHORUS_E_MODEL, "predictor F0/N blocks: only block 1 may upsample");
+    if ((rc = get_conv(m, &m->f0_proj, "predictor", "F0_proj", 0, m->f0[2].dout, 1, 1, 1, 0, 1, 1,
+                       0, 1)) ||
+        (rc = get_conv(m, &m->n_proj, "predictor", "N_proj", 0, m->nb[2].dout, 1, 1, 1, 0, 1, 1, 0,
+                       1)))
+        return rc;
+    /* text encoder */
+    d2[0] = c->n_token, d2[1] = H;
+    if ((rc = getv(m, &m->temb, NULL, "text_encoder", "embedding.weight", 2, d2))) return rc;
+    for (int l = 0; l < c->n_layer; l++) {
+        snprintf(r, sizeof r, "cnn.%d.0", l);
+        if ((rc = get_conv(m, &m->tcnn[l], "text_encoder", r, 0, H, H, c->te_kernel, 1,
+                           (c->te_kernel - 1) / 2, 1, 1, 0, 1)))
+            return rc;
+        snprintf(r, sizeof r, "cnn.%d.1.gamma", l);
+        if ((rc = get1(m, &m->tln_g[l], "text_encoder", r, H))) return rc;
+        snprintf(r, sizeof r, "cnn.%d.1.beta", l);
+        if ((rc = get1(m, &m->tln_b[l], "text_encoder", r, H))) return rc;
+    }
+    if ((rc = get_lstm(m, &m->tlstm, "text_encoder", "lstm", H, H / 2))) return rc;
+    /* decoder */
+    if ((rc = get_conv(m, &m->f0_conv, "decoder", "F0_conv", 0, 1, 1, 3, 2, 1, 1, 1, 0, 1)) ||
+        (rc = get_conv(m, &m->n_conv, "decoder", "N_conv", 0, 1, 1, 3, 2, 1, 1, 1, 0, 1)) ||
+        (rc = get_conv(m, &m->asr_res, "decoder", "asr_res.0", 0, H, -1, 1, 1, 0, 1, 1, 0, 1)) ||
+        (rc = get_blk(m, &m->encode, "decoder", "encode", H + 2)))
+        return rc;
+    m->asr_dim = m->asr_res.cout;
+    m->dec_dim = m->encode.dout;
+    for (int i = 0; i < 4; i++) {
+        snprintf(r, sizeof r, "decode.%d", i);
+        if ((rc = get_blk(m, &m->decode[i], "decoder", r, m->dec_dim + 2 + m->asr_dim))) return rc;
+        if (i < 3 && (m->decode[i].up || m->decode[i].dout != m->dec_dim))
+            return kerr(m, CHORUS_E_MODEL, "decoder block decode.%d has an unexpected shape", i);
+    }
+    if (!m->decode[3].up || m->decode[3].dout != c->up_channel || m->encode.up)
+        return kerr(m, CHORUS_E_MODEL,
+                    "decoder block decode.3 must upsample to istftnet.upsample_initial_channel "
+                    "(%d) channels",
+                    c->up_channel);
+    /* generator */
+    {
+        int dd[2] = {1, 9};
+        if ((rc = getv(m, &m->src_w, NULL, "decoder", "generator.m_source.l_linear.weight", 2, dd)) ||
+            (rc = get1(m, &m->src_b, "decoder", "generator.m_source.l_linear.bias", 1)))
+            return rc;
+    }
+    int nk = c->n_rk, ch = c->up_channel;
+    if (c->n_ups * nk > 16) return kerr(m, CHORUS_E_MODEL, "too many generator resblocks");
+    for (int i = 0; i < c->n_ups; i++) {
+        int u = c->up_rates[i], k = c->up_kernels[i], co = ch >> (i + 1);
+        snprintf(r, sizeof r, "generator.ups.%d", i);
+        if ((rc = get_conv(m, &m->ups[i], "decoder", r, 1, ch >> i, co, k, u, (k - u) / 2, 1, 1, 0,
+                           1)))
+            return rc;
+        for (int j = 0; j < nk; j++) {
+            snprintf(r, sizeof r, "generator.resblocks.%d", i * nk + j);
+            if ((rc = get_res1(m, &m->resblocks[i * nk + j], "decoder", r, co, c->rk_sizes[j],
+                               c->rk_dil[j])))
+                return rc;
+        }
+        snprintf(r, sizeof r, "generator.noise_convs.%d", i);
+        static const int d135[3] = {1, 3, 5};
+        if (i + 1 < c->n_ups) {
+            int sf = 1;
+            for (int q = i + 1; q < c->n_ups; q++) sf *= c->up_rates[q];
+            if ((rc = get_conv(m, &m->noise_convs[i], "decoder", r, 0, c->n_fft + 2, co, sf * 2, sf,
+                               (sf + 1) / 2, 1, 1, 0, 1)))
+                return rc;
+            snprintf(r, sizeof r, "generator.noise_res.%d", i);
+            if ((rc = get_res1(m, &m->noise_res[i], "decoder", r, co, 7, d135))) return rc;
+        } else {
+            if ((rc = get_conv(m, &m->noise_convs[i], "decoder", r, 0, c->n_fft + 2, co, 1, 1, 0, 1,
+                               1, 0, 1)))
+                return rc;
+            snprintf(r, sizeof r, "generator.noise_res.%d", i);
+            if ((rc = get_res1(m, &m->noise_res[i], "decoder", r, co, 11, d135))) return rc;
+        }
+    }
+    if ((rc = get_conv(m, &m->post, "decoder", "generator.conv_post", 0, ch >> c->n_ups,
+                       c->n_fft + 2, 7, 1, 3, 1, 1, 0, 1)))
+        return rc;
+    return 0;
+}
+
+static void blk_free(struct kk_blk *b) {
+    chorus_nn_conv_release(&b->conv1);
+    chorus_nn_conv_release(&b->conv2);
+    chorus_nn_conv_release(&b->sc);
+    chorus_nn_conv_release(&b->pool);
+}
+static void res1_free(struct kk_res1 *b) {
+    for (int j = 0; j < 3; j++) {
+        chorus_nn_conv_release(&b->c1[j]);
+        chorus_nn_conv_release(&b->c2[j]);
+    }
+}
+static void lstm_free(struct kk_lstm *l) {
+    free(l->l.bias[0]);
+    free(l->l.bias[1]);
+}
+
+void kokoro_model_free(struct kokoro_model *m) {
+    if (!m) return;
+    for (int i = 0; i < 8; i++) {
+        lstm_free(&m->dur_lstm[i]);
+        chorus_nn_conv_release(&m->tcnn[i]);
+    }
+    lstm_free(&m->pred_lstm);
+    lstm_free(&m->shared);
+    lstm_free(&m->tlstm);
+    for (int i = 0; i < 3; i++) {
+        blk_free(&m->f0[i]);
+        blk_free(&m->nb[i]);
+    }
+    chorus_nn_conv_release(&m->f0_proj);
+    chorus_nn_conv_release(&m->n_proj);
+    chorus_nn_conv_release(&m->f0_conv);
+    chorus_nn_conv_release(&m->n_conv);
+    chorus_nn_conv_release(&m->asr_res);
+    blk_free(&m->encode);
+    for (int i = 0; i < 4; i++) {
+        blk_free(&m->decode[i]);
+        chorus_nn_conv_release(&m->noise_convs[i]);
+        chorus_nn_conv_release(&m->ups[i]);
+        res1_free(&m->noise_res[i]);
+    }
+    for (int i = 0; i < 16; i++) res1_free(&m->resblocks[i]);
+    chorus_nn_conv_release(&m->post);
+    chorus_tensor_file_release(&m->tf);
+    free(m);
+}
+
+int kokoro_model_load(struct kokoro_model **out, const char *config_path,
+                      const char *weights_path, char *err, size_t errlen) {
+    *out = NULL;
+    struct kokoro_model *m = calloc(1, sizeof *m);
+    if (!m) {
+        snprintf(err, errlen, "out of memory loading %s", weights_path);
+        return CHORUS_E_NOMEM;
+    }
+    int rc = parse_config(&m->cfg, config_path, err, errlen);
+    if (rc) {
+        free(m);
+        return rc;
+    }
+    if ((rc = chorus_tensor_file_load(&m->tf, weights_path, err, errlen))) {
+        free(m);
+        return rc;
+    }
+    snprintf(m->pathbuf, sizeof m->pathbuf, "%s", weights_path);
+    m->path = m->pathbuf;
+    m->err = err;
+    m->errlen = errlen;
+    rc = load_all(m);
+    m->err = NULL;
+    if (rc) {
+        kokoro_model_free(m);
+        return rc;
+    }
+    chorus_nn_init();
+    *out = m;
+    return 0;
+}
+
+/* ---------------------------------------------------------------------------------------- */
+/* Forward pass                                                                               */
+
+struct fwd {
+    const struct kokoro_model *m;
+    const struct kokoro_hooks *h;
+    char *err;
+    size_t errlen;
+};
+
+static void trace(struct fwd *f, const char *name, float *x, size_t n) {
+    if (f->h && f->h->trace) f->h->trace(f->h->ud, name, x, n);
+}
+/* Emit a time-major [rows][cols] tensor in torch's channel-major layout. */
+/* (A replacement written by the hook is not copied back: only trace() tensors can be replaced.) */
+static void trace_t(struct fwd *f, const char *name, const float *x, int rows, int cols) {
+    if (!f->h || !f->h->trace) return;
+    float *t = malloc((size_t)rows * cols * sizeof *t);
+    if (!t) return;
+    chorus_nn_transpose(x, rows, cols, t);
+    f->h->trace(f->h->ud, name, t, (size_t)rows * cols);
+    free(t);
+}
+static int cancelled(struct fwd *f) { return f->h && f->h->cancelled && f->h->cancelled(f->h->ud); }
+
+static float *fnew(size_t n) { return malloc((n ? n : 1) * sizeof(float)); }
+
+/* fc(s) of an AdaIN, then instance norm + affine of x[C][L]. */
+static int adain_apply(const struct kk_adain *a, const float *s, float *x, int l) {
+    float *h = fnew(2 * (size_t)a->c);
+    if (!h) return -1;
+    chorus_nn_linear(s, 1, a->fc.in, a->fc.w, a->fc.b, a->fc.out, h);
+    chorus_nn_adain(x, a->c, l, h, h + a->c);
+    free(h);
+    return 0;
+}
+
+static void snake(float *x, int c, int l, const float *alpha) { chorus_nn_snake(x, c, l, alpha); }
+
+/* AdainResBlk1d: x[din][l] -> *out[dout][l or 2l]. */
+static int blk_forward(const struct kk_blk *b, const float *s, const float *x, int l, float **out,
+                       int *lout) {
+    int l2 = b->up ? 2 * l : l, rc = -1;
+    float *r = fnew((size_t)b->din * l), *p = NULL, *c1 = fnew((size_t)b->dout * l2),
+          *c2 = fnew((size_t)b->dout * l2), *sc = NULL;
+    if (!r || !c1 || !c2) goto done;
+    memcpy(r, x, (size_t)b->din * l * sizeof *r);
+    if (adain_apply(&b->n1, s, r, l)) goto done;
+    chorus_nn_leaky_relu(r, (size_t)b->din * l, 0.2f);
+    if (b->up) {
+        if (!(p = fnew((size_t)b->din * l2)) || chorus_nn_conv_forward(&b->pool, r, l, p)) goto done;
+        free(r);
+        r = p;
+        p = NULL;
+    }
+    if (chorus_nn_conv_forward(&b->conv1, r, l2, c1) || adain_apply(&b->n2, s, c1, l2)) goto done;
+    chorus_nn_leaky_relu(c1, (size_t)b->dout * l2, 0.2f);
+    if (chorus_nn_conv_forward(&b->conv2, c1, l2, c2)) goto done;
+    /* shortcut */
+    const float *si = x;
+    if (b->up) {
+        if (!(sc = fnew((size_t)b->din * l2))) goto done;
+        for (int c = 0; c < b->din; c++)
+            for (int t = 0; t < l2; t++) sc[(size_t)c * l2 + t] = x[(size_t)c * l + t / 2];
+        si = sc;
+    }
+    if (b->has_sc) {
+        /* conv1x1 into c1 (free now), then add */
+        if (chorus_nn_conv_forward(&b->sc, si, l2, c1)) goto done;
+        si = c1;
+    }
+    const float k = 0.70710677f; /* torch.rsqrt(torch.tensor(2)) in float32 */
+    for (size_t i = 0; i < (size_t)b->dout * l2; i++) c2[i] = (c2[i] + si[i]) * k;
+    *out = c2;
+    c2 = NULL;
+    *lout = l2;
+    rc = 0;
+done:
+    free(r);
+    free(p);
+    free(c1);
+    free(c2);
+    free(sc);
+    return rc;
+}
+
+/* AdaINResBlock1, in place on x[ch][l]. */
+static int res1_forward(const struct kk_res1 *b, const float *s, float *x, int l) {
+    size_t n = (size_t)b->ch * l;
+    float *xt = fnew(n), *y = fnew(n);
+    int rc = -1;
+    if (!xt || !y) goto done;
+    for (int j = 0; j < 3; j++) {
+        memcpy(xt, x, n * sizeof *xt);
+        if (adain_apply(&b->a1[j], s, xt, l)) goto done;
+        snake(xt, b->ch, l, b->al1[j]);
+        if (chorus_nn_conv_forward(&b->c1[j], xt, l, y) || adain_apply(&b->a2[j], s, y, l)) goto done;
+        snake(y, b->ch, l, b->al2[j]);
+        if (chorus_nn_conv_forward(&b->c2[j], y, l, xt)) goto done;
+        for (size_t i = 0; i < n; i++) x[i] = xt[i] + x[i];
+    }
+    rc = 0;
+done:
+    free(xt);
+    free(y);
+    return rc;
+}
+
+static float gelu_new(float x) {
+    return 0.5f * x * (1.0f + tanhf(0.7978845608028654f * (x + 0.044715f * x * x * x)));
+}
+
+/* ALBERT: ids[T] -> out[T][BH]. */
+static int albert(struct fwd *f, const int *ids, int t, float *h) {
+    const struct kokoro_model *m = f->m;
+    const struct kokoro_config *c = &m->cfg;
+    int E = c->bert_emb, BH = c->bert_hidden, nh = c->bert_heads, dh = BH / nh, I = c->bert_inter;
+    float *x = fnew((size_t)t * E), *q = fnew((size_t)t * BH), *k = fnew((size_t)t * BH),
+          *v = fnew((size_t)t * BH), *ctx = fnew((size_t)t * BH), *a = fnew((size_t)t * BH),
+          *sc = fnew((size_t)t * t), *ff = fnew((size_t)t * I);
+    int rc = -1;
+    if (!x || !q || !k || !v || !ctx || !a || !sc || !ff) goto done;
+    for (int i = 0; i < t; i++)
+        for (int e = 0; e < E; e++)
+            x[(size_t)i * E + e] = m->word[(size_t)ids[i] * E + e] + m->tt[e] + m->pos[(size_t)i * E + e];
+    chorus_nn_layer_norm(x, t, E, m->eln_w, m->eln_b, 1e-12f);
+    chorus_nn_linear(x, t, E, m->map_in.w, m->map_in.b, BH, h);
+    float scale = 1.0f / sqrtf((float)dh);
+    for (int layer = 0; layer < c->bert_layers; layer++) {
+        chorus_nn_linear(h, t, BH, m->q.w, m->q.b, BH, q);
+        chorus_nn_linear(h, t, BH, m->k.w, m->k.b, BH, k);
+        chorus_nn_linear(h, t, BH, m->v.w, m->v.b, BH, v);
+        for (int hd = 0; hd < nh; hd++) {
+            chorus_nn_gemm(0, 1, t, t, dh, scale, q + hd * dh, BH, k + hd * dh, BH, 0.0f, sc, t);
+            for (int i = 0; i < t; i++) {
+                float *row = sc + (size_t)i * t, mx = row[0], sum = 0;
+                for (int j = 1; j < t; j++) mx = row[j] > mx ? row[j] : mx;
+                for (int j = 0; j < t; j++) sum += (row[j] = expf(row[j] - mx));
+                for (int j = 0; j < t; j++) row[j] /= sum;
+            }
+            chorus_nn_gemm(0, 0, t, dh, t, 1.0f, sc, t, v + hd * dh, BH, 0.0f, ctx + hd * dh, BH);
+        }
+        chorus_nn_linear(ctx, t, BH, m->dense.w, m->dense.b, BH, a);
+        for (size_t i = 0; i < (size_t)t * BH; i++) a[i] += h[i];
+        chorus_nn_layer_norm(a, t, BH, m->aln_w, m->aln_b, 1e-12f);
+        chorus_nn_linear(a, t, BH, m->ffn.w, m->ffn.b, I, ff);
+        for (size_t i = 0; i < (size_t)t * I; i++) ff[i] = gelu_new(ff[i]);
+        chorus_nn_linear(ff, t, I, m->ffn_out.w, m->ffn_out.b, BH, h);
+        for (size_t i = 0; i < (size_t)t * BH; i++) h[i] += a[i];
+        chorus_nn_layer_norm(h, t, BH, m->fln_w, m->fln_b, 1e-12f);
+    }
+    rc = 0;
+done:
+    free(x);
+    free(q);
+    free(k);
+    free(v);
+    free(ctx);
+    free(a);
+    free(sc);
+    free(ff);
+    return rc;
+}
+
+/* Harmonic source (SineGen + l_linear + tanh) at the output rate from F0 at f0_len frames. */
+static int harmonic_source(struct fwd *f, const float *f0, int f0_len, int scale, float *out) {
+    const struct kokoro_model *m = f->m;
+    const int dim = 9;
+    size_t n = (size_t)f0_len * scale;
+    float *ph = fnew((size_t)f0_len * dim), *noise = fnew(n * dim);
+    if (!ph || !noise) {
+        free(ph);
+        free(noise);
+        return -1;
+    }
+    /* Per-frame phase: cumsum of (f0 * h / sr) mod 1, times 2 pi, times the scale. */
+    for (int h = 0; h < dim; h++) {
+        double acc = 0;
+        for (int i = 0; i < f0_len; i++) {
+            float r = f0[i] * (float)(h + 1) / 24000.0f;
+            r = r - floorf(r);
+            acc += r;
+            float p = (float)acc * 2.0f * 3.14159265358979f;
+            ph[(size_t)h * f0_len + i] = p * (float)scale;
+        }
+    }
+    if (f->h && f->h->noise) f->h->noise(f->h->ud, noise, n * dim);
+    else memset(noise, 0, n * dim * sizeof *noise);
+    trace(f, "noise", noise, n * dim);
+    const float sc = (float)(1.0 / scale);
+    for (size_t t = 0; t < n; t++) {
+        float src = (float)((double)sc * ((double)t + 0.5) - 0.5);
+        if (src < 0) src = 0;
+        int i0 = (int)src;
+        if (i0 > f0_len - 1) i0 = f0_len - 1;
+        int i1 = i0 + (i0 < f0_len - 1 ? 1 : 0);
+        float lam = src - (float)i0, l0 = 1.0f - lam;
+        float fv = f0[t / (size_t)scale];
+        float uv = fv > 10.0f ? 1.0f : 0.0f;
+        float namp = uv * 0.003f + (1.0f - uv) * (0.1f / 3.0f);
+        float acc = m->src_b[0];
+        for (int h = 0; h < dim; h++) {
+            const float *p = ph + (size_t)h * f0_len;
+            float phase = p[i0] * l0 + p[i1] * lam;
+            float sw = sinf(phase) * 0.1f;
+            sw = sw * uv + namp * noise[t * dim + (size_t)h];
+            acc += m->src_w[h] * sw;
+        }
+        out[t] = tanhf(acc);
+    }
+    free(ph);
+    free(noise);
+    return 0;
+}
+
+static int generator(struct fwd *f, const float *s, float *x, int l0, const float *f0, int f0_len,
+                     float **audio, size_t *n_audio) {
+    const struct kokoro_model *m = f->m;
+    const struct kokoro_config *c = &m->cfg;
+    int scale = c->hop, rc = CHORUS_E_NOMEM;
+    for (int i = 0; i < c->n_ups; i++) scale *= c->up_rates[i];
+    size_t ns = (size_t)f0_len * scale;
+    int bins = c->n_fft / 2 + 1, frames = (int)(ns / (size_t)c->hop) + 1;
+    float *src = fnew(ns), *har = fnew((size_t)2 * bins * frames), *cur = x, *xs = NULL,
+          *up = NULL, *acc = NULL, *tmp = NULL, *post = NULL, *wav = NULL;
+    int l = l0, owned_cur = 0;
+    if (!src || !har) goto done;
+    if (harmonic_source(f, f0, f0_len, scale, src)) goto done;
+    trace(f, "har_source", src, ns);
+    if ((int)ns <= c->n_fft / 2 ||
+        chorus_nn_stft(src, (int)ns, c->n_fft, c->hop, har, har + (size_t)bins * frames) != frames)
+        goto done;
+    trace(f, "har", har, (size_t)2 * bins * frames);
+    for (int i = 0; i < c->n_ups; i++) {
+        if (cancelled(f)) {
+            rc = CHORUS_E_CANCELLED;
+            goto done;
+        }
+        int ch = c->up_channel >> i, co = ch >> 1;
+        chorus_nn_leaky_relu(cur, (size_t)ch * l, 0.1f);
+        int ls = chorus_nn_conv_out_len(&m->noise_convs[i], frames);
+        if (!(xs = fnew((size_t)co * ls)) || chorus_nn_conv_forward(&m->noise_convs[i], har, frames, xs) ||
+            res1_forward(&m->noise_res[i], s, xs, ls))
+            goto done;
+        int lu = chorus_nn_conv_out_len(&m->ups[i], l), last = i == c->n_ups - 1;
+        if (!(up = fnew((size_t)co * (lu + 1)))) goto done;
+        if (last) {
+            if (!(tmp = fnew((size_t)co * lu)) || chorus_nn_conv_forward(&m->ups[i], cur, l, tmp)) goto done;
+            for (int q = 0; q < co; q++) { /* ReflectionPad1d((1, 0)) */
+                up[(size_t)q * (lu + 1)] = tmp[(size_t)q * lu + 1];
+                memcpy(up + (size_t)q * (lu + 1) + 1, tmp + (size_t)q * lu, (size_t)lu * sizeof *up);
+            }
+            free(tmp);
+            tmp = NULL;
+            lu++;
+        } else if (chorus_nn_conv_forward(&m->ups[i], cur, l, up)) {
+            goto done;
+        }
+        if (lu != ls) {
+            snprintf(f->err, f->errlen, "kokoro generator stage %d: upsampled length %d does not "
+                     "match the source length %d (config does not fit the weights)", i, lu, ls);
+            rc = CHORUS_E_INVALID;
+            goto done;
+        }
+        for (size_t q = 0; q < (size_t)co * lu; q++) up[q] += xs[q];
+        free(xs);
+        xs = NULL;
+        if (owned_cur) free(cur);
+        cur = NULL;
+        size_t nn = (size_t)co * lu;
+        if (!(acc = calloc(nn, sizeof *acc)) || !(tmp = fnew(nn))) goto done;
+        for (int j = 0; j < c->n_rk; j++) {
+            if (cancelled(f)) {
+                rc = CHORUS_E_CANCELLED;
+                goto done;
+            }
+            memcpy(tmp, up, nn * sizeof *tmp);
+            if (res1_forward(&m->resblocks[i * c->n_rk + j], s, tmp, lu)) goto done;
+            for (size_t q = 0; q < nn; q++) acc[q] += tmp[q];
+        }
+        for (size_t q = 0; q < nn; q++) acc[q] /= (float)c->n_rk;
+        free(tmp);
+        tmp = NULL;
+        free(up);
+        up = NULL;
+        cur = acc;
+        acc = NULL;
+        owned_cur = 1;
+        l = lu;
+        char nm[32];
+        snprintf(nm, sizeof nm, "gen_stage%d", i);
+        trace(f, nm, cur, nn);
+    }
+    int chl = c->up_channel >> c->n_ups;
+    chorus_nn_leaky_relu(cur, (size_t)chl * l, 0.01f);
+    if (l != frames) goto done;
+    if (!(post = fnew((size_t)2 * bins * l)) || chorus_nn_conv_forward(&m->post, cur, l, post)) goto done;
+    trace(f, "post", post, (size_t)2 * bins * l);
+    for (size_t q = 0; q < (size_t)bins * l; q++) post[q] = expf(post[q]);
+    for (size_t q = (size_t)bins * l; q < (size_t)2 * bins * l; q++) post[q] = sinf(post[q]);
+    size_t nout = (size_t)c->hop * (l - 1);
+    if (!(wav = fnew(nout)) ||
+        chorus_nn_istft(post, post + (size_t)bins * l, l, c->n_fft, c->hop, wav))
+        goto done;
+    *audio = wav;
+    *n_audio = nout;
+    wav = NULL;
+    rc = 0;
+done:
+    free(src);
+    free(har);
+    free(xs);
+    free(up);
+    free(acc);
+    free(tmp);
+    free(post);
+    free(wav);
+    if (owned_cur) free(cur);
+    return rc;
+}
+
+static int concat_rows(float **out, const float *a, int ra, const float *b, int rb, const float *c,
+                       int rc_, const float *d, int rd, int l) {
+    float *o = fnew((size_t)(ra + rb + rc_ + rd) * l);
+    if (!o) return -1;
+    size_t p = 0;
+    memcpy(o + p, a, (size_t)ra * l * sizeof *o), p += (size_t)ra * l;
+    if (rb) memcpy(o + p, b, (size_t)rb * l * sizeof *o), p += (size_t)rb * l;
+    if (rc_) memcpy(o + p, c, (size_t)rc_ * l * sizeof *o), p += (size_t)rc_ * l;
+    if (rd) memcpy(o + p, d, (size_t)rd * l * sizeof *o);
+    *out = o;
+    return 0;
+}
+
+int kokoro_model_forward(const struct kokoro_model *m, const int *ids, int t,
+                         const float *ref_s, float speed, const struct kokoro_hooks *hooks,
+                         float **audio, size_t *n_audio, int **durations, char *err,
+                         size_t errlen) {
+    const struct kokoro_config *c = &m->cfg;
+    struct fwd f = {m, hooks, err, errlen};
+    if (errlen) err[0] = 0;
+    *audio = NULL;
+    *n_audio = 0;
+    *durations = NULL;
+    if (t < 3 || t > c->bert_maxpos) {
+        snprintf(err, errlen, "kokoro: %d tokens (with pads) is outside 3..%d", t, c->bert_maxpos);
+        return CHORUS_E_INVALID;
+    }
+    if (!(speed >= 0.1f && speed <= 10.0f)) {
+        snprintf(err, errlen, "kokoro: speed %g is outside 0.1..10", (double)speed);
+        return CHORUS_E_INVALID;
+    }
+    for (int i = 0; i < t; i++)
+        if (ids[i] < 0 || ids[i] >= c->n_token) {
+            snprintf(err, errlen, "kokoro: token id %d is outside 0..%d", ids[i], c->n_token - 1);
+            return CHORUS_E_INVALID;
+        }
+    int H = c->hidden, S = c->style_dim, HS = H + S, rc = CHORUS_E_NOMEM;
+    const float *s_pred = ref_s + S, *s_dec = ref_s;
+    float *bert = fnew((size_t)t * c->bert_hidden), *den = fnew((size_t)t * H),
+          *d = fnew((size_t)t * HS), *y = fnew((size_t)t * H), *proj = fnew((size_t)t * c->max_dur),
+          *dur = fnew((size_t)t), *xin = NULL, *sh = NULL, *shc = NULL, *f0 = NULL, *nn_ = NULL,
+          *te = NULL, *te2 = NULL, *ten = NULL, *asr = NULL, *x = NULL, *x2 = NULL, *f0c = NULL,
+          *nc = NULL, *ares = NULL, *gamma = fnew(2 * (size_t)H);
+    int *pd = malloc(sizeof(int) * (size_t)t);
+    if (!bert || !den || !d || !y || !proj || !dur || !pd || !gamma) goto done;
+    /* ALBERT + bert_encoder */
+    if (albert(&f, ids, t, bert)) goto done;
+    trace(&f, "bert", bert, (size_t)t * c->bert_hidden);
+    chorus_nn_linear(bert, t, c->bert_hidden, m->bert_enc.w, m->bert_enc.b, H, den);
+    trace_t(&f, "d_en", den, t, H);
+    /* DurationEncoder */
+    for (int i = 0; i < t; i++) {
+        memcpy(d + (size_t)i * HS, den + (size_t)i * H, (size_t)H * sizeof *d);
+        memcpy(d + (size_t)i * HS + H, s_pred, (size_t)S * sizeof *d);
+    }
+    for (int l = 0; l < c->n_layer; l++) {
+        if (chorus_nn_lstm_forward(&m->dur_lstm[l].l, d, t, y)) goto done;
+        chorus_nn_linear(s_pred, 1, S, m->dur_aln[l].w, m->dur_aln[l].b, 2 * H, gamma);
+        chorus_nn_layer_norm(y, t, H, NULL, NULL, 1e-5f);
+        for (int i = 0; i < t; i++)
+            for (int j = 0; j < H; j++) {
+                float *p = d + (size_t)i * HS + j;
+                *p = (1.0f + gamma[j]) * y[(size_t)i * H + j] + gamma[H + j];
+            }
+    }
+    trace(&f, "d", d, (size_t)t * HS);
+    if (chorus_nn_lstm_forward(&m->pred_lstm.l, d, t, y)) goto done;
+    trace(&f, "lstm", y, (size_t)t * H);
+    chorus_nn_linear(y, t, H, m->dur_proj.w, m->dur_proj.b, c->max_dur, proj);
+    long frames = 0;
+    for (int i = 0; i < t; i++) {
+        float sum = 0;
+        for (int j = 0; j < c->max_dur; j++)
+            sum += 1.0f / (1.0f + expf(-proj[(size_t)i * c->max_dur + j]));
+        dur[i] = sum / speed;
+        float r = rintf(dur[i]); /* torch.round: half to even */
+        pd[i] = r < 1.0f ? 1 : (int)r;
+        frames += pd[i];
+    }
+    trace(&f, "dur", dur, (size_t)t);
+    if (hooks && hooks->trace) {
+        float *pf = fnew((size_t)t);
+        if (pf) {
+            for (int i = 0; i < t; i++) pf[i] = (float)pd[i];
+            trace(&f, "pred_dur", pf, (size_t)t);
+            free(pf);
+        }
+    }
+    int F = (int)frames;
+    if (cancelled(&f)) {
+        rc = CHORUS_E_CANCELLED;
+        goto done;
+    }
+    /* Alignment: frame -> token. */
+    int *tok = malloc(sizeof(int) * (size_t)F);
+    if (!tok) goto done;
+    for (int i = 0, p = 0; i < t; i++)
+        for (int r = 0; r < pd[i]; r++) tok[p++] = i;
+    /* F0Ntrain */
+    if (!(xin = fnew((size_t)F * HS)) || !(sh = fnew((size_t)F * H)) || !(shc = fnew((size_t)F * H))) {
+        free(tok);
+        goto done;
+    }
+    for (int q = 0; q < F; q++) memcpy(xin + (size_t)q * HS, d + (size_t)tok[q] * HS, (size_t)HS * sizeof *xin);
+    trace_t(&f, "en", xin, F, HS);
+    if (chorus_nn_lstm_forward(&m->shared.l, xin, F, sh)) {
+        free(tok);
+        goto done;
+    }
+    chorus_nn_transpose(sh, F, H, shc);
+    int L2 = 0;
+    {
+        const struct kk_blk *chains[2] = {m->f0, m->nb};
+        const struct chorus_nn_conv *projs[2] = {&m->f0_proj, &m->n_proj};
+        float **outs[2] = {&f0, &nn_};
+        for (int b = 0; b < 2; b++) {
+            float *cur = shc, *nx = NULL;
+            int l = F;
+            for (int i = 0; i < 3; i++) {
+                int lo;
+                if (blk_forward(&chains[b][i], s_pred, cur, l, &nx, &lo)) {
+                    if (cur != shc) free(cur);
+                    free(tok);
+                    goto done;
+                }
+                if (cur != shc) free(cur);
+                cur = nx;
+                l = lo;
+            }
+            *outs[b] = fnew((size_t)l);
+            if (!*outs[b] || chorus_nn_conv_forward(projs[b], cur, l, *outs[b])) {
+                free(cur);
+                free(tok);
+                goto done;
+            }
+            free(cur);
+            L2 = l;
+        }
+    }
+    trace(&f, "F0", f0, (size_t)L2);
+    trace(&f, "N", nn_, (size_t)L2);
+    if (cancelled(&f)) {
+        free(tok);
+        rc = CHORUS_E_CANCELLED;
+        goto done;
+    }
+    /* TextEncoder */
+    if (!(te = fnew((size_t)t * H)) || !(te2 = fnew((size_t)t * H)) || !(ten = fnew((size_t)t * H))) {
+        free(tok);
+        goto done;
+    }
+    for (int i = 0; i < t; i++) memcpy(te + (size_t)i * H, m->temb + (size_t)ids[i] * H, (size_t)H * sizeof *te);
+    for (int l = 0; l < c->n_layer; l++) {
+        chorus_nn_transpose(te, t, H, te2);
+        if (chorus_nn_conv_forward(&m->tcnn[l], te2, t, ten)) {
+            free(tok);
+            goto done;
+        }
+        chorus_nn_transpose(ten, H, t, te);
+        chorus_nn_layer_norm(te, t, H, m->tln_g[l], m->tln_b[l], 1e-5f);
+        chorus_nn_leaky_relu(te, (size_t)t * H, 0.2f);
+    }
+    if (chorus_nn_lstm_forward(&m->tlstm.l, te, t, te2)) {
+        free(tok);
+        goto done;
+    }
+    chorus_nn_transpose(te2, t, H, ten); /* t_en [H][T] */
+    trace(&f, "t_en", ten, (size_t)t * H);
+    if (!(asr = fnew((size_t)H * F))) {
+        free(tok);
+        goto done;
+    }
+    for (int ch = 0; ch < H; ch++)
+        for (int q = 0; q < F; q++) asr[(size_t)ch * F + q] = ten[(size_t)ch * t + tok[q]];
+    free(tok);
+    trace(&f, "asr", asr, (size_t)H * F);
+    /* Decoder */
+    int lf = chorus_nn_conv_out_len(&m->f0_conv, L2);
+    if (lf != F) {
+        snprintf(err, errlen, "kokoro decoder: F0 length %d does not match %d frames", lf, F);
+        rc = CHORUS_E_INVALID;
+        goto done;
+    }
+    if (!(f0c = fnew((size_t)F)) || !(nc = fnew((size_t)F)) ||
+        chorus_nn_conv_forward(&m->f0_conv, f0, L2, f0c) || chorus_nn_conv_forward(&m->n_conv, nn_, L2, nc) ||
+        concat_rows(&x, asr, H, f0c, 1, nc, 1, NULL, 0, F) ||
+        !(ares = fnew((size_t)m->asr_dim * F)) || chorus_nn_conv_forward(&m->asr_res, asr, F, ares))
+        goto done;
+    int l = F, lo;
+    if (blk_forward(&m->encode, s_dec, x, l, &x2, &lo)) goto done;
+    free(x);
+    x = x2;
+    x2 = NULL;
+    trace(&f, "dec_encode", x, (size_t)m->dec_dim * F);
+    int res = 1;
+    for (int i = 0; i < 4; i++) {
+        if (cancelled(&f)) {
+            rc = CHORUS_E_CANCELLED;
+            goto done;
+        }
+        if (res) {
+            if (concat_rows(&x2, x, m->dec_dim, ares, m->asr_dim, f0c, 1, nc, 1, l)) goto done;
+            free(x);
+            x = x2;
+            x2 = NULL;
+        }
+        if (blk_forward(&m->decode[i], s_dec, x, l, &x2, &lo)) goto done;
+        free(x);
+        x = x2;
+        x2 = NULL;
+        if (m->decode[i].up) res = 0;
+        l = lo;
+    }
+    trace(&f, "gen_in", x, (size_t)c->up_channel * l);
+    rc = generator(&f, s_dec, x, l, f0, L2, audio, n_audio);
+    if (rc == 0) {
+        trace(&f, "audio", *audio, *n_audio);
+        *durations = pd;
+        pd = NULL;
+    }
+done:
+    free(bert);
+    free(den);
+    free(d);
+    free(y);
+    free(proj);
+    free(dur);
+    free(xin);
+    free(sh);
+    free(shc);
+    free(f0);
+    free(nn_);
+    free(te);
+    free(te2);
+    free(ten);
+    free(asr);
+    free(x);
+    free(x2);
+    free(f0c);
+    free(nc);
+    free(ares);
+    free(gamma);
+    free(pd);
+    if (rc == CHORUS_E_NOMEM && err[0] == 0) snprintf(err, errlen, "kokoro: out of memory");
+    return rc;
+}
+
+/* ---------------------------------------------------------------------------------------- */
+/* Noise                                                                                      */
+
+static uint64_t splitmix(uint64_t *x) {
+    uint64_t z = (*x += 0x9e3779b97f4a7c15ull);
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+    return z ^ (z >> 31);
+}
+
+void kokoro_rng_seed(struct kokoro_rng *r, uint64_t seed) {
+    r->s[0] = splitmix(&seed);
+    r->s[1] = splitmix(&seed);
+    r->have = 0;
+}
+
+static uint64_t rng_next(struct kokoro_rng *r) { /* xoroshiro128+ */
+    uint64_t s0 = r->s[0], s1 = r->s[1], res = s0 + s1;
+    s1 ^= s0;
+    r->s[0] = ((s0 << 24) | (s0 >> 40)) ^ s1 ^ (s1 << 16);
+    r->s[1] = (s1 << 37) | (s1 >> 27);
+    return res;
+}
+
+void kokoro_rng_normal(void *rng, float *out, size_t n) {
+    struct kokoro_rng *r = rng;
+    for (size_t i = 0; i < n; i++) {
+        if (r->have) {
+            out[i] = r->spare;
+            r->have = 0;
+            continue;
+        }
+        double u1 = ((rng_next(r) >> 11) + 1.0) * 0x1.0p-53, u2 = (rng_next(r) >> 11) * 0x1.0p-53;
+        double rad = sqrt(-2.0 * log(u1));
+        out[i] = (float)(rad * cos(2 * M_PI * u2));
+        r->spare = (float)(rad * sin(2 * M_PI * u2));
+        r->have = 1;
+    }
+}

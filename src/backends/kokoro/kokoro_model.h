@@ -1,0 +1,78 @@
+/*
+ * kokoro_model.h — the Kokoro-82M network (hexgrad/kokoro KModel) in C on src/nn kernels.
+ *
+ * kokoro_model_load() reads config.json (every dimension and the vocab) and the weights
+ * (a torch.save checkpoint such as kokoro-v1_0.pth, with or without the `module.` prefix,
+ * weight-norm pairs folded at load). Widths the reference hard-codes in its Decoder (1024, 64,
+ * 512) are taken from the weight shapes, so smaller test models load too.
+ *
+ * kokoro_model_forward() runs KModel.forward_with_tokens for one chunk: token ids (with the two
+ * 0 pads) and a 256-float style row -> 24 kHz audio and per-token durations. It allocates its
+ * own scratch, so one model can serve several threads at once. See docs/kokoro.md.
+ */
+#ifndef CHORUS_KOKORO_MODEL_H
+#define CHORUS_KOKORO_MODEL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct kokoro_model;
+
+struct kokoro_config {
+    int n_token, hidden, style_dim, n_layer, max_dur, te_kernel;
+    int bert_hidden, bert_heads, bert_inter, bert_maxpos, bert_layers, bert_emb;
+    float bert_eps;
+    int n_ups, up_rates[4], up_kernels[4], up_channel;
+    int n_rk, rk_sizes[4], rk_dil[4][3];
+    int n_fft, hop;
+    uint32_t vocab_cp[256]; /**< vocab code points ... */
+    int vocab_id[256];      /**< ... and their ids */
+    int n_vocab;
+};
+
+/** Hooks for a forward pass; any member may be NULL. */
+struct kokoro_hooks {
+    void *ud;
+    /** Called with named intermediate tensors (see docs/kokoro.md for names and layouts). The
+     *  hook may overwrite x (tests inject reference tensors to check one stage at a time). */
+    void (*trace)(void *ud, const char *name, float *x, size_t n);
+    /** Fill n standard-normal floats for the harmonic source noise ([samples][9]). */
+    void (*noise)(void *ud, float *out, size_t n);
+    /** Return non-zero to stop (checked between stages and inside the generator). */
+    int (*cancelled)(void *ud);
+};
+
+/** Parse config.json text (for tools and the fuzzer; kokoro_model_load reads the file). */
+int kokoro_config_parse(struct kokoro_config *c, const char *text, size_t len, const char *label,
+                        char *err, size_t errlen);
+
+/** Load. Returns 0 or a negative chorus status with "FILE: what is wrong" in err. */
+int kokoro_model_load(struct kokoro_model **out, const char *config_path,
+                      const char *weights_path, char *err, size_t errlen);
+void kokoro_model_free(struct kokoro_model *m);
+const struct kokoro_config *kokoro_model_config(const struct kokoro_model *m);
+
+/** Vocab id of a code point, or -1. */
+int kokoro_vocab_id(const struct kokoro_config *c, uint32_t cp);
+
+/**
+ * One chunk. ids: T token ids including the leading and trailing 0; ref_s: 256 floats (the
+ * voice row); speed > 0. On success *audio (malloc'd, *n_audio samples at 24 kHz) and
+ * *durations (malloc'd, T frame counts, 600 samples each) are set; returns 0, or
+ * CHORUS_E_CANCELLED, CHORUS_E_NOMEM, CHORUS_E_INVALID (message in err).
+ */
+int kokoro_model_forward(const struct kokoro_model *m, const int *ids, int t,
+                         const float *ref_s, float speed, const struct kokoro_hooks *hooks,
+                         float **audio, size_t *n_audio, int **durations, char *err,
+                         size_t errlen);
+
+/** A seeded standard-normal generator (xoshiro128+ and Box-Muller) for kokoro_hooks.noise. */
+struct kokoro_rng {
+    uint64_t s[2];
+    int have;
+    float spare;
+};
+void kokoro_rng_seed(struct kokoro_rng *r, uint64_t seed);
+void kokoro_rng_normal(void *rng, float *out, size_t n);
+
+#endif

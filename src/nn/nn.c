@@ -1,0 +1,379 @@
+/* nn.c — see nn.h. */
+#include "nn/nn.h"
+
+#include <blis.h>
+#include <math.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static int nn_threads = 1;
+static pthread_once_t nn_once = PTHREAD_ONCE_INIT;
+
+static void nn_init_once(void) {
+    const char *e = getenv("CHORUS_THREADS");
+    long n = e && *e ? strtol(e, NULL, 10) : sysconf(_SC_NPROCESSORS_ONLN);
+    if (n < 1) n = 1;
+    if (n > 8) n = 8;
+    nn_threads = (int)n;
+    bli_thread_set_num_threads(nn_threads);
+}
+
+void chorus_nn_init(void) { pthread_once(&nn_once, nn_init_once); }
+
+int chorus_nn_threads(void) {
+    chorus_nn_init();
+    return nn_threads;
+}
+
+void chorus_nn_gemm(int trans_a, int trans_b, int m, int n, int k, float alpha, const float *a,
+                    int lda, const float *b, int ldb, float beta, float *c, int ldc) {
+    chorus_nn_init();
+    if (m <= 0 || n <= 0) return;
+    if (k <= 0) {
+        for (int i = 0; i < m; i++)
+            for (int j = 0; j < n; j++) c[(size_t)i * ldc + j] *= beta;
+        return;
+    }
+    cblas_sgemm(CblasRowMajor, trans_a ? CblasTrans : CblasNoTrans,
+                trans_b ? CblasTrans : CblasNoTrans, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+}
+
+void chorus_nn_linear(const float *x, int t, int in, const float *w, const float *b, int out,
+                      float *y) {
+    if (b)
+        for (int i = 0; i < t; i++) memcpy(y + (size_t)i * out, b, (size_t)out * sizeof *y);
+    chorus_nn_gemm(0, 1, t, out, in, 1.0f, x, in, w, in, b ? 1.0f : 0.0f, y, out);
+}
+
+/* ---------------------------------------------------------------------------------------- */
+/* Convolutions                                                                               */
+
+int chorus_nn_conv_init(struct chorus_nn_conv *c, int transposed, int cin, int cout, int k,
+                        int stride, int pad, int dil, int groups, int out_pad,
+                        const float *tw, const float *bias) {
+    memset(c, 0, sizeof *c);
+    *c = (struct chorus_nn_conv){cin, cout, k, stride, pad, dil, groups, out_pad, transposed,
+                                 NULL, NULL};
+    size_t per = groups == 1 ? (size_t)cin * cout : (size_t)cin;
+    c->w = malloc(per * (size_t)k * sizeof *c->w);
+    if (!c->w) return -1;
+    if (groups != 1) {
+        /* depthwise: torch [c][1][k] either way */
+        memcpy(c->w, tw, per * (size_t)k * sizeof *c->w);
+    } else {
+        for (int o = 0; o < cout; o++)
+            for (int i = 0; i < cin; i++)
+                for (int j = 0; j < k; j++) {
+                    float v = transposed ? tw[((size_t)i * cout + o) * k + j]
+                                         : tw[((size_t)o * cin + i) * k + j];
+                    c->w[((size_t)j * cout + o) * cin + i] = v;
+                }
+    }
+    if (bias) {
+        c->b = malloc((size_t)cout * sizeof *c->b);
+        if (!c->b) {
+            free(c->w);
+            c->w = NULL;
+            return -1;
+        }
+        memcpy(c->b, bias, (size_t)cout * sizeof *c->b);
+    }
+    return 0;
+}
+
+void chorus_nn_conv_release(struct chorus_nn_conv *c) {
+    if (!c) return;
+    free(c->w);
+    free(c->b);
+    c->w = c->b = NULL;
+}
+
+int chorus_nn_conv_out_len(const struct chorus_nn_conv *c, int l) {
+    if (c->transposed) return (l - 1) * c->stride - 2 * c->pad + c->dil * (c->k - 1) + 1 + c->out_pad;
+    return (l + 2 * c->pad - c->dil * (c->k - 1) - 1) / c->stride + 1;
+}
+
+static void add_bias(const struct chorus_nn_conv *c, float *y, int lout) {
+    for (int o = 0; o < c->cout; o++) {
+        float bv = c->b ? c->b[o] : 0.0f;
+        float *r = y + (size_t)o * lout;
+        for (int t = 0; t < lout; t++) r[t] = bv;
+    }
+}
+
+static int conv_transposed(const struct chorus_nn_conv *c, const float *x, int l, float *y) {
+    int lout = chorus_nn_conv_out_len(c, l);
+    add_bias(c, y, lout);
+    if (c->groups != 1) { /* depthwise */
+        for (int ch = 0; ch < c->cin; ch++) {
+            const float *xr = x + (size_t)ch * l, *w = c->w + (size_t)ch * c->k;
+            float *yr = y + (size_t)ch * lout;
+            for (int t = 0; t < l; t++)
+                for (int j = 0; j < c->k; j++) {
+                    int p = t * c->stride + j * c->dil - c->pad;
+                    if (p >= 0 && p < lout) yr[p] += xr[t] * w[j];
+                }
+        }
+        return 0;
+    }
+    /* Z[k*cout][blk] = Wp[k*cout][cin] @ x[cin][t0:t0+blk], then scatter-add. */
+    const int blk = 1024;
+    int kc = c->k * c->cout;
+    float *z = malloc((size_t)kc * blk * sizeof *z);
+    if (!z) return -1;
+    for (int t0 = 0; t0 < l; t0 += blk) {
+        int nb = l - t0 < blk ? l - t0 : blk;
+        chorus_nn_gemm(0, 0, kc, nb, c->cin, 1.0f, c->w, c->cin, x + t0, l, 0.0f, z, nb);
+        for (int j = 0; j < c->k; j++)
+            for (int o = 0; o < c->cout; o++) {
+                const float *zr = z + ((size_t)j * c->cout + o) * nb;
+                float *yr = y + (size_t)o * lout;
+                for (int t = 0; t < nb; t++) {
+                    int p = (t0 + t) * c->stride + j * c->dil - c->pad;
+                    if (p >= 0 && p < lout) yr[p] += zr[t];
+                }
+            }
+    }
+    free(z);
+    return 0;
+}
+
+int chorus_nn_conv_forward(const struct chorus_nn_conv *c, const float *x, int l, float *y) {
+    if (c->transposed) return conv_transposed(c, x, l, y);
+    int lout = chorus_nn_conv_out_len(c, l);
+    if (lout <= 0) return 0;
+    add_bias(c, y, lout);
+    if (c->k == 1 && c->stride == 1 && c->pad == 0) {
+        chorus_nn_gemm(0, 0, c->cout, l, c->cin, 1.0f, c->w, c->cin, x, l, 1.0f, y, l);
+        return 0;
+    }
+    int lp = l + 2 * c->pad;
+    float *xp = malloc((size_t)c->cin * lp * sizeof *xp);
+    if (!xp) return -1;
+    for (int i = 0; i < c->cin; i++) {
+        float *r = xp + (size_t)i * lp;
+        memset(r, 0, (size_t)c->pad * sizeof *r);
+        memcpy(r + c->pad, x + (size_t)i * l, (size_t)l * sizeof *r);
+        memset(r + c->pad + l, 0, (size_t)c->pad * sizeof *r);
+    }
+    if (c->stride == 1) {
+        for (int j = 0; j < c->k; j++)
+            chorus_nn_gemm(0, 0, c->cout, lout, c->cin, 1.0f, c->w + (size_t)j * c->cout * c->cin,
+                           c->cin, xp + (size_t)j * c->dil, lp, 1.0f, y, lout);
+    } else {
+        float *col = malloc((size_t)c->cin * lout * sizeof *col);
+        if (!col) {
+            free(xp);
+            return -1;
+        }
+        for (int j = 0; j < c->k; j++) {
+            for (int i = 0; i < c->cin; i++) {
+                const float *r = xp + (size_t)i * lp + (size_t)j * c->dil;
+                float *cr = col + (size_t)i * lout;
+                for (int t = 0; t < lout; t++) cr[t] = r[(size_t)t * c->stride];
+            }
+            chorus_nn_gemm(0, 0, c->cout, lout, c->cin, 1.0f, c->w + (size_t)j * c->cout * c->cin,
+                           c->cin, col, lout, 1.0f, y, lout);
+        }
+        free(col);
+    }
+    free(xp);
+    return 0;
+}
+
+/* ---------------------------------------------------------------------------------------- */
+/* LSTM                                                                                       */
+
+static float sigm(float x) { return 1.0f / (1.0f + expf(-x)); }
+
+int chorus_nn_lstm_forward(const struct chorus_nn_lstm *l, const float *x, int t, float *y) {
+    int H = l->hidden, G = 4 * H, D = l->dirs;
+    float *g = malloc(((size_t)t * G + (size_t)G + 2 * (size_t)H) * sizeof *g);
+    if (!g) return -1;
+    float *gt = g + (size_t)t * G, *h = gt + G, *cs = h + H;
+    for (int d = 0; d < D; d++) {
+        chorus_nn_linear(x, t, l->in, l->w_ih[d], l->bias[d], G, g);
+        memset(h, 0, (size_t)H * sizeof *h);
+        memset(cs, 0, (size_t)H * sizeof *cs);
+        for (int s = 0; s < t; s++) {
+            int ti = d ? t - 1 - s : s;
+            memcpy(gt, g + (size_t)ti * G, (size_t)G * sizeof *gt);
+            cblas_sgemv(CblasRowMajor, CblasNoTrans, G, H, 1.0f, l->w_hh[d], H, h, 1, 1.0f, gt,
+                        1);
+            float *out = y + (size_t)ti * D * H + (size_t)d * H;
+            for (int j = 0; j < H; j++) {
+                float ig = sigm(gt[j]), fg = sigm(gt[H + j]), gg = tanhf(gt[2 * H + j]),
+                      og = sigm(gt[3 * H + j]);
+                cs[j] = fg * cs[j] + ig * gg;
+                h[j] = og * tanhf(cs[j]);
+                out[j] = h[j];
+            }
+        }
+    }
+    free(g);
+    return 0;
+}
+
+/* ---------------------------------------------------------------------------------------- */
+/* Norms and activations                                                                      */
+
+void chorus_nn_layer_norm(float *x, int rows, int n, const float *gamma, const float *beta,
+                          float eps) {
+    for (int r = 0; r < rows; r++) {
+        float *v = x + (size_t)r * n;
+        double s = 0, ss = 0;
+        for (int i = 0; i < n; i++) s += v[i];
+        float mean = (float)(s / n);
+        for (int i = 0; i < n; i++) {
+            float d = v[i] - mean;
+            ss += (double)d * d;
+        }
+        float inv = 1.0f / sqrtf((float)(ss / n) + eps);
+        for (int i = 0; i < n; i++) {
+            float o = (v[i] - mean) * inv;
+            if (gamma) o *= gamma[i];
+            if (beta) o += beta[i];
+            v[i] = o;
+        }
+    }
+}
+
+void chorus_nn_adain(float *x, int c, int l, const float *gamma, const float *beta) {
+    for (int ch = 0; ch < c; ch++) {
+        float *v = x + (size_t)ch * l;
+        double s = 0, ss = 0;
+        for (int i = 0; i < l; i++) s += v[i];
+        float mean = (float)(s / l);
+        for (int i = 0; i < l; i++) {
+            float d = v[i] - mean;
+            ss += (double)d * d;
+        }
+        float inv = 1.0f / sqrtf((float)(ss / l) + 1e-5f);
+        float g = gamma ? 1.0f + gamma[ch] : 1.0f, b = beta ? beta[ch] : 0.0f;
+        float a = g * inv, o = b - mean * a;
+        for (int i = 0; i < l; i++) v[i] = v[i] * a + o;
+    }
+}
+
+void chorus_nn_snake(float *x, int c, int l, const float *alpha) {
+    for (int ch = 0; ch < c; ch++) {
+        float a = alpha[ch], ia = 1.0f / a;
+        float *v = x + (size_t)ch * l;
+        for (int i = 0; i < l; i++) {
+            float s = sinf(a * v[i]);
+            v[i] += ia * (s * s);
+        }
+    }
+}
+
+void chorus_nn_leaky_relu(float *x, size_t n, float slope) {
+    for (size_t i = 0; i < n; i++)
+        if (x[i] < 0) x[i] *= slope;
+}
+
+void chorus_nn_transpose(const float *x, int rows, int cols, float *out) {
+    for (int r = 0; r < rows; r++)
+        for (int c = 0; c < cols; c++) out[(size_t)c * rows + r] = x[(size_t)r * cols + c];
+}
+
+/* ---------------------------------------------------------------------------------------- */
+/* STFT                                                                                       */
+
+/* cos/sin of 2 pi i / n, exact at multiples of a quarter turn (so DC and Nyquist bins have
+ * exactly zero imaginary parts, as an FFT gives). */
+static double cos_exact(long i, int n) {
+    if (4 * i % n == 0) {
+        long q = 4 * i / n;
+        return q == 0 ? 1.0 : q == 2 ? -1.0 : 0.0;
+    }
+    return cos(2.0 * M_PI * (double)i / n);
+}
+static double sin_exact(long i, int n) {
+    if (4 * i % n == 0) {
+        long q = 4 * i / n;
+        return q == 1 ? 1.0 : q == 3 ? -1.0 : 0.0;
+    }
+    return sin(2.0 * M_PI * (double)i / n);
+}
+
+static void hann(double *w, int n) {
+    for (int i = 0; i < n; i++) w[i] = 0.5 - 0.5 * cos(2.0 * M_PI * i / n);
+}
+
+int chorus_nn_stft(const float *x, int n, int n_fft, int hop, float *mag, float *phase) {
+    int half = n_fft / 2, bins = half + 1;
+    if (n_fft <= 0 || n_fft > 4096 || hop <= 0 || n <= half) return -1;
+    int frames = 1 + n / hop;
+    double *w = malloc(sizeof(double) * (size_t)(n_fft * 3 + bins * n_fft * 2));
+    if (!w) return -1;
+    double *fr = w + n_fft, *ct = fr + n_fft, *st = ct + (size_t)bins * n_fft;
+    hann(w, n_fft);
+    for (int k = 0; k < bins; k++)
+        for (int j = 0; j < n_fft; j++) {
+            ct[k * n_fft + j] = cos_exact((long)k * j % n_fft, n_fft);
+            st[k * n_fft + j] = -sin_exact((long)k * j % n_fft, n_fft);
+        }
+    for (int f = 0; f < frames; f++) {
+        for (int j = 0; j < n_fft; j++) {
+            long p = (long)f * hop + j - half; /* reflect padding */
+            if (p < 0) p = -p;
+            if (p >= n) p = 2L * (n - 1) - p;
+            fr[j] = (double)x[p] * w[j];
+        }
+        for (int k = 0; k < bins; k++) {
+            double re = 0, im = 0;
+            for (int j = 0; j < n_fft; j++) {
+                re += fr[j] * ct[k * n_fft + j];
+                im += fr[j] * st[k * n_fft + j];
+            }
+            float fre = (float)re, fim = (float)im;
+            mag[(size_t)k * frames + f] = sqrtf(fre * fre + fim * fim);
+            phase[(size_t)k * frames + f] = atan2f(fim, fre);
+        }
+    }
+    free(w);
+    return frames;
+}
+
+int chorus_nn_istft(const float *mag, const float *phase, int frames, int n_fft, int hop,
+                    float *out) {
+    int half = n_fft / 2, bins = half + 1;
+    if (n_fft <= 0 || n_fft > 4096 || hop <= 0 || frames < 1) return -1;
+    size_t total = (size_t)n_fft + (size_t)hop * (frames - 1);
+    double *buf = calloc(total * 2 + (size_t)n_fft * 2 + (size_t)bins * n_fft * 2, sizeof *buf);
+    if (!buf) return -1;
+    double *env = buf + total, *w = env + total, *fr = w + n_fft, *ct = fr + n_fft,
+           *st = ct + (size_t)bins * n_fft;
+    hann(w, n_fft);
+    for (int k = 0; k < bins; k++)
+        for (int j = 0; j < n_fft; j++) {
+            ct[k * n_fft + j] = cos_exact((long)k * j % n_fft, n_fft);
+            st[k * n_fft + j] = sin_exact((long)k * j % n_fft, n_fft);
+        }
+    for (int f = 0; f < frames; f++) {
+        for (int j = 0; j < n_fft; j++) fr[j] = 0;
+        for (int k = 0; k < bins; k++) {
+            float m = mag[(size_t)k * frames + f], p = phase[(size_t)k * frames + f];
+            double re = (double)(m * cosf(p)), im = (double)(m * sinf(p));
+            int edge = k == 0 || (n_fft % 2 == 0 && k == half);
+            double scale = edge ? 1.0 : 2.0;
+            if (edge) im = 0;
+            for (int j = 0; j < n_fft; j++)
+                fr[j] += scale * (re * ct[k * n_fft + j] - im * st[k * n_fft + j]);
+        }
+        size_t o = (size_t)f * hop;
+        for (int j = 0; j < n_fft; j++) {
+            buf[o + j] += fr[j] / n_fft * w[j];
+            env[o + j] += w[j] * w[j];
+        }
+    }
+    size_t n = (size_t)hop * (frames - 1);
+    for (size_t i = 0; i < n; i++) {
+        double e = env[i + half];
+        out[i] = (float)(e > 1e-11 ? buf[i + half] / e : buf[i + half]);
+    }
+    free(buf);
+    return 0;
+}

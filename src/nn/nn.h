@@ -1,0 +1,80 @@
+/*
+ * nn.h — float32 kernels for the neural backends (Kokoro), on BLAS.
+ *
+ * Layouts: sequences that go through Linear/LSTM/attention are time-major, x[t*C + c];
+ * convolution inputs and outputs are channel-major, x[c*L + t]. Functions say which.
+ * Every function is pure (no global state) except chorus_nn_init(), which configures the BLAS
+ * once per process. Semantics follow PyTorch's modules of the same name (nn.Conv1d,
+ * nn.ConvTranspose1d, nn.LSTM, F.layer_norm, nn.InstanceNorm1d, torch.stft/istft), so weights
+ * from a state dict can be used after the packing done by chorus_nn_conv_init().
+ *
+ * BLAS: we link BLIS (libblis), which detects AVX-512/AVX2 CPUs correctly at run time.
+ * Debian 12's OpenBLAS 0.3.21 mis-detects recent AMD/Intel cores as Prescott and runs sgemm
+ * about 4x slower unless OPENBLAS_CORETYPE is set before it loads; BLIS needs no setting.
+ * Threads: CHORUS_THREADS, else the number of online CPUs (at most 8).
+ */
+#ifndef CHORUS_NN_NN_H
+#define CHORUS_NN_NN_H
+
+#include <stddef.h>
+
+/** Configure BLAS threading once (idempotent, thread-safe). */
+void chorus_nn_init(void);
+/** Number of threads the kernels use. */
+int chorus_nn_threads(void);
+
+/** Row-major C[M][N] = alpha * op(A) op(B) + beta * C (cblas_sgemm semantics). */
+void chorus_nn_gemm(int trans_a, int trans_b, int m, int n, int k, float alpha, const float *a,
+                    int lda, const float *b, int ldb, float beta, float *c, int ldc);
+
+/** y[T][out] = x[T][in] W^T + b, W is [out][in] (nn.Linear); b may be NULL. */
+void chorus_nn_linear(const float *x, int t, int in, const float *w, const float *b, int out,
+                      float *y);
+
+/** A 1-D convolution (nn.Conv1d) or transposed convolution (nn.ConvTranspose1d). */
+struct chorus_nn_conv {
+    int cin, cout, k, stride, pad, dil, groups, out_pad, transposed;
+    float *w; /**< packed: [k][cout][cin] for groups == 1; [c][k] for depthwise */
+    float *b; /**< [cout] or NULL */
+};
+/** Pack torch weights (Conv1d [cout][cin/g][k], ConvTranspose1d [cin][cout/g][k]) and copy
+ *  the bias. groups must be 1, or cin == cout == groups (depthwise). Returns 0 or -1 (nomem). */
+int chorus_nn_conv_init(struct chorus_nn_conv *c, int transposed, int cin, int cout, int k,
+                        int stride, int pad, int dil, int groups, int out_pad,
+                        const float *torch_w, const float *bias);
+void chorus_nn_conv_release(struct chorus_nn_conv *c);
+/** Output length for an input of length l. */
+int chorus_nn_conv_out_len(const struct chorus_nn_conv *c, int l);
+/** y[cout][lout] = conv(x[cin][l]). Returns 0 or -1 (nomem). */
+int chorus_nn_conv_forward(const struct chorus_nn_conv *c, const float *x, int l, float *y);
+
+/** A single-layer (bi)directional nn.LSTM, gate order i, f, g, o. */
+struct chorus_nn_lstm {
+    int in, hidden, dirs;
+    const float *w_ih[2], *w_hh[2]; /**< [4H][in], [4H][H] */
+    float *bias[2];                 /**< b_ih + b_hh, [4H] (owned) */
+};
+/** y[T][dirs*H] from x[T][in]; h0 = c0 = 0. Returns 0 or -1 (nomem). */
+int chorus_nn_lstm_forward(const struct chorus_nn_lstm *l, const float *x, int t, float *y);
+
+/** Layer norm of each of `rows` rows of n floats (biased variance); gamma/beta may be NULL. */
+void chorus_nn_layer_norm(float *x, int rows, int n, const float *gamma, const float *beta,
+                          float eps);
+/** Channel-major x[c][l]: instance norm of each channel (eps 1e-5, biased variance), then
+ *  x = (1 + gamma[c]) * x + beta[c] (AdaIN). gamma/beta may be NULL (plain norm). */
+void chorus_nn_adain(float *x, int c, int l, const float *gamma, const float *beta);
+/** Snake: x + 1/alpha[c] * sin(alpha[c] * x)^2, channel-major. */
+void chorus_nn_snake(float *x, int c, int l, const float *alpha);
+void chorus_nn_leaky_relu(float *x, size_t n, float slope);
+/** Transposes a [rows][cols] matrix into out[cols][rows]. */
+void chorus_nn_transpose(const float *x, int rows, int cols, float *out);
+
+/** torch.stft(x, n_fft, hop, n_fft, hann periodic, center=True, reflect) of x[n] (n > n_fft/2):
+ *  frames = 1 + n / hop; mag and phase are [n_fft/2+1][frames]. Returns frames, or -1. */
+int chorus_nn_stft(const float *x, int n, int n_fft, int hop, float *mag, float *phase);
+/** torch.istft(mag * e^{i phase}, n_fft, hop, n_fft, hann periodic, center=True): out has
+ *  hop * (frames - 1) samples. mag/phase are [n_fft/2+1][frames]. Returns 0 or -1. */
+int chorus_nn_istft(const float *mag, const float *phase, int frames, int n_fft, int hop,
+                    float *out);
+
+#endif

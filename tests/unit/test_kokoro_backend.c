@@ -1,0 +1,178 @@
+/*
+ * The kokoro backend through the public API, on the tiny test model (random weights, so the
+ * audio is noise-like, but its length, timing and word events are real): audio at 24 kHz in
+ * whole 600-sample frames, one word event per word pointing at the word in the input, times
+ * monotonic and inside the audio, seeded determinism, voice mixes, clear errors, cancellation.
+ */
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "chorus/chorus.h"
+#include "test.h"
+
+static char cfg_path[256];
+
+static void write_config(const char *model) {
+    const char *d = getenv("CHORUS_TEST_DATA");
+    if (!d) d = "tests/data";
+    char dir[1024];
+    if (!realpath(d, dir)) snprintf(dir, sizeof dir, "%s", d);
+    snprintf(cfg_path, sizeof cfg_path, "/tmp/chorus-kokoro-test-%d.toml", (int)getpid());
+    FILE *f = fopen(cfg_path, "w");
+    fprintf(f, "[kokoro]\nmodel_path = \"%s/kokoro/%s\"\nconfig_path = \"%s/kokoro/tiny-config.json\"\n"
+               "voices_path = \"%s/kokoro/voices.npz\"\n", dir, model, dir, dir);
+    fclose(f);
+}
+
+struct got {
+    float *pcm;
+    size_t n, cap;
+    int rate, chunks;
+    struct chorus_word w[64];
+    int nw;
+    int cancel_after;
+};
+
+static int on_event(const struct chorus_event *ev, void *ud) {
+    struct got *g = ud;
+    if (ev->type == CHORUS_EVENT_CHUNK && ev->chunk->samples) {
+        g->rate = ev->chunk->sample_rate;
+        if (g->n + ev->chunk->n_samples > g->cap) {
+            g->cap = (g->n + ev->chunk->n_samples) * 2;
+            g->pcm = realloc(g->pcm, g->cap * sizeof *g->pcm);
+        }
+        memcpy(g->pcm + g->n, ev->chunk->samples, ev->chunk->n_samples * sizeof *g->pcm);
+        g->n += ev->chunk->n_samples;
+        g->chunks++;
+        if (g->cancel_after && g->chunks >= g->cancel_after) return 1;
+    }
+    if (ev->type == CHORUS_EVENT_WORD && g->nw < 64) g->w[g->nw++] = *ev->word;
+    return 0;
+}
+
+static int speak(const char *text, const char *voice, const char *seed, enum chorus_input_kind in,
+                 struct got *g, char *msg, size_t msglen) {
+    struct chorus_engine_options eo = {0};
+    eo.config_path = cfg_path;
+    struct chorus_engine *e;
+    int rc = chorus_engine_create(&e, &eo);
+    if (rc) return rc;
+    struct chorus_request r = chorus_request_default();
+    r.backend = "kokoro";
+    r.voice = voice;
+    r.text = text;
+    r.input = in;
+    r.format = CHORUS_FORMAT_PCM;
+    r.sample_rate = 24000;
+    r.flags = CHORUS_FLAG_NO_CACHE;
+    struct chorus_option opt[1] = {{"seed", seed}};
+    r.options = seed ? opt : NULL;
+    r.n_options = seed ? 1 : 0;
+    r.callback = on_event;
+    r.userdata = g;
+    struct chorus_stream *s = NULL;
+    rc = chorus_stream_open(e, &r, &s);
+    if (rc == CHORUS_OK) rc = chorus_stream_run(s);
+    if (msg) snprintf(msg, msglen, "%s", s ? chorus_stream_errmsg(s) : "");
+    chorus_stream_destroy(s);
+    chorus_engine_destroy(e);
+    return rc;
+}
+
+TEST(speaks_with_word_timestamps) {
+    write_config("tiny.pth");
+    const char *text = "Hello, world. The quick brown fox jumps over the lazy dog! How are you?";
+    const char *words[] = {"Hello", "world", "The", "quick", "brown", "fox", "jumps",
+                           "over",  "the",   "lazy", "dog",  "How",   "are", "you"};
+    struct got g = {0};
+    char msg[512];
+    int rc = speak(text, "af_test", "7", CHORUS_INPUT_TEXT, &g, msg, sizeof msg);
+    CHECK_MSG(rc == CHORUS_OK, "%s", msg);
+    CHECK_EQ_INT(g.rate, 24000);
+    CHECK(g.n > 0);
+    CHECK_EQ_INT(g.n % 600, 0); /* Kokoro speaks in 25 ms frames */
+    double total = (double)g.n / 24000;
+    CHECK_EQ_INT(g.nw, 14);
+    double prev = -1;
+    for (int i = 0; i < g.nw; i++) {
+        CHECK(strlen(words[i]) == g.w[i].text_len);
+        CHECK(strncmp(text + g.w[i].text_offset, words[i], g.w[i].text_len) == 0);
+        CHECK(g.w[i].start >= prev - 1e-9);
+        CHECK(g.w[i].end >= g.w[i].start);
+        CHECK(g.w[i].end <= total + 1e-6);
+        prev = g.w[i].start;
+    }
+    float peak = 0;
+    for (size_t i = 0; i < g.n; i++) peak = fabsf(g.pcm[i]) > peak ? fabsf(g.pcm[i]) : peak;
+    CHECK(peak > 1e-4);
+    free(g.pcm);
+}
+
+TEST(seed_gives_identical_audio) {
+    write_config("tiny.pth");
+    struct got a = {0}, b = {0}, c = {0};
+    CHECK(speak("Good morning.", "af_test", "1", CHORUS_INPUT_TEXT, &a, NULL, 0) == CHORUS_OK);
+    CHECK(speak("Good morning.", "af_test", "1", CHORUS_INPUT_TEXT, &b, NULL, 0) == CHORUS_OK);
+    CHECK(speak("Good morning.", "af_test", "2", CHORUS_INPUT_TEXT, &c, NULL, 0) == CHORUS_OK);
+    CHECK(a.n == b.n && a.n > 0 && memcmp(a.pcm, b.pcm, a.n * sizeof(float)) == 0);
+    CHECK(a.n == c.n && memcmp(a.pcm, c.pcm, a.n * sizeof(float)) != 0);
+    free(a.pcm);
+    free(b.pcm);
+    free(c.pcm);
+}
+
+TEST(voice_mixes) {
+    write_config("tiny.pth");
+    struct got a = {0}, b = {0};
+    char msg[512];
+    int rc = speak("Testing mixes.", "af_test(2)+bm_other(1)", "3", CHORUS_INPUT_TEXT, &a, msg,
+                   sizeof msg);
+    CHECK_MSG(rc == CHORUS_OK, "%s", msg);
+    CHECK(a.n > 0);
+    rc = speak("Hello world.", "af_test-bm_other", "3", CHORUS_INPUT_TEXT, &b, msg, sizeof msg);
+    CHECK_MSG(rc == CHORUS_OK, "%s", msg);
+    CHECK_EQ_INT(b.nw, 2);
+    CHECK(a.n > 0 && b.n > 0);
+    free(a.pcm);
+    free(b.pcm);
+}
+
+TEST(errors_are_clear) {
+    write_config("tiny.pth");
+    struct got g = {0};
+    char msg[512];
+    int rc = speak("Hello.", "af_nobody", NULL, CHORUS_INPUT_TEXT, &g, msg, sizeof msg);
+    CHECK_EQ_INT(rc, CHORUS_E_UNKNOWN_VOICE);
+    CHECK(strstr(msg, "af_nobody") != NULL);
+    rc = speak("Hello.", "af_test(-1)", NULL, CHORUS_INPUT_TEXT, &g, msg, sizeof msg);
+    CHECK(rc != CHORUS_OK);
+    CHECK(strstr(msg, "weight") != NULL);
+    write_config("missing-model.pth");
+    rc = speak("Hello.", "af_test", NULL, CHORUS_INPUT_TEXT, &g, msg, sizeof msg);
+    CHECK(rc != CHORUS_OK);
+    CHECK_MSG(strstr(msg, "missing-model.pth") && strstr(msg, "chorus models pull kokoro"), "%s", msg);
+    free(g.pcm);
+}
+
+TEST(cancel_stops_after_a_chunk) {
+    write_config("tiny.pth");
+    char text[2048] = "";
+    for (int i = 0; i < 12; i++) strcat(text, "This sentence is one of many. ");
+    struct got g = {0};
+    g.cancel_after = 1;
+    int rc = speak(text, "af_test", "5", CHORUS_INPUT_TEXT, &g, NULL, 0);
+    CHECK_EQ_INT(rc, CHORUS_E_CANCELLED);
+    CHECK_EQ_INT(g.chunks, 1);
+    free(g.pcm);
+}
+
+int main(void) {
+    RUN(speaks_with_word_timestamps);
+    RUN(seed_gives_identical_audio);
+    RUN(voice_mixes);
+    RUN(errors_are_clear);
+    RUN(cancel_stops_after_a_chunk);
+    unlink(cfg_path);
+    return test_summary();
+}

@@ -1,0 +1,162 @@
+/*
+ * Kokoro G2P: espeak-ng IPA with misaki's rewrites (the expected strings follow misaki's
+ * EspeakFallback rules applied to espeak-ng 1.51's output, e.g. o^ʊ->O, a^ʊ->W, e^ɪ->A, ɾ->T,
+ * ʔn̩->tn, ɚ->əɹ, US length marks dropped), token chunking and the timestamp math.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "backends/kokoro/kokoro_g2p.h"
+#include "backends/kokoro/kokoro_model.h"
+#include "test.h"
+
+static struct kokoro_config cfg;
+
+static int load_cfg(void) {
+    const char *d = getenv("CHORUS_TEST_DATA");
+    char p[1024], buf[16384], err[256];
+    snprintf(p, sizeof p, "%s/kokoro/config-v1_0.json", d ? d : "tests/data");
+    FILE *f = fopen(p, "rb");
+    if (!f) return -1;
+    size_t n = fread(buf, 1, sizeof buf, f);
+    fclose(f);
+    return kokoro_config_parse(&cfg, buf, n, p, err, sizeof err);
+}
+
+static char *ps_of(const char *lang, const char *text) {
+    struct kokoro_tokens t;
+    char err[256];
+    if (kokoro_g2p(text, strlen(text), lang, &cfg, &t, err, sizeof err)) {
+        fprintf(stderr, "  g2p: %s\n", err);
+        return NULL;
+    }
+    char *s = kokoro_tokens_ps_utf8(&t, 0, t.n);
+    kokoro_tokens_release(&t);
+    return s;
+}
+
+TEST(english_sentences) {
+    static const char *const table[][3] = {
+        {"a", "Hello, world.", "həlˈO, wˈɜɹld."},
+        {"a", "The quick brown fox jumped over the lazy dog!",
+         "ðə kwˈɪk bɹˈWn fˈɑks ʤˈʌmpt ˈOvəɹ ðə lˈAzi dˈɑɡ!"},
+        {"a", "Would you like some tea?", "wˈʊd ju lˈIk sˌʌm tˈi?"},
+        {"a", "Button, mountain, little, butter.", "bˈʌtn, mˈWntɪn, lˈɪTᵊl, bˈʌTəɹ."},
+        {"a", "Education is the key (really).", "ˌɛʤukˈAʃən ɪz ðə kˈi (ɹˈiəli)."},
+        {"b", "Hello, world.", "həlˈQ, wˈɜːld."},
+        {"e", "Hola, ¿cómo estás?", "ˈola, kˈomo estˈas?"},
+        {"i", "Ciao, come stai?", "ʧˈao, kˈome stˈaj?"},
+    };
+    for (size_t i = 0; i < sizeof table / sizeof table[0]; i++) {
+        char *s = ps_of(table[i][0], table[i][1]);
+        CHECK_MSG(s != NULL, "g2p failed on '%s'", table[i][1]);
+        int ok = strcmp(s, table[i][2]) == 0;
+        if (!ok) fprintf(stderr, "  [%s] '%s'\n    got  '%s'\n    want '%s'\n", table[i][0],
+                         table[i][1], s, table[i][2]);
+        free(s);
+        CHECK(ok);
+    }
+}
+
+TEST(every_phoneme_is_in_the_vocab_and_offsets_point_at_words) {
+    const char *text = "  «Wow»,  she said… “really?”  Yes — 42 cats! 😀 ";
+    struct kokoro_tokens t;
+    char err[256];
+    CHECK(kokoro_g2p(text, strlen(text), "a", &cfg, &t, err, sizeof err) == 0);
+    for (size_t i = 0; i < t.ncp; i++) CHECK(kokoro_vocab_id(&cfg, t.cp[i]) > 0);
+    int words = 0;
+    for (size_t i = 0; i < t.n; i++) {
+        const struct kokoro_token *k = &t.t[i];
+        CHECK(k->text_off + k->text_len <= strlen(text));
+        if (!k->is_word) continue;
+        words++;
+        char w[64];
+        snprintf(w, sizeof w, "%.*s", (int)k->text_len, text + k->text_off);
+        CHECK_MSG(strchr(w, ' ') == NULL && strchr(w, ',') == NULL, "word token '%s'", w);
+    }
+    CHECK_EQ_INT(words, 8); /* Wow she said really Yes 42 cats 😀 */
+    kokoro_tokens_release(&t);
+}
+
+TEST(ps_len_matches_ps) {
+    struct kokoro_tokens t;
+    char err[256];
+    const char *text = "One, two; three: four. Five! Six? ";
+    CHECK(kokoro_g2p(text, strlen(text), "a", &cfg, &t, err, sizeof err) == 0);
+    for (size_t a = 0; a < t.n; a++)
+        for (size_t b = a; b <= t.n; b++) {
+            uint32_t buf[512];
+            CHECK_EQ_INT(kokoro_tokens_ps(&t, a, b, buf), kokoro_tokens_ps_len(&t, a, b));
+        }
+    kokoro_tokens_release(&t);
+}
+
+TEST(chunks_respect_the_limit_and_cut_at_punctuation) {
+    /* A long text of short sentences: every chunk fits 40 phonemes and ends a sentence. */
+    char text[4096] = "";
+    for (int i = 0; i < 30; i++) strcat(text, "This is a test, of chunking. ");
+    struct kokoro_tokens t;
+    char err[256];
+    CHECK(kokoro_g2p(text, strlen(text), "a", &cfg, &t, err, sizeof err) == 0);
+    size_t a = 0, chunks = 0;
+    while (a < t.n) {
+        size_t b = kokoro_chunk_end(&t, a, 40);
+        CHECK(b > a);
+        CHECK(kokoro_tokens_ps_len(&t, a, b) <= 40);
+        if (b < t.n) {
+            const struct kokoro_token *k = &t.t[b - 1];
+            CHECK(k->ph_len == 1 && (t.cp[k->ph_off] == '.' || t.cp[k->ph_off] == ','));
+        }
+        a = b;
+        chunks++;
+    }
+    CHECK(chunks >= 10);
+    kokoro_tokens_release(&t);
+}
+
+TEST(timestamps_follow_join_timestamps) {
+    /* tokens: "ab"(ws) "c" ","(ws) "de"; ps = "ab c, de" (8), durations for 10 ids */
+    struct kokoro_tokens t;
+    char err[256];
+    CHECK(kokoro_tokens_from_phonemes("ab c, de", 8, &cfg, &t, err, sizeof err) == 0);
+    CHECK_EQ_INT(t.n, 4);
+    CHECK_EQ_INT(kokoro_tokens_ps_len(&t, 0, t.n), 8);
+    int dur[10] = {5, 2, 3, 4, 6, 1, 7, 2, 2, 9};
+    double s[4], e[4];
+    kokoro_join_timestamps(&t, 0, 4, dur, 10, s, e);
+    /* left = right = 2*(5-3) = 4 half-frames.
+     * "ab": i=1..2, tok=5, space=dur[3]=4: start 4, left = 4+10+4 = 18, right = 22, i=4
+     * "c":  i=4, tok=6, no ws: start 18, left = 22+12 = 34, right = 34, i=5
+     * ",":  i=5, tok=1, space=dur[6]=7: start 34, left = 34+2+7 = 43, right 50, i=7
+     * "de": i=7..8, tok=4: start 43, left = 50+8 = 58 */
+    CHECK_NEAR(s[0], 4 / 80.0, 1e-12);
+    CHECK_NEAR(e[0], 18 / 80.0, 1e-12);
+    CHECK_NEAR(s[1], 18 / 80.0, 1e-12);
+    CHECK_NEAR(e[1], 34 / 80.0, 1e-12);
+    CHECK_NEAR(s[2], 34 / 80.0, 1e-12);
+    CHECK_NEAR(e[2], 43 / 80.0, 1e-12);
+    CHECK_NEAR(s[3], 43 / 80.0, 1e-12);
+    CHECK_NEAR(e[3], 58 / 80.0, 1e-12);
+    kokoro_tokens_release(&t);
+}
+
+TEST(unknown_language_is_an_error) {
+    struct kokoro_tokens t;
+    char err[256];
+    CHECK(kokoro_g2p("hi", 2, "j", &cfg, &t, err, sizeof err) != 0);
+    CHECK(strstr(err, "'j'") != NULL);
+}
+
+int main(void) {
+    if (load_cfg()) {
+        fprintf(stderr, "cannot load config-v1_0.json\n");
+        return 1;
+    }
+    RUN(english_sentences);
+    RUN(every_phoneme_is_in_the_vocab_and_offsets_point_at_words);
+    RUN(ps_len_matches_ps);
+    RUN(chunks_respect_the_limit_and_cut_at_punctuation);
+    RUN(timestamps_follow_join_timestamps);
+    RUN(unknown_language_is_an_error);
+    return test_summary();
+}
