@@ -33,7 +33,7 @@ struct run {
     int done, errors;
 };
 
-static int run_cb(const struct chorus_event *ev, void *ud) {
+static __attribute__((unused)) int run_cb(const struct chorus_event *ev, void *ud) {
     struct run *r = ud;
     if (ev->type == CHORUS_EVENT_CHUNK) {
         const struct chorus_chunk *c = ev->chunk;
@@ -62,7 +62,7 @@ static int run_cb(const struct chorus_event *ev, void *ud) {
     return 0;
 }
 
-static struct chorus_engine *remote_engine(void) {
+static __attribute__((unused)) struct chorus_engine *remote_engine(void) {
     struct chorus_engine_options o = {0};
     o.no_config = 1;
     struct chorus_engine *e = NULL;
@@ -70,7 +70,7 @@ static struct chorus_engine *remote_engine(void) {
     return e;
 }
 
-static void run_opt(struct run *r, const char *k, const char *v) {
+static __attribute__((unused)) void run_opt(struct run *r, const char *k, const char *v) {
     if (r->n_opts < 8) {
         r->opts[r->n_opts].key = k;
         r->opts[r->n_opts].value = v;
@@ -79,7 +79,7 @@ static void run_opt(struct run *r, const char *k, const char *v) {
 }
 
 /* Run r through a fresh engine (the environment is read when the backend opens). */
-static int run_request(struct run *r) {
+static __attribute__((unused)) int run_request(struct run *r) {
     struct chorus_engine *e = remote_engine();
     if (!e) {
         r->rc = CHORUS_E_INVALID;
@@ -107,25 +107,25 @@ static int run_request(struct run *r) {
     return r->rc;
 }
 
-static void run_free(struct run *r) {
+static __attribute__((unused)) void run_free(struct run *r) {
     free(r->bytes);
     free(r->pcm);
     r->bytes = NULL;
     r->pcm = NULL;
 }
 
-static double run_seconds(const struct run *r) {
+static __attribute__((unused)) double run_seconds(const struct run *r) {
     return r->rate ? (double)r->n_pcm / r->rate : 0;
 }
 
-static double run_rms(const struct run *r) {
+static __attribute__((unused)) double run_rms(const struct run *r) {
     double s = 0;
     for (size_t i = 0; i < r->n_pcm; i++) s += (double)r->pcm[i] * r->pcm[i];
     return r->n_pcm ? sqrt(s / (double)r->n_pcm) : 0;
 }
 
 /* The fake's request log as a JSON array of objects (caller json_decref's). */
-static json_t *fake_log_json(const struct fake *f) {
+static __attribute__((unused)) json_t *fake_log_json(const struct fake *f) {
     char *s = fake_requests(f);
     json_t *arr = json_array();
     for (char *line = s; line && *line;) {
@@ -145,14 +145,14 @@ static json_t *fake_log_json(const struct fake *f) {
 static pthread_mutex_t logcap_mu = PTHREAD_MUTEX_INITIALIZER;
 static const char *logcap_secret;
 static int logcap_lines, logcap_leaks;
-static void logcap_fn(enum chorus_log_level level, const char *msg, void *ud) {
+static __attribute__((unused)) void logcap_fn(enum chorus_log_level level, const char *msg, void *ud) {
     (void)level, (void)ud;
     pthread_mutex_lock(&logcap_mu);
     logcap_lines++;
     if (logcap_secret && strstr(msg, logcap_secret)) logcap_leaks++;
     pthread_mutex_unlock(&logcap_mu);
 }
-static void logcap_start(const char *secret) {
+static __attribute__((unused)) void logcap_start(const char *secret) {
     logcap_secret = secret;
     chorus_set_log(logcap_fn, NULL, CHORUS_LOG_DEBUG);
 }

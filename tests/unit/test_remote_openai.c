@@ -282,6 +282,7 @@ TEST(speed_outside_range_is_refused) {
     q.text = "Too fast.";
     q.speed = 5.0f;
     q.format = CHORUS_FORMAT_WAV;
+    q.flags = CHORUS_FLAG_NO_CACHE;
     struct chorus_stream *s = NULL;
     int rc = chorus_stream_open(e, &q, &s);
     if (rc == CHORUS_OK) rc = chorus_stream_run(s);
@@ -309,6 +310,7 @@ TEST(cancel_aborts_a_request_the_server_never_answers) {
     q.backend = "openai";
     q.text = "Nobody will answer this.";
     q.format = CHORUS_FORMAT_WAV;
+    q.flags = CHORUS_FLAG_NO_CACHE;
     struct chorus_option o = {"timeout", "120"};
     q.options = &o;
     q.n_options = 1;

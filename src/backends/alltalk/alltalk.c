@@ -115,6 +115,9 @@ static void at_classify_what(const char *what, const char *url,
     chorus_provider_error_parse(r->error_body, r->error_body_len, &e);
     chorus_http_classify_default(what, r, v);
     const char *m = e.message[0] ? e.message : "no details given";
+    /* AllTalk's 500s are its own deterministic failures (missing voice file, bad input):
+     * retrying them only repeats the wait; gateways and overload are worth another try */
+    v->retryable = r->status == 502 || r->status == 503 || r->status == 504 || r->status == 429;
     if (r->status == 404)
         snprintf(v->msg, sizeof v->msg, "%s: %s answered 404 (%s); is this AllTalk v2 (the "
                  "alltalkbeta branch) and the URL right?", what, url, m);
