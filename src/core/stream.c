@@ -49,30 +49,31 @@ struct chorus_request chorus_request_default(void) {
     return r;
 }
 
-static int fail(struct chorus_stream *s, int status, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static int fail(struct chorus_stream *s, int status, const char *fmt, ...) {
-    if (s->status == CHORUS_OK || s->status == CHORUS_E_CANCELLED) {
-        va_list ap;
-        va_start(ap, fmt);
+/* Record the stream's first failure (a cancellation may be replaced by the real cause); the
+ * message passes through the secret redactor. */
+static void vfail(struct chorus_stream *s, int status, int over_cancel, const char *fmt, va_list ap) {
+    if (s->status == CHORUS_OK || (over_cancel && s->status == CHORUS_E_CANCELLED)) {
         vsnprintf(s->err, sizeof s->err, fmt, ap);
-        va_end(ap);
         chorus_redact(s->err);
         s->status = status;
     }
+}
+
+static int fail(struct chorus_stream *s, int status, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static int fail(struct chorus_stream *s, int status, const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    vfail(s, status, 1, fmt, ap);
+    va_end(ap);
     return s->status;
 }
 
 int chorus_job_fail(const struct chorus_job *job, int status, const char *fmt, ...) {
-    struct chorus_stream *s = job->stream;
-    if (s->status == CHORUS_OK) {
-        va_list ap;
-        va_start(ap, fmt);
-        vsnprintf(s->err, sizeof s->err, fmt, ap);
-        va_end(ap);
-        chorus_redact(s->err);
-        s->status = status;
-    }
+    va_list ap;
+    va_start(ap, fmt);
+    vfail(job->stream, status, 0, fmt, ap);
+    va_end(ap);
     return status;
 }
 
@@ -683,11 +684,13 @@ static int run_pipeline(struct chorus_stream *s) {
     oo.sample_rate = s->out_rate;
     oo.enc.seekable = (s->flags & CHORUS_FLAG_FILE_OUTPUT) != 0;
     oo.enc.compression = -1;
-    oo.crossfade_ms = -1;
-    oo.fade_ms = -1;
     oo.volume = s->volume;
-    const char *v = chorus_config_get(s->engine->cfg, "chorus", "crossfade_ms");
-    if (v) oo.crossfade_ms = atof(v);
+    /* joins and shaping: [chorus] crossfade_ms, fade_ms, trim_silence, loudness_db */
+    const struct chorus_config *cfg = s->engine->cfg;
+    oo.crossfade_ms = chorus_config_double(cfg, "chorus", "crossfade_ms", -1);
+    oo.fade_ms = chorus_config_double(cfg, "chorus", "fade_ms", -1);
+    oo.trim_silence = chorus_config_bool(cfg, "chorus", "trim_silence", 0);
+    oo.loudness_db = chorus_config_double(cfg, "chorus", "loudness_db", 0);
     rc = chorus_output_create(&s->out, &oo, on_out_pcm, on_out_bytes, s, err, sizeof err);
     if (rc) return fail(s, rc, "%s", err);
 
