@@ -183,7 +183,6 @@ check "metrics: requests by status" grep -q '^chorus_http_requests_total{endpoin
 check "metrics: 429 counted" grep -q '^chorus_http_requests_total{endpoint="/v1/audio/speech",status="429"} 1$' $W/metrics
 check "metrics: ttfb histogram" grep -q '^chorus_time_to_first_byte_seconds_count [1-9]' $W/metrics
 check "metrics: real-time factor" grep -q '^chorus_real_time_factor_count [1-9]' $W/metrics
-check "metrics: the cache served the repeated texts" grep -q '^chorus_cache_hits_total [1-9]' $W/metrics
 check "metrics: bytes out" grep -q '^chorus_bytes_out_total [1-9]' $W/metrics
 check "metrics: every sample line is NAME{labels} NUMBER" python3 -c "
 import re, sys
@@ -191,6 +190,18 @@ for l in open('$W/metrics'):
     if l.startswith('#') or not l.strip(): continue
     assert re.match(r'^[a-z_]+(\{[a-z_]+=\"[^\"]*\"(,[a-z_]+=\"[^\"]*\")*\})? [0-9.e+-]+$', l.strip()), l
 "
+
+# the audio cache: the same request again is served from it (once its entry is stored)
+# (the entry is stored after the response ends, so ask again until it is there)
+H0=$(metric chorus_cache_hits_total)
+post /v1/audio/speech '{"input":"A sentence for the cache.","response_format":"wav"}' $W/c1.wav >/dev/null
+for _ in $(seq 50); do
+    sleep 0.1
+    post /v1/audio/speech '{"input":"A sentence for the cache.","response_format":"wav"}' $W/c2.wav >/dev/null
+    [ "$(metric chorus_cache_hits_total)" != "$H0" ] && break
+done
+check "metrics: a repeated request is a cache hit ($H0 -> $(metric chorus_cache_hits_total))" gt "$(metric chorus_cache_hits_total)" "$H0"
+check "the cached audio is the same audio" cmp -s $W/c1.wav $W/c2.wav
 
 # ---------------------------------------------------------------- graceful shutdown
 python3 $S hold $PORT $W/long.json & HOLD=$!

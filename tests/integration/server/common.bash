@@ -6,7 +6,8 @@ set -u
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/chorus-server-test.XXXXXX")
 SERVER_PID=
 export CHORUS_CONFIG=${CHORUS_CONFIG:-$WORK/none.toml}
-export CHORUS_CACHE_DIR=$WORK/cache
+# the audio cache on, as deployed, in a private directory (ctest turns it off by default)
+export CHORUS_CACHE=1 CHORUS_CACHE_DIR=$WORK/cache
 : > "$WORK/none.toml"
 FAILS=0
 
