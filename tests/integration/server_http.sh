@@ -244,4 +244,17 @@ post /v1/audio/speech '{"input":"hi","voice":"narrator","response_format":"wav"}
 check "config adds a voice alias" test "$(header x-chorus-voice $W/cn.wav)" = en-gb-x-rp
 check "config max_input_chars" test "$(post /v1/audio/speech '{"input":"this text is longer than twenty characters"}' $W/e)" = 400
 stop_server
+
+# graceful shutdown lets a stream in flight finish: a slow reader gets the whole audio
+start_server --grace 20000
+GR='{"input":"Shutdown waits for this sentence to reach its slow reader, every last sample of it.","response_format":"pcm"}'
+post /v1/audio/speech "$GR" $W/full.pcm >/dev/null
+curl -s --limit-rate 60k -o $W/slow.pcm -H 'Content-Type: application/json' --data-binary "$GR" $BASE/v1/audio/speech &
+CURL=$!
+sleep 0.5
+stop_server; ST=$?
+wait $CURL; CST=$?
+check "SIGTERM during a slow download: exit 0" test $ST = 0
+check "the slow reader's transfer completed" test $CST = 0
+check "the slow reader got every byte ($(stat -c %s $W/slow.pcm) of $(stat -c %s $W/full.pcm))" cmp -s $W/full.pcm $W/slow.pcm
 finish
