@@ -1,6 +1,7 @@
 /* request.c — parsing and validating speech request bodies; model and voice name mapping. */
 #include "server/request.h"
 
+#include <arpa/inet.h>
 #include <jansson.h>
 #include <math.h>
 #include <stdarg.h>
@@ -8,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/socket.h>
 
 const char *const srv_openai_voices[] = {"alloy", "ash",  "ballad", "coral", "echo",
                                          "fable", "onyx", "nova",   "sage",  "shimmer",
@@ -385,4 +387,17 @@ int srv_speech_parse(const char *body, size_t len, size_t max_input_chars, struc
 fail:
     srv_speech_release(r);
     return -1;
+}
+
+int srv_host_is_loopback(const char *host) {
+    if (!host || !*host) return 0;
+    if (!strcasecmp(host, "localhost")) return 1;
+    struct in_addr a4;
+    struct in6_addr a6;
+    if (inet_pton(AF_INET, host, &a4) == 1) return (ntohl(a4.s_addr) >> 24) == 127;
+    if (inet_pton(AF_INET6, host, &a6) == 1) {
+        if (IN6_IS_ADDR_LOOPBACK(&a6)) return 1;
+        if (IN6_IS_ADDR_V4MAPPED(&a6)) return a6.s6_addr[12] == 127;
+    }
+    return 0;
 }

@@ -86,6 +86,9 @@ extern const char *const srv_openai_voices[];
 /** Kokoro lang_code letter ("a") → language code ("en-us"); other strings are returned as is. */
 const char *srv_lang_from_code(const char *code);
 
+/** 1 if host is a loopback address or name (127.0.0.0/8, ::1, ::ffff:127.x, localhost). */
+int srv_host_is_loopback(const char *host);
+
 /** Standard base64 of data into a new NUL-terminated string (free it), NULL on no memory. */
 char *srv_base64(const unsigned char *data, size_t n, size_t *out_len);
 

@@ -40,19 +40,6 @@ double srv_now(void) {
 
 /* ------------------------------------------------------------------ addresses ---- */
 
-int srv_host_is_loopback(const char *host) {
-    if (!host || !*host) return 0;
-    if (!strcasecmp(host, "localhost")) return 1;
-    struct in_addr a4;
-    struct in6_addr a6;
-    if (inet_pton(AF_INET, host, &a4) == 1) return (ntohl(a4.s_addr) >> 24) == 127;
-    if (inet_pton(AF_INET6, host, &a6) == 1) {
-        if (IN6_IS_ADDR_LOOPBACK(&a6)) return 1;
-        if (IN6_IS_ADDR_V4MAPPED(&a6)) return a6.s6_addr[12] == 127;
-    }
-    return 0;
-}
-
 /* Create, bind and listen; the reason of a failure goes to err. */
 static int listen_on(const char *host, int port, int *fd_out, int *port_out, int *v6, char *err,
                      size_t errlen) {
@@ -400,7 +387,7 @@ void srv_error_from_status(struct srv_error *e, int rc, const char *msg, const c
     const char *m = msg && *msg ? msg : chorus_strerror(rc);
     switch (rc) {
     case CHORUS_E_UNKNOWN_BACKEND:
-        srv_error_set(e, 404, "invalid_request_error", "model_not_found", "model", "%s", m);
+        srv_error_set(e, 404, "invalid_request_error", "model_not_found", param ? param : "model", "%s", m);
         break;
     case CHORUS_E_UNKNOWN_VOICE:
         srv_error_set(e, 400, "invalid_request_error", "invalid_value", "voice", "%s", m);
