@@ -274,6 +274,18 @@ TEST(passthrough_mp3_is_requested_natively) {
     run_free(&r);
 }
 
+TEST(unknown_voice_reports_the_servers_list) {
+    CHECK(start(NULL) == 0);
+    struct run r;
+    base_run(&r, "Who speaks?");
+    r.voice = "gandalf";
+    run_request(&r);
+    CHECK_EQ_INT(r.rc, CHORUS_E_UNKNOWN_VOICE);
+    CHECK_MSG(strstr(r.err, "gandalf") && strstr(r.err, "'alloy'") &&
+                  strstr(r.err, "chorus voices -b openai"), "%s", r.err);
+    run_free(&r);
+}
+
 TEST(speed_outside_range_is_refused) {
     CHECK(start(NULL) == 0);
     struct chorus_engine *e = remote_engine();
@@ -342,6 +354,7 @@ int main(void) {
     RUN(unreachable_server_names_the_url);
     RUN(sse_with_instructions_and_custom_voice);
     RUN(passthrough_mp3_is_requested_natively);
+    RUN(unknown_voice_reports_the_servers_list);
     RUN(speed_outside_range_is_refused);
     RUN(cancel_aborts_a_request_the_server_never_answers);
     fake_stop(&F);
