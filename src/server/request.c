@@ -11,6 +11,14 @@
 #include <strings.h>
 #include <sys/socket.h>
 
+/* No path separators, parent references or control characters: names never become paths. */
+static int name_safe(const char *s) {
+    if (strstr(s, "..")) return 0;
+    for (; *s; s++)
+        if (*s == '/' || *s == '\\' || (unsigned char)*s < 0x20 || *s == 0x7f) return 0;
+    return 1;
+}
+
 const char *const srv_openai_voices[] = {"alloy", "ash",  "ballad", "coral", "echo",
                                          "fable", "onyx", "nova",   "sage",  "shimmer",
                                          "verse", "marin", "cedar", NULL};
@@ -63,10 +71,15 @@ int srv_model_split(const char *model, char *backend, size_t bcap, char *bmodel,
     if (bl == 0 || bl >= bcap) return -1;
     memcpy(backend, model, bl);
     backend[bl] = 0;
+    if (!name_safe(backend)) return -1;
     if (slash) {
         size_t ml = strlen(slash + 1);
         if (ml == 0 || ml >= mcap) return -1;
         memcpy(bmodel, slash + 1, ml + 1);
+        /* remote models may be "org/name"; never absolute or with parent references */
+        if (bmodel[0] == '/' || strstr(bmodel, "..") || strchr(bmodel, '\\')) return -1;
+        for (const char *p = bmodel; *p; p++)
+            if ((unsigned char)*p < 0x20 || *p == 0x7f) return -1;
     }
     return 0;
 }
@@ -316,6 +329,11 @@ int srv_speech_parse(const char *body, size_t len, size_t max_input_chars, struc
     }
     if (r->voice && (!*r->voice || strlen(r->voice) > 256)) {
         bad(e, 400, "invalid_value", "voice", "'voice' must be 1 to 256 characters long");
+        goto fail;
+    }
+    if (r->voice && !name_safe(r->voice)) {
+        bad(e, 400, "invalid_value", "voice",
+            "'voice' cannot contain '/', '\\', '..' or control characters; give a voice id or name");
         goto fail;
     }
 

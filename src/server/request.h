@@ -72,7 +72,7 @@ int srv_model_is_openai(const char *model);
  * Split a model string into backend and backend model: "espeak" → ("espeak", NULL),
  * "openai/tts-1-hd" → ("openai", "tts-1-hd"). OpenAI model names and an empty or missing model
  * give backend NULL (the caller's default backend). The strings are written into the buffers.
- * Returns -1 if a part does not fit or is empty ("openai/").
+ * Returns -1 if a part does not fit, is empty ("openai/") or could name a path (a '/' or '\\' in the backend, a leading '/', "..", control characters).
  */
 int srv_model_split(const char *model, char *backend, size_t bcap, char *bmodel, size_t mcap);
 

@@ -282,6 +282,25 @@ static char *metrics_text(struct srv *s) {
             "# HELP chorus_audio_seconds_total Seconds of audio generated.\n"
             "# TYPE chorus_audio_seconds_total counter\nchorus_audio_seconds_total %.3f\n",
             (unsigned long long)m.bytes_out, m.audio_seconds);
+    struct chorus_cache_stats cs;
+    if (chorus_engine_cache_stats(s->engine, &cs) == CHORUS_OK) {
+        fprintf(f,
+                "# HELP chorus_cache_enabled 1 if generations read and write the audio cache.\n"
+                "# TYPE chorus_cache_enabled gauge\nchorus_cache_enabled %d\n"
+                "# HELP chorus_cache_hits_total Segments served from the audio cache.\n"
+                "# TYPE chorus_cache_hits_total counter\nchorus_cache_hits_total %llu\n"
+                "# HELP chorus_cache_misses_total Segments looked up in the cache and generated.\n"
+                "# TYPE chorus_cache_misses_total counter\nchorus_cache_misses_total %llu\n"
+                "# HELP chorus_cache_stores_total Entries written to the cache.\n"
+                "# TYPE chorus_cache_stores_total counter\nchorus_cache_stores_total %llu\n"
+                "# HELP chorus_cache_entries Entries in the cache now.\n"
+                "# TYPE chorus_cache_entries gauge\nchorus_cache_entries %llu\n"
+                "# HELP chorus_cache_bytes Bytes in the cache now.\n"
+                "# TYPE chorus_cache_bytes gauge\nchorus_cache_bytes %llu\n",
+                cs.enabled, (unsigned long long)cs.hits, (unsigned long long)cs.misses,
+                (unsigned long long)cs.stores, (unsigned long long)cs.entries,
+                (unsigned long long)cs.bytes);
+    }
     fclose(f);
     return buf;
 }

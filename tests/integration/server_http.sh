@@ -140,6 +140,8 @@ for f in mp3 opus flac aac; do
         e400 "format $f missing from this build" "{\"input\":\"x\",\"response_format\":\"$f\"}" unsupported_format response_format
     fi
 done
+e400 "voice that looks like a path" '{"input":"x","voice":"../../../etc/passwd"}' invalid_value voice
+e400 "model that looks like a path" '{"input":"x","model":"espeak/../../etc/passwd"}' invalid_value model
 check "unknown model: 404" test "$(post /v1/audio/speech '{"input":"x","model":"nosuchbackend"}' $W/e)" = 404
 check "unknown model envelope" is_error $W/e model_not_found model
 python3 -c "import json; print(json.dumps({'input': 'word ' * 1200}))" > $W/long6k.json
@@ -181,6 +183,7 @@ check "metrics: requests by status" grep -q '^chorus_http_requests_total{endpoin
 check "metrics: 429 counted" grep -q '^chorus_http_requests_total{endpoint="/v1/audio/speech",status="429"} 1$' $W/metrics
 check "metrics: ttfb histogram" grep -q '^chorus_time_to_first_byte_seconds_count [1-9]' $W/metrics
 check "metrics: real-time factor" grep -q '^chorus_real_time_factor_count [1-9]' $W/metrics
+check "metrics: the cache served the repeated texts" grep -q '^chorus_cache_hits_total [1-9]' $W/metrics
 check "metrics: bytes out" grep -q '^chorus_bytes_out_total [1-9]' $W/metrics
 check "metrics: every sample line is NAME{labels} NUMBER" python3 -c "
 import re, sys

@@ -8,22 +8,7 @@ HERE=$(cd "$(dirname "$0")" && pwd)
 for tool in node npm curl ffprobe sox python3; do
     command -v $tool >/dev/null || { echo "SKIP: $tool is not installed"; exit 0; }
 done
-# npm ci into a cache keyed by the lock file, so reruns are offline and fast
-SRC=$HERE/server/openai
-SUM=$(cat "$SRC/package.json" "$SRC/package-lock.json" | sha256sum | cut -c1-16)
-NODEDIR=${TMPDIR:-/tmp}/chorus-openai-node-$SUM
-if [ ! -d "$NODEDIR/node_modules/openai" ]; then
-    rm -rf "$NODEDIR.tmp" && mkdir -p "$NODEDIR.tmp"
-    cp "$SRC/package.json" "$SRC/package-lock.json" "$NODEDIR.tmp/"
-    if ! (cd "$NODEDIR.tmp" && timeout 300 npm ci --no-audit --no-fund --loglevel=error >npm.log 2>&1); then
-        echo "SKIP: npm ci failed (is the npm registry reachable?):"; tail -5 "$NODEDIR.tmp/npm.log"
-        rm -rf "$NODEDIR.tmp"
-        exit 0
-    fi
-    rm -rf "$NODEDIR" && mv "$NODEDIR.tmp" "$NODEDIR"
-fi
-cp "$SRC/client.mjs" "$NODEDIR/client.mjs"
-
+. "$HERE/server/npm.bash" # sets NODEDIR or skips
 start_server --api-key test-key
 FORMATS=$(curl -s -H 'Authorization: Bearer test-key' "$BASE/v1/backends" |
           python3 -c 'import json,sys; print(" ".join(json.load(sys.stdin)["formats"]))')

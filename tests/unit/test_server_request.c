@@ -100,6 +100,9 @@ TEST(bad_requests) {
         {"{\"input\":\"x\",\"voice\":7}", "invalid_type", "voice"},
         {"{\"input\":\"x\",\"voice\":{\"name\":\"a\"}}", "invalid_type", "voice"},
         {"{\"input\":\"x\",\"voice\":\"\"}", "invalid_value", "voice"},
+        {"{\"input\":\"x\",\"voice\":\"../../etc/passwd\"}", "invalid_value", "voice"},
+        {"{\"input\":\"x\",\"voice\":\"a\\\\b\"}", "invalid_value", "voice"},
+        {"{\"input\":\"x\",\"voice\":\"a\\nb\"}", "invalid_value", "voice"},
         {"{\"input\":\"x\",\"response_format\":\"wma\"}", "invalid_value", "response_format"},
         {"{\"input\":\"x\",\"speed\":0.1}", "invalid_value", "speed"},
         {"{\"input\":\"x\",\"speed\":\"fast\"}", "invalid_type", "speed"},
@@ -160,6 +163,11 @@ TEST(model_split) {
         CHECK_MSG(b[0] == 0, "'%s' should go to the default backend", openai[i] ? openai[i] : "NULL");
     }
     CHECK_EQ_INT(srv_model_split("openai/", b, sizeof b, m, sizeof m), -1);
+    CHECK_EQ_INT(srv_model_split("kokoro/../../etc/passwd", b, sizeof b, m, sizeof m), -1);
+    CHECK_EQ_INT(srv_model_split("kokoro//etc/passwd", b, sizeof b, m, sizeof m), -1);
+    CHECK_EQ_INT(srv_model_split("..", b, sizeof b, m, sizeof m), -1);
+    CHECK_EQ_INT(srv_model_split("openai/hexgrad/Kokoro-82M", b, sizeof b, m, sizeof m), 0);
+    CHECK_STR(m, "hexgrad/Kokoro-82M");
     CHECK_EQ_INT(srv_model_split("/tts-1", b, sizeof b, m, sizeof m), -1);
     CHECK_EQ_INT(srv_model_split("a-backend-name-that-is-far-too-long-for-the-buffer", b, sizeof b, m, sizeof m), -1);
 }

@@ -6,6 +6,7 @@ set -u
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/chorus-server-test.XXXXXX")
 SERVER_PID=
 export CHORUS_CONFIG=${CHORUS_CONFIG:-$WORK/none.toml}
+export CHORUS_CACHE_DIR=$WORK/cache CHORUS_CACHE=1 # a private cache: the metrics test counts its hits
 : > "$WORK/none.toml"
 FAILS=0
 
