@@ -145,6 +145,7 @@ int chorus_net_join_url(char *buf, size_t cap, const char *base, const char *pat
  */
 struct chorus_once {
     int hold;
+    int no_replay;      /* stream mode without retries: nothing to compare, keep nothing */
     unsigned char *buf; /* forwarded (stream) or held (buffer) bytes of this job */
     size_t len, cap;
     size_t pos;         /* bytes of the current attempt seen so far */

@@ -73,6 +73,8 @@ int chorus_remote_audio_init(struct chorus_remote_audio *a, const struct chorus_
     a->rate = rate;
     const char *mode = chorus_job_option(job, "retry_mode");
     chorus_once_init(&a->once, mode && !strcasecmp(mode, "buffer"), deliver, a);
+    /* without retries no attempt is ever replayed: keep no copy of the audio */
+    if (!a->once.hold && chorus_job_option_double(job, "retries", 3) < 1) a->once.no_replay = 1;
     a->wav = malloc(sizeof *a->wav);
     if (!a->wav) return CHORUS_E_NOMEM;
     chorus_wavreader_init(a->wav, on_wav_pcm, a);
