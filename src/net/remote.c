@@ -7,6 +7,7 @@
 #include <strings.h>
 
 #include "core/config.h"
+#include "core/log.h"
 #include "net/remote.h"
 
 static int deliver_pcm_bytes(struct chorus_remote_audio *a, const unsigned char *p, size_t n) {
@@ -157,4 +158,9 @@ int chorus_remote_setting(const struct chorus_config *cfg, const char *env,
     }
     snprintf(dst, cap, "%s", v);
     return 1;
+}
+
+void chorus_remote_log_retry(const char *what, int attempt, long wait_ms, const char *why) {
+    CHORUS_LOGI("%s: attempt %d failed (%s); retrying in %.1f s", what, attempt,
+                why && *why ? why : "no details", wait_ms / 1000.0);
 }
