@@ -459,6 +459,29 @@ CHORUS_API int chorus_synthesize_file(struct chorus_engine *e, const struct chor
                                       const char *path, char *errbuf, size_t errbuf_size);
 
 /* ------------------------------------------------------------------------------------------ */
+/* Cost estimates                                                                               */
+/* ------------------------------------------------------------------------------------------ */
+
+/** What a request would cost, estimated without sending it. Strings are static or the engine's. */
+struct chorus_estimate {
+    const char *backend;   /**< backend that would run it */
+    const char *provider;  /**< "openai", "elevenlabs", "alltalk", or "local" (free) */
+    const char *model;     /**< model priced */
+    size_t characters;     /**< Unicode characters of the input */
+    double input_tokens;   /**< estimated input tokens (token-priced models), else 0 */
+    double output_tokens;  /**< estimated audio tokens (gpt-4o-mini-tts), else 0 */
+    double credits;        /**< ElevenLabs credits, else 0 */
+    double usd;            /**< estimated US dollars */
+    const char *basis;     /**< how it was priced, e.g. "$15.00 / 1M characters" */
+};
+/**
+ * Estimate the cost of a request from the pricing table (defaults from the providers' published
+ * prices; [pricing.PROVIDER.MODEL] in the config overrides them). Nothing is sent.
+ */
+CHORUS_API int chorus_estimate(struct chorus_engine *e, const struct chorus_request *req,
+                               struct chorus_estimate *out);
+
+/* ------------------------------------------------------------------------------------------ */
 /* Playback                                                                                     */
 /* ------------------------------------------------------------------------------------------ */
 

@@ -32,6 +32,7 @@ static const char say_usage[] =
     "      --no-normalize       speak the text as written (no number/abbreviation expansion)\n"
     "      --timestamps FILE    write word timings as JSON: [{word, start, end, offset, length}]\n"
     "      --opt KEY=VALUE      a backend option (repeatable; chorus backends --options)\n"
+    "      --estimate           print what the request would cost and exit (sends nothing)\n"
     "      --no-cache           neither read nor write the audio cache for this request\n"
     "      --play               play the audio as it is generated (with or without -o)\n"
     "      --device DEV         sound device for --play: pulse, alsa[:hw:N], null, wav:FILE...\n"
@@ -160,7 +161,7 @@ static int write_timestamps(const char *path, json_t *words) {
 }
 
 int cli_say(int argc, char **argv) {
-    enum { OPT_SSML = 256, OPT_TS, OPT_OPT, OPT_PHON, OPT_NONORM, OPT_PLAY, OPT_DEVICE, OPT_NOCACHE };
+    enum { OPT_SSML = 256, OPT_TS, OPT_OPT, OPT_PHON, OPT_NONORM, OPT_PLAY, OPT_DEVICE, OPT_ESTIMATE, OPT_NOCACHE };
     static const struct option opts[] = {
         {"backend", required_argument, 0, 'b'}, {"voice", required_argument, 0, 'v'},
         {"model", required_argument, 0, 'm'},   {"lang", required_argument, 0, 'l'},
@@ -169,13 +170,13 @@ int cli_say(int argc, char **argv) {
         {"sample-rate", required_argument, 0, 'r'}, {"ssml", no_argument, 0, OPT_SSML},
         {"phonemes", no_argument, 0, OPT_PHON}, {"no-normalize", no_argument, 0, OPT_NONORM},
         {"timestamps", required_argument, 0, OPT_TS}, {"opt", required_argument, 0, OPT_OPT},
-        {"play", no_argument, 0, OPT_PLAY},     {"device", required_argument, 0, OPT_DEVICE},
+        {"estimate", no_argument, 0, OPT_ESTIMATE}, {"play", no_argument, 0, OPT_PLAY},     {"device", required_argument, 0, OPT_DEVICE},
         {"quiet", no_argument, 0, 'q'},         {"help", no_argument, 0, 'h'},
         {"no-cache", no_argument, 0, OPT_NOCACHE},
         {0, 0, 0, 0}};
     struct chorus_request r = chorus_request_default();
     const char *file = NULL, *out = NULL, *ts_path = NULL, *fmt = NULL;
-    int quiet = 0, play = 0, c;
+    int quiet = 0, play = 0, estimate = 0, c;
     const char *device = NULL;
     struct chorus_option kv[64];
     size_t nkv = 0;
@@ -228,6 +229,7 @@ int cli_say(int argc, char **argv) {
             break;
         }
         case OPT_PLAY: play = 1; break;
+        case OPT_ESTIMATE: estimate = 1; break;
         case OPT_DEVICE: device = optarg; break;
         case 'q': quiet = 1; break;
         case 'h': fputs(say_usage, stdout); return 0;
@@ -293,6 +295,31 @@ int cli_say(int argc, char **argv) {
         free(text);
         return 1;
     }
+
+    if (estimate) {
+        struct chorus_engine *ee = cli_engine();
+        if (!ee) {
+            free(text);
+            return 1;
+        }
+        struct chorus_estimate est;
+        int erc = chorus_estimate(ee, &r, &est);
+        if (erc != CHORUS_OK) {
+            cli_err("cannot estimate: %s", chorus_engine_errmsg(ee)[0] ? chorus_engine_errmsg(ee) : chorus_strerror(erc));
+        } else {
+            printf("backend %s, provider %s, model %s\n", est.backend, est.provider, est.model && *est.model ? est.model : "-");
+            printf("%zu characters", est.characters);
+            if (est.input_tokens > 0) printf(", ~%.0f input tokens", est.input_tokens);
+            if (est.output_tokens > 0) printf(", ~%.0f audio tokens", est.output_tokens);
+            if (est.credits > 0) printf(", %.0f credits", est.credits);
+            printf("\nestimated cost: $%.4f%s%s%s\n", est.usd, est.basis ? " (" : "", est.basis ? est.basis : "", est.basis ? ")" : "");
+        }
+        chorus_engine_destroy(ee);
+        free(text);
+        return erc == CHORUS_OK ? 0 : 1;
+    }
+    /* nobody looks at the samples: let a remote engine's bytes pass through untouched */
+    if (!play) r.flags |= CHORUS_FLAG_NO_SAMPLES;
 
     int to_stdout = 0;
     if (!out && play) {

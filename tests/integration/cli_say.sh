@@ -86,6 +86,12 @@ check '[ $? = 0 ]' "--play on the null device failed: $(cat "$T/err")"
 check '[ $? = 0 ] && [ "$(soxi -D "$T/played.wav")" = "$(soxi -D "$T/saved.wav")" ]' "played audio differs from saved: $(cat "$T/err")"
 expect_err 1 "unknown audio driver.*null" -- "$BIN" say -q --play --device nosuchdriver hi
 
+# --- cost estimates: nothing is sent, figures from the pricing table
+out=$("$BIN" say --estimate -b openai -m tts-1 "$(python3 -c "print('x' * 1000, end='')")")
+check '[[ "$out" == *"1000 characters"* && "$out" == *"\$0.0150"* ]]' "openai tts-1 estimate: $out"
+out=$("$BIN" say --estimate "free as in espeak")
+check '[[ "$out" == *"provider local"* && "$out" == *"\$0.0000"* ]]' "local estimate: $out"
+
 # --- listings
 "$BIN" voices --json > "$T/v.json"
 check 'python3 -c "import json,sys; v=json.load(open(sys.argv[1])); assert len(v) > 50 and any(x[\"id\"]==\"en-us\" for x in v)" "$T/v.json"' "voices --json"
