@@ -203,7 +203,7 @@ static int get_wn(struct kokoro_model *m, const char *top, const char *name, int
 static int get_conv(struct kokoro_model *m, struct chorus_nn_conv *c, const char *top,
                     const char *name, int transposed, int cin, int cout, int k, int stride,
                     int pad, int dil, int groups, int out_pad, int bias) {
-    int d[3];
+    int d[3] = {0, 0, 0};
     float *w;
     int rc = get_wn(m, top, name, d, &w);
     if (rc) return rc;
