@@ -8,3 +8,5 @@ list(APPEND CHORUS_EXTRA_LIBS mp3lame) # libmp3lame ships no .pc file in Debian 
 # OpenBLAS is dlopen()ed at run time (src/nn/nn.c sets OPENBLAS_CORETYPE first): nothing to link
 # but libdl, which glibc 2.34+ has in libc.
 list(APPEND CHORUS_EXTRA_LIBS ${CMAKE_DL_LIBS})
+# audio cache (SHA-256 keys and checksums)
+list(APPEND CHORUS_PKGS nettle)

@@ -196,6 +196,33 @@ struct chorus_engine_stats {
 };
 CHORUS_API void chorus_engine_get_stats(struct chorus_engine *e, struct chorus_engine_stats *out);
 
+/** The audio cache as seen by one engine (docs/cache.md). */
+struct chorus_cache_stats {
+    int enabled;          /**< 1 if this engine's streams read and write the cache */
+    const char *dir;      /**< the cache directory (owned by the engine), NULL if none */
+    uint64_t hits;        /**< segments this engine served from the cache */
+    uint64_t misses;      /**< segments it looked up and had to generate */
+    uint64_t corrupt;     /**< entries it found damaged and evicted (also counted as misses) */
+    uint64_t stores;      /**< entries it wrote */
+    uint64_t entries;     /**< entries in the shared index now (all processes) */
+    uint64_t bytes;       /**< their total size in bytes */
+    uint64_t max_bytes;   /**< the size cap ([cache] max_bytes) */
+    uint64_t hits_total;  /**< hits recorded in the index over the entries' lives */
+};
+/**
+ * Fill *out with the cache's counters (this engine) and size (the shared index). Works when the
+ * cache is disabled (then enabled is 0 and the directory's contents are still reported).
+ * Returns CHORUS_OK, or E_IO with chorus_engine_errmsg() when the index cannot be read.
+ */
+CHORUS_API int chorus_engine_cache_stats(struct chorus_engine *e, struct chorus_cache_stats *out);
+/**
+ * Remove every cache entry (index rows and files). *entries and *bytes (each may be NULL)
+ * receive what was removed. Safe while other processes use the cache. Returns CHORUS_OK,
+ * E_NOT_FOUND when the engine has no cache directory, or E_IO with chorus_engine_errmsg().
+ */
+CHORUS_API int chorus_engine_cache_clear(struct chorus_engine *e, uint64_t *entries,
+                                         uint64_t *bytes);
+
 /* ------------------------------------------------------------------------------------------ */
 /* Backends and voices                                                                          */
 /* ------------------------------------------------------------------------------------------ */
@@ -357,6 +384,13 @@ struct chorus_request {
     unsigned flags; /**< enum chorus_request_flags */
     chorus_callback callback;
     void *userdata;
+    /** Output gain (linear, up to 64); 0: 1.0. Kokoro-FastAPI's volume_multiplier. */
+    float volume;
+    /** Normalization switches, "key=value,...", Kokoro-FastAPI's normalization_options names:
+     *  normalize, unit_normalization, url_normalization, email_normalization,
+     *  pluralization_normalization, phone_normalization, replace_remaining_symbols.
+     *  NULL: defaults (all on but units). Copied at open. */
+    const char *normalize_options;
 };
 
 /** A request with every field at its default. */
@@ -423,6 +457,97 @@ CHORUS_API void chorus_stream_destroy(struct chorus_stream *s);
  */
 CHORUS_API int chorus_synthesize_file(struct chorus_engine *e, const struct chorus_request *req,
                                       const char *path, char *errbuf, size_t errbuf_size);
+
+/* ------------------------------------------------------------------------------------------ */
+/* Playback                                                                                     */
+/* ------------------------------------------------------------------------------------------ */
+
+struct chorus_player;
+/**
+ * Open a sound output for mono float PCM at `sample_rate` (libao). `device`: a driver name
+ * ("pulse", "alsa", "alsa:hw:1", "null") or a file driver ("wav:/path.wav", "raw:/path");
+ * NULL or "": $CHORUS_AUDIO_DEVICE, else the system default. Errors name the device and list the
+ * drivers available.
+ */
+CHORUS_API int chorus_player_open(struct chorus_player **out, int sample_rate, const char *device,
+                                  char *errbuf, size_t errbuf_size);
+/** Play samples in [-1, 1]; blocks while the device consumes them. */
+CHORUS_API int chorus_player_write(struct chorus_player *p, const float *x, size_t n);
+/** Drain, close and free. NULL is a no-op. */
+CHORUS_API int chorus_player_close(struct chorus_player *p);
+
+/* ------------------------------------------------------------------------------------------ */
+/* Model files for local engines                                                                */
+/* ------------------------------------------------------------------------------------------ */
+
+/**
+ * The folder a local engine's model is installed into by chorus_model_pull() and looked up in
+ * by default: $XDG_DATA_HOME/chorus/models/NAME (else ~/.local/share/chorus/models/NAME).
+ * Models known: "kokoro". Returns E_NOT_FOUND for an unknown name.
+ */
+CHORUS_API int chorus_model_dir(const char *model, char *buf, size_t cap);
+
+/** Progress of a download: file being fetched, bytes so far and expected (0 if unknown). Return
+ *  non-zero to cancel. Called on the pulling thread. */
+typedef int (*chorus_download_fn)(const char *file, uint64_t done, uint64_t total, void *ud);
+
+/**
+ * Download a model's files into chorus_model_dir(): for "kokoro", config.json, kokoro-v1_0.pth
+ * and one voices/NAME.pt per voice in `voices` (NULL-terminated; NULL = af_heart and a few
+ * common English voices; {"all", NULL} = all 54). `base_url` NULL: $CHORUS_MODELS_URL, else
+ * [models] kokoro_url in the config, else the published location
+ * (https://huggingface.co/hexgrad/Kokoro-82M/resolve/main). Each file is written to a temporary
+ * name and renamed when complete and checked, so an interrupted pull leaves no partial file;
+ * files already present are kept. Messages (which file, which URL, what failed) go to errbuf.
+ */
+CHORUS_API int chorus_model_pull(struct chorus_engine *e, const char *model, const char *base_url,
+                                 const char *const *voices, chorus_download_fn progress,
+                                 void *userdata, char *errbuf, size_t errbuf_size);
+
+/* ------------------------------------------------------------------------------------------ */
+/* Text inspection: what the text stage makes of an input, without speaking it                  */
+/* ------------------------------------------------------------------------------------------ */
+
+/** Free a string or buffer the library returned (chorus_normalize_text...). NULL is a no-op. */
+CHORUS_API void chorus_free(void *p);
+
+/**
+ * Normalize text for speech ("$12.50" -> "twelve dollars and fifty cents"), as streams do.
+ * `options`: as chorus_request.normalize_options; `lang`: "en" (NULL) or another code (then only
+ * language-neutral rules apply). On success *out is a NUL-terminated string to chorus_free().
+ * With offsets non-NULL, *offsets receives strlen(*out)+1 input offsets (also chorus_free()).
+ */
+CHORUS_API int chorus_normalize_text(const char *text, size_t len, const char *options,
+                                     const char *lang, char **out, size_t **offsets,
+                                     char *errbuf, size_t errbuf_size);
+
+/** Detect the language of a text: an ISO 639-1 code ("en", "fr"...) or "und"; static string. */
+CHORUS_API const char *chorus_detect_language(const char *text, size_t len, double *confidence);
+
+/** One segment of the plan a stream would speak (see chorus_plan_text()). */
+struct chorus_text_segment {
+    unsigned index;
+    const char *text;   /**< what the engine receives (normalized text, or SSML for native SSML) */
+    size_t len;
+    size_t src_offset;  /**< the span of the input it covers */
+    size_t src_len;
+    double pause_before; /**< seconds of silence before it */
+    const char *voice;   /**< SSML <voice> override, or NULL */
+    float rate, pitch, volume; /**< SSML prosody multipliers (1 = unchanged) */
+    int is_ssml;
+};
+typedef int (*chorus_segment_fn)(const struct chorus_text_segment *seg, void *userdata);
+
+/**
+ * The segments a request's text becomes: validation (UTF-8, blank), normalization, SSML,
+ * chunking at `max_chars` (0 = unbounded) with a short first chunk. `normalize` 0 speaks the text
+ * as written. Calls fn for each segment (non-zero stops). Errors (bad SSML with line and column,
+ * invalid UTF-8) go to errbuf.
+ */
+CHORUS_API int chorus_plan_text(const char *text, size_t len, enum chorus_input_kind kind,
+                                size_t max_chars, int normalize, const char *options,
+                                chorus_segment_fn fn, void *userdata, char *errbuf,
+                                size_t errbuf_size);
 
 /* ------------------------------------------------------------------------------------------ */
 /* Logging                                                                                      */

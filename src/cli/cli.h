@@ -11,6 +11,10 @@
 int cli_say(int argc, char **argv);
 int cli_voices(int argc, char **argv);
 int cli_backends(int argc, char **argv);
+int cli_text(int argc, char **argv);
+int cli_models(int argc, char **argv);
+int cli_serve(int argc, char **argv);
+int cli_cache(int argc, char **argv);
 
 /* helpers shared by subcommands (main.c) */
 void cli_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

@@ -17,6 +17,10 @@ static const char usage[] =
     "  say [options] [TEXT...]   speak text (arguments, -f FILE, or standard input)\n"
     "  voices [-b NAME] [--json] list a backend's voices\n"
     "  backends [--json]         list backends, whether each can run, and why not\n"
+    "  text normalize|chunk|ssml|lang  show what the text stage makes of an input\n"
+    "  models [list|path|pull]   local engines' model files (chorus models pull kokoro)\n"
+    "  serve [options]           OpenAI-compatible speech server (HTTP, default 127.0.0.1:8880)\n"
+    "  cache stats|clear|path    the audio cache: its size and hits, empty it, where it is\n"
     "\n"
     "  chorus <command> --help   options of a command\n"
     "  chorus --version          print the version\n"
@@ -94,6 +98,10 @@ int main(int argc, char **argv) {
     if (!strcmp(cmd, "say")) return cli_say(argc - 1, argv + 1);
     if (!strcmp(cmd, "voices")) return cli_voices(argc - 1, argv + 1);
     if (!strcmp(cmd, "backends")) return cli_backends(argc - 1, argv + 1);
+    if (!strcmp(cmd, "text")) return cli_text(argc - 1, argv + 1);
+    if (!strcmp(cmd, "models")) return cli_models(argc - 1, argv + 1);
+    if (!strcmp(cmd, "serve")) return cli_serve(argc - 1, argv + 1);
+    if (!strcmp(cmd, "cache")) return cli_cache(argc - 1, argv + 1);
     cli_err("unknown command '%s'; run 'chorus --help' for the list", cmd);
     return EXIT_USAGE;
 }

@@ -9,6 +9,7 @@
 #include <strings.h>
 
 #include "audio/audio.h"
+#include "cache/cache.h"
 #include "core/log.h"
 #include "core/util.h"
 
@@ -113,6 +114,13 @@ int chorus_engine_create2(struct chorus_engine **out, const struct chorus_engine
         chorus_engine_destroy(e);
         return CHORUS_E_NOMEM;
     }
+    int crc = chorus_cache_from_config(e->cfg, o.no_config, &e->cache, err, sizeof err);
+    if (crc != CHORUS_OK) {
+        chorus_engine_set_err("%s", err[0] ? err : chorus_strerror(crc));
+        if (errbuf) chorus_fmt(errbuf, errbuf_size, "%s", engine_err);
+        chorus_engine_destroy(e);
+        return crc;
+    }
     *out = e;
     return CHORUS_OK;
 }
@@ -135,6 +143,7 @@ void chorus_engine_destroy(struct chorus_engine *e) {
         b = next;
     }
     chorus_limiter_destroy(e->limiter);
+    chorus_cache_destroy(e->cache);
     chorus_config_free(e->cfg);
     free(e->config_path);
     free(e->default_backend);

@@ -16,6 +16,7 @@ struct chorus_engine {
     pthread_mutex_t mu; /* instances list and their open() */
     struct chorus_backend *instances;
     char *default_backend;
+    struct chorus_cache *cache; /* NULL: no cache (no_config, no directory); src/cache */
 };
 
 /** Find or create and open the instance `name`. On failure returns a status with a message

@@ -19,6 +19,7 @@
 #include <time.h>
 
 #include "audio/audio.h"
+#include "cache/cache.h"
 #include "core/engine.h"
 #include "core/log.h"
 #include "core/stream_internal.h"
@@ -36,6 +37,7 @@ struct chorus_sink {
     int passthrough;
     int engine_rate;
     size_t job_chars; /* code points → bytes map built lazily for words */
+    struct chorus_cache_seg *cache; /* records this job for the cache (src/cache), or NULL */
 };
 
 /* ---------------------------------------------------------------- request ---- */
@@ -47,30 +49,31 @@ struct chorus_request chorus_request_default(void) {
     return r;
 }
 
-static int fail(struct chorus_stream *s, int status, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static int fail(struct chorus_stream *s, int status, const char *fmt, ...) {
-    if (s->status == CHORUS_OK || s->status == CHORUS_E_CANCELLED) {
-        va_list ap;
-        va_start(ap, fmt);
+/* Record the stream's first failure (a cancellation may be replaced by the real cause); the
+ * message passes through the secret redactor. */
+static void vfail(struct chorus_stream *s, int status, int over_cancel, const char *fmt, va_list ap) {
+    if (s->status == CHORUS_OK || (over_cancel && s->status == CHORUS_E_CANCELLED)) {
         vsnprintf(s->err, sizeof s->err, fmt, ap);
-        va_end(ap);
         chorus_redact(s->err);
         s->status = status;
     }
+}
+
+static int fail(struct chorus_stream *s, int status, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static int fail(struct chorus_stream *s, int status, const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    vfail(s, status, 1, fmt, ap);
+    va_end(ap);
     return s->status;
 }
 
 int chorus_job_fail(const struct chorus_job *job, int status, const char *fmt, ...) {
-    struct chorus_stream *s = job->stream;
-    if (s->status == CHORUS_OK) {
-        va_list ap;
-        va_start(ap, fmt);
-        vsnprintf(s->err, sizeof s->err, fmt, ap);
-        va_end(ap);
-        chorus_redact(s->err);
-        s->status = status;
-    }
+    va_list ap;
+    va_start(ap, fmt);
+    vfail(job->stream, status, 0, fmt, ap);
+    va_end(ap);
     return status;
 }
 
@@ -304,6 +307,18 @@ int chorus_stream_open(struct chorus_engine *e, const struct chorus_request *req
     if (rc != CHORUS_OK) return fail(s, rc, "%s", err);
     s->req_rate = req->sample_rate;
 
+    if (!(req->volume >= 0.0f && req->volume <= 64.0f))
+        return fail(s, CHORUS_E_INVALID, "volume %g is out of range: use 0 to 64", (double)req->volume);
+    s->volume = req->volume;
+    if (req->normalize_options) {
+        /* validate now, so a bad flag is an open() error rather than a mid-stream one */
+        struct chorus_norm_options no;
+        chorus_norm_options_default(&no);
+        if (chorus_norm_options_parse(&no, req->normalize_options, err, sizeof err) < 0)
+            return fail(s, CHORUS_E_OPTION, "%s", err);
+        s->normalize_options = strdup(req->normalize_options);
+        if (!s->normalize_options) return fail(s, CHORUS_E_NOMEM, "out of memory");
+    }
     s->model = chorus_strdup(req->model);
     s->language = chorus_strdup(req->language);
     if ((req->model && !s->model) || (req->language && !s->language)) return fail(s, CHORUS_E_NOMEM, "out of memory");
@@ -424,10 +439,12 @@ static int sink_pcm(struct chorus_sink *k, const float *x, size_t n, int rate) {
 }
 
 int chorus_sink_pcm_f32(struct chorus_sink *k, const float *x, size_t n, int sample_rate) {
+    chorus_cache_seg_pcm_f32(k->cache, x, n, sample_rate);
     return sink_pcm(k, x, n, sample_rate);
 }
 
 int chorus_sink_pcm_s16(struct chorus_sink *k, const int16_t *x, size_t n, int sample_rate) {
+    chorus_cache_seg_pcm_s16(k->cache, x, n, sample_rate);
     float tmp[2048];
     while (n) {
         size_t m = n < 2048 ? n : 2048;
@@ -446,6 +463,7 @@ static int on_decoded(void *ud, const float *x, size_t n, int rate) {
 
 int chorus_sink_encoded(struct chorus_sink *k, enum chorus_format fmt, const void *data, size_t n) {
     struct chorus_stream *s = k->s;
+    chorus_cache_seg_encoded(k->cache, fmt, data, n);
     if (check_cancel(s)) return CHORUS_E_CANCELLED;
     if (k->passthrough && fmt == s->format && (s->flags & CHORUS_FLAG_NO_SAMPLES)) {
         /* bytes go to the caller untouched (single job, same format, no samples wanted) */
@@ -470,6 +488,7 @@ int chorus_sink_encoded(struct chorus_sink *k, enum chorus_format fmt, const voi
 
 int chorus_sink_word(struct chorus_sink *k, size_t off, size_t len, double start, double end) {
     struct chorus_stream *s = k->s;
+    chorus_cache_seg_word(k->cache, off, len, start, end);
     const struct chorus_textseg *seg = k->seg;
     if (off > seg->len) return 0;
     if (off + len > seg->len) len = seg->len - off;
@@ -506,6 +525,7 @@ int chorus_sink_word(struct chorus_sink *k, size_t off, size_t len, double start
 
 int chorus_sink_mark(struct chorus_sink *k, const char *name, double time) {
     struct chorus_stream *s = k->s;
+    chorus_cache_seg_mark(k->cache, name, time);
     struct chorus_event ev = {.type = CHORUS_EVENT_MARK, .mark_name = name,
                               .mark_time = chorus_output_segment_start(s->out) + time};
     emit(s, &ev);
@@ -594,15 +614,24 @@ static int run_segment(struct chorus_stream *s, const struct chorus_textseg *seg
 
     rc = chorus_output_segment_begin(s->out);
     if (rc) return fail(s, rc, "audio output failed: %s", chorus_output_errmsg(s->out));
-    struct chorus_limiter *bl = s->backend->limiter;
-    if (bl) {
-        s->waiting_on = bl;
-        rc = chorus_limiter_acquire(bl, &s->cancel);
-        s->waiting_on = NULL;
-        if (rc) return check_cancel(s) ? CHORUS_E_CANCELLED : rc;
+    /* the cache: replay a stored job instead of running the backend, or record this one */
+    sink.cache = chorus_cache_seg_begin(s->engine->cache, s->backend, &job, s->flags);
+    if (chorus_cache_seg_is_hit(sink.cache)) {
+        rc = chorus_cache_seg_replay(sink.cache, &sink);
+    } else {
+        struct chorus_limiter *bl = s->backend->limiter;
+        if (bl) {
+            s->waiting_on = bl;
+            rc = chorus_limiter_acquire(bl, &s->cancel);
+            s->waiting_on = NULL;
+            if (rc) {
+                chorus_cache_seg_end(sink.cache, 0);
+                return check_cancel(s) ? CHORUS_E_CANCELLED : rc;
+            }
+        }
+        rc = s->backend->desc->ops->synthesize(s->backend, &job, &sink);
+        if (bl) chorus_limiter_release(bl);
     }
-    rc = s->backend->desc->ops->synthesize(s->backend, &job, &sink);
-    if (bl) chorus_limiter_release(bl);
     if (sink.dec) {
         if (rc == CHORUS_OK) {
             int r2 = chorus_decoder_finish(sink.dec);
@@ -610,6 +639,8 @@ static int run_segment(struct chorus_stream *s, const struct chorus_textseg *seg
         }
         chorus_decoder_destroy(sink.dec);
     }
+    /* only a job that ended well is kept: a cancelled or failed one leaves no entry */
+    chorus_cache_seg_end(sink.cache, rc == CHORUS_OK && s->status == CHORUS_OK && !atomic_load(&s->cancel));
     if (check_cancel(s)) return CHORUS_E_CANCELLED;
     if (rc) {
         if (s->status == CHORUS_OK) fail(s, rc, "backend %s failed: %s", s->backend->name, chorus_strerror(rc));
@@ -644,6 +675,7 @@ static int run_pipeline(struct chorus_stream *s) {
     tc.ssml_native = (d->caps & CHORUS_CAP_SSML) != 0;
     tc.paragraph_pause = -1;
     tc.language = s->language;
+    tc.normalize_options = s->normalize_options;
     int rc = chorus_textiter_create(&s->iter, s->text, s->text_len, s->input, &tc, err, sizeof err);
     if (rc) return fail(s, rc < 0 ? rc : CHORUS_E_INVALID, "%s", err[0] ? err : "cannot read the text");
 
@@ -654,6 +686,7 @@ static int run_pipeline(struct chorus_stream *s) {
     oo.enc.compression = -1;
     oo.crossfade_ms = -1;
     oo.fade_ms = -1;
+    oo.volume = s->volume;
     const char *v = chorus_config_get(s->engine->cfg, "chorus", "crossfade_ms");
     if (v) oo.crossfade_ms = atof(v);
     rc = chorus_output_create(&s->out, &oo, on_out_pcm, on_out_bytes, s, err, sizeof err);
@@ -776,6 +809,7 @@ void chorus_stream_destroy(struct chorus_stream *s) {
     free(s->voice);
     free(s->model);
     free(s->language);
+    free(s->normalize_options);
     free(s->pend);
     free(s->pend_words);
     chorus_buf_release(&s->pend_bytes);

@@ -22,7 +22,7 @@ struct chorus_stream {
     char *text;
     size_t text_len;
     enum chorus_input_kind input;
-    char *voice, *model, *language;
+    char *voice, *model, *language, *normalize_options;
     float speed;
     enum chorus_format format;
     int req_rate, out_rate;
@@ -31,6 +31,7 @@ struct chorus_stream {
     size_t n_options;
     chorus_callback callback;
     void *userdata;
+    float volume;
     /* state */
     int opened, ran;
     atomic_int cancel;

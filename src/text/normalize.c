@@ -66,7 +66,8 @@ int chorus_norm_options_parse(struct chorus_norm_options *o, const char *spec, c
         while (kn > 0 && k[kn - 1] == ' ') kn--;
         if (*p != '=') {
             snprintf(err, errlen, "normalize option \"%.*s\" has no value (use %.*s=true or =false)",
-                     (int)kn, k, (int)kn, k);
+                     (int)(kn > 64 ? 64 : kn), k, (int)(kn > 64 ? 64 : kn), k);
+            chorus_utf8_sanitize(err);
             return -1;
         }
         p++;
@@ -96,11 +97,13 @@ int chorus_norm_options_parse(struct chorus_norm_options *o, const char *spec, c
                      "optional_pluralization_normalization, phone_normalization, "
                      "replace_remaining_symbols)",
                      (int)(kn > 64 ? 64 : kn), k);
+            chorus_utf8_sanitize(err);
             return -1;
         }
         if (parse_bool(v, vn, slot) < 0) {
             snprintf(err, errlen, "normalize option \"%.*s\" has value \"%.*s\"; use true or false",
                      (int)(kn > 64 ? 64 : kn), k, (int)(vn > 32 ? 32 : vn), v);
+            chorus_utf8_sanitize(err);
             return -1;
         }
     }
@@ -303,6 +306,13 @@ static size_t digits_at(const struct nw *w, size_t i) {
     while (is_digit_at(w, i + k)) k++;
     return k;
 }
+/* the value of the digits at i (bounded: the input is not NUL-terminated) */
+static unsigned uint_at(const struct nw *w, size_t i) {
+    unsigned v = 0;
+    for (size_t k = 0; k < 9 && is_digit_at(w, i + k); k++) v = v * 10 + (unsigned)(w->s[i + k] - '0');
+    return v;
+}
+
 /* 1 if nothing word-like follows position i (end, space or punctuation) */
 static int word_ends(const struct nw *w, size_t i) { return !is_alnum_at(w, i); }
 
@@ -654,11 +664,11 @@ static size_t rule_time(struct nw *w, size_t i) {
     size_t h = digits_at(w, i);
     if (h < 1 || h > 2 || i + h + 2 >= w->n || w->s[i + h] != ':' || digits_at(w, i + h + 1) != 2)
         return 0;
-    unsigned hh = (unsigned)atoi(w->s + i), mm = (unsigned)atoi(w->s + i + h + 1), ss = 0;
+    unsigned hh = uint_at(w, i), mm = uint_at(w, i + h + 1), ss = 0;
     size_t p = i + h + 3;
     int has_s = 0;
     if (p + 2 < w->n + 0 && w->s[p] == ':' && digits_at(w, p + 1) == 2) {
-        ss = (unsigned)atoi(w->s + p + 1);
+        ss = uint_at(w, p + 1);
         has_s = 1;
         p += 3;
     }
@@ -710,8 +720,8 @@ static size_t rule_date(struct nw *w, size_t i) {
     size_t cpos = bpos + bl + 1, cl = digits_at(w, cpos);
     if (cl == 0 || cl > 4 || !word_ends(w, cpos + cl)) return 0;
     if (cpos + cl < w->n && w->s[cpos + cl] == sep) return 0;
-    unsigned x = (unsigned)atoi(w->s + i), y2 = (unsigned)atoi(w->s + bpos),
-             z = (unsigned)atoi(w->s + cpos);
+    unsigned x = uint_at(w, i), y2 = uint_at(w, bpos),
+             z = uint_at(w, cpos);
     unsigned yy, mm, dd;
     if (a == 4 && cl <= 2) {
         yy = x, mm = y2, dd = z; /* ISO */
@@ -871,7 +881,11 @@ static size_t rule_roman(struct nw *w, size_t i, size_t prev, size_t prevlen) {
     int name = isupper((unsigned char)w->s[prev]) && prevlen > 1;
     for (size_t k = prev + 1; k < prev + prevlen; k++)
         if (!islower((unsigned char)w->s[k])) name = 0;
-    if (!cardinal && !(name && p - i >= 2)) return 0;
+    /* after a name, only regnal-looking numerals (I, V, X): "Washington DC" is no king */
+    int regnal = 1;
+    for (size_t k = i; k < p; k++)
+        if (!strchr("IVX", w->s[k])) regnal = 0;
+    if (!cardinal && !(name && p - i >= 2 && regnal)) return 0;
     struct sb b = {{0}, 0};
     if (cardinal) {
         sb_cardinal_u(&b, v);
@@ -991,8 +1005,11 @@ static size_t rule_number(struct nw *w, size_t i) {
         size_t q = e, ul;
         if (q < w->n && w->s[q] == ' ') q++;
         const struct unit *u = unit_at(w, q, &ul);
-        if (u && !(q == e + 1 && ul == 1 && strchr("AaVBFKt", u->sym[0]) && u->sym[1] == 0 &&
-                   0)) {
+        /* one-letter units and ones that are also words ("in", "bar") only when attached:
+         * "10in", not "10 in the morning" */
+        int wordlike = ul == 1 || !strcmp(u ? u->sym : "", "in") || !strcmp(u ? u->sym : "", "bar") ||
+                       !strcmp(u ? u->sym : "", "cal") || !strcmp(u ? u->sym : "", "t");
+        if (u && !(q == e + 1 && wordlike)) {
             int one = x.nd == 1 && x.d[0] == '1' && !x.nf;
             sb_num(&b, &x);
             sb_word(&b, one ? u->one : u->many);
@@ -1109,7 +1126,7 @@ static size_t rule_month_day(struct nw *w, size_t i) {
         if (is_alnum_at(w, e) || (e < w->n && (w->s[e] == ':' || w->s[e] == '.') &&
                                   is_digit_at(w, e + 1)))
             return 0;
-        unsigned day = (unsigned)atoi(w->s + i + l + 1);
+        unsigned day = uint_at(w, i + l + 1);
         if (day < 1 || day > 31) return 0;
         put_copy(w, i, l);
         struct sb b = {{0}, 0};
@@ -1257,9 +1274,20 @@ static void normalize_neutral(struct nw *w) {
             put_space(w, w->base + start);
             continue;
         }
-        size_t c = chorus_utf8_char_len(s + i, n - i);
-        put_copy(w, i, c);
-        i += c;
+        /* copy the whole run up to the next white space at once */
+        size_t j = i;
+        while (j < n) {
+            unsigned char c = (unsigned char)s[j];
+            if (c < 0x80) {
+                if (c == ' ' || (c >= 0x09 && c <= 0x0D)) break;
+                j++;
+            } else {
+                if (chorus_text_space_len(s + j, n - j)) break;
+                j += chorus_utf8_char_len(s + j, n - j);
+            }
+        }
+        put_copy(w, i, j - i);
+        i = j;
     }
 }
 
@@ -1390,7 +1418,7 @@ int chorus_text_say_as(struct chorus_textbuf *out, const char *interpret, const 
         while (np < 3 && p < w.n) {
             size_t d = digits_at(&w, p);
             if (!d || d > 4) break;
-            part[np++] = (unsigned)atoi(w.s + p);
+            part[np++] = uint_at(&w, p);
             p += d;
             if (p < w.n && strchr("-/.", w.s[p]) && w.s[p]) p++;
             else break;

@@ -1,0 +1,433 @@
+/*
+ * openai.c — the `openai` backend: POST {base}/audio/speech (../shared/specs/providers.md §1).
+ *
+ * The base URL (OPENAI_BASE_URL or config) makes it drive any OpenAI-compatible server:
+ * Kokoro-FastAPI, the Chatterbox servers, AllTalk's /v1 endpoint, chorus's own server. Against
+ * the official API a key is required; against another server it is sent only when set.
+ *
+ * Formats: when the core can pass bytes through (single job, the caller wants encoded bytes), the
+ * caller's format is requested natively and handed on untouched; otherwise `wav` is requested
+ * (every compatible server can make it) and read into PCM for the core to join, resample and
+ * encode. stream_format=sse (gpt-4o-mini-tts) is parsed: base64 deltas, usage at the end, and
+ * travisvn's speech.audio.info (raw PCM deltas) is understood.
+ */
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include <jansson.h>
+
+#include "chorus/chorus.h"
+#include "core/backend.h"
+#include "core/config.h"
+#include "core/log.h"
+#include "net/net.h"
+#include "net/remote.h"
+
+#define OPENAI_DEFAULT_BASE "https://api.openai.com/v1"
+
+struct openai_priv {
+    char key[512];
+    char base[512];
+    char org[128];
+    char project[128];
+    char model[64];
+    int official; /* base is api.openai.com: key required, strict field rules */
+};
+
+static const char *const builtin_voices[] = {"alloy", "ash",     "ballad", "coral", "echo",
+                                             "fable", "onyx",    "nova",   "sage",  "shimmer",
+                                             "verse", "marin",   "cedar"};
+
+static const struct chorus_option_desc openai_options[] = {
+    {"instructions", "string", NULL, 1, 0, NULL,
+     "how to speak (tone, accent, pace); gpt-4o-mini-tts only"},
+    {"stream_format", "enum", "audio", 1, 0, "audio|sse",
+     "sse: server-sent events with base64 audio deltas and token usage (not tts-1/tts-1-hd)"},
+    CHORUS_REMOTE_OPTIONS,
+    {NULL, NULL, NULL, 0, 0, NULL, NULL}};
+
+static int openai_open(struct chorus_backend *b, const struct chorus_config *cfg) {
+    struct openai_priv *p = b->priv;
+    const char *key_places[] = {"openai", "api_key", "api_settings.openai", "api_key",
+                                "openai_api", "api_key", "API", "openai_api_key",
+                                "app_tts", "OPENAI_API_KEY_fallback", NULL};
+    chorus_remote_setting(cfg, "OPENAI_API_KEY", key_places, p->key, sizeof p->key);
+    if (p->key[0]) chorus_secret_register(p->key);
+    const char *base_places[] = {"openai", "base_url", "app_tts", "OPENAI_BASE_URL", NULL};
+    if (!chorus_remote_setting(cfg, "OPENAI_BASE_URL", base_places, p->base, sizeof p->base))
+        snprintf(p->base, sizeof p->base, "%s", OPENAI_DEFAULT_BASE);
+    /* the prior implementation stored the full endpoint; accept it */
+    size_t bl = strlen(p->base);
+    while (bl > 0 && p->base[bl - 1] == '/') p->base[--bl] = '\0';
+    if (bl >= 13 && !strcmp(p->base + bl - 13, "/audio/speech")) p->base[bl - 13] = '\0';
+    const char *org_places[] = {"openai", "organization", "app_tts", "OPENAI_ORG_ID", NULL};
+    chorus_remote_setting(cfg, "OPENAI_ORG_ID", org_places, p->org, sizeof p->org);
+    const char *proj_places[] = {"openai", "project", NULL};
+    chorus_remote_setting(cfg, "OPENAI_PROJECT_ID", proj_places, p->project, sizeof p->project);
+    const char *model_places[] = {"openai", "model", NULL};
+    if (!chorus_remote_setting(cfg, "OPENAI_TTS_MODEL", model_places, p->model, sizeof p->model))
+        snprintf(p->model, sizeof p->model, "tts-1");
+    p->official = strstr(p->base, "://api.openai.com") != NULL;
+    if (strncmp(p->base, "http://", 7) != 0 && strncmp(p->base, "https://", 8) != 0) {
+        snprintf(b->open_error, sizeof b->open_error,
+                 "openai: base URL '%.200s' is not an http(s) URL; set OPENAI_BASE_URL or "
+                 "[openai] base_url to e.g. https://api.openai.com/v1", p->base);
+        return CHORUS_E_CONFIG;
+    }
+    return CHORUS_OK;
+}
+
+static const char missing_key_msg[] =
+    "openai: no API key: export OPENAI_API_KEY or set api_key in the [openai] section of "
+    "config.toml (or point OPENAI_BASE_URL at an OpenAI-compatible server that needs none)";
+
+static int openai_probe(struct chorus_backend *b, struct chorus_probe *why) {
+    struct openai_priv *p = b->priv;
+    if (p->official && !p->key[0]) {
+        snprintf(why->reason, sizeof why->reason, "%s", missing_key_msg);
+        return 0;
+    }
+    return 1;
+}
+
+static int openai_list_voices(struct chorus_backend *b, struct chorus_voice_list *out) {
+    (void)b;
+    for (size_t i = 0; i < sizeof builtin_voices / sizeof builtin_voices[0]; i++) {
+        int rc = chorus_voice_list_add(out, builtin_voices[i], builtin_voices[i], "en", NULL,
+                                       "OpenAI built-in voice");
+        if (rc) return rc;
+    }
+    return CHORUS_OK;
+}
+
+/* ---- synthesis ----------------------------------------------------------------------------- */
+
+struct openai_call {
+    const struct chorus_job *job;
+    struct openai_priv *p;
+    const char *model;
+    struct chorus_remote_audio audio;
+    int sse;
+    struct chorus_framer framer;
+    int sse_done;
+    long long usage_in, usage_out;
+    int status; /* first failure inside callbacks */
+    char msg[1024];
+};
+
+static int call_fail(struct openai_call *c, int status, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static int call_fail(struct openai_call *c, int status, const char *fmt, ...) {
+    if (!c->status) {
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(c->msg, sizeof c->msg, fmt, ap);
+        va_end(ap);
+        c->status = status;
+    }
+    return status;
+}
+
+static int audio_bytes(struct openai_call *c, const void *p, size_t n) {
+    int rc = chorus_remote_audio_write(&c->audio, p, n);
+    if (rc && rc != CHORUS_E_CANCELLED && c->audio.msg[0])
+        return call_fail(c, rc, "openai: %s", c->audio.msg);
+    return rc;
+}
+
+static int on_sse_event(void *ud, const char *data, size_t n) {
+    struct openai_call *c = ud;
+    if (n == 6 && !memcmp(data, "[DONE]", 6)) return CHORUS_OK;
+    json_error_t jerr;
+    json_t *ev = json_loadb(data, n, 0, &jerr);
+    if (!ev) return call_fail(c, CHORUS_E_BACKEND, "openai: the server sent an SSE event that "
+                              "is not JSON (%s)", jerr.text);
+    int rc = CHORUS_OK;
+    const char *type = json_string_value(json_object_get(ev, "type"));
+    if (type && !strcmp(type, "speech.audio.delta")) {
+        json_t *a = json_object_get(ev, "audio");
+        if (!json_is_string(a)) {
+            rc = call_fail(c, CHORUS_E_BACKEND, "openai: an SSE audio delta has no audio");
+        } else {
+            size_t len = json_string_length(a);
+            unsigned char *buf = malloc(len / 4 * 3 + 3);
+            if (!buf) {
+                rc = CHORUS_E_NOMEM;
+            } else {
+                long got = chorus_base64_decode(json_string_value(a), len, buf);
+                if (got < 0)
+                    rc = call_fail(c, CHORUS_E_BACKEND, "openai: an SSE audio delta is not "
+                                   "valid base64");
+                else
+                    rc = audio_bytes(c, buf, (size_t)got);
+                free(buf);
+            }
+        }
+    } else if (type && !strcmp(type, "speech.audio.info")) {
+        /* travisvn chatterbox: deltas are raw s16 PCM at this rate, whatever was asked */
+        json_int_t rate = json_integer_value(json_object_get(ev, "sample_rate"));
+        json_int_t bits = json_integer_value(json_object_get(ev, "bits_per_sample"));
+        json_int_t ch = json_integer_value(json_object_get(ev, "channels"));
+        if (rate < 1000 || rate > 384000 || (bits && bits != 16) || (ch && ch != 1))
+            rc = call_fail(c, CHORUS_E_BACKEND, "openai: the server streams PCM this backend "
+                           "cannot read (%lld Hz, %lld bits, %lld channels)", (long long)rate,
+                           (long long)bits, (long long)ch);
+        else if (c->audio.kind == CHORUS_REMOTE_ENCODED)
+            rc = call_fail(c, CHORUS_E_FORMAT, "openai: the server streams raw PCM instead of "
+                           "%s; ask for another output format", chorus_format_name(c->audio.format));
+        else if (c->audio.once.len == 0 && c->audio.once.pos == 0) {
+            c->audio.kind = CHORUS_REMOTE_PCM;
+            c->audio.rate = (int)rate;
+        }
+    } else if (type && !strcmp(type, "speech.audio.done")) {
+        json_t *u = json_object_get(ev, "usage");
+        c->usage_in = json_integer_value(json_object_get(u, "input_tokens"));
+        c->usage_out = json_integer_value(json_object_get(u, "output_tokens"));
+        c->sse_done = 1;
+    } else if (type && (!strcmp(type, "error") || json_is_object(json_object_get(ev, "error")))) {
+        json_t *e = json_object_get(ev, "error");
+        const char *m = json_string_value(json_object_get(e, "message"));
+        if (!m) m = json_string_value(e);
+        rc = call_fail(c, CHORUS_E_SERVER, "openai: the server reported an error mid-stream: %s",
+                       m ? m : "(no message)");
+    }
+    json_decref(ev);
+    return rc;
+}
+
+static int on_response(void *ud, const struct chorus_http_result *r) {
+    struct openai_call *c = ud;
+    chorus_remote_audio_rewind(&c->audio);
+    c->sse = strncasecmp(r->content_type, "text/event-stream", 17) == 0;
+    chorus_framer_release(&c->framer);
+    chorus_framer_init(&c->framer, 1, 0, on_sse_event, c);
+    c->sse_done = 0;
+    if (!c->sse && strncasecmp(r->content_type, "application/json", 16) == 0)
+        return call_fail(c, CHORUS_E_BACKEND, "openai: the server answered JSON instead of "
+                         "audio; is the base URL an OpenAI-compatible speech server?");
+    return CHORUS_OK;
+}
+
+static int on_body(void *ud, const void *data, size_t n) {
+    struct openai_call *c = ud;
+    if (c->sse) return chorus_framer_feed(&c->framer, data, n);
+    return audio_bytes(c, data, n);
+}
+
+static void classify(void *ud, const struct chorus_http_result *r,
+                     struct chorus_http_verdict *v) {
+    struct openai_call *c = ud;
+    struct chorus_provider_error e;
+    chorus_provider_error_parse(r->error_body, r->error_body_len, &e);
+    chorus_http_classify_default("openai", r, v);
+    const char *m = e.message[0] ? e.message : "(no message)";
+    long st = r->status;
+    if (st == 429 && (!strcmp(e.code, "insufficient_quota") ||
+                      !strcmp(e.type, "insufficient_quota"))) {
+        v->status = CHORUS_E_QUOTA;
+        v->retryable = 0;
+        snprintf(v->msg, sizeof v->msg, "openai: quota exhausted (HTTP 429 insufficient_quota): "
+                 "%s; check the plan and billing of this API key", m);
+    } else if (st == 429) {
+        snprintf(v->msg, sizeof v->msg, "openai: rate limited (HTTP 429%s%s): %s", e.code[0] ? " " : "",
+                 e.code, m);
+    } else if (st == 401) {
+        snprintf(v->msg, sizeof v->msg, "openai: the API key was refused (HTTP 401): %s; check "
+                 "OPENAI_API_KEY or api_key in the [openai] section of config.toml", m);
+    } else if (st == 403) {
+        snprintf(v->msg, sizeof v->msg, "openai: permission denied (HTTP 403): %s; the key's "
+                 "project or region may not allow this model", m);
+    } else if (st == 404) {
+        snprintf(v->msg, sizeof v->msg, "openai: not found (HTTP 404) at %s/audio/speech with "
+                 "model '%s': %s; check the model name and OPENAI_BASE_URL", c->p->base,
+                 c->model, m);
+    } else if (st == 400 || st == 422) {
+        snprintf(v->msg, sizeof v->msg, "openai: request rejected (HTTP %ld): %s", st, m);
+    } else if (st >= 500) {
+        snprintf(v->msg, sizeof v->msg, "openai: server error (HTTP %ld): %s", st, m);
+    }
+}
+
+static int call_cancelled(void *ud) {
+    return chorus_job_cancelled(((struct openai_call *)ud)->job);
+}
+
+static int is_builtin_voice(const char *v) {
+    for (size_t i = 0; i < sizeof builtin_voices / sizeof builtin_voices[0]; i++)
+        if (!strcasecmp(v, builtin_voices[i])) return 1;
+    return 0;
+}
+
+static enum chorus_format pick_native(const struct chorus_job *job) {
+    if (!job->passthrough_ok) return CHORUS_FORMAT_DEFAULT;
+    switch (job->want_format) {
+    case CHORUS_FORMAT_MP3:
+    case CHORUS_FORMAT_OPUS:
+    case CHORUS_FORMAT_AAC:
+    case CHORUS_FORMAT_FLAC:
+    case CHORUS_FORMAT_WAV:
+    case CHORUS_FORMAT_PCM:
+        return job->want_format;
+    default:
+        return CHORUS_FORMAT_DEFAULT;
+    }
+}
+
+static int openai_synthesize(struct chorus_backend *b, const struct chorus_job *job,
+                             struct chorus_sink *out) {
+    struct openai_priv *p = b->priv;
+    if (p->official && !p->key[0]) return chorus_job_fail(job, CHORUS_E_AUTH, "%s", missing_key_msg);
+    const char *model = job->model && *job->model ? job->model : p->model;
+    const char *instructions = chorus_job_option(job, "instructions");
+    const char *sf = chorus_job_option(job, "stream_format");
+    int want_sse = sf && !strcasecmp(sf, "sse");
+    if (job->speed < 0.25f || job->speed > 4.0f)
+        return chorus_job_fail(job, CHORUS_E_INVALID, "openai: speed %.2f is outside the "
+                               "0.25-4.0 range the speech API accepts", job->speed);
+    if (p->official && instructions && *instructions && strncmp(model, "gpt-4o", 6) != 0)
+        return chorus_job_fail(job, CHORUS_E_OPTION, "openai: the instructions option works "
+                               "only with gpt-4o-mini-tts, not %s; pick it with -m "
+                               "gpt-4o-mini-tts", model);
+    if (p->official && want_sse && !strncmp(model, "tts-1", 5))
+        return chorus_job_fail(job, CHORUS_E_OPTION, "openai: stream_format=sse is not "
+                               "supported by %s; use gpt-4o-mini-tts or stream_format=audio",
+                               model);
+
+    enum chorus_format native = pick_native(job);
+    const char *rf = native ? chorus_format_name(native) : "wav";
+
+    json_t *body = json_object();
+    json_object_set_new(body, "model", json_string(model));
+    json_object_set_new(body, "input", json_stringn(job->text, job->len));
+    const char *voice = job->voice && *job->voice ? job->voice : "alloy";
+    if (!strncmp(voice, "voice_", 6) && !is_builtin_voice(voice)) {
+        json_t *vo = json_object();
+        json_object_set_new(vo, "id", json_string(voice)); /* a custom voice */
+        json_object_set_new(body, "voice", vo);
+    } else {
+        json_object_set_new(body, "voice", json_string(voice));
+    }
+    if (instructions && *instructions)
+        json_object_set_new(body, "instructions", json_string(instructions));
+    json_object_set_new(body, "response_format", json_string(rf));
+    if (fabsf(job->speed - 1.0f) > 1e-4f)
+        json_object_set_new(body, "speed", json_real(round(job->speed * 1000.0) / 1000.0));
+    if (want_sse) json_object_set_new(body, "stream_format", json_string("sse"));
+    char *text = json_dumps(body, JSON_COMPACT);
+    json_decref(body);
+    if (!text) return chorus_job_fail(job, CHORUS_E_NOMEM, "openai: out of memory");
+
+    char url[600], auth[600] = "", org[200] = "", proj[200] = "";
+    if (chorus_net_join_url(url, sizeof url, p->base, "audio/speech") != 0) {
+        free(text);
+        return chorus_job_fail(job, CHORUS_E_CONFIG, "openai: the base URL is too long");
+    }
+    const char *hdrs[8];
+    int nh = 0;
+    hdrs[nh++] = "Content-Type: application/json";
+    hdrs[nh++] = "Accept: */*";
+    if (p->key[0]) {
+        snprintf(auth, sizeof auth, "Authorization: Bearer %s", p->key);
+        hdrs[nh++] = auth;
+    }
+    if (p->org[0]) {
+        snprintf(org, sizeof org, "OpenAI-Organization: %s", p->org);
+        hdrs[nh++] = org;
+    }
+    if (p->project[0]) {
+        snprintf(proj, sizeof proj, "OpenAI-Project: %s", p->project);
+        hdrs[nh++] = proj;
+    }
+    hdrs[nh] = NULL;
+
+    struct openai_call c;
+    memset(&c, 0, sizeof c);
+    c.job = job;
+    c.p = p;
+    c.model = model;
+    int rc = chorus_remote_audio_init(&c.audio, job, out,
+                                      native ? CHORUS_REMOTE_ENCODED : CHORUS_REMOTE_WAV, native,
+                                      24000);
+    if (rc) {
+        free(text);
+        chorus_remote_audio_release(&c.audio);
+        return chorus_job_fail(job, rc, "openai: out of memory");
+    }
+    chorus_framer_init(&c.framer, 1, 0, on_sse_event, &c);
+
+    struct chorus_http_req req = {0};
+    req.method = "POST";
+    req.url = url;
+    req.headers = hdrs;
+    req.body = text;
+    req.body_len = strlen(text);
+    req.secret = p->key;
+    req.what = "openai";
+    req.policy = chorus_remote_policy(job);
+    req.on_response = on_response;
+    req.on_body = on_body;
+    req.classify = classify;
+    req.is_cancelled = call_cancelled;
+    req.ud = &c;
+    struct chorus_http_result r;
+    rc = chorus_http_perform(&req, &r);
+    if (rc == CHORUS_OK && c.sse) rc = chorus_framer_finish(&c.framer);
+    if (rc == CHORUS_OK && c.status) rc = c.status;
+    if (rc == CHORUS_OK && c.sse && !c.sse_done)
+        rc = call_fail(&c, CHORUS_E_NETWORK, "openai: the event stream ended without "
+                       "speech.audio.done; the audio may be incomplete");
+    if (rc == CHORUS_OK) {
+        rc = chorus_remote_audio_finish(&c.audio);
+        if (rc && c.audio.msg[0]) call_fail(&c, rc, "openai: %s", c.audio.msg);
+    }
+    if (rc == CHORUS_OK) {
+        if (r.retries)
+            CHORUS_LOGI("openai: chunk %u needed %d retries", job->index, r.retries);
+        if (c.sse_done) {
+            struct chorus_cost est;
+            if (chorus_cost_estimate(chorus_backend_config(b), "openai", model, job->text,
+                                     job->len, &est) == CHORUS_OK)
+                CHORUS_LOGI("openai: usage %lld input + %lld audio tokens (estimated %.0f + "
+                            "%.0f)", c.usage_in, c.usage_out, est.input_tokens,
+                            est.output_tokens);
+        }
+    } else if (rc != CHORUS_E_CANCELLED) {
+        if (c.status && c.msg[0])
+            chorus_job_fail(job, rc, "%s", c.msg);
+        else if (r.msg[0])
+            chorus_job_fail(job, rc, "%s", r.msg);
+    }
+    chorus_http_result_release(&r);
+    chorus_framer_release(&c.framer);
+    chorus_remote_audio_release(&c.audio);
+    free(text);
+    return rc;
+}
+
+static const struct chorus_backend_ops openai_ops = {
+    .open = openai_open,
+    .probe = openai_probe,
+    .synthesize = openai_synthesize,
+    .list_voices = openai_list_voices,
+};
+
+const struct chorus_backend_desc chorus_backend_openai = {
+    .name = "openai",
+    .pattern = NULL,
+    .description = "OpenAI speech API (tts-1, tts-1-hd, gpt-4o-mini-tts) or any "
+                   "OpenAI-compatible server via OPENAI_BASE_URL",
+    .caps = CHORUS_CAP_STREAMING | CHORUS_CAP_REMOTE,
+    .flags = CHORUS_BF_ANY_VOICE,
+    .max_input_chars = 4096,
+    .first_chunk_chars = 0,
+    .sample_rate = 24000,
+    .max_concurrent = 4,
+    .default_voice = "alloy",
+    .options = openai_options,
+    .priv_size = sizeof(struct openai_priv),
+    .ops = &openai_ops,
+};

@@ -1,0 +1,184 @@
+/* serve.c — `chorus serve`: run the OpenAI-compatible speech server until SIGINT/SIGTERM. */
+#include <errno.h>
+#include <getopt.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "server/server.h"
+
+static const char serve_usage[] =
+    "usage: chorus serve [options]\n"
+    "Serve OpenAI's speech API (POST /v1/audio/speech) and more over HTTP; see docs/server.md.\n"
+    "\n"
+    "  -H, --host ADDR          address to listen on (default 127.0.0.1; [server] host)\n"
+    "  -p, --port N             port, 0 = any free one (default 8880; [server] port)\n"
+    "  -k, --api-key KEY        accept 'Authorization: Bearer KEY' (repeatable); also\n"
+    "                           $CHORUS_API_KEY and [server] api_key. Required to listen on a\n"
+    "                           non-loopback address\n"
+    "      --insecure           allow a non-loopback address without an API key\n"
+    "  -b, --backend NAME       backend for OpenAI model names (tts-1...): default from config\n"
+    "  -j, --max-concurrent N   generations at once (default: [chorus] max_concurrent, else 4)\n"
+    "      --max-queue N        requests waiting for a slot before 429 (default 32)\n"
+    "      --queue-timeout MS   waiting longer than this gives 503 (default 30000)\n"
+    "      --max-body BYTES     largest request body before 413 (default 1048576)\n"
+    "      --max-input N        most characters of input per request (default 100000)\n"
+    "      --grace MS           on SIGINT/SIGTERM, let generations finish this long (default 10000)\n"
+    "      --port-file FILE     write the bound port to FILE once listening\n"
+    "  -q, --quiet              no access log\n"
+    "\n"
+    "Configuration: the same keys in a [server] section of config.toml; OpenAI voice names map\n"
+    "through [server.voices] (default backend) and [server.voices.BACKEND] tables.\n";
+
+static int parse_long(const char *s, long lo, long hi, long *out) {
+    char *end;
+    errno = 0;
+    long v = strtol(s, &end, 10);
+    if (end == s || *end || errno || v < lo || v > hi) return -1;
+    *out = v;
+    return 0;
+}
+
+/* A numeric setting from [server] when the flag did not give it. */
+static int cfg_long(struct chorus_engine *e, const char *key, long lo, long hi, long *out) {
+    const char *v = chorus_engine_config(e, "server", key);
+    if (!v) return 0;
+    if (parse_long(v, lo, hi, out) < 0) {
+        cli_err("invalid [server] %s = %s in %s: use a whole number from %ld to %ld", key, v,
+                chorus_engine_config_path(e) ? chorus_engine_config_path(e) : "the config", lo, hi);
+        return -1;
+    }
+    return 0;
+}
+
+int cli_serve(int argc, char **argv) {
+    enum { OPT_INSECURE = 256, OPT_QUEUE, OPT_QTIMEOUT, OPT_BODY, OPT_INPUT, OPT_GRACE, OPT_PORTFILE };
+    static const struct option opts[] = {
+        {"host", required_argument, 0, 'H'},         {"port", required_argument, 0, 'p'},
+        {"api-key", required_argument, 0, 'k'},      {"insecure", no_argument, 0, OPT_INSECURE},
+        {"backend", required_argument, 0, 'b'},      {"max-concurrent", required_argument, 0, 'j'},
+        {"max-queue", required_argument, 0, OPT_QUEUE}, {"queue-timeout", required_argument, 0, OPT_QTIMEOUT},
+        {"max-body", required_argument, 0, OPT_BODY}, {"max-input", required_argument, 0, OPT_INPUT},
+        {"grace", required_argument, 0, OPT_GRACE},  {"port-file", required_argument, 0, OPT_PORTFILE},
+        {"quiet", no_argument, 0, 'q'},              {"help", no_argument, 0, 'h'},
+        {0, 0, 0, 0}};
+    struct srv_options o = srv_options_default();
+    const char *keys[65];
+    size_t nkeys = 0;
+    const char *host = NULL, *port_file = NULL;
+    long port = -1, maxc = -1, queue = -1, qtimeout = -1, body = -1, input = -1, grace = 10000;
+    int c;
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "H:p:k:b:j:qh", opts, NULL)) != -1) {
+        const char *what = NULL;
+        switch (c) {
+        case 'H': host = optarg; break;
+        case 'p': if (parse_long(optarg, 0, 65535, &port)) what = "--port: use 0 to 65535"; break;
+        case 'k':
+            if (!*optarg) what = "--api-key: the key is empty";
+            else if (nkeys == 64) what = "--api-key: at most 64 keys";
+            else keys[nkeys++] = optarg;
+            break;
+        case OPT_INSECURE: o.insecure = 1; break;
+        case 'b': o.default_backend = optarg; break;
+        case 'j': if (parse_long(optarg, 1, 1024, &maxc)) what = "--max-concurrent: use 1 to 1024"; break;
+        case OPT_QUEUE: if (parse_long(optarg, 0, 100000, &queue)) what = "--max-queue: use 0 to 100000"; break;
+        case OPT_QTIMEOUT: if (parse_long(optarg, 1, 3600000, &qtimeout)) what = "--queue-timeout: use 1 to 3600000 ms"; break;
+        case OPT_BODY: if (parse_long(optarg, 64, 1L << 30, &body)) what = "--max-body: use 64 to 1073741824 bytes"; break;
+        case OPT_INPUT: if (parse_long(optarg, 1, 100000000, &input)) what = "--max-input: use 1 to 100000000"; break;
+        case OPT_GRACE: if (parse_long(optarg, 0, 3600000, &grace)) what = "--grace: use 0 to 3600000 ms"; break;
+        case OPT_PORTFILE: port_file = optarg; break;
+        case 'q': o.access_log = 0; break;
+        case 'h': fputs(serve_usage, stdout); return 0;
+        default: cli_err("run 'chorus serve --help' for its options"); return EXIT_USAGE;
+        }
+        if (what) {
+            cli_err("invalid %s (got '%s')", what, optarg);
+            return EXIT_USAGE;
+        }
+    }
+    if (optind < argc) {
+        cli_err("serve takes no arguments (got '%s'); see chorus serve --help", argv[optind]);
+        return EXIT_USAGE;
+    }
+
+    /* signals go to this thread only: block them before any thread starts */
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGTERM);
+    pthread_sigmask(SIG_BLOCK, &set, NULL);
+    signal(SIGPIPE, SIG_IGN);
+
+    struct chorus_engine *e = NULL;
+    struct chorus_engine_options eo = {0};
+    eo.max_concurrent = maxc > 0 ? (int)maxc : 0;
+    char err[1024] = "";
+    int rc = chorus_engine_create2(&e, &eo, err, sizeof err);
+    if (rc != CHORUS_OK) {
+        cli_err("%s", err[0] ? err : chorus_strerror(rc));
+        return 1;
+    }
+    /* flags, then config */
+    int status = 1;
+    const char *v;
+    o.host = host ? host : (v = chorus_engine_config(e, "server", "host")) ? v : o.host;
+    if (port < 0 && cfg_long(e, "port", 0, 65535, &port)) goto out;
+    if (port >= 0) o.port = (int)port;
+    if (queue < 0 && cfg_long(e, "max_queue", 0, 100000, &queue)) goto out;
+    if (queue >= 0) o.max_queue = (int)queue;
+    if (qtimeout < 0 && cfg_long(e, "queue_timeout_ms", 1, 3600000, &qtimeout)) goto out;
+    if (qtimeout > 0) o.queue_timeout_ms = (int)qtimeout;
+    if (body < 0 && cfg_long(e, "max_body", 64, 1L << 30, &body)) goto out;
+    if (body > 0) o.max_body = (size_t)body;
+    if (input < 0 && cfg_long(e, "max_input_chars", 1, 100000000, &input)) goto out;
+    if (input > 0) o.max_input_chars = (size_t)input;
+    if (!o.default_backend) o.default_backend = chorus_engine_config(e, "server", "default_backend");
+    if (nkeys == 0) {
+        const char *k = getenv("CHORUS_API_KEY");
+        if (k && *k) keys[nkeys++] = k;
+        k = chorus_engine_config(e, "server", "api_key");
+        if (k && *k) keys[nkeys++] = k;
+    }
+    o.api_keys = keys;
+    o.n_api_keys = nkeys;
+    o.max_concurrent = maxc > 0 ? (int)maxc : 0;
+
+    struct srv *s = NULL;
+    rc = srv_start(e, &o, &s, err, sizeof err);
+    if (rc != CHORUS_OK) {
+        cli_err("%s", err);
+        status = rc == CHORUS_E_INVALID ? EXIT_USAGE : 1;
+        goto out;
+    }
+    int p = srv_port(s);
+    const char *h = o.host;
+    int bracket = strchr(h, ':') != NULL;
+    fprintf(stderr, "chorus serve: listening on http://%s%s%s:%d/ (%s; Ctrl-C stops)\n",
+            bracket ? "[" : "", h, bracket ? "]" : "", p,
+            nkeys ? "API key required" : "no API key");
+    if (port_file) {
+        char tmp[4096];
+        snprintf(tmp, sizeof tmp, "%s.tmp", port_file);
+        FILE *f = fopen(tmp, "w");
+        if (!f || fprintf(f, "%d\n", p) < 0 || fclose(f) != 0 || rename(tmp, port_file) != 0) {
+            cli_err("cannot write the port to %s: %s", port_file, strerror(errno));
+            srv_stop(s, 0);
+            goto out;
+        }
+    }
+    int sig = 0;
+    sigwait(&set, &sig);
+    fprintf(stderr, "chorus serve: %s received, stopping (running generations get %ld ms)\n",
+            sig == SIGINT ? "SIGINT" : "SIGTERM", grace);
+    srv_stop(s, (int)grace);
+    fprintf(stderr, "chorus serve: stopped\n");
+    status = 0;
+out:
+    chorus_engine_destroy(e);
+    return status;
+}

@@ -1,0 +1,75 @@
+/* text_api.c — the public text-inspection calls, on the text stage (src/text). */
+#include <stdlib.h>
+#include <string.h>
+
+#include "chorus/chorus.h"
+#include "core/util.h"
+#include "text/text.h"
+
+void chorus_free(void *p) {
+    free(p);
+}
+
+int chorus_normalize_text(const char *text, size_t len, const char *options, const char *lang,
+                          char **out, size_t **offsets, char *errbuf, size_t errbuf_size) {
+    if (!text || !out) return CHORUS_E_INVALID;
+    *out = NULL;
+    if (offsets) *offsets = NULL;
+    if (!len) len = strlen(text);
+    size_t bad;
+    if (!chorus_utf8_valid(text, len, &bad)) {
+        chorus_fmt(errbuf, errbuf_size, "text is not valid UTF-8 (first bad byte at offset %zu)", bad);
+        return CHORUS_E_BAD_UTF8;
+    }
+    struct chorus_norm_options o;
+    chorus_norm_options_default(&o);
+    if (options && chorus_norm_options_parse(&o, options, errbuf, errbuf_size) < 0)
+        return CHORUS_E_OPTION;
+    struct chorus_textbuf b;
+    chorus_textbuf_init(&b);
+    if (chorus_text_normalize(&b, text, len, 0, lang, &o) < 0 || chorus_textbuf_reserve(&b, 1) < 0) {
+        chorus_textbuf_free(&b);
+        return CHORUS_E_NOMEM;
+    }
+    b.map[b.len] = len;
+    *out = b.text ? b.text : strdup("");
+    if (offsets) *offsets = b.map;
+    else free(b.map);
+    return *out ? CHORUS_OK : CHORUS_E_NOMEM;
+}
+
+const char *chorus_detect_language(const char *text, size_t len, double *confidence) {
+    if (!text) return "und";
+    return chorus_text_detect_language(text, len ? len : strlen(text), confidence);
+}
+
+int chorus_plan_text(const char *text, size_t len, enum chorus_input_kind kind, size_t max_chars,
+                     int normalize, const char *options, chorus_segment_fn fn, void *userdata,
+                     char *errbuf, size_t errbuf_size) {
+    if (!text || !fn) return CHORUS_E_INVALID;
+    if (!len) len = strlen(text);
+    size_t bad;
+    if (!chorus_utf8_valid(text, len, &bad)) {
+        chorus_fmt(errbuf, errbuf_size, "text is not valid UTF-8 (first bad byte at offset %zu)", bad);
+        return CHORUS_E_BAD_UTF8;
+    }
+    struct chorus_text_config tc = {0};
+    tc.max_chars = max_chars;
+    tc.normalize = normalize && kind == CHORUS_INPUT_TEXT;
+    tc.paragraph_pause = -1;
+    tc.normalize_options = options;
+    struct chorus_textiter *it;
+    int rc = chorus_textiter_create(&it, text, len, kind, &tc, errbuf, errbuf_size);
+    if (rc) return rc < 0 ? rc : CHORUS_E_INVALID;
+    struct chorus_textseg seg;
+    unsigned i = 0;
+    while ((rc = chorus_textiter_next(it, &seg)) > 0) {
+        struct chorus_text_segment s = {i++, seg.text, seg.len, seg.src_offset, seg.src_len,
+                                        seg.pause_before, seg.voice, seg.rate, seg.pitch,
+                                        seg.volume, seg.is_ssml};
+        if (fn(&s, userdata)) break;
+    }
+    if (rc < 0) chorus_fmt(errbuf, errbuf_size, "%s", chorus_textiter_errmsg(it));
+    chorus_textiter_destroy(it);
+    return rc < 0 ? rc : CHORUS_OK;
+}

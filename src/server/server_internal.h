@@ -1,0 +1,133 @@
+/*
+ * server_internal.h — what the files of src/server share: the server and per-request state,
+ * response helpers (every error in OpenAI's envelope), admission, metrics, voice mapping.
+ * Not installed; the server still sees the library only through chorus/chorus.h.
+ */
+#ifndef CHORUS_SERVER_INTERNAL_H
+#define CHORUS_SERVER_INTERNAL_H
+
+#include <jansson.h>
+#include <microhttpd.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdint.h>
+
+#include "server/request.h"
+#include "server/server.h"
+
+/** Endpoints, for routing and the metrics label. */
+enum {
+    SRV_EP_SPEECH = 0,
+    SRV_EP_CAPTIONED,
+    SRV_EP_VOICES,
+    SRV_EP_MODELS,
+    SRV_EP_BACKENDS,
+    SRV_EP_HEALTH,
+    SRV_EP_METRICS,
+    SRV_EP_PAGE,
+    SRV_EP_OTHER,
+    SRV_EP_COUNT
+};
+
+/** Outcomes of a generation, for chorus_generations_total. */
+enum { SRV_GEN_DONE = 0, SRV_GEN_ERROR, SRV_GEN_CANCELLED, SRV_GEN_OUTCOMES };
+
+#define SRV_STATUS_SLOTS 16
+#define SRV_TTFB_BUCKETS 11
+#define SRV_RTF_BUCKETS 9
+
+struct srv_status_count {
+    int status;
+    uint64_t count;
+};
+
+/** Counters behind GET /metrics (guarded by srv.mmu). Histogram buckets are cumulative. */
+struct srv_metrics {
+    struct srv_status_count requests[SRV_EP_COUNT][SRV_STATUS_SLOTS];
+    uint64_t ttfb_bucket[SRV_TTFB_BUCKETS], ttfb_count;
+    double ttfb_sum;
+    uint64_t rtf_bucket[SRV_RTF_BUCKETS], rtf_count;
+    double rtf_sum;
+    uint64_t generations[SRV_GEN_OUTCOMES];
+    uint64_t bytes_out;
+    double audio_seconds;
+};
+
+struct srv {
+    struct srv_options opt;
+    struct chorus_engine *engine;
+    struct MHD_Daemon *daemon;
+    int listen_fd, port;
+    char default_backend[128];
+    pthread_mutex_t mu; /* admission: active, queued, stopping, next_id */
+    pthread_cond_t cv;
+    int max_active, active, queued, stopping;
+    uint64_t next_id;
+    atomic_int force_stop; /* cancel every running generation now */
+    pthread_mutex_t mmu;
+    struct srv_metrics m;
+};
+
+/** One HTTP request (MHD's per-request pointer), freed when MHD reports it complete. */
+struct srv_req {
+    struct srv *srv;
+    struct MHD_Connection *conn;
+    uint64_t id;
+    double t0;
+    char method[16];
+    char url[256];
+    int endpoint;
+    const char *model_id; /* GET /v1/models/{id} */
+    char *body;
+    size_t body_len;
+    int too_large, rejected;
+    int status;
+    size_t bytes_out;
+    const char *errmsg_logged; /* error code for the access log (never the message) */
+    atomic_int refs;           /* MHD's, plus one while a streamed response lives */
+    int toe;                   /* how MHD says the request ended */
+};
+
+/** Drop a reference to q; the last one writes the access log line and frees it. */
+void srv_req_unref(struct srv_req *q);
+
+double srv_now(void);
+void srv_free(struct srv *s);
+
+/** 1 if the client closed its connection (peeked, nothing consumed). */
+int srv_client_gone(struct MHD_Connection *c);
+
+/** Take a generation slot, waiting in the bounded queue. 0: got one; -1: *err says why
+ *  (429 queue full, 503 timeout or shutdown); -2: the client went away while waiting. */
+int srv_slot_acquire(struct srv *s, struct MHD_Connection *c, struct srv_error *err);
+void srv_slot_release(struct srv *s);
+
+/** Record a finished generation (ttfb < 0: no audio was sent). */
+void srv_metrics_generation(struct srv *s, int outcome, double ttfb, double wall, double audio,
+                            uint64_t bytes);
+
+void srv_error_set(struct srv_error *e, int status, const char *type, const char *code,
+                   const char *param, const char *fmt, ...) __attribute__((format(printf, 6, 7)));
+/** Map a library status and its message to an HTTP error. */
+void srv_error_from_status(struct srv_error *e, int rc, const char *msg, const char *param);
+json_t *srv_error_json(const struct srv_error *e);
+json_t *srv_formats_json(void);
+
+/** Queue a response (adds x-request-id, counts it, destroys our reference). */
+enum MHD_Result srv_queue(struct srv_req *q, int status, struct MHD_Response *r);
+/** Send malloc'ed data (taken over) with a content type. */
+enum MHD_Result srv_send_buffer(struct srv_req *q, int status, const char *ctype, void *data,
+                                size_t len);
+/** Send a JSON document (reference taken over). */
+enum MHD_Result srv_send_json(struct srv_req *q, int status, json_t *j);
+/** Send an error in OpenAI's envelope with x-should-retry and Retry-After as they apply. */
+enum MHD_Result srv_send_error(struct srv_req *q, const struct srv_error *e);
+
+/** The voice a name maps to for backend b (config [server.voices.B], [server.voices] for the
+ *  default backend, then the built-in table), or NULL when it is not an alias. */
+const char *srv_voice_map(struct srv *s, const char *backend, const char *voice);
+
+/** POST /v1/audio/speech (captioned = 0) and its captioned NDJSON variant (speech.c). */
+enum MHD_Result srv_handle_speech(struct srv_req *q, int captioned);
+
+#endif
