@@ -5,7 +5,8 @@ list(APPEND CHORUS_EXTRA_LIBS mp3lame) # libmp3lame ships no .pc file in Debian 
 # text stage
 # remote backends
 # kokoro
-# BLIS (no .pc in Debian 12): detects AVX2/AVX-512 cores at run time, unlike Debian's OpenBLAS 0.3.21.
-list(APPEND CHORUS_EXTRA_LIBS blis)
+# OpenBLAS is dlopen()ed at run time (src/nn/nn.c sets OPENBLAS_CORETYPE first): nothing to link
+# but libdl, which glibc 2.34+ has in libc.
+list(APPEND CHORUS_EXTRA_LIBS ${CMAKE_DL_LIBS})
 # audio cache (SHA-256 keys and checksums)
 list(APPEND CHORUS_PKGS nettle)

@@ -1,15 +1,47 @@
 /* nn.c — see nn.h. */
 #include "nn/nn.h"
 
-#include <blis.h>
+#include <cpuid.h>
+#include <dlfcn.h>
+#include <stdint.h>
+#include <stdio.h>
 #include <math.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+/* CBLAS constants (the ABI every CBLAS shares). */
+enum { CB_ROW_MAJOR = 101, CB_NO_TRANS = 111, CB_TRANS = 112 };
+typedef void (*sgemm_fn)(int, int, int, int, int, int, float, const float *, int, const float *,
+                         int, float, float *, int);
+typedef void (*sgemv_fn)(int, int, int, int, float, const float *, int, const float *, int, float,
+                         float *, int);
+
 static int nn_threads = 1;
+static sgemm_fn nn_sgemm;
+static sgemv_fn nn_sgemv;
+static char nn_blas_name[128] = "built-in (no BLAS found)";
 static pthread_once_t nn_once = PTHREAD_ONCE_INIT;
+
+/*
+ * OpenBLAS picks its kernels when it loads, from OPENBLAS_CORETYPE or its own CPU detection,
+ * and Debian 12's 0.3.21 detects recent AVX-512 cores as an old model (several times slower).
+ * So we do not link it: we set OPENBLAS_CORETYPE from the CPU's features (unless the user set
+ * it) and then dlopen it. Any other CBLAS (libblas.so.3 from the alternatives system: BLIS,
+ * OpenBLAS, ATLAS) is the second choice; plain loops are the last resort, correct but slow.
+ */
+/* 2: AVX-512F usable (CPU and OS), 1: AVX2, 0: neither. */
+static int cpu_level(void) {
+    unsigned a, b, c, d;
+    if (!__get_cpuid(1, &a, &b, &c, &d) || !(c & (1u << 27))) return 0; /* OSXSAVE */
+    unsigned lo, hi;
+    __asm__ volatile("xgetbv" : "=a"(lo), "=d"(hi) : "c"(0));
+    (void)hi;
+    if ((lo & 0x6) != 0x6 || !__get_cpuid_count(7, 0, &a, &b, &c, &d)) return 0;
+    if ((b & (1u << 16)) && (lo & 0xe0) == 0xe0) return 2;
+    return (b & (1u << 5)) ? 1 : 0;
+}
 
 static void nn_init_once(void) {
     const char *e = getenv("CHORUS_THREADS");
@@ -17,7 +49,30 @@ static void nn_init_once(void) {
     if (n < 1) n = 1;
     if (n > 8) n = 8;
     nn_threads = (int)n;
-    bli_thread_set_num_threads(nn_threads);
+    if (!getenv("OPENBLAS_CORETYPE")) {
+        int lvl = cpu_level();
+        if (lvl == 2) setenv("OPENBLAS_CORETYPE", "SkylakeX", 0);
+        else if (lvl == 1) setenv("OPENBLAS_CORETYPE", "Haswell", 0);
+    }
+    static const char *const libs[] = {"libopenblas.so.0", "libopenblas.so", "libblas.so.3",
+                                       "libcblas.so.3"};
+    for (size_t i = 0; i < sizeof libs / sizeof libs[0] && !nn_sgemm; i++) {
+        void *h = dlopen(libs[i], RTLD_NOW | RTLD_LOCAL);
+        if (!h) continue;
+        sgemm_fn g = (sgemm_fn)(uintptr_t)dlsym(h, "cblas_sgemm");
+        sgemv_fn v = (sgemv_fn)(uintptr_t)dlsym(h, "cblas_sgemv");
+        if (!g || !v) {
+            dlclose(h);
+            continue;
+        }
+        void (*set_threads)(int) = (void (*)(int))(uintptr_t)dlsym(h, "openblas_set_num_threads");
+        if (set_threads) set_threads(nn_threads);
+        nn_sgemm = g;
+        nn_sgemv = v;
+        snprintf(nn_blas_name, sizeof nn_blas_name, "%s%s%s", libs[i],
+                 getenv("OPENBLAS_CORETYPE") ? " OPENBLAS_CORETYPE=" : "",
+                 getenv("OPENBLAS_CORETYPE") ? getenv("OPENBLAS_CORETYPE") : "");
+    }
 }
 
 void chorus_nn_init(void) { pthread_once(&nn_once, nn_init_once); }
@@ -27,17 +82,41 @@ int chorus_nn_threads(void) {
     return nn_threads;
 }
 
+const char *chorus_nn_blas_name(void) {
+    chorus_nn_init();
+    return nn_blas_name;
+}
+
 void chorus_nn_gemm(int trans_a, int trans_b, int m, int n, int k, float alpha, const float *a,
                     int lda, const float *b, int ldb, float beta, float *c, int ldc) {
     chorus_nn_init();
     if (m <= 0 || n <= 0) return;
-    if (k <= 0) {
-        for (int i = 0; i < m; i++)
-            for (int j = 0; j < n; j++) c[(size_t)i * ldc + j] *= beta;
+    if (k > 0 && nn_sgemm) {
+        nn_sgemm(CB_ROW_MAJOR, trans_a ? CB_TRANS : CB_NO_TRANS, trans_b ? CB_TRANS : CB_NO_TRANS,
+                 m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
         return;
     }
-    cblas_sgemm(CblasRowMajor, trans_a ? CblasTrans : CblasNoTrans,
-                trans_b ? CblasTrans : CblasNoTrans, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+    for (int i = 0; i < m; i++)
+        for (int j = 0; j < n; j++) {
+            float acc = 0;
+            for (int q = 0; q < k; q++)
+                acc += (trans_a ? a[(size_t)q * lda + i] : a[(size_t)i * lda + q]) *
+                       (trans_b ? b[(size_t)j * ldb + q] : b[(size_t)q * ldb + j]);
+            c[(size_t)i * ldc + j] = alpha * acc + (beta != 0 ? beta * c[(size_t)i * ldc + j] : 0);
+        }
+}
+
+/* y[m] = A[m][n] x + y */
+static void gemv_acc(int m, int n, const float *a, const float *x, float *y) {
+    if (nn_sgemv) {
+        nn_sgemv(CB_ROW_MAJOR, CB_NO_TRANS, m, n, 1.0f, a, n, x, 1, 1.0f, y, 1);
+        return;
+    }
+    for (int i = 0; i < m; i++) {
+        float acc = 0;
+        for (int j = 0; j < n; j++) acc += a[(size_t)i * n + j] * x[j];
+        y[i] += acc;
+    }
 }
 
 void chorus_nn_linear(const float *x, int t, int in, const float *w, const float *b, int out,
@@ -200,8 +279,7 @@ int chorus_nn_lstm_forward(const struct chorus_nn_lstm *l, const float *x, int t
         for (int s = 0; s < t; s++) {
             int ti = d ? t - 1 - s : s;
             memcpy(gt, g + (size_t)ti * G, (size_t)G * sizeof *gt);
-            cblas_sgemv(CblasRowMajor, CblasNoTrans, G, H, 1.0f, l->w_hh[d], H, h, 1, 1.0f, gt,
-                        1);
+            gemv_acc(G, H, l->w_hh[d], h, gt);
             float *out = y + (size_t)ti * D * H + (size_t)d * H;
             for (int j = 0; j < H; j++) {
                 float ig = sigm(gt[j]), fg = sigm(gt[H + j]), gg = tanhf(gt[2 * H + j]),
@@ -240,9 +318,50 @@ void chorus_nn_layer_norm(float *x, int rows, int n, const float *gamma, const f
     }
 }
 
-void chorus_nn_adain(float *x, int c, int l, const float *gamma, const float *beta) {
-    for (int ch = 0; ch < c; ch++) {
-        float *v = x + (size_t)ch * l;
+/* ---------------------------------------------------------------------------------------- */
+/* Channel-parallel element-wise work: the calling thread plus nn_threads-1 short-lived ones.  */
+
+typedef void (*chan_fn)(void *ctx, int c0, int c1);
+struct chan_job {
+    chan_fn fn;
+    void *ctx;
+    int c0, c1;
+};
+static void *chan_run(void *arg) {
+    struct chan_job *j = arg;
+    j->fn(j->ctx, j->c0, j->c1);
+    return NULL;
+}
+static void parallel_channels(chan_fn fn, void *ctx, int c, size_t work) {
+    chorus_nn_init();
+    int nt = nn_threads < c ? nn_threads : c;
+    if (nt <= 1 || work < (1u << 16)) {
+        fn(ctx, 0, c);
+        return;
+    }
+    if (nt > 8) nt = 8;
+    pthread_t th[8];
+    struct chan_job jobs[8];
+    int started[8] = {0};
+    for (int i = 0; i < nt; i++) jobs[i] = (struct chan_job){fn, ctx, c * i / nt, c * (i + 1) / nt};
+    for (int i = 1; i < nt; i++) started[i] = pthread_create(&th[i], NULL, chan_run, &jobs[i]) == 0;
+    fn(ctx, jobs[0].c0, jobs[0].c1);
+    for (int i = 1; i < nt; i++) {
+        if (started[i]) pthread_join(th[i], NULL);
+        else fn(ctx, jobs[i].c0, jobs[i].c1); /* could not start a thread: do it here */
+    }
+}
+
+struct adain_ctx {
+    float *x;
+    int l;
+    const float *gamma, *beta;
+};
+static void adain_range(void *p, int c0, int c1) {
+    struct adain_ctx *a = p;
+    int l = a->l;
+    for (int ch = c0; ch < c1; ch++) {
+        float *v = a->x + (size_t)ch * l;
         double s = 0, ss = 0;
         for (int i = 0; i < l; i++) s += v[i];
         float mean = (float)(s / l);
@@ -251,21 +370,58 @@ void chorus_nn_adain(float *x, int c, int l, const float *gamma, const float *be
             ss += (double)d * d;
         }
         float inv = 1.0f / sqrtf((float)(ss / l) + 1e-5f);
-        float g = gamma ? 1.0f + gamma[ch] : 1.0f, b = beta ? beta[ch] : 0.0f;
-        float a = g * inv, o = b - mean * a;
-        for (int i = 0; i < l; i++) v[i] = v[i] * a + o;
+        float g = a->gamma ? 1.0f + a->gamma[ch] : 1.0f, b = a->beta ? a->beta[ch] : 0.0f;
+        float k = g * inv, o = b - mean * k;
+        for (int i = 0; i < l; i++) v[i] = v[i] * k + o;
+    }
+}
+
+void chorus_nn_adain(float *x, int c, int l, const float *gamma, const float *beta) {
+    struct adain_ctx a = {x, l, gamma, beta};
+    parallel_channels(adain_range, &a, c, (size_t)c * l);
+}
+
+/* sin(x)^2 without libm: reduce by pi (the sign of sin drops out when squared), then an odd
+ * polynomial on [-pi/2, pi/2] (|error| < 2e-7). Written so the compiler vectorizes it. */
+static inline float sin2_fast(float x) {
+    const float inv_pi = 0.318309886f, pi_hi = 3.14159274f, pi_lo = -8.74227766e-08f;
+    const float magic = 12582912.0f; /* 1.5 * 2^23: adding it rounds to an integer */
+    float k = (x * inv_pi + magic) - magic;
+    float r = (x - k * pi_hi) - k * pi_lo;
+    float r2 = r * r;
+    float p = -2.3889859e-08f;
+    p = p * r2 + 2.7525562e-06f;
+    p = p * r2 - 1.9840874e-04f;
+    p = p * r2 + 8.3333310e-03f;
+    p = p * r2 - 1.6666667e-01f;
+    float sn = r + r * r2 * p;
+    return sn * sn;
+}
+
+struct snake_ctx {
+    float *x;
+    int l;
+    const float *alpha;
+};
+static void snake_range(void *p, int c0, int c1) {
+    struct snake_ctx *s = p;
+    for (int ch = c0; ch < c1; ch++) {
+        float a = s->alpha[ch], ia = 1.0f / a;
+        float *restrict v = s->x + (size_t)ch * s->l;
+        for (int i = 0; i < s->l; i++) {
+            float y = v[i];
+            if (fabsf(a * y) < 1e5f) v[i] = y + ia * sin2_fast(a * y);
+            else {
+                float q = sinf(a * y);
+                v[i] = y + ia * (q * q);
+            }
+        }
     }
 }
 
 void chorus_nn_snake(float *x, int c, int l, const float *alpha) {
-    for (int ch = 0; ch < c; ch++) {
-        float a = alpha[ch], ia = 1.0f / a;
-        float *v = x + (size_t)ch * l;
-        for (int i = 0; i < l; i++) {
-            float s = sinf(a * v[i]);
-            v[i] += ia * (s * s);
-        }
-    }
+    struct snake_ctx s = {x, l, alpha};
+    parallel_channels(snake_range, &s, c, (size_t)c * l * 8);
 }
 
 void chorus_nn_leaky_relu(float *x, size_t n, float slope) {

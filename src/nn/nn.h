@@ -8,10 +8,12 @@
  * nn.ConvTranspose1d, nn.LSTM, F.layer_norm, nn.InstanceNorm1d, torch.stft/istft), so weights
  * from a state dict can be used after the packing done by chorus_nn_conv_init().
  *
- * BLAS: we link BLIS (libblis), which detects AVX-512/AVX2 CPUs correctly at run time.
- * Debian 12's OpenBLAS 0.3.21 mis-detects recent AMD/Intel cores as Prescott and runs sgemm
- * about 4x slower unless OPENBLAS_CORETYPE is set before it loads; BLIS needs no setting.
- * Threads: CHORUS_THREADS, else the number of online CPUs (at most 8).
+ * BLAS: OpenBLAS, loaded with dlopen() on first use after setting OPENBLAS_CORETYPE from the
+ * CPU's features (SkylakeX with AVX-512, Haswell with AVX2) unless the user set it: Debian 12's
+ * OpenBLAS 0.3.21 mis-detects recent cores and runs sgemm several times slower without it, and
+ * the variable is only read when the library loads. (Debian 12's BLIS 0.9 falls back to its
+ * 'generic' kernels on AVX-512 AMD EPYC, 3x slower still.) Falls back to libblas.so.3, then to
+ * plain loops. Threads: CHORUS_THREADS, else the number of online CPUs (at most 8).
  */
 #ifndef CHORUS_NN_NN_H
 #define CHORUS_NN_NN_H
@@ -22,6 +24,8 @@
 void chorus_nn_init(void);
 /** Number of threads the kernels use. */
 int chorus_nn_threads(void);
+/** Which BLAS was loaded, e.g. "libopenblas.so.0 OPENBLAS_CORETYPE=SkylakeX". */
+const char *chorus_nn_blas_name(void);
 
 /** Row-major C[M][N] = alpha * op(A) op(B) + beta * C (cblas_sgemm semantics). */
 void chorus_nn_gemm(int trans_a, int trans_b, int m, int n, int k, float alpha, const float *a,

@@ -63,10 +63,9 @@ static int is_dir(const char *p) {
     return stat(p, &st) == 0 && S_ISDIR(st.st_mode);
 }
 
+/* Where `chorus models pull kokoro` installs (chorus_model_dir). */
 static void data_dir(char *out, size_t n) {
-    const char *x = getenv("XDG_DATA_HOME"), *h = getenv("HOME");
-    if (x && *x) snprintf(out, n, "%s/chorus/models/kokoro", x);
-    else snprintf(out, n, "%s/.local/share/chorus/models/kokoro", h && *h ? h : ".");
+    if (chorus_model_dir("kokoro", out, n) != CHORUS_OK) snprintf(out, n, "./kokoro");
 }
 
 static void dir_of(const char *path, char *out, size_t n) {

@@ -120,7 +120,7 @@ static int load_one(const struct kokoro_voices *v, const char *name, float **out
         numel = t->numel;
     } else {
         struct stat st;
-        snprintf(path, sizeof path, "%s/%s.pt", v->path, name);
+        snprintf(path, sizeof path, "%.1000s/%.250s.pt", v->path, name);
         if (stat(path, &st) == 0) {
             if ((rc = chorus_tensor_file_load(&tf, path, err, errlen))) return rc;
             have_tf = 1;
@@ -133,7 +133,7 @@ static int load_one(const struct kokoro_voices *v, const char *name, float **out
             data = tf.t[0].data;
             numel = tf.t[0].numel;
         } else {
-            snprintf(path, sizeof path, "%s/%s.bin", v->path, name);
+            snprintf(path, sizeof path, "%.1000s/%.250s.bin", v->path, name);
             FILE *f = fopen(path, "rb");
             if (!f) {
                 snprintf(err, errlen, "kokoro: unknown voice '%s' (no %s.pt or %s.bin in %s; run "
