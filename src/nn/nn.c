@@ -9,6 +9,7 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 /* CBLAS constants (the ABI every CBLAS shares). */
@@ -43,16 +44,36 @@ static int cpu_level(void) {
     return (b & (1u << 5)) ? 1 : 0;
 }
 
+/* x86 OpenBLAS core types without AVX-512 kernels (case-insensitive). */
+static int weaker_coretype(const char *t) {
+    static const char *const weak[] = {"Haswell", "Zen", "Sandybridge", "Nehalem", "Prescott",
+                                       "Core2", "Penryn", "Dunnington", "Barcelona", "Bulldozer",
+                                       "Piledriver", "Steamroller", "Excavator", "Katmai",
+                                       "Coppermine", "Northwood", "Atom", "Bobcat", "Opteron"};
+    for (size_t i = 0; i < sizeof weak / sizeof weak[0]; i++)
+        if (!strcasecmp(t, weak[i])) return 1;
+    return 0;
+}
+
 static void nn_init_once(void) {
     const char *e = getenv("CHORUS_THREADS");
     long n = e && *e ? strtol(e, NULL, 10) : sysconf(_SC_NPROCESSORS_ONLN);
     if (n < 1) n = 1;
     if (n > 8) n = 8;
     nn_threads = (int)n;
-    if (!getenv("OPENBLAS_CORETYPE")) {
+    /* CHORUS_OPENBLAS_CORETYPE forces a core type. Otherwise we pick one from CPUID, and a
+     * preset OPENBLAS_CORETYPE is kept only if it is not a weaker x86 type than the CPU runs:
+     * environments that export "Haswell" for AVX-512 machines cost 1.5-2x in sgemm (measured on
+     * an AVX-512 EPYC: 1 thread 128x20000x128, Haswell 65-103 GFLOP/s, SkylakeX 103-124). */
+    const char *force = getenv("CHORUS_OPENBLAS_CORETYPE");
+    if (force && *force) {
+        setenv("OPENBLAS_CORETYPE", force, 1);
+    } else {
         int lvl = cpu_level();
-        if (lvl == 2) setenv("OPENBLAS_CORETYPE", "SkylakeX", 0);
-        else if (lvl == 1) setenv("OPENBLAS_CORETYPE", "Haswell", 0);
+        const char *want = lvl == 2 ? "SkylakeX" : lvl == 1 ? "Haswell" : NULL;
+        const char *have = getenv("OPENBLAS_CORETYPE");
+        if (want && (!have || !*have || (lvl == 2 && weaker_coretype(have))))
+            setenv("OPENBLAS_CORETYPE", want, 1);
     }
     static const char *const libs[] = {"libopenblas.so.0", "libopenblas.so", "libblas.so.3",
                                        "libcblas.so.3"};
@@ -66,7 +87,10 @@ static void nn_init_once(void) {
             continue;
         }
         void (*set_threads)(int) = (void (*)(int))(uintptr_t)dlsym(h, "openblas_set_num_threads");
-        if (set_threads) set_threads(nn_threads);
+        /* One BLAS thread: we split the big products ourselves (chorus_nn_gemm, convolutions).
+         * OpenBLAS's own threading barely scales on these shapes (M = K = 128, long N: 1
+         * thread 124 GFLOP/s, 2 threads 117) and its idle threads spin in sched_yield. */
+        if (set_threads) set_threads(1);
         nn_sgemm = g;
         nn_sgemv = v;
         snprintf(nn_blas_name, sizeof nn_blas_name, "%s%s%s", libs[i],
@@ -87,13 +111,81 @@ const char *chorus_nn_blas_name(void) {
     return nn_blas_name;
 }
 
+/* ---------------------------------------------------------------------------------------- */
+/* Parallel ranges [c0, c1) of channels, columns or rows: the calling thread plus nn_threads-1 */
+/* short-lived ones. Below `work` = 2^16 it runs on the calling thread alone.               */
+
+typedef void (*chan_fn)(void *ctx, int c0, int c1);
+struct chan_job {
+    chan_fn fn;
+    void *ctx;
+    int c0, c1;
+};
+static void *chan_run(void *arg) {
+    struct chan_job *j = arg;
+    j->fn(j->ctx, j->c0, j->c1);
+    return NULL;
+}
+static void parallel_channels(chan_fn fn, void *ctx, int c, size_t work) {
+    chorus_nn_init();
+    int nt = nn_threads < c ? nn_threads : c;
+    if (nt <= 1 || work < (1u << 16)) {
+        fn(ctx, 0, c);
+        return;
+    }
+    if (nt > 8) nt = 8;
+    pthread_t th[8];
+    struct chan_job jobs[8];
+    int started[8] = {0};
+    for (int i = 0; i < nt; i++) jobs[i] = (struct chan_job){fn, ctx, c * i / nt, c * (i + 1) / nt};
+    for (int i = 1; i < nt; i++) started[i] = pthread_create(&th[i], NULL, chan_run, &jobs[i]) == 0;
+    fn(ctx, jobs[0].c0, jobs[0].c1);
+    for (int i = 1; i < nt; i++) {
+        if (started[i]) pthread_join(th[i], NULL);
+        else fn(ctx, jobs[i].c0, jobs[i].c1); /* could not start a thread: do it here */
+    }
+}
+
+struct gemm_ctx {
+    int ta, tb, m, n, k, lda, ldb, ldc, by_rows;
+    float alpha, beta;
+    const float *a, *b;
+    float *c;
+};
+static void gemm_range(void *p, int r0, int r1) {
+    struct gemm_ctx *g = p;
+    if (g->by_rows) {
+        const float *a = g->ta ? g->a + r0 : g->a + (size_t)r0 * g->lda;
+        nn_sgemm(CB_ROW_MAJOR, g->ta ? CB_TRANS : CB_NO_TRANS, g->tb ? CB_TRANS : CB_NO_TRANS,
+                 r1 - r0, g->n, g->k, g->alpha, a, g->lda, g->b, g->ldb, g->beta,
+                 g->c + (size_t)r0 * g->ldc, g->ldc);
+    } else {
+        /* columns in multiples of 16 so each thread's block stays aligned to the kernel */
+        int c0 = r0 * 16, c1 = r1 * 16 < g->n ? r1 * 16 : g->n;
+        if (c1 <= c0) return;
+        const float *b = g->tb ? g->b + (size_t)c0 * g->ldb : g->b + c0;
+        nn_sgemm(CB_ROW_MAJOR, g->ta ? CB_TRANS : CB_NO_TRANS, g->tb ? CB_TRANS : CB_NO_TRANS,
+                 g->m, c1 - c0, g->k, g->alpha, g->a, g->lda, b, g->ldb, g->beta, g->c + c0,
+                 g->ldc);
+    }
+}
+
 void chorus_nn_gemm(int trans_a, int trans_b, int m, int n, int k, float alpha, const float *a,
                     int lda, const float *b, int ldb, float beta, float *c, int ldc) {
     chorus_nn_init();
     if (m <= 0 || n <= 0) return;
     if (k > 0 && nn_sgemm) {
-        nn_sgemm(CB_ROW_MAJOR, trans_a ? CB_TRANS : CB_NO_TRANS, trans_b ? CB_TRANS : CB_NO_TRANS,
-                 m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+        struct gemm_ctx g = {trans_a, trans_b, m, n, k, lda, ldb, ldc, 0, alpha, beta, a, b, c};
+        double flops = (double)m * n * k;
+        if (nn_threads > 1 && flops >= (double)(1 << 22) && (n >= 64 || m >= 64)) {
+            g.by_rows = n < 64 || (m >= 4 * n);
+            int parts = g.by_rows ? m : (n + 15) / 16;
+            /* work is scaled so that the 2^16 threshold of parallel_channels is passed */
+            parallel_channels(gemm_range, &g, parts, (size_t)1 << 20);
+        } else {
+            g.by_rows = 1;
+            gemm_range(&g, 0, m);
+        }
         return;
     }
     for (int i = 0; i < m; i++)
@@ -219,6 +311,26 @@ static int conv_transposed(const struct chorus_nn_conv *c, const float *x, int l
     return 0;
 }
 
+enum { CONV_BLK = 1024 };
+struct conv_ctx {
+    const struct chorus_nn_conv *c;
+    const float *xp;
+    int lp;
+    float *y;
+    int lout;
+};
+static void conv_range(void *p, int b0, int b1) {
+    struct conv_ctx *cc = p;
+    const struct chorus_nn_conv *c = cc->c;
+    for (int b = b0; b < b1; b++) {
+        int t0 = b * CONV_BLK, nb = cc->lout - t0 < CONV_BLK ? cc->lout - t0 : CONV_BLK;
+        for (int j = 0; j < c->k; j++)
+            nn_sgemm(CB_ROW_MAJOR, CB_NO_TRANS, CB_NO_TRANS, c->cout, nb, c->cin, 1.0f,
+                     c->w + (size_t)j * c->cout * c->cin, c->cin,
+                     cc->xp + (size_t)j * c->dil + t0, cc->lp, 1.0f, cc->y + t0, cc->lout);
+    }
+}
+
 int chorus_nn_conv_forward(const struct chorus_nn_conv *c, const float *x, int l, float *y) {
     if (c->transposed) return conv_transposed(c, x, l, y);
     int lout = chorus_nn_conv_out_len(c, l);
@@ -237,7 +349,13 @@ int chorus_nn_conv_forward(const struct chorus_nn_conv *c, const float *x, int l
         memcpy(r + c->pad, x + (size_t)i * l, (size_t)l * sizeof *r);
         memset(r + c->pad + l, 0, (size_t)c->pad * sizeof *r);
     }
-    if (c->stride == 1) {
+    if (c->stride == 1 && nn_sgemm) {
+        /* per-tap GEMMs on the padded channel-major input, blocked over time so the output block
+         * stays in cache across the taps; the blocks are shared out between the threads */
+        struct conv_ctx cc = {c, xp, lp, y, lout};
+        int nblk = (lout + CONV_BLK - 1) / CONV_BLK;
+        parallel_channels(conv_range, &cc, nblk, (size_t)c->cout * c->cin * c->k * lout / 64);
+    } else if (c->stride == 1) {
         for (int j = 0; j < c->k; j++)
             chorus_nn_gemm(0, 0, c->cout, lout, c->cin, 1.0f, c->w + (size_t)j * c->cout * c->cin,
                            c->cin, xp + (size_t)j * c->dil, lp, 1.0f, y, lout);
@@ -315,40 +433,6 @@ void chorus_nn_layer_norm(float *x, int rows, int n, const float *gamma, const f
             if (beta) o += beta[i];
             v[i] = o;
         }
-    }
-}
-
-/* ---------------------------------------------------------------------------------------- */
-/* Channel-parallel element-wise work: the calling thread plus nn_threads-1 short-lived ones.  */
-
-typedef void (*chan_fn)(void *ctx, int c0, int c1);
-struct chan_job {
-    chan_fn fn;
-    void *ctx;
-    int c0, c1;
-};
-static void *chan_run(void *arg) {
-    struct chan_job *j = arg;
-    j->fn(j->ctx, j->c0, j->c1);
-    return NULL;
-}
-static void parallel_channels(chan_fn fn, void *ctx, int c, size_t work) {
-    chorus_nn_init();
-    int nt = nn_threads < c ? nn_threads : c;
-    if (nt <= 1 || work < (1u << 16)) {
-        fn(ctx, 0, c);
-        return;
-    }
-    if (nt > 8) nt = 8;
-    pthread_t th[8];
-    struct chan_job jobs[8];
-    int started[8] = {0};
-    for (int i = 0; i < nt; i++) jobs[i] = (struct chan_job){fn, ctx, c * i / nt, c * (i + 1) / nt};
-    for (int i = 1; i < nt; i++) started[i] = pthread_create(&th[i], NULL, chan_run, &jobs[i]) == 0;
-    fn(ctx, jobs[0].c0, jobs[0].c1);
-    for (int i = 1; i < nt; i++) {
-        if (started[i]) pthread_join(th[i], NULL);
-        else fn(ctx, jobs[i].c0, jobs[i].c1); /* could not start a thread: do it here */
     }
 }
 
