@@ -67,6 +67,10 @@ void chorus_nn_layer_norm(float *x, int rows, int n, const float *gamma, const f
 /** Channel-major x[c][l]: instance norm of each channel (eps 1e-5, biased variance), then
  *  x = (1 + gamma[c]) * x + beta[c] (AdaIN). gamma/beta may be NULL (plain norm). */
 void chorus_nn_adain(float *x, int c, int l, const float *gamma, const float *beta);
+/** chorus_nn_adain() then chorus_nn_snake() with alpha (NULL: no Snake), fused: three passes
+ *  over each channel instead of five. */
+void chorus_nn_adain_snake(float *x, int c, int l, const float *gamma, const float *beta,
+                           const float *alpha);
 /** Snake: x + 1/alpha[c] * sin(alpha[c] * x)^2, channel-major. */
 void chorus_nn_snake(float *x, int c, int l, const float *alpha);
 void chorus_nn_leaky_relu(float *x, size_t n, float slope);

@@ -756,16 +756,18 @@ static int cancelled(struct fwd *f) { return f->h && f->h->cancelled && f->h->ca
 static float *fnew(size_t n) { return malloc((n ? n : 1) * sizeof(float)); }
 
 /* fc(s) of an AdaIN, then instance norm + affine of x[C][L]. */
-static int adain_apply(const struct kk_adain *a, const float *s, float *x, int l) {
+static int adain_snake(const struct kk_adain *a, const float *s, float *x, int l,
+                       const float *alpha) {
     float *h = fnew(2 * (size_t)a->c);
     if (!h) return -1;
     chorus_nn_linear(s, 1, a->fc.in, a->fc.w, a->fc.b, a->fc.out, h);
-    chorus_nn_adain(x, a->c, l, h, h + a->c);
+    chorus_nn_adain_snake(x, a->c, l, h, h + a->c, alpha);
     free(h);
     return 0;
 }
-
-static void snake(float *x, int c, int l, const float *alpha) { chorus_nn_snake(x, c, l, alpha); }
+static int adain_apply(const struct kk_adain *a, const float *s, float *x, int l) {
+    return adain_snake(a, s, x, l, NULL);
+}
 
 /* AdainResBlk1d: x[din][l] -> *out[dout][l or 2l]. */
 static int blk_forward(const struct kk_blk *b, const float *s, const float *x, int l, float **out,
@@ -822,10 +824,10 @@ static int res1_forward(const struct kk_res1 *b, const float *s, float *x, int l
     if (!xt || !y) goto done;
     for (int j = 0; j < 3; j++) {
         memcpy(xt, x, n * sizeof *xt);
-        if (adain_apply(&b->a1[j], s, xt, l)) goto done;
-        snake(xt, b->ch, l, b->al1[j]);
-        if (chorus_nn_conv_forward(&b->c1[j], xt, l, y) || adain_apply(&b->a2[j], s, y, l)) goto done;
-        snake(y, b->ch, l, b->al2[j]);
+        if (adain_snake(&b->a1[j], s, xt, l, b->al1[j])) goto done;
+        if (chorus_nn_conv_forward(&b->c1[j], xt, l, y) ||
+            adain_snake(&b->a2[j], s, y, l, b->al2[j]))
+            goto done;
         if (chorus_nn_conv_forward(&b->c2[j], y, l, xt)) goto done;
         for (size_t i = 0; i < n; i++) x[i] = xt[i] + x[i];
     }
