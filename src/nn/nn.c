@@ -314,30 +314,44 @@ static int conv_transposed(const struct chorus_nn_conv *c, const float *x, int l
 enum { CONV_BLK = 1024 };
 struct conv_ctx {
     const struct chorus_nn_conv *c;
-    const float *xp;
-    int lp;
+    const float *x;
+    int l;
     float *y;
     int lout;
 };
+/* Output blocks [b0, b1) of a stride-1 convolution, straight from the unpadded input: tap j
+ * reads x[t + j*dil - pad], so each tap's GEMM covers only the output columns whose input is
+ * inside x (the zero padding contributes nothing and is never materialized). */
 static void conv_range(void *p, int b0, int b1) {
     struct conv_ctx *cc = p;
     const struct chorus_nn_conv *c = cc->c;
     for (int b = b0; b < b1; b++) {
-        int t0 = b * CONV_BLK, nb = cc->lout - t0 < CONV_BLK ? cc->lout - t0 : CONV_BLK;
-        for (int j = 0; j < c->k; j++)
-            nn_sgemm(CB_ROW_MAJOR, CB_NO_TRANS, CB_NO_TRANS, c->cout, nb, c->cin, 1.0f,
-                     c->w + (size_t)j * c->cout * c->cin, c->cin,
-                     cc->xp + (size_t)j * c->dil + t0, cc->lp, 1.0f, cc->y + t0, cc->lout);
+        int t0 = b * CONV_BLK, t1 = cc->lout - t0 < CONV_BLK ? cc->lout : t0 + CONV_BLK;
+        for (int j = 0; j < c->k; j++) {
+            int off = j * c->dil - c->pad;
+            int lo = t0 > -off ? t0 : -off, hi = t1 < cc->l - off ? t1 : cc->l - off;
+            if (lo >= hi) continue;
+            nn_sgemm(CB_ROW_MAJOR, CB_NO_TRANS, CB_NO_TRANS, c->cout, hi - lo, c->cin, 1.0f,
+                     c->w + (size_t)j * c->cout * c->cin, c->cin, cc->x + lo + off, cc->l, 1.0f,
+                     cc->y + lo, cc->lout);
+        }
     }
 }
 
 int chorus_nn_conv_forward(const struct chorus_nn_conv *c, const float *x, int l, float *y) {
+    chorus_nn_init();
     if (c->transposed) return conv_transposed(c, x, l, y);
     int lout = chorus_nn_conv_out_len(c, l);
     if (lout <= 0) return 0;
     add_bias(c, y, lout);
     if (c->k == 1 && c->stride == 1 && c->pad == 0) {
         chorus_nn_gemm(0, 0, c->cout, l, c->cin, 1.0f, c->w, c->cin, x, l, 1.0f, y, l);
+        return 0;
+    }
+    if (c->stride == 1 && nn_sgemm) {
+        struct conv_ctx cc = {c, x, l, y, lout};
+        int nblk = (lout + CONV_BLK - 1) / CONV_BLK;
+        parallel_channels(conv_range, &cc, nblk, (size_t)c->cout * c->cin * c->k * lout / 64);
         return 0;
     }
     int lp = l + 2 * c->pad;
@@ -349,13 +363,7 @@ int chorus_nn_conv_forward(const struct chorus_nn_conv *c, const float *x, int l
         memcpy(r + c->pad, x + (size_t)i * l, (size_t)l * sizeof *r);
         memset(r + c->pad + l, 0, (size_t)c->pad * sizeof *r);
     }
-    if (c->stride == 1 && nn_sgemm) {
-        /* per-tap GEMMs on the padded channel-major input, blocked over time so the output block
-         * stays in cache across the taps; the blocks are shared out between the threads */
-        struct conv_ctx cc = {c, xp, lp, y, lout};
-        int nblk = (lout + CONV_BLK - 1) / CONV_BLK;
-        parallel_channels(conv_range, &cc, nblk, (size_t)c->cout * c->cin * c->k * lout / 64);
-    } else if (c->stride == 1) {
+    if (c->stride == 1) {
         for (int j = 0; j < c->k; j++)
             chorus_nn_gemm(0, 0, c->cout, lout, c->cin, 1.0f, c->w + (size_t)j * c->cout * c->cin,
                            c->cin, xp + (size_t)j * c->dil, lp, 1.0f, y, lout);
