@@ -8,12 +8,21 @@
  * Prints: the machine's sgemm GFLOP/s, first-audio latency for an opening sentence, the
  * real-time factor over a ~1,000-character English text (G2P included), a per-stage profile,
  * and peak RSS.
+ *
+ * Side by side with a reference implementation (the PyTorch one, which is not part of this
+ * repository): set CHORUS_BENCH_REF to a shell command. It is run once as `CMD OPEN.txt TEXT.txt`,
+ * where each file holds the phoneme chunks chorus synthesized (UTF-8, one chunk per line, in
+ * order), so both sides get the same phonemes, weights and voice. It must print, for every chunk
+ * in order, a line `chunk FILE_INDEX COMPUTE_SECONDS AUDIO_SECONDS` (FILE_INDEX 0 or 1), and
+ * at the end `maxrss MEGABYTES`. docs/kokoro.md ("Speed") describes the driver we used.
  */
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "backends/kokoro/kokoro_g2p.h"
 #include "backends/kokoro/kokoro_model.h"
@@ -76,9 +85,29 @@ static double sgemm_gflops(void) {
     return 2.0 * n * n * (double)n * reps / dt / 1e9;
 }
 
-/* Synthesize `text`; returns audio seconds; *first = seconds until the first chunk's audio. */
+static void put_utf8(FILE *f, uint32_t c) {
+    if (c < 0x80) {
+        fputc((int)c, f);
+    } else if (c < 0x800) {
+        fputc((int)(0xc0 | c >> 6), f);
+        fputc((int)(0x80 | (c & 0x3f)), f);
+    } else if (c < 0x10000) {
+        fputc((int)(0xe0 | c >> 12), f);
+        fputc((int)(0x80 | (c >> 6 & 0x3f)), f);
+        fputc((int)(0x80 | (c & 0x3f)), f);
+    } else {
+        fputc((int)(0xf0 | c >> 18), f);
+        fputc((int)(0x80 | (c >> 12 & 0x3f)), f);
+        fputc((int)(0x80 | (c >> 6 & 0x3f)), f);
+        fputc((int)(0x80 | (c & 0x3f)), f);
+    }
+}
+
+/* Synthesize `text` chunk by chunk as the backend does; returns audio seconds; *first = seconds
+ * until the first chunk's audio. If `chunks` is not NULL, each chunk's phonemes go there, one
+ * line per chunk. */
 static double run(const struct kokoro_model *m, const float *pack, int rows, const char *text,
-                  struct prof *p, double *first, double *compute) {
+                  struct prof *p, double *first, double *compute, FILE *chunks) {
     const struct kokoro_config *cfg = kokoro_model_config(m);
     struct kokoro_tokens toks;
     char err[512];
@@ -95,6 +124,10 @@ static double run(const struct kokoro_model *m, const float *pack, int rows, con
     for (size_t a = 0; a < toks.n;) {
         size_t e = kokoro_chunk_end(&toks, a, 510), n = kokoro_tokens_ps(&toks, a, e, ps);
         if (n > 510) n = 510;
+        if (chunks) {
+            for (size_t i = 0; i < n; i++) put_utf8(chunks, ps[i]);
+            fputc('\n', chunks);
+        }
         int t = 0;
         ids[t++] = 0;
         for (size_t i = 0; i < n; i++) {
@@ -180,12 +213,27 @@ int main(int argc, char **argv) {
     struct prof p;
     memset(&p, 0, sizeof p);
     kokoro_rng_seed(&p.rng, 1);
-    double first, compute;
-    double a1 = run(m, pack, rows, "Hello there, and welcome to the show.", &p, &first, &compute);
-    printf("first audio (opening sentence, %.2f s of audio): %.3f s\n", a1, first);
+    char fopen_[64] = "/tmp/chorus-bench-openXXXXXX", ftext[64] = "/tmp/chorus-bench-textXXXXXX";
+    const char *ref = getenv("CHORUS_BENCH_REF");
+    FILE *fo = NULL, *ft = NULL;
+    if (ref && *ref) {
+        int a = mkstemp(fopen_), b = mkstemp(ftext);
+        fo = a >= 0 ? fdopen(a, "w") : NULL;
+        ft = b >= 0 ? fdopen(b, "w") : NULL;
+        if (!fo || !ft) {
+            perror("mkstemp");
+            return 1;
+        }
+    }
+    double first0, first, compute;
+    /* warm-up (page in the weights, start the BLAS), then the measured opening sentence */
+    const char *opening = "Hello there, and welcome to the show.";
+    run(m, pack, rows, opening, &p, &first0, &compute, NULL);
+    double a1 = run(m, pack, rows, opening, &p, &first0, &compute, fo);
+    printf("first audio (opening sentence, %.2f s of audio): %.3f s\n", a1, first0);
     memset(p.t, 0, sizeof p.t);
     const char *body = text ? text : default_text;
-    double audio = run(m, pack, rows, body, &p, &first, &compute);
+    double audio = run(m, pack, rows, body, &p, &first, &compute, ft);
     printf("text: %zu chars -> %.2f s of audio in %.2f s: RTF %.3f (%.2fx faster than real time), "
            "first chunk after %.2f s\n",
            strlen(body), audio, compute, compute / audio, audio / compute, first);
@@ -200,7 +248,55 @@ int main(int argc, char **argv) {
         printf("  %-22s %7.3f  %5.1f%%\n", label[i], p.t[i], 100 * p.t[i] / (sum > 0 ? sum : 1));
     struct rusage ru;
     getrusage(RUSAGE_SELF, &ru);
-    printf("peak RSS: %.0f MB\n", ru.ru_maxrss / 1024.0);
+    double rss = ru.ru_maxrss / 1024.0;
+    printf("peak RSS: %.0f MB\n", rss);
+    if (fo && ft) {
+        fclose(fo);
+        fclose(ft);
+        char cmd[4096];
+        snprintf(cmd, sizeof cmd, "%s %s %s", ref, fopen_, ftext);
+        printf("reference: running `%s`\n", cmd);
+        FILE *pp = popen(cmd, "r");
+        double rfirst = -1, rcomp = 0, raudio = 0, rrss = 0, ra1 = 0;
+        char line[512];
+        while (pp && fgets(line, sizeof line, pp)) {
+            int fi;
+            double c, au, r;
+            if (sscanf(line, "chunk %d %lf %lf", &fi, &c, &au) == 3) {
+                if (fi == 0) {
+                    if (rfirst < 0) rfirst = c;
+                    ra1 += au;
+                } else {
+                    rcomp += c;
+                    raudio += au;
+                }
+            } else if (sscanf(line, "maxrss %lf", &r) == 1) {
+                rrss = r;
+            } else {
+                fputs(line, stdout);
+            }
+        }
+        int st = pp ? pclose(pp) : -1;
+        unlink(fopen_);
+        unlink(ftext);
+        if (st != 0 || raudio <= 0 || rcomp <= 0) {
+            printf("reference: failed (status %d)\n", st);
+        } else {
+            printf("\n%-44s %12s %12s\n", "side by side (same phonemes, weights, voice)",
+                   "chorus", "reference");
+            printf("%-44s %12.3f %12.3f\n", "first audio, opening sentence (s)", first0, rfirst);
+            printf("%-44s %12.2f %12.2f\n", "  its audio (s)", a1, ra1);
+            printf("%-44s %12.2f %12.2f\n", "text: audio (s)", audio, raudio);
+            printf("%-44s %12.2f %12.2f\n", "text: compute (s)", compute, rcomp);
+            printf("%-44s %12.3f %12.3f\n", "text: RTF (compute / audio)", compute / audio,
+                   rcomp / raudio);
+            printf("%-44s %12.2f %12.2f\n", "text: x faster than real time", audio / compute,
+                   raudio / rcomp);
+            printf("%-44s %12.0f %12.0f\n", "peak RSS (MB)", rss, rrss);
+            printf("chorus is %.2fx faster than the reference on the text\n",
+                   (rcomp / raudio) / (compute / audio));
+        }
+    }
     free(pack);
     free(text);
     kokoro_voices_close(&v);
