@@ -8,8 +8,11 @@
  * nn.ConvTranspose1d, nn.LSTM, F.layer_norm, nn.InstanceNorm1d, torch.stft/istft), so weights
  * from a state dict can be used after the packing done by chorus_nn_conv_init().
  *
- * BLAS: OpenBLAS, loaded with dlopen() on first use after setting OPENBLAS_CORETYPE from the
- * CPU's features (SkylakeX with AVX-512, Haswell with AVX2) unless the user set it: Debian 12's
+ * BLAS: OpenBLAS (one thread; nn.c splits large GEMMs and convolutions over CHORUS_THREADS
+ * threads itself), loaded with dlopen() on first use after setting OPENBLAS_CORETYPE from the
+ * CPU's features (SkylakeX with AVX-512, Haswell with AVX2); a preset weaker than the CPU (an
+ * x86 type without AVX-512 on an AVX-512 CPU) is replaced, CHORUS_OPENBLAS_CORETYPE forces one:
+ * Debian 12's
  * OpenBLAS 0.3.21 mis-detects recent cores and runs sgemm several times slower without it, and
  * the variable is only read when the library loads. (Debian 12's BLIS 0.9 falls back to its
  * 'generic' kernels on AVX-512 AMD EPYC, 3x slower still.) Falls back to libblas.so.3, then to
