@@ -1,0 +1,151 @@
+/* The fast paths of src/nn/nn.c (threaded GEMM split, per-tap convolution straight from the
+ * unpadded input, fused AdaIN+Snake with vectorized sums and sine) against plain double loops,
+ * at sizes large enough to take those paths. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "nn/nn.h"
+#include "test.h"
+
+static unsigned long long rng_state = 88172645463325252ull;
+static float frand(void) { /* uniform in [-1, 1) */
+    rng_state ^= rng_state << 13;
+    rng_state ^= rng_state >> 7;
+    rng_state ^= rng_state << 17;
+    return (float)((rng_state >> 11) * (1.0 / 9007199254740992.0)) * 2.0f - 1.0f;
+}
+static float *rnd(size_t n, float scale) {
+    float *p = malloc((n ? n : 1) * sizeof *p);
+    for (size_t i = 0; i < n; i++) p[i] = frand() * scale;
+    return p;
+}
+/* max |a - b| / max |b| */
+static double rel_err(const float *a, const double *b, size_t n) {
+    double mx = 0, d = 0;
+    for (size_t i = 0; i < n; i++) {
+        mx = fabs(b[i]) > mx ? fabs(b[i]) : mx;
+        double e = fabs((double)a[i] - b[i]);
+        d = e > d ? e : d;
+    }
+    return d / (mx > 0 ? mx : 1);
+}
+
+static void check_gemm(int ta, int tb, int m, int n, int k) {
+    float *a = rnd((size_t)m * k, 1), *b = rnd((size_t)k * n, 1), *c = rnd((size_t)m * n, 1);
+    double *ref = malloc((size_t)m * n * sizeof *ref);
+    int lda = ta ? m : k, ldb = tb ? k : n;
+    for (int i = 0; i < m; i++)
+        for (int j = 0; j < n; j++) {
+            double acc = 0;
+            for (int q = 0; q < k; q++)
+                acc += (double)(ta ? a[(size_t)q * lda + i] : a[(size_t)i * lda + q]) *
+                       (tb ? b[(size_t)j * ldb + q] : b[(size_t)q * ldb + j]);
+            ref[(size_t)i * n + j] = 0.5 * acc + 2.0 * c[(size_t)i * n + j];
+        }
+    chorus_nn_gemm(ta, tb, m, n, k, 0.5f, a, lda, b, ldb, 2.0f, c, n);
+    double e = rel_err(c, ref, (size_t)m * n);
+    CHECK_MSG(e < 1e-5, "gemm ta=%d tb=%d %dx%dx%d: rel err %g", ta, tb, m, n, k, e);
+    free(a);
+    free(b);
+    free(c);
+    free(ref);
+}
+
+TEST(gemm_split_matches_loops) {
+    check_gemm(0, 0, 128, 3001, 128); /* split by columns */
+    check_gemm(0, 1, 2000, 40, 96);   /* split by rows */
+    check_gemm(1, 0, 64, 1500, 200);
+    check_gemm(1, 1, 300, 700, 50);
+    check_gemm(0, 0, 7, 5, 3); /* small: no split */
+}
+
+static void check_conv(int cin, int cout, int k, int pad, int dil, int l) {
+    float *tw = rnd((size_t)cout * cin * k, 0.3f), *bias = rnd((size_t)cout, 1),
+          *x = rnd((size_t)cin * l, 1);
+    struct chorus_nn_conv c;
+    CHECK(chorus_nn_conv_init(&c, 0, cin, cout, k, 1, pad, dil, 1, 0, tw, bias) == 0);
+    int lout = chorus_nn_conv_out_len(&c, l);
+    CHECK(lout > 0);
+    if (lout <= 0) return;
+    float *y = malloc((size_t)cout * lout * sizeof *y);
+    double *ref = malloc((size_t)cout * lout * sizeof *ref);
+    for (int o = 0; o < cout; o++)
+        for (int t = 0; t < lout; t++) {
+            double acc = bias[o];
+            for (int i = 0; i < cin; i++)
+                for (int j = 0; j < k; j++) {
+                    int p = t + j * dil - pad;
+                    if (p >= 0 && p < l)
+                        acc += (double)tw[((size_t)o * cin + i) * k + j] * x[(size_t)i * l + p];
+                }
+            ref[(size_t)o * lout + t] = acc;
+        }
+    CHECK(chorus_nn_conv_forward(&c, x, l, y) == 0);
+    double e = rel_err(y, ref, (size_t)cout * lout);
+    CHECK_MSG(e < 1e-5, "conv %d->%d k=%d pad=%d dil=%d l=%d: rel err %g", cin, cout, k, pad,
+              dil, l, e);
+    chorus_nn_conv_release(&c);
+    free(tw);
+    free(bias);
+    free(x);
+    free(y);
+    free(ref);
+}
+
+TEST(conv_without_padded_copy_matches_loops) {
+    check_conv(32, 48, 11, 25, 5, 3100); /* several time blocks, dilated */
+    check_conv(40, 40, 7, 3, 1, 2049);
+    check_conv(16, 8, 7, 9, 3, 5);       /* input shorter than the kernel's reach */
+    check_conv(8, 8, 3, 0, 1, 1500);     /* no padding */
+    check_conv(24, 24, 3, 1, 1, 1);      /* a single frame */
+}
+
+TEST(fused_adain_snake_matches_loops) {
+    int c = 6, l = 30000;
+    float *x = rnd((size_t)c * l, 2), *gamma = rnd((size_t)c, 0.5f), *beta = rnd((size_t)c, 0.5f),
+          *alpha = rnd((size_t)c, 1);
+    for (int i = 0; i < c; i++) alpha[i] = 0.2f + fabsf(alpha[i]) * 3;
+    for (int t = 0; t < l; t++) x[t] = x[t] * 1e3f + 5e3f; /* channel 0: large offset */
+    gamma[1] = 3e5f;                                           /* channel 1: |alpha y| > 1e5 */
+    double *ref = malloc((size_t)c * l * sizeof *ref), *refn = malloc((size_t)c * l * sizeof *refn);
+    for (int ch = 0; ch < c; ch++) {
+        const float *v = x + (size_t)ch * l;
+        double s = 0, ss = 0;
+        for (int i = 0; i < l; i++) s += v[i];
+        double mean = s / l;
+        for (int i = 0; i < l; i++) ss += (v[i] - mean) * (v[i] - mean);
+        double inv = 1 / sqrt(ss / l + 1e-5);
+        for (int i = 0; i < l; i++) {
+            double y = (1.0 + gamma[ch]) * (v[i] - mean) * inv + beta[ch], q = sin(alpha[ch] * y);
+            refn[(size_t)ch * l + i] = y;
+            ref[(size_t)ch * l + i] = y + q * q / alpha[ch];
+        }
+    }
+    float *y = malloc((size_t)c * l * sizeof *y);
+    memcpy(y, x, (size_t)c * l * sizeof *y);
+    chorus_nn_adain_snake(y, c, l, gamma, beta, alpha);
+    for (int ch = 0; ch < c; ch++) {
+        /* relative to the channel's scale (channel 1 is ~3e5, where float spacing is ~0.03) */
+        double e = rel_err(y + (size_t)ch * l, ref + (size_t)ch * l, (size_t)l);
+        CHECK_MSG(e < (ch == 1 ? 1e-5 : 2e-6), "adain+snake channel %d: rel err %g", ch, e);
+    }
+    memcpy(y, x, (size_t)c * l * sizeof *y);
+    chorus_nn_adain(y, c, l, gamma, beta);
+    double e = rel_err(y, refn, (size_t)c * l);
+    CHECK_MSG(e < 2e-6, "adain: rel err %g", e);
+    free(x);
+    free(gamma);
+    free(beta);
+    free(alpha);
+    free(ref);
+    free(refn);
+    free(y);
+}
+
+int main(void) {
+    RUN(gemm_split_matches_loops);
+    RUN(conv_without_padded_copy_matches_loops);
+    RUN(fused_adain_snake_matches_loops);
+    return test_summary();
+}
