@@ -677,7 +677,10 @@ static int run_pipeline(struct chorus_stream *s) {
     tc.paragraph_pause = -1;
     tc.language = s->language;
     tc.normalize_options = s->normalize_options;
-    int rc = chorus_textiter_create(&s->iter, s->text, s->text_len, s->input, &tc, err, sizeof err);
+    /* phonemes are chunked like text (at spaces and punctuation), never normalized; the jobs
+     * still say CHORUS_INPUT_PHONEMES */
+    enum chorus_input_kind kind = s->input == CHORUS_INPUT_PHONEMES ? CHORUS_INPUT_TEXT : s->input;
+    int rc = chorus_textiter_create(&s->iter, s->text, s->text_len, kind, &tc, err, sizeof err);
     if (rc) return fail(s, rc < 0 ? rc : CHORUS_E_INVALID, "%s", err[0] ? err : "cannot read the text");
 
     struct chorus_output_opts oo = {0};
