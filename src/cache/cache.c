@@ -136,6 +136,7 @@ struct chorus_cache *chorus_cache_create(const char *dir, uint64_t max_bytes, in
     atomic_init(&c->corrupt, 0);
     atomic_init(&c->stores, 0);
     atomic_init(&c->warned, 0);
+    atomic_init(&c->opened, 0);
     return c;
 }
 
@@ -148,7 +149,7 @@ void chorus_cache_destroy(struct chorus_cache *c) {
 }
 
 int chorus_cache_enabled(const struct chorus_cache *c) {
-    return c && c->enabled && c->opened >= 0;
+    return c && c->enabled && atomic_load(&((struct chorus_cache *)c)->opened) >= 0;
 }
 
 const char *chorus_cache_dir(const struct chorus_cache *c) {
@@ -238,7 +239,13 @@ static const char schema[] =
     " checksum TEXT NOT NULL);"      /* hex SHA-256 of the payload */
     "CREATE INDEX IF NOT EXISTS entries_lru ON entries(use_seq);";
 
+static int open_index(struct chorus_cache *c, int create, int retry, char *err, size_t errlen);
+
 int cache_open_locked(struct chorus_cache *c, int create, char *err, size_t errlen) {
+    return open_index(c, create, 1, err, errlen);
+}
+
+static int open_index(struct chorus_cache *c, int create, int retry, char *err, size_t errlen) {
     if (c->opened > 0) return 0;
     if (c->opened < 0) {
         chorus_fmt(err, errlen, "%s", c->open_err);
@@ -277,7 +284,7 @@ int cache_open_locked(struct chorus_cache *c, int create, char *err, size_t errl
     } else {
         chorus_fmt(err, errlen, "%s", c->db ? sqlite3_errmsg(c->db) : sqlite3_errstr(rc));
     }
-    if (rc == SQLITE_NOTADB || rc == SQLITE_CORRUPT) {
+    if ((rc == SQLITE_NOTADB || rc == SQLITE_CORRUPT) && retry) {
         /* a damaged index: start a new one (the entries it listed become orphans that the next
          * write of their key or `chorus cache clear` replaces) */
         sqlite3_close(c->db);
@@ -289,7 +296,7 @@ int cache_open_locked(struct chorus_cache *c, int create, char *err, size_t errl
         unlink(aside);
         unlink(path);
         cache_warn(c, "index %s was damaged; started a new one", path);
-        return cache_open_locked(c, create, err, errlen);
+        return open_index(c, create, 0, err, errlen);
     }
     if (rc != SQLITE_OK) {
         char msg[512];

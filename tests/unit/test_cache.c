@@ -521,6 +521,29 @@ TEST(test_clear) {
     chorus_engine_destroy(e);
 }
 
+TEST(test_damaged_index_is_replaced) {
+    char dir[1024], cdir[1100], idx[1200];
+    fresh_dir(dir, sizeof dir);
+    snprintf(cdir, sizeof cdir, "%s/cache", dir);
+    snprintf(idx, sizeof idx, "%s/index.db", cdir);
+    mkdir(cdir, 0700);
+    FILE *f = fopen(idx, "w");
+    CHECK(f);
+    for (int i = 0; i < 200; i++) fputs("this is not an SQLite database. ", f);
+    fclose(f);
+    struct chorus_engine *e = cache_engine(dir, NULL, NULL);
+    CHECK(e);
+    setenv("CHORUS_LOG", "error", 1);
+    struct collect a = {0};
+    CHECK_EQ_INT(speak(e, "The index was garbage.", CHORUS_FORMAT_WAV, 0, &a), CHORUS_OK);
+    CHECK_EQ_INT(speak(e, "The index was garbage.", CHORUS_FORMAT_WAV, 0, &a), CHORUS_OK);
+    struct chorus_cache_stats st = stats(e);
+    CHECK_EQ_INT(st.entries, 1);
+    CHECK_EQ_INT(st.hits, 1);
+    free(a.bytes);
+    chorus_engine_destroy(e);
+}
+
 /* ------------------------------------------------------------------ the store ---- */
 
 static struct chorus_cache_key key_of(const char *name) {
@@ -747,6 +770,7 @@ int main(void) {
     RUN(test_corrupt_entry_is_evicted_and_regenerated);
     RUN(test_cancelled_job_leaves_no_entry);
     RUN(test_clear);
+    RUN(test_damaged_index_is_replaced);
     RUN(test_eviction_is_lru_and_respects_the_cap);
     RUN(test_entry_checks_catch_damage);
     RUN(test_two_processes_share_a_directory);
