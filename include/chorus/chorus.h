@@ -459,6 +459,24 @@ CHORUS_API int chorus_synthesize_file(struct chorus_engine *e, const struct chor
                                       const char *path, char *errbuf, size_t errbuf_size);
 
 /* ------------------------------------------------------------------------------------------ */
+/* Playback                                                                                     */
+/* ------------------------------------------------------------------------------------------ */
+
+struct chorus_player;
+/**
+ * Open a sound output for mono float PCM at `sample_rate` (libao). `device`: a driver name
+ * ("pulse", "alsa", "alsa:hw:1", "null") or a file driver ("wav:/path.wav", "raw:/path");
+ * NULL or "": $CHORUS_AUDIO_DEVICE, else the system default. Errors name the device and list the
+ * drivers available.
+ */
+CHORUS_API int chorus_player_open(struct chorus_player **out, int sample_rate, const char *device,
+                                  char *errbuf, size_t errbuf_size);
+/** Play samples in [-1, 1]; blocks while the device consumes them. */
+CHORUS_API int chorus_player_write(struct chorus_player *p, const float *x, size_t n);
+/** Drain, close and free. NULL is a no-op. */
+CHORUS_API int chorus_player_close(struct chorus_player *p);
+
+/* ------------------------------------------------------------------------------------------ */
 /* Model files for local engines                                                                */
 /* ------------------------------------------------------------------------------------------ */
 

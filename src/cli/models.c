@@ -83,7 +83,7 @@ int cli_models(int argc, char **argv) {
         case 'v': voices = optarg; break;
         case 'f': from = optarg; break;
         case 'h': fputs(models_usage, stdout); return 0;
-        default: fputs(models_usage, stderr); return EXIT_USAGE;
+        default: cli_err("run 'chorus models --help' for its options"); return EXIT_USAGE;
         }
     }
     if (optind + 1 != argc - 1) {

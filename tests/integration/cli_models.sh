@@ -16,8 +16,9 @@ check() { if eval "$1"; then pass=$((pass + 1)); else fail=$((fail + 1)); echo "
 
 serve() { # serve ARGS... -> sets PORT
     python3 "$FAKES/fake_models.py" "$@" > "$T/port" &
-    pids+=($!)
-    for _ in $(seq 100); do grep -q PORT "$T/port" 2>/dev/null && break; sleep 0.05; done
+    LAST=$!
+    pids+=($LAST)
+    for _ in $(seq 400); do grep -q PORT "$T/port" 2>/dev/null && break; sleep 0.05; done
     PORT=$(awk '/PORT/ {print $2}' "$T/port")
 }
 MAP=(--map config.json="$DATA/tiny-config.json" --map kokoro-v1_0.pth="$DATA/tiny.pth" --map voices/af_heart.pt="$DATA/voice.pt" --map voices/am_adam.pt="$DATA/voice.pt")
@@ -55,7 +56,7 @@ check 'python3 -c "import json,sys; b={x[\"name\"]:x for x in json.load(open(sys
 check '[ $? = 0 ] && [ "$(soxi -r "$T/k.wav")" = 24000 ]' "say with the installed model: $(cat "$T/err")"
 # a second pull finds everything present and downloads nothing
 : > "$T/log"
-pkill -f fake_models.py; serve "${MAP[@]}" --log "$T/log"
+kill $LAST; serve "${MAP[@]}" --log "$T/log"
 "$BIN" models pull kokoro --from "http://127.0.0.1:$PORT" --voices af_heart,am_adam 2>/dev/null
 check '[ ! -s "$T/log" ]' "re-pull downloaded again: $(cat "$T/log")"
 
