@@ -495,6 +495,19 @@ TEST(test_cancelled_job_leaves_no_entry) {
     CHECK_EQ_INT(st.entries, 1); /* and the cancelled second left nothing */
     CHECK_EQ_INT(count_files(cdir, ".ent", NULL, 0), 1);
     CHECK_EQ_INT(count_files(cdir, ".tmp", NULL, 0), 0);
+    /* cancelling while a hit replays leaves the entry as it was */
+    struct collect d = {0}, full = {0};
+    CHECK_EQ_INT(speak(e, "Short first.", CHORUS_FORMAT_WAV, 0, &full), CHORUS_OK);
+    d.cancel_at_chunk = 1;
+    CHECK_EQ_INT(speak(e, "Short first.", CHORUS_FORMAT_WAV, 0, &d), CHORUS_E_CANCELLED);
+    CHECK(d.n < full.n);
+    d.cancel_at_chunk = 0;
+    CHECK_EQ_INT(speak(e, "Short first.", CHORUS_FORMAT_WAV, 0, &d), CHORUS_OK);
+    CHECK_EQ_INT(stats(e).hits, 4);
+    CHECK_EQ_INT(stats(e).corrupt, 0);
+    CHECK(d.n == full.n && !memcmp(d.bytes, full.bytes, d.n));
+    free(d.bytes);
+    free(full.bytes);
     free(a.bytes);
     free(b.bytes);
     free(c.bytes);
