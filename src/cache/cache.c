@@ -358,10 +358,28 @@ static int read_file(const char *path, struct chorus_cache_blob *b, struct stat 
     return 0;
 }
 
-/* Evict one damaged entry — only if the file in place is still the one we read (another
- * process may have rewritten it meanwhile). */
-static void evict_damaged(struct chorus_cache *c, const struct chorus_cache_key *key,
-                          const struct stat *seen) {
+/* 1 if key's row still carries checksum `sum_hex` (the one the caller judged against). */
+static int row_unchanged(struct chorus_cache *c, const struct chorus_cache_key *key,
+                         const char *sum_hex) {
+    sqlite3_stmt *st = NULL;
+    int same = 0;
+    if (sqlite3_prepare_v2(c->db, "SELECT checksum FROM entries WHERE key=?", -1, &st, NULL) == SQLITE_OK) {
+        bind_text(st, 1, key->hex);
+        if (sqlite3_step(st) == SQLITE_ROW) {
+            const unsigned char *t = sqlite3_column_text(st, 0);
+            same = t && !strcmp((const char *)t, sum_hex);
+        }
+    }
+    sqlite3_finalize(st);
+    return same;
+}
+
+/* Evict one damaged entry — only if its row is still the one we judged and the file in place is
+ * still the one we read: another process may have rewritten both meanwhile (its rename comes
+ * before its commit, so a reader can see a new file under an old row for a moment). */
+static int evict_damaged(struct chorus_cache *c, const struct chorus_cache_key *key,
+                         const struct stat *seen, const char *sum_hex) {
+    int evicted = 0;
     char path[PATH_MAX], err[256];
     chorus_cache_entry_path(c, key, path, sizeof path);
     pthread_mutex_lock(&c->mu);
@@ -371,7 +389,9 @@ static void evict_damaged(struct chorus_cache *c, const struct chorus_cache_key 
         int same = seen == NULL ? (stat(path, &now) < 0)
                                 : (stat(path, &now) == 0 && now.st_ino == seen->st_ino &&
                                    now.st_dev == seen->st_dev);
+        same = same && row_unchanged(c, key, sum_hex);
         if (same) {
+            evicted = 1;
             if (seen) unlink(path);
             sqlite3_stmt *st = NULL;
             if (sqlite3_prepare_v2(c->db, "DELETE FROM entries WHERE key=?", -1, &st, NULL) == SQLITE_OK) {
@@ -383,6 +403,7 @@ static void evict_damaged(struct chorus_cache *c, const struct chorus_cache_key 
         exec_sql(c->db, "COMMIT", err, sizeof err);
     }
     pthread_mutex_unlock(&c->mu);
+    return evicted;
 }
 
 int chorus_cache_contains(struct chorus_cache *c, const struct chorus_cache_key *key) {
@@ -401,9 +422,12 @@ int chorus_cache_contains(struct chorus_cache *c, const struct chorus_cache_key 
     return found;
 }
 
-int chorus_cache_get(struct chorus_cache *c, const struct chorus_cache_key *key,
-                     struct chorus_cache_blob **out) {
+/* One look-up. *again is set when the entry changed under us (another process rewrote it
+ * between our index read and our file read): the caller looks once more. */
+static int get_once(struct chorus_cache *c, const struct chorus_cache_key *key,
+                    struct chorus_cache_blob **out, int *again) {
     *out = NULL;
+    *again = 0;
     char err[512] = "";
     int64_t size = -1;
     char sum_hex[65] = "";
@@ -441,7 +465,7 @@ int chorus_cache_get(struct chorus_cache *c, const struct chorus_cache_key *key,
         int e = errno;
         chorus_cache_blob_free(b);
         if (e == ENOENT) { /* indexed but gone (removed by hand, or a race): drop the row */
-            evict_damaged(c, key, NULL);
+            *again = !evict_damaged(c, key, NULL, sum_hex);
         } else {
             cache_warn(c, "cannot read entry %s: %s", path, strerror(e));
         }
@@ -458,10 +482,13 @@ int chorus_cache_get(struct chorus_cache *c, const struct chorus_cache_key *key,
         }
     }
     if (!ok) {
-        CHORUS_LOGI("cache: evicting damaged entry %s: %s", path, err);
-        atomic_fetch_add(&c->corrupt, 1);
         chorus_cache_blob_free(b);
-        evict_damaged(c, key, &st);
+        if (evict_damaged(c, key, &st, sum_hex)) {
+            CHORUS_LOGI("cache: evicted damaged entry %s: %s", path, err);
+            atomic_fetch_add(&c->corrupt, 1);
+        } else {
+            *again = 1;
+        }
         return CHORUS_E_NOT_FOUND;
     }
     atomic_fetch_sub(&c->misses, 1);
@@ -481,6 +508,17 @@ int chorus_cache_get(struct chorus_cache *c, const struct chorus_cache_key *key,
     pthread_mutex_unlock(&c->mu);
     *out = b;
     return CHORUS_OK;
+}
+
+int chorus_cache_get(struct chorus_cache *c, const struct chorus_cache_key *key,
+                     struct chorus_cache_blob **out) {
+    int again = 0;
+    int rc = get_once(c, key, out, &again);
+    if (rc == CHORUS_E_NOT_FOUND && again) {
+        atomic_fetch_sub(&c->misses, 1); /* the first try is not a look-up of its own */
+        rc = get_once(c, key, out, &again);
+    }
+    return rc;
 }
 
 void chorus_cache_blob_free(struct chorus_cache_blob *b) {
