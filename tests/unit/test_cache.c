@@ -293,9 +293,20 @@ TEST(test_repeated_paragraph_in_new_text_hits) {
     CHECK(e);
     struct collect a = {0};
     CHECK_EQ_INT(speak(e, "Alpha comes first.\n\nThe shared paragraph is here.", CHORUS_FORMAT_WAV, 0, &a), CHORUS_OK);
-    CHECK_EQ_INT(speak(e, "Gamma is new.\n\nThe shared paragraph is here.", CHORUS_FORMAT_WAV, 0, &a), CHORUS_OK);
+    const char *second = "Gamma is new, longer than alpha.\n\nThe shared paragraph is here.";
+    CHECK_EQ_INT(speak(e, second, CHORUS_FORMAT_WAV, 0, &a), CHORUS_OK);
     struct chorus_cache_stats st = stats(e);
     CHECK_EQ_INT(st.hits, 1);
+    /* the replayed paragraph's words point into the new text, where it now sits */
+    const char *at = strstr(second, "shared");
+    int found = 0;
+    for (size_t i = 0; i < a.nwords; i++) {
+        const struct chorus_word *w = &a.words[i];
+        CHECK(w->text_offset + w->text_len <= strlen(second));
+        if (w->text_offset == (size_t)(at - second) && w->text_len == 6) found = 1;
+        if (i) CHECK(w->start >= a.words[i - 1].start);
+    }
+    CHECK_MSG(found, "no word event points at 'shared' in the new text");
     CHECK_EQ_INT(st.misses, 3);
     CHECK_EQ_INT(st.entries, 3);
     /* a different voice or speed is a different entry */
