@@ -64,6 +64,9 @@ struct chorus_http_req {
     int (*on_body)(void *ud, const void *data, size_t n);
     /** Non-2xx answer: map it (status, body) to a verdict. NULL: chorus_http_classify_default. */
     void (*classify)(void *ud, const struct chorus_http_result *r, struct chorus_http_verdict *v);
+    /** Before each retry's wait (may be NULL): the attempt that failed (1-based), the wait,
+     *  and why (the failure's message, secret masked). For logs. */
+    void (*on_retry)(void *ud, int attempt, long wait_ms, const char *why);
     /** 1 when the caller wants to stop; polled at least every 50 ms. */
     int (*is_cancelled)(void *ud);
     void *ud;
@@ -145,6 +148,7 @@ int chorus_net_join_url(char *buf, size_t cap, const char *base, const char *pat
  */
 struct chorus_once {
     int hold;
+    int no_replay;      /* stream mode without retries: nothing to compare, keep nothing */
     unsigned char *buf; /* forwarded (stream) or held (buffer) bytes of this job */
     size_t len, cap;
     size_t pos;         /* bytes of the current attempt seen so far */
@@ -269,6 +273,15 @@ struct chorus_config;
 int chorus_cost_estimate(const struct chorus_config *cfg, const char *provider,
                          const char *model, const char *text, size_t len,
                          struct chorus_cost *out);
+/**
+ * Estimate a request without sending anything (for `chorus say --estimate`): the backend (or the
+ * engine's default) picks the provider (openai, elevenlabs, alltalk, else "local" = free), the
+ * model is the request's or the backend's configured default, prices from the engine's config.
+ */
+struct chorus_engine;
+struct chorus_request;
+int chorus_cost_estimate_request(struct chorus_engine *e, const struct chorus_request *req,
+                                 struct chorus_cost *out);
 /** Audio output tokens gpt-4o-mini-tts bills per character of English text (the estimate). */
 double chorus_cost_openai_audio_tokens_per_char(void);
 

@@ -8,7 +8,7 @@ never answers. Audio is real: a deterministic tone whose length follows the text
 character, 900 characters a minute, like speech), encoded by ffmpeg for mp3/opus/aac/flac.
 
 Usage: fake_tts.py --provider openai|elevenlabs|alltalk [--key KEY] [--plan P1,P2,...]
-                   [--log FILE] [--chunk BYTES] [--delay-ms MS]
+                   [--log FILE] [--chunk BYTES] [--delay-ms MS] [--vary]
 Binds 127.0.0.1 on an ephemeral port and prints "PORT <n>" on stdout.
 
 --plan lists what successive speech requests get (then "ok" for the rest):
@@ -24,7 +24,8 @@ Binds 127.0.0.1 on an ephemeral port and prints "PORT <n>" on stdout.
   hang          read the request and never answer
   slow:MS       answer with MS ms between chunks
 Every request is appended to --log as one JSON object per line: method, path, query,
-headers (lower-case names), body (text), json (parsed body or null), form (parsed or null).
+headers (lower-case names), body (text), json (parsed body or null), form (parsed or null),
+inflight (requests being served when it arrived, itself included).
 """
 import argparse
 import base64
@@ -151,7 +152,8 @@ class Handler(BaseHTTPRequestHandler):
                  "query": {k: v[0] for k, v in parse_qs(u.query).items()},
                  "raw_path": self.path,
                  "headers": {k.lower(): v for k, v in self.headers.items()},
-                 "body": text, "json": js, "form": form}
+                 "body": text, "json": js, "form": form,
+                 "inflight": getattr(self, "inflight", 1)}
         if ARGS.log:
             with LOCK, open(ARGS.log, "a") as f:
                 f.write(json.dumps(entry) + "\n")
@@ -248,8 +250,15 @@ class Handler(BaseHTTPRequestHandler):
 
     def route(self, method):
         body = self.read_body()
-        entry = self.record(body)
-        getattr(self, "handle_" + ARGS.provider)(method, entry)
+        with LOCK:
+            STATE["inflight"] = STATE.get("inflight", 0) + 1
+            self.inflight = STATE["inflight"]
+        try:
+            entry = self.record(body)
+            getattr(self, "handle_" + ARGS.provider)(method, entry)
+        finally:
+            with LOCK:
+                STATE["inflight"] -= 1
 
     # ---- OpenAI ---------------------------------------------------------------------------
     def openai_error(self, code, message, etype, ecode, extra=None):
@@ -342,7 +351,11 @@ class Handler(BaseHTTPRequestHandler):
         if not 0.25 <= speed <= 4.0:
             return self.openai_error(400, "Invalid value for 'speed'.", "invalid_request_error",
                                      "invalid_value")
-        audio = encode(pcm_for(text, 24000, speed), 24000, fmt)
+        pcm = pcm_for(text, 24000, speed)
+        if ARGS.vary:  # a non-deterministic server: each answer differs (same length)
+            k = 2 * ((STATE["speech_requests"] * 37) % 1000)
+            pcm = pcm[k:] + pcm[:k]
+        audio = encode(pcm, 24000, fmt)
         mime = {"mp3": "audio/mpeg", "opus": "audio/ogg", "aac": "audio/aac",
                 "flac": "audio/flac", "wav": "audio/wav", "pcm": "audio/pcm"}[fmt]
         hdr = {"x-request-id": "req_" + uuid.uuid4().hex[:12], "openai-version": "2020-10-01"}
@@ -560,6 +573,8 @@ def main():
     ap.add_argument("--log")
     ap.add_argument("--chunk", type=int, default=4096)
     ap.add_argument("--delay-ms", type=int, default=5)
+    ap.add_argument("--vary", action="store_true",
+                    help="openai: every answer differs, like a sampling neural TTS")
     ARGS = ap.parse_args()
     srv = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
     srv.daemon_threads = True

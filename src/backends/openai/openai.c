@@ -110,6 +110,7 @@ struct openai_call {
     const struct chorus_job *job;
     struct openai_priv *p;
     const char *model;
+    const char *voice;
     struct chorus_remote_audio audio;
     int sse;
     struct chorus_framer framer;
@@ -245,11 +246,21 @@ static void classify(void *ud, const struct chorus_http_result *r,
         snprintf(v->msg, sizeof v->msg, "openai: not found (HTTP 404) at %s/audio/speech with "
                  "model '%s': %s; check the model name and OPENAI_BASE_URL", c->p->base,
                  c->model, m);
+    } else if ((st == 400 || st == 422) && strstr(m, "'voice'")) {
+        v->status = CHORUS_E_UNKNOWN_VOICE;
+        snprintf(v->msg, sizeof v->msg, "openai: the server does not take voice '%.80s' (HTTP "
+                 "%ld): %s; 'chorus voices -b openai' lists the built-in voices",
+                 c->voice, st, m);
     } else if (st == 400 || st == 422) {
         snprintf(v->msg, sizeof v->msg, "openai: request rejected (HTTP %ld): %s", st, m);
     } else if (st >= 500) {
         snprintf(v->msg, sizeof v->msg, "openai: server error (HTTP %ld): %s", st, m);
     }
+}
+
+static void on_retry(void *ud, int attempt, long wait_ms, const char *why) {
+    (void)ud;
+    chorus_remote_log_retry("openai", attempt, wait_ms, why);
 }
 
 static int call_cancelled(void *ud) {
@@ -349,6 +360,7 @@ static int openai_synthesize(struct chorus_backend *b, const struct chorus_job *
     c.job = job;
     c.p = p;
     c.model = model;
+    c.voice = voice;
     int rc = chorus_remote_audio_init(&c.audio, job, out,
                                       native ? CHORUS_REMOTE_ENCODED : CHORUS_REMOTE_WAV, native,
                                       24000);
@@ -372,6 +384,7 @@ static int openai_synthesize(struct chorus_backend *b, const struct chorus_job *
     req.on_body = on_body;
     req.classify = classify;
     req.is_cancelled = call_cancelled;
+    req.on_retry = on_retry;
     req.ud = &c;
     struct chorus_http_result r;
     rc = chorus_http_perform(&req, &r);
