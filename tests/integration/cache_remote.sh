@@ -49,19 +49,31 @@ check '[ "$(requests good)" = 1 ]' "a cache hit still sent a request"
 check 'cmp -s "$T/a.wav" "$T/b.wav"' "cached remote WAV differs"
 check '[ "$(stat_of hits)" = 1 ]' "remote hit not counted"
 
-# another format is another request for a remote engine (the provider encodes it)
+# the CLI decodes what the provider sends and encodes locally: another format is a hit
 "$BIN" say -q -b openai -v alloy -F mp3 -o "$T/c.mp3" "$TEXT"
-check '[ "$(requests good)" = 2 ]' "mp3 after wav should ask the provider again"
-"$BIN" say -q -b openai -v alloy -F mp3 -o "$T/d.mp3" "$TEXT"
-check '[ "$(requests good)" = 2 ] && cmp -s "$T/c.mp3" "$T/d.mp3"' "mp3 repeat not served from the cache"
-dur=$(ffprobe -v error -show_entries format=duration -of csv=p=0 "$T/d.mp3" 2>/dev/null)
-check 'gt "${dur:-0}" 1' "cached mp3 does not decode (duration '$dur')"
+check '[ "$(requests good)" = 1 ]' "mp3 after wav asked the provider again"
+dur=$(ffprobe -v error -show_entries format=duration -of csv=p=0 "$T/c.mp3" 2>/dev/null)
+check 'gt "${dur:-0}" 1' "mp3 from the cache does not decode (duration '$dur')"
 # another voice misses
 "$BIN" say -q -b openai -v nova -o "$T/e.wav" "$TEXT"
-check '[ "$(requests good)" = 3 ]' "another voice should miss"
+check '[ "$(requests good)" = 2 ]' "another voice should miss"
 # --no-cache goes to the provider
 "$BIN" say -q --no-cache -b openai -v alloy -o "$T/f.wav" "$TEXT"
-check '[ "$(requests good)" = 4 ]' "--no-cache did not reach the provider"
+check '[ "$(requests good)" = 3 ]' "--no-cache did not reach the provider"
+
+# the server passes the provider's bytes straight through: there the format is part of the key
+"$BIN" serve --host 127.0.0.1 --port 0 --port-file "$T/srv.port" 2>"$T/srv.log" &
+FAKE_PIDS+=($!)
+for _ in $(seq 100); do [ -s "$T/srv.port" ] && break; sleep 0.05; done
+SRV=http://127.0.0.1:$(cat "$T/srv.port")
+speech() { curl -s -o "$2" -w '%{http_code}' -H 'Content-Type: application/json' \
+    -d "{\"model\":\"openai/tts-1\",\"input\":\"$TEXT\",\"voice\":\"alloy\",\"response_format\":\"$1\"}" "$SRV/v1/audio/speech"; }
+check '[ "$(speech mp3 "$T/s1.mp3")" = 200 ]' "server mp3 request failed: $(cat "$T/srv.log")"
+check '[ "$(requests good)" = 4 ]' "server mp3 (passthrough) should reach the provider once"
+check '[ "$(speech mp3 "$T/s2.mp3")" = 200 ] && [ "$(requests good)" = 4 ]' "server mp3 repeat not served from the cache"
+check 'cmp -s "$T/s1.mp3" "$T/s2.mp3"' "cached passthrough mp3 differs"
+dur=$(ffprobe -v error -show_entries format=duration -of csv=p=0 "$T/s2.mp3" 2>/dev/null)
+check 'gt "${dur:-0}" 1' "cached passthrough mp3 does not decode (duration '$dur')"
 
 # secrets never reach the cache directory
 check '! grep -rqa -- "$KEY" "$XDG_CACHE_HOME"' "the API key was written into the cache"

@@ -194,10 +194,19 @@ TEST(test_key_covers_every_field) {
     for (int i = 0; i < 9; i++)
         CHECK_MSG(memcmp(job_key(&local_desc, v[i]).b, k0.b, 32), "variant %d kept the key", i);
     CHECK(memcmp(job_key(&remote_desc, base).b, k0.b, 32));
-    /* output format: irrelevant to a local engine's audio, part of a remote engine's request */
+    /* output format: irrelevant to a local engine's audio; for a remote engine part of the
+     * request only when the provider's bytes pass through (else it is asked for its default) */
     j = base;
     j.want_format = CHORUS_FORMAT_MP3;
     CHECK(!memcmp(job_key(&local_desc, j).b, k0.b, 32));
+    CHECK(!memcmp(job_key(&remote_desc, j).b, job_key(&remote_desc, base).b, 32));
+    struct chorus_job pt = base, pt_mp3 = j;
+    pt.passthrough_ok = pt_mp3.passthrough_ok = 1;
+    CHECK(memcmp(job_key(&remote_desc, pt).b, job_key(&remote_desc, base).b, 32));
+    CHECK(memcmp(job_key(&remote_desc, pt_mp3).b, job_key(&remote_desc, pt).b, 32));
+    CHECK(!memcmp(job_key(&local_desc, pt_mp3).b, k0.b, 32));
+    j.want_format = CHORUS_FORMAT_DEFAULT;
+    j.want_rate = 16000;
     CHECK(memcmp(job_key(&remote_desc, j).b, job_key(&remote_desc, base).b, 32));
     struct chorus_cache_key back;
     CHECK_EQ_INT(chorus_cache_key_from_hex(k0.hex, &back), 0);
