@@ -544,6 +544,16 @@ CHORUS_API int chorus_normalize_text(const char *text, size_t len, const char *o
                                      const char *lang, char **out, size_t **offsets,
                                      char *errbuf, size_t errbuf_size);
 
+/**
+ * The phonemes a backend would speak for a text, in the notation its phoneme input
+ * (CHORUS_INPUT_PHONEMES, `chorus say --phonemes`) takes: espeak-ng's own for espeak, Kokoro's
+ * IPA (misaki) for kokoro. `backend` NULL: the default; `voice` NULL: the backend's default.
+ * *out is a string to chorus_free(). E_INVALID if the backend has no phoneme notation.
+ */
+CHORUS_API int chorus_phonemize(struct chorus_engine *e, const char *backend, const char *voice,
+                                const char *text, size_t len, char **out, char *errbuf,
+                                size_t errbuf_size);
+
 /** Detect the language of a text: an ISO 639-1 code ("en", "fr"...) or "und"; static string. */
 CHORUS_API const char *chorus_detect_language(const char *text, size_t len, double *confidence);
 

@@ -12,6 +12,7 @@ trap 'kill ${pids[@]} 2>/dev/null; rm -rf "$T"' EXIT
 : > "$T/empty.toml"
 export CHORUS_CONFIG=$T/empty.toml CHORUS_CACHE=0 XDG_DATA_HOME=$T/data
 pass=0 fail=0
+gt() { awk -v a="$1" -v b="$2" 'BEGIN { exit !(a > b) }'; }
 check() { if eval "$1"; then pass=$((pass + 1)); else fail=$((fail + 1)); echo "FAIL: $2" >&2; fi; }
 
 serve() { # serve ARGS... -> sets PORT
@@ -54,6 +55,11 @@ check 'cmp -s "$DIR/kokoro-v1_0.pth" "$DATA/tiny.pth" && cmp -s "$DIR/voices/am_
 check 'python3 -c "import json,sys; b={x[\"name\"]:x for x in json.load(open(sys.argv[1]))}; assert b[\"kokoro\"][\"available\"], b[\"kokoro\"]" "$T/b.json"' "kokoro not available after pull"
 "$BIN" say -q -b kokoro -v af_heart -o "$T/k.wav" "Hello there." 2>"$T/err"
 check '[ $? = 0 ] && [ "$(soxi -r "$T/k.wav")" = 24000 ]' "say with the installed model: $(cat "$T/err")"
+# Kokoro's phonemes, and phoneme input straight to the model
+ph=$("$BIN" text phonemize -b kokoro -v af_heart "Hello there.")
+check '[ "$ph" = "həlˈO ðˈɛɹ." ]' "kokoro phonemes: $ph"
+"$BIN" say -q -b kokoro -v af_heart --phonemes -o "$T/kp.wav" "$ph" 2>"$T/err"
+check '[ $? = 0 ] && [ "$(soxi -r "$T/kp.wav")" = 24000 ] && gt "$(soxi -D "$T/kp.wav")" 0.2' "kokoro phoneme input: $(cat "$T/err")"
 # a second pull finds everything present and downloads nothing
 : > "$T/log"
 kill $LAST; serve "${MAP[@]}" --log "$T/log"
