@@ -516,16 +516,22 @@ typedef int (*chorus_download_fn)(const char *file, uint64_t done, uint64_t tota
 
 /**
  * Download a model's files into chorus_model_dir(): for "kokoro", config.json, kokoro-v1_0.pth
- * and one voices/NAME.pt per voice in `voices` (NULL-terminated; NULL = af_heart and a few
- * common English voices; {"all", NULL} = all 54). `base_url` NULL: $CHORUS_MODELS_URL, else
- * [models] kokoro_url in the config, else the published location
- * (https://huggingface.co/hexgrad/Kokoro-82M/resolve/main). Each file is written to a temporary
- * name and renamed when complete and checked, so an interrupted pull leaves no partial file;
- * files already present are kept. Messages (which file, which URL, what failed) go to errbuf.
+ * and one voices/NAME.pt per voice in `voices` (NULL-terminated; NULL = af_heart, af_bella,
+ * am_michael, am_fenrir, bf_emma; {"all", NULL} = all 54). `base_url` NULL: $CHORUS_MODELS_URL,
+ * else [models] kokoro_url in the config, else the published files, pinned to one revision of
+ * huggingface.co/hexgrad/Kokoro-82M. Every file is checked against its SHA-256: the pinned
+ * table (the published files), or `manifest`, a file in sha256sum's format ("<hex>  <path>"),
+ * when given (a mirror or your own weights). A mismatch deletes the download and says so; a file
+ * with no known checksum is checked for its format. Downloads go to NAME.part and resume from
+ * there after an interruption (HTTP Range); a file takes its final name only once complete and
+ * verified. Files already installed are kept. Messages (file, URL, what failed) go to errbuf.
  */
 CHORUS_API int chorus_model_pull(struct chorus_engine *e, const char *model, const char *base_url,
-                                 const char *const *voices, chorus_download_fn progress,
-                                 void *userdata, char *errbuf, size_t errbuf_size);
+                                 const char *manifest, const char *const *voices,
+                                 chorus_download_fn progress, void *userdata, char *errbuf,
+                                 size_t errbuf_size);
+/** Remove an installed model's files (and partial downloads) from chorus_model_dir(). */
+CHORUS_API int chorus_model_remove(const char *model, char *errbuf, size_t errbuf_size);
 
 /* ------------------------------------------------------------------------------------------ */
 /* Text inspection: what the text stage makes of an input, without speaking it                  */
