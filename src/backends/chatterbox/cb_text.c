@@ -15,20 +15,44 @@ static int is_alpha(unsigned char c) { return is_upper(c) || (c >= 'a' && c <= '
 static int is_digit(unsigned char c) { return c >= '0' && c <= '9'; }
 static int is_mark(unsigned char c) { return c == '.' || c == '!' || c == '?'; }
 
-/* Length of a bracketed reference at s ("[12]", "[3, 4]", "[1-3]", "[citation needed]"), 0 if
- * the bracket is something else. */
+/* 1 if the word s[0..n) is a number word (the core's normalizer spells "[12]" "[twelve]"). */
+static int number_word(const char *s, size_t n) {
+    static const char *const w[] = {
+        "zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten",
+        "eleven", "twelve", "thirteen", "fourteen", "fifteen", "sixteen", "seventeen",
+        "eighteen", "nineteen", "twenty", "thirty", "forty", "fifty", "sixty", "seventy",
+        "eighty", "ninety", "hundred", "thousand", "and", "to", NULL};
+    for (size_t i = 0; w[i]; i++)
+        if (strlen(w[i]) == n && !strncasecmp(s, w[i], n)) return 1;
+    return 0;
+}
+
+/* Length of a bracketed reference at s ("[12]", "[3, 4]", "[1-3]", "[twelve]",
+ * "[citation needed]"), 0 if the bracket is something else (Turbo's "[laugh]" stays). */
 static size_t ref_len(const char *s, size_t n) {
     if (n < 3 || s[0] != '[') return 0;
     static const char cn[] = "[citation needed]";
     if (n >= sizeof cn - 1 && !strncasecmp(s, cn, sizeof cn - 1)) return sizeof cn - 1;
     size_t i = 1;
-    int digits = 0;
-    while (i < n && i < 40 && (is_digit((unsigned char)s[i]) || s[i] == ',' || s[i] == '-' ||
-                               s[i] == ' ')) {
-        digits |= is_digit((unsigned char)s[i]);
-        i++;
+    int any = 0;
+    while (i < n && i < 120 && s[i] != ']') {
+        unsigned char c = (unsigned char)s[i];
+        if (is_digit(c)) {
+            any = 1;
+            i++;
+        } else if (c == ',' || c == '-' || c == ' ') {
+            i++;
+        } else if (is_alpha(c)) {
+            size_t j = i;
+            while (j < n && is_alpha((unsigned char)s[j])) j++;
+            if (!number_word(s + i, j - i)) return 0;
+            any = 1;
+            i = j;
+        } else {
+            return 0;
+        }
     }
-    return (digits && i < n && s[i] == ']') ? i + 1 : 0;
+    return (any && i < n && s[i] == ']') ? i + 1 : 0;
 }
 
 /* Length of a URL at s (http://, https://, www.), 0 if none. */
@@ -99,7 +123,9 @@ char *cb_preprocess(const char *in, size_t len) {
             if (q >= len) out[o++] = '.';
             continue;
         }
-        if (pending_space && o > 0) out[o++] = ' ';
+        /* no space before punctuation (left behind where a reference was dropped) */
+        if (pending_space && o > 0 && !is_mark(c) && c != ',' && c != ';' && c != ':')
+            out[o++] = ' ';
         pending_space = 0;
         if (is_mark(c)) {
             /* a run of marks becomes its first mark; "..." becomes "." */
