@@ -148,7 +148,7 @@ static json_t *cbfake_requests(const struct cbfake *f) {
 }
 
 /* Requests whose method and path match. */
-static int cbfake_count(const struct cbfake *f, const char *method, const char *path) {
+__attribute__((unused)) static int cbfake_count(const struct cbfake *f, const char *method, const char *path) {
     json_t *arr = cbfake_requests(f);
     int c = 0;
     size_t i;
