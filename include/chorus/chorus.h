@@ -495,6 +495,52 @@ CHORUS_API int chorus_synthesize_file(struct chorus_engine *e, const struct chor
                                       const char *path, char *errbuf, size_t errbuf_size);
 
 /* ------------------------------------------------------------------------------------------ */
+/* Playback                                                                                     */
+/* ------------------------------------------------------------------------------------------ */
+
+struct chorus_player;
+/**
+ * Open a sound output for mono float PCM at `sample_rate` (libao). `device`: a driver name
+ * ("pulse", "alsa", "alsa:hw:1", "null") or a file driver ("wav:/path.wav", "raw:/path");
+ * NULL or "": $CHORUS_AUDIO_DEVICE, else the system default. Errors name the device and list the
+ * drivers available.
+ */
+CHORUS_API int chorus_player_open(struct chorus_player **out, int sample_rate, const char *device,
+                                  char *errbuf, size_t errbuf_size);
+/** Play samples in [-1, 1]; blocks while the device consumes them. */
+CHORUS_API int chorus_player_write(struct chorus_player *p, const float *x, size_t n);
+/** Drain, close and free. NULL is a no-op. */
+CHORUS_API int chorus_player_close(struct chorus_player *p);
+
+/* ------------------------------------------------------------------------------------------ */
+/* Model files for local engines                                                                */
+/* ------------------------------------------------------------------------------------------ */
+
+/**
+ * The folder a local engine's model is installed into by chorus_model_pull() and looked up in
+ * by default: $XDG_DATA_HOME/chorus/models/NAME (else ~/.local/share/chorus/models/NAME).
+ * Models known: "kokoro". Returns E_NOT_FOUND for an unknown name.
+ */
+CHORUS_API int chorus_model_dir(const char *model, char *buf, size_t cap);
+
+/** Progress of a download: file being fetched, bytes so far and expected (0 if unknown). Return
+ *  non-zero to cancel. Called on the pulling thread. */
+typedef int (*chorus_download_fn)(const char *file, uint64_t done, uint64_t total, void *ud);
+
+/**
+ * Download a model's files into chorus_model_dir(): for "kokoro", config.json, kokoro-v1_0.pth
+ * and one voices/NAME.pt per voice in `voices` (NULL-terminated; NULL = af_heart and a few
+ * common English voices; {"all", NULL} = all 54). `base_url` NULL: $CHORUS_MODELS_URL, else
+ * [models] kokoro_url in the config, else the published location
+ * (https://huggingface.co/hexgrad/Kokoro-82M/resolve/main). Each file is written to a temporary
+ * name and renamed when complete and checked, so an interrupted pull leaves no partial file;
+ * files already present are kept. Messages (which file, which URL, what failed) go to errbuf.
+ */
+CHORUS_API int chorus_model_pull(struct chorus_engine *e, const char *model, const char *base_url,
+                                 const char *const *voices, chorus_download_fn progress,
+                                 void *userdata, char *errbuf, size_t errbuf_size);
+
+/* ------------------------------------------------------------------------------------------ */
 /* Text inspection: what the text stage makes of an input, without speaking it                  */
 /* ------------------------------------------------------------------------------------------ */
 

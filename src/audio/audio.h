@@ -93,7 +93,10 @@ int chorus_encoder_emit(struct chorus_encoder *e, const void *data, size_t n);
 /* ---- decoders (for engines that return encoded audio) ---- */
 
 struct chorus_decoder;
-/** Streaming decoder for `f`; PCM (downmixed to mono) goes to fn as soon as it decodes. */
+/** Streaming decoder for `f`; PCM (downmixed to mono) goes to fn as soon as it decodes.
+ *  pcm_rate_hint: the rate of raw pcm input (0: 24000, OpenAI's contract); other formats carry
+ *  their rate and ignore it. Opus always decodes at 48000 Hz. Errors (E_FORMAT for input that
+ *  is not the format or is cut short) leave a message in chorus_decoder_errmsg(). */
 int chorus_decoder_create(struct chorus_decoder **out, enum chorus_format f, int pcm_rate_hint,
                           chorus_pcm_fn fn, void *ud, char *err, size_t errlen);
 int chorus_decoder_feed(struct chorus_decoder *d, const void *data, size_t n);
@@ -151,6 +154,21 @@ int chorus_output_finish(struct chorus_output *o);
 struct chorus_encoder *chorus_output_encoder(struct chorus_output *o);
 const char *chorus_output_errmsg(const struct chorus_output *o);
 void chorus_output_destroy(struct chorus_output *o);
+
+/* ---- playback (libao: player.c) ---- */
+
+struct chorus_player;
+/** Open a sound output for mono PCM at `rate`. `device`: "driver" or "driver:target" — a live
+ *  libao driver ("pulse", "alsa:hw:1", "oss", "sndio", "null") or a file driver
+ *  ("wav:/path.wav", "raw:/path", "au:/path"); NULL or "": $CHORUS_AUDIO_DEVICE, else libao's
+ *  default. Errors name the device and list the drivers there are (E_INVALID, E_UNAVAILABLE
+ *  when no driver works, E_IO when the device will not open). */
+int chorus_player_open(struct chorus_player **out, int rate, const char *device, char *err,
+                       size_t errlen);
+/** Play samples (blocks as the device consumes them). E_IO if the device fails. */
+int chorus_player_write(struct chorus_player *p, const float *x, size_t n);
+/** Drain, close and free. NULL is a no-op. */
+int chorus_player_close(struct chorus_player *p);
 
 /* ---- helpers ---- */
 

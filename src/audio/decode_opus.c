@@ -153,7 +153,7 @@ static int op_finish(struct chorus_decoder *d) {
     struct opus_dec *o = d->priv;
     if (!o->dec)
         return chorus_decoder_fail(d, CHORUS_E_FORMAT, "opus: no Ogg Opus stream found in the data");
-    if (d->samples_out == 0 && o->packets <= 2 + (int)o->bad_packets && o->bad_packets)
+    if (d->samples_out == 0 && o->bad_packets)
         return chorus_decoder_fail(d, CHORUS_E_FORMAT, "opus: no decodable audio (%llu damaged packets)",
                                    (unsigned long long)o->bad_packets);
     return CHORUS_OK;

@@ -1,7 +1,8 @@
 /*
  * decoder.c — chorus_decoder_* dispatch, and the two decoders without a codec library:
  * WAV (RIFF chunks parsed incrementally; PCM 8/16/24/32-bit and float 32/64, WAVE_FORMAT_
- * EXTENSIBLE, any channel count up to 16, downmixed) and raw s16le mono PCM at the rate hint.
+ * EXTENSIBLE, any channel count up to 16, downmixed) and raw s16le mono PCM at the rate hint
+ * (0: 24000 Hz, OpenAI's "pcm").
  */
 #include <stdarg.h>
 #include <stdio.h>
@@ -326,6 +327,7 @@ struct pcm_dec {
 };
 
 static int pcm_init(struct chorus_decoder *d) {
+    if (d->rate_hint == 0) d->rate_hint = 24000; /* OpenAI's pcm contract */
     if (d->rate_hint < 1000 || d->rate_hint > 1000000)
         return chorus_decoder_fail(d, CHORUS_E_FORMAT,
                                    "raw pcm has no header: a sample rate is needed (got %d Hz)",

@@ -241,7 +241,7 @@ static const char schema[] =
 int cache_open_locked(struct chorus_cache *c, int create, char *err, size_t errlen) {
     if (c->opened > 0) return 0;
     if (c->opened < 0) {
-        chorus_fmt(err, errlen, "cache in %s is unusable (see the earlier warning)", c->dir);
+        chorus_fmt(err, errlen, "%s", c->open_err);
         return -1;
     }
     char path[PATH_MAX];
@@ -253,7 +253,8 @@ int cache_open_locked(struct chorus_cache *c, int create, char *err, size_t errl
     char sub[PATH_MAX];
     if (mkdir_p(c->dir) < 0 || mkdir_p(chorus_fmt(sub, sizeof sub, "%s/tmp", c->dir)) < 0 ||
         mkdir_p(chorus_fmt(sub, sizeof sub, "%s/entries", c->dir)) < 0) {
-        chorus_fmt(err, errlen, "cannot create cache directory %s: %s", c->dir, strerror(errno));
+        chorus_fmt(c->open_err, sizeof c->open_err, "cannot create cache directory %s: %s", c->dir, strerror(errno));
+        chorus_fmt(err, errlen, "%s", c->open_err);
         c->opened = -1;
         return -1;
     }
@@ -293,7 +294,8 @@ int cache_open_locked(struct chorus_cache *c, int create, char *err, size_t errl
     if (rc != SQLITE_OK) {
         char msg[512];
         chorus_fmt(msg, sizeof msg, "%s", err && errlen ? err : "");
-        chorus_fmt(err, errlen, "cannot open cache index %s: %s", path, msg);
+        chorus_fmt(c->open_err, sizeof c->open_err, "cannot open cache index %s: %s", path, msg);
+        chorus_fmt(err, errlen, "%s", c->open_err);
         sqlite3_close(c->db);
         c->db = NULL;
         c->opened = -1;

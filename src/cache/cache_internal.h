@@ -47,6 +47,7 @@ struct chorus_cache {
     pthread_mutex_t mu; /* guards db and opened */
     sqlite3 *db;
     int opened;         /* 1 ok, -1 failed (then the cache steps aside) */
+    char open_err[512]; /* why it failed */
     atomic_uint_fast64_t hits, misses, corrupt, stores;
     atomic_int warned;
 };

@@ -12,6 +12,7 @@ int cli_say(int argc, char **argv);
 int cli_voices(int argc, char **argv);
 int cli_backends(int argc, char **argv);
 int cli_text(int argc, char **argv);
+int cli_models(int argc, char **argv);
 int cli_serve(int argc, char **argv);
 int cli_cache(int argc, char **argv);
 int cli_voicelib(int argc, char **argv); /* voicelib.c: chorus voices add|rm|--cloned */

@@ -35,7 +35,7 @@ int cli_voices(int argc, char **argv) {
         case 'l': lang = optarg; break;
         case 'j': json = 1; break;
         case 'h': fputs(voices_usage, stdout); return 0;
-        default: fputs(voices_usage, stderr); return EXIT_USAGE;
+        default: cli_err("run 'chorus voices --help' for its options"); return EXIT_USAGE;
         }
     }
     if (optind < argc) {
@@ -110,7 +110,7 @@ int cli_backends(int argc, char **argv) {
         case 'j': json = 1; break;
         case 'o': with_opts = 1; break;
         case 'h': fputs(backends_usage, stdout); return 0;
-        default: fputs(backends_usage, stderr); return EXIT_USAGE;
+        default: cli_err("run 'chorus backends --help' for its options"); return EXIT_USAGE;
         }
     }
     struct chorus_engine *e = cli_engine();

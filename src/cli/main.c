@@ -18,6 +18,7 @@ static const char usage[] =
     "  voices [-b NAME] [--json] list a backend's voices\n"
     "  backends [--json]         list backends, whether each can run, and why not\n"
     "  text normalize|chunk|ssml|lang  show what the text stage makes of an input\n"
+    "  models [list|path|pull]   local engines' model files (chorus models pull kokoro)\n"
     "  serve [options]           OpenAI-compatible speech server (HTTP, default 127.0.0.1:8880)\n"
     "  cache stats|clear|path    the audio cache: its size and hits, empty it, where it is\n"
     "\n"
@@ -98,6 +99,7 @@ int main(int argc, char **argv) {
     if (!strcmp(cmd, "voices")) return cli_voices(argc - 1, argv + 1);
     if (!strcmp(cmd, "backends")) return cli_backends(argc - 1, argv + 1);
     if (!strcmp(cmd, "text")) return cli_text(argc - 1, argv + 1);
+    if (!strcmp(cmd, "models")) return cli_models(argc - 1, argv + 1);
     if (!strcmp(cmd, "serve")) return cli_serve(argc - 1, argv + 1);
     if (!strcmp(cmd, "cache")) return cli_cache(argc - 1, argv + 1);
     cli_err("unknown command '%s'; run 'chorus --help' for the list", cmd);

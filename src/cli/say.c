@@ -33,9 +33,12 @@ static const char say_usage[] =
     "      --timestamps FILE    write word timings as JSON: [{word, start, end, offset, length}]\n"
     "      --opt KEY=VALUE      a backend option (repeatable; chorus backends --options)\n"
     "      --no-cache           neither read nor write the audio cache for this request\n"
+    "      --play               play the audio as it is generated (with or without -o)\n"
+    "      --device DEV         sound device for --play: pulse, alsa[:hw:N], null, wav:FILE...\n"
+    "                           (default: $CHORUS_AUDIO_DEVICE, else the system's)\n"
     "  -q, --quiet              no progress bar\n"
     "\n"
-    "Without -o, audio streams to standard output when it is not a terminal.\n"
+    "Without -o or --play, audio streams to standard output when it is not a terminal.\n"
     "Exit status: 0 success, 1 failure, 2 usage error, 130 interrupted.\n";
 
 static atomic_int interrupted;
@@ -52,6 +55,11 @@ struct say_ctx {
     int write_errno;
     json_t *words; /* NULL unless --timestamps */
     double audio_seconds;
+    int play;
+    const char *device;
+    struct chorus_player *player;
+    int play_status;
+    char play_err[512];
 };
 
 static void draw_progress(const struct chorus_progress *p) {
@@ -72,6 +80,19 @@ static int say_cb(const struct chorus_event *ev, void *ud) {
     switch (ev->type) {
     case CHORUS_EVENT_CHUNK:
         c->audio_seconds = ev->chunk->start_time + (ev->chunk->sample_rate ? (double)ev->chunk->n_samples / ev->chunk->sample_rate : 0);
+        if (c->play && ev->chunk->n_samples && ev->chunk->samples) {
+            if (!c->player) {
+                c->play_status = chorus_player_open(&c->player, ev->chunk->sample_rate, c->device,
+                                                    c->play_err, sizeof c->play_err);
+                if (c->play_status != CHORUS_OK) return 1;
+            }
+            c->play_status = chorus_player_write(c->player, ev->chunk->samples, ev->chunk->n_samples);
+            if (c->play_status != CHORUS_OK) {
+                snprintf(c->play_err, sizeof c->play_err, "playback failed on %s",
+                         c->device ? c->device : "the default device");
+                return 1;
+            }
+        }
         if (c->to_stdout && ev->chunk->data_len) {
             if (fwrite(ev->chunk->data, 1, ev->chunk->data_len, stdout) != ev->chunk->data_len ||
                 fflush(stdout) != 0) {
@@ -139,7 +160,7 @@ static int write_timestamps(const char *path, json_t *words) {
 }
 
 int cli_say(int argc, char **argv) {
-    enum { OPT_SSML = 256, OPT_TS, OPT_OPT, OPT_PHON, OPT_NONORM, OPT_NOCACHE };
+    enum { OPT_SSML = 256, OPT_TS, OPT_OPT, OPT_PHON, OPT_NONORM, OPT_PLAY, OPT_DEVICE, OPT_NOCACHE };
     static const struct option opts[] = {
         {"backend", required_argument, 0, 'b'}, {"voice", required_argument, 0, 'v'},
         {"model", required_argument, 0, 'm'},   {"lang", required_argument, 0, 'l'},
@@ -148,12 +169,14 @@ int cli_say(int argc, char **argv) {
         {"sample-rate", required_argument, 0, 'r'}, {"ssml", no_argument, 0, OPT_SSML},
         {"phonemes", no_argument, 0, OPT_PHON}, {"no-normalize", no_argument, 0, OPT_NONORM},
         {"timestamps", required_argument, 0, OPT_TS}, {"opt", required_argument, 0, OPT_OPT},
+        {"play", no_argument, 0, OPT_PLAY},     {"device", required_argument, 0, OPT_DEVICE},
         {"quiet", no_argument, 0, 'q'},         {"help", no_argument, 0, 'h'},
         {"no-cache", no_argument, 0, OPT_NOCACHE},
         {0, 0, 0, 0}};
     struct chorus_request r = chorus_request_default();
     const char *file = NULL, *out = NULL, *ts_path = NULL, *fmt = NULL;
-    int quiet = 0, c;
+    int quiet = 0, play = 0, c;
+    const char *device = NULL;
     struct chorus_option kv[64];
     size_t nkv = 0;
     optind = 1;
@@ -204,9 +227,11 @@ int cli_say(int argc, char **argv) {
             nkv++;
             break;
         }
+        case OPT_PLAY: play = 1; break;
+        case OPT_DEVICE: device = optarg; break;
         case 'q': quiet = 1; break;
         case 'h': fputs(say_usage, stdout); return 0;
-        default: fputs(say_usage, stderr); return EXIT_USAGE;
+        default: cli_err("run 'chorus say --help' for its options"); return EXIT_USAGE;
         }
     }
     r.options = kv;
@@ -270,7 +295,9 @@ int cli_say(int argc, char **argv) {
     }
 
     int to_stdout = 0;
-    if (!out) {
+    if (!out && play) {
+        /* play only */
+    } else if (!out) {
         if (isatty(1)) {
             cli_err("no output: use -o FILE, or -o - to stream to standard output");
             free(text);
@@ -285,6 +312,8 @@ int cli_say(int argc, char **argv) {
     ctx.text = text;
     ctx.to_stdout = to_stdout;
     ctx.progress_bar = !quiet && isatty(2);
+    ctx.play = play;
+    ctx.device = device;
     if (ts_path) ctx.words = json_array();
     r.callback = say_cb;
     r.userdata = &ctx;
@@ -304,11 +333,11 @@ int cli_say(int argc, char **argv) {
     }
     int rc;
     char err[1024] = "";
-    if (!to_stdout) {
+    if (out && !to_stdout) {
         rc = chorus_synthesize_file(e, &r, out, err, sizeof err);
     } else {
         struct stat st;
-        int seekable = fstat(1, &st) == 0 && S_ISREG(st.st_mode) && lseek(1, 0, SEEK_CUR) == 0;
+        int seekable = to_stdout && fstat(1, &st) == 0 && S_ISREG(st.st_mode) && lseek(1, 0, SEEK_CUR) == 0;
         if (r.format == CHORUS_FORMAT_DEFAULT) r.format = CHORUS_FORMAT_WAV;
         struct chorus_stream *s = NULL;
         rc = chorus_stream_open(e, &r, &s);
@@ -321,6 +350,14 @@ int cli_say(int argc, char **argv) {
             pwrite(1, hdr, hl, 0) != (ssize_t)hl)
             ctx.write_errno = errno;
         chorus_stream_destroy(s);
+    }
+    if (ctx.player && chorus_player_close(ctx.player) != CHORUS_OK && rc == CHORUS_OK) {
+        snprintf(err, sizeof err, "playback failed on %s", device ? device : "the default device");
+        rc = CHORUS_E_IO;
+    }
+    if (ctx.play_status != CHORUS_OK && !atomic_load(&interrupted)) {
+        snprintf(err, sizeof err, "%s", ctx.play_err);
+        rc = ctx.play_status;
     }
     if (ctx.write_errno && !atomic_load(&interrupted)) {
         snprintf(err, sizeof err, "cannot write audio to standard output: %s", strerror(ctx.write_errno));

@@ -94,7 +94,7 @@ int cli_serve(int argc, char **argv) {
         case OPT_PORTFILE: port_file = optarg; break;
         case 'q': o.access_log = 0; break;
         case 'h': fputs(serve_usage, stdout); return 0;
-        default: fputs(serve_usage, stderr); return EXIT_USAGE;
+        default: cli_err("run 'chorus serve --help' for its options"); return EXIT_USAGE;
         }
         if (what) {
             cli_err("invalid %s (got '%s')", what, optarg);

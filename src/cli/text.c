@@ -95,7 +95,7 @@ int cli_text(int argc, char **argv) {
         case OPT_NONORM: normalize = 0; break;
         case OPT_JSON: json = 1; break;
         case 'h': fputs(text_usage, stdout); return 0;
-        default: fputs(text_usage, stderr); return EXIT_USAGE;
+        default: cli_err("run 'chorus text --help' for its options"); return EXIT_USAGE;
         }
     }
     argc -= 1;

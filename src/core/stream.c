@@ -49,30 +49,31 @@ struct chorus_request chorus_request_default(void) {
     return r;
 }
 
-static int fail(struct chorus_stream *s, int status, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static int fail(struct chorus_stream *s, int status, const char *fmt, ...) {
-    if (s->status == CHORUS_OK || s->status == CHORUS_E_CANCELLED) {
-        va_list ap;
-        va_start(ap, fmt);
+/* Record the stream's first failure (a cancellation may be replaced by the real cause); the
+ * message passes through the secret redactor. */
+static void vfail(struct chorus_stream *s, int status, int over_cancel, const char *fmt, va_list ap) {
+    if (s->status == CHORUS_OK || (over_cancel && s->status == CHORUS_E_CANCELLED)) {
         vsnprintf(s->err, sizeof s->err, fmt, ap);
-        va_end(ap);
         chorus_redact(s->err);
         s->status = status;
     }
+}
+
+static int fail(struct chorus_stream *s, int status, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static int fail(struct chorus_stream *s, int status, const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    vfail(s, status, 1, fmt, ap);
+    va_end(ap);
     return s->status;
 }
 
 int chorus_job_fail(const struct chorus_job *job, int status, const char *fmt, ...) {
-    struct chorus_stream *s = job->stream;
-    if (s->status == CHORUS_OK) {
-        va_list ap;
-        va_start(ap, fmt);
-        vsnprintf(s->err, sizeof s->err, fmt, ap);
-        va_end(ap);
-        chorus_redact(s->err);
-        s->status = status;
-    }
+    va_list ap;
+    va_start(ap, fmt);
+    vfail(job->stream, status, 0, fmt, ap);
+    va_end(ap);
     return status;
 }
 

@@ -1,6 +1,7 @@
 /* request.c — parsing and validating speech request bodies; model and voice name mapping. */
 #include "server/request.h"
 
+#include <arpa/inet.h>
 #include <jansson.h>
 #include <math.h>
 #include <stdarg.h>
@@ -8,6 +9,15 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/socket.h>
+
+/* No path separators, parent references or control characters: names never become paths. */
+static int name_safe(const char *s) {
+    if (strstr(s, "..")) return 0;
+    for (; *s; s++)
+        if (*s == '/' || *s == '\\' || (unsigned char)*s < 0x20 || *s == 0x7f) return 0;
+    return 1;
+}
 
 const char *const srv_openai_voices[] = {"alloy", "ash",  "ballad", "coral", "echo",
                                          "fable", "onyx", "nova",   "sage",  "shimmer",
@@ -61,10 +71,15 @@ int srv_model_split(const char *model, char *backend, size_t bcap, char *bmodel,
     if (bl == 0 || bl >= bcap) return -1;
     memcpy(backend, model, bl);
     backend[bl] = 0;
+    if (!name_safe(backend)) return -1;
     if (slash) {
         size_t ml = strlen(slash + 1);
         if (ml == 0 || ml >= mcap) return -1;
         memcpy(bmodel, slash + 1, ml + 1);
+        /* remote models may be "org/name"; never absolute or with parent references */
+        if (bmodel[0] == '/' || strstr(bmodel, "..") || strchr(bmodel, '\\')) return -1;
+        for (const char *p = bmodel; *p; p++)
+            if ((unsigned char)*p < 0x20 || *p == 0x7f) return -1;
     }
     return 0;
 }
@@ -316,6 +331,11 @@ int srv_speech_parse(const char *body, size_t len, size_t max_input_chars, struc
         bad(e, 400, "invalid_value", "voice", "'voice' must be 1 to 256 characters long");
         goto fail;
     }
+    if (r->voice && !name_safe(r->voice)) {
+        bad(e, 400, "invalid_value", "voice",
+            "'voice' cannot contain '/', '\\', '..' or control characters; give a voice id or name");
+        goto fail;
+    }
 
     const char *fmt;
     if (get_string(root, "response_format", &fmt, e)) goto fail;
@@ -385,4 +405,17 @@ int srv_speech_parse(const char *body, size_t len, size_t max_input_chars, struc
 fail:
     srv_speech_release(r);
     return -1;
+}
+
+int srv_host_is_loopback(const char *host) {
+    if (!host || !*host) return 0;
+    if (!strcasecmp(host, "localhost")) return 1;
+    struct in_addr a4;
+    struct in6_addr a6;
+    if (inet_pton(AF_INET, host, &a4) == 1) return (ntohl(a4.s_addr) >> 24) == 127;
+    if (inet_pton(AF_INET6, host, &a6) == 1) {
+        if (IN6_IS_ADDR_LOOPBACK(&a6)) return 1;
+        if (IN6_IS_ADDR_V4MAPPED(&a6)) return a6.s6_addr[12] == 127;
+    }
+    return 0;
 }

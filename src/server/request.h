@@ -72,7 +72,7 @@ int srv_model_is_openai(const char *model);
  * Split a model string into backend and backend model: "espeak" → ("espeak", NULL),
  * "openai/tts-1-hd" → ("openai", "tts-1-hd"). OpenAI model names and an empty or missing model
  * give backend NULL (the caller's default backend). The strings are written into the buffers.
- * Returns -1 if a part does not fit or is empty ("openai/").
+ * Returns -1 if a part does not fit, is empty ("openai/") or could name a path (a '/' or '\\' in the backend, a leading '/', "..", control characters).
  */
 int srv_model_split(const char *model, char *backend, size_t bcap, char *bmodel, size_t mcap);
 
@@ -85,6 +85,9 @@ extern const char *const srv_openai_voices[];
 
 /** Kokoro lang_code letter ("a") → language code ("en-us"); other strings are returned as is. */
 const char *srv_lang_from_code(const char *code);
+
+/** 1 if host is a loopback address or name (127.0.0.0/8, ::1, ::ffff:127.x, localhost). */
+int srv_host_is_loopback(const char *host);
 
 /** Standard base64 of data into a new NUL-terminated string (free it), NULL on no memory. */
 char *srv_base64(const unsigned char *data, size_t n, size_t *out_len);

@@ -40,19 +40,6 @@ double srv_now(void) {
 
 /* ------------------------------------------------------------------ addresses ---- */
 
-int srv_host_is_loopback(const char *host) {
-    if (!host || !*host) return 0;
-    if (!strcasecmp(host, "localhost")) return 1;
-    struct in_addr a4;
-    struct in6_addr a6;
-    if (inet_pton(AF_INET, host, &a4) == 1) return (ntohl(a4.s_addr) >> 24) == 127;
-    if (inet_pton(AF_INET6, host, &a6) == 1) {
-        if (IN6_IS_ADDR_LOOPBACK(&a6)) return 1;
-        if (IN6_IS_ADDR_V4MAPPED(&a6)) return a6.s6_addr[12] == 127;
-    }
-    return 0;
-}
-
 /* Create, bind and listen; the reason of a failure goes to err. */
 static int listen_on(const char *host, int port, int *fd_out, int *port_out, int *v6, char *err,
                      size_t errlen) {
@@ -295,6 +282,25 @@ static char *metrics_text(struct srv *s) {
             "# HELP chorus_audio_seconds_total Seconds of audio generated.\n"
             "# TYPE chorus_audio_seconds_total counter\nchorus_audio_seconds_total %.3f\n",
             (unsigned long long)m.bytes_out, m.audio_seconds);
+    struct chorus_cache_stats cs;
+    if (chorus_engine_cache_stats(s->engine, &cs) == CHORUS_OK) {
+        fprintf(f,
+                "# HELP chorus_cache_enabled 1 if generations read and write the audio cache.\n"
+                "# TYPE chorus_cache_enabled gauge\nchorus_cache_enabled %d\n"
+                "# HELP chorus_cache_hits_total Segments served from the audio cache.\n"
+                "# TYPE chorus_cache_hits_total counter\nchorus_cache_hits_total %llu\n"
+                "# HELP chorus_cache_misses_total Segments looked up in the cache and generated.\n"
+                "# TYPE chorus_cache_misses_total counter\nchorus_cache_misses_total %llu\n"
+                "# HELP chorus_cache_stores_total Entries written to the cache.\n"
+                "# TYPE chorus_cache_stores_total counter\nchorus_cache_stores_total %llu\n"
+                "# HELP chorus_cache_entries Entries in the cache now.\n"
+                "# TYPE chorus_cache_entries gauge\nchorus_cache_entries %llu\n"
+                "# HELP chorus_cache_bytes Bytes in the cache now.\n"
+                "# TYPE chorus_cache_bytes gauge\nchorus_cache_bytes %llu\n",
+                cs.enabled, (unsigned long long)cs.hits, (unsigned long long)cs.misses,
+                (unsigned long long)cs.stores, (unsigned long long)cs.entries,
+                (unsigned long long)cs.bytes);
+    }
     fclose(f);
     return buf;
 }
@@ -400,7 +406,7 @@ void srv_error_from_status(struct srv_error *e, int rc, const char *msg, const c
     const char *m = msg && *msg ? msg : chorus_strerror(rc);
     switch (rc) {
     case CHORUS_E_UNKNOWN_BACKEND:
-        srv_error_set(e, 404, "invalid_request_error", "model_not_found", "model", "%s", m);
+        srv_error_set(e, 404, "invalid_request_error", "model_not_found", param ? param : "model", "%s", m);
         break;
     case CHORUS_E_UNKNOWN_VOICE:
         srv_error_set(e, 400, "invalid_request_error", "invalid_value", "voice", "%s", m);

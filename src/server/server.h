@@ -36,9 +36,6 @@ struct srv_options srv_options_default(void);
 
 struct srv;
 
-/** 1 if host is a loopback address or name (127.0.0.0/8, ::1, localhost). */
-int srv_host_is_loopback(const char *host);
-
 /**
  * Bind and start serving. On failure returns a negative chorus status and writes the reason
  * (what failed, on what, what to do) into err.

@@ -90,6 +90,13 @@ size_t chorus_text_chunk_end(const char *s, size_t n, size_t limit) {
     int prev_space = 1; /* a leading space run is no break */
     size_t p = 0;
     while (p <= limit && p < n) {
+        unsigned char c = (unsigned char)s[p];
+        if (c > ' ' && c < 0x80 && (p == 0 || (unsigned char)s[p - 1] < 0x80)) {
+            /* the common case: printable ASCII after ASCII (no break possible before it) */
+            prev_space = 0;
+            p++;
+            continue;
+        }
         size_t k = chorus_text_space_len(s + p, n - p);
         if (k) {
             if (!prev_space && p > 0) best[classify_space(s, n, p)] = p;

@@ -66,7 +66,8 @@ int chorus_norm_options_parse(struct chorus_norm_options *o, const char *spec, c
         while (kn > 0 && k[kn - 1] == ' ') kn--;
         if (*p != '=') {
             snprintf(err, errlen, "normalize option \"%.*s\" has no value (use %.*s=true or =false)",
-                     (int)kn, k, (int)kn, k);
+                     (int)(kn > 64 ? 64 : kn), k, (int)(kn > 64 ? 64 : kn), k);
+            chorus_utf8_sanitize(err);
             return -1;
         }
         p++;
@@ -96,11 +97,13 @@ int chorus_norm_options_parse(struct chorus_norm_options *o, const char *spec, c
                      "optional_pluralization_normalization, phone_normalization, "
                      "replace_remaining_symbols)",
                      (int)(kn > 64 ? 64 : kn), k);
+            chorus_utf8_sanitize(err);
             return -1;
         }
         if (parse_bool(v, vn, slot) < 0) {
             snprintf(err, errlen, "normalize option \"%.*s\" has value \"%.*s\"; use true or false",
                      (int)(kn > 64 ? 64 : kn), k, (int)(vn > 32 ? 32 : vn), v);
+            chorus_utf8_sanitize(err);
             return -1;
         }
     }
@@ -878,7 +881,11 @@ static size_t rule_roman(struct nw *w, size_t i, size_t prev, size_t prevlen) {
     int name = isupper((unsigned char)w->s[prev]) && prevlen > 1;
     for (size_t k = prev + 1; k < prev + prevlen; k++)
         if (!islower((unsigned char)w->s[k])) name = 0;
-    if (!cardinal && !(name && p - i >= 2)) return 0;
+    /* after a name, only regnal-looking numerals (I, V, X): "Washington DC" is no king */
+    int regnal = 1;
+    for (size_t k = i; k < p; k++)
+        if (!strchr("IVX", w->s[k])) regnal = 0;
+    if (!cardinal && !(name && p - i >= 2 && regnal)) return 0;
     struct sb b = {{0}, 0};
     if (cardinal) {
         sb_cardinal_u(&b, v);
@@ -998,8 +1005,11 @@ static size_t rule_number(struct nw *w, size_t i) {
         size_t q = e, ul;
         if (q < w->n && w->s[q] == ' ') q++;
         const struct unit *u = unit_at(w, q, &ul);
-        if (u && !(q == e + 1 && ul == 1 && strchr("AaVBFKt", u->sym[0]) && u->sym[1] == 0 &&
-                   0)) {
+        /* one-letter units and ones that are also words ("in", "bar") only when attached:
+         * "10in", not "10 in the morning" */
+        int wordlike = ul == 1 || !strcmp(u ? u->sym : "", "in") || !strcmp(u ? u->sym : "", "bar") ||
+                       !strcmp(u ? u->sym : "", "cal") || !strcmp(u ? u->sym : "", "t");
+        if (u && !(q == e + 1 && wordlike)) {
             int one = x.nd == 1 && x.d[0] == '1' && !x.nf;
             sb_num(&b, &x);
             sb_word(&b, one ? u->one : u->many);
@@ -1264,9 +1274,20 @@ static void normalize_neutral(struct nw *w) {
             put_space(w, w->base + start);
             continue;
         }
-        size_t c = chorus_utf8_char_len(s + i, n - i);
-        put_copy(w, i, c);
-        i += c;
+        /* copy the whole run up to the next white space at once */
+        size_t j = i;
+        while (j < n) {
+            unsigned char c = (unsigned char)s[j];
+            if (c < 0x80) {
+                if (c == ' ' || (c >= 0x09 && c <= 0x0D)) break;
+                j++;
+            } else {
+                if (chorus_text_space_len(s + j, n - j)) break;
+                j += chorus_utf8_char_len(s + j, n - j);
+            }
+        }
+        put_copy(w, i, j - i);
+        i = j;
     }
 }
 

@@ -109,6 +109,7 @@ static void fail(struct parser *p, int code, const char *fmt, ...) {
         vsnprintf(p->err + k, p->errlen - (size_t)k, fmt, ap);
         va_end(ap);
     }
+    chorus_utf8_sanitize(p->err); /* quoted values are clipped, maybe inside a character */
     XML_StopParser(p->xp, XML_FALSE);
 }
 

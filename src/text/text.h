@@ -33,6 +33,10 @@ struct chorus_text_config {
     const char *normalize_options; /* "key=value,..." per-flag overrides, NULL = defaults */
 };
 
+/* One segment. text and map are valid until the next chorus_textiter_next() call; voice,
+ * language, phonemes, phoneme_alphabet and marks until the iterator is destroyed. A segment
+ * may have len 0: it then only carries pause_before and/or marks (an SSML <break> or <mark>
+ * at the very end of a document). */
 struct chorus_textseg {
     const char *text;  /* NUL-terminated text to speak, owned by the iterator until next() */
     size_t len;
@@ -122,7 +126,6 @@ struct chorus_ssml_run {
     char *text;      /* the run's text (NUL-terminated), before normalization */
     size_t len;
     size_t *map;     /* len+1 entries: document offsets */
-    int verbatim;    /* text already in spoken form (say-as, sub): do not normalize again */
     double pause_before; /* seconds of silence before the run (breaks, paragraphs) */
     int paragraph_start;
     char **marks;    /* <mark> names right before the run */
@@ -157,6 +160,9 @@ void chorus_ssml_doc_free(struct chorus_ssml_doc *d);
 int chorus_utf8_decode(const char *s, size_t n, uint32_t *cp);
 /** Length of the character at s (1 for an invalid byte, 0 if n == 0). */
 size_t chorus_utf8_char_len(const char *s, size_t n);
+/** Replace every byte of the NUL-terminated s that is not valid UTF-8 with '?' (for messages
+ *  that quote clipped input). */
+void chorus_utf8_sanitize(char *s);
 /** 1 for Unicode white space (ASCII controls \t\n\v\f\r, space, NBSP, U+2000..U+200B...). */
 int chorus_unicode_is_space(uint32_t cp);
 /** Length in bytes of the white-space character at s[0..n), 0 if there is none there. */

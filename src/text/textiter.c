@@ -23,7 +23,7 @@ struct chorus_textiter {
     enum chorus_input_kind kind;
     char *language;
     struct chorus_norm_options nopt;
-    int normalize;
+    int passthrough; /* native SSML: the document is one segment */
     size_t first, target, max;
     double ppause;
 
@@ -111,7 +111,6 @@ int chorus_textiter_create(struct chorus_textiter **out, const char *input, size
     it->in = input ? input : "";
     it->len = len;
     it->kind = kind;
-    it->normalize = cfg->normalize;
     chorus_norm_options_default(&it->nopt);
     if (chorus_norm_options_parse(&it->nopt, cfg->normalize_options, err, errlen) < 0) {
         chorus_textiter_destroy(it);
@@ -148,8 +147,7 @@ int chorus_textiter_create(struct chorus_textiter **out, const char *input, size
             chorus_ssml_doc_free(it->doc);
             it->doc = NULL;
             it->kind = CHORUS_INPUT_SSML;
-            it->max = 0; /* one document */
-            it->nopt.normalize = -1; /* marks pass-through */
+            it->passthrough = 1;
         }
     }
     *out = it;
@@ -249,14 +247,9 @@ static int ssml_fill(struct chorus_textiter *it) {
     it->run_first = 1;
     chorus_textbuf_clear(&it->cur);
     int rc = 0;
-    if (r->verbatim || !it->nopt.normalize) {
-        struct chorus_norm_options plain = it->nopt;
-        plain.normalize = 0;
-        rc = chorus_text_normalize(&it->cur, r->text, r->len, 0, NULL, &plain);
-    } else {
-        rc = chorus_text_normalize(&it->cur, r->text, r->len, 0,
-                                   r->language ? r->language : it->language, &it->nopt);
-    }
+    /* say-as and sub are already words; normalizing them again leaves them as they are */
+    rc = chorus_text_normalize(&it->cur, r->text, r->len, 0,
+                               r->language ? r->language : it->language, &it->nopt);
     if (rc < 0) {
         snprintf(it->err, sizeof it->err, "out of memory normalizing SSML text");
         return CHORUS_E_NOMEM;
@@ -336,7 +329,7 @@ static int emit(struct chorus_textiter *it, struct chorus_textseg *seg, int allo
 int chorus_textiter_next(struct chorus_textiter *it, struct chorus_textseg *seg) {
     if (!it || !seg) return CHORUS_E_INVALID;
     if (it->done) return 0;
-    if (it->nopt.normalize == -1) {
+    if (it->passthrough) {
         /* native SSML: the whole document, once */
         it->done = 1;
         chorus_textbuf_clear(&it->seg);

@@ -4,6 +4,7 @@
 #include "text/text.h"
 
 #include <stdint.h>
+#include <string.h>
 
 int chorus_utf8_decode(const char *s, size_t n, uint32_t *cp) {
     const unsigned char *u = (const unsigned char *)s;
@@ -95,4 +96,18 @@ int chorus_text_is_blank(const char *s, size_t n) {
         i += k;
     }
     return 1;
+}
+
+void chorus_utf8_sanitize(char *s) {
+    if (!s) return;
+    size_t n = strlen(s), i = 0;
+    while (i < n) {
+        uint32_t cp;
+        int k = chorus_utf8_decode(s + i, n - i, &cp);
+        if (k <= 0) {
+            s[i++] = '?';
+        } else {
+            i += (size_t)k;
+        }
+    }
 }

@@ -29,7 +29,7 @@ struct fake {
     char log[256];
 };
 
-static const char *fake_script(void) {
+static __attribute__((unused)) const char *fake_script(void) {
     static char path[1024];
     const char *env = getenv("CHORUS_FAKES");
     if (env && *env) {
@@ -47,7 +47,7 @@ static const char *fake_script(void) {
 
 /* Fakes still running when the test exits (a failed CHECK returns before fake_stop). */
 static pid_t fake_live_[16];
-static void fake_reap_all_(void) {
+static __attribute__((unused)) void fake_reap_all_(void) {
     for (int i = 0; i < 16; i++)
         if (fake_live_[i] > 0) {
             kill(fake_live_[i], SIGTERM);
@@ -55,7 +55,7 @@ static void fake_reap_all_(void) {
             fake_live_[i] = 0;
         }
 }
-static void fake_track_(pid_t pid, int add) {
+static __attribute__((unused)) void fake_track_(pid_t pid, int add) {
     static int registered;
     if (!registered) registered = atexit(fake_reap_all_) == 0;
     for (int i = 0; i < 16; i++) {
@@ -71,7 +71,7 @@ static void fake_track_(pid_t pid, int add) {
 }
 
 /* provider, then extra arguments, NULL-terminated. Returns 0 on success. */
-static int fake_start(struct fake *f, const char *provider, ...) {
+static __attribute__((unused)) int fake_start(struct fake *f, const char *provider, ...) {
     memset(f, 0, sizeof *f);
     snprintf(f->log, sizeof f->log, "/tmp/chorus-fake-%d-%ld.jsonl", (int)getpid(),
              (long)random());
@@ -123,7 +123,7 @@ static int fake_start(struct fake *f, const char *provider, ...) {
     return 0;
 }
 
-static void fake_stop(struct fake *f) {
+static __attribute__((unused)) void fake_stop(struct fake *f) {
     if (f->pid > 0) {
         kill(f->pid, SIGTERM);
         waitpid(f->pid, NULL, 0);
@@ -134,7 +134,7 @@ static void fake_stop(struct fake *f) {
 }
 
 /* The request log so far (JSON lines), malloc'd; "" if none. */
-static char *fake_requests(const struct fake *f) {
+static __attribute__((unused)) char *fake_requests(const struct fake *f) {
     FILE *fp = fopen(f->log, "rb");
     if (!fp) return strdup("");
     fseek(fp, 0, SEEK_END);
@@ -152,7 +152,7 @@ static char *fake_requests(const struct fake *f) {
 }
 
 /* Number of logged requests whose line contains `needle` (NULL: all). */
-static int fake_count(const struct fake *f, const char *needle) {
+static __attribute__((unused)) int fake_count(const struct fake *f, const char *needle) {
     char *s = fake_requests(f);
     int c = 0;
     for (char *line = s; line && *line;) {

@@ -211,7 +211,8 @@ class Handler(BaseHTTPRequestHandler):
                 return
             self.chunk(piece)
             sent += len(piece)
-            if delay:
+            # pause between the first chunks (streaming is visible), then go at full speed
+            if delay and (sent <= 16 * step or plan.startswith("slow:")):
                 time.sleep(delay)
         self.end_chunked()
 

@@ -79,6 +79,13 @@ check 'gt "$(duration "$T/a.wav")" "$(echo "$(duration "$T/fast.wav") * 1.5" | b
 "$BIN" say -q --opt pitch=90 -o "$T/hi.wav" "Hello from the command line."
 check '! cmp -s "$T/a.wav" "$T/hi.wav"' "--opt pitch had no effect"
 
+# --- playback: the null device, and libao's wav file driver as a stand-in sound card
+"$BIN" say -q --play --device null "Nobody hears this." 2>"$T/err"
+check '[ $? = 0 ]' "--play on the null device failed: $(cat "$T/err")"
+"$BIN" say -q --play --device "wav:$T/played.wav" -o "$T/saved.wav" "Played and saved at once." 2>"$T/err"
+check '[ $? = 0 ] && [ "$(soxi -D "$T/played.wav")" = "$(soxi -D "$T/saved.wav")" ]' "played audio differs from saved: $(cat "$T/err")"
+expect_err 1 "unknown audio driver.*null" -- "$BIN" say -q --play --device nosuchdriver hi
+
 # --- listings
 "$BIN" voices --json > "$T/v.json"
 check 'python3 -c "import json,sys; v=json.load(open(sys.argv[1])); assert len(v) > 50 and any(x[\"id\"]==\"en-us\" for x in v)" "$T/v.json"' "voices --json"

@@ -217,8 +217,13 @@ TEST(raw_pcm) {
     CHECK(strstr(err, "odd"));
     free(out.x);
     struct chorus_decoder *d;
-    CHECK_EQ_INT(chorus_decoder_create(&d, CHORUS_FORMAT_PCM, 0, tpcm_cb, &out, err, sizeof err), CHORUS_E_FORMAT);
+    CHECK_EQ_INT(chorus_decoder_create(&d, CHORUS_FORMAT_PCM, 5, tpcm_cb, &out, err, sizeof err), CHORUS_E_FORMAT);
     CHECK(strstr(err, "rate"));
+    /* no hint: OpenAI's 24 kHz */
+    memset(&out, 0, sizeof out);
+    CHECK_EQ_INT(our_decode(CHORUS_FORMAT_PCM, 0, b, 8, 8, &out, err, sizeof err, NULL), CHORUS_OK);
+    CHECK_EQ_INT(out.rate, 24000);
+    free(out.x);
 }
 
 TEST(wav_errors) {

@@ -341,6 +341,47 @@ TEST(memory_is_bounded) {
     free(x);
 }
 
+/* The whole chain, every format: bytes leave while audio still comes in, and what an
+ * independent decoder makes of the result lasts as long as the PCM the chain handed out. */
+TEST(chain_streams_every_format) {
+    for (int f = CHORUS_FORMAT_WAV; f < CHORUS_FORMAT_COUNT_; f++) {
+        int rate = 0;
+        char err[256];
+        CHECK_EQ_INT(chorus_format_pick_rate(f, 0, 22050, &rate, err, sizeof err), CHORUS_OK);
+        struct chorus_output_opts oo = opts_for(f, rate);
+        struct sinks s = {0};
+        struct chorus_output *o;
+        CHECK_MSG(chorus_output_create(&o, &oo, pcm_cb, bytes_cb, &s, err, sizeof err) == CHORUS_OK, "%s", err);
+        float *x = tsine(22050, 330, 22050, 0.4);
+        size_t bytes_mid = 0;
+        for (int seg = 0; seg < 6; seg++) {
+            CHECK_EQ_INT(feed_segment(o, x, 22050, 22050, 441), CHORUS_OK);
+            if (seg == 2) bytes_mid = s.bytes.len;
+        }
+        CHECK_EQ_INT(chorus_output_finish(o), CHORUS_OK);
+        CHECK_MSG(bytes_mid > s.bytes.len / 5, "%s: %zu of %zu bytes by mid-stream",
+                  chorus_format_name(f), bytes_mid, s.bytes.len);
+        double want = (double)s.pcm.n / rate;
+        CHECK_NEAR(chorus_output_time(o), want, 1e-9);
+        const char *path = ttmp(chorus_format_extension(f));
+        CHECK(twrite_file(path, s.bytes.p, s.bytes.len) == 0);
+        char raw[64];
+        snprintf(raw, sizeof raw, "s16le -ar %d -ac 1", rate);
+        size_t nd = 0;
+        float *y = tdecode(path, f == CHORUS_FORMAT_PCM ? raw : NULL, &nd);
+        CHECK(y != NULL);
+        int drate = f == CHORUS_FORMAT_OPUS ? 48000 : rate;
+        CHECK_MSG(fabs((double)nd / drate - want) <= 0.02 * want + 2048.0 / drate,
+                  "%s: decoded %.4f s, chain gave %.4f s", chorus_format_name(f), (double)nd / drate, want);
+        CHECK_NEAR(tfreq(y, nd / 4, nd * 3 / 4, drate), 330.0, 2.0);
+        unlink(path);
+        free(y);
+        free(x);
+        chorus_output_destroy(o);
+        sinks_free(&s);
+    }
+}
+
 static int stop_after(void *ud, const float *x, size_t n, int rate) {
     size_t *left = ud;
     if (*left <= n) return 1;
@@ -404,6 +445,7 @@ int main(void) {
     RUN(volume);
     RUN(loudness_normalization);
     RUN(memory_is_bounded);
+    RUN(chain_streams_every_format);
     RUN(bad_input_and_errors);
     return test_summary();
 }

@@ -93,6 +93,8 @@ static const struct row rules[] = {
     {"1 kg", "unit_normalization=true", "one kilogram"},
     {"20 \xC2\xB0" "C", "unit_normalization=true", "twenty degrees Celsius"},
     {"100 mph", "unit_normalization=true", "one hundred miles per hour"},
+    {"10 in the morning, 10in", "unit_normalization=true", "ten in the morning, ten inches"},
+    {"2 A and 2A", "unit_normalization=true", "two A and two amps"},
     /* abbreviations and titles */
     {"Dr. Smith and Mr. Jones", NULL, "Doctor Smith and Mister Jones"},
     {"St. Paul lives on Main St. today", NULL, "Saint Paul lives on Main Street today"},
@@ -104,6 +106,7 @@ static const struct row rules[] = {
     {"Chapter IV", NULL, "Chapter four"},
     {"World War II", NULL, "World War two"},
     {"I am here", NULL, "I am here"},
+    {"Washington DC", NULL, "Washington DC"},
     /* symbols */
     {"R&D", NULL, "R and D"},
     {"2+2=4", NULL, "two plus two equals four"},

@@ -230,6 +230,15 @@ TEST(errors_name_line_and_column) {
     expect_error("<speak>a &nbsp; b</speak>", CHORUS_E_SSML, "undefined entity");
     expect_error("<speak>  </speak>", CHORUS_E_EMPTY_TEXT, "no text");
     expect_error("<speak>ok \xC3\x28</speak>", CHORUS_E_BAD_UTF8, "offset 10");
+    /* a quoted value is clipped, never in the middle of a character */
+    char doc[512] = "<speak><break time=\"";
+    for (int i = 0; i < 30; i++) strcat(doc, "\xE2\x82\xAC");
+    strcat(doc, "\"/></speak>");
+    struct chorus_ssml_doc *d;
+    char err[512];
+    CHECK_EQ_INT(chorus_ssml_parse(&d, doc, strlen(doc), err, sizeof err), CHORUS_E_SSML);
+    CHECK(strstr(err, "is not a duration"));
+    CHECK(chorus_utf8_valid(err, strlen(err), NULL));
 }
 
 TEST(defences) {

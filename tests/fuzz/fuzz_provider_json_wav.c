@@ -1,0 +1,35 @@
+/* fuzz_provider_json_wav.c — the WAV stream reader that turns servers' wav answers (OpenAI-
+ * compatible servers, AllTalk) into PCM, fed in arbitrary pieces. */
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "chorus/chorus.h"
+#include "net/net.h"
+
+static int on_pcm(void *ud, const short *x, size_t n, int rate) {
+    size_t *total = ud;
+    if (rate < 1000 || rate > 384000) abort();
+    long acc = 0;
+    for (size_t i = 0; i < n; i++) acc += x[i];
+    (void)acc;
+    *total += n;
+    return 0;
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
+    struct chorus_wavreader *w = malloc(sizeof *w);
+    if (!w) return 0;
+    size_t total = 0;
+    chorus_wavreader_init(w, on_pcm, &total);
+    size_t step = size ? 1 + data[size - 1] % 97 : 1;
+    for (size_t i = 0; i < size; i += step) {
+        size_t n = size - i < step ? size - i : step;
+        if (chorus_wavreader_feed(w, data + i, n)) break;
+    }
+    chorus_wavreader_finish(w);
+    if (total > size) abort(); /* never more samples than bytes */
+    free(w);
+    return 0;
+}

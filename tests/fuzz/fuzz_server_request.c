@@ -1,0 +1,27 @@
+/* fuzz_server_request.c — the JSON body parser of POST /v1/audio/speech (src/server/request.c,
+ * compiled in: the server is not part of the library) and the model/voice name mapping. */
+#include <stdint.h>
+#include <stdlib.h>
+
+#include "server/request.c"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
+    struct srv_speech r;
+    struct srv_error e;
+    if (srv_speech_parse((const char *)data, size, 4096, &r, &e) == 0) {
+        if (!r.input || r.input_len == 0 || r.input_chars > 4096 || r.n_options > SRV_MAX_OPTIONS) abort();
+        char b[128], m[256];
+        if (srv_model_split(r.model, b, sizeof b, m, sizeof m) == 0 && b[0] && !*b) abort();
+        (void)srv_voice_builtin("espeak", r.voice);
+        (void)srv_voice_builtin("kokoro", r.voice);
+        size_t n;
+        char *enc = srv_base64((const unsigned char *)r.input, r.input_len, &n);
+        if (enc && n != (r.input_len + 2) / 3 * 4) abort();
+        free(enc);
+        srv_speech_release(&r);
+    } else {
+        if (e.status != 400 || !e.code || !e.message[0]) abort();
+    }
+    return 0;
+}

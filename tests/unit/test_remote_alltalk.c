@@ -1,0 +1,151 @@
+/* The alltalk backend (and its alltalk_* pattern) against the loopback fake AllTalk v2:
+ * readiness, voices, the three APIs, unreliable error bodies turned into clear messages. */
+#include <math.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include "../fakes/remote_check.h"
+#include "test.h"
+
+static struct fake F;
+
+static int start(const char *plan) {
+    if (F.pid) fake_stop(&F);
+    if (fake_start(&F, "alltalk", "--plan", plan ? plan : "", NULL) != 0) return -1;
+    setenv("ALLTALK_TTS_URL", F.base, 1);
+    return 0;
+}
+
+static void base_run(struct run *r, const char *backend, const char *text) {
+    memset(r, 0, sizeof *r);
+    r->backend = backend;
+    r->text = text;
+}
+
+TEST(probe_and_voices) {
+    CHECK(start(NULL) == 0);
+    struct chorus_engine *e = remote_engine();
+    struct chorus_backend_info *infos;
+    size_t n;
+    CHECK(chorus_list_backends(e, &infos, &n) == CHORUS_OK);
+    int seen = 0;
+    for (size_t i = 0; i < n; i++)
+        if (!strcmp(infos[i].name, "alltalk")) {
+            seen = 1;
+            CHECK_MSG(infos[i].available, "%s", infos[i].reason ? infos[i].reason : "");
+            CHECK_STR(infos[i].pattern, "alltalk_*");
+        }
+    CHECK(seen);
+    chorus_backend_infos_free(infos, n);
+    struct chorus_voice *v;
+    CHECK(chorus_list_voices(e, "alltalk_narrator", &v, &n) == CHORUS_OK);
+    int female = 0;
+    for (size_t i = 0; i < n; i++) female |= !strcmp(v[i].id, "female_01.wav");
+    CHECK(female);
+    chorus_voices_free(v, n);
+    chorus_engine_destroy(e);
+    /* a server that is not there: unavailable, saying where it looked and what to set */
+    fake_stop(&F);
+    e = remote_engine();
+    CHECK(chorus_list_backends(e, &infos, &n) == CHORUS_OK);
+    for (size_t i = 0; i < n; i++)
+        if (!strcmp(infos[i].name, "alltalk")) {
+            CHECK(!infos[i].available);
+            CHECK_MSG(strstr(infos[i].reason, F.base) && strstr(infos[i].reason, "ALLTALK_TTS_URL"),
+                      "%s", infos[i].reason);
+        }
+    chorus_backend_infos_free(infos, n);
+    chorus_engine_destroy(e);
+}
+
+TEST(three_apis_speak) {
+    const char *apis[] = {"generate", "stream", "openai"};
+    for (int i = 0; i < 3; i++) {
+        CHECK(start(NULL) == 0);
+        const char *text = "AllTalk answers with real wav audio.";
+        struct run r;
+        base_run(&r, "alltalk_narrator", text);
+        r.voice = i == 2 ? "nova" : "male_01";
+        run_opt(&r, "api", apis[i]);
+        run_request(&r);
+        CHECK_MSG(r.rc == CHORUS_OK, "%s: rc %d: %s", apis[i], r.rc, r.err);
+        CHECK_NEAR(run_seconds(&r), strlen(text) / 15.0, 0.02);
+        CHECK(run_rms(&r) > 0.05);
+        json_t *log = fake_log_json(&F);
+        int found = 0;
+        for (size_t k = 0; k < json_array_size(log); k++) {
+            json_t *q = json_array_get(log, k);
+            const char *path = json_string_value(json_object_get(q, "path"));
+            if (i == 0 && !strcmp(path, "/api/tts-generate")) {
+                json_t *f = json_object_get(q, "form");
+                CHECK_STR(json_string_value(json_object_get(f, "text_input")), text);
+                CHECK_STR(json_string_value(json_object_get(f, "character_voice_gen")),
+                          "male_01.wav");
+                CHECK_STR(json_string_value(json_object_get(f, "language")), "en");
+                CHECK_STR(json_string_value(json_object_get(f, "narrator_enabled")), "false");
+                found = 1;
+            }
+            if (i == 1 && !strcmp(path, "/api/tts-generate-streaming")) {
+                json_t *qq = json_object_get(q, "query");
+                CHECK_STR(json_string_value(json_object_get(qq, "text")), text);
+                CHECK_STR(json_string_value(json_object_get(qq, "voice")), "male_01.wav");
+                found = 1;
+            }
+            if (i == 2 && !strcmp(path, "/v1/audio/speech")) {
+                json_t *b = json_object_get(q, "json");
+                CHECK_STR(json_string_value(json_object_get(b, "voice")), "nova");
+                CHECK_STR(json_string_value(json_object_get(b, "response_format")), "wav");
+                found = 1;
+            }
+        }
+        json_decref(log);
+        CHECK_MSG(found, "%s: request not seen", apis[i]);
+        run_free(&r);
+    }
+}
+
+TEST(failures_become_clear_messages) {
+    /* AllTalk's bare 500 for a voice file it lacks (the alias maps nova to female_03.wav) */
+    CHECK(start(NULL) == 0);
+    struct run r;
+    base_run(&r, "alltalk", "Which voice?");
+    r.voice = "nova";
+    run_opt(&r, "retries", "0");
+    run_request(&r);
+    CHECK_EQ_INT(r.rc, CHORUS_E_SERVER);
+    CHECK_MSG(strstr(r.err, "HTTP 500") && strstr(r.err, "female_03.wav") &&
+                  strstr(r.err, "chorus voices -b alltalk"), "%s", r.err);
+    run_free(&r);
+    /* a voice the server does not list is refused before any generation */
+    base_run(&r, "alltalk", "Which voice?");
+    r.voice = "robot_99";
+    run_request(&r);
+    CHECK_EQ_INT(r.rc, CHORUS_E_UNKNOWN_VOICE);
+    run_free(&r);
+    /* the OpenAI endpoint only takes the six names */
+    base_run(&r, "alltalk", "Which voice?");
+    r.voice = "female_02";
+    run_opt(&r, "api", "openai");
+    run_request(&r);
+    CHECK_EQ_INT(r.rc, CHORUS_E_UNKNOWN_VOICE);
+    CHECK(strstr(r.err, "alloy, echo, fable, nova, onyx and shimmer") != NULL);
+    run_free(&r);
+    /* a silent server times out with the URL named */
+    CHECK(start("hang") == 0);
+    base_run(&r, "alltalk", "Hello?");
+    run_opt(&r, "retries", "0");
+    run_opt(&r, "timeout", "1");
+    run_request(&r);
+    CHECK_EQ_INT(r.rc, CHORUS_E_TIMEOUT);
+    CHECK_MSG(strstr(r.err, F.base) != NULL, "%s", r.err);
+    run_free(&r);
+}
+
+int main(void) {
+    srandom((unsigned)getpid());
+    RUN(probe_and_voices);
+    RUN(three_apis_speak);
+    RUN(failures_become_clear_messages);
+    fake_stop(&F);
+    return test_summary();
+}

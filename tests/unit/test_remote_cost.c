@@ -1,0 +1,81 @@
+/* Cost estimates: the built-in table (providers.md §1.4, §2.7) and config overrides. */
+#include <math.h>
+
+#include "chorus/chorus.h"
+#include "core/config.h"
+#include "net/net.h"
+#include "test.h"
+
+TEST(openai_per_character_models) {
+    struct chorus_cost c;
+    const char *text = "Hello, world.";
+    CHECK_EQ_INT(chorus_cost_estimate(NULL, "openai", "tts-1", text, strlen(text), &c), 0);
+    CHECK_EQ_INT(c.characters, 13);
+    CHECK_NEAR(c.usd, 13 * 15.0 / 1e6, 1e-12);
+    CHECK_EQ_INT(chorus_cost_estimate(NULL, "openai", "tts-1-hd", text, strlen(text), &c), 0);
+    CHECK_NEAR(c.usd, 13 * 30.0 / 1e6, 1e-12);
+    /* characters, not bytes: "héllo wörld" is 11 characters in 13 bytes */
+    const char *u = "h\xc3\xa9llo w\xc3\xb6rld";
+    CHECK_EQ_INT(chorus_cost_estimate(NULL, "openai", "tts-1", u, strlen(u), &c), 0);
+    CHECK_EQ_INT(c.characters, 11);
+}
+
+TEST(openai_token_model) {
+    struct chorus_cost c;
+    static char text[9001];
+    memset(text, 'a', 9000);
+    text[9000] = 0;
+    CHECK_EQ_INT(chorus_cost_estimate(NULL, "openai", "gpt-4o-mini-tts", text, 9000, &c), 0);
+    CHECK_NEAR(c.input_tokens, 2250, 1e-9);
+    /* 9000 characters ~ 10 minutes of speech ~ $0.15 of audio at $0.015 / minute */
+    CHECK_NEAR(c.output_tokens, 12500, 1e-6);
+    CHECK_NEAR(c.usd, 2250 * 0.6 / 1e6 + 12500 * 12.0 / 1e6, 1e-12);
+    CHECK_NEAR(c.usd, 0.15 + 0.00135, 1e-9);
+}
+
+TEST(elevenlabs_credits_by_model) {
+    struct chorus_cost c;
+    const char *t = "Twenty characters!!!";
+    CHECK_EQ_INT(chorus_cost_estimate(NULL, "elevenlabs", "eleven_multilingual_v2", t, 20, &c), 0);
+    CHECK_NEAR(c.credits, 20, 1e-12);
+    CHECK_EQ_INT(chorus_cost_estimate(NULL, "elevenlabs", "eleven_flash_v2_5", t, 20, &c), 0);
+    CHECK_NEAR(c.credits, 10, 1e-12);
+    CHECK_EQ_INT(chorus_cost_estimate(NULL, "elevenlabs", "eleven_turbo_v2", t, 20, &c), 0);
+    CHECK_NEAR(c.credits, 10, 1e-12);
+    CHECK_NEAR(c.usd, 10 * 0.00022, 1e-12);
+}
+
+TEST(local_is_free_unknown_provider_is_an_error) {
+    struct chorus_cost c;
+    CHECK_EQ_INT(chorus_cost_estimate(NULL, "alltalk", NULL, "abc", 3, &c), 0);
+    CHECK_NEAR(c.usd, 0, 0);
+    CHECK_EQ_INT(chorus_cost_estimate(NULL, "local", NULL, "abc", 3, &c), 0);
+    CHECK_EQ_INT(chorus_cost_estimate(NULL, "nosuch", NULL, "abc", 3, &c), CHORUS_E_NOT_FOUND);
+    /* an unknown openai model is priced as tts-1 and says so */
+    CHECK_EQ_INT(chorus_cost_estimate(NULL, "openai", "tts-9", "abc", 3, &c), 0);
+    CHECK(strstr(c.basis, "tts-1") != NULL);
+}
+
+TEST(config_overrides_prices) {
+    const char *toml = "[pricing.openai.tts-1]\nusd_per_million_chars = 20\n"
+                       "[pricing.elevenlabs.eleven_v3]\ncredits_per_char = 2\nusd_per_credit = 0.001\n";
+    char err[256];
+    struct chorus_config *cfg = chorus_config_parse(toml, strlen(toml), "t.toml", err, sizeof err);
+    CHECK_MSG(cfg != NULL, "%s", err);
+    struct chorus_cost c;
+    CHECK_EQ_INT(chorus_cost_estimate(cfg, "openai", "tts-1", "abcd", 4, &c), 0);
+    CHECK_NEAR(c.usd, 4 * 20.0 / 1e6, 1e-12);
+    CHECK_EQ_INT(chorus_cost_estimate(cfg, "elevenlabs", "eleven_v3", "abcd", 4, &c), 0);
+    CHECK_NEAR(c.credits, 8, 1e-12);
+    CHECK_NEAR(c.usd, 0.008, 1e-12);
+    chorus_config_free(cfg);
+}
+
+int main(void) {
+    RUN(openai_per_character_models);
+    RUN(openai_token_model);
+    RUN(elevenlabs_credits_by_model);
+    RUN(local_is_free_unknown_provider_is_an_error);
+    RUN(config_overrides_prices);
+    return test_summary();
+}

@@ -1,0 +1,270 @@
+/* The elevenlabs backend end to end against the loopback fake: stream endpoint and its query,
+ * voice by name through /v1/voices, voice settings, NDJSON word timings mapped to the caller's
+ * text, per-model limits split with continuity, the detail envelope (quota_exceeded as 401),
+ * mid-stream resume without duplicated audio or words. */
+#include <ctype.h>
+#include <math.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include "../fakes/remote_check.h"
+#include "test.h"
+
+#define KEY "el-CHORUS-TEST-KEY-0a9b8c7d6e5f4g3h"
+
+static struct fake F;
+
+static int start(const char *plan) {
+    if (F.pid) fake_stop(&F);
+    if (fake_start(&F, "elevenlabs", "--key", KEY, "--plan", plan ? plan : "", NULL) != 0)
+        return -1;
+    setenv("ELEVENLABS_BASE_URL", F.base, 1);
+    setenv("ELEVENLABS_API_KEY", KEY, 1);
+    return 0;
+}
+
+static void base_run(struct run *r, const char *text) {
+    memset(r, 0, sizeof *r);
+    r->backend = "elevenlabs";
+    r->text = text;
+}
+
+/* the last TTS request in the fake's log */
+static json_t *last_tts(void) {
+    json_t *log = fake_log_json(&F), *found = NULL;
+    for (size_t i = json_array_size(log); i-- > 0;) {
+        json_t *e = json_array_get(log, i);
+        if (strstr(json_string_value(json_object_get(e, "path")), "/v1/text-to-speech/")) {
+            found = json_incref(e);
+            break;
+        }
+    }
+    json_decref(log);
+    return found;
+}
+
+static size_t count_words(const char *t) {
+    size_t n = 0;
+    int in = 0;
+    for (; *t; t++) {
+        int w = !isspace((unsigned char)*t);
+        if (w && !in) n++;
+        in = w;
+    }
+    return n;
+}
+
+TEST(speaks_with_voice_name_settings_and_word_timings) {
+    CHECK(start(NULL) == 0);
+    const char *text = "Hello there, general Kenobi. You are a bold one.";
+    struct run r;
+    base_run(&r, text);
+    r.voice = "Adam";
+    r.model = "eleven_turbo_v2_5";
+    run_opt(&r, "stability", "0.3");
+    run_opt(&r, "similarity_boost", "0.9");
+    run_opt(&r, "use_speaker_boost", "true");
+    run_request(&r);
+    CHECK_MSG(r.rc == CHORUS_OK, "rc %d: %s", r.rc, r.err);
+    CHECK_EQ_INT(r.rate, 24000);
+    CHECK_NEAR(run_seconds(&r), strlen(text) / 15.0, 0.01);
+    CHECK(run_rms(&r) > 0.05);
+    json_t *req = last_tts();
+    CHECK(req != NULL);
+    CHECK_STR(json_string_value(json_object_get(req, "path")),
+              "/v1/text-to-speech/pNInz6obpgDQGcFmaJgB/stream/with-timestamps");
+    CHECK_STR(json_string_value(json_object_get(json_object_get(req, "query"), "output_format")),
+              "pcm_24000");
+    json_t *h = json_object_get(req, "headers");
+    CHECK_STR(json_string_value(json_object_get(h, "xi-api-key")), KEY);
+    CHECK(strstr(json_string_value(json_object_get(req, "raw_path")), KEY) == NULL);
+    json_t *b = json_object_get(req, "json");
+    CHECK_STR(json_string_value(json_object_get(b, "text")), text);
+    CHECK_STR(json_string_value(json_object_get(b, "model_id")), "eleven_turbo_v2_5");
+    json_t *vs = json_object_get(b, "voice_settings");
+    CHECK_NEAR(json_number_value(json_object_get(vs, "stability")), 0.3, 1e-9);
+    CHECK_NEAR(json_number_value(json_object_get(vs, "similarity_boost")), 0.9, 1e-9);
+    CHECK(json_is_true(json_object_get(vs, "use_speaker_boost")));
+    CHECK(json_object_get(vs, "speed") == NULL);
+    json_decref(req);
+    /* one word event per word, pointing at the word in our text, monotonic, inside the audio */
+    CHECK_EQ_INT(r.n_words, count_words(text));
+    double prev = -1;
+    for (size_t i = 0; i < r.n_words; i++) {
+        const struct chorus_word *w = &r.words[i];
+        CHECK(w->text_offset + w->text_len <= strlen(text));
+        CHECK(isalpha((unsigned char)text[w->text_offset]));
+        CHECK(w->start >= prev && w->end > w->start);
+        CHECK(w->end <= run_seconds(&r) + 0.05);
+        prev = w->start;
+    }
+    CHECK(strncmp(text + r.words[0].text_offset, "Hello", r.words[0].text_len) == 0);
+    CHECK_EQ_INT(r.words[0].text_len, 5);
+    CHECK(strncmp(text + r.words[1].text_offset, "there", 5) == 0 && r.words[1].text_len == 5);
+    /* "there," starts at character 6: 6/15 s into the audio */
+    CHECK_NEAR(r.words[1].start, 6 / 15.0, 0.01);
+    run_free(&r);
+}
+
+TEST(unknown_voice_lists_some) {
+    CHECK(start(NULL) == 0);
+    struct run r;
+    base_run(&r, "Who am I?");
+    r.voice = "Nobody";
+    run_request(&r);
+    CHECK_EQ_INT(r.rc, CHORUS_E_UNKNOWN_VOICE);
+    CHECK_MSG(strstr(r.err, "Rachel") && strstr(r.err, "Adam"), "%s", r.err);
+    run_free(&r);
+    /* an id the server does not know: its voice_not_found maps to the same status */
+    base_run(&r, "Who am I?");
+    r.voice = "ZZZZZZZZZZZZZZZZZZZZ";
+    run_request(&r);
+    CHECK_EQ_INT(r.rc, CHORUS_E_UNKNOWN_VOICE);
+    CHECK(strstr(r.err, "voices -b elevenlabs") != NULL);
+    run_free(&r);
+}
+
+TEST(quota_exceeded_as_401_is_a_quota_error) {
+    CHECK(start("quota") == 0);
+    struct run r;
+    base_run(&r, "Out of credits.");
+    run_request(&r);
+    CHECK_EQ_INT(r.rc, CHORUS_E_QUOTA);
+    CHECK(strstr(r.err, "quota_exceeded") != NULL);
+    CHECK(strstr(r.err, "0 credits remaining") != NULL);
+    CHECK(strstr(r.err, KEY) == NULL);
+    run_free(&r);
+    CHECK(start("401") == 0);
+    base_run(&r, "Bad key.");
+    run_request(&r);
+    CHECK_EQ_INT(r.rc, CHORUS_E_AUTH);
+    CHECK(strstr(r.err, "ELEVENLABS_API_KEY") != NULL);
+    run_free(&r);
+}
+
+TEST(concurrency_429_is_retried) {
+    CHECK(start("429:1") == 0);
+    struct run r;
+    base_run(&r, "Wait for a free slot.");
+    run_request(&r);
+    CHECK_MSG(r.rc == CHORUS_OK, "rc %d: %s", r.rc, r.err);
+    CHECK_EQ_INT(fake_count(&F, "/v1/text-to-speech/"), 2);
+    run_free(&r);
+}
+
+TEST(drop_mid_stream_no_duplicate_audio_or_words) {
+    const char *text = "Every word of this sentence must be reported exactly once even if the "
+                       "connection drops half way through.";
+    for (int ts = 0; ts <= 1; ts++) {
+        CHECK(start("drop:30000") == 0);
+        struct run r;
+        base_run(&r, text);
+        run_opt(&r, "timestamps", ts ? "true" : "false");
+        run_request(&r);
+        CHECK_MSG(r.rc == CHORUS_OK, "rc %d: %s", r.rc, r.err);
+        /* one request per chunk the core made, plus the one retry */
+        json_t *log = fake_log_json(&F);
+        size_t reqs = 0, distinct = 0;
+        const char *texts[64];
+        for (size_t i = 0; i < json_array_size(log); i++) {
+            const char *t = json_string_value(
+                json_object_get(json_object_get(json_array_get(log, i), "json"), "text"));
+            if (!t) continue; /* GET /v1/voices */
+            int seen = 0;
+            for (size_t j = 0; j < distinct; j++) seen |= !strcmp(t, texts[j]);
+            if (!seen && distinct < 64) texts[distinct++] = t;
+            reqs++;
+        }
+        json_decref(log);
+        CHECK_EQ_INT(reqs, distinct + 1);
+        CHECK_NEAR(run_seconds(&r), strlen(text) / 15.0, 0.1 * (double)distinct);
+        CHECK_EQ_INT(r.n_words, ts ? count_words(text) : 0);
+        run_free(&r);
+    }
+}
+
+TEST(model_limit_splits_with_continuity) {
+    CHECK(start(NULL) == 0);
+    /* eleven_v3 takes 3000 characters; the core's chunks may be up to 5000 */
+    static char text[4800];
+    text[0] = '\0';
+    const char *s = "Short sentences keep the splitter honest and the test quick. ";
+    while (strlen(text) + strlen(s) < 4700) strcat(text, s);
+    struct run r;
+    base_run(&r, text);
+    r.model = "eleven_v3";
+    run_opt(&r, "timestamps", "false");
+    run_request(&r);
+    CHECK_MSG(r.rc == CHORUS_OK, "rc %d: %s", r.rc, r.err);
+    json_t *log = fake_log_json(&F);
+    size_t n = 0, total = 0;
+    for (size_t i = 0; i < json_array_size(log); i++) {
+        json_t *b = json_object_get(json_array_get(log, i), "json");
+        const char *t = json_string_value(json_object_get(b, "text"));
+        if (!t) continue;
+        n++;
+        total += strlen(t);
+        CHECK_MSG(strlen(t) <= 3000, "request of %zu characters", strlen(t));
+    }
+    json_decref(log);
+    CHECK(n >= 2);
+    CHECK_NEAR(run_seconds(&r), total / 15.0, 0.3);
+    run_free(&r);
+    /* the other models continue with the previous request's id and text */
+    base_run(&r, text);
+    r.model = "eleven_multilingual_v2";
+    run_opt(&r, "timestamps", "false");
+    static char longer[12500];
+    longer[0] = '\0';
+    while (strlen(longer) + strlen(s) < 12000) strcat(longer, s);
+    r.text = longer;
+    run_request(&r);
+    CHECK_MSG(r.rc == CHORUS_OK, "rc %d: %s", r.rc, r.err);
+    json_t *req = last_tts();
+    json_t *b = json_object_get(req, "json");
+    CHECK(json_array_size(json_object_get(b, "previous_request_ids")) == 1);
+    CHECK(json_string_length(json_object_get(b, "previous_text")) > 0);
+    json_decref(req);
+    run_free(&r);
+}
+
+TEST(speed_and_bad_output_format_are_refused_clearly) {
+    CHECK(start(NULL) == 0);
+    struct run r;
+    base_run(&r, "Too quick.");
+    run_opt(&r, "output_format", "ulaw_8000");
+    run_request(&r);
+    CHECK_EQ_INT(r.rc, CHORUS_E_OPTION);
+    CHECK(strstr(r.err, "ulaw_8000") != NULL);
+    run_free(&r);
+    CHECK_EQ_INT(fake_count(&F, "/v1/text-to-speech/"), 0);
+}
+
+TEST(missing_key) {
+    unsetenv("ELEVENLABS_API_KEY");
+    struct run r;
+    base_run(&r, "No key.");
+    run_request(&r);
+    CHECK(r.rc != CHORUS_OK);
+    CHECK_MSG(strstr(r.err, "ELEVENLABS_API_KEY") && strstr(r.err, "[elevenlabs]"), "%s", r.err);
+    run_free(&r);
+}
+
+int main(void) {
+    srandom((unsigned)getpid());
+    logcap_start(KEY);
+    RUN(speaks_with_voice_name_settings_and_word_timings);
+    RUN(unknown_voice_lists_some);
+    RUN(quota_exceeded_as_401_is_a_quota_error);
+    RUN(concurrency_429_is_retried);
+    RUN(drop_mid_stream_no_duplicate_audio_or_words);
+    RUN(model_limit_splits_with_continuity);
+    RUN(speed_and_bad_output_format_are_refused_clearly);
+    RUN(missing_key);
+    fake_stop(&F);
+    if (logcap_leaks) {
+        fprintf(stderr, "FAIL the key appeared in %d log lines\n", logcap_leaks);
+        return 1;
+    }
+    return test_summary();
+}
