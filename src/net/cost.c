@@ -16,6 +16,7 @@
 
 #include "chorus/chorus.h"
 #include "core/config.h"
+#include "core/engine.h"
 #include "net/net.h"
 
 /* gpt-4o-mini-tts: ~1250 audio tokens per minute of speech ($0.015/min at $12/1M), and about
@@ -104,4 +105,35 @@ int chorus_cost_estimate(const struct chorus_config *cfg, const char *provider,
     out->usd = chars * upc / 1e6 + out->input_tokens * uin / 1e6 +
                out->output_tokens * uout / 1e6 + out->credits * upcr;
     return CHORUS_OK;
+}
+
+/* The provider a backend name is priced as, and its default model. */
+static const char *provider_of(const char *backend) {
+    if (!strcasecmp(backend, "openai")) return "openai";
+    if (!strcasecmp(backend, "elevenlabs")) return "elevenlabs";
+    if (!strncasecmp(backend, "alltalk", 7)) return "alltalk";
+    return "local";
+}
+
+int chorus_cost_estimate_request(struct chorus_engine *e, const struct chorus_request *req,
+                                 struct chorus_cost *out) {
+    memset(out, 0, sizeof *out);
+    if (!e || !req || !req->text) return CHORUS_E_INVALID;
+    const char *backend = req->backend && *req->backend ? req->backend
+                                                        : chorus_engine_default_backend(e);
+    if (!backend) return CHORUS_E_UNKNOWN_BACKEND;
+    const char *provider = provider_of(backend);
+    const char *model = req->model && *req->model ? req->model : NULL;
+    if (!model && !strcmp(provider, "openai")) {
+        const char *places[] = {"openai", "model", NULL};
+        model = chorus_config_find(e->cfg, "OPENAI_TTS_MODEL", places);
+        if (!model) model = "tts-1";
+    } else if (!model && !strcmp(provider, "elevenlabs")) {
+        const char *places[] = {"elevenlabs", "model", "app_tts", "ELEVENLABS_DEFAULT_MODEL",
+                                NULL};
+        model = chorus_config_find(e->cfg, NULL, places);
+        if (!model) model = "eleven_multilingual_v2";
+    }
+    size_t len = req->text_len ? req->text_len : strlen(req->text);
+    return chorus_cost_estimate(e->cfg, provider, model, req->text, len, out);
 }

@@ -269,6 +269,15 @@ struct chorus_config;
 int chorus_cost_estimate(const struct chorus_config *cfg, const char *provider,
                          const char *model, const char *text, size_t len,
                          struct chorus_cost *out);
+/**
+ * Estimate a request without sending anything (for `chorus say --estimate`): the backend (or the
+ * engine's default) picks the provider (openai, elevenlabs, alltalk, else "local" = free), the
+ * model is the request's or the backend's configured default, prices from the engine's config.
+ */
+struct chorus_engine;
+struct chorus_request;
+int chorus_cost_estimate_request(struct chorus_engine *e, const struct chorus_request *req,
+                                 struct chorus_cost *out);
 /** Audio output tokens gpt-4o-mini-tts bills per character of English text (the estimate). */
 double chorus_cost_openai_audio_tokens_per_char(void);
 

@@ -8,7 +8,7 @@ never answers. Audio is real: a deterministic tone whose length follows the text
 character, 900 characters a minute, like speech), encoded by ffmpeg for mp3/opus/aac/flac.
 
 Usage: fake_tts.py --provider openai|elevenlabs|alltalk [--key KEY] [--plan P1,P2,...]
-                   [--log FILE] [--chunk BYTES] [--delay-ms MS]
+                   [--log FILE] [--chunk BYTES] [--delay-ms MS] [--vary]
 Binds 127.0.0.1 on an ephemeral port and prints "PORT <n>" on stdout.
 
 --plan lists what successive speech requests get (then "ok" for the rest):
@@ -342,7 +342,11 @@ class Handler(BaseHTTPRequestHandler):
         if not 0.25 <= speed <= 4.0:
             return self.openai_error(400, "Invalid value for 'speed'.", "invalid_request_error",
                                      "invalid_value")
-        audio = encode(pcm_for(text, 24000, speed), 24000, fmt)
+        pcm = pcm_for(text, 24000, speed)
+        if ARGS.vary:  # a non-deterministic server: each answer differs (same length)
+            k = 2 * ((STATE["speech_requests"] * 37) % 1000)
+            pcm = pcm[k:] + pcm[:k]
+        audio = encode(pcm, 24000, fmt)
         mime = {"mp3": "audio/mpeg", "opus": "audio/ogg", "aac": "audio/aac",
                 "flac": "audio/flac", "wav": "audio/wav", "pcm": "audio/pcm"}[fmt]
         hdr = {"x-request-id": "req_" + uuid.uuid4().hex[:12], "openai-version": "2020-10-01"}
@@ -560,6 +564,8 @@ def main():
     ap.add_argument("--log")
     ap.add_argument("--chunk", type=int, default=4096)
     ap.add_argument("--delay-ms", type=int, default=5)
+    ap.add_argument("--vary", action="store_true",
+                    help="openai: every answer differs, like a sampling neural TTS")
     ARGS = ap.parse_args()
     srv = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
     srv.daemon_threads = True

@@ -116,5 +116,19 @@ check 'near "$d" "$want" 0.1' "alltalk flac duration $d, want $want"
 rc=$?
 check '[ $rc = 0 ]' "alltalk voices"
 
+# --- the openai backend drives chorus's own OpenAI-compatible server (espeak behind it)
+"$BIN" serve -q -p 0 --port-file "$T/serve.port" -k "$KEY" -b espeak 2>"$T/serve.err" &
+PIDS+=($!)
+for _ in $(seq 100); do [ -s "$T/serve.port" ] && break; sleep 0.1; done
+export OPENAI_BASE_URL=http://127.0.0.1:$(cat "$T/serve.port")/v1 OPENAI_API_KEY=$KEY
+"$BIN" say -q --no-cache -b openai -o "$T/self.wav" "chorus speaks to chorus over the OpenAI protocol." 2>"$T/err9"
+rc=$?
+check '[ $rc = 0 ]' "openai -> chorus serve failed: $(cat "$T/err9") $(cat "$T/serve.err")"
+d=$(soxi -D "$T/self.wav" 2>/dev/null || echo 0)
+check 'awk -v d="$d" "BEGIN { exit !(d > 1.5 && d < 10) }"' "openai -> chorus serve duration $d"
+rms=$(sox "$T/self.wav" -n stat 2>&1 | awk '/RMS +amplitude/ {print $3}')
+check 'awk -v r="$rms" "BEGIN { exit !(r > 0.01) }"' "openai -> chorus serve audio is silent"
+check 'no_key_in "$T/err9"' "key in stderr (self)"
+
 echo "$pass passed, $fail failed"
 [ "$fail" = 0 ]

@@ -71,7 +71,37 @@ TEST(config_overrides_prices) {
     chorus_config_free(cfg);
 }
 
+TEST(request_estimate_uses_backend_and_default_model) {
+    struct chorus_engine_options o = {0};
+    o.no_config = 1;
+    struct chorus_engine *e = NULL;
+    CHECK(chorus_engine_create(&e, &o) == CHORUS_OK);
+    struct chorus_request r = chorus_request_default();
+    r.backend = "openai";
+    r.text = "Estimate me, please.";
+    struct chorus_cost c;
+    unsetenv("OPENAI_TTS_MODEL");
+    CHECK_EQ_INT(chorus_cost_estimate_request(e, &r, &c), 0);
+    CHECK_STR(c.provider, "openai");
+    CHECK_STR(c.model, "tts-1");
+    CHECK_NEAR(c.usd, 20 * 15.0 / 1e6, 1e-12);
+    r.backend = "alltalk_narrator";
+    CHECK_EQ_INT(chorus_cost_estimate_request(e, &r, &c), 0);
+    CHECK_STR(c.provider, "alltalk");
+    CHECK_NEAR(c.usd, 0, 0);
+    r.backend = "elevenlabs";
+    r.model = "eleven_flash_v2_5";
+    CHECK_EQ_INT(chorus_cost_estimate_request(e, &r, &c), 0);
+    CHECK_NEAR(c.credits, 10, 1e-12);
+    r.backend = NULL; /* the default local engine is free */
+    r.model = NULL;
+    CHECK_EQ_INT(chorus_cost_estimate_request(e, &r, &c), 0);
+    CHECK_STR(c.provider, "local");
+    chorus_engine_destroy(e);
+}
+
 int main(void) {
+    RUN(request_estimate_uses_backend_and_default_model);
     RUN(openai_per_character_models);
     RUN(openai_token_model);
     RUN(elevenlabs_credits_by_model);

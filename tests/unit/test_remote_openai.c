@@ -137,6 +137,32 @@ TEST(mid_stream_drop_is_resumed_without_duplicate_audio) {
     }
 }
 
+TEST(non_deterministic_server_stream_mode_refuses_to_splice) {
+    const char *text = "A server that answers differently each time cannot be resumed exactly.";
+    if (F.pid) fake_stop(&F);
+    CHECK(fake_start(&F, "openai", "--key", KEY, "--plan", "drop:40000", "--vary", NULL) == 0);
+    char base[128];
+    snprintf(base, sizeof base, "%s/v1", F.base);
+    setenv("OPENAI_BASE_URL", base, 1);
+    struct run r;
+    base_run(&r, text);
+    run_request(&r);
+    CHECK_EQ_INT(r.rc, CHORUS_E_NETWORK);
+    CHECK_MSG(strstr(r.err, "different audio") && strstr(r.err, "retry_mode=buffer"), "%s", r.err);
+    run_free(&r);
+    /* buffer mode: the failed attempt's audio never left, the retry's is used whole */
+    if (F.pid) fake_stop(&F);
+    CHECK(fake_start(&F, "openai", "--key", KEY, "--plan", "drop:40000", "--vary", NULL) == 0);
+    snprintf(base, sizeof base, "%s/v1", F.base);
+    setenv("OPENAI_BASE_URL", base, 1);
+    base_run(&r, text);
+    run_opt(&r, "retry_mode", "buffer");
+    run_request(&r);
+    CHECK_MSG(r.rc == CHORUS_OK, "rc %d: %s", r.rc, r.err);
+    CHECK_EQ_INT(r.n_pcm, (size_t)(strlen(text) / 15.0 * 24000 + 0.5));
+    run_free(&r);
+}
+
 TEST(rate_limit_with_retry_after_then_success) {
     CHECK(start("429:1") == 0);
     struct run r;
@@ -274,6 +300,18 @@ TEST(passthrough_mp3_is_requested_natively) {
     run_free(&r);
 }
 
+TEST(unknown_voice_reports_the_servers_list) {
+    CHECK(start(NULL) == 0);
+    struct run r;
+    base_run(&r, "Who speaks?");
+    r.voice = "gandalf";
+    run_request(&r);
+    CHECK_EQ_INT(r.rc, CHORUS_E_UNKNOWN_VOICE);
+    CHECK_MSG(strstr(r.err, "gandalf") && strstr(r.err, "'alloy'") &&
+                  strstr(r.err, "chorus voices -b openai"), "%s", r.err);
+    run_free(&r);
+}
+
 TEST(speed_outside_range_is_refused) {
     CHECK(start(NULL) == 0);
     struct chorus_engine *e = remote_engine();
@@ -335,6 +373,7 @@ int main(void) {
     RUN(speaks_and_sends_the_documented_request);
     RUN(long_input_is_chunked_under_4096_and_joined);
     RUN(mid_stream_drop_is_resumed_without_duplicate_audio);
+    RUN(non_deterministic_server_stream_mode_refuses_to_splice);
     RUN(rate_limit_with_retry_after_then_success);
     RUN(errors_map_to_statuses_with_actionable_messages);
     RUN(wrong_key_is_an_auth_error_that_never_shows_the_key);
@@ -342,6 +381,7 @@ int main(void) {
     RUN(unreachable_server_names_the_url);
     RUN(sse_with_instructions_and_custom_voice);
     RUN(passthrough_mp3_is_requested_natively);
+    RUN(unknown_voice_reports_the_servers_list);
     RUN(speed_outside_range_is_refused);
     RUN(cancel_aborts_a_request_the_server_never_answers);
     fake_stop(&F);

@@ -110,6 +110,7 @@ struct openai_call {
     const struct chorus_job *job;
     struct openai_priv *p;
     const char *model;
+    const char *voice;
     struct chorus_remote_audio audio;
     int sse;
     struct chorus_framer framer;
@@ -245,6 +246,11 @@ static void classify(void *ud, const struct chorus_http_result *r,
         snprintf(v->msg, sizeof v->msg, "openai: not found (HTTP 404) at %s/audio/speech with "
                  "model '%s': %s; check the model name and OPENAI_BASE_URL", c->p->base,
                  c->model, m);
+    } else if ((st == 400 || st == 422) && strstr(m, "'voice'")) {
+        v->status = CHORUS_E_UNKNOWN_VOICE;
+        snprintf(v->msg, sizeof v->msg, "openai: the server does not take voice '%.80s' (HTTP "
+                 "%ld): %s; 'chorus voices -b openai' lists the built-in voices",
+                 c->voice, st, m);
     } else if (st == 400 || st == 422) {
         snprintf(v->msg, sizeof v->msg, "openai: request rejected (HTTP %ld): %s", st, m);
     } else if (st >= 500) {
@@ -349,6 +355,7 @@ static int openai_synthesize(struct chorus_backend *b, const struct chorus_job *
     c.job = job;
     c.p = p;
     c.model = model;
+    c.voice = voice;
     int rc = chorus_remote_audio_init(&c.audio, job, out,
                                       native ? CHORUS_REMOTE_ENCODED : CHORUS_REMOTE_WAV, native,
                                       24000);
