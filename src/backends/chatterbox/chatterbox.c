@@ -48,11 +48,10 @@ struct cb_priv {
     char url[512];
     int api;
     char asr_dir[512];
-    pthread_mutex_t mu; /* uploaded[], asr */
+    pthread_mutex_t mu; /* uploaded[] */
     int mu_ok;
     char uploaded[MAX_UPLOADED][128]; /* server-side names known to be there */
     size_t n_uploaded;
-    struct cb_asr *asr;
     int asr_failed;
     char asr_err[512];
 };
@@ -221,8 +220,6 @@ static int cb_open(struct chorus_backend *b, const struct chorus_config *cfg) {
 
 static void cb_close(struct chorus_backend *b) {
     struct cb_priv *p = b->priv;
-    cb_asr_destroy(p->asr);
-    p->asr = NULL;
     if (p->mu_ok) pthread_mutex_destroy(&p->mu);
     p->mu_ok = 0;
 }
@@ -771,27 +768,42 @@ static int take(struct chorus_backend *b, const struct chorus_job *job, struct c
 
 /* ---- candidates ------------------------------------------------------------------------ */
 
+/*
+ * The recognizer is loaded once per process (its model is ~30 MB and takes a while to load) and
+ * kept until exit; every instance and engine shares it behind asr_mu, since a pocketsphinx
+ * decoder serves one utterance at a time.
+ */
+static pthread_mutex_t asr_mu = PTHREAD_MUTEX_INITIALIZER;
+static struct cb_asr *asr_shared;
+static char asr_shared_dir[512];
+
 static int get_asr(struct cb_priv *p, char *err, size_t errlen) {
-    /* caller holds p->mu */
-    if (p->asr) return CHORUS_OK;
+    /* caller holds asr_mu */
+    if (asr_shared && !strcmp(asr_shared_dir, p->asr_dir)) return CHORUS_OK;
     if (p->asr_failed) {
         chorus_fmt(err, errlen, "%s", p->asr_err);
         return CHORUS_E_MODEL;
     }
-    int rc = cb_asr_create(&p->asr, p->asr_dir, p->asr_err, sizeof p->asr_err);
+    struct cb_asr *a;
+    int rc = cb_asr_create(&a, p->asr_dir, p->asr_err, sizeof p->asr_err);
     if (rc) {
         p->asr_failed = 1;
         chorus_fmt(err, errlen, "%s", p->asr_err);
+        return rc;
     }
-    return rc;
+    cb_asr_destroy(asr_shared);
+    asr_shared = a;
+    snprintf(asr_shared_dir, sizeof asr_shared_dir, "%s", p->asr_dir);
+    return CHORUS_OK;
 }
 
 static int score_take(struct cb_priv *p, const char *text, const struct pcmbuf *pcm,
                       double *score, char *hyp, size_t hypcap, char *err, size_t errlen) {
-    pthread_mutex_lock(&p->mu);
+    pthread_mutex_lock(&asr_mu);
     int rc = get_asr(p, err, errlen);
-    if (rc == CHORUS_OK) rc = cb_asr_transcribe(p->asr, pcm->x, pcm->n, pcm->rate, hyp, hypcap);
-    pthread_mutex_unlock(&p->mu);
+    if (rc == CHORUS_OK)
+        rc = cb_asr_transcribe(asr_shared, pcm->x, pcm->n, pcm->rate, hyp, hypcap);
+    pthread_mutex_unlock(&asr_mu);
     if (rc == CHORUS_E_BACKEND) chorus_fmt(err, errlen, "chatterbox: transcription failed");
     if (rc) return rc;
     *score = cb_text_match(text, hyp);
@@ -980,9 +992,9 @@ static int cb_synthesize(struct chorus_backend *b, const struct chorus_job *job,
         return chorus_job_fail(job, rc, "%s", err);
     }
     if (validate) {
-        pthread_mutex_lock(&p->mu);
+        pthread_mutex_lock(&asr_mu);
         rc = get_asr(p, err, sizeof err);
-        pthread_mutex_unlock(&p->mu);
+        pthread_mutex_unlock(&asr_mu);
         if (rc) {
             free(text);
             return chorus_job_fail(job, rc, "chatterbox: candidate validation needs a speech "
