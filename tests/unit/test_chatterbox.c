@@ -480,6 +480,37 @@ TEST(devnen_first_chunk_before_second_request_completes) {
     cbfake_stop(&f);
 }
 
+static int cancel_at_first_chunk(const struct chorus_event *ev, void *ud) {
+    int *chunks = ud;
+    if (ev->type == CHORUS_EVENT_CHUNK) return ++*chunks >= 1;
+    return 0;
+}
+
+TEST(cancel_stops_before_the_next_chunk) {
+    struct cbfake f;
+    CHECK(cbfake_start(&f, "devnen", NULL) == 0);
+    struct chorus_engine *e = engine_for(f.base, "devnen");
+    int chunks = 0;
+    struct chorus_request q = chorus_request_default();
+    q.backend = "chatterbox";
+    q.voice = "Emily";
+    q.text = LONG_TEXT;
+    q.callback = cancel_at_first_chunk;
+    q.userdata = &chunks;
+    struct chorus_stream *s;
+    int rc = chorus_stream_open(e, &q, &s);
+    if (rc == CHORUS_OK) rc = chorus_stream_run(s);
+    chorus_stream_destroy(s);
+    CHECK_EQ_INT(rc, CHORUS_E_CANCELLED);
+    CHECK_EQ_INT(chunks, 1);
+    CHECK_EQ_INT(cbfake_count(&f, "POST", "/tts"), 1); /* no request after the cancel */
+    struct chorus_engine_stats st;
+    chorus_engine_get_stats(e, &st);
+    CHECK_EQ_INT(st.active, 0); /* the slot is free */
+    chorus_engine_destroy(e);
+    cbfake_stop(&f);
+}
+
 TEST(bad_input_errors) {
     struct cbfake f;
     CHECK(cbfake_start(&f, "devnen", NULL) == 0);
@@ -490,6 +521,8 @@ TEST(bad_input_errors) {
     int rc = speak(e, "clone:nobody", "Hello.", NULL, 0, &r, err, sizeof err);
     CHECK_EQ_INT(rc, CHORUS_E_UNKNOWN_VOICE);
     CHECK_MSG(strstr(err, "nobody") && strstr(err, "chorus voices add"), "%s", err);
+    rc = speak(e, "profile:nobody", "Hello.", NULL, 0, &r, err, sizeof err);
+    CHECK_EQ_INT(rc, CHORUS_E_UNKNOWN_VOICE);
     rc = speak(e, "clone:../../etc/passwd", "Hello.", NULL, 0, &r, err, sizeof err);
     CHECK_EQ_INT(rc, CHORUS_E_UNKNOWN_VOICE);
     CHECK(strstr(err, "invalid voice name") != NULL);
@@ -617,6 +650,7 @@ int main(void) {
     RUN(option_ranges_are_enforced);
     RUN(fallback_presets);
     RUN(devnen_first_chunk_before_second_request_completes);
+    RUN(cancel_stops_before_the_next_chunk);
     RUN(bad_input_errors);
     RUN(travisvn_library_upload_and_true_streaming);
     RUN(travisvn_ranges);

@@ -261,7 +261,8 @@ static void cb_classify(void *ud, const struct chorus_http_result *r,
         snprintf(v->msg, sizeof v->msg, "chatterbox: the server is not ready (HTTP 503): %s; is "
                  "its model loaded?", m);
     } else if (st == 404) {
-        snprintf(v->msg, sizeof v->msg, "chatterbox: not found (HTTP 404): %s", m);
+        snprintf(v->msg, sizeof v->msg, "chatterbox: not found (HTTP 404): %s; check the voice, "
+                 "and that CHATTERBOX_API (devnen or travisvn) matches the server", m);
     } else if (st == 400 || st == 422) {
         snprintf(v->msg, sizeof v->msg, "chatterbox: the server rejected the request (HTTP %ld):"
                  " %s", st, m);
@@ -936,8 +937,9 @@ static int cb_synthesize(struct chorus_backend *b, const struct chorus_job *job,
                                "phonemes");
     /* the voice: cloned (library) or the server's own */
     const char *want = job->voice && *job->voice ? job->voice : "default";
-    int explicit_clone = !strncasecmp(want, "clone:", 6);
-    const char *lib_name = explicit_clone ? want + 6 : want;
+    /* "profile:NAME" is the prior implementation's spelling */
+    int explicit_clone = !strncasecmp(want, "clone:", 6) || !strncasecmp(want, "profile:", 8);
+    const char *lib_name = explicit_clone ? strchr(want, ':') + 1 : want;
     struct chorus_voicelib_entry ve;
     char err[1536] = "";
     int clone = 0;
@@ -983,6 +985,9 @@ static int cb_synthesize(struct chorus_backend *b, const struct chorus_job *job,
         return chorus_job_fail(job, CHORUS_E_INVALID, "chatterbox: speed %.2f is outside the "
                                "0.25-4.0 range", req.speed_factor);
     }
+    if (p->api == API_TRAVISVN && job->is_first && fabs(req.speed_factor - 1.0) > 1e-3)
+        CHORUS_LOGW("chatterbox: the travisvn server ignores speed (%.2f); the audio keeps the "
+                    "model's pace", req.speed_factor);
     req.seed = (long long)setting_double(b, job, "seed");
     req.candidates = (int)setting_double(b, job, "candidates");
     if (req.candidates < 1) req.candidates = 1;
