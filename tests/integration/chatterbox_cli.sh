@@ -5,9 +5,10 @@ set -u
 BIN=${CHORUS_BIN:?}
 FAKES=${CHORUS_FAKES:?}
 T=$(mktemp -d)
-FAKE_PID=
+FAKE_PID= SERVE_PID=
 cleanup() {
     [ -n "$FAKE_PID" ] && kill "$FAKE_PID" 2>/dev/null && wait "$FAKE_PID" 2>/dev/null
+    [ -n "$SERVE_PID" ] && kill "$SERVE_PID" 2>/dev/null && wait "$SERVE_PID" 2>/dev/null
     rm -rf "$T"
 }
 trap cleanup EXIT
@@ -61,6 +62,17 @@ check '[ "$(grep -c "/upload_reference" "$T/log.jsonl")" = 1 ] && grep "/tts" "$
 check 'grep -q "exaggeration" "$T/opts" && grep -q "candidates" "$T/opts"' "options listed: $(cat "$T/opts")"
 "$BIN" voices -b chatterbox >"$T/voices" 2>/dev/null
 check 'grep -q "clone:narrator" "$T/voices" && grep -q "Emily.wav" "$T/voices"' "voices -b chatterbox: $(cat "$T/voices")"
+
+# through `chorus serve`: a cloned voice and a model knob in the OpenAI-style body, mp3 out
+"$BIN" serve --port 0 >"$T/serve.log" 2>&1 &
+SERVE_PID=$!
+for _ in $(seq 100); do grep -q "listening on" "$T/serve.log" && break; sleep 0.05; done
+SURL=$(grep -o "http://127.0.0.1:[0-9]*" "$T/serve.log" | head -1)
+curl -s -o "$T/srv.mp3" -w "%{http_code}" "$SURL/v1/audio/speech" -H "Content-Type: application/json" \
+    -d '{"model":"chatterbox","voice":"narrator","input":"Served in the cloned voice.","response_format":"mp3","options":{"exaggeration":1.1}}' >"$T/code"
+kill "$SERVE_PID"; wait "$SERVE_PID" 2>/dev/null; SERVE_PID=
+check '[ "$(cat "$T/code")" = 200 ] && python3 -c "import sys; sys.exit(0 if float(sys.argv[1]) > 1.0 else 1)" "$(ffprobe -v error -show_entries format=duration -of csv=p=0 "$T/srv.mp3")"' "serve: $(cat "$T/code") $(cat "$T/serve.log")"
+check 'grep "/tts" "$T/log.jsonl" | grep -q "\"exaggeration\": 1.1"' "serve passed the option: $(grep /tts "$T/log.jsonl" | tail -1)"
 
 # unknown cloned voice, no partial file
 "$BIN" say -b chatterbox -v clone:ghost -o "$T/ghost.wav" "Hello." 2>"$T/err"; st=$?
