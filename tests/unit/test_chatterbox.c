@@ -361,6 +361,7 @@ TEST(devnen_predefined_voice_and_speed) {
     q.voice = "Michael";
     q.text = "A predefined voice, a little faster.";
     q.speed = 1.25f;
+    q.language = "fr-ca"; /* the request's language reaches devnen's multilingual model */
     q.format = CHORUS_FORMAT_WAV;
     q.callback = on_event;
     q.userdata = &r;
@@ -377,6 +378,7 @@ TEST(devnen_predefined_voice_and_speed) {
     CHECK_STR(jstr(b, "voice_mode"), "predefined");
     CHECK_STR(jstr(b, "predefined_voice_id"), "Michael.wav");
     CHECK_NEAR(jnum(b, "speed_factor"), 1.25, 1e-6);
+    CHECK_STR(jstr(b, "language"), "fr");
     CHECK_NEAR(jnum(b, "exaggeration"), 0.5, 1e-9); /* defaults */
     CHECK_NEAR(jnum(b, "cfg_weight"), 0.5, 1e-9);
     CHECK_EQ_INT(cbfake_count(&f, "POST", "/upload_reference"), 0);

@@ -436,6 +436,20 @@ static int cb_list_voices(struct chorus_backend *b, struct chorus_voice_list *ou
     return c.rc;
 }
 
+/* The language: the option (or its config default), else the request's language ("fr-ca"
+ * -> "fr"), else "en". */
+static void job_language(const struct chorus_backend *b, const struct chorus_job *job,
+                         char *out, size_t cap) {
+    const char *v = chorus_job_option(job, "language");
+    if (!v || !*v) v = cfg_value(chorus_backend_config(b), "language");
+    if ((!v || !*v) && job->language && *job->language) {
+        size_t n = strcspn(job->language, "-_");
+        snprintf(out, cap, "%.*s", (int)(n < 8 ? n : 8), job->language);
+        return;
+    }
+    snprintf(out, cap, "%s", v && *v ? v : "en");
+}
+
 /* ---- cloned voices: resolve and upload --------------------------------------------------- */
 
 static void has_voice(void *ud, const char *name, const char *display) {
@@ -531,8 +545,9 @@ static int ensure_uploaded(struct chorus_backend *b, const struct chorus_job *jo
                                "voice '%s'; add the voice again", v->path, v->name);
     }
     char ctype[128];
-    const char *lang = setting(b, job, "language");
-    const char *fields_tv[] = {"voice_name", srv_name, "language", lang ? lang : "en", NULL};
+    char lang[16];
+    job_language(b, job, lang, sizeof lang);
+    const char *fields_tv[] = {"voice_name", srv_name, "language", lang, NULL};
     char fname[160];
     snprintf(fname, sizeof fname, "%s%s", srv_name, p->api == API_TRAVISVN ? ".wav" : "");
     rc = multipart(&form, ctype, sizeof ctype, p->api == API_TRAVISVN ? fields_tv : NULL,
@@ -657,8 +672,9 @@ static char *build_body(struct cb_priv *p, const struct chorus_backend *b,
         json_object_set_new(o, "cfg_weight", json_real(round(pr->cfg_weight * r3) / r3));
         json_object_set_new(o, "seed", json_integer(seed));
         json_object_set_new(o, "speed_factor", json_real(round(pr->speed_factor * r3) / r3));
-        const char *lang = setting(b, job, "language");
-        json_object_set_new(o, "language", json_string(lang && *lang ? lang : "en"));
+        char lang[16];
+        job_language(b, job, lang, sizeof lang);
+        json_object_set_new(o, "language", json_string(lang));
     } else {
         json_object_set_new(o, "input", json_string(text));
         if (voice && *voice) json_object_set_new(o, "voice", json_string(voice));
