@@ -964,7 +964,9 @@ static int cb_synthesize(struct chorus_backend *b, const struct chorus_job *job,
         rc = chorus_voicelib_find(chorus_backend_config(b), lib_name, &ve, err, sizeof err);
     if (rc == CHORUS_OK) {
         clone = 1;
-    } else if (explicit_clone || (rc != CHORUS_E_UNKNOWN_VOICE && rc != CHORUS_E_INVALID)) {
+    } else if (explicit_clone || rc == CHORUS_E_IO || rc == CHORUS_E_NOMEM) {
+        /* a bare name that is no library voice (or no library at all) is a server voice; a
+         * damaged library entry of that name is an error worth seeing */
         return chorus_job_fail(job, rc == CHORUS_E_INVALID ? CHORUS_E_UNKNOWN_VOICE : rc, "%s",
                                err);
     }
