@@ -528,6 +528,10 @@ TEST(bad_input_errors) {
     rc = speak(e, "clone:../../etc/passwd", "Hello.", NULL, 0, &r, err, sizeof err);
     CHECK_EQ_INT(rc, CHORUS_E_UNKNOWN_VOICE);
     CHECK(strstr(err, "invalid voice name") != NULL);
+    /* text that preprocessing empties: an error, not an empty file */
+    rc = speak(e, "Emily", "[1] [2]", NULL, 0, &r, err, sizeof err);
+    CHECK_EQ_INT(rc, CHORUS_E_EMPTY_TEXT);
+    CHECK(strstr(err, "preprocess=false") != NULL);
     /* a server voice that does not exist: the server's 404 says so */
     struct chorus_option opts[] = {{"retries", "0"}};
     rc = speak(e, "Nobody.wav", "Hello.", opts, 1, &r, err, sizeof err);

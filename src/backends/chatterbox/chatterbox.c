@@ -988,6 +988,11 @@ static int cb_synthesize(struct chorus_backend *b, const struct chorus_job *job,
     if (!text) return chorus_job_fail(job, CHORUS_E_NOMEM, "chatterbox: out of memory");
     if (!text[strspn(text, " \t\r\n.,;:!?-\"'()")]) {
         free(text); /* nothing left to say ("[1]", a bare URL) */
+        if (job->is_first && job->is_last)
+            return chorus_job_fail(job, CHORUS_E_EMPTY_TEXT, "chatterbox: nothing is left to "
+                                   "say once references and URLs are removed from '%.80s'; "
+                                   "set the option preprocess=false to speak it as written",
+                                   job->text);
         return CHORUS_OK;
     }
 
