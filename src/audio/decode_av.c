@@ -10,8 +10,9 @@
  * a second of audio): a frame ends where the next frame's sync code follows bytes whose
  * CRC-16 matches the two before it, so a frame goes out as soon as the next one starts.
  * Packets the decoder rejects (garbage between frames) are skipped and counted; a stream from
- * which nothing decodes is an error at finish. Encoder delay/padding are not trimmed (no
- * container to carry them).
+ * which nothing decodes is an error at finish. An mp3's Xing/Info frame is dropped, and when it
+ * carries LAME's encoder delay and padding they are trimmed (gapless, as ffmpeg does); other
+ * encoder delays are not (ADTS has nowhere to say them).
  */
 #include <stdlib.h>
 #include <string.h>
@@ -43,6 +44,11 @@ struct av_dec {
     unsigned char streaminfo[34];
     int have_streaminfo;
     uint64_t bytes_in, bad_packets, frames, garbage;
+    /* mp3 gapless: from a Xing/Info frame's LAME tag */
+    int mp3_checked;
+    uint64_t skip_left; /* decoded samples still to drop at the start */
+    int64_t limit;      /* samples to emit in all; -1 unknown */
+    int64_t emitted;
     /* flac framing */
     unsigned char *fbuf, *fpkt;
     size_t flen, fscan, fcrc_pos;
@@ -88,6 +94,7 @@ static int av_init(struct chorus_decoder *d) {
         return chorus_decoder_fail(d, CHORUS_E_FORMAT, "%s: this libavcodec has no decoder for it", fmt_name(d));
     if (!a->pkt || !a->frame) return chorus_decoder_fail(d, CHORUS_E_NOMEM, "%s: out of memory", fmt_name(d));
     a->st = AS_START;
+    a->limit = -1;
     a->head_need = d->format == CHORUS_FORMAT_FLAC ? 4 : 10;
     /* flac waits for STREAMINFO before opening; the others open now */
     if (d->format != CHORUS_FORMAT_FLAC) return av_open(d, a);
@@ -118,7 +125,15 @@ static int av_emit_frame(struct chorus_decoder *d, struct av_dec *a) {
     if (nch < 1 || f->sample_rate < 1000 || f->sample_rate > 1000000) return CHORUS_OK;
     int planar = av_sample_fmt_is_planar(f->format);
     size_t k = 0;
-    for (int i = 0; i < f->nb_samples; i++) {
+    int i0 = 0, i1 = f->nb_samples;
+    if (a->skip_left) {
+        i0 = a->skip_left < (uint64_t)i1 ? (int)a->skip_left : i1;
+        a->skip_left -= (uint64_t)i0;
+    }
+    if (a->limit >= 0 && a->emitted + (i1 - i0) > a->limit)
+        i1 = i0 + (int)(a->limit - a->emitted > 0 ? a->limit - a->emitted : 0);
+    a->emitted += i1 - i0;
+    for (int i = i0; i < i1; i++) {
         float s = 0.0f;
         for (int c = 0; c < nch; c++) s += av_sample(f, c, i, planar, nch);
         a->out[k++] = s / (float)nch;
@@ -132,8 +147,47 @@ static int av_emit_frame(struct chorus_decoder *d, struct av_dec *a) {
     return chorus_decoder_emit(d, a->out, k, f->sample_rate);
 }
 
+/* The first mp3 frame may be a Xing/Info frame: it holds no audio (decoding it would give a
+ * frame of silence) and, written by LAME, the encoder delay and padding. Returns 1 to drop it.
+ * As ffmpeg does, the decoder's own 529-sample delay is dropped with the encoder's. */
+static int mp3_info_frame(struct av_dec *a, const uint8_t *p, int n) {
+    if (n < 4 || p[0] != 0xFF || (p[1] & 0xE0) != 0xE0) return 0;
+    int mpeg1 = ((p[1] >> 3) & 3) == 3, mono = ((p[3] >> 6) & 3) == 3;
+    int side = mpeg1 ? (mono ? 17 : 32) : (mono ? 9 : 17);
+    int spf = mpeg1 ? 1152 : 576;
+    int x = 4 + side;
+    if (n < x + 8 || (memcmp(p + x, "Xing", 4) != 0 && memcmp(p + x, "Info", 4) != 0)) return 0;
+    uint32_t flags = (uint32_t)p[x + 4] << 24 | (uint32_t)p[x + 5] << 16 | (uint32_t)p[x + 6] << 8 | p[x + 7];
+    int o = x + 8;
+    int64_t frames = -1;
+    if (flags & 1) {
+        if (n < o + 4) return 1;
+        frames = (int64_t)((uint32_t)p[o] << 24 | (uint32_t)p[o + 1] << 16 | (uint32_t)p[o + 2] << 8 | p[o + 3]);
+        o += 4;
+    }
+    if (flags & 2) o += 4;
+    if (flags & 4) o += 100;
+    if (flags & 8) o += 4;
+    /* LAME extension: 9-byte version string, then delay/padding 21 bytes in (12 bits each) */
+    if (n >= o + 24 && (memcmp(p + o, "LAME", 4) == 0 || memcmp(p + o, "Lavc", 4) == 0 ||
+                        memcmp(p + o, "Lavf", 4) == 0)) {
+        const uint8_t *dp = p + o + 21;
+        int delay = dp[0] << 4 | dp[1] >> 4, pad = (dp[1] & 0x0F) << 8 | dp[2];
+        a->skip_left = (uint64_t)delay + 529;
+        if (frames > 0) {
+            a->limit = frames * spf - delay - pad;
+            if (a->limit < 0) a->limit = 0;
+        }
+    }
+    return 1;
+}
+
 /* Decode one packet (NULL: flush the decoder) and emit its frames. */
 static int av_decode(struct chorus_decoder *d, struct av_dec *a, AVPacket *pkt) {
+    if (pkt && d->format == CHORUS_FORMAT_MP3 && !a->mp3_checked) {
+        a->mp3_checked = 1;
+        if (mp3_info_frame(a, pkt->data, pkt->size)) return CHORUS_OK;
+    }
     int r = avcodec_send_packet(a->ctx, pkt);
     if (r < 0 && r != AVERROR_EOF) {
         a->bad_packets++; /* garbage or a damaged frame: skip it */

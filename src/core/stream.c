@@ -684,11 +684,13 @@ static int run_pipeline(struct chorus_stream *s) {
     oo.sample_rate = s->out_rate;
     oo.enc.seekable = (s->flags & CHORUS_FLAG_FILE_OUTPUT) != 0;
     oo.enc.compression = -1;
-    oo.crossfade_ms = -1;
-    oo.fade_ms = -1;
     oo.volume = s->volume;
-    const char *v = chorus_config_get(s->engine->cfg, "chorus", "crossfade_ms");
-    if (v) oo.crossfade_ms = atof(v);
+    /* joins and shaping: [chorus] crossfade_ms, fade_ms, trim_silence, loudness_db */
+    const struct chorus_config *cfg = s->engine->cfg;
+    oo.crossfade_ms = chorus_config_double(cfg, "chorus", "crossfade_ms", -1);
+    oo.fade_ms = chorus_config_double(cfg, "chorus", "fade_ms", -1);
+    oo.trim_silence = chorus_config_bool(cfg, "chorus", "trim_silence", 0);
+    oo.loudness_db = chorus_config_double(cfg, "chorus", "loudness_db", 0);
     rc = chorus_output_create(&s->out, &oo, on_out_pcm, on_out_bytes, s, err, sizeof err);
     if (rc) return fail(s, rc, "%s", err);
 

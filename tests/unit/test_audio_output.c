@@ -382,6 +382,64 @@ TEST(chain_streams_every_format) {
     }
 }
 
+/* Random sequences of calls with random options: the invariants hold whatever the order. */
+TEST(random_call_sequences_keep_invariants) {
+    unsigned seed = 2024;
+    static const int rates[] = {8000, 16000, 22050, 24000, 44100, 48000};
+    float *buf = malloc(20000 * sizeof *buf);
+    for (int iter = 0; iter < 150; iter++) {
+        struct chorus_output_opts oo = opts_for(trand(&seed) % 2 ? CHORUS_FORMAT_PCM : CHORUS_FORMAT_WAV,
+                                                rates[trand(&seed) % 6]);
+        oo.crossfade_ms = (double)(trand(&seed) % 4) * 20.0 - 1.0; /* -1 (default), 19, 39, 59 */
+        oo.fade_ms = (double)(trand(&seed) % 3) * 3.0 - 1.0;
+        oo.trim_silence = trand(&seed) % 2;
+        oo.loudness_db = trand(&seed) % 3 == 0 ? -23.0 : 0.0;
+        oo.volume = trand(&seed) % 4 == 0 ? 0.7f : 0.0f;
+        struct sinks s = {0};
+        struct chorus_output *o;
+        char err[256];
+        CHECK_MSG(chorus_output_create(&o, &oo, pcm_cb, bytes_cb, &s, err, sizeof err) == CHORUS_OK, "%s", err);
+        int engine_rate = rates[trand(&seed) % 6];
+        double last_start = -1e9;
+        int in_seg = 0;
+        for (int op = 0; op < 40; op++) {
+            int kind = trand(&seed) % 6;
+            int rc = CHORUS_OK;
+            if (kind == 0) {
+                rc = chorus_output_segment_begin(o);
+                in_seg = 1;
+                double st = chorus_output_segment_start(o);
+                if (!oo.trim_silence) CHECK_MSG(st >= last_start - 1e-9, "segment start went back: %g < %g", st, last_start);
+                last_start = st;
+            } else if (kind <= 3) {
+                size_t n = trand(&seed) % 5000;
+                int quiet = trand(&seed) % 4 == 0;
+                for (size_t i = 0; i < n; i++)
+                    buf[i] = quiet ? 0.0f : 0.6f * (float)sin(0.05 * (double)i + op) * (float)(trand(&seed) % 100) / 100.0f;
+                if (trand(&seed) % 10 == 0) engine_rate = rates[trand(&seed) % 6]; /* engine switched */
+                rc = chorus_output_pcm(o, buf, n, engine_rate);
+                in_seg = 1;
+            } else if (kind == 4) {
+                rc = chorus_output_segment_end(o);
+                in_seg = 0;
+            } else {
+                rc = chorus_output_silence(o, (double)(trand(&seed) % 300) / 1000.0);
+            }
+            CHECK_MSG(rc == CHORUS_OK, "op %d kind %d: %s", op, kind, chorus_output_errmsg(o));
+        }
+        (void)in_seg;
+        CHECK_EQ_INT(chorus_output_finish(o), CHORUS_OK);
+        CHECK_NEAR(chorus_output_time(o) * oo.sample_rate, (double)s.pcm.n, 1e-6);
+        for (size_t i = 0; i < s.pcm.n; i++) CHECK(s.pcm.x[i] == s.pcm.x[i] && fabsf(s.pcm.x[i]) <= 1.5f);
+        if (oo.loudness_db != 0.0) CHECK(tpeak(s.pcm.x, s.pcm.n) <= 0.8913f);
+        size_t hdr = oo.format == CHORUS_FORMAT_WAV ? 44 : 0;
+        CHECK_EQ_INT(s.bytes.len, hdr + 2 * s.pcm.n);
+        chorus_output_destroy(o);
+        sinks_free(&s);
+    }
+    free(buf);
+}
+
 static int stop_after(void *ud, const float *x, size_t n, int rate) {
     size_t *left = ud;
     if (*left <= n) return 1;
@@ -446,6 +504,7 @@ int main(void) {
     RUN(loudness_normalization);
     RUN(memory_is_bounded);
     RUN(chain_streams_every_format);
+    RUN(random_call_sequences_keep_invariants);
     RUN(bad_input_and_errors);
     return test_summary();
 }
