@@ -624,6 +624,7 @@ int chorus_http_perform(const struct chorus_http_req *req, struct chorus_http_re
             wait = r->retry_after_ms;
         }
         r->total_wait_ms += wait;
+        if (req->on_retry) req->on_retry(req->ud, r->attempts, wait, r->msg);
         if (cancellable_sleep(req, wait)) {
             rc = CHORUS_E_CANCELLED;
             set_msg(req, r, "%s: request to %s cancelled", what, shown);

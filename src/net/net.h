@@ -64,6 +64,9 @@ struct chorus_http_req {
     int (*on_body)(void *ud, const void *data, size_t n);
     /** Non-2xx answer: map it (status, body) to a verdict. NULL: chorus_http_classify_default. */
     void (*classify)(void *ud, const struct chorus_http_result *r, struct chorus_http_verdict *v);
+    /** Before each retry's wait (may be NULL): the attempt that failed (1-based), the wait,
+     *  and why (the failure's message, secret masked). For logs. */
+    void (*on_retry)(void *ud, int attempt, long wait_ms, const char *why);
     /** 1 when the caller wants to stop; polled at least every 50 ms. */
     int (*is_cancelled)(void *ud);
     void *ud;
@@ -145,6 +148,7 @@ int chorus_net_join_url(char *buf, size_t cap, const char *base, const char *pat
  */
 struct chorus_once {
     int hold;
+    int no_replay;      /* stream mode without retries: nothing to compare, keep nothing */
     unsigned char *buf; /* forwarded (stream) or held (buffer) bytes of this job */
     size_t len, cap;
     size_t pos;         /* bytes of the current attempt seen so far */

@@ -44,6 +44,10 @@ int chorus_once_write(struct chorus_once *o, const void *data, size_t n, char *m
         o->pos += n;
         return keep(o, p, n);
     }
+    if (o->no_replay) {
+        o->pos += n;
+        return o->deliver ? o->deliver(o->ud, p, n) : CHORUS_OK;
+    }
     /* stream mode: the part already forwarded by an earlier attempt must match */
     if (o->pos < o->len) {
         size_t overlap = o->len - o->pos;

@@ -7,6 +7,7 @@
 #include <strings.h>
 
 #include "core/config.h"
+#include "core/log.h"
 #include "net/remote.h"
 
 static int deliver_pcm_bytes(struct chorus_remote_audio *a, const unsigned char *p, size_t n) {
@@ -73,6 +74,8 @@ int chorus_remote_audio_init(struct chorus_remote_audio *a, const struct chorus_
     a->rate = rate;
     const char *mode = chorus_job_option(job, "retry_mode");
     chorus_once_init(&a->once, mode && !strcasecmp(mode, "buffer"), deliver, a);
+    /* without retries no attempt is ever replayed: keep no copy of the audio */
+    if (!a->once.hold && chorus_job_option_double(job, "retries", 3) < 1) a->once.no_replay = 1;
     a->wav = malloc(sizeof *a->wav);
     if (!a->wav) return CHORUS_E_NOMEM;
     chorus_wavreader_init(a->wav, on_wav_pcm, a);
@@ -155,4 +158,9 @@ int chorus_remote_setting(const struct chorus_config *cfg, const char *env,
     }
     snprintf(dst, cap, "%s", v);
     return 1;
+}
+
+void chorus_remote_log_retry(const char *what, int attempt, long wait_ms, const char *why) {
+    CHORUS_LOGI("%s: attempt %d failed (%s); retrying in %.1f s", what, attempt,
+                why && *why ? why : "no details", wait_ms / 1000.0);
 }

@@ -69,6 +69,10 @@ void chorus_remote_audio_release(struct chorus_remote_audio *a);
 /** The HTTP policy from the job's options (retries, timeout, connect_timeout, retry_mode). */
 struct chorus_http_policy chorus_remote_policy(const struct chorus_job *job);
 
+/** What each backend's on_retry calls: logs "WHAT: attempt N failed (why); retrying in X s"
+ *  at info level (the message is already secret-masked; the log redacts again). */
+void chorus_remote_log_retry(const char *what, int attempt, long wait_ms, const char *why);
+
 /** Decode standard or URL-safe base64 (padding optional, whitespace skipped) into out, which
  *  must hold 3*(n/4)+3 bytes. Returns the decoded length, or -1 on a bad character. */
 long chorus_base64_decode(const char *in, size_t n, unsigned char *out);

@@ -24,7 +24,8 @@ Binds 127.0.0.1 on an ephemeral port and prints "PORT <n>" on stdout.
   hang          read the request and never answer
   slow:MS       answer with MS ms between chunks
 Every request is appended to --log as one JSON object per line: method, path, query,
-headers (lower-case names), body (text), json (parsed body or null), form (parsed or null).
+headers (lower-case names), body (text), json (parsed body or null), form (parsed or null),
+inflight (requests being served when it arrived, itself included).
 """
 import argparse
 import base64
@@ -151,7 +152,8 @@ class Handler(BaseHTTPRequestHandler):
                  "query": {k: v[0] for k, v in parse_qs(u.query).items()},
                  "raw_path": self.path,
                  "headers": {k.lower(): v for k, v in self.headers.items()},
-                 "body": text, "json": js, "form": form}
+                 "body": text, "json": js, "form": form,
+                 "inflight": getattr(self, "inflight", 1)}
         if ARGS.log:
             with LOCK, open(ARGS.log, "a") as f:
                 f.write(json.dumps(entry) + "\n")
@@ -248,8 +250,15 @@ class Handler(BaseHTTPRequestHandler):
 
     def route(self, method):
         body = self.read_body()
-        entry = self.record(body)
-        getattr(self, "handle_" + ARGS.provider)(method, entry)
+        with LOCK:
+            STATE["inflight"] = STATE.get("inflight", 0) + 1
+            self.inflight = STATE["inflight"]
+        try:
+            entry = self.record(body)
+            getattr(self, "handle_" + ARGS.provider)(method, entry)
+        finally:
+            with LOCK:
+                STATE["inflight"] -= 1
 
     # ---- OpenAI ---------------------------------------------------------------------------
     def openai_error(self, code, message, etype, ecode, extra=None):

@@ -78,14 +78,8 @@ static __attribute__((unused)) void run_opt(struct run *r, const char *k, const 
     }
 }
 
-/* Run r through a fresh engine (the environment is read when the backend opens). */
-static __attribute__((unused)) int run_request(struct run *r) {
-    struct chorus_engine *e = remote_engine();
-    if (!e) {
-        r->rc = CHORUS_E_INVALID;
-        snprintf(r->err, sizeof r->err, "engine create failed");
-        return r->rc;
-    }
+/* Run r on engine e (shared engines share the backend instances and their limits). */
+static __attribute__((unused)) int run_request_on(struct chorus_engine *e, struct run *r) {
     struct chorus_request q = chorus_request_default();
     q.backend = r->backend;
     q.voice = r->voice;
@@ -103,6 +97,18 @@ static __attribute__((unused)) int run_request(struct run *r) {
     if (r->rc == CHORUS_OK) r->rc = chorus_stream_run(s);
     snprintf(r->err, sizeof r->err, "%s", s ? chorus_stream_errmsg(s) : "");
     chorus_stream_destroy(s);
+    return r->rc;
+}
+
+/* Run r through a fresh engine (the environment is read when the backend opens). */
+static __attribute__((unused)) int run_request(struct run *r) {
+    struct chorus_engine *e = remote_engine();
+    if (!e) {
+        r->rc = CHORUS_E_INVALID;
+        snprintf(r->err, sizeof r->err, "engine create failed");
+        return r->rc;
+    }
+    run_request_on(e, r);
     chorus_engine_destroy(e);
     return r->rc;
 }

@@ -104,6 +104,32 @@ TEST(three_apis_speak) {
     }
 }
 
+TEST(long_text_is_chunked_under_the_server_limit) {
+    CHECK(start(NULL) == 0);
+    static char text[5200];
+    text[0] = '\0';
+    const char *s = "AllTalk refuses more than two thousand characters per request. ";
+    while (strlen(text) + strlen(s) < 5000) strcat(text, s);
+    struct run r;
+    base_run(&r, "alltalk", text);
+    run_request(&r);
+    CHECK_MSG(r.rc == CHORUS_OK, "rc %d: %s", r.rc, r.err);
+    json_t *log = fake_log_json(&F);
+    size_t n = 0, total = 0;
+    for (size_t k = 0; k < json_array_size(log); k++) {
+        const char *t = json_string_value(json_object_get(
+            json_object_get(json_array_get(log, k), "form"), "text_input"));
+        if (!t) continue;
+        n++;
+        total += strlen(t);
+        CHECK_MSG(strlen(t) <= 2000, "a request of %zu characters", strlen(t));
+    }
+    json_decref(log);
+    CHECK(n >= 3);
+    CHECK_NEAR(run_seconds(&r), total / 15.0, 0.1 * (double)n);
+    run_free(&r);
+}
+
 TEST(failures_become_clear_messages) {
     /* AllTalk's bare 500 for a voice file it lacks (the alias maps nova to female_03.wav) */
     CHECK(start(NULL) == 0);
@@ -145,6 +171,7 @@ int main(void) {
     srandom((unsigned)getpid());
     RUN(probe_and_voices);
     RUN(three_apis_speak);
+    RUN(long_text_is_chunked_under_the_server_limit);
     RUN(failures_become_clear_messages);
     fake_stop(&F);
     return test_summary();

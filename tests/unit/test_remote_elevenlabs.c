@@ -240,6 +240,49 @@ TEST(speed_and_bad_output_format_are_refused_clearly) {
     CHECK_EQ_INT(fake_count(&F, "/v1/text-to-speech/"), 0);
 }
 
+static struct chorus_engine *shared_engine;
+static void *speak_thread(void *ud) {
+    run_request_on(shared_engine, ud);
+    return NULL;
+}
+
+TEST(per_backend_concurrency_limit_holds) {
+    /* slow answers (40 ms between the first chunks) so requests overlap */
+    if (F.pid) fake_stop(&F);
+    CHECK(fake_start(&F, "elevenlabs", "--key", KEY, "--delay-ms", "40", NULL) == 0);
+    setenv("ELEVENLABS_BASE_URL", F.base, 1);
+    setenv("ELEVENLABS_API_KEY", KEY, 1);
+    struct run r[5];
+    pthread_t t[5];
+    shared_engine = remote_engine();
+    CHECK(shared_engine != NULL);
+    for (int i = 0; i < 5; i++) {
+        base_run(&r[i], "Five at once, but the backend lets two through at a time.");
+        run_opt(&r[i], "timestamps", "false");
+        pthread_create(&t[i], NULL, speak_thread, &r[i]);
+    }
+    for (int i = 0; i < 5; i++) pthread_join(t[i], NULL);
+    chorus_engine_destroy(shared_engine);
+    for (int i = 0; i < 5; i++) {
+        CHECK_MSG(r[i].rc == CHORUS_OK, "rc %d: %s", r[i].rc, r[i].err);
+        run_free(&r[i]);
+    }
+    /* the fake saw at most max_concurrent (2) speech requests at any moment */
+    json_t *log = fake_log_json(&F);
+    int maxin = 0, n = 0;
+    for (size_t i = 0; i < json_array_size(log); i++) {
+        json_t *e = json_array_get(log, i);
+        if (!strstr(json_string_value(json_object_get(e, "path")), "/v1/text-to-speech/")) continue;
+        n++; /* inflight counts every request, the voice list too: an upper bound */
+        int in = (int)json_integer_value(json_object_get(e, "inflight"));
+        if (in > maxin) maxin = in;
+    }
+    json_decref(log);
+    CHECK(n >= 5);
+    CHECK_MSG(maxin <= 2, "%d requests in flight at once", maxin);
+    CHECK_MSG(maxin == 2, "requests never overlapped (max %d): the test proves nothing", maxin);
+}
+
 TEST(missing_key) {
     unsetenv("ELEVENLABS_API_KEY");
     struct run r;
@@ -260,6 +303,7 @@ int main(void) {
     RUN(drop_mid_stream_no_duplicate_audio_or_words);
     RUN(model_limit_splits_with_continuity);
     RUN(speed_and_bad_output_format_are_refused_clearly);
+    RUN(per_backend_concurrency_limit_holds);
     RUN(missing_key);
     fake_stop(&F);
     if (logcap_leaks) {

@@ -278,6 +278,20 @@ TEST(sse_with_instructions_and_custom_voice) {
     run_free(&r);
 }
 
+TEST(sse_stream_dropped_mid_event_is_resumed_exactly) {
+    CHECK(start("drop:20011") == 0); /* cut inside a base64 delta */
+    const char *text = "Server-sent events cut in the middle of an event resume exactly too.";
+    struct run r;
+    base_run(&r, text);
+    r.model = "gpt-4o-mini-tts";
+    run_opt(&r, "stream_format", "sse");
+    run_request(&r);
+    CHECK_MSG(r.rc == CHORUS_OK, "rc %d: %s", r.rc, r.err);
+    CHECK_EQ_INT(fake_count(&F, "/v1/audio/speech"), 2);
+    CHECK_EQ_INT(r.n_pcm, (size_t)(strlen(text) / 15.0 * 24000 + 0.5));
+    run_free(&r);
+}
+
 TEST(passthrough_mp3_is_requested_natively) {
     CHECK(start(NULL) == 0);
     const char *text = "Bytes pass straight through when nothing needs decoding.";
@@ -380,6 +394,7 @@ int main(void) {
     RUN(missing_key_names_the_variable_and_config_key);
     RUN(unreachable_server_names_the_url);
     RUN(sse_with_instructions_and_custom_voice);
+    RUN(sse_stream_dropped_mid_event_is_resumed_exactly);
     RUN(passthrough_mp3_is_requested_natively);
     RUN(unknown_voice_reports_the_servers_list);
     RUN(speed_outside_range_is_refused);

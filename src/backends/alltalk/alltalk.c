@@ -152,6 +152,9 @@ static int at_ctx_response(void *ud, const struct chorus_http_result *r) {
     struct at_ctx *c = ud;
     return c->on_response ? c->on_response(c->inner, r) : CHORUS_OK;
 }
+static void at_on_retry(void *ud, int attempt, long wait_ms, const char *why) {
+    chorus_remote_log_retry(((struct at_ctx *)ud)->what, attempt, wait_ms, why);
+}
 static int at_ctx_cancelled(void *ud) {
     struct at_ctx *c = ud;
     return c->job ? chorus_job_cancelled(c->job) : 0;
@@ -173,6 +176,7 @@ static int at_perform(struct at_ctx *c, const char *method, const char *url, con
     req.on_body = at_ctx_body;
     req.classify = at_classify;
     req.is_cancelled = at_ctx_cancelled;
+    req.on_retry = at_on_retry;
     req.ud = c;
     return chorus_http_perform(&req, r);
 }

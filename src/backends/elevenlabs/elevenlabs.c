@@ -625,6 +625,11 @@ static int el_on_body(void *ud, const void *data, size_t n) {
     return el_audio(c, data, n);
 }
 
+static void on_retry(void *ud, int attempt, long wait_ms, const char *why) {
+    (void)ud;
+    chorus_remote_log_retry("elevenlabs", attempt, wait_ms, why);
+}
+
 static int el_cancelled(void *ud) {
     return chorus_job_cancelled(((struct el_call *)ud)->job);
 }
@@ -741,6 +746,7 @@ static int el_request(struct chorus_backend *b, const struct chorus_job *job,
     req.on_body = el_on_body;
     req.classify = el_classify;
     req.is_cancelled = el_cancelled;
+    req.on_retry = on_retry;
     req.ud = &c;
     struct chorus_http_result r;
     int rc = chorus_http_perform(&req, &r);

@@ -258,6 +258,11 @@ static void classify(void *ud, const struct chorus_http_result *r,
     }
 }
 
+static void on_retry(void *ud, int attempt, long wait_ms, const char *why) {
+    (void)ud;
+    chorus_remote_log_retry("openai", attempt, wait_ms, why);
+}
+
 static int call_cancelled(void *ud) {
     return chorus_job_cancelled(((struct openai_call *)ud)->job);
 }
@@ -379,6 +384,7 @@ static int openai_synthesize(struct chorus_backend *b, const struct chorus_job *
     req.on_body = on_body;
     req.classify = classify;
     req.is_cancelled = call_cancelled;
+    req.on_retry = on_retry;
     req.ud = &c;
     struct chorus_http_result r;
     rc = chorus_http_perform(&req, &r);
