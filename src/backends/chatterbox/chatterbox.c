@@ -248,6 +248,11 @@ static int small_cancelled(void *ud) {
     return c->job ? chorus_job_cancelled(c->job) : 0;
 }
 
+static void cb_on_retry(void *ud, int attempt, long wait_ms, const char *why) {
+    (void)ud;
+    chorus_remote_log_retry("chatterbox", attempt, wait_ms, why);
+}
+
 static void cb_classify(void *ud, const struct chorus_http_result *r,
                         struct chorus_http_verdict *v) {
     (void)ud;
@@ -293,6 +298,7 @@ static int small_request(struct cb_priv *p, const struct chorus_job *job, const 
     req.on_response = small_on_response;
     req.on_body = small_on_body;
     req.classify = cb_classify;
+    req.on_retry = cb_on_retry;
     req.is_cancelled = small_cancelled;
     req.ud = &c;
     struct chorus_http_result r;
@@ -739,6 +745,7 @@ static int take(struct chorus_backend *b, const struct chorus_job *job, struct c
     req.on_response = take_on_response;
     req.on_body = take_on_body;
     req.classify = cb_classify;
+    req.on_retry = cb_on_retry;
     req.is_cancelled = take_cancelled;
     req.ud = &t;
     struct chorus_http_result r;
