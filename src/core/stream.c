@@ -595,7 +595,7 @@ static int run_segment(struct chorus_stream *s, const struct chorus_textseg *seg
     job.input = seg->is_ssml ? CHORUS_INPUT_SSML : (s->input == CHORUS_INPUT_PHONEMES ? CHORUS_INPUT_PHONEMES : CHORUS_INPUT_TEXT);
     job.voice = seg->voice && *seg->voice ? seg->voice : s->voice;
     job.model = s->model;
-    job.language = s->language;
+    job.language = s->language ? s->language : seg->language; /* xml:lang or detected */
     job.speed = s->speed * (seg->rate > 0 ? seg->rate : 1.0f);
     job.pitch = seg->pitch > 0 ? seg->pitch : 1.0f;
     job.volume = seg->volume > 0 ? seg->volume : 1.0f;
@@ -671,7 +671,8 @@ static int run_pipeline(struct chorus_stream *s) {
     struct chorus_text_config tc = {0};
     tc.max_chars = d->max_input_chars;
     tc.first_chars = d->first_chunk_chars;
-    tc.normalize = !(s->flags & CHORUS_FLAG_NO_NORMALIZE) && s->input == CHORUS_INPUT_TEXT;
+    /* SSML emulated for an engine without it is normalized too (numbers between tags) */
+    tc.normalize = !(s->flags & CHORUS_FLAG_NO_NORMALIZE) && s->input != CHORUS_INPUT_PHONEMES;
     tc.ssml_native = (d->caps & CHORUS_CAP_SSML) != 0;
     tc.paragraph_pause = -1;
     tc.language = s->language;
@@ -698,6 +699,8 @@ static int run_pipeline(struct chorus_stream *s) {
     struct chorus_textseg cur, next;
     int have = chorus_textiter_next(s->iter, &cur);
     if (have < 0) return fail(s, have, "%s", chorus_textiter_errmsg(s->iter));
+    if (have == 0 && s->input == CHORUS_INPUT_TEXT)
+        return fail(s, CHORUS_E_EMPTY_TEXT, "the text has nothing to speak once normalized (only symbols?)");
     /* the iterator owns segment storage until the next call: copy the current one */
     unsigned index = 0;
     while (have > 0) {

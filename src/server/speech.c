@@ -39,7 +39,7 @@ struct gen {
     int ended, failed, outcome, slot;
     int err_status;        /* collect: the failure */
     char err_msg[512];
-    double t_start, t_first, audio;
+    double t_arrival, t_start, t_first, audio; /* request arrival, slot taken, first byte */
     uint64_t bytes;
 };
 
@@ -55,6 +55,7 @@ const char *srv_voice_map(struct srv *s, const char *backend, const char *voice)
 }
 
 static int out_append(struct gen *g, const void *p, size_t n) {
+    if (n == 0) return 0;
     if (g->out_len + n + 1 > g->out_cap) {
         size_t nc = g->out_cap ? g->out_cap : 8192;
         while (nc < g->out_len + n + 1) nc *= 2;
@@ -246,7 +247,7 @@ static void gen_free(void *cls) {
     chorus_stream_destroy(g->s); /* cancels and joins the worker */
     chorus_chunk_free(g->first);
     double now = srv_now();
-    srv_metrics_generation(g->srv, g->outcome, g->t_first > 0 ? g->t_first - g->t_start : -1,
+    srv_metrics_generation(g->srv, g->outcome, g->t_first > 0 ? g->t_first - g->t_arrival : -1,
                            now - g->t_start, g->audio, g->bytes);
     if (g->slot) srv_slot_release(g->srv);
     if (g->q) {
@@ -424,6 +425,7 @@ enum MHD_Result srv_handle_speech(struct srv_req *q, int captioned) {
     g->s = st;
     g->slot = 1;
     g->t_start = t_start;
+    g->t_arrival = q->t0;
     g->format = fmt;
     g->mime = chorus_format_mime(fmt);
     g->mode = captioned ? GEN_NDJSON : sp.stream_format == SRV_STREAM_SSE ? GEN_SSE : GEN_AUDIO;

@@ -21,7 +21,9 @@ int chorus_text_is_abbrev(const char *w, size_t n) {
     return 0;
 }
 
-enum brk { BRK_NONE, BRK_WORD, BRK_CLAUSE, BRK_SENTENCE };
+/* BRK_WEAK: a word break that splits a unit of speech ("Dr. | Smith", "3:30 | pm",
+ * "10 | km", "$5 | million"), taken only when no plain word break will do */
+enum brk { BRK_NONE, BRK_WEAK, BRK_WORD, BRK_CLAUSE, BRK_SENTENCE };
 
 /* Is s[i-len..i) the UTF-8 sequence `seq`? */
 static int ends_with(const char *s, size_t i, const char *seq) {
@@ -52,7 +54,7 @@ static enum brk classify_space(const char *s, size_t n, size_t p) {
         if (i >= 2 && s[i - 2] == '.') return BRK_SENTENCE;
         size_t w = i - 1;
         while (w > 0 && (isalpha((unsigned char)s[w - 1]) || s[w - 1] == '.')) w--;
-        if (w < i - 1 && chorus_text_is_abbrev(s + w, i - 1 - w)) return BRK_WORD;
+        if (w < i - 1 && chorus_text_is_abbrev(s + w, i - 1 - w)) return BRK_WEAK;
         /* a lowercase word next: not a sentence end ("approx. five") */
         size_t q = p;
         while (q < n) {
@@ -68,6 +70,7 @@ static enum brk classify_space(const char *s, size_t n, size_t p) {
         return BRK_CLAUSE;
     /* a free-standing dash: "this - that" */
     if (c == '-' && (i < 2 || chorus_text_space_len(s + i - 2, 1))) return BRK_CLAUSE;
+    if (c >= '0' && c <= '9') return BRK_WEAK; /* a number and what it counts */
     return BRK_WORD;
 }
 
@@ -86,7 +89,7 @@ size_t chorus_text_chunk_end(const char *s, size_t n, size_t limit) {
     if (n == 0) return 0;
     if (limit == 0) limit = 1;
     if (n <= limit) return n;
-    size_t best[4] = {0, 0, 0, 0};
+    size_t best[5] = {0, 0, 0, 0, 0};
     int prev_space = 1; /* a leading space run is no break */
     size_t p = 0;
     while (p <= limit && p < n) {
@@ -111,11 +114,14 @@ size_t chorus_text_chunk_end(const char *s, size_t n, size_t limit) {
         prev_space = 0;
         p += chorus_utf8_char_len(s + p, n - p);
     }
-    size_t sent = best[BRK_SENTENCE], clause = best[BRK_CLAUSE], word = best[BRK_WORD];
+    size_t sent = best[BRK_SENTENCE], clause = best[BRK_CLAUSE], word = best[BRK_WORD],
+           weak = best[BRK_WEAK];
     if (sent && sent * 10 >= limit * 3) return sent;
     if (clause && clause * 2 >= limit) return clause;
     if (sent) return sent;
     if (clause && clause * 4 >= limit) return clause;
+    if (word && (word * 4 >= limit || word > weak)) return word > clause ? word : clause;
+    if (weak > word) word = weak;
     if (word) return word > clause ? word : clause;
     if (clause) return clause;
     /* one word longer than the limit: the last character boundary that fits */

@@ -84,8 +84,7 @@ static const struct {
     int lang;
     double w;
 } hints[] = {
-    {"\xC3\xB1", 1, 1.0},  /* ñ */      {"\xC2\xBF", 1, 2.0},  /* ¿ */
-    {"\xC2\xA1", 1, 1.0},  /* ¡ */      {"\xC3\xA7", 2, 0.5},  /* ç */
+    {"\xC3\xB1", 1, 1.0},  /* ñ */      {"\xC3\xA7", 2, 0.5},  /* ç */
     {"\xC3\xA7", 5, 0.5},               {"\xC5\x93", 2, 1.0},  /* œ */
     {"\xC3\xAA", 2, 0.5},  /* ê */      {"\xC3\xA2", 2, 0.5},  /* â */
     {"\xC3\xAE", 2, 0.5},  /* î */      {"\xC3\xB9", 2, 0.5},  /* ù */
@@ -137,6 +136,8 @@ const char *chorus_text_detect_language(const char *s, size_t n, double *confide
         }
         int sc = script_of(cp);
         if (sc < 0) {
+            if (cp == 0xBF) score[1] += 2.0; /* ¿ and ¡ open Spanish questions and exclamations */
+            if (cp == 0xA1) score[1] += 1.0;
             i += (size_t)k;
             continue;
         }
@@ -159,13 +160,13 @@ const char *chorus_text_detect_language(const char *s, size_t n, double *confide
             j += (size_t)k2;
         }
         char w[64];
-        if (j - i < sizeof w) {
+        if (j - i < 16) { /* stopwords are short; longer words only carry letter hints */
             lower_word(s + i, j - i, w, sizeof w);
             size_t in_langs = 0;
             int found[NLATIN] = {0};
             for (size_t l = 0; l < NLATIN; l++)
                 for (const char *const *p = latins[l].words; *p; p++)
-                    if (strcmp(*p, w) == 0) {
+                    if ((*p)[0] == w[0] && strcmp(*p, w) == 0) {
                         found[l] = 1;
                         in_langs++;
                         break;
@@ -175,6 +176,10 @@ const char *chorus_text_detect_language(const char *s, size_t n, double *confide
                 for (size_t l = 0; l < NLATIN; l++)
                     if (found[l]) score[l] += 1.0 / (double)in_langs;
             }
+            for (size_t h = 0; h < sizeof hints / sizeof hints[0]; h++)
+                if (strstr(w, hints[h].seq)) score[hints[h].lang] += hints[h].w;
+        } else if (j - i < sizeof w) {
+            lower_word(s + i, j - i, w, sizeof w);
             for (size_t h = 0; h < sizeof hints / sizeof hints[0]; h++)
                 if (strstr(w, hints[h].seq)) score[hints[h].lang] += hints[h].w;
         }

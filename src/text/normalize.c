@@ -779,23 +779,61 @@ static size_t scale_at(const struct nw *w, size_t i, const char **word) {
     return 0;
 }
 
+/* the spoken amount: "twelve dollars and fifty cents", "one point two million euros" */
+static void sb_money(struct sb *b, const struct num *x, const struct currency *c,
+                     const char *scale) {
+    if (scale) {
+        sb_num(b, x);
+        sb_word(b, scale);
+        sb_word(b, c->many);
+        return;
+    }
+    int whole_zero = x->nd == 1 && x->d[0] == '0';
+    unsigned cents = 0;
+    int has_cents = 0;
+    if (x->nf == 2) {
+        cents = (unsigned)((x->f[0] - '0') * 10 + (x->f[1] - '0'));
+        has_cents = 1;
+    } else if (x->nf == 1) {
+        cents = (unsigned)((x->f[0] - '0') * 10);
+        has_cents = 1;
+    } else if (x->nf > 2) {
+        sb_num(b, x); /* $1.005: read as a decimal */
+        sb_word(b, c->many);
+        return;
+    }
+    if (!whole_zero || !has_cents || cents == 0) {
+        sb_cardinal(b, x->d, x->nd);
+        sb_word(b, (x->nd == 1 && x->d[0] == '1') ? c->one : c->many);
+    }
+    if (has_cents && cents) {
+        if (!whole_zero) sb_word(b, "and");
+        sb_cardinal_u(b, cents);
+        sb_word(b, cents == 1 ? c->cent : c->cents);
+    }
+}
+
+static const struct currency *currency_at(const struct nw *w, size_t p, size_t *len) {
+    for (const struct currency *q = currencies; q->sym; q++) {
+        size_t l = strlen(q->sym);
+        if (p + l <= w->n && memcmp(w->s + p, q->sym, l) == 0) {
+            *len = l;
+            return q;
+        }
+    }
+    return NULL;
+}
+
 static size_t rule_money(struct nw *w, size_t i) {
-    size_t p = i;
+    size_t p = i, cl;
     int neg = 0;
     if (p < w->n && w->s[p] == '-') {
         neg = 1;
         p++;
     }
-    const struct currency *c = NULL;
-    for (const struct currency *q = currencies; q->sym; q++) {
-        size_t l = strlen(q->sym);
-        if (p + l <= w->n && memcmp(w->s + p, q->sym, l) == 0) {
-            c = q;
-            p += l;
-            break;
-        }
-    }
+    const struct currency *c = currency_at(w, p, &cl);
     if (!c) return 0;
+    p += cl;
     struct num x;
     if (!parse_num(w, p, &x)) return 0;
     p += x.len;
@@ -805,36 +843,7 @@ static size_t rule_money(struct nw *w, size_t i) {
     p += sl;
     struct sb b = {{0}, 0};
     if (neg) sb_word(&b, "minus");
-    if (scale) {
-        sb_num(&b, &x);
-        sb_word(&b, scale);
-        sb_word(&b, c->many);
-    } else {
-        int whole_zero = x.nd == 1 && x.d[0] == '0';
-        unsigned cents = 0;
-        int has_cents = 0;
-        if (x.nf == 2) {
-            cents = (unsigned)((x.f[0] - '0') * 10 + (x.f[1] - '0'));
-            has_cents = 1;
-        } else if (x.nf == 1) {
-            cents = (unsigned)((x.f[0] - '0') * 10);
-            has_cents = 1;
-        } else if (x.nf > 2) {
-            sb_num(&b, &x); /* $1.005: read as a decimal */
-            sb_word(&b, c->many);
-            put_sb(w, &b, i);
-            return p - i;
-        }
-        if (!whole_zero || !has_cents || cents == 0) {
-            sb_cardinal(&b, x.d, x.nd);
-            sb_word(&b, (x.nd == 1 && x.d[0] == '1') ? c->one : c->many);
-        }
-        if (has_cents && cents) {
-            if (!whole_zero) sb_word(&b, "and");
-            sb_cardinal_u(&b, cents);
-            sb_word(&b, cents == 1 ? c->cent : c->cents);
-        }
-    }
+    sb_money(&b, &x, c, scale);
     put_sb(w, &b, i);
     return p - i;
 }
@@ -980,6 +989,17 @@ static size_t rule_number(struct nw *w, size_t i) {
         }
         put_sb(w, &b, i);
         return e + 1 - i;
+    }
+    /* the currency after the amount: 100€, 5 £ */
+    {
+        size_t q = e, cl;
+        if (q < w->n && w->s[q] == ' ') q++;
+        const struct currency *c = currency_at(w, q, &cl);
+        if (c && !is_alnum_at(w, q + cl)) {
+            sb_money(&b, &x, c, NULL);
+            put_sb(w, &b, i);
+            return q + cl - i;
+        }
     }
     /* percent */
     if (e < w->n && w->s[e] == '%') {

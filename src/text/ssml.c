@@ -60,6 +60,7 @@ struct parser {
     /* say-as / sub capture */
     struct chorus_textbuf capture;
 
+    int sep_after; /* spoken words (say-as, sub) just ended: keep a following word apart */
     int at_end;  /* parsing finished: runs end at the document's end */
     int failed; /* CHORUS_E_* once an error is recorded */
     char *err;
@@ -144,6 +145,7 @@ static int same_attrs(const struct frame *a, const struct frame *b) {
 
 /* Close the run being built (if any) and add it to the document. */
 static void close_run(struct parser *p) {
+    p->sep_after = 0;
     if (!p->run_open) return;
     p->run_open = 0;
     struct chorus_ssml_doc *d = p->doc;
@@ -205,6 +207,15 @@ static void open_run(struct parser *p) {
     p->run_attrs = *f;
 }
 
+static int wordish(unsigned char c) { return isalnum(c) || c >= 0x80; }
+
+/* Before spoken words: a space if the run ends inside a word. */
+static void sep_before(struct parser *p, size_t off) {
+    if (p->text.len && wordish((unsigned char)p->text.text[p->text.len - 1]) &&
+        chorus_textbuf_put(&p->text, " ", 1, off) < 0)
+        fail(p, CHORUS_E_NOMEM, "out of memory");
+}
+
 static void add_text(struct parser *p, const char *s, size_t n, size_t off, int mapped) {
     if (p->failed || n == 0) return;
     struct frame *f = &p->stack[p->depth];
@@ -218,6 +229,12 @@ static void add_text(struct parser *p, const char *s, size_t n, size_t off, int 
         }
         open_run(p);
         b = &p->text;
+        if (p->sep_after && wordish((unsigned char)s[0]) && b->len &&
+            b->text[b->len - 1] != ' ' && chorus_textbuf_put(b, " ", 1, off) < 0) {
+            fail(p, CHORUS_E_NOMEM, "out of memory");
+            return;
+        }
+        p->sep_after = 0;
     }
     int rc = mapped ? chorus_textbuf_copy(b, s, n, off) : chorus_textbuf_put(b, s, n, off);
     if (rc < 0) fail(p, CHORUS_E_NOMEM, "out of memory");
@@ -501,8 +518,7 @@ static void XMLCALL on_end(void *ud, const XML_Char *name) {
         p->depth--;
         if (out.len) {
             open_run(p);
-            if (p->text.len && p->text.text[p->text.len - 1] != ' ')
-                add_text(p, " ", 1, out.map[0], 0);
+            sep_before(p, out.map[0]);
             if (chorus_textbuf_reserve(&p->text, out.len + 1) < 0) {
                 fail(p, CHORUS_E_NOMEM, "out of memory");
             } else {
@@ -510,7 +526,7 @@ static void XMLCALL on_end(void *ud, const XML_Char *name) {
                 memcpy(p->text.map + p->text.len, out.map, out.len * sizeof(size_t));
                 p->text.len += out.len;
                 p->text.text[p->text.len] = '\0';
-                add_text(p, " ", 1, out.map[out.len - 1], 0);
+                p->sep_after = 1;
             }
         }
         chorus_textbuf_free(&out);
@@ -520,9 +536,12 @@ static void XMLCALL on_end(void *ud, const XML_Char *name) {
     if (own && f->cap == CAP_SUB) {
         const char *a = f->sub_alias;
         p->depth--;
-        add_text(p, " ", 1, f->elem_offset, 0);
-        add_text(p, a, strlen(a), f->elem_offset, 0);
-        add_text(p, " ", 1, f->elem_offset, 0);
+        if (*a) {
+            open_run(p);
+            sep_before(p, f->elem_offset);
+            add_text(p, a, strlen(a), f->elem_offset, 0);
+            p->sep_after = 1;
+        }
         return;
     }
     if (f->phoneme && own) {

@@ -29,7 +29,8 @@ struct chorus_text_config {
     int normalize;      /* apply normalization (numbers, abbreviations...) */
     int ssml_native;    /* backend takes SSML: pass the document through as one segment */
     double paragraph_pause; /* seconds of silence between paragraphs, <0 = default */
-    const char *language;   /* normalization language ("en"), NULL = en */
+    const char *language;   /* normalization language ("en"); NULL = detect from the first
+                             * 2 KiB of plain text, English unless confidently another */
     const char *normalize_options; /* "key=value,..." per-flag overrides, NULL = defaults */
 };
 
@@ -50,8 +51,10 @@ struct chorus_textseg {
     int paragraph_start;
     const char *const *marks; /* SSML <mark> names that come right before this segment */
     size_t n_marks;
-    /* Added by the text stage (extensions; all zero/NULL for plain text): */
-    const char *language;  /* SSML xml:lang in effect, or NULL */
+    /* Added by the text stage (extensions): */
+    const char *language;  /* SSML xml:lang in effect, else cfg.language, else the language
+                            * detected with confidence >= 0.5 when it is not English; NULL =
+                            * unknown (English rules) */
     const char *phonemes;  /* SSML <phoneme ph>: text is the fallback spelling, or NULL */
     const char *phoneme_alphabet; /* "ipa", "x-sampa"... for phonemes, or NULL */
     size_t index;          /* 0-based segment number */
@@ -60,10 +63,15 @@ struct chorus_textseg {
 struct chorus_textiter;
 struct chorus_textbuf;
 
+/** Start iterating input[0..len) (plain text or SSML; cfg may be NULL for defaults). The input
+ *  must outlive the iterator: it is read in place, never copied. Checks everything it can up
+ *  front: CHORUS_E_BAD_UTF8 (naming the offset), CHORUS_E_EMPTY_TEXT, CHORUS_E_OPTION (bad
+ *  normalize_options), CHORUS_E_SSML / CHORUS_E_TOO_LONG (naming line and column), with the
+ *  message in err (may be NULL) and *out NULL. */
 int chorus_textiter_create(struct chorus_textiter **out, const char *input, size_t len,
                            enum chorus_input_kind kind, const struct chorus_text_config *cfg,
                            char *err, size_t errlen);
-/** 1: *seg filled; 0: no more segments; <0: error (message in err of create... see errmsg). */
+/** 1: *seg filled; 0: no more segments; <0: error, message from chorus_textiter_errmsg(). */
 int chorus_textiter_next(struct chorus_textiter *it, struct chorus_textseg *seg);
 const char *chorus_textiter_errmsg(const struct chorus_textiter *it);
 void chorus_textiter_destroy(struct chorus_textiter *it);

@@ -16,6 +16,8 @@
 #define DEFAULT_TARGET 400
 #define DEFAULT_PARAGRAPH_PAUSE 0.5
 #define LOOKAHEAD 64
+#define LANG_MIN_CONFIDENCE 0.5
+#define LANG_SCAN 2048 /* bytes of plain text read to guess its language (time to first audio) */
 
 struct chorus_textiter {
     const char *in;
@@ -121,6 +123,19 @@ int chorus_textiter_create(struct chorus_textiter **out, const char *input, size
         chorus_textiter_destroy(it);
         snprintf(err, errlen, "out of memory creating the text iterator");
         return CHORUS_E_NOMEM;
+    }
+    if (!cfg->language && kind == CHORUS_INPUT_TEXT) {
+        /* no language given: detect it from the head of the text, so French is not read with
+         * English number words; only a confident non-English answer changes anything */
+        double conf = 0;
+        const char *l = chorus_text_detect_language(input, len < LANG_SCAN ? len : LANG_SCAN,
+                                                    &conf);
+        if (strcmp(l, "und") != 0 && strcmp(l, "en") != 0 && conf >= LANG_MIN_CONFIDENCE &&
+            !(it->language = strdup(l))) {
+            chorus_textiter_destroy(it);
+            snprintf(err, errlen, "out of memory creating the text iterator");
+            return CHORUS_E_NOMEM;
+        }
     }
     it->max = cfg->max_chars;
     it->target = cfg->target_chars ? cfg->target_chars : (it->max ? it->max : DEFAULT_TARGET);
@@ -303,6 +318,7 @@ static int emit(struct chorus_textiter *it, struct chorus_textseg *seg, int allo
     seg->pause_before = it->pend_pause;
     seg->paragraph_start = it->pend_para;
     seg->rate = seg->pitch = seg->volume = 1.0f;
+    seg->language = it->language;
     const struct chorus_ssml_run *r = it->kind == CHORUS_INPUT_SSML ? it->cur_run : NULL;
     if (r) {
         /* every piece of a run keeps its voice and prosody; marks and phonemes go with the

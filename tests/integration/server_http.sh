@@ -183,7 +183,6 @@ check "metrics: requests by status" grep -q '^chorus_http_requests_total{endpoin
 check "metrics: 429 counted" grep -q '^chorus_http_requests_total{endpoint="/v1/audio/speech",status="429"} 1$' $W/metrics
 check "metrics: ttfb histogram" grep -q '^chorus_time_to_first_byte_seconds_count [1-9]' $W/metrics
 check "metrics: real-time factor" grep -q '^chorus_real_time_factor_count [1-9]' $W/metrics
-check "metrics: the cache served the repeated texts" grep -q '^chorus_cache_hits_total [1-9]' $W/metrics
 check "metrics: bytes out" grep -q '^chorus_bytes_out_total [1-9]' $W/metrics
 check "metrics: every sample line is NAME{labels} NUMBER" python3 -c "
 import re, sys
@@ -191,6 +190,18 @@ for l in open('$W/metrics'):
     if l.startswith('#') or not l.strip(): continue
     assert re.match(r'^[a-z_]+(\{[a-z_]+=\"[^\"]*\"(,[a-z_]+=\"[^\"]*\")*\})? [0-9.e+-]+$', l.strip()), l
 "
+
+# the audio cache: the same request again is served from it (once its entry is stored)
+# (the entry is stored after the response ends, so ask again until it is there)
+H0=$(metric chorus_cache_hits_total)
+post /v1/audio/speech '{"input":"A sentence for the cache.","response_format":"wav"}' $W/c1.wav >/dev/null
+for _ in $(seq 50); do
+    sleep 0.1
+    post /v1/audio/speech '{"input":"A sentence for the cache.","response_format":"wav"}' $W/c2.wav >/dev/null
+    [ "$(metric chorus_cache_hits_total)" != "$H0" ] && break
+done
+check "metrics: a repeated request is a cache hit ($H0 -> $(metric chorus_cache_hits_total))" gt "$(metric chorus_cache_hits_total)" "$H0"
+check "the cached audio is the same audio" cmp -s $W/c1.wav $W/c2.wav
 
 # ---------------------------------------------------------------- graceful shutdown
 python3 $S hold $PORT $W/long.json & HOLD=$!
@@ -233,4 +244,17 @@ post /v1/audio/speech '{"input":"hi","voice":"narrator","response_format":"wav"}
 check "config adds a voice alias" test "$(header x-chorus-voice $W/cn.wav)" = en-gb-x-rp
 check "config max_input_chars" test "$(post /v1/audio/speech '{"input":"this text is longer than twenty characters"}' $W/e)" = 400
 stop_server
+
+# graceful shutdown lets a stream in flight finish: a slow reader gets the whole audio
+start_server --grace 20000
+GR='{"input":"Shutdown waits for this sentence to reach its slow reader, every last sample of it.","response_format":"pcm"}'
+post /v1/audio/speech "$GR" $W/full.pcm >/dev/null
+curl -s --limit-rate 60k -o $W/slow.pcm -H 'Content-Type: application/json' --data-binary "$GR" $BASE/v1/audio/speech &
+CURL=$!
+sleep 0.5
+stop_server; ST=$?
+wait $CURL; CST=$?
+check "SIGTERM during a slow download: exit 0" test $ST = 0
+check "the slow reader's transfer completed" test $CST = 0
+check "the slow reader got every byte ($(stat -c %s $W/slow.pcm) of $(stat -c %s $W/full.pcm))" cmp -s $W/full.pcm $W/slow.pcm
 finish

@@ -6,7 +6,7 @@ BIN=${CHORUS_BIN:?}
 T=$(mktemp -d)
 trap 'rm -rf "$T"' EXIT
 : > "$T/empty.toml"
-export CHORUS_CONFIG=$T/empty.toml
+export CHORUS_CONFIG=$T/empty.toml CHORUS_CACHE=0 CHORUS_CACHE_DIR=$T/cache
 pass=0 fail=0
 check() { if eval "$1"; then pass=$((pass + 1)); else fail=$((fail + 1)); echo "FAIL: $2" >&2; fi; }
 

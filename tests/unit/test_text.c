@@ -70,6 +70,11 @@ TEST(chunk_end_prefers_sentences_then_clauses_then_words) {
     const char *d = "It costs 1,234.56 dollars or so and more words follow here";
     size_t ed = ce(d, 14);
     CHECK_EQ_INT(ed, 8); /* "It costs", never inside 1,234.56 */
+    /* a word break that would split "Dr. Smith", "3:30 pm" or "10 km" is the last resort */
+    CHECK_EQ_INT(ce("we met Dr. Smith there", 14), 6);     /* "we met", not "we met Dr." */
+    CHECK_EQ_INT(ce("see you at 3:30 pm today", 16), 10); /* "see you at" */
+    CHECK_EQ_INT(ce("run 10 km now", 8), 3);              /* "run" */
+    CHECK_EQ_INT(ce("10 km away", 4), 2);                 /* no other choice */
     /* CJK sentence punctuation needs no space */
     const char *z = "\xE4\xBD\xA0\xE5\xA5\xBD\xE3\x80\x82\xE6\x88\x91\xE5\xBE\x88\xE5\xA5\xBD";
     CHECK_EQ_INT(ce(z, 14), 9);

@@ -99,6 +99,9 @@ TEST(confidence_and_edge_cases) {
     for (size_t i = 0; i < n; i++) big[i] = "and the "[i % 8];
     CHECK_STR(chorus_text_detect_language(big, n, &c), "en");
     free(big);
+    /* Spanish punctuation counts */
+    const char *hola = "Hola, \xC2\xBFqu\xC3\xA9 tal?";
+    CHECK_STR(chorus_text_detect_language(hola, strlen(hola), &c), "es");
     /* invalid UTF-8 is skipped, not fatal */
     CHECK_STR(chorus_text_detect_language("\xFF\xFE the cat and the dog", 22, &c), "en");
 }

@@ -66,6 +66,7 @@ static const struct row rules[] = {
     {"\xE2\x82\xAC" "1.2 million", NULL, "one point two million euros"},
     {"$5k", NULL, "five thousand dollars"},
     {"-$5.25", NULL, "minus five dollars and twenty-five cents"},
+    {"100\xE2\x82\xAC and 5 \xC2\xA3", NULL, "one hundred euros and five pounds"},
     /* times */
     {"3:30 pm", NULL, "three thirty PM"},
     {"at 3:05", NULL, "at three oh five"},
@@ -279,6 +280,39 @@ TEST(iterator_normalizes_with_map) {
     chorus_textiter_destroy(it);
 }
 
+/* with no language given, the iterator detects it: French keeps its digits (no English number
+ * words), English is normalized, and the segment says which language it found */
+TEST(iterator_detects_language) {
+    struct chorus_text_config cfg = {0};
+    cfg.normalize = 1;
+    struct chorus_textiter *it;
+    struct chorus_textseg seg;
+    const char *fr = "Il a 3 chats et 2 chiens, et nous sommes tous dans la maison.";
+    CHECK_EQ_INT(chorus_textiter_create(&it, fr, strlen(fr), CHORUS_INPUT_TEXT, &cfg, NULL, 0), 0);
+    CHECK_EQ_INT(chorus_textiter_next(it, &seg), 1);
+    CHECK_STR(seg.text, fr);
+    CHECK_STR(seg.language, "fr");
+    chorus_textiter_destroy(it);
+    cfg.language = "en";
+    CHECK_EQ_INT(chorus_textiter_create(&it, fr, strlen(fr), CHORUS_INPUT_TEXT, &cfg, NULL, 0), 0);
+    CHECK_EQ_INT(chorus_textiter_next(it, &seg), 1);
+    CHECK(strstr(seg.text, "three chats") != NULL);
+    CHECK_STR(seg.language, "en");
+    chorus_textiter_destroy(it);
+    cfg.language = NULL;
+    const char *en = "I have 3 cats and 2 dogs.";
+    CHECK_EQ_INT(chorus_textiter_create(&it, en, strlen(en), CHORUS_INPUT_TEXT, &cfg, NULL, 0), 0);
+    CHECK_EQ_INT(chorus_textiter_next(it, &seg), 1);
+    CHECK_STR(seg.text, "I have three cats and two dogs.");
+    CHECK(seg.language == NULL);
+    chorus_textiter_destroy(it);
+    /* too little evidence: English rules */
+    CHECK_EQ_INT(chorus_textiter_create(&it, "Buy 3 apples", 12, CHORUS_INPUT_TEXT, &cfg, NULL, 0), 0);
+    CHECK_EQ_INT(chorus_textiter_next(it, &seg), 1);
+    CHECK_STR(seg.text, "Buy three apples");
+    chorus_textiter_destroy(it);
+}
+
 int main(void) {
     RUN(rules_table);
     RUN(each_option_individually);
@@ -287,5 +321,6 @@ int main(void) {
     RUN(offset_map_monotonic_property);
     RUN(other_languages_keep_their_text);
     RUN(iterator_normalizes_with_map);
+    RUN(iterator_detects_language);
     return test_summary();
 }

@@ -148,6 +148,12 @@ TEST(say_as_kinds) {
     CHECK_EQ_INT(plan("<speak>Call <say-as interpret-as=\"digits\">42</say-as> now.</speak>"), 0);
     CHECK_EQ_INT(P.n, 1);
     CHECK_STR(P.text[0], "Call four two now.");
+    /* spoken words keep apart from the words around them, and punctuation stays attached */
+    CHECK_EQ_INT(plan("<speak>I have <say-as interpret-as=\"cardinal\">42</say-as>cats. "
+                      "<sub alias=\"World Wide Web\">WWW</sub>. x<sub alias=\"y\">z</sub>w "
+                      "\"<say-as interpret-as=\"characters\">ab</say-as>\"</speak>"),
+                 0);
+    CHECK_STR(P.text[0], "I have forty-two cats. World Wide Web. x y w \"A B\"");
 }
 
 TEST(sub_phoneme_voice_lang_mark_paragraph) {

@@ -365,7 +365,9 @@ static int resolve_voice(struct el_priv *p, const struct chorus_job *job, const 
         if (!strcmp(vs[i].id, want) || !strcasecmp(vs[i].name, want)) found = vs[i].id;
     if (!found && looks_like_id(want)) found = want; /* an id not in the list (shared voice) */
     if (found) {
-        snprintf(id, cap, "%s", found);
+        size_t fl = strlen(found) < cap ? strlen(found) : cap - 1; /* ids are short; never overflow */
+        memcpy(id, found, fl);
+        id[fl] = 0;
         pthread_mutex_unlock(&p->mu);
         return CHORUS_OK;
     }
