@@ -282,6 +282,42 @@ CHORUS_API int chorus_list_voices(struct chorus_engine *e, const char *backend,
                                   struct chorus_voice **out, size_t *n);
 CHORUS_API void chorus_voices_free(struct chorus_voice *voices, size_t n);
 
+/*
+ * The local voice library: reference clips for voice-cloning backends (Chatterbox), kept under
+ * [voices] dir, else $XDG_DATA_HOME/chorus/voices, else ~/.local/share/chorus/voices. A cloned
+ * voice is used by naming it as the request's voice ("NAME" or "clone:NAME"); the backend
+ * uploads the clip to its server the first time. Names are 1-64 letters, digits, '_' or '-',
+ * starting with a letter or digit. Failures leave their message in chorus_engine_errmsg().
+ */
+
+/** A voice of the local library, as listed by chorus_cloned_voice_list(). */
+struct chorus_cloned_voice {
+    const char *name;
+    const char *description; /**< "" if none */
+    double duration;         /**< seconds of the reference clip */
+    int sample_rate;         /**< Hz of the stored clip */
+    int channels;            /**< of the original file (the clip is stored downmixed to mono) */
+    const char *created;     /**< ISO 8601 UTC ("2026-11-24T18:00:00Z") */
+    const char *path;        /**< the stored clip (mono 16-bit WAV) */
+};
+
+/**
+ * Add a reference clip (wav, flac, ogg or mp3) to the library as `name`. The clip is decoded,
+ * downmixed to mono and checked: under 3 s or over 60 s, silent, or unreadable is refused
+ * (E_INVALID / E_IO); outside the recommended 7-20 s it is stored with a warning copied into
+ * `warning` (may be NULL; "" when none). An existing name is refused (remove it first).
+ */
+CHORUS_API int chorus_cloned_voice_add(struct chorus_engine *e, const char *name,
+                                       const char *file, const char *description,
+                                       char *warning, size_t warning_size);
+/** Remove a voice from the library: CHORUS_OK, E_NOT_FOUND, E_INVALID (bad name) or E_IO. */
+CHORUS_API int chorus_cloned_voice_remove(struct chorus_engine *e, const char *name);
+/** List the library, sorted by name (a missing library is empty). Free with
+ *  chorus_cloned_voices_free(). */
+CHORUS_API int chorus_cloned_voice_list(struct chorus_engine *e,
+                                        struct chorus_cloned_voice **out, size_t *n);
+CHORUS_API void chorus_cloned_voices_free(struct chorus_cloned_voice *v, size_t n);
+
 /* ------------------------------------------------------------------------------------------ */
 /* Requests, chunks, events                                                                     */
 /* ------------------------------------------------------------------------------------------ */
