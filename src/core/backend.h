@@ -129,6 +129,10 @@ struct chorus_backend_desc {
     const struct chorus_option_desc *options; /**< NULL-key terminated, or NULL */
     size_t priv_size;
     const struct chorus_backend_ops *ops;
+    /** Output shaping this engine wants by default (the config's [NAME] or [chorus] keys
+     *  override): target loudness in dBFS RMS (0 = off), crossfade in ms (0 = core default). */
+    double loudness_db;
+    double crossfade_ms;
 };
 
 /** One live instance of a backend ("alltalk_narrator" is an instance of "alltalk_*"). */

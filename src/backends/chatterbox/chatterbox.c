@@ -1109,4 +1109,6 @@ const struct chorus_backend_desc chorus_backend_chatterbox = {
     .options = cb_options,
     .priv_size = sizeof(struct cb_priv),
     .ops = &cb_ops,
+    .loudness_db = -20, /* the prior implementation normalized Chatterbox to -20 dB */
+    .crossfade_ms = 50,
 };
