@@ -10,3 +10,10 @@ list(APPEND CHORUS_EXTRA_LIBS mp3lame) # libmp3lame ships no .pc file in Debian 
 list(APPEND CHORUS_EXTRA_LIBS ${CMAKE_DL_LIBS})
 # audio cache (SHA-256 keys and checksums)
 list(APPEND CHORUS_PKGS nettle)
+# chatterbox: the voice library reads reference clips (libsndfile); candidate validation
+# transcribes with pocketsphinx (Debian's en-us model)
+list(APPEND CHORUS_PKGS sndfile)
+# (pocketsphinx.pc names /usr/include/sphinxbase, which Debian 12 does not ship: found by hand)
+find_path(POCKETSPHINX_INCLUDE pocketsphinx.h PATH_SUFFIXES pocketsphinx REQUIRED)
+include_directories(SYSTEM ${POCKETSPHINX_INCLUDE})
+list(APPEND CHORUS_EXTRA_LIBS pocketsphinx sphinxbase)

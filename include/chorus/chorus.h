@@ -282,6 +282,42 @@ CHORUS_API int chorus_list_voices(struct chorus_engine *e, const char *backend,
                                   struct chorus_voice **out, size_t *n);
 CHORUS_API void chorus_voices_free(struct chorus_voice *voices, size_t n);
 
+/*
+ * The local voice library: reference clips for voice-cloning backends (Chatterbox), kept under
+ * [voices] dir, else $XDG_DATA_HOME/chorus/voices, else ~/.local/share/chorus/voices. A cloned
+ * voice is used by naming it as the request's voice ("NAME" or "clone:NAME"); the backend
+ * uploads the clip to its server the first time. Names are 1-64 letters, digits, '_' or '-',
+ * starting with a letter or digit. Failures leave their message in chorus_engine_errmsg().
+ */
+
+/** A voice of the local library, as listed by chorus_cloned_voice_list(). */
+struct chorus_cloned_voice {
+    const char *name;
+    const char *description; /**< "" if none */
+    double duration;         /**< seconds of the reference clip */
+    int sample_rate;         /**< Hz of the stored clip */
+    int channels;            /**< of the original file (the clip is stored downmixed to mono) */
+    const char *created;     /**< ISO 8601 UTC ("2026-11-24T18:00:00Z") */
+    const char *path;        /**< the stored clip (mono 16-bit WAV) */
+};
+
+/**
+ * Add a reference clip (wav, flac, ogg or mp3) to the library as `name`. The clip is decoded,
+ * downmixed to mono and checked: under 3 s or over 60 s, silent, or unreadable is refused
+ * (E_INVALID / E_IO); outside the recommended 7-20 s it is stored with a warning copied into
+ * `warning` (may be NULL; "" when none). An existing name is refused (remove it first).
+ */
+CHORUS_API int chorus_cloned_voice_add(struct chorus_engine *e, const char *name,
+                                       const char *file, const char *description,
+                                       char *warning, size_t warning_size);
+/** Remove a voice from the library: CHORUS_OK, E_NOT_FOUND, E_INVALID (bad name) or E_IO. */
+CHORUS_API int chorus_cloned_voice_remove(struct chorus_engine *e, const char *name);
+/** List the library, sorted by name (a missing library is empty). Free with
+ *  chorus_cloned_voices_free(). */
+CHORUS_API int chorus_cloned_voice_list(struct chorus_engine *e,
+                                        struct chorus_cloned_voice **out, size_t *n);
+CHORUS_API void chorus_cloned_voices_free(struct chorus_cloned_voice *v, size_t n);
+
 /* ------------------------------------------------------------------------------------------ */
 /* Requests, chunks, events                                                                     */
 /* ------------------------------------------------------------------------------------------ */
@@ -516,16 +552,22 @@ typedef int (*chorus_download_fn)(const char *file, uint64_t done, uint64_t tota
 
 /**
  * Download a model's files into chorus_model_dir(): for "kokoro", config.json, kokoro-v1_0.pth
- * and one voices/NAME.pt per voice in `voices` (NULL-terminated; NULL = af_heart and a few
- * common English voices; {"all", NULL} = all 54). `base_url` NULL: $CHORUS_MODELS_URL, else
- * [models] kokoro_url in the config, else the published location
- * (https://huggingface.co/hexgrad/Kokoro-82M/resolve/main). Each file is written to a temporary
- * name and renamed when complete and checked, so an interrupted pull leaves no partial file;
- * files already present are kept. Messages (which file, which URL, what failed) go to errbuf.
+ * and one voices/NAME.pt per voice in `voices` (NULL-terminated; NULL = af_heart, af_bella,
+ * am_michael, am_fenrir, bf_emma; {"all", NULL} = all 54). `base_url` NULL: $CHORUS_MODELS_URL,
+ * else [models] kokoro_url in the config, else the published files, pinned to one revision of
+ * huggingface.co/hexgrad/Kokoro-82M. Every file is checked against its SHA-256: the pinned
+ * table (the published files), or `manifest`, a file in sha256sum's format ("<hex>  <path>"),
+ * when given (a mirror or your own weights). A mismatch deletes the download and says so; a file
+ * with no known checksum is checked for its format. Downloads go to NAME.part and resume from
+ * there after an interruption (HTTP Range); a file takes its final name only once complete and
+ * verified. Files already installed are kept. Messages (file, URL, what failed) go to errbuf.
  */
 CHORUS_API int chorus_model_pull(struct chorus_engine *e, const char *model, const char *base_url,
-                                 const char *const *voices, chorus_download_fn progress,
-                                 void *userdata, char *errbuf, size_t errbuf_size);
+                                 const char *manifest, const char *const *voices,
+                                 chorus_download_fn progress, void *userdata, char *errbuf,
+                                 size_t errbuf_size);
+/** Remove an installed model's files (and partial downloads) from chorus_model_dir(). */
+CHORUS_API int chorus_model_remove(const char *model, char *errbuf, size_t errbuf_size);
 
 /* ------------------------------------------------------------------------------------------ */
 /* Text inspection: what the text stage makes of an input, without speaking it                  */
@@ -543,6 +585,16 @@ CHORUS_API void chorus_free(void *p);
 CHORUS_API int chorus_normalize_text(const char *text, size_t len, const char *options,
                                      const char *lang, char **out, size_t **offsets,
                                      char *errbuf, size_t errbuf_size);
+
+/**
+ * The phonemes a backend would speak for a text, in the notation its phoneme input
+ * (CHORUS_INPUT_PHONEMES, `chorus say --phonemes`) takes: espeak-ng's own for espeak, Kokoro's
+ * IPA (misaki) for kokoro. `backend` NULL: the default; `voice` NULL: the backend's default.
+ * *out is a string to chorus_free(). E_INVALID if the backend has no phoneme notation.
+ */
+CHORUS_API int chorus_phonemize(struct chorus_engine *e, const char *backend, const char *voice,
+                                const char *text, size_t len, char **out, char *errbuf,
+                                size_t errbuf_size);
 
 /** Detect the language of a text: an ISO 639-1 code ("en", "fr"...) or "und"; static string. */
 CHORUS_API const char *chorus_detect_language(const char *text, size_t len, double *confidence);

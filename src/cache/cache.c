@@ -136,6 +136,7 @@ struct chorus_cache *chorus_cache_create(const char *dir, uint64_t max_bytes, in
     atomic_init(&c->corrupt, 0);
     atomic_init(&c->stores, 0);
     atomic_init(&c->warned, 0);
+    atomic_init(&c->opened, 0);
     return c;
 }
 
@@ -148,7 +149,7 @@ void chorus_cache_destroy(struct chorus_cache *c) {
 }
 
 int chorus_cache_enabled(const struct chorus_cache *c) {
-    return c && c->enabled && c->opened >= 0;
+    return c && c->enabled && atomic_load(&((struct chorus_cache *)c)->opened) >= 0;
 }
 
 const char *chorus_cache_dir(const struct chorus_cache *c) {
@@ -238,7 +239,13 @@ static const char schema[] =
     " checksum TEXT NOT NULL);"      /* hex SHA-256 of the payload */
     "CREATE INDEX IF NOT EXISTS entries_lru ON entries(use_seq);";
 
+static int open_index(struct chorus_cache *c, int create, int retry, char *err, size_t errlen);
+
 int cache_open_locked(struct chorus_cache *c, int create, char *err, size_t errlen) {
+    return open_index(c, create, 1, err, errlen);
+}
+
+static int open_index(struct chorus_cache *c, int create, int retry, char *err, size_t errlen) {
     if (c->opened > 0) return 0;
     if (c->opened < 0) {
         chorus_fmt(err, errlen, "%s", c->open_err);
@@ -277,7 +284,7 @@ int cache_open_locked(struct chorus_cache *c, int create, char *err, size_t errl
     } else {
         chorus_fmt(err, errlen, "%s", c->db ? sqlite3_errmsg(c->db) : sqlite3_errstr(rc));
     }
-    if (rc == SQLITE_NOTADB || rc == SQLITE_CORRUPT) {
+    if ((rc == SQLITE_NOTADB || rc == SQLITE_CORRUPT) && retry) {
         /* a damaged index: start a new one (the entries it listed become orphans that the next
          * write of their key or `chorus cache clear` replaces) */
         sqlite3_close(c->db);
@@ -289,7 +296,7 @@ int cache_open_locked(struct chorus_cache *c, int create, char *err, size_t errl
         unlink(aside);
         unlink(path);
         cache_warn(c, "index %s was damaged; started a new one", path);
-        return cache_open_locked(c, create, err, errlen);
+        return open_index(c, create, 0, err, errlen);
     }
     if (rc != SQLITE_OK) {
         char msg[512];
@@ -351,10 +358,28 @@ static int read_file(const char *path, struct chorus_cache_blob *b, struct stat 
     return 0;
 }
 
-/* Evict one damaged entry — only if the file in place is still the one we read (another
- * process may have rewritten it meanwhile). */
-static void evict_damaged(struct chorus_cache *c, const struct chorus_cache_key *key,
-                          const struct stat *seen) {
+/* 1 if key's row still carries checksum `sum_hex` (the one the caller judged against). */
+static int row_unchanged(struct chorus_cache *c, const struct chorus_cache_key *key,
+                         const char *sum_hex) {
+    sqlite3_stmt *st = NULL;
+    int same = 0;
+    if (sqlite3_prepare_v2(c->db, "SELECT checksum FROM entries WHERE key=?", -1, &st, NULL) == SQLITE_OK) {
+        bind_text(st, 1, key->hex);
+        if (sqlite3_step(st) == SQLITE_ROW) {
+            const unsigned char *t = sqlite3_column_text(st, 0);
+            same = t && !strcmp((const char *)t, sum_hex);
+        }
+    }
+    sqlite3_finalize(st);
+    return same;
+}
+
+/* Evict one damaged entry — only if its row is still the one we judged and the file in place is
+ * still the one we read: another process may have rewritten both meanwhile (its rename comes
+ * before its commit, so a reader can see a new file under an old row for a moment). */
+static int evict_damaged(struct chorus_cache *c, const struct chorus_cache_key *key,
+                         const struct stat *seen, const char *sum_hex) {
+    int evicted = 0;
     char path[PATH_MAX], err[256];
     chorus_cache_entry_path(c, key, path, sizeof path);
     pthread_mutex_lock(&c->mu);
@@ -364,7 +389,9 @@ static void evict_damaged(struct chorus_cache *c, const struct chorus_cache_key 
         int same = seen == NULL ? (stat(path, &now) < 0)
                                 : (stat(path, &now) == 0 && now.st_ino == seen->st_ino &&
                                    now.st_dev == seen->st_dev);
+        same = same && row_unchanged(c, key, sum_hex);
         if (same) {
+            evicted = 1;
             if (seen) unlink(path);
             sqlite3_stmt *st = NULL;
             if (sqlite3_prepare_v2(c->db, "DELETE FROM entries WHERE key=?", -1, &st, NULL) == SQLITE_OK) {
@@ -376,6 +403,7 @@ static void evict_damaged(struct chorus_cache *c, const struct chorus_cache_key 
         exec_sql(c->db, "COMMIT", err, sizeof err);
     }
     pthread_mutex_unlock(&c->mu);
+    return evicted;
 }
 
 int chorus_cache_contains(struct chorus_cache *c, const struct chorus_cache_key *key) {
@@ -394,9 +422,12 @@ int chorus_cache_contains(struct chorus_cache *c, const struct chorus_cache_key 
     return found;
 }
 
-int chorus_cache_get(struct chorus_cache *c, const struct chorus_cache_key *key,
-                     struct chorus_cache_blob **out) {
+/* One look-up. *again is set when the entry changed under us (another process rewrote it
+ * between our index read and our file read): the caller looks once more. */
+static int get_once(struct chorus_cache *c, const struct chorus_cache_key *key,
+                    struct chorus_cache_blob **out, int *again) {
     *out = NULL;
+    *again = 0;
     char err[512] = "";
     int64_t size = -1;
     char sum_hex[65] = "";
@@ -434,7 +465,7 @@ int chorus_cache_get(struct chorus_cache *c, const struct chorus_cache_key *key,
         int e = errno;
         chorus_cache_blob_free(b);
         if (e == ENOENT) { /* indexed but gone (removed by hand, or a race): drop the row */
-            evict_damaged(c, key, NULL);
+            *again = !evict_damaged(c, key, NULL, sum_hex);
         } else {
             cache_warn(c, "cannot read entry %s: %s", path, strerror(e));
         }
@@ -451,10 +482,13 @@ int chorus_cache_get(struct chorus_cache *c, const struct chorus_cache_key *key,
         }
     }
     if (!ok) {
-        CHORUS_LOGI("cache: evicting damaged entry %s: %s", path, err);
-        atomic_fetch_add(&c->corrupt, 1);
         chorus_cache_blob_free(b);
-        evict_damaged(c, key, &st);
+        if (evict_damaged(c, key, &st, sum_hex)) {
+            CHORUS_LOGI("cache: evicted damaged entry %s: %s", path, err);
+            atomic_fetch_add(&c->corrupt, 1);
+        } else {
+            *again = 1;
+        }
         return CHORUS_E_NOT_FOUND;
     }
     atomic_fetch_sub(&c->misses, 1);
@@ -474,6 +508,17 @@ int chorus_cache_get(struct chorus_cache *c, const struct chorus_cache_key *key,
     pthread_mutex_unlock(&c->mu);
     *out = b;
     return CHORUS_OK;
+}
+
+int chorus_cache_get(struct chorus_cache *c, const struct chorus_cache_key *key,
+                     struct chorus_cache_blob **out) {
+    int again = 0;
+    int rc = get_once(c, key, out, &again);
+    if (rc == CHORUS_E_NOT_FOUND && again) {
+        atomic_fetch_sub(&c->misses, 1); /* the first try is not a look-up of its own */
+        rc = get_once(c, key, out, &again);
+    }
+    return rc;
 }
 
 void chorus_cache_blob_free(struct chorus_cache_blob *b) {

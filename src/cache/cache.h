@@ -56,7 +56,8 @@ void chorus_cache_key_add_str(struct chorus_cache_keyb *kb, const char *field, c
 void chorus_cache_key_finish(struct chorus_cache_keyb *kb, struct chorus_cache_key *out);
 /** The key of one job: backend and instance, its config section (minus secrets and knobs that do
  *  not change audio), model, resolved voice, language, input kind, speed, pitch, volume, options
- *  sorted by key, the wanted format and rate for remote engines (their output depends on them),
+ *  sorted by key, for remote engines the wanted rate and, when their bytes may pass through
+ *  untouched, the wanted format (what they ask the provider for depends on those),
  *  the library and entry-format versions, and the job's exact text. */
 int chorus_cache_key_for_job(const struct chorus_backend *b, const struct chorus_job *job,
                              struct chorus_cache_key *out);

@@ -46,7 +46,7 @@ struct chorus_cache {
     int enabled;
     pthread_mutex_t mu; /* guards db and opened */
     sqlite3 *db;
-    int opened;         /* 1 ok, -1 failed (then the cache steps aside) */
+    atomic_int opened;  /* 1 ok, -1 failed (then the cache steps aside); written under mu */
     char open_err[512]; /* why it failed */
     atomic_uint_fast64_t hits, misses, corrupt, stores;
     atomic_int warned;

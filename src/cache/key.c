@@ -160,8 +160,13 @@ int chorus_cache_key_for_job(const struct chorus_backend *b, const struct chorus
         free(o);
     }
     if (!(b->desc->caps & CHORUS_CAP_LOCAL)) {
-        /* remote engines are asked for the caller's format and rate and may answer in it */
-        snprintf(num, sizeof num, "%d/%d", (int)job->want_format, job->want_rate);
+        /* remote engines ask the provider for the caller's format only when their bytes may pass
+         * through untouched, else for their own default, which the core decodes; some pass the
+         * wanted rate on either way */
+        if (job->passthrough_ok)
+            snprintf(num, sizeof num, "pass/%d/%d", (int)job->want_format, job->want_rate);
+        else
+            snprintf(num, sizeof num, "decode/%d", job->want_rate);
         chorus_cache_key_add_str(&kb, "want", num);
     }
     chorus_cache_key_add(&kb, "text", job->text ? job->text : "", job->len);

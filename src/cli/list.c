@@ -12,9 +12,15 @@ static const char voices_usage[] =
     "usage: chorus voices [-b NAME] [-l LANG] [--json]\n"
     "  -b, --backend NAME   backend to list (default: the default backend)\n"
     "  -l, --lang CODE      only voices whose language starts with CODE (e.g. en, pt-br)\n"
-    "      --json           JSON array of {id, name, language, gender, backend}\n";
+    "      --json           JSON array of {id, name, language, gender, backend}\n"
+    "       chorus voices add|rm|--cloned ...  the local voice library (chorus voices --cloned -h)\n";
 
 int cli_voices(int argc, char **argv) {
+    /* the local voice library (voicelib.c): add, rm, --cloned */
+    for (int i = 1; i < argc; i++)
+        if ((i == 1 && (!strcmp(argv[1], "add") || !strcmp(argv[1], "rm"))) ||
+            !strcmp(argv[i], "--cloned"))
+            return cli_voicelib(argc, argv);
     static const struct option opts[] = {{"backend", required_argument, 0, 'b'},
                                          {"lang", required_argument, 0, 'l'},
                                          {"json", no_argument, 0, 'j'},

@@ -16,6 +16,7 @@ static const char usage[] =
     "commands:\n"
     "  say [options] [TEXT...]   speak text (arguments, -f FILE, or standard input)\n"
     "  voices [-b NAME] [--json] list a backend's voices\n"
+    "  voices add|rm NAME ...    the cloned-voice library (reference clips for Chatterbox)\n"
     "  backends [--json]         list backends, whether each can run, and why not\n"
     "  text normalize|chunk|ssml|lang  show what the text stage makes of an input\n"
     "  models [list|path|pull]   local engines' model files (chorus models pull kokoro)\n"

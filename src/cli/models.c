@@ -12,16 +12,21 @@
 static const char models_usage[] =
     "usage: chorus models [list]\n"
     "       chorus models path NAME\n"
-    "       chorus models pull NAME [--voices LIST|all] [--from URL]\n"
+    "       chorus models pull NAME [--voices LIST|all] [--from URL] [--manifest FILE]\n"
+    "       chorus models rm NAME\n"
     "Local engines' model files. Models: kokoro.\n"
     "\n"
     "  list          each model, its folder and whether its backend can run\n"
     "  path NAME     the folder NAME is installed into and looked up in\n"
-    "  pull NAME     download NAME's files into that folder (atomically, file by file)\n"
-    "    --voices LIST  comma-separated voice packs (default: af_heart and seven other\n"
-    "                   common English voices; 'all' for all 54)\n"
-    "    --from URL     download from this base URL instead of the published location\n"
-    "                   ($CHORUS_MODELS_URL or [models] kokoro_url also set it)\n";
+    "  pull NAME     download NAME's files into that folder: each one verified against its\n"
+    "                SHA-256 and installed atomically; an interrupted pull resumes\n"
+    "    --voices LIST  comma-separated voice packs (default: af_heart, af_bella, am_michael,\n"
+    "                   am_fenrir, bf_emma; 'all' for all 54)\n"
+    "    --from URL     download from this base URL instead of the published files (pinned to\n"
+    "                   one revision; $CHORUS_MODELS_URL or [models] kokoro_url also set it)\n"
+    "    --manifest F   checksums to verify against, sha256sum format (for a mirror or your own\n"
+    "                   weights; default: the published files' pinned checksums)\n"
+    "  rm NAME       remove NAME's files\n";
 
 static atomic_int interrupted;
 static void on_signal(int sig) {
@@ -67,21 +72,23 @@ int cli_models(int argc, char **argv) {
         chorus_engine_destroy(e);
         return 0;
     }
-    if (strcmp(what, "path") && strcmp(what, "pull")) {
-        cli_err("unknown models command '%s': use list, path or pull", what);
+    if (strcmp(what, "path") && strcmp(what, "pull") && strcmp(what, "rm")) {
+        cli_err("unknown models command '%s': use list, path, pull or rm", what);
         return EXIT_USAGE;
     }
     static const struct option opts[] = {{"voices", required_argument, 0, 'v'},
                                          {"from", required_argument, 0, 'f'},
+                                         {"manifest", required_argument, 0, 'm'},
                                          {"help", no_argument, 0, 'h'},
                                          {0, 0, 0, 0}};
-    const char *voices = NULL, *from = NULL;
+    const char *voices = NULL, *from = NULL, *manifest = NULL;
     int c;
     optind = 1;
     while ((c = getopt_long(argc - 1, argv + 1, "h", opts, NULL)) != -1) {
         switch (c) {
         case 'v': voices = optarg; break;
         case 'f': from = optarg; break;
+        case 'm': manifest = optarg; break;
         case 'h': fputs(models_usage, stdout); return 0;
         default: cli_err("run 'chorus models --help' for its options"); return EXIT_USAGE;
         }
@@ -98,6 +105,15 @@ int cli_models(int argc, char **argv) {
     }
     if (!strcmp(what, "path")) {
         puts(dir);
+        return 0;
+    }
+    if (!strcmp(what, "rm")) {
+        char err[1024] = "";
+        if (chorus_model_remove(name, err, sizeof err) != CHORUS_OK) {
+            cli_err("%s", err);
+            return 1;
+        }
+        fprintf(stderr, "chorus: removed %s from %s\n", name, dir);
         return 0;
     }
     /* voices list: split on commas */
@@ -119,7 +135,7 @@ int cli_models(int argc, char **argv) {
     }
     struct pull_ctx ctx = {isatty(2), ""};
     char err[1024] = "";
-    int rc = chorus_model_pull(e, name, from, voices ? vlist : NULL, on_progress, &ctx, err, sizeof err);
+    int rc = chorus_model_pull(e, name, from, manifest, voices ? vlist : NULL, on_progress, &ctx, err, sizeof err);
     if (ctx.bar) fputs("\r\033[K", stderr);
     int status = 0;
     if (atomic_load(&interrupted)) {

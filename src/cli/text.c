@@ -10,18 +10,21 @@
 #include "cli.h"
 
 static const char text_usage[] =
-    "usage: chorus text <normalize|chunk|ssml|lang> [options] [TEXT... | -f FILE]\n"
+    "usage: chorus text <normalize|chunk|ssml|lang|phonemize> [options] [TEXT... | -f FILE]\n"
     "Show what the text stage makes of an input, without speaking it.\n"
     "\n"
     "  normalize TEXT        the text as engines receive it (numbers, dates, units... spoken)\n"
     "  chunk [--max N] TEXT  the segments a stream sends, one engine call each\n"
     "  ssml FILE             the segments an SSML document becomes (pauses, prosody, voices)\n"
     "  lang TEXT             the detected language and the confidence\n"
+    "  phonemize TEXT        the phonemes an engine speaks (what `say --phonemes` takes)\n"
     "\n"
     "  -f, --file FILE       read the text from FILE ('-' = standard input)\n"
     "      --max N           chunk size limit in bytes (default: unbounded; engines set theirs)\n"
     "      --options SPEC    normalization switches, e.g. url_normalization=false,unit_normalization=true\n"
     "      --no-normalize    chunk without normalizing\n"
+    "  -b, --backend NAME    phonemize: the engine (default: the default backend)\n"
+    "  -v, --voice NAME      phonemize: the voice (its language picks the rules)\n"
     "      --json            machine-readable output\n";
 
 struct plan_ctx {
@@ -63,6 +66,8 @@ int cli_text(int argc, char **argv) {
                                          {"options", required_argument, 0, OPT_OPTIONS},
                                          {"no-normalize", no_argument, 0, OPT_NONORM},
                                          {"json", no_argument, 0, OPT_JSON},
+                                         {"backend", required_argument, 0, 'b'},
+                                         {"voice", required_argument, 0, 'v'},
                                          {"help", no_argument, 0, 'h'},
                                          {0, 0, 0, 0}};
     if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
@@ -70,16 +75,19 @@ int cli_text(int argc, char **argv) {
         return argc < 2 ? EXIT_USAGE : 0;
     }
     const char *what = argv[1];
-    if (strcmp(what, "normalize") && strcmp(what, "chunk") && strcmp(what, "ssml") && strcmp(what, "lang")) {
-        cli_err("unknown text command '%s': use normalize, chunk, ssml or lang", what);
+    if (strcmp(what, "normalize") && strcmp(what, "chunk") && strcmp(what, "ssml") && strcmp(what, "lang") &&
+        strcmp(what, "phonemize")) {
+        cli_err("unknown text command '%s': use normalize, chunk, ssml, lang or phonemize", what);
         return EXIT_USAGE;
     }
-    const char *file = NULL, *options = NULL;
+    const char *file = NULL, *options = NULL, *backend = NULL, *voice = NULL;
     size_t max = 0;
     int json = 0, normalize = 1, c;
     optind = 1;
-    while ((c = getopt_long(argc - 1, argv + 1, "f:h", opts, NULL)) != -1) {
+    while ((c = getopt_long(argc - 1, argv + 1, "f:b:v:h", opts, NULL)) != -1) {
         switch (c) {
+        case 'b': backend = optarg; break;
+        case 'v': voice = optarg; break;
         case 'f': file = optarg; break;
         case OPT_MAX: {
             char *end;
@@ -139,6 +147,26 @@ int cli_text(int argc, char **argv) {
         const char *code = chorus_detect_language(text, len, &conf);
         if (json) printf("{\"language\": \"%s\", \"confidence\": %.3f}\n", code, conf);
         else printf("%s %.2f\n", code, conf);
+    } else if (!strcmp(what, "phonemize")) {
+        struct chorus_engine *e = cli_engine();
+        char *out = NULL;
+        int rc = e ? chorus_phonemize(e, backend, voice, text, len, &out, err, sizeof err) : CHORUS_E_CONFIG;
+        if (!e) {
+            status = 1;
+        } else if (rc != CHORUS_OK) {
+            cli_err("%s", err[0] ? err : chorus_strerror(rc));
+            status = 1;
+        } else if (json) {
+            json_t *o = json_pack("{s:s}", "phonemes", out);
+            char *js = json_dumps(o, 0);
+            if (js) puts(js);
+            free(js);
+            json_decref(o);
+        } else {
+            puts(out);
+        }
+        chorus_free(out);
+        chorus_engine_destroy(e);
     } else if (!strcmp(what, "normalize")) {
         char *out = NULL;
         int rc = chorus_normalize_text(text, len, options, NULL, &out, NULL, err, sizeof err);

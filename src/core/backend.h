@@ -103,6 +103,10 @@ struct chorus_backend_ops {
     int (*list_voices)(struct chorus_backend *b, struct chorus_voice_list *out);
     /** Release what open made. Optional. */
     void (*close)(struct chorus_backend *b);
+    /** The phonemes the engine would speak for text[0..len) with `voice` (resolved id) in the
+     *  notation its CHORUS_INPUT_PHONEMES takes; *out malloc'd. Optional. */
+    int (*phonemize)(struct chorus_backend *b, const char *voice, const char *language,
+                     const char *text, size_t len, char **out, char *err, size_t errlen);
 };
 
 enum chorus_backend_flags {
@@ -125,6 +129,10 @@ struct chorus_backend_desc {
     const struct chorus_option_desc *options; /**< NULL-key terminated, or NULL */
     size_t priv_size;
     const struct chorus_backend_ops *ops;
+    /** Output shaping this engine wants by default (the config's [NAME] or [chorus] keys
+     *  override): target loudness in dBFS RMS (0 = off), crossfade in ms (0 = core default). */
+    double loudness_db;
+    double crossfade_ms;
 };
 
 /** One live instance of a backend ("alltalk_narrator" is an instance of "alltalk_*"). */

@@ -669,7 +669,10 @@ static int run_pipeline(struct chorus_stream *s) {
     const struct chorus_backend_desc *d = s->backend->desc;
     char err[512] = "";
     struct chorus_text_config tc = {0};
+    /* [BACKEND] max_chunk_chars can only lower the engine's own limit */
     tc.max_chars = d->max_input_chars;
+    double mc = chorus_config_double(s->engine->cfg, d->name, "max_chunk_chars", 0);
+    if (mc >= 1 && (tc.max_chars == 0 || (size_t)mc < tc.max_chars)) tc.max_chars = (size_t)mc;
     tc.first_chars = d->first_chunk_chars;
     /* SSML emulated for an engine without it is normalized too (numbers between tags) */
     tc.normalize = !(s->flags & CHORUS_FLAG_NO_NORMALIZE) && s->input != CHORUS_INPUT_PHONEMES;
@@ -677,7 +680,10 @@ static int run_pipeline(struct chorus_stream *s) {
     tc.paragraph_pause = -1;
     tc.language = s->language;
     tc.normalize_options = s->normalize_options;
-    int rc = chorus_textiter_create(&s->iter, s->text, s->text_len, s->input, &tc, err, sizeof err);
+    /* phonemes are chunked like text (at spaces and punctuation), never normalized; the jobs
+     * still say CHORUS_INPUT_PHONEMES */
+    enum chorus_input_kind kind = s->input == CHORUS_INPUT_PHONEMES ? CHORUS_INPUT_TEXT : s->input;
+    int rc = chorus_textiter_create(&s->iter, s->text, s->text_len, kind, &tc, err, sizeof err);
     if (rc) return fail(s, rc < 0 ? rc : CHORUS_E_INVALID, "%s", err[0] ? err : "cannot read the text");
 
     struct chorus_output_opts oo = {0};
@@ -686,12 +692,16 @@ static int run_pipeline(struct chorus_stream *s) {
     oo.enc.seekable = (s->flags & CHORUS_FLAG_FILE_OUTPUT) != 0;
     oo.enc.compression = -1;
     oo.volume = s->volume;
-    /* joins and shaping: [chorus] crossfade_ms, fade_ms, trim_silence, loudness_db */
+    /* joins and shaping: [BACKEND] then [chorus] crossfade_ms, fade_ms, trim_silence,
+     * loudness_db, then the backend's own defaults */
     const struct chorus_config *cfg = s->engine->cfg;
-    oo.crossfade_ms = chorus_config_double(cfg, "chorus", "crossfade_ms", -1);
-    oo.fade_ms = chorus_config_double(cfg, "chorus", "fade_ms", -1);
-    oo.trim_silence = chorus_config_bool(cfg, "chorus", "trim_silence", 0);
-    oo.loudness_db = chorus_config_double(cfg, "chorus", "loudness_db", 0);
+    const char *bn = d->name;
+    oo.crossfade_ms = chorus_config_double(cfg, bn, "crossfade_ms",
+                          chorus_config_double(cfg, "chorus", "crossfade_ms", d->crossfade_ms > 0 ? d->crossfade_ms : -1));
+    oo.fade_ms = chorus_config_double(cfg, bn, "fade_ms", chorus_config_double(cfg, "chorus", "fade_ms", -1));
+    oo.trim_silence = chorus_config_bool(cfg, bn, "trim_silence", chorus_config_bool(cfg, "chorus", "trim_silence", 0));
+    oo.loudness_db = chorus_config_double(cfg, bn, "loudness_db",
+                                          chorus_config_double(cfg, "chorus", "loudness_db", d->loudness_db));
     rc = chorus_output_create(&s->out, &oo, on_out_pcm, on_out_bytes, s, err, sizeof err);
     if (rc) return fail(s, rc, "%s", err);
 

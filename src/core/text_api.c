@@ -3,6 +3,8 @@
 #include <string.h>
 
 #include "chorus/chorus.h"
+#include "core/backend.h"
+#include "core/stream_internal.h"
 #include "core/util.h"
 #include "text/text.h"
 
@@ -72,4 +74,33 @@ int chorus_plan_text(const char *text, size_t len, enum chorus_input_kind kind, 
     if (rc < 0) chorus_fmt(errbuf, errbuf_size, "%s", chorus_textiter_errmsg(it));
     chorus_textiter_destroy(it);
     return rc < 0 ? rc : CHORUS_OK;
+}
+
+int chorus_phonemize(struct chorus_engine *e, const char *backend, const char *voice,
+                     const char *text, size_t len, char **out, char *errbuf, size_t errbuf_size) {
+    if (!e || !text || !out) return CHORUS_E_INVALID;
+    *out = NULL;
+    /* a stream does the validation and voice resolution a real request would get */
+    struct chorus_request r = chorus_request_default();
+    r.backend = backend;
+    r.voice = voice;
+    r.text = text;
+    r.text_len = len;
+    struct chorus_stream *s = NULL;
+    int rc = chorus_stream_open(e, &r, &s);
+    if (rc != CHORUS_OK) {
+        chorus_fmt(errbuf, errbuf_size, "%s", s ? chorus_stream_errmsg(s) : chorus_strerror(rc));
+        chorus_stream_destroy(s);
+        return rc;
+    }
+    struct chorus_backend *b = s->backend;
+    if (!b->desc->ops->phonemize) {
+        chorus_fmt(errbuf, errbuf_size, "backend %s has no phoneme notation to show", b->name);
+        rc = CHORUS_E_INVALID;
+    } else {
+        rc = b->desc->ops->phonemize(b, s->voice, s->language, s->text, s->text_len, out, errbuf,
+                                     errbuf_size);
+    }
+    chorus_stream_destroy(s);
+    return rc;
 }

@@ -64,7 +64,7 @@ static int out_append(struct gen *g, const void *p, size_t n) {
         g->out = q;
         g->out_cap = nc;
     }
-    memcpy(g->out + g->out_len, p, n);
+    if (n) memcpy(g->out + g->out_len, p, n); /* a chunk may carry no bytes yet (p NULL) */
     g->out_len += n;
     return 0;
 }

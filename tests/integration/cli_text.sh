@@ -32,6 +32,15 @@ printf '<speak>oops</speek>' > "$T/bad.xml"
 check '[ $st = 1 ] && grep -q "line 1, column" "$T/err"' "ssml error position: $(cat "$T/err")"
 check '[ "$("$BIN" text lang "Der Hund schläft unter dem Tisch und die Katze auch." | cut -d" " -f1)" = de ]' "lang de"
 check '[ "$("$BIN" text lang "Это русский текст." | cut -d" " -f1)" = ru ]' "lang ru"
+# phonemize: what --phonemes takes back; speaking them sounds the same as the text
+: > "$T/empty.toml"
+export CHORUS_CONFIG=$T/empty.toml CHORUS_CACHE=0
+ph=$("$BIN" text phonemize -b espeak "Hello world.")
+check '[ "$ph" = "h@l'"'"'oU w'"'"'3:ld" ]' "espeak phonemes: $ph"
+"$BIN" say -q -b espeak --phonemes -o "$T/ph.wav" "$ph" && "$BIN" say -q -b espeak -o "$T/tx.wav" "Hello world."
+check '[ "$(soxi -s "$T/ph.wav")" = "$(soxi -s "$T/tx.wav")" ]' "phoneme round trip differs: $(soxi -s "$T/ph.wav") vs $(soxi -s "$T/tx.wav")"
+"$BIN" text phonemize -b openai hi 2>"$T/err"; st=$?
+check '[ $st = 1 ] && [ -s "$T/err" ]' "phonemize on a backend without phonemes: $(cat "$T/err")"
 "$BIN" text frob x 2>/dev/null; check '[ $? = 2 ]' "unknown text command is a usage error"
 
 echo "$pass passed, $fail failed"

@@ -194,10 +194,19 @@ TEST(test_key_covers_every_field) {
     for (int i = 0; i < 9; i++)
         CHECK_MSG(memcmp(job_key(&local_desc, v[i]).b, k0.b, 32), "variant %d kept the key", i);
     CHECK(memcmp(job_key(&remote_desc, base).b, k0.b, 32));
-    /* output format: irrelevant to a local engine's audio, part of a remote engine's request */
+    /* output format: irrelevant to a local engine's audio; for a remote engine part of the
+     * request only when the provider's bytes pass through (else it is asked for its default) */
     j = base;
     j.want_format = CHORUS_FORMAT_MP3;
     CHECK(!memcmp(job_key(&local_desc, j).b, k0.b, 32));
+    CHECK(!memcmp(job_key(&remote_desc, j).b, job_key(&remote_desc, base).b, 32));
+    struct chorus_job pt = base, pt_mp3 = j;
+    pt.passthrough_ok = pt_mp3.passthrough_ok = 1;
+    CHECK(memcmp(job_key(&remote_desc, pt).b, job_key(&remote_desc, base).b, 32));
+    CHECK(memcmp(job_key(&remote_desc, pt_mp3).b, job_key(&remote_desc, pt).b, 32));
+    CHECK(!memcmp(job_key(&local_desc, pt_mp3).b, k0.b, 32));
+    j.want_format = CHORUS_FORMAT_DEFAULT;
+    j.want_rate = 16000;
     CHECK(memcmp(job_key(&remote_desc, j).b, job_key(&remote_desc, base).b, 32));
     struct chorus_cache_key back;
     CHECK_EQ_INT(chorus_cache_key_from_hex(k0.hex, &back), 0);
@@ -293,9 +302,20 @@ TEST(test_repeated_paragraph_in_new_text_hits) {
     CHECK(e);
     struct collect a = {0};
     CHECK_EQ_INT(speak(e, "Alpha comes first.\n\nThe shared paragraph is here.", CHORUS_FORMAT_WAV, 0, &a), CHORUS_OK);
-    CHECK_EQ_INT(speak(e, "Gamma is new.\n\nThe shared paragraph is here.", CHORUS_FORMAT_WAV, 0, &a), CHORUS_OK);
+    const char *second = "Gamma is new, longer than alpha.\n\nThe shared paragraph is here.";
+    CHECK_EQ_INT(speak(e, second, CHORUS_FORMAT_WAV, 0, &a), CHORUS_OK);
     struct chorus_cache_stats st = stats(e);
     CHECK_EQ_INT(st.hits, 1);
+    /* the replayed paragraph's words point into the new text, where it now sits */
+    const char *at = strstr(second, "shared");
+    int found = 0;
+    for (size_t i = 0; i < a.nwords; i++) {
+        const struct chorus_word *w = &a.words[i];
+        CHECK(w->text_offset + w->text_len <= strlen(second));
+        if (w->text_offset == (size_t)(at - second) && w->text_len == 6) found = 1;
+        if (i) CHECK(w->start >= a.words[i - 1].start);
+    }
+    CHECK_MSG(found, "no word event points at 'shared' in the new text");
     CHECK_EQ_INT(st.misses, 3);
     CHECK_EQ_INT(st.entries, 3);
     /* a different voice or speed is a different entry */
@@ -495,6 +515,19 @@ TEST(test_cancelled_job_leaves_no_entry) {
     CHECK_EQ_INT(st.entries, 1); /* and the cancelled second left nothing */
     CHECK_EQ_INT(count_files(cdir, ".ent", NULL, 0), 1);
     CHECK_EQ_INT(count_files(cdir, ".tmp", NULL, 0), 0);
+    /* cancelling while a hit replays leaves the entry as it was */
+    struct collect d = {0}, full = {0};
+    CHECK_EQ_INT(speak(e, "Short first.", CHORUS_FORMAT_WAV, 0, &full), CHORUS_OK);
+    d.cancel_at_chunk = 1;
+    CHECK_EQ_INT(speak(e, "Short first.", CHORUS_FORMAT_WAV, 0, &d), CHORUS_E_CANCELLED);
+    CHECK(d.n < full.n);
+    d.cancel_at_chunk = 0;
+    CHECK_EQ_INT(speak(e, "Short first.", CHORUS_FORMAT_WAV, 0, &d), CHORUS_OK);
+    CHECK_EQ_INT(stats(e).hits, 4);
+    CHECK_EQ_INT(stats(e).corrupt, 0);
+    CHECK(d.n == full.n && !memcmp(d.bytes, full.bytes, d.n));
+    free(d.bytes);
+    free(full.bytes);
     free(a.bytes);
     free(b.bytes);
     free(c.bytes);
@@ -517,6 +550,29 @@ TEST(test_clear) {
     CHECK_EQ_INT(count_files(cdir, ".ent", NULL, 0), 0);
     CHECK_EQ_INT(speak(e, two_paras, CHORUS_FORMAT_WAV, 0, &a), CHORUS_OK);
     CHECK_EQ_INT(stats(e).hits, 0);
+    free(a.bytes);
+    chorus_engine_destroy(e);
+}
+
+TEST(test_damaged_index_is_replaced) {
+    char dir[1024], cdir[1100], idx[1200];
+    fresh_dir(dir, sizeof dir);
+    snprintf(cdir, sizeof cdir, "%s/cache", dir);
+    snprintf(idx, sizeof idx, "%s/index.db", cdir);
+    mkdir(cdir, 0700);
+    FILE *f = fopen(idx, "w");
+    CHECK(f);
+    for (int i = 0; i < 200; i++) fputs("this is not an SQLite database. ", f);
+    fclose(f);
+    struct chorus_engine *e = cache_engine(dir, NULL, NULL);
+    CHECK(e);
+    setenv("CHORUS_LOG", "error", 1);
+    struct collect a = {0};
+    CHECK_EQ_INT(speak(e, "The index was garbage.", CHORUS_FORMAT_WAV, 0, &a), CHORUS_OK);
+    CHECK_EQ_INT(speak(e, "The index was garbage.", CHORUS_FORMAT_WAV, 0, &a), CHORUS_OK);
+    struct chorus_cache_stats st = stats(e);
+    CHECK_EQ_INT(st.entries, 1);
+    CHECK_EQ_INT(st.hits, 1);
     free(a.bytes);
     chorus_engine_destroy(e);
 }
@@ -550,13 +606,15 @@ static int put_entry(struct chorus_cache *c, const char *name, size_t n, int see
 
 struct verify {
     size_t samples, words, marks;
-    int seed, bad;
+    int seed, bad; /* seed < 0: any seed, as long as the entry is consistent with its first sample */
+    size_t base;
 };
 static int v_s16(void *ud, const int16_t *x, size_t n, int rate) {
     struct verify *v = ud;
     if (rate != 16000) v->bad = 1;
+    if (v->samples == 0 && n) v->base = v->seed < 0 ? (size_t)(x[0] + 10000) : ((size_t)v->seed * 977) % 20000;
     for (size_t i = 0; i < n; i++, v->samples++)
-        if (x[i] != (int16_t)((v->samples * 31 + (size_t)v->seed * 977) % 20000 - 10000)) v->bad = 1;
+        if (x[i] != (int16_t)((v->samples * 31 + v->base) % 20000 - 10000)) v->bad = 1;
     return 0;
 }
 static int v_word(void *ud, size_t off, size_t len, double s, double e) {
@@ -665,7 +723,8 @@ static int child_work(const char *dir, int id) {
     if (!c) return 1;
     int bad = 0;
     for (int i = 0; i < 40; i++) {
-        if (put_entry(c, "shared", 3000, 42) != CHORUS_OK) bad++;
+        /* the same key with different content each time, like a nondeterministic engine */
+        if (put_entry(c, "shared", 3000, id * 1000 + i) != CHORUS_OK) bad++;
         char name[32];
         snprintf(name, sizeof name, "p%d-%d", id, i);
         if (put_entry(c, name, 2000 + (size_t)i * 10, i) != CHORUS_OK) bad++;
@@ -674,7 +733,7 @@ static int child_work(const char *dir, int id) {
         struct chorus_cache_blob *b;
         if (chorus_cache_get(c, &k, &b) == CHORUS_OK) {
             chorus_cache_blob_free(b);
-            if (!get_entry(c, "shared", 3000, 42) && chorus_cache_contains(c, &k)) bad++;
+            if (!get_entry(c, "shared", 3000, -1) && chorus_cache_contains(c, &k)) bad++;
         }
     }
     struct chorus_cache_stats st;
@@ -715,7 +774,7 @@ TEST(test_two_processes_share_a_directory) {
             CHECK_MSG(get_entry(c, name, 2000 + (size_t)i * 10, i), "entry %s is damaged", name);
             whole++;
         }
-    CHECK(get_entry(c, "shared", 3000, 42));
+    CHECK(get_entry(c, "shared", 3000, -1));
     CHECK_EQ_INT((uint64_t)whole + 1, st.entries);
     char edir[PATH_MAX], tdir[PATH_MAX];
     snprintf(edir, sizeof edir, "%s/entries", dir);
@@ -747,6 +806,7 @@ int main(void) {
     RUN(test_corrupt_entry_is_evicted_and_regenerated);
     RUN(test_cancelled_job_leaves_no_entry);
     RUN(test_clear);
+    RUN(test_damaged_index_is_replaced);
     RUN(test_eviction_is_lru_and_respects_the_cap);
     RUN(test_entry_checks_catch_damage);
     RUN(test_two_processes_share_a_directory);

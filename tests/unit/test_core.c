@@ -569,6 +569,52 @@ TEST(file_output_is_atomic) {
     chorus_engine_destroy(e);
 }
 
+/* [BACKEND] keys: a smaller chunk limit and a loudness target for one engine */
+struct spans {
+    size_t max_len, chunks;
+    double sumsq;
+    size_t n;
+};
+static int span_cb(const struct chorus_event *ev, void *ud) {
+    struct spans *sp = ud;
+    if (ev->type == CHORUS_EVENT_CHUNK) {
+        if (ev->chunk->text_len > sp->max_len) sp->max_len = ev->chunk->text_len;
+        sp->chunks++;
+        for (size_t i = 0; i < ev->chunk->n_samples; i++) sp->sumsq += (double)ev->chunk->samples[i] * ev->chunk->samples[i];
+        sp->n += ev->chunk->n_samples;
+    }
+    return 0;
+}
+
+TEST(per_backend_config) {
+    char path[] = "/tmp/chorus-cfg-XXXXXX.toml";
+    int fd = mkstemps(path, 5);
+    CHECK(fd >= 0);
+    const char *cfg = "[espeak]\nmax_chunk_chars = 40\nloudness_db = -30\n";
+    CHECK(write(fd, cfg, strlen(cfg)) == (ssize_t)strlen(cfg));
+    close(fd);
+    struct chorus_engine_options o = {0};
+    o.config_path = path;
+    struct chorus_engine *e = NULL;
+    CHECK(chorus_engine_create(&e, &o) == CHORUS_OK);
+    struct spans sp = {0};
+    struct chorus_request r = chorus_request_default();
+    r.backend = "espeak";
+    r.text = "Every chunk of this fairly long sentence stays within forty bytes of text, because the "
+             "config says so for this one engine, and the loudness is lowered as well.";
+    r.callback = span_cb;
+    r.userdata = &sp;
+    struct chorus_stream *s;
+    CHECK(chorus_stream_open(e, &r, &s) == CHORUS_OK);
+    CHECK(chorus_stream_run(s) == CHORUS_OK);
+    chorus_stream_destroy(s);
+    chorus_engine_destroy(e);
+    unlink(path);
+    CHECK_MSG(sp.max_len <= 40 && sp.chunks >= 4, "largest chunk %zu bytes over %zu chunks", sp.max_len, sp.chunks);
+    double rms = sqrt(sp.sumsq / (double)sp.n), db = 20 * log10(rms);
+    CHECK_MSG(db < -24 && db > -36, "loudness %.1f dBFS, wanted about -30", db);
+}
+
 int main(void) {
     RUN(wav_parses_and_is_speech);
     RUN(duration_grows_with_text);
@@ -584,5 +630,6 @@ int main(void) {
     RUN(listings);
     RUN(ssml_passthrough);
     RUN(file_output_is_atomic);
+    RUN(per_backend_config);
     return test_summary();
 }

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <stdio.h>
 
 #include "backends/espeak/espeak_shared.h"
 #include "core/backend.h"
@@ -211,6 +212,39 @@ static int espeak_synthesize(struct chorus_backend *b, const struct chorus_job *
     return rc;
 }
 
+/* espeak-ng's own phoneme mnemonics, which its [[...]] input (CHORUS_INPUT_PHONEMES) reads back. */
+static int espeak_phonemize(struct chorus_backend *b, const char *voice, const char *language,
+                            const char *text, size_t len, char **out, char *err, size_t errlen) {
+    (void)b, (void)language;
+    char *copy = chorus_strndup(text, len);
+    struct chorus_buf acc = {0};
+    if (!copy || chorus_buf_append(&acc, "", 0) < 0) {
+        free(copy);
+        return CHORUS_E_NOMEM;
+    }
+    int rc = CHORUS_OK;
+    chorus_espeak_lock();
+    if (espeak_SetVoiceByName(voice) != EE_OK) {
+        chorus_fmt(err, errlen, "espeak-ng cannot load voice '%s'", voice);
+        rc = CHORUS_E_UNKNOWN_VOICE;
+    }
+    const void *pos = copy;
+    while (rc == CHORUS_OK && pos) {
+        const char *ph = espeak_TextToPhonemes(&pos, espeakCHARS_UTF8, 0);
+        if (ph && *ph && ((acc.len && chorus_buf_append(&acc, " ", 1) < 0) ||
+                          chorus_buf_append(&acc, ph, strlen(ph)) < 0))
+            rc = CHORUS_E_NOMEM;
+    }
+    chorus_espeak_unlock();
+    free(copy);
+    if (rc != CHORUS_OK) {
+        chorus_buf_release(&acc);
+        return rc;
+    }
+    *out = acc.p;
+    return CHORUS_OK;
+}
+
 const struct chorus_backend_desc chorus_backend_espeak = {
     .name = "espeak",
     .pattern = NULL,
@@ -229,5 +263,6 @@ const struct chorus_backend_desc chorus_backend_espeak = {
         .open = espeak_open,
         .synthesize = espeak_synthesize,
         .list_voices = espeak_list_voices,
+        .phonemize = espeak_phonemize,
     },
 };

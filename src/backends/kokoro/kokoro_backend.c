@@ -204,6 +204,26 @@ static void hook_noise(void *ud, float *out, size_t n) {
     kokoro_rng_normal(&((struct hook_ctx *)ud)->rng, out, n);
 }
 
+/* Kokoro's IPA for a text: what --phonemes input takes for this backend. */
+static int kokoro_phonemize(struct chorus_backend *b, const char *voice, const char *language,
+                            const char *text, size_t len, char **out, char *err, size_t errlen) {
+    struct kokoro_priv *p = b->priv;
+    int rc = ensure_loaded(p);
+    if (rc) {
+        snprintf(err, errlen, "%s", p->load_err);
+        return rc;
+    }
+    const char *v = map_voice(p, voice && *voice ? voice : "af_heart");
+    char l1[2] = {v[0], 0};
+    const char *lang = language && *language ? language : l1;
+    struct kokoro_tokens toks;
+    rc = kokoro_g2p(text, len, lang, kokoro_model_config(p->m), &toks, err, errlen);
+    if (rc) return rc;
+    *out = kokoro_tokens_ps_utf8(&toks, 0, toks.n);
+    kokoro_tokens_release(&toks);
+    return *out ? CHORUS_OK : CHORUS_E_NOMEM;
+}
+
 static int kokoro_synthesize(struct chorus_backend *b, const struct chorus_job *job,
                              struct chorus_sink *sink) {
     struct kokoro_priv *p = b->priv;
@@ -315,6 +335,7 @@ const struct chorus_backend_desc chorus_backend_kokoro = {
         .open = kokoro_open,
         .probe = kokoro_probe,
         .synthesize = kokoro_synthesize,
+        .phonemize = kokoro_phonemize,
         .list_voices = kokoro_list_voices,
         .close = kokoro_close,
     },
