@@ -1,4 +1,5 @@
 /* nn.c — see nn.h. */
+#include "core/log.h"
 #include "nn/nn.h"
 
 #include <cpuid.h>
@@ -61,10 +62,12 @@ static void nn_init_once(void) {
     if (n < 1) n = 1;
     if (n > 8) n = 8;
     nn_threads = (int)n;
-    /* CHORUS_OPENBLAS_CORETYPE forces a core type. Otherwise we pick one from CPUID, and a
-     * preset OPENBLAS_CORETYPE is kept only if it is not a weaker x86 type than the CPU runs:
-     * environments that export "Haswell" for AVX-512 machines cost 1.5-2x in sgemm (measured on
-     * an AVX-512 EPYC: 1 thread 128x20000x128, Haswell 65-103 GFLOP/s, SkylakeX 103-124). */
+    /* CHORUS_OPENBLAS_CORETYPE forces a core type. Otherwise, when nobody set OPENBLAS_CORETYPE,
+     * we pick one from CPUID (the usual case: Debian's OpenBLAS alone would pick "Prescott" on
+     * AVX-512 cores, ~4x slower). A preset OPENBLAS_CORETYPE is the user's or the system's
+     * decision (some environments pin a type to avoid old OpenBLAS bugs) and is kept; when it is
+     * a weaker x86 type than the CPU runs, we say so once: measured on an AVX-512 EPYC, "Haswell"
+     * costs 1.5-2x in sgemm (1 thread 128x20000x128: Haswell 65-103 GFLOP/s, SkylakeX 103-124). */
     const char *force = getenv("CHORUS_OPENBLAS_CORETYPE");
     if (force && *force) {
         setenv("OPENBLAS_CORETYPE", force, 1);
@@ -72,8 +75,11 @@ static void nn_init_once(void) {
         int lvl = cpu_level();
         const char *want = lvl == 2 ? "SkylakeX" : lvl == 1 ? "Haswell" : NULL;
         const char *have = getenv("OPENBLAS_CORETYPE");
-        if (want && (!have || !*have || (lvl == 2 && weaker_coretype(have))))
+        if (want && (!have || !*have))
             setenv("OPENBLAS_CORETYPE", want, 1);
+        else if (have && lvl == 2 && weaker_coretype(have))
+            CHORUS_LOGI("OPENBLAS_CORETYPE=%s is set, but this CPU runs SkylakeX kernels: Kokoro would "
+                        "be about 1.5x faster with CHORUS_OPENBLAS_CORETYPE=SkylakeX", have);
     }
     static const char *const libs[] = {"libopenblas.so.0", "libopenblas.so", "libblas.so.3",
                                        "libcblas.so.3"};
