@@ -114,3 +114,21 @@ void chorus_framer_release(struct chorus_framer *f) {
     f->line = f->data = NULL;
     f->line_cap = f->data_cap = f->line_len = f->data_len = 0;
 }
+
+int chorus_net_buf_body(void *ud, const void *data, size_t n) {
+    struct chorus_net_buf *g = ud;
+    size_t max = g->max ? g->max : 8u * 1024 * 1024;
+    if (g->n + n + 1 > max) return CHORUS_E_TOO_LONG;
+    if (g->n + n + 1 > g->cap) {
+        size_t cap = g->cap ? g->cap * 2 : 16384;
+        while (cap < g->n + n + 1) cap *= 2;
+        char *q = realloc(g->p, cap);
+        if (!q) return CHORUS_E_NOMEM;
+        g->p = q;
+        g->cap = cap;
+    }
+    memcpy(g->p + g->n, data, n);
+    g->n += n;
+    g->p[g->n] = '\0';
+    return CHORUS_OK;
+}

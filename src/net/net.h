@@ -24,6 +24,15 @@
 
 #include <stddef.h>
 
+/** A growable, capped collector for small bodies (voice lists, JSON answers): use
+ *  chorus_net_buf_body as a request's on_body with the buffer as ud. p is NUL-terminated.
+ *  max 0 = 8 MiB; a longer body aborts the transfer with E_TOO_LONG. Free p with free(). */
+struct chorus_net_buf {
+    char *p;
+    size_t n, cap, max;
+};
+int chorus_net_buf_body(void *ud, const void *data, size_t n);
+
 /** curl_global_init once, thread-safe. Returns CHORUS_OK or CHORUS_E_NETWORK. */
 int chorus_net_global_init(void);
 

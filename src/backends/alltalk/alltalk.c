@@ -86,27 +86,8 @@ static int at_open(struct chorus_backend *b, const struct chorus_config *cfg) {
 
 /* ---- small GETs ---------------------------------------------------------------------------- */
 
-struct at_buf {
-    char *p;
-    size_t n, cap;
-};
-
-static int at_buf_body(void *ud, const void *data, size_t n) {
-    struct at_buf *g = ud;
-    if (g->n + n + 1 > 4u * 1024 * 1024) return CHORUS_E_TOO_LONG;
-    if (g->n + n + 1 > g->cap) {
-        size_t cap = g->cap ? g->cap * 2 : 4096;
-        while (cap < g->n + n + 1) cap *= 2;
-        char *q = realloc(g->p, cap);
-        if (!q) return CHORUS_E_NOMEM;
-        g->p = q;
-        g->cap = cap;
-    }
-    memcpy(g->p + g->n, data, n);
-    g->n += n;
-    g->p[g->n] = '\0';
-    return CHORUS_OK;
-}
+/* small answers are collected with the net layer's capped buffer (4 MiB here) */
+#define AT_BODY_MAX (4u * 1024 * 1024)
 
 static void at_classify_what(const char *what, const char *url,
                              const struct chorus_http_result *r,
@@ -190,12 +171,12 @@ static struct chorus_http_policy quick_policy(void) {
     return p;
 }
 
-static int at_get_small(struct chorus_backend *b, const char *path, struct at_buf *g,
+static int at_get_small(struct chorus_backend *b, const char *path, struct chorus_net_buf *g,
                         char *err, size_t errlen) {
     struct at_priv *p = b->priv;
     char url[700];
     if (chorus_net_join_url(url, sizeof url, p->url, path) != 0) return CHORUS_E_CONFIG;
-    struct at_ctx c = {b->name, p->url, NULL, g, at_buf_body, NULL};
+    struct at_ctx c = {b->name, p->url, NULL, g, chorus_net_buf_body, NULL};
     struct chorus_http_result r;
     int rc = at_perform(&c, "GET", url, NULL, NULL, quick_policy(), &r);
     if (rc != CHORUS_OK) snprintf(err, errlen, "%s", r.msg);
@@ -205,7 +186,7 @@ static int at_get_small(struct chorus_backend *b, const char *path, struct at_bu
 
 static int at_probe(struct chorus_backend *b, struct chorus_probe *why) {
     struct at_priv *p = b->priv;
-    struct at_buf g = {0};
+    struct chorus_net_buf g = {0, 0, 0, AT_BODY_MAX};
     char err[1024] = "";
     int rc = at_get_small(b, "api/ready", &g, err, sizeof err);
     int ok = 0;
@@ -224,7 +205,7 @@ static int at_probe(struct chorus_backend *b, struct chorus_probe *why) {
 }
 
 static int at_list_voices(struct chorus_backend *b, struct chorus_voice_list *out) {
-    struct at_buf g = {0};
+    struct chorus_net_buf g = {0, 0, 0, AT_BODY_MAX};
     char err[1024] = "";
     int rc = at_get_small(b, "api/voices", &g, err, sizeof err);
     if (rc != CHORUS_OK) {
@@ -467,8 +448,8 @@ static int at_synthesize(struct chorus_backend *b, const struct chorus_job *job,
             chorus_remote_audio_release(&c.audio);
             return chorus_job_fail(job, CHORUS_E_NOMEM, "alltalk: out of memory");
         }
-        struct at_buf g = {0};
-        struct at_ctx gctx = {b->name, p->url, job, &g, at_buf_body, NULL};
+        struct chorus_net_buf g = {0, 0, 0, AT_BODY_MAX};
+        struct at_ctx gctx = {b->name, p->url, job, &g, chorus_net_buf_body, NULL};
         const char *hdrs[] = {"Content-Type: application/x-www-form-urlencoded", NULL};
         chorus_net_join_url(url, sizeof url, p->url, "api/tts-generate");
         rc = at_perform(&gctx, "POST", url, big, hdrs, pol, &r);

@@ -226,27 +226,6 @@ static void el_classify(void *ud, const struct chorus_http_result *r,
 
 /* ---- voices -------------------------------------------------------------------------------- */
 
-struct grow_buf {
-    char *p;
-    size_t n, cap;
-};
-
-static int buf_body(void *ud, const void *data, size_t n) {
-    struct grow_buf *g = ud;
-    if (g->n + n + 1 > 8u * 1024 * 1024) return CHORUS_E_TOO_LONG;
-    if (g->n + n + 1 > g->cap) {
-        size_t cap = g->cap ? g->cap * 2 : 16384;
-        while (cap < g->n + n + 1) cap *= 2;
-        char *q = realloc(g->p, cap);
-        if (!q) return CHORUS_E_NOMEM;
-        g->p = q;
-        g->cap = cap;
-    }
-    memcpy(g->p + g->n, data, n);
-    g->n += n;
-    g->p[g->n] = '\0';
-    return CHORUS_OK;
-}
 
 static void copy_str(char *dst, size_t cap, json_t *v) {
     const char *s = json_string_value(v);
@@ -259,7 +238,7 @@ static int fetch_voices(struct el_priv *p, char *err, size_t errlen) {
     if (chorus_net_join_url(url, sizeof url, p->base, "v1/voices") != 0) return CHORUS_E_CONFIG;
     snprintf(hdr, sizeof hdr, "xi-api-key: %s", p->key);
     const char *hdrs[] = {hdr, "Accept: application/json", NULL};
-    struct grow_buf g = {0};
+    struct chorus_net_buf g = {0};
     struct chorus_http_req req = {0};
     req.method = "GET";
     req.url = url;
@@ -269,7 +248,7 @@ static int fetch_voices(struct el_priv *p, char *err, size_t errlen) {
     req.policy.max_retries = 2;
     req.policy.idle_timeout_ms = 15000;
     req.policy.backoff_initial_ms = 300;
-    req.on_body = buf_body;
+    req.on_body = chorus_net_buf_body;
     req.classify = el_classify;
     req.ud = &g;
     struct chorus_http_result r;
