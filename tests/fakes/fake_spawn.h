@@ -29,20 +29,25 @@ struct fake {
     char log[256];
 };
 
-static __attribute__((unused)) const char *fake_script(void) {
+/* Path of a fake script in tests/fakes: $CHORUS_FAKES/NAME, else beside this header. */
+static __attribute__((unused)) const char *fake_script_path(const char *name) {
     static char path[1024];
     const char *env = getenv("CHORUS_FAKES");
     if (env && *env) {
-        snprintf(path, sizeof path, "%s/fake_tts.py", env);
+        snprintf(path, sizeof path, "%s/%s", env, name);
         return path;
     }
     snprintf(path, sizeof path, "%s", __FILE__);
     char *slash = strrchr(path, '/');
     if (slash)
-        snprintf(slash + 1, sizeof path - (size_t)(slash + 1 - path), "fake_tts.py");
+        snprintf(slash + 1, sizeof path - (size_t)(slash + 1 - path), "%s", name);
     else
-        snprintf(path, sizeof path, "fake_tts.py");
+        snprintf(path, sizeof path, "%s", name);
     return path;
+}
+
+static __attribute__((unused)) const char *fake_script(void) {
+    return fake_script_path("fake_tts.py");
 }
 
 /* Fakes still running when the test exits (a failed CHECK returns before fake_stop). */
@@ -70,8 +75,10 @@ static __attribute__((unused)) void fake_track_(pid_t pid, int add) {
     }
 }
 
-/* provider, then extra arguments, NULL-terminated. Returns 0 on success. */
-static __attribute__((unused)) int fake_start(struct fake *f, const char *provider, ...) {
+/* Start python3 SCRIPT KIND_FLAG KIND --log LOG [args from ap...]: any fake of tests/fakes that
+ * prints "PORT n" once it listens. Returns 0 on success. */
+static __attribute__((unused)) int fake_spawn(struct fake *f, const char *script, const char *kind_flag,
+                                              const char *kind, va_list ap) {
     memset(f, 0, sizeof *f);
     snprintf(f->log, sizeof f->log, "/tmp/chorus-fake-%d-%ld.jsonl", (int)getpid(),
              (long)random());
@@ -79,16 +86,13 @@ static __attribute__((unused)) int fake_start(struct fake *f, const char *provid
     const char *argv[40];
     int n = 0;
     argv[n++] = "python3";
-    argv[n++] = fake_script();
-    argv[n++] = "--provider";
-    argv[n++] = provider;
+    argv[n++] = script;
+    argv[n++] = kind_flag;
+    argv[n++] = kind;
     argv[n++] = "--log";
     argv[n++] = f->log;
-    va_list ap;
-    va_start(ap, provider);
     const char *a;
     while ((a = va_arg(ap, const char *)) && n < 38) argv[n++] = a;
-    va_end(ap);
     argv[n] = NULL;
     int pfd[2];
     if (pipe(pfd) != 0) return -1;
@@ -121,6 +125,15 @@ static __attribute__((unused)) int fake_start(struct fake *f, const char *provid
     fclose(in);
     snprintf(f->base, sizeof f->base, "http://127.0.0.1:%d", f->port);
     return 0;
+}
+
+/* provider, then extra arguments, NULL-terminated. Returns 0 on success. */
+static __attribute__((unused)) int fake_start(struct fake *f, const char *provider, ...) {
+    va_list ap;
+    va_start(ap, provider);
+    int rc = fake_spawn(f, fake_script(), "--provider", provider, ap);
+    va_end(ap);
+    return rc;
 }
 
 static __attribute__((unused)) void fake_stop(struct fake *f) {

@@ -270,7 +270,7 @@ TEST(voicelib_refuses_bad_input) {
 /* ---- devnen ----------------------------------------------------------------------------- */
 
 TEST(devnen_clone_uploads_once_and_sends_fields) {
-    struct cbfake f;
+    struct fake f;
     CHECK(cbfake_start(&f, "devnen", NULL) == 0);
     struct chorus_engine *e = engine_for(f.base, "devnen");
     CHECK(e != NULL);
@@ -347,11 +347,11 @@ TEST(devnen_clone_uploads_once_and_sends_fields) {
     CHECK_EQ_INT(cbfake_count(&f, "POST", "/upload_reference"), 1);
     CHECK_EQ_INT(chorus_cloned_voice_remove(e, "anna"), CHORUS_OK);
     chorus_engine_destroy(e);
-    cbfake_stop(&f);
+    fake_stop(&f);
 }
 
 TEST(devnen_predefined_voice_and_speed) {
-    struct cbfake f;
+    struct fake f;
     CHECK(cbfake_start(&f, "devnen", NULL) == 0);
     struct chorus_engine *e = engine_for(f.base, "devnen");
     struct run r = {0};
@@ -393,11 +393,11 @@ TEST(devnen_predefined_voice_and_speed) {
     CHECK(emily);
     chorus_voices_free(vv, n);
     chorus_engine_destroy(e);
-    cbfake_stop(&f);
+    fake_stop(&f);
 }
 
 TEST(option_ranges_are_enforced) {
-    struct cbfake f;
+    struct fake f;
     CHECK(cbfake_start(&f, "devnen", NULL) == 0);
     struct chorus_engine *e = engine_for(f.base, "devnen");
     struct run r = {0};
@@ -414,11 +414,11 @@ TEST(option_ranges_are_enforced) {
     CHECK_EQ_INT(cbfake_count(&f, "POST", "/tts"), 0); /* nothing out of range was sent */
     free(r.pcm);
     chorus_engine_destroy(e);
-    cbfake_stop(&f);
+    fake_stop(&f);
 }
 
 TEST(fallback_presets) {
-    struct cbfake f;
+    struct fake f;
     /* the server fails at exaggeration above 0.45: the requested 0.5 fails, balanced (0.4) works */
     CHECK(cbfake_start(&f, "devnen", "--fail-when", "exaggeration>0.45", NULL) == 0);
     struct chorus_engine *e = engine_for(f.base, "devnen");
@@ -438,7 +438,7 @@ TEST(fallback_presets) {
     CHECK_NEAR(jnum(b2, "cfg_weight"), 0.6, 1e-9);
     json_decref(reqs);
     chorus_engine_destroy(e);
-    cbfake_stop(&f);
+    fake_stop(&f);
 
     /* every preset fails: a clear error after requested, balanced and safe */
     CHECK(cbfake_start(&f, "devnen", "--fail-when", "exaggeration>0.2", NULL) == 0);
@@ -456,7 +456,7 @@ TEST(fallback_presets) {
     CHECK_EQ_INT(cbfake_count(&f, "POST", "/tts"), 4);
     free(r.pcm);
     chorus_engine_destroy(e);
-    cbfake_stop(&f);
+    fake_stop(&f);
 }
 
 TEST(devnen_first_chunk_before_second_request_completes) {
@@ -465,7 +465,7 @@ TEST(devnen_first_chunk_before_second_request_completes) {
     char hold[400];
     snprintf(hold, sizeof hold, "%s/release-devnen", g_tmp);
     unlink(hold);
-    struct cbfake f;
+    struct fake f;
     CHECK(cbfake_start(&f, "devnen", "--hold", hold, "--hold-request", "2", NULL) == 0);
     struct chorus_engine *e = engine_for(f.base, "devnen");
     struct run r = {0};
@@ -479,7 +479,7 @@ TEST(devnen_first_chunk_before_second_request_completes) {
     CHECK(r.progress >= 2); /* progress per chunk */
     free(r.pcm);
     chorus_engine_destroy(e);
-    cbfake_stop(&f);
+    fake_stop(&f);
 }
 
 static int cancel_at_first_chunk(const struct chorus_event *ev, void *ud) {
@@ -489,7 +489,7 @@ static int cancel_at_first_chunk(const struct chorus_event *ev, void *ud) {
 }
 
 TEST(cancel_stops_before_the_next_chunk) {
-    struct cbfake f;
+    struct fake f;
     CHECK(cbfake_start(&f, "devnen", NULL) == 0);
     struct chorus_engine *e = engine_for(f.base, "devnen");
     int chunks = 0;
@@ -510,11 +510,11 @@ TEST(cancel_stops_before_the_next_chunk) {
     chorus_engine_get_stats(e, &st);
     CHECK_EQ_INT(st.active, 0); /* the slot is free */
     chorus_engine_destroy(e);
-    cbfake_stop(&f);
+    fake_stop(&f);
 }
 
 TEST(bad_input_errors) {
-    struct cbfake f;
+    struct fake f;
     CHECK(cbfake_start(&f, "devnen", NULL) == 0);
     struct chorus_engine *e = engine_for(f.base, "devnen");
     struct run r = {0};
@@ -539,7 +539,7 @@ TEST(bad_input_errors) {
     CHECK_MSG(strstr(err, "Nobody.wav") != NULL, "%s", err);
     CHECK_EQ_INT(r.n, 0);
     chorus_engine_destroy(e);
-    cbfake_stop(&f);
+    fake_stop(&f);
 
     /* server down: the port of a fake that is gone */
     char url[64];
@@ -572,7 +572,7 @@ TEST(travisvn_library_upload_and_true_streaming) {
     char hold[400];
     snprintf(hold, sizeof hold, "%s/release-travisvn", g_tmp);
     unlink(hold);
-    struct cbfake f;
+    struct fake f;
     CHECK(cbfake_start(&f, "travisvn", "--hold", hold, NULL) == 0);
     struct chorus_engine *e = engine_for(f.base, "travisvn");
     CHECK_MSG(chorus_cloned_voice_add(e, "bert", g_clip, NULL, NULL, 0) == CHORUS_OK, "%s",
@@ -626,11 +626,11 @@ TEST(travisvn_library_upload_and_true_streaming) {
     CHECK_EQ_INT(cbfake_count(&f, "POST", "/v1/voices"), 1);
     CHECK_EQ_INT(chorus_cloned_voice_remove(e, "bert"), CHORUS_OK);
     chorus_engine_destroy(e);
-    cbfake_stop(&f);
+    fake_stop(&f);
 }
 
 TEST(travisvn_ranges) {
-    struct cbfake f;
+    struct fake f;
     CHECK(cbfake_start(&f, "travisvn", NULL) == 0);
     struct chorus_engine *e = engine_for(f.base, "travisvn");
     struct run r = {0};
@@ -641,7 +641,7 @@ TEST(travisvn_ranges) {
     CHECK_EQ_INT(cbfake_count(&f, "POST", "/v1/audio/speech/stream"), 0);
     free(r.pcm);
     chorus_engine_destroy(e);
-    cbfake_stop(&f);
+    fake_stop(&f);
 }
 
 int main(void) {

@@ -70,7 +70,7 @@ static int speak(const char *url, const char *text, const struct chorus_option *
 }
 
 /* The seeds of the /tts requests, in order. */
-static int seeds_sent(const struct cbfake *f, long long *out, int cap) {
+static int seeds_sent(const struct fake *f, long long *out, int cap) {
     json_t *arr = cbfake_requests(f);
     int n = 0;
     size_t i;
@@ -131,7 +131,7 @@ TEST(recognizer_tells_speech_from_garble) {
 }
 
 TEST(best_candidate_wins) {
-    struct cbfake f;
+    struct fake f;
     /* seeds 100 and 102 are garbled, 101 is speech */
     CHECK(cbfake_start(&f, "devnen", "--garble-seeds", "100,102", NULL) == 0);
     g_log_len = 0;
@@ -156,11 +156,11 @@ TEST(best_candidate_wins) {
     double secs = (double)r.n / 24000.0;
     CHECK_MSG(secs > 1.5 && secs < 6.0, "%.2f s", secs);
     CHECK(r.energy > 0);
-    cbfake_stop(&f);
+    fake_stop(&f);
 }
 
 TEST(below_threshold_regenerates) {
-    struct cbfake f;
+    struct fake f;
     /* the first request is garbled: a single validated take scores badly, the next recovers */
     CHECK(cbfake_start(&f, "devnen", "--garble-first", "1", NULL) == 0);
     g_log_len = 0;
@@ -181,7 +181,7 @@ TEST(below_threshold_regenerates) {
     CHECK(logged_score(10) >= 0 && logged_score(10) < 0.3);
     double secs = (double)r.n / 24000.0;
     CHECK_MSG(secs > 1.5 && secs < 6.0, "%.2f s", secs);
-    cbfake_stop(&f);
+    fake_stop(&f);
 }
 
 int main(void) {
