@@ -7,6 +7,8 @@
  * settings — so a folder made for another book or voice is refused rather than mixed in. A rerun
  * skips the chapters the manifest lists (and whose files exist), speaks the rest, and assembles
  * the output (mux.c) into a temp file renamed into place. */
+#include <ctype.h>
+#include <dirent.h>
 #include <errno.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -545,6 +547,28 @@ static int choose_codec(struct job *j) {
     return CHORUS_OK;
 }
 
+/* A run killed mid-chapter leaves chorus_synthesize_file's temp file (NAME.XXXXXX.tmp) and
+ * perhaps a manifest temp: ours alone, so removed before speaking again. */
+static void remove_stale_temps(const char *dir, int split_names) {
+    DIR *d = opendir(dir);
+    if (!d) return;
+    struct dirent *de;
+    while ((de = readdir(d))) {
+        size_t n = strlen(de->d_name);
+        const char *nm = de->d_name;
+        int ours = split_names ? n > 10 && isdigit((unsigned char)nm[0]) &&
+                                     isdigit((unsigned char)nm[1]) &&
+                                     isdigit((unsigned char)nm[2]) && !strncmp(nm + 3, " - ", 3)
+                               : 1;
+        if (ours && n > 4 && !strcmp(nm + n - 4, ".tmp")) {
+            char *p = path_join(dir, nm);
+            if (p) unlink(p);
+            free(p);
+        }
+    }
+    closedir(d);
+}
+
 static int setup(struct job *j) {
     const struct chorus_book_render_options *o = j->o;
     if (!o->output || !*o->output) return fail(j, CHORUS_E_INVALID, "no output given");
@@ -572,6 +596,10 @@ static int setup(struct job *j) {
                     strerror(errno));
     rc = job_key(j);
     if (!rc) rc = manifest_load(j);
+    if (!rc) {
+        remove_stale_temps(j->dir, 0);
+        if (o->split) remove_stale_temps(o->output, 1);
+    }
     return rc;
 }
 

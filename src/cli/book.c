@@ -21,6 +21,7 @@ static const char book_usage[] =
     "\n"
     "  -o, --output PATH        the audiobook file (or folder with --split)\n"
     "      --list               show the chapters and their sizes, speak nothing\n"
+    "      --text N             print the text chapter N will be read from, speak nothing\n"
     "      --chapters LIST      only these chapters, as --list numbers them: 3-7,9\n"
     "      --split              one file per chapter into the folder OUTPUT\n"
     "  -F, --format FMT         format of --split files: mp3 (default), wav, flac, opus, aac\n"
@@ -124,10 +125,11 @@ struct book_args {
     struct chorus_book_render_options o;
     const char *input;
     int list, quiet, image_alt;
+    size_t text; /* --text N */
 };
 
 static int parse_args(int argc, char **argv, struct book_args *a) {
-    enum { O_LIST = 256, O_CHAPTERS, O_SPLIT, O_DIALOGUE, O_SUBS, O_SUBWORDS, O_ALT, O_JOB, O_REDO };
+    enum { O_LIST = 256, O_CHAPTERS, O_SPLIT, O_DIALOGUE, O_SUBS, O_SUBWORDS, O_ALT, O_JOB, O_REDO, O_TEXT };
     static const struct option opts[] = {
         {"output", required_argument, 0, 'o'},     {"list", no_argument, 0, O_LIST},
         {"chapters", required_argument, 0, O_CHAPTERS}, {"split", no_argument, 0, O_SPLIT},
@@ -137,7 +139,7 @@ static int parse_args(int argc, char **argv, struct book_args *a) {
         {"sample-rate", required_argument, 0, 'r'}, {"subtitles", required_argument, 0, O_SUBS},
         {"subtitle-words", no_argument, 0, O_SUBWORDS}, {"image-alt", no_argument, 0, O_ALT},
         {"job-dir", required_argument, 0, O_JOB},  {"redo", required_argument, 0, O_REDO},
-        {"quiet", no_argument, 0, 'q'},            {"help", no_argument, 0, 'h'},
+        {"text", required_argument, 0, O_TEXT},    {"quiet", no_argument, 0, 'q'},            {"help", no_argument, 0, 'h'},
         {0, 0, 0, 0}};
     int c;
     char *end;
@@ -189,6 +191,13 @@ static int parse_args(int argc, char **argv, struct book_args *a) {
                 return EXIT_USAGE;
             }
             break;
+        case O_TEXT:
+            a->text = strtoul(optarg, &end, 10);
+            if (*end || !a->text) {
+                cli_err("--text %s: give a chapter number as --list shows it", optarg);
+                return EXIT_USAGE;
+            }
+            break;
         case 'q': a->quiet = 1; break;
         case 'h': fputs(book_usage, stdout); return -1;
         default: fputs(book_usage, stderr); return EXIT_USAGE;
@@ -199,7 +208,7 @@ static int parse_args(int argc, char **argv, struct book_args *a) {
         return EXIT_USAGE;
     }
     a->input = argv[optind];
-    if (!a->list && !a->o.output) {
+    if (!a->list && !a->text && !a->o.output) {
         cli_err("no output: add -o book.m4b (or --list to see the chapters)");
         return EXIT_USAGE;
     }
@@ -226,6 +235,15 @@ int cli_book(int argc, char **argv) {
         return 1;
     }
     chorus_book_set_image_alt(b, a.image_alt);
+    if (a.text) {
+        char *t = NULL;
+        rc = chorus_book_chapter_text(b, a.text - 1, &t, NULL);
+        if (rc == CHORUS_OK) printf("%s\n", t);
+        else cli_err("%s", chorus_book_errmsg(b));
+        chorus_free(t);
+        chorus_book_close(b);
+        return rc == CHORUS_OK ? 0 : 1;
+    }
     if (a.list) {
         rc = list_chapters(b);
         chorus_book_close(b);
