@@ -10,6 +10,7 @@
 
 #include "cli.h"
 #include "server/server.h"
+#include "server/wyoming.h"
 
 static const char serve_usage[] =
     "usage: chorus serve [options]\n"
@@ -29,6 +30,11 @@ static const char serve_usage[] =
     "      --max-input N        most characters of input per request (default 100000)\n"
     "      --grace MS           on SIGINT/SIGTERM, let generations finish this long (default 10000)\n"
     "      --port-file FILE     write the bound port to FILE once listening\n"
+    "      --wyoming tcp://HOST:PORT  also serve Home Assistant's Wyoming protocol (port\n"
+    "                           default 10200; [server] wyoming); no authentication: a\n"
+    "                           non-loopback HOST needs --insecure\n"
+    "      --wyoming-only       serve Wyoming alone, no HTTP\n"
+    "      --wyoming-port-file FILE  write the bound Wyoming port to FILE\n"
     "  -q, --quiet              no access log\n"
     "\n"
     "Configuration: the same keys in a [server] section of config.toml; OpenAI voice names map\n"
@@ -55,8 +61,61 @@ static int cfg_long(struct chorus_engine *e, const char *key, long lo, long hi, 
     return 0;
 }
 
+static int loopback(const char *h) {
+    return !strcmp(h, "localhost") || !strcmp(h, "::1") || !strncmp(h, "127.", 4);
+}
+
+/* --wyoming tcp://HOST:PORT (HOST may be [v6]; PORT defaults to 10200). */
+static int start_wyoming(struct chorus_engine *e, const char *uri, const struct srv_options *so,
+                         const char *port_file, struct wy_server **out) {
+    struct wy_options wo = {.port = 10200, .backend = so->default_backend};
+    char host[256];
+    const char *p = strncmp(uri, "tcp://", 6) == 0 ? uri + 6 : NULL;
+    const char *colon = p ? (*p == '[' ? strstr(p, "]:") : strrchr(p, ':')) : NULL;
+    const char *hend = colon ? colon + (*p == '[' ? 1 : 0) : p ? p + strlen(p) : NULL;
+    long port = 10200;
+    if (!p || (size_t)(hend - p) >= sizeof host ||
+        (colon && parse_long(colon + (*p == '[' ? 2 : 1), 0, 65535, &port))) {
+        cli_err("invalid --wyoming '%s': use tcp://HOST:PORT, e.g. tcp://127.0.0.1:10200", uri);
+        return EXIT_USAGE;
+    }
+    snprintf(host, sizeof host, "%.*s", (int)(hend - p), p);
+    if (host[0] == '[') memmove(host, host + 1, strlen(host)), host[strlen(host) - 1] = 0;
+    if (!*host) snprintf(host, sizeof host, "127.0.0.1");
+    if (!loopback(host) && !so->insecure) {
+        cli_err("Wyoming has no authentication: listening on %s needs --insecure (keep it on a "
+                "network you trust)", host);
+        return EXIT_USAGE;
+    }
+    wo.host = host;
+    wo.port = (int)port;
+    char err[512] = "";
+    int rc = wy_start(e, &wo, out, err, sizeof err);
+    if (rc != CHORUS_OK) {
+        cli_err("%s", err[0] ? err : chorus_strerror(rc));
+        return 1;
+    }
+    int bracket = strchr(host, ':') != NULL;
+    fprintf(stderr, "chorus serve: Wyoming on tcp://%s%s%s:%d\n", bracket ? "[" : "", host,
+            bracket ? "]" : "", wy_port(*out));
+    if (port_file) {
+        char tmp[4096];
+        snprintf(tmp, sizeof tmp, "%s.tmp", port_file);
+        FILE *f = fopen(tmp, "w");
+        if (!f || fprintf(f, "%d\n", wy_port(*out)) < 0 || fclose(f) != 0 ||
+            rename(tmp, port_file) != 0) {
+            cli_err("cannot write the port to %s: %s", port_file, strerror(errno));
+            wy_stop(*out);
+            *out = NULL;
+            return 1;
+        }
+    }
+    return 0;
+}
+
 int cli_serve(int argc, char **argv) {
-    enum { OPT_INSECURE = 256, OPT_QUEUE, OPT_QTIMEOUT, OPT_BODY, OPT_INPUT, OPT_GRACE, OPT_PORTFILE };
+    enum { OPT_INSECURE = 256, OPT_QUEUE, OPT_QTIMEOUT, OPT_BODY, OPT_INPUT, OPT_GRACE, OPT_PORTFILE,
+           OPT_WYOMING, OPT_WYONLY, OPT_WYPORTFILE };
     static const struct option opts[] = {
         {"host", required_argument, 0, 'H'},         {"port", required_argument, 0, 'p'},
         {"api-key", required_argument, 0, 'k'},      {"insecure", no_argument, 0, OPT_INSECURE},
@@ -64,12 +123,15 @@ int cli_serve(int argc, char **argv) {
         {"max-queue", required_argument, 0, OPT_QUEUE}, {"queue-timeout", required_argument, 0, OPT_QTIMEOUT},
         {"max-body", required_argument, 0, OPT_BODY}, {"max-input", required_argument, 0, OPT_INPUT},
         {"grace", required_argument, 0, OPT_GRACE},  {"port-file", required_argument, 0, OPT_PORTFILE},
+        {"wyoming", required_argument, 0, OPT_WYOMING}, {"wyoming-only", no_argument, 0, OPT_WYONLY},
+        {"wyoming-port-file", required_argument, 0, OPT_WYPORTFILE},
         {"quiet", no_argument, 0, 'q'},              {"help", no_argument, 0, 'h'},
         {0, 0, 0, 0}};
     struct srv_options o = srv_options_default();
     const char *keys[65];
     size_t nkeys = 0;
-    const char *host = NULL, *port_file = NULL;
+    const char *host = NULL, *port_file = NULL, *wyoming = NULL, *wy_port_file = NULL;
+    int wy_only = 0;
     long port = -1, maxc = -1, queue = -1, qtimeout = -1, body = -1, input = -1, grace = 10000;
     int c;
     optind = 1;
@@ -92,6 +154,9 @@ int cli_serve(int argc, char **argv) {
         case OPT_INPUT: if (parse_long(optarg, 1, 100000000, &input)) what = "--max-input: use 1 to 100000000"; break;
         case OPT_GRACE: if (parse_long(optarg, 0, 3600000, &grace)) what = "--grace: use 0 to 3600000 ms"; break;
         case OPT_PORTFILE: port_file = optarg; break;
+        case OPT_WYOMING: wyoming = optarg; break;
+        case OPT_WYONLY: wy_only = 1; break;
+        case OPT_WYPORTFILE: wy_port_file = optarg; break;
         case 'q': o.access_log = 0; break;
         case 'h': fputs(serve_usage, stdout); return 0;
         default: cli_err("run 'chorus serve --help' for its options"); return EXIT_USAGE;
@@ -149,6 +214,12 @@ int cli_serve(int argc, char **argv) {
     o.max_concurrent = maxc > 0 ? (int)maxc : 0;
 
     struct srv *s = NULL;
+    struct wy_server *wy = NULL;
+    if (!wyoming) wyoming = chorus_engine_config(e, "server", "wyoming");
+    if (wy_only && !wyoming) wyoming = "tcp://127.0.0.1:10200";
+    if (wyoming && (status = start_wyoming(e, wyoming, &o, wy_port_file, &wy)) != 0) goto out;
+    status = 1;
+    if (wy_only) goto wait;
     rc = srv_start(e, &o, &s, err, sizeof err);
     if (rc != CHORUS_OK) {
         cli_err("%s", err);
@@ -171,14 +242,18 @@ int cli_serve(int argc, char **argv) {
             goto out;
         }
     }
+wait:;
     int sig = 0;
     sigwait(&set, &sig);
     fprintf(stderr, "chorus serve: %s received, stopping (running generations get %ld ms)\n",
             sig == SIGINT ? "SIGINT" : "SIGTERM", grace);
-    srv_stop(s, (int)grace);
+    wy_stop(wy);
+    wy = NULL;
+    if (s) srv_stop(s, (int)grace);
     fprintf(stderr, "chorus serve: stopped\n");
     status = 0;
 out:
+    wy_stop(wy);
     chorus_engine_destroy(e);
     return status;
 }

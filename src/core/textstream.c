@@ -15,6 +15,12 @@
 
 #define FIRST_CLAUSE_BYTES 100   /* before any audio: a clause this long is spoken alone */
 #define MAX_PENDING_BYTES 16384  /* no sentence end by then: speak up to the last space */
+/* Silence between sentences spoken as separate requests (at speed 1; PCM and WAV output): an
+ * engine ends a request a few milliseconds after the last word, where inside one request it
+ * would pause as the punctuation asks (espeak-ng: ~0.3 s after a sentence). */
+#define PAUSE_SENTENCE 0.30
+#define PAUSE_PARAGRAPH 0.60
+#define PAUSE_CLAUSE 0.15
 
 struct chorus_textstream {
     struct chorus_engine *e;
@@ -32,6 +38,8 @@ struct chorus_textstream {
     double clock;    /* seconds of audio delivered before the current sentence */
     double seg_end;  /* end of the current sentence's audio, on its own clock */
     int rate, started, spoke, header_sent, done;
+    double pause_due; /* seconds of silence the last boundary calls for */
+    double cut_pause; /* set by find_cut for the cut it returns */
     atomic_int cancelled;
     pthread_mutex_t mu;
     struct chorus_stream *cur;
@@ -109,17 +117,23 @@ static size_t find_cut(struct chorus_textstream *ts, int final) {
             unsigned char c = (unsigned char)p[k];
             if (c >= 'a' && c <= 'z') continue; /* "e.g. this", "etc. and" */
             if (p[i] == '.' && t == 1 && abbreviation(p, i) && !(c == '\n')) continue;
+            ts->cut_pause = PAUSE_SENTENCE;
             return k;
         }
         if (p[i] == '\n') { /* a blank line ends a paragraph */
             size_t k = i + 1;
             while (k < n && (p[k] == ' ' || p[k] == '\t' || p[k] == '\r')) k++;
-            if (k < n && p[k] == '\n') return k + 1;
+            if (k < n && p[k] == '\n') {
+                ts->cut_pause = PAUSE_PARAGRAPH;
+                return k + 1;
+            }
             if (k == n) break;
         }
         if (!ts->spoke && i >= FIRST_CLAUSE_BYTES && (p[i] == ',' || p[i] == ';' || p[i] == ':') &&
-            i + 1 < n && is_space((unsigned char)p[i + 1]))
+            i + 1 < n && is_space((unsigned char)p[i + 1])) {
+            ts->cut_pause = PAUSE_CLAUSE;
             return i + 2;
+        }
     }
     if (i == n) { /* a UTF-8 sequence cut at the end may be a terminator: look at it again */
         size_t lead = n;
@@ -131,6 +145,7 @@ static size_t find_cut(struct chorus_textstream *ts, int final) {
         }
     }
     ts->scan = i;
+    ts->cut_pause = 0;
     if (final) return n;
     if (n > MAX_PENDING_BYTES) { /* no end in sight: the last space, else a UTF-8 boundary */
         size_t k = MAX_PENDING_BYTES;
@@ -244,9 +259,38 @@ static int blank(const char *s, size_t n) {
     return 1;
 }
 
+/* The pause the previous boundary called for, as a chunk of silence (PCM and WAV only). */
+static int emit_pause(struct chorus_textstream *ts) {
+    double secs = ts->pause_due / (ts->req.speed > 0 ? ts->req.speed : 1.0f);
+    ts->pause_due = 0;
+    if (secs <= 0 || !ts->rate || !ts->spoke ||
+        (ts->format != CHORUS_FORMAT_PCM && ts->format != CHORUS_FORMAT_WAV))
+        return 0;
+    size_t n = (size_t)(secs * ts->rate);
+    float *z = calloc(n, sizeof *z);
+    unsigned char *b = calloc(n, 2);
+    int r = 1;
+    if (z && b) {
+        struct chorus_chunk c = {.samples = z, .n_samples = n, .sample_rate = ts->rate,
+                                 .data = b, .data_len = 2 * n, .text_offset = ts->base,
+                                 .start_time = 0};
+        double keep = ts->clock;
+        ts->seg_base = 0;
+        ts->clock = keep;
+        ts->seg_end = 0;
+        r = on_chunk(ts, &c);
+        ts->clock = keep + ts->seg_end;
+    }
+    free(z);
+    free(b);
+    return r;
+}
+
 static int speak(struct chorus_textstream *ts, size_t cut) {
     int rc = CHORUS_OK;
-    if (!blank(ts->pending, cut)) {
+    double pause_after = ts->cut_pause;
+    if (!blank(ts->pending, cut) && emit_pause(ts)) rc = CHORUS_E_CANCELLED;
+    if (!rc && !blank(ts->pending, cut)) {
         struct chorus_request r = ts->req;
         r.text = ts->pending;
         r.text_len = cut;
@@ -271,6 +315,7 @@ static int speak(struct chorus_textstream *ts, size_t cut) {
         chorus_stream_destroy(s);
         ts->clock += ts->seg_end;
         ts->spoke = 1;
+        ts->pause_due = pause_after;
     }
     memmove(ts->pending, ts->pending + cut, ts->plen - cut);
     ts->plen -= cut;
