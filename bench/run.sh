@@ -15,6 +15,10 @@ if [ -x "$B/chorus" ] && command -v ffprobe >/dev/null; then
     echo "== bench_book"
     sh "$(dirname "$0")/bench_book.sh" "$B/chorus"
 fi
+if [ -x "$B/chorus" ]; then
+    echo "== bench_stream_input"
+    sh "$(dirname "$0")/bench_stream_input.sh" "$B/chorus"
+fi
 for b in "$B"/bench/bench_*; do
     case "$b" in */bench_espeak) continue ;; esac
     [ -x "$b" ] || continue

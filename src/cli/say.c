@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "chorus/textstream.h"
 #include "cli.h"
 
 static const char say_usage[] =
@@ -27,6 +28,9 @@ static const char say_usage[] =
     "                           file's extension, else wav)\n"
     "  -s, --speed X            speaking rate, 0.25 to 4.0 (default 1.0)\n"
     "  -r, --sample-rate HZ     output sample rate (default: the format's or the engine's)\n"
+    "      --stream-input       read standard input as it arrives and speak each sentence as\n"
+    "                           soon as it is complete (llm | chorus say --stream-input --play);\n"
+    "                           output to standard output or --play; pcm, wav, mp3 or aac\n"
     "      --ssml               the text is an SSML document\n"
     "      --phonemes           the text is phonemes in the engine's notation\n"
     "      --no-normalize       speak the text as written (no number/abbreviation expansion)\n"
@@ -160,8 +164,89 @@ static int write_timestamps(const char *path, json_t *words) {
     return ok ? 0 : -1;
 }
 
+/* --stream-input: append standard input to a text stream as it arrives. */
+static int say_stream_input(struct chorus_request *r, int play, const char *device, int quiet,
+                            const char *ts_path) {
+    if (!play && isatty(1)) {
+        cli_err("no output: --stream-input writes to standard output (redirect it) or --play");
+        return EXIT_USAGE;
+    }
+    if (r->format == CHORUS_FORMAT_DEFAULT) r->format = CHORUS_FORMAT_WAV;
+    struct say_ctx ctx = {0};
+    ctx.to_stdout = !play;
+    ctx.progress_bar = 0;
+    ctx.play = play;
+    ctx.device = device;
+    (void)quiet;
+    if (ts_path) ctx.words = json_array();
+    r->callback = say_cb;
+    r->userdata = &ctx;
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_signal;
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+    signal(SIGPIPE, SIG_IGN);
+    struct chorus_engine *e = cli_engine();
+    if (!e) {
+        json_decref(ctx.words);
+        return 1;
+    }
+    struct chorus_textstream *ts = NULL;
+    int rc = chorus_textstream_open(e, r, &ts);
+    char *all = NULL; /* everything read, for --timestamps' words */
+    size_t all_len = 0;
+    char buf[4096];
+    while (rc == CHORUS_OK && !atomic_load(&interrupted)) {
+        ssize_t n = read(0, buf, sizeof buf);
+        if (n < 0 && errno == EINTR) continue;
+        if (n < 0) {
+            cli_err("cannot read standard input: %s", strerror(errno));
+            rc = CHORUS_E_IO;
+            break;
+        }
+        if (n == 0) {
+            rc = chorus_textstream_finish(ts);
+            break;
+        }
+        if (ts_path) {
+            char *a = realloc(all, all_len + (size_t)n + 1);
+            if (!a) {
+                rc = CHORUS_E_NOMEM;
+                break;
+            }
+            all = a;
+            memcpy(all + all_len, buf, (size_t)n);
+            all_len += (size_t)n;
+            all[all_len] = 0;
+            ctx.text = all;
+        }
+        rc = chorus_textstream_append(ts, buf, (size_t)n);
+    }
+    if (ctx.player && chorus_player_close(ctx.player) != CHORUS_OK && rc == CHORUS_OK) rc = CHORUS_E_IO;
+    int status = 0;
+    if (atomic_load(&interrupted)) {
+        cli_err("interrupted");
+        status = 130;
+    } else if (ctx.write_errno) {
+        status = ctx.write_errno == EPIPE ? 0 : 1; /* a reader that stops early is a normal end */
+        if (status) cli_err("cannot write audio to standard output: %s", strerror(ctx.write_errno));
+    } else if (rc != CHORUS_OK) {
+        cli_err("%s", ts ? chorus_textstream_errmsg(ts) : chorus_strerror(rc));
+        status = 1;
+    } else if (ts_path && write_timestamps(ts_path, ctx.words) < 0) {
+        status = 1;
+    }
+    chorus_textstream_destroy(ts);
+    json_decref(ctx.words);
+    free(all);
+    chorus_engine_destroy(e);
+    return status;
+}
+
 int cli_say(int argc, char **argv) {
-    enum { OPT_SSML = 256, OPT_TS, OPT_OPT, OPT_PHON, OPT_NONORM, OPT_PLAY, OPT_DEVICE, OPT_ESTIMATE, OPT_NOCACHE };
+    enum { OPT_SSML = 256, OPT_TS, OPT_OPT, OPT_PHON, OPT_NONORM, OPT_PLAY, OPT_DEVICE, OPT_ESTIMATE, OPT_NOCACHE,
+           OPT_STREAMIN };
     static const struct option opts[] = {
         {"backend", required_argument, 0, 'b'}, {"voice", required_argument, 0, 'v'},
         {"model", required_argument, 0, 'm'},   {"lang", required_argument, 0, 'l'},
@@ -172,11 +257,11 @@ int cli_say(int argc, char **argv) {
         {"timestamps", required_argument, 0, OPT_TS}, {"opt", required_argument, 0, OPT_OPT},
         {"estimate", no_argument, 0, OPT_ESTIMATE}, {"play", no_argument, 0, OPT_PLAY},     {"device", required_argument, 0, OPT_DEVICE},
         {"quiet", no_argument, 0, 'q'},         {"help", no_argument, 0, 'h'},
-        {"no-cache", no_argument, 0, OPT_NOCACHE},
+        {"no-cache", no_argument, 0, OPT_NOCACHE}, {"stream-input", no_argument, 0, OPT_STREAMIN},
         {0, 0, 0, 0}};
     struct chorus_request r = chorus_request_default();
     const char *file = NULL, *out = NULL, *ts_path = NULL, *fmt = NULL;
-    int quiet = 0, play = 0, estimate = 0, c;
+    int quiet = 0, play = 0, estimate = 0, stream_input = 0, c;
     const char *device = NULL;
     struct chorus_option kv[64];
     size_t nkv = 0;
@@ -212,6 +297,7 @@ int cli_say(int argc, char **argv) {
         case OPT_NONORM: r.flags |= CHORUS_FLAG_NO_NORMALIZE; break;
         case OPT_NOCACHE: r.flags |= CHORUS_FLAG_NO_CACHE; break;
         case OPT_TS: ts_path = optarg; break;
+        case OPT_STREAMIN: stream_input = 1; break;
         case OPT_OPT: {
             char *eq = strchr(optarg, '=');
             if (!eq || eq == optarg) {
@@ -252,6 +338,15 @@ int cli_say(int argc, char **argv) {
     if (file && optind < argc) {
         cli_err("give the text either as arguments or with -f, not both");
         return EXIT_USAGE;
+    }
+    if (stream_input) {
+        if (optind < argc || (file && strcmp(file, "-")) || (out && strcmp(out, "-")) ||
+            estimate || r.input != CHORUS_INPUT_TEXT) {
+            cli_err("--stream-input reads standard input and writes standard output or --play; "
+                    "it takes no TEXT, -f FILE, -o FILE, --ssml, --phonemes or --estimate");
+            return EXIT_USAGE;
+        }
+        return say_stream_input(&r, play, device, quiet, ts_path);
     }
     if (optind < argc) {
         size_t total = 0;
