@@ -41,3 +41,6 @@ endif()
 if(CHORUS_WITH_SERVER)
   list(APPEND CHORUS_CLI_PKGS libmicrohttpd)
 endif()
+# books (src/book): EPUB is a zip (libzip), its package files XML and its chapters XHTML
+# (libxml2, whose HTML parser reads sloppy markup), M4B/MP3 assembly (libavformat)
+list(APPEND CHORUS_PKGS libzip libxml-2.0 libavformat)

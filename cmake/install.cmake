@@ -8,7 +8,7 @@ install(TARGETS chorus chorus_headers EXPORT chorusTargets
         RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR})
 install(TARGETS chorus_static ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR})
 install(TARGETS chorus_cli RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR})
-install(FILES include/chorus/chorus.h ${CHORUS_GENERATED}/chorus/chorus_version.h
+install(FILES include/chorus/chorus.h include/chorus/book.h ${CHORUS_GENERATED}/chorus/chorus_version.h
         DESTINATION ${CMAKE_INSTALL_INCLUDEDIR}/chorus)
 install(FILES LICENSE DESTINATION ${CMAKE_INSTALL_DOCDIR})
 
