@@ -1,8 +1,8 @@
 #!/bin/bash
 # install_test.sh — `cmake --install` of the build into a temporary DESTDIR, then a small
-# program (consumer.c) built against that installed copy twice, with pkg-config and with CMake's
-# find_package(chorus), and run; the WAV each writes is decoded with sox (an independent decoder)
-# and must hold speech-like audio. Also checks the file set and the SONAME.
+# program (consumer.c) built against that installed copy three ways (pkg-config, libchorus.a,
+# CMake's find_package(chorus)) and run; the WAV each writes is decoded with sox (an independent
+# decoder) and must hold speech-like audio. Also checks the file set and the SONAME.
 # Env: CHORUS_BUILD (the build tree), CHORUS_SRC (the source tree), CC.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
@@ -63,6 +63,17 @@ deps=$(ldd "$tmp/consumer_pc")
 grep -qF "libchorus.so.1 => $libdir/" <<< "$deps" ||
     fail "consumer (pkg-config) does not use the installed libchorus.so.1: $deps"
 check_wav "$tmp/pc.wav" pkg-config
+
+# 1b. the static library, its dependencies shared (docs/embedding.md)
+# shellcheck disable=SC2046
+${CC:-cc} -std=c11 -Wall -Wextra -Werror -o "$tmp/consumer_static" "$here/consumer.c" \
+    $(pkg-config --cflags chorus) "$(pkg-config --variable=libdir chorus)/libchorus.a" \
+    $(pkg-config --libs $(pkg-config --print-requires-private chorus)) \
+    $(pkg-config --variable=static_libs chorus) || fail "build with libchorus.a"
+deps=$(ldd "$tmp/consumer_static")
+grep -q libchorus <<< "$deps" && fail "the static consumer still loads libchorus.so"
+"$tmp/consumer_static" "$tmp/static.wav" || fail "consumer (static) failed"
+check_wav "$tmp/static.wav" static
 
 # 2. CMake find_package(chorus)
 unset PKG_CONFIG_PATH
