@@ -17,7 +17,7 @@
 #include <unistd.h>
 
 #include "chorus/textstream.h"
-#include "server/wyoming.h"
+#include "wyoming.h"
 
 #define WY_VERSION "1.7.2"
 
