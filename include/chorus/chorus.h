@@ -474,11 +474,17 @@ CHORUS_API const char *chorus_stream_backend(const struct chorus_stream *s);
 CHORUS_API const char *chorus_stream_voice(const struct chorus_stream *s);
 /** Output sample rate the stream will produce (valid after open). */
 CHORUS_API int chorus_stream_sample_rate(const struct chorus_stream *s);
+/** Size of a buffer that holds any chorus_stream_final_header(). */
+#define CHORUS_FINAL_HEADER_MAX 4096
 /**
  * For callers writing the stream's bytes to a seekable file themselves: after a successful run,
  * the exact header to write over the start of the file (WAV sizes are only known at the end;
- * streamed WAV carries the conventional "unknown length" 0xFFFFFFFF sizes). Sets *len to 0 when
- * the format needs no rewrite. Returns CHORUS_OK, or E_INVALID before the stream has run.
+ * streamed WAV carries the conventional "unknown length" 0xFFFFFFFF sizes; an MP3 file gets its
+ * Info/LAME frame with the exact length and the gapless delay and padding, replacing the empty
+ * frame it starts with, when the request had CHORUS_FLAG_FILE_OUTPUT). Give a buffer of
+ * CHORUS_FINAL_HEADER_MAX bytes. Sets *len to 0 when the format needs no rewrite. Returns
+ * CHORUS_OK, E_INVALID before the stream has run or when cap is too small (a message in
+ * chorus_stream_errmsg()), or another error when the encoder cannot make the header.
  */
 CHORUS_API int chorus_stream_final_header(const struct chorus_stream *s, unsigned char *buf,
                                           size_t cap, size_t *len);

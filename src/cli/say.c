@@ -366,16 +366,19 @@ int cli_say(int argc, char **argv) {
         struct stat st;
         int seekable = to_stdout && fstat(1, &st) == 0 && S_ISREG(st.st_mode) && lseek(1, 0, SEEK_CUR) == 0;
         if (r.format == CHORUS_FORMAT_DEFAULT) r.format = CHORUS_FORMAT_WAV;
+        if (seekable) r.flags |= CHORUS_FLAG_FILE_OUTPUT; /* a file, as -o: mp3 gets its Info frame */
         struct chorus_stream *s = NULL;
         rc = chorus_stream_open(e, &r, &s);
         if (rc == CHORUS_OK) rc = chorus_stream_run(s);
         if (rc != CHORUS_OK) snprintf(err, sizeof err, "%s", s ? chorus_stream_errmsg(s) : chorus_strerror(rc));
         /* standard output redirected to a file: give it the exact header, as -o would */
-        unsigned char hdr[256];
+        unsigned char hdr[CHORUS_FINAL_HEADER_MAX];
         size_t hl = 0;
-        if (rc == CHORUS_OK && seekable && chorus_stream_final_header(s, hdr, sizeof hdr, &hl) == CHORUS_OK && hl &&
-            pwrite(1, hdr, hl, 0) != (ssize_t)hl)
-            ctx.write_errno = errno;
+        if (rc == CHORUS_OK && seekable) {
+            rc = chorus_stream_final_header(s, hdr, sizeof hdr, &hl);
+            if (rc != CHORUS_OK) snprintf(err, sizeof err, "%s", chorus_stream_errmsg(s));
+            else if (hl && pwrite(1, hdr, hl, 0) != (ssize_t)hl) ctx.write_errno = errno;
+        }
         chorus_stream_destroy(s);
     }
     if (ctx.player && chorus_player_close(ctx.player) != CHORUS_OK && rc == CHORUS_OK) {

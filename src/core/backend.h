@@ -133,6 +133,16 @@ struct chorus_backend_desc {
      *  override): target loudness in dBFS RMS (0 = off), crossfade in ms (0 = core default). */
     double loudness_db;
     double crossfade_ms;
+    /** The engine's own pauses after a sentence and a clause, as silence (below -50 dBFS)
+     *  between the last sound of one word and the first of the next, at a few speeds
+     *  (ascending, ended by speed 0); a chunk join gets the same pause, interpolated. NULL: the
+     *  core's defaults (350 and 200 ms at speed 1, divided by the speed). */
+    const struct chorus_pause_point *pauses;
+};
+
+struct chorus_pause_point {
+    float speed;
+    float sentence_ms, clause_ms;
 };
 
 /** One live instance of a backend ("alltalk_narrator" is an instance of "alltalk_*"). */

@@ -49,7 +49,14 @@ int chorus_stream_final_header(const struct chorus_stream *s, unsigned char *buf
     *len = 0;
     struct chorus_encoder *enc = chorus_output_encoder(s->out);
     if (!enc || !enc->vt->header) return CHORUS_OK;
-    return chorus_encoder_header(enc, buf, cap, len);
+    int rc = chorus_encoder_header(enc, buf, cap, len);
+    if (rc != CHORUS_OK) {
+        /* the stream ended well; its message now says why the file cannot be finished */
+        struct chorus_stream *w = (struct chorus_stream *)s;
+        chorus_fmt(w->err, sizeof w->err, "cannot finish the %s file header: %s",
+                   chorus_format_name(w->format), enc->err);
+    }
+    return rc;
 }
 
 int chorus_synthesize_file(struct chorus_engine *e, const struct chorus_request *req,
@@ -98,11 +105,11 @@ int chorus_synthesize_file(struct chorus_engine *e, const struct chorus_request 
     }
     rc = chorus_stream_run(s);
     if (rc == CHORUS_OK) {
-        unsigned char hdr[256];
+        unsigned char hdr[CHORUS_FINAL_HEADER_MAX];
         size_t hl = 0;
-        if (chorus_stream_final_header(s, hdr, sizeof hdr, &hl) == CHORUS_OK && hl) {
-            if (pwrite(f.fd, hdr, hl, 0) != (ssize_t)hl) f.write_errno = errno ? errno : EIO;
-        }
+        rc = chorus_stream_final_header(s, hdr, sizeof hdr, &hl);
+        if (rc == CHORUS_OK && hl && pwrite(f.fd, hdr, hl, 0) != (ssize_t)hl)
+            f.write_errno = errno ? errno : EIO;
     }
     if (rc == CHORUS_OK && !f.write_errno && fsync(f.fd) < 0 && errno != EINVAL) f.write_errno = errno;
     if (close(f.fd) < 0 && !f.write_errno && rc == CHORUS_OK) f.write_errno = errno;

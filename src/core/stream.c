@@ -28,6 +28,8 @@
 
 #define CHUNK_SECONDS 0.25
 
+static int words_drain(struct chorus_stream *s, int final);
+
 struct chorus_sink {
     struct chorus_stream *s;
     const struct chorus_textseg *seg;
@@ -433,6 +435,7 @@ static int sink_pcm(struct chorus_sink *k, const float *x, size_t n, int rate) {
     s->engine_rate = rate;
     int rc = chorus_output_pcm(s->out, x, n, rate);
     if (rc) return fail(s, rc < 0 ? rc : CHORUS_E_BACKEND, "audio output failed: %s", chorus_output_errmsg(s->out));
+    if ((rc = words_drain(s, 0))) return rc;
     rc = flush_chunk(s, 0);
     if (rc) return check_cancel(s) ? CHORUS_E_CANCELLED : fail(s, rc, "cannot deliver audio: %s", chorus_strerror(rc));
     return check_cancel(s);
@@ -486,26 +489,8 @@ int chorus_sink_encoded(struct chorus_sink *k, enum chorus_format fmt, const voi
     return rc ? rc : check_cancel(s);
 }
 
-int chorus_sink_word(struct chorus_sink *k, size_t off, size_t len, double start, double end) {
-    struct chorus_stream *s = k->s;
-    chorus_cache_seg_word(k->cache, off, len, start, end);
-    const struct chorus_textseg *seg = k->seg;
-    if (off > seg->len) return 0;
-    if (off + len > seg->len) len = seg->len - off;
-    struct chorus_word w;
-    size_t a = seg->map[off], b = seg->map[off + len];
-    /* normalized text maps several output bytes into one input span: end at the first output
-     * byte after the word that maps past its start */
-    for (size_t j = off + len; b <= a && j < seg->len; j++) b = seg->map[j + 1];
-    if (b < a) b = a;
-    while (b > a && (s->text[b - 1] == ' ' || s->text[b - 1] == '\n' || s->text[b - 1] == '\t' ||
-                     s->text[b - 1] == '\r'))
-        b--;
-    w.text_offset = a;
-    w.text_len = b - a;
-    double base = chorus_output_segment_start(s->out);
-    w.start = base + (start < 0 ? 0 : start) / (double)s->speed_time_div;
-    w.end = base + (end < start ? start : end) / (double)s->speed_time_div;
+/* Emit one placed word: an event now, and a place in the pending chunk. */
+static int word_out(struct chorus_stream *s, struct chorus_word w) {
     if (w.start < s->last_word_start) w.start = s->last_word_start; /* keep monotonic */
     if (w.end < w.start) w.end = w.start;
     s->last_word_start = w.start;
@@ -519,8 +504,70 @@ int chorus_sink_word(struct chorus_sink *k, size_t off, size_t len, double start
     s->pend_words[s->pend_nwords++] = w;
     if (w.text_offset + w.text_len > s->word_done) s->word_done = w.text_offset + w.text_len;
     struct chorus_event ev = {.type = CHORUS_EVENT_WORD, .word = &w};
-    if (emit(s, &ev)) return check_cancel(s);
+    emit(s, &ev);
     return check_cancel(s);
+}
+
+/* Place the segment's queued words once the output knows where the segment starts. A word
+ * leaves when the next one bounds it (its end never runs past the next word's start) or, with
+ * `final`, at the segment's end, bounded by where the segment's sound ends. */
+static int words_drain(struct chorus_stream *s, int final) {
+    if (!s->segw_n || (!final && !chorus_output_segment_placed(s->out))) return 0;
+    double base = chorus_output_segment_start(s->out);
+    double div = (double)s->speed_time_div;
+    double first = chorus_output_segment_audible_start(s->out);
+    double stop = chorus_output_segment_audible_end(s->out);
+    size_t n = final ? s->segw_n : s->segw_n - 1, i;
+    int rc = 0;
+    for (i = 0; i < n && !rc; i++) {
+        const struct seg_word *q = &s->segw[i];
+        struct chorus_word w = {.text_offset = q->a, .text_len = q->b - q->a};
+        w.start = base + (q->start < 0 ? 0 : q->start) / div;
+        w.end = base + (q->end < q->start ? q->start : q->end) / div;
+        double bound = i + 1 < s->segw_n ? base + s->segw[i + 1].start / div : stop;
+        if (w.end > bound) w.end = bound;
+        if (w.start < first) w.start = first; /* an engine's word can begin in trimmed quiet */
+        if (w.end < first) w.end = first;
+        if (final && w.start > stop) w.start = stop;
+        rc = word_out(s, w);
+    }
+    memmove(s->segw, s->segw + i, (s->segw_n - i) * sizeof *s->segw);
+    s->segw_n -= i;
+    return rc;
+}
+
+int chorus_sink_word(struct chorus_sink *k, size_t off, size_t len, double start, double end) {
+    struct chorus_stream *s = k->s;
+    chorus_cache_seg_word(k->cache, off, len, start, end);
+    const struct chorus_textseg *seg = k->seg;
+    if (off > seg->len) return 0;
+    if (off + len > seg->len) len = seg->len - off;
+    size_t a = seg->map[off], b = seg->map[off + len];
+    /* normalized text maps several output bytes into one input span: end at the first output
+     * byte after the word that maps past its start */
+    for (size_t j = off + len; b <= a && j < seg->len; j++) b = seg->map[j + 1];
+    if (b < a) b = a;
+    while (b > a && (s->text[b - 1] == ' ' || s->text[b - 1] == '\n' || s->text[b - 1] == '\t' ||
+                     s->text[b - 1] == '\r'))
+        b--;
+    struct seg_word *last = s->segw_n ? &s->segw[s->segw_n - 1] : NULL;
+    if (last && last->a == a) {
+        /* the spoken words of one written token ("$12.50" -> "twelve dollars fifty cents")
+         * are one entry: the token's span, from its first spoken word to its last */
+        if (b > last->b) last->b = b;
+        if (end > last->end) last->end = end;
+        return check_cancel(s);
+    }
+    if (s->segw_n == s->segw_cap) {
+        size_t nc = s->segw_cap ? s->segw_cap * 2 : 16;
+        struct seg_word *p = realloc(s->segw, nc * sizeof *p);
+        if (!p) return CHORUS_E_NOMEM;
+        s->segw = p;
+        s->segw_cap = nc;
+    }
+    s->segw[s->segw_n++] = (struct seg_word){a, b, start, end};
+    int rc = words_drain(s, 0);
+    return rc ? rc : check_cancel(s);
 }
 
 int chorus_sink_mark(struct chorus_sink *k, const char *name, double time) {
@@ -575,14 +622,78 @@ void seg_copy_release(struct seg_copy *c) {
 
 /* ---------------------------------------------------------------- run ---- */
 
+/* What the text before a join ends with: the pause it calls for. */
+enum join_kind { JOIN_WORD, JOIN_CLAUSE, JOIN_SENTENCE };
+
+static int ends_with_seq(const char *t, size_t n, const char *seq) {
+    size_t k = strlen(seq);
+    return n >= k && memcmp(t + n - k, seq, k) == 0;
+}
+
+static enum join_kind text_join_kind(const char *t, size_t n) {
+    static const char *const closers[] = {")", "]", "}", "\"", "'", "\xE2\x80\x9D", "\xE2\x80\x99", "\xC2\xBB", NULL};
+    static const char *const sentence[] = {".", "!", "?", "\xE2\x80\xA6", "\xE3\x80\x82", "\xEF\xBC\x81", "\xEF\xBC\x9F", NULL};
+    static const char *const clause[] = {",", ";", ":", "\xE2\x80\x94", "\xE2\x80\x93", "\xE3\x80\x81", "\xEF\xBC\x8C", "\xEF\xBC\x9B", " -", NULL};
+    while (n && (t[n - 1] == ' ' || t[n - 1] == '\n' || t[n - 1] == '\t' || t[n - 1] == '\r')) n--;
+    for (int again = 1; again;) { /* step back over closing quotes and brackets */
+        again = 0;
+        for (const char *const *c = closers; *c; c++)
+            if (ends_with_seq(t, n, *c)) {
+                n -= strlen(*c);
+                again = 1;
+                break;
+            }
+    }
+    for (const char *const *c = sentence; *c; c++)
+        if (ends_with_seq(t, n, *c)) return JOIN_SENTENCE;
+    for (const char *const *c = clause; *c; c++)
+        if (ends_with_seq(t, n, *c)) return JOIN_CLAUSE;
+    return JOIN_WORD;
+}
+
+/* The engine's natural sentence/clause pause at `speed`: its measured table, interpolated
+ * (config [BACKEND] sentence_pause_ms / clause_pause_ms, at speed 1, override it), else the
+ * core's defaults divided by the speed. */
+static double engine_pause(const struct chorus_stream *s, enum join_kind kind, float speed) {
+    const struct chorus_backend_desc *d = s->backend->desc;
+    const char *key = kind == JOIN_SENTENCE ? "sentence_pause_ms" : "clause_pause_ms";
+    double ms = chorus_config_double(s->engine->cfg, d->name, key, -1);
+    if (ms >= 0) return ms / 1000.0 / speed;
+    const struct chorus_pause_point *p = d->pauses;
+    if (!p || !p[0].speed) return (kind == JOIN_SENTENCE ? 0.35 : 0.2) / speed;
+    size_t i = 0;
+    while (p[i + 1].speed && p[i + 1].speed <= speed) i++;
+    const struct chorus_pause_point *a = &p[i], *b = p[i + 1].speed ? &p[i + 1] : &p[i];
+    double va = kind == JOIN_SENTENCE ? a->sentence_ms : a->clause_ms;
+    double vb = kind == JOIN_SENTENCE ? b->sentence_ms : b->clause_ms;
+    if (speed <= a->speed || b == a) return va / 1000.0; /* outside the table: its end value */
+    double f = (speed - a->speed) / (b->speed - a->speed);
+    return (va + (vb - va) * f) / 1000.0;
+}
+
+/* The silence between the previous segment's last sound and this one's first: an explicit
+ * pause (SSML <break>, a paragraph) stands for itself, else the pause the text calls for. */
+static double join_pause(const struct chorus_stream *s, const struct chorus_textseg *seg, float speed) {
+    double text = s->last_join == JOIN_WORD ? 0.0 : engine_pause(s, (enum join_kind)s->last_join, speed);
+    if (!(seg->pause_before > 0)) return text;
+    if (s->input == CHORUS_INPUT_SSML) return seg->pause_before;
+    /* a paragraph: at least a sentence's pause, scaled like one */
+    double para = seg->pause_before / speed, sent = engine_pause(s, JOIN_SENTENCE, speed);
+    return para > sent ? para : sent;
+}
+
 static int run_segment(struct chorus_stream *s, const struct chorus_textseg *seg, unsigned index,
                        int is_last) {
-    int rc;
+    int rc = 0;
     s->cur_seg = seg;
-    if (seg->pause_before > 0) {
+    float speed = s->speed * (seg->rate > 0 ? seg->rate : 1.0f);
+    if (index > 0 && seg->len > 0) {
+        rc = chorus_output_join(s->out, join_pause(s, seg, speed));
+    } else if (seg->pause_before > 0) {
         rc = chorus_output_silence(s->out, seg->pause_before);
-        if (rc) return fail(s, rc, "audio output failed: %s", chorus_output_errmsg(s->out));
     }
+    if (rc) return fail(s, rc, "audio output failed: %s", chorus_output_errmsg(s->out));
+    s->segw_n = 0;
     for (size_t i = 0; i < seg->n_marks; i++) {
         struct chorus_event ev = {.type = CHORUS_EVENT_MARK, .mark_name = seg->marks[i],
                                   .mark_time = chorus_output_time(s->out)};
@@ -596,7 +707,7 @@ static int run_segment(struct chorus_stream *s, const struct chorus_textseg *seg
     job.voice = seg->voice && *seg->voice ? seg->voice : s->voice;
     job.model = s->model;
     job.language = s->language ? s->language : seg->language; /* xml:lang or detected */
-    job.speed = s->speed * (seg->rate > 0 ? seg->rate : 1.0f);
+    job.speed = speed;
     job.pitch = seg->pitch > 0 ? seg->pitch : 1.0f;
     job.volume = seg->volume > 0 ? seg->volume : 1.0f;
     job.options = s->options;
@@ -649,7 +760,8 @@ static int run_segment(struct chorus_stream *s, const struct chorus_textseg *seg
     if (s->status) return s->status;
     rc = chorus_output_segment_end(s->out);
     if (rc) return fail(s, rc, "audio output failed: %s", chorus_output_errmsg(s->out));
-    return 0;
+    s->last_join = text_join_kind(seg->text, seg->len);
+    return words_drain(s, 1);
 }
 
 int emit_raw_chunk(struct chorus_stream *s) {
@@ -827,6 +939,7 @@ void chorus_stream_destroy(struct chorus_stream *s) {
     free(s->normalize_options);
     free(s->pend);
     free(s->pend_words);
+    free(s->segw);
     chorus_buf_release(&s->pend_bytes);
     pthread_mutex_destroy(&s->qmu);
     pthread_cond_destroy(&s->qcv);
