@@ -143,6 +143,18 @@ CHORUS_API enum chorus_format chorus_format_from_name(const char *name);
 CHORUS_API enum chorus_format chorus_format_from_path(const char *path);
 /** 1 if the format can be produced by this build (encoder present), else 0. */
 CHORUS_API int chorus_format_supported(enum chorus_format f);
+/**
+ * Timestamps (word times, chunk start times) are times in the audio chorus produced, sample
+ * for sample: a WAV, PCM or FLAC file decodes aligned with them, and so do Opus (its pre-skip
+ * is in the Ogg header) and MP3 files (their Info/LAME frame carries the encoder delay and
+ * padding). Two cases cannot carry their delay, and a standard decoder (FFmpeg's, libmpg123's)
+ * gives audio late by a fixed amount: AAC in ADTS (the encoder's 1024 priming samples) and MP3
+ * written as a stream (no Info frame: LAME's 576-sample delay plus the decoder's 529). This
+ * returns that lag in seconds for `format` at `sample_rate` (`is_file`: written through
+ * chorus_synthesize_file, `chorus say -o`, or standard output redirected to a file): add it
+ * to the timestamps, or drop that much from the start of the decoded audio. 0 when aligned.
+ */
+CHORUS_API double chorus_format_decode_delay(enum chorus_format f, int sample_rate, int is_file);
 
 /* ------------------------------------------------------------------------------------------ */
 /* Engine                                                                                       */

@@ -135,3 +135,15 @@ int chorus_format_pick_rate(enum chorus_format f, int requested, int engine_rate
         *out = fi->default_rate;
     return CHORUS_OK;
 }
+
+/* What a standard decoder gives before the first sample chorus produced (see chorus.h). */
+#define AAC_PRIMING 1024      /* libavcodec's native AAC encoder: initial_padding */
+#define MP3_LAME_DELAY 576    /* lame_get_encoder_delay() */
+#define MP3_DECODER_DELAY 529 /* the MP3 synthesis filterbank, as FFmpeg and mpg123 count it */
+
+double chorus_format_decode_delay(enum chorus_format f, int sample_rate, int is_file) {
+    if (sample_rate <= 0) return 0.0;
+    if (f == CHORUS_FORMAT_AAC) return (double)AAC_PRIMING / sample_rate;
+    if (f == CHORUS_FORMAT_MP3 && !is_file) return (double)(MP3_LAME_DELAY + MP3_DECODER_DELAY) / sample_rate;
+    return 0.0;
+}
