@@ -347,6 +347,11 @@ struct chorus_option {
 };
 
 /** A word's place in the caller's input and in the audio. */
+/** One written word of the request and when it is spoken. Every word of the text gets one
+ *  entry with its whole span (a contraction, a hyphenated word, an amount the normalizer reads as
+ *  several words); `end` is where the word's sound ends, never past the next word's start nor
+ *  into a pause. Times are in the audio as produced; for AAC and streamed MP3 a decoder's output
+ *  is later by chorus_format_decode_delay(). */
 struct chorus_word {
     size_t text_offset; /**< byte offset into chorus_request.text */
     size_t text_len;    /**< byte length there */

@@ -165,6 +165,10 @@ int chorus_output_segment_placed(const struct chorus_output *o);
  *  ends, before any trailing silence. */
 double chorus_output_segment_audible_start(const struct chorus_output *o);
 double chorus_output_segment_audible_end(const struct chorus_output *o);
+/** The gated loudness (dBFS RMS, as the target is measured) of what normalization put out so
+ *  far; 0 without normalization or output. Below the target when the -1 dBFS peak ceiling (or
+ *  the +24 dB gain limit) held the gain back. */
+double chorus_output_loudness_reached(const struct chorus_output *o);
 /** Seconds of audio emitted through pcm_out so far. */
 double chorus_output_time(const struct chorus_output *o);
 /** Flush everything (pending tail, encoder) — the stream is complete. */

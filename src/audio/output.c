@@ -58,6 +58,8 @@ struct loudness {
     uint64_t n_gated;
     double target;   /* linear RMS */
     double gain;     /* gain at the end of the last output block; < 0 before the first */
+    double out_ms;   /* gated mean squares of the output blocks, summed */
+    uint64_t out_n;
 };
 
 struct chorus_output {
@@ -191,6 +193,12 @@ static int loud_output_oldest(struct chorus_output *o, int len) {
         if (y > LOUD_CEILING) y = LOUD_CEILING; /* rounding guard; the ramp keeps below it */
         if (y < -LOUD_CEILING) y = -LOUD_CEILING;
         w[i] = y;
+    }
+    double oms = 0.0;
+    for (int i = 0; i < len; i++) oms += (double)w[i] * w[i];
+    if (len && oms / len > LOUD_GATE_MS) {
+        L->out_ms += oms / len;
+        L->out_n++;
     }
     L->gain = g1;
     L->head = (L->head + 1) % L->nblocks;
@@ -674,6 +682,11 @@ double chorus_output_segment_audible_start(const struct chorus_output *o) {
 
 double chorus_output_segment_audible_end(const struct chorus_output *o) {
     return o ? (double)o->seg_end / o->rate : 0.0;
+}
+
+double chorus_output_loudness_reached(const struct chorus_output *o) {
+    if (!o || !o->loud.ring || !o->loud.out_n) return 0.0;
+    return 10.0 * log10(o->loud.out_ms / (double)o->loud.out_n);
 }
 
 double chorus_output_time(const struct chorus_output *o) {

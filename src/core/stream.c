@@ -777,6 +777,16 @@ int emit_raw_chunk(struct chorus_stream *s) {
     return rc;
 }
 
+/* A loudness target the peak ceiling does not allow is capped: say so, with what was reached. */
+static void warn_loudness(const struct chorus_stream *s, double target) {
+    double got = chorus_output_loudness_reached(s->out);
+    if (target == 0.0 || got == 0.0 || got >= target - 1.0) return;
+    CHORUS_LOGW("loudness target %g dBFS for %s was not reached: the audio reached %.1f dBFS, "
+                "held back by the -1 dBFS peak limit (or the +24 dB gain limit); set loudness_db "
+                "to %.0f or lower in [%s] (or [chorus]) of the config to avoid the cap",
+                target, s->backend->name, got, floor(got), s->backend->name);
+}
+
 static int run_pipeline(struct chorus_stream *s) {
     const struct chorus_backend_desc *d = s->backend->desc;
     char err[512] = "";
@@ -844,6 +854,7 @@ static int run_pipeline(struct chorus_stream *s) {
     }
     rc = chorus_output_finish(s->out);
     if (rc) return fail(s, rc, "audio output failed: %s", chorus_output_errmsg(s->out));
+    warn_loudness(s, oo.loudness_db);
     rc = flush_chunk(s, 1);
     if (rc) return check_cancel(s) ? CHORUS_E_CANCELLED : rc;
     return emit_progress(s, s->text_len);

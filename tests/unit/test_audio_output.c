@@ -341,6 +341,8 @@ TEST(volume) {
     sinks_free(&s);
 }
 
+static double loud_reached;
+
 static void loud_run(double target_db, float amp, size_t quiet_then_burst, double *rms_db,
                      float *peak, size_t *len) {
     int rate = 24000;
@@ -358,6 +360,7 @@ static void loud_run(double target_db, float amp, size_t quiet_then_burst, doubl
         for (size_t i = quiet_then_burst; i < quiet_then_burst + 2400; i++) x[i] *= 10.0f;
     feed_segment(o, x, n, rate, 333);
     chorus_output_finish(o);
+    loud_reached = chorus_output_loudness_reached(o);
     *len = s.pcm.n;
     *rms_db = 20 * log10(trms(s.pcm.x + 2 * rate, 2 * (size_t)rate));
     *peak = tpeak(s.pcm.x, s.pcm.n);
@@ -381,6 +384,11 @@ TEST(loudness_normalization) {
     loud_run(-3, 0.9f, 0, &db, &pk, &len);
     CHECK(pk <= 0.8913f);
     CHECK(db > -5.0);
+    /* and the chain says so: the loudness reached is the capped one (a sine: -1 - 3 dB), which
+     * the stream turns into a warning */
+    CHECK_NEAR(loud_reached, -4.0, 0.3);
+    loud_run(-20, (float)(pow(10, -30 / 20.0) * sqrt(2)), 0, &db, &pk, &len);
+    CHECK_NEAR(loud_reached, -20.0, 1.0); /* a target within reach is reached */
     /* and a burst the gain did not expect never passes the ceiling */
     loud_run(-20, 0.05f, 3 * 24000, &db, &pk, &len);
     CHECK_EQ_INT(len, 5 * 24000);

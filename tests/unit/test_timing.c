@@ -7,7 +7,9 @@
 #include <unistd.h>
 
 #include "chorus/chorus.h"
-#include "sndcheck.h"
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
 #include "test.h"
 
 #define TEXT "Timing matters. Every format must line up with the words, to the millisecond."
@@ -61,11 +63,21 @@ static long best_lag(const float *a, size_t na, const float *b, size_t nb, long 
     return best;
 }
 
+static int count_samples(const struct chorus_event *ev, void *ud) {
+    if (ev->type == CHORUS_EVENT_CHUNK) *(size_t *)ud += ev->chunk->n_samples;
+    return 0;
+}
+
+static size_t produced; /* samples the last write_file's stream produced */
+
 static int write_file(struct chorus_engine *e, enum chorus_format f, const char *path) {
     struct chorus_request r = chorus_request_default();
     r.text = TEXT;
     r.backend = "espeak";
     r.format = f;
+    produced = 0;
+    r.callback = count_samples;
+    r.userdata = &produced;
     char err[512];
     int rc = chorus_synthesize_file(e, &r, path, err, sizeof err);
     if (rc) fprintf(stderr, "  %s: %s\n", path, err);
@@ -86,6 +98,9 @@ TEST(formats_align_with_wav) {
     CHECK(mkdtemp(dir));
     char wav[300];
     snprintf(wav, sizeof wav, "%s/ref.wav", dir);
+    /* libespeak-ng's syntheses in one process vary by up to ~50 ms in length (its own state):
+     * the correlation finds the lag from the start, where they agree */
+    CHECK_EQ_INT(write_file(e, CHORUS_FORMAT_WAV, wav), CHORUS_OK);
     CHECK_EQ_INT(write_file(e, CHORUS_FORMAT_WAV, wav), CHORUS_OK);
     int rate = 22050;
     size_t nref = 0;
@@ -107,8 +122,8 @@ TEST(formats_align_with_wav) {
         double want = chorus_format_decode_delay(fmts[k], rate, 1) * rate;
         CHECK_MSG(fabs((double)lag - want) <= 0.002 * rate, "%s: decoded %ld samples late, documented %.0f",
                   chorus_format_name(fmts[k]), lag, want);
-        if (fmts[k] == CHORUS_FORMAT_MP3) /* gapless: exactly the WAV's samples */
-            CHECK_MSG(n == nref, "mp3 file decodes to %zu samples, the wav has %zu", n, nref);
+        if (fmts[k] == CHORUS_FORMAT_MP3) /* gapless: exactly the samples the stream made */
+            CHECK_MSG(n == produced, "mp3 file decodes to %zu samples, the stream made %zu", n, produced);
         free(x);
         unlink(path);
     }
