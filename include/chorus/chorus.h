@@ -178,7 +178,7 @@ CHORUS_API int chorus_format_supported(enum chorus_format f);
  * gives audio late by a fixed amount: AAC in ADTS (the encoder's 1024 priming samples) and MP3
  * written as a stream (no Info frame: LAME's 576-sample delay plus the decoder's 529). This
  * returns that lag in seconds for `format` at `sample_rate` (`is_file`: written through
- * chorus_synthesize_file, `chorus say -o`, or standard output redirected to a file): add it
+ * chorus_synthesize_file or `chorus say -o FILE`): add it
  * to the timestamps, or drop that much from the start of the decoded audio. 0 when aligned.
  */
 CHORUS_API double chorus_format_decode_delay(enum chorus_format f, int sample_rate, int is_file);
@@ -551,7 +551,7 @@ CHORUS_API int chorus_stream_sample_rate(const struct chorus_stream *s);
  * the exact header to write over the start of the file (WAV sizes are only known at the end;
  * streamed WAV carries the conventional "unknown length" 0xFFFFFFFF sizes; an MP3 file gets its
  * Info/LAME frame with the exact length and the gapless delay and padding, replacing the empty
- * frame it starts with, when the request had CHORUS_FLAG_FILE_OUTPUT). Give a buffer of
+ * frame it starts with, for chorus_synthesize_file). Give a buffer of
  * CHORUS_FINAL_HEADER_MAX bytes. Sets *len to 0 when the format needs no rewrite. Returns
  * CHORUS_OK, E_INVALID before the stream has run or when cap is too small (a message in
  * chorus_stream_errmsg()), or another error when the encoder cannot make the header.

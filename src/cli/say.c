@@ -366,7 +366,6 @@ int cli_say(int argc, char **argv) {
         struct stat st;
         int seekable = to_stdout && fstat(1, &st) == 0 && S_ISREG(st.st_mode) && lseek(1, 0, SEEK_CUR) == 0;
         if (r.format == CHORUS_FORMAT_DEFAULT) r.format = CHORUS_FORMAT_WAV;
-        if (seekable) r.flags |= CHORUS_FLAG_FILE_OUTPUT; /* a file, as -o: mp3 gets its Info frame */
         struct chorus_stream *s = NULL;
         rc = chorus_stream_open(e, &r, &s);
         if (rc == CHORUS_OK) rc = chorus_stream_run(s);

@@ -58,7 +58,7 @@ static int synth_cb(short *wav, int numsamples, espeak_EVENT *events) {
         size_t upto = at > c->samples ? at - c->samples : 0;
         if (upto > have) upto = have;
         if (upto > seen) {
-            ew_audio(&c->words, wav + seen, upto - seen);
+            chorus_ew_audio(&c->words, wav + seen, upto - seen);
             seen = upto;
         }
         int rc = 0;
@@ -66,7 +66,7 @@ static int synth_cb(short *wav, int numsamples, espeak_EVENT *events) {
             /* text_position is 1-based, in characters */
             size_t a = char_pos_to_byte(c, ev->text_position - 1);
             size_t b = char_pos_to_byte(c, ev->text_position - 1 + ev->length);
-            if (b > a && ew_event(&c->words, a, b - a, t) < 0) rc = CHORUS_E_NOMEM;
+            if (b > a && chorus_ew_event(&c->words, a, b - a, t) < 0) rc = CHORUS_E_NOMEM;
         } else if (ev->type == espeakEVENT_MARK && ev->id.name) {
             rc = chorus_sink_mark(c->sink, ev->id.name, t);
         }
@@ -76,7 +76,7 @@ static int synth_cb(short *wav, int numsamples, espeak_EVENT *events) {
         }
     }
     if (have) {
-        ew_audio(&c->words, wav + seen, have - seen);
+        chorus_ew_audio(&c->words, wav + seen, have - seen);
         int rc = chorus_sink_pcm_s16(c->sink, wav, have, c->rate);
         c->samples += have;
         if (rc) {
@@ -137,7 +137,7 @@ static int espeak_synthesize(struct chorus_backend *b, const struct chorus_job *
     for (size_t i = 0; i < job->len; i++)
         if (((unsigned char)job->text[i] & 0xC0) != 0x80) c.char_to_byte[c.n_chars++] = i;
     c.char_to_byte[c.n_chars] = job->len;
-    ew_init(&c.words, job->text, job->len, job->input == CHORUS_INPUT_TEXT, c.rate);
+    chorus_ew_init(&c.words, job->text, job->len, job->input == CHORUS_INPUT_TEXT, c.rate);
 
     char voice[256];
     const char *variant = chorus_job_option(job, "variant");
@@ -190,8 +190,8 @@ static int espeak_synthesize(struct chorus_backend *b, const struct chorus_job *
         if (c.status) espeak_Cancel();
     }
     chorus_espeak_unlock();
-    if (c.status == CHORUS_OK && rc == CHORUS_OK) rc = ew_finish(&c.words, sink);
-    ew_release(&c.words);
+    if (c.status == CHORUS_OK && rc == CHORUS_OK) rc = chorus_ew_finish(&c.words, sink);
+    chorus_ew_release(&c.words);
     free(text);
     free(c.char_to_byte);
     if (c.status) return c.status;

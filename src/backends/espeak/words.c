@@ -23,7 +23,7 @@
 
 #define LOUD_S16 104 /* -50 dBFS */
 
-void ew_init(struct espeak_words *w, const char *text, size_t len, int by_token, int rate) {
+void chorus_ew_init(struct espeak_words *w, const char *text, size_t len, int by_token, int rate) {
     memset(w, 0, sizeof *w);
     w->text = text;
     w->len = len;
@@ -31,25 +31,25 @@ void ew_init(struct espeak_words *w, const char *text, size_t len, int by_token,
     w->rate = rate > 0 ? rate : 22050;
 }
 
-void ew_audio(struct espeak_words *w, const short *x, size_t n) {
+void chorus_ew_audio(struct espeak_words *w, const short *x, size_t n) {
     for (size_t i = 0; i < n; i++)
         if (x[i] >= LOUD_S16 || x[i] <= -LOUD_S16) w->last_loud = w->scanned + i + 1;
     w->scanned += n;
 }
 
-int ew_event(struct espeak_words *w, size_t a, size_t len, double t) {
+int chorus_ew_event(struct espeak_words *w, size_t a, size_t len, double t) {
     if (w->n == w->cap) {
         size_t nc = w->cap ? w->cap * 2 : 32;
-        struct ew_event *p = realloc(w->ev, nc * sizeof *p);
+        struct chorus_ew_event *p = realloc(w->ev, nc * sizeof *p);
         if (!p) return -1;
         w->ev = p;
         w->cap = nc;
     }
-    w->ev[w->n++] = (struct ew_event){a, len, t < 0 ? 0 : t, w->last_loud};
+    w->ev[w->n++] = (struct chorus_ew_event){a, len, t < 0 ? 0 : t, w->last_loud};
     return 0;
 }
 
-void ew_release(struct espeak_words *w) {
+void chorus_ew_release(struct espeak_words *w) {
     free(w->ev);
     w->ev = NULL;
     w->n = w->cap = 0;
@@ -136,7 +136,7 @@ static int finish_tokens(struct espeak_words *w, struct chorus_sink *sink) {
     return rc;
 }
 
-int ew_finish(struct espeak_words *w, struct chorus_sink *sink) {
+int chorus_ew_finish(struct espeak_words *w, struct chorus_sink *sink) {
     if (w->by_token) return finish_tokens(w, sink);
     for (size_t i = 0; i < w->n; i++) {
         size_t loud = i + 1 < w->n ? w->ev[i + 1].loud_before : w->last_loud;
