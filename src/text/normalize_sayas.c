@@ -1,0 +1,160 @@
+/*
+ * normalize_sayas.c — SSML <say-as>: characters, digits, cardinals, ordinals, dates, times and
+ * telephone numbers as the markup asks, the English normalizer for anything that does not fit.
+ */
+#include "text/normalize_int.h"
+
+#include <ctype.h>
+#include <string.h>
+
+/* ---- SSML say-as ------------------------------------------------------------------------- */
+
+static const char *const say_as_kinds[] = {"characters", "spell-out", "verbatim", "cardinal",
+                                           "number",     "ordinal",   "digits",   "date",
+                                           "time",       "telephone", NULL};
+
+int chorus_text_say_as_known(const char *interpret) {
+    for (const char *const *k = say_as_kinds; *k; k++)
+        if (strcmp(*k, interpret) == 0) return 1;
+    return 0;
+}
+
+static void spell(struct nw *w, int digits_only) {
+    for (size_t i = 0; i < w->n && !w->oom;) {
+        size_t l = chorus_utf8_char_len(w->s + i, w->n - i);
+        unsigned char c = (unsigned char)w->s[i];
+        if (chorus_text_space_len(w->s + i, w->n - i)) {
+            i += l;
+            continue;
+        }
+        char one[8] = {0};
+        const char *word = one;
+        size_t sl;
+        if (isdigit(c)) word = chorus_ones[c - '0'];
+        else if (digits_only) word = NULL;
+        else if (isalpha(c)) one[0] = (char)toupper(c);
+        else if (c == '.') word = "dot";
+        else if (c == '-') word = "dash";
+        else if (c == '_') word = "underscore";
+        else if (c == '/') word = "slash";
+        else if (symbol_word(w, i, &sl)) word = symbol_word(w, i, &sl);
+        else memcpy(one, w->s + i, l < 7 ? l : 7);
+        if (word) put_words(w, word, i);
+        i += l;
+    }
+}
+
+int chorus_text_say_as(struct chorus_textbuf *out, const char *interpret, const char *format,
+                       const char *s, size_t n, size_t base) {
+    struct chorus_norm_options o;
+    chorus_norm_options_default(&o);
+    struct nw w;
+    nw_init(&w, out, &o, s, n, base);
+    /* trim the content */
+    while (w.n && chorus_text_space_len(w.s, w.n)) {
+        size_t k = chorus_text_space_len(w.s, w.n);
+        w.s += k, w.n -= k, w.base += k;
+    }
+    while (w.n && isspace((unsigned char)w.s[w.n - 1])) w.n--;
+    if (!strcmp(interpret, "characters") || !strcmp(interpret, "spell-out") ||
+        !strcmp(interpret, "verbatim")) {
+        spell(&w, 0);
+    } else if (!strcmp(interpret, "digits") || !strcmp(interpret, "telephone")) {
+        if (!strcmp(interpret, "telephone")) {
+            /* digits, with a pause between groups */
+            for (size_t i = 0; i < w.n && !w.oom; i++) {
+                unsigned char c = (unsigned char)w.s[i];
+                if (isdigit(c)) put_words(&w, chorus_ones[c - '0'], i);
+                else if (c == '+' && i == 0) put_words(&w, "plus", i);
+                else if ((c == '-' || c == ' ' || c == '.' || c == ')') && out->len &&
+                         out->text[out->len - 1] != ',')
+                    if (chorus_textbuf_put(out, ",", 1, w.base + i) < 0) w.oom = 1;
+            }
+            while (out->len && out->text[out->len - 1] == ',') out->len--;
+            if (out->text) out->text[out->len] = '\0';
+        } else {
+            spell(&w, 1);
+        }
+    } else if (!strcmp(interpret, "ordinal")) {
+        size_t d = digits_at(&w, 0);
+        size_t e = d;
+        if (e + 2 <= w.n && (ci_prefix(&w, e, "st") || ci_prefix(&w, e, "nd") ||
+                             ci_prefix(&w, e, "rd") || ci_prefix(&w, e, "th")))
+            e += 2;
+        if (d && e == w.n && d <= MAX_CARDINAL_DIGITS) {
+            struct sb b = SB_INIT;
+            sb_ordinal(&b, w.s, d);
+            put_sb(&w, &b, 0);
+        } else {
+            normalize_en(&w);
+        }
+    } else if (!strcmp(interpret, "cardinal") || !strcmp(interpret, "number")) {
+        struct num x;
+        size_t p = w.n && w.s[0] == '-' ? 1 : 0;
+        if (parse_num(&w, p, &x) && p + x.len == w.n) {
+            struct sb b = SB_INIT;
+            if (p) sb_word(&b, "minus");
+            sb_num(&b, &x);
+            put_sb(&w, &b, 0);
+        } else {
+            normalize_en(&w);
+        }
+    } else if (!strcmp(interpret, "date")) {
+        /* numbers separated by - / . in the order format says (default: ymd if the first part
+         * has four digits, else mdy) */
+        unsigned part[3] = {0, 0, 0};
+        size_t np = 0, p = 0;
+        while (np < 3 && p < w.n) {
+            size_t d = digits_at(&w, p);
+            if (!d || d > 4) break;
+            part[np++] = uint_at(&w, p);
+            p += d;
+            if (p < w.n && strchr("-/.", w.s[p]) && w.s[p]) p++;
+            else break;
+        }
+        const char *f = format;
+        if (!f || !*f) f = (np == 3 && digits_at(&w, 0) == 4) ? "ymd" : (np == 3 ? "mdy" : "md");
+        unsigned y = 0, m = 0, d = 0;
+        int ok = p == w.n && strlen(f) == np && np > 0;
+        for (size_t k = 0; ok && k < np; k++) {
+            if (f[k] == 'y') y = part[k] < 100 && np > 1 ? part[k] + (part[k] < 50 ? 2000 : 1900) : part[k];
+            else if (f[k] == 'm') m = part[k];
+            else if (f[k] == 'd') d = part[k];
+            else ok = 0;
+        }
+        int has_y = strchr(f, 'y') != NULL;
+        if (ok && strchr(f, 'm') && m >= 1 && m <= 12 && d <= 31 && (d || !strchr(f, 'd'))) {
+            struct sb b = SB_INIT;
+            sb_date(&b, y, m, d, has_y);
+            put_sb(&w, &b, 0);
+        } else if (ok && !strcmp(f, "y")) {
+            struct sb b = SB_INIT;
+            sb_year(&b, y);
+            put_sb(&w, &b, 0);
+        } else if (ok && !strcmp(f, "d") && d >= 1 && d <= 31) {
+            struct sb b = SB_INIT;
+            sb_cardinal_u(&b, d);
+            sb_ordinalize(&b);
+            put_sb(&w, &b, 0);
+        } else {
+            normalize_en(&w);
+        }
+    } else if (!strcmp(interpret, "time")) {
+        if (!rule_time(&w, 0)) {
+            size_t d = digits_at(&w, 0);
+            int pm;
+            size_t ap = d ? ampm_at(&w, d, &pm) : 0;
+            if (d && d <= 2 && ap) {
+                struct sb b = SB_INIT;
+                sb_cardinal(&b, w.s, d);
+                sb_word(&b, pm ? "PM" : "AM");
+                put_sb(&w, &b, 0);
+            } else {
+                normalize_en(&w);
+            }
+        }
+    } else {
+        normalize_en(&w);
+    }
+    return w.oom ? -1 : 0;
+}
