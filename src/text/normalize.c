@@ -123,6 +123,7 @@ void nw_init(struct nw *w, struct chorus_textbuf *out, const struct chorus_norm_
     w->s = s;
     w->n = n;
     w->base = base;
+    w->work = &w->own_work;
 }
 
 static int out_last(const struct nw *w) {
@@ -159,18 +160,16 @@ void put_sb(struct nw *w, struct sb *b, size_t i) {
 
 /* ---- scanning helpers --------------------------------------------------------------------- */
 
-int char_at(const struct nw *w, size_t i) { return i < w->n ? (unsigned char)w->s[i] : 0; }
-int is_digit_at(const struct nw *w, size_t i) {
-    return i < w->n && isdigit((unsigned char)w->s[i]);
+int char_at(const struct nw *w, size_t i) {
+    NW_WORK(w);
+    return i < w->n ? (unsigned char)w->s[i] : 0;
 }
-int is_alpha_at(const struct nw *w, size_t i) {
-    return i < w->n && isalpha((unsigned char)w->s[i]);
-}
-int is_upper_at(const struct nw *w, size_t i) {
-    return i < w->n && isupper((unsigned char)w->s[i]);
-}
+int is_digit_at(const struct nw *w, size_t i) { return isdigit(char_at(w, i)) != 0; }
+int is_alpha_at(const struct nw *w, size_t i) { return isalpha(char_at(w, i)) != 0; }
+int is_upper_at(const struct nw *w, size_t i) { return isupper(char_at(w, i)) != 0; }
 int is_alnum_at(const struct nw *w, size_t i) {
-    return i < w->n && (isalnum((unsigned char)w->s[i]) || (unsigned char)w->s[i] >= 0x80);
+    int c = char_at(w, i);
+    return isalnum(c) || c >= 0x80;
 }
 size_t digits_at(const struct nw *w, size_t i) {
     size_t k = 0;
@@ -194,6 +193,7 @@ int word_ends(const struct nw *w, size_t i) { return !is_alnum_at(w, i); }
 
 int ci_prefix(const struct nw *w, size_t i, const char *word) {
     size_t k = strlen(word);
+    *w->work += k;
     return i + k <= w->n && strncasecmp(w->s + i, word, k) == 0;
 }
 /* s[i..i+n) is `word`, ignoring case */
@@ -220,7 +220,10 @@ size_t run_end(struct nw *w, enum run_class cls, size_t i) {
     struct run_memo *m = &w->memo[cls];
     if (i >= m->from && i < m->to) return m->to;
     m->from = m->to = i;
-    while (m->to < w->n && in_class(w, cls, m->to)) m->to++;
+    while (m->to < w->n && in_class(w, cls, m->to)) {
+        NW_WORK(w);
+        m->to++;
+    }
     return m->to;
 }
 
@@ -253,8 +256,9 @@ static const struct {
     void (*fn)(struct nw *w);
 } languages[] = {{"en", normalize_en}};
 
-int chorus_text_normalize(struct chorus_textbuf *out, const char *s, size_t n, size_t base,
-                          const char *lang, const struct chorus_norm_options *o) {
+int chorus_text_normalize_work(struct chorus_textbuf *out, const char *s, size_t n, size_t base,
+                               const char *lang, const struct chorus_norm_options *o,
+                               size_t *work) {
     struct chorus_norm_options def;
     if (!o) {
         chorus_norm_options_default(&def);
@@ -275,5 +279,11 @@ int chorus_text_normalize(struct chorus_textbuf *out, const char *s, size_t n, s
     }
     if (!o->normalize) fn = normalize_neutral;
     fn(&w);
+    if (work) *work = w.own_work;
     return w.oom ? -1 : 0;
+}
+
+int chorus_text_normalize(struct chorus_textbuf *out, const char *s, size_t n, size_t base,
+                          const char *lang, const struct chorus_norm_options *o) {
+    return chorus_text_normalize_work(out, s, n, base, lang, o, NULL);
 }

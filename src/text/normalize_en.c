@@ -232,7 +232,7 @@ static size_t try_rules(struct nw *w, size_t i) {
     if (!used && digit) used = rule_day_month(w, i);
     if (!used && digit) used = rule_fraction(w, i);
     if (!used && !alpha) used = rule_money(w, i);
-    if (!used && (digit || c == '-' || c == '+' || c == '.' || c == 0xE2))
+    if (!used && (digit || c == '-' || c == '+' || c == '.' || c == '\'' || c == 0xE2))
         used = rule_number(w, i);
     if (!used && isupper(c)) used = rule_roman(w, i);
     if (!used && alpha) used = rule_month_date(w, i);
@@ -256,7 +256,7 @@ static size_t range_dash(const struct nw *w, size_t i) {
  * letter (C24, 2Q22: the number is read on its own) and before a spoken symbol */
 static size_t word_end(const struct nw *w, size_t i) {
     size_t j = i;
-    while (j < w->n && !chorus_text_space_len(w->s + j, w->n - j) && is_alnum_at(w, j)) {
+    while (j < w->n && is_alnum_at(w, j) && !chorus_text_space_len(w->s + j, w->n - j)) {
         unsigned char c = (unsigned char)w->s[j];
         if (w->o->normalize && j > i && isdigit(c) && isalpha((unsigned char)w->s[j - 1])) break;
         if (c >= 0x80) {
@@ -295,6 +295,7 @@ static size_t plain_step(struct nw *w, size_t i) {
     if (word) {
         put_words(w, word, i);
         w->prevlen = 0;
+        w->symbol_end = i + sl; /* what follows starts a token: ±2, §5 */
         return sl;
     }
     if (isalnum(c) || c >= 0x80) return copy_word(w, i);
@@ -331,7 +332,7 @@ void normalize_en(struct nw *w) {
             continue;
         }
         unsigned char c = (unsigned char)s[i];
-        int at_start = i == 0 || !is_alnum_at(w, i - 1);
+        int at_start = i == 0 || !is_alnum_at(w, i - 1) || w->symbol_end == i;
         size_t used = 0;
         if (at_start) used = try_rules(w, i);
         else if (isdigit(c) && isalpha((unsigned char)s[i - 1])) used = rule_number(w, i);

@@ -80,6 +80,17 @@ size_t rule_month_date(struct nw *w, size_t i) {
     return e - i;
 }
 
+/* the day first: "the eighth of February twenty ten" ("the" unless the text says it) */
+static void sb_day_of_month(struct sb *b, const struct nw *w, size_t i, unsigned d, unsigned m,
+                            unsigned y) {
+    if (!(w->prevlen == 3 && w->prev + 4 == i && ci_word(w, w->prev, 3, "the")))
+        sb_word(b, "the");
+    sb_ordinal_u(b, d);
+    sb_word(b, "of");
+    sb_word(b, chorus_months[m - 1]);
+    if (y) sb_year(b, y);
+}
+
 /* 8 February 2010 -> the eighth of February twenty ten; 25th jul 2012; 15 january */
 size_t rule_day_month(struct nw *w, size_t i) {
     size_t e, ml;
@@ -92,11 +103,7 @@ size_t rule_day_month(struct nw *w, size_t i) {
     unsigned y = char_at(w, e) == ' ' ? year_at(w, e + 1) : 0;
     if (y) end = e + 5;
     struct sb b = SB_INIT;
-    sb_word(&b, "the");
-    sb_ordinal_u(&b, d);
-    sb_word(&b, "of");
-    sb_word(&b, chorus_months[m - 1]);
-    if (y) sb_year(&b, y);
+    sb_day_of_month(&b, w, i, d, (unsigned)m, y);
     put_sb(w, &b, i);
     return end - i;
 }
@@ -114,20 +121,22 @@ size_t rule_date(struct nw *w, size_t i) {
     if (sep == '.' && is_digit_at(w, cpos + cl + 1)) return 0;
     unsigned x = uint_at(w, i), y2 = uint_at(w, bpos), z = uint_at(w, cpos);
     unsigned yy, mm, dd;
+    int day_first = 0;
     if (a == 4 && cl <= 2) {
         yy = x, mm = y2, dd = z; /* ISO */
     } else if (a <= 2 && (cl == 4 || cl == 2) && sep != '.') {
         yy = cl == 2 ? (z < 50 ? 2000 + z : 1900 + z) : z;
-        if (x > 12) mm = y2, dd = x;
+        if (x > 12) mm = y2, dd = x, day_first = 1;
         else mm = x, dd = y2;
     } else if (a <= 2 && cl == 4 && sep == '.') {
-        yy = z, dd = x, mm = y2;
+        yy = z, dd = x, mm = y2, day_first = 1;
     } else {
         return 0;
     }
     if (mm < 1 || mm > 12 || dd < 1 || dd > 31) return 0;
     struct sb b = SB_INIT;
-    sb_date(&b, yy, mm, dd, 1);
+    if (day_first) sb_day_of_month(&b, w, i, dd, mm, yy); /* 25/12/2023: British order */
+    else sb_date(&b, yy, mm, dd, 1);
     put_sb(w, &b, i);
     return cpos + cl - i;
 }

@@ -63,6 +63,8 @@ static const struct unit units[] = {
     {"Gb", "gigabit", "gigabits"},       {"kbps", "kilobit per second", "kilobits per second"},
     {"Mbps", "megabit per second", "megabits per second"},
     {"Gbps", "gigabit per second", "gigabits per second"},
+    {"mbps", "megabit per second", "megabits per second"},
+    {"gbps", "gigabit per second", "gigabits per second"},
     {"px", "pixel", "pixels"},           {NULL, NULL, NULL}};
 
 /* A unit symbol at i that ends there (followed by no letter). */
@@ -138,8 +140,10 @@ static size_t scale_at(const struct nw *w, size_t i, int money, const char **wor
 }
 
 /* the spoken amount: "twelve dollars and fifty cents", "one point two million euros" */
-static void sb_money(struct sb *b, const struct num *x, const struct currency *c,
+static void sb_money(struct sb *b, const struct num *x0, const struct currency *c,
                      const char *scale) {
+    struct num trimmed = *x0, *x = &trimmed;
+    while (x->nf > 2 && x->f[x->nf - 1] == '0') x->nf--; /* $20.500 is $20.50 */
     if (scale || x->nf > 2) {
         sb_num(b, x); /* $1.2 million, $1.005: a decimal */
         if (scale) sb_word(b, scale);
@@ -162,6 +166,25 @@ static void sb_money(struct sb *b, const struct num *x, const struct currency *c
     }
 }
 
+/* "/mo", "/yr", "/hr" after an amount: " per month"... */
+static size_t per_period(const struct nw *w, size_t i, struct sb *b) {
+    static const struct {
+        const char *abbr, *word;
+    } t[] = {{"mo", "month"}, {"month", "month"}, {"yr", "year"}, {"year", "year"},
+             {"wk", "week"},  {"week", "week"},   {"d", "day"},   {"day", "day"},
+             {"hr", "hour"},  {"h", "hour"},      {"hour", "hour"}, {"min", "minute"}};
+    if (char_at(w, i) != '/') return 0;
+    size_t k = alphas_at(w, i + 1);
+    for (size_t j = 0; j < sizeof t / sizeof t[0]; j++) {
+        if (ci_word(w, i + 1, k, t[j].abbr) && word_ends(w, i + 1 + k)) {
+            sb_word(b, "per");
+            sb_word(b, t[j].word);
+            return k + 1;
+        }
+    }
+    return 0;
+}
+
 size_t rule_money(struct nw *w, size_t i) {
     size_t p = i, cl;
     int neg = char_at(w, p) == '-';
@@ -179,8 +202,10 @@ size_t rule_money(struct nw *w, size_t i) {
     struct sb b = SB_INIT;
     if (neg) sb_word(&b, "minus");
     sb_money(&b, &x, c, scale);
+    size_t per = per_period(w, p, &b);
+    p += per;
     put_sb(w, &b, i);
-    w->rangeable = p;
+    if (!per) w->rangeable = p;
     return p - i;
 }
 
@@ -253,14 +278,17 @@ size_t rule_time(struct nw *w, size_t i) {
 /* "a/b" at i with a < b (31/32, 3/4), up to three digits each; 0 if not one */
 static size_t fraction_at(const struct nw *w, size_t i, unsigned *num, unsigned *den) {
     size_t a = digits_at(w, i);
-    if (a < 1 || a > 3 || char_at(w, i + a) != '/') return 0;
+    if (a < 1 || a > 3 || char_at(w, i + a) != '/' || (i > 0 && w->s[i - 1] == '/')) return 0;
     size_t b = digits_at(w, i + a + 1), e = i + a + 1 + b;
+    if (ci_prefix(w, e, "th") || ci_prefix(w, e, "rd") || ci_prefix(w, e, "nd")) e += 2;
     if (b < 1 || b > 3 || is_alnum_at(w, e) || char_at(w, e) == '/' ||
         (char_at(w, e) == '.' && is_digit_at(w, e + 1)))
         return 0;
     *num = uint_at(w, i);
     *den = uint_at(w, i + a + 1);
-    if (*den < 2 || *num == 0 || *num >= *den) return 0;
+    /* the denominators measures use: 9/11 and 7/12 are more likely dates or names */
+    int usual = *den <= 10 || *den == 16 || *den == 32 || *den == 64 || *den == 100;
+    if (*den < 2 || *num == 0 || *num >= *den || !usual) return 0;
     return e - i;
 }
 
@@ -306,6 +334,11 @@ struct numctx {
     struct num x;
 };
 
+/* a number inside a word (25d08A, C24): no unit or scale after it */
+static int in_word(const struct nw *w, const struct numctx *c) {
+    return c->i > 0 && isalpha((unsigned char)w->s[c->i - 1]);
+}
+
 /* version numbers: 2.0.1 */
 static size_t num_version(struct nw *w, const struct numctx *c, struct sb *b) {
     if (c->x.nf || c->x.commas || c->x.nd == 0 || char_at(w, c->e) != '.' ||
@@ -323,14 +356,17 @@ static size_t num_version(struct nw *w, const struct numctx *c, struct sb *b) {
     return q;
 }
 
-static int ordinal_suffix(const struct nw *w, size_t e) {
-    return word_ends(w, e + 2) && (ci_prefix(w, e, "st") || ci_prefix(w, e, "nd") ||
-                                   ci_prefix(w, e, "rd") || ci_prefix(w, e, "th"));
+/* the suffix English gives the number: 1st 2nd 3rd 4th 11th 12th 13th 21st 111th */
+static int ordinal_suffix(const struct nw *w, const struct num *x, size_t e) {
+    if (!word_ends(w, e + 2) || !x->nd) return 0;
+    int last = x->d[x->nd - 1] - '0', teen = x->nd > 1 && x->d[x->nd - 2] == '1';
+    const char *want = teen || last > 3 || last == 0 ? "th" : (const char *[]){"", "st", "nd", "rd"}[last];
+    return ci_prefix(w, e, want);
 }
 
 /* ordinals: 1st 2nd 3rd 4th */
 static size_t num_ordinal(struct nw *w, const struct numctx *c, struct sb *b) {
-    if (c->x.nf || c->x.dot || c->neg || !c->x.nd || !ordinal_suffix(w, c->e)) return 0;
+    if (c->x.nf || c->x.dot || c->neg || !c->x.nd || !ordinal_suffix(w, &c->x, c->e)) return 0;
     sb_ordinal(b, c->x.d, c->x.nd);
     return c->e + 2;
 }
@@ -342,9 +378,10 @@ static size_t num_decade(struct nw *w, const struct numctx *c, struct sb *b) {
         !word_ends(w, c->e + 1) || (x->nd != 4 && x->nd != 2) || x->d[x->nd - 1] != '0')
         return 0;
     unsigned v = (unsigned)num_value(x);
-    if (x->nd == 4 && v % 100 != 0) sb_year(b, v);
+    if (x->nd == 4) sb_year(b, v); /* the eighteen hundreds, the two thousands */
     else sb_cardinal_u(b, v);
     sb_pluralize(b); /* twenties, hundreds, thousands */
+    w->rangeable = c->e + 1;
     return c->e + 1;
 }
 
@@ -381,7 +418,7 @@ static size_t num_ampm(struct nw *w, const struct numctx *c, struct sb *b) {
 /* 1.6k, 5bn, 2 million */
 static size_t num_scale(struct nw *w, const struct numctx *c, struct sb *b) {
     const char *word = NULL;
-    size_t sl = scale_at(w, c->e, 0, &word);
+    size_t sl = in_word(w, c) ? 0 : scale_at(w, c->e, 0, &word);
     if (!sl) return 0;
     sb_num(b, &c->x);
     sb_word(b, word);
@@ -389,7 +426,7 @@ static size_t num_scale(struct nw *w, const struct numctx *c, struct sb *b) {
 }
 
 static size_t num_unit(struct nw *w, const struct numctx *c, struct sb *b) {
-    if (!w->o->unit) return 0;
+    if (!w->o->unit || in_word(w, c)) return 0;
     size_t q = c->e + (char_at(w, c->e) == ' '), ul;
     const struct unit *u = unit_at(w, q, &ul);
     if (!u) return 0;
@@ -421,8 +458,10 @@ static size_t num_range(struct nw *w, const struct numctx *c, struct sb *b) {
     struct num y;
     if (!parse_num(w, e + dash, &y)) return 0;
     size_t f = e + dash + y.len, i = c->i;
-    int chain = ((char_at(w, f) == '-' || char_at(w, f) == '.') && is_digit_at(w, f + 1)) ||
-                (i >= 2 && w->s[i - 1] == '-' && isdigit((unsigned char)w->s[i - 2]));
+    /* 1-1-1, 1-800-GO-U-HAUL, b-c-1-5: a code, not a range */
+    int chain = (char_at(w, f) == '-' && is_alnum_at(w, f + 1)) ||
+                (char_at(w, f) == '.' && is_digit_at(w, f + 1)) ||
+                (i >= 2 && w->s[i - 1] == '-' && is_alnum_at(w, i - 2));
     if (is_alnum_at(w, f) || chain) return 0;
     unsigned a = (unsigned)num_value(&c->x), z = (unsigned)num_value(&y);
     const struct num *x = &c->x;
@@ -446,7 +485,8 @@ static size_t num_plain(struct nw *w, const struct numctx *c, struct sb *b) {
     unsigned v = (unsigned)num_value(x);
     if (!c->neg && !x->nf && !x->dot && !x->commas && x->nd == 4 && v >= 1100 && v <= 2099) {
         sb_year(b, v);
-    } else if (!x->commas && !x->dot && (x->nd > 15 || (x->nd > 1 && x->d[0] == '0'))) {
+    } else if (!x->commas && !x->dot &&
+               (x->nd > 15 || (x->nd > 1 && x->d[0] == '0') || (x->nd >= 4 && in_word(w, c)))) {
         sb_digits(b, x->d, x->nd); /* 004, an account or card number */
     } else {
         sb_num(b, x);
@@ -468,6 +508,8 @@ size_t rule_number(struct nw *w, size_t i) {
         c.neg = 1; /* U+2212 MINUS SIGN */
         p += 3;
     }
+    if (char_at(w, p) == '\'' && digits_at(w, p + 1) == 2 && char_at(w, p + 3) == 's')
+        p++; /* '80s */
     if (!parse_num(w, p, &c.x)) return 0;
     c.e = p + c.x.len;
     static size_t (*const tails[])(struct nw *, const struct numctx *, struct sb *) = {

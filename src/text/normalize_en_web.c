@@ -204,6 +204,8 @@ static size_t phone_groups(const struct nw *w, size_t i, struct phone *ph) {
             p++;
             ph->paren = 1;
             if (is_digit_at(w, p)) continue; /* (555)555-5555 */
+        } else if (char_at(w, p) == '(' && ph->ng == 1 && ph->plus) {
+            continue; /* +1(123) */
         }
         int c = char_at(w, p), next = char_at(w, p + 1);
         if ((c == '-' || c == '.') && (isdigit(next) || next == '(')) {

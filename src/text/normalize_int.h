@@ -63,9 +63,15 @@ struct nw {
     int oom;
     size_t prev, prevlen; /* the last word copied through (roman numerals, St.) */
     size_t rangeable;     /* where the last amount or time ended: a dash there reads "to" */
+    size_t symbol_end;    /* where the last symbol spoken as a word ended */
     struct run_memo memo[RUN_COUNT];
     size_t email_at, email_end; /* the last '@' checked and where its address ends (0: none) */
+    size_t *work; /* bytes looked at by the scanning helpers (the linearity checks count them) */
+    size_t own_work;
 };
+
+/* count one byte looked at (through a pointer: the helpers take a const nw) */
+#define NW_WORK(w) (++*(w)->work)
 
 void nw_init(struct nw *w, struct chorus_textbuf *out, const struct chorus_norm_options *o,
              const char *s, size_t n, size_t base);
