@@ -61,14 +61,17 @@ static unsigned year_after(const struct nw *w, size_t e, int sep, size_t *end) {
 
 /* March 5, 2024; jan 15 2020; Jan-15-2020; Sept. 3rd; August 2019 */
 size_t rule_month_date(struct nw *w, size_t i) {
-    size_t ml, e;
+    size_t ml = 0, e;
     int m = month_at(w, i, &ml);
     int sep = char_at(w, i + ml);
     if (!m || (sep != ' ' && sep != '-')) return 0;
+    /* "march" and "may" in lower case are verbs unless a year or an ordinal says otherwise */
+    int verb = (m == 3 || m == 5) && !is_upper_at(w, i);
     struct sb b = SB_INIT;
     unsigned d = day_at(w, i + ml + 1, &e), y;
     if (d) {
         y = year_after(w, e, sep, &e);
+        if (verb && !y && !is_alpha_at(w, i + ml + 1 + digits_at(w, i + ml + 1))) return 0;
         sb_date(&b, y, (unsigned)m, d, y != 0);
     } else if (sep == ' ' && (y = year_at(w, i + ml + 1)) != 0) {
         e = i + ml + 5;

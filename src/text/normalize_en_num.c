@@ -83,6 +83,20 @@ static const struct unit *unit_at(const struct nw *w, size_t i, size_t *len) {
     return best;
 }
 
+/* the unit after a number ending at e (units on), *end after it; NULL if none */
+static const struct unit *unit_after(const struct nw *w, size_t e, size_t *end) {
+    size_t q = e + (char_at(w, e) == ' '), ul;
+    const struct unit *u = w->o->unit ? unit_at(w, q, &ul) : NULL;
+    if (!u) return NULL;
+    /* one-letter units and ones that are also words ("in", "bar") only when attached:
+     * "10in", not "10 in the morning" */
+    int wordlike = ul == 1 || !strcmp(u->sym, "in") || !strcmp(u->sym, "bar") ||
+                   !strcmp(u->sym, "cal") || !strcmp(u->sym, "t");
+    if (q == e + 1 && wordlike) return NULL;
+    *end = q + ul;
+    return u;
+}
+
 /* ---- money -------------------------------------------------------------------------------- */
 
 /* currencies: symbol, singular, plural, cent singular, cent plural */
@@ -422,23 +436,21 @@ static size_t num_scale(struct nw *w, const struct numctx *c, struct sb *b) {
     if (!sl) return 0;
     sb_num(b, &c->x);
     sb_word(b, word);
-    return c->e + sl;
+    size_t end = c->e + sl, uend;
+    const struct unit *u = unit_after(w, end, &uend); /* 100 million kg */
+    if (!u) return end;
+    sb_word(b, u->many);
+    return uend;
 }
 
 static size_t num_unit(struct nw *w, const struct numctx *c, struct sb *b) {
-    if (!w->o->unit || in_word(w, c)) return 0;
-    size_t q = c->e + (char_at(w, c->e) == ' '), ul;
-    const struct unit *u = unit_at(w, q, &ul);
+    size_t end;
+    const struct unit *u = in_word(w, c) ? NULL : unit_after(w, c->e, &end);
     if (!u) return 0;
-    /* one-letter units and ones that are also words ("in", "bar") only when attached:
-     * "10in", not "10 in the morning" */
-    int wordlike = ul == 1 || !strcmp(u->sym, "in") || !strcmp(u->sym, "bar") ||
-                   !strcmp(u->sym, "cal") || !strcmp(u->sym, "t");
-    if (q == c->e + 1 && wordlike) return 0;
     int one = c->x.nd == 1 && c->x.d[0] == '1' && !c->x.nf;
     sb_num(b, &c->x);
     sb_word(b, one ? u->one : u->many);
-    return q + ul;
+    return end;
 }
 
 /* 4x4 -> four by four (the second number is read on its own) */

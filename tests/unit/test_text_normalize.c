@@ -142,7 +142,9 @@ static const struct row issue17[] = {
     {"15-01-2020", NULL, "the fifteenth of January twenty twenty"},
     {"15.01.2020", NULL, "the fifteenth of January twenty twenty"},
     {"May I come in?", NULL, "May I come in?"},
-    {"I march 3 miles", NULL, "I March third miles"},
+    {"I march 3 miles", NULL, "I march three miles"},
+    {"may 5th", NULL, "May fifth"},
+    {"march 3 2020", NULL, "March third, twenty twenty"},
     {"Mar. 5", NULL, "March fifth"},
     {"in jan", NULL, "in jan"},
     /* digits inside words */
@@ -437,7 +439,11 @@ TEST(offset_map_monotonic_property) {
                                        "www.a.com/b", "(555) 123-4567", "3rd", "10 km", "R&D",
                                        "word(s)", "-4", "50%", "Henry", "VIII", "2024-01-02",
                                        "caf\xC3\xA9", "\xE2\x82\xAC" "3", "hello,", "end.",
-                                       "\n", "  ", "1/2", "COVID-19", "#5"};
+                                       "\n", "  ", "1/2", "COVID-19", "#5", "Jan-15-2020",
+                                       "8 February 2010", "C24", "2Q22", "(555)555-5555",
+                                       "192.168.0.1", "$250-$300", "2pm-5pm", "2 1/2", ".5",
+                                       "1:02:03", "\xE2\x89\x88", "St.", "Main", "II", "grade",
+                                       "1th", "bob9@x.xyz", "a.b:80/c", "-", "'80s", "\xC2\xB1" "2"};
     char in[2048];
     for (int iter = 0; iter < 300; iter++) {
         size_t n = 0;
