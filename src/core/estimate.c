@@ -6,6 +6,7 @@
 
 int chorus_estimate(struct chorus_engine *e, const struct chorus_request *req,
                     struct chorus_estimate *out) {
+    chorus_engine_clear_err(e);
     if (!e || !req || !out) return CHORUS_E_INVALID;
     memset(out, 0, sizeof *out);
     struct chorus_cost c;
