@@ -54,6 +54,8 @@ struct chorus_request chorus_request_default(void) {
 static void vfail(struct chorus_stream *s, int status, int over_cancel, const char *fmt, va_list ap) {
     if (s->status == CHORUS_OK || (over_cancel && s->status == CHORUS_E_CANCELLED)) {
         vsnprintf(s->err, sizeof s->err, fmt, ap);
+        /* a stage that failed without saying why (out of memory, mostly): never an empty message */
+        if (!s->err[0]) chorus_fmt(s->err, sizeof s->err, "%s", chorus_strerror(status));
         chorus_redact(s->err);
         s->status = status;
     }

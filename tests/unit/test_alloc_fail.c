@@ -10,6 +10,7 @@
  * library's objects (and this file) to the __wrap_ functions below; allocations inside shared
  * libraries (libc, libespeak-ng, libcurl) are untouched.
  */
+#include <execinfo.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -34,10 +35,17 @@ static _Thread_local long fail_at;  /* 0: never; else the allocation number that
 static _Thread_local long allocs;   /* allocations counted since the scenario began */
 static _Thread_local int failed;    /* the injected failure happened */
 
+static int trace; /* CHORUS_ALLOC_TRACE=1: print where each injected failure happens */
+
 static int should_fail(void) {
     allocs++;
     if (fail_at && allocs == fail_at) {
         failed = 1;
+        if (trace) {
+            void *bt[16];
+            int n = backtrace(bt, 16);
+            backtrace_symbols_fd(bt, n, 2);
+        }
         return 1;
     }
     return 0;
@@ -117,7 +125,7 @@ static int run_request(char *msg, size_t cap, int run, enum chorus_format fmt) {
     struct chorus_request r = chorus_request_default();
     r.backend = "espeak";
     r.voice = "en-gb";
-    r.text = "Dr. Smith paid $12.50 on 3 May. <break time=\"100ms\"/> Done!";
+    r.text = "<speak>Dr. Smith paid $12.50 on 3 May. <break time=\"100ms\"/> Done!</speak>";
     r.input = CHORUS_INPUT_SSML;
     r.format = fmt;
     struct chorus_option opt = {"pitch", "60"};
@@ -167,6 +175,7 @@ TEST(stream_run_espeak_pcm) { CHECK(torture("run pcm", sc_run_pcm, 3000) > 0); }
 TEST(text_iterate) { CHECK(torture("text", sc_text, 100000) > 0); }
 
 int main(void) {
+    trace = getenv("CHORUS_ALLOC_TRACE") != NULL;
     RUN(config_parser);
     RUN(engine_create_and_listing);
     RUN(request_validation);
