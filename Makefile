@@ -6,10 +6,16 @@ TSAN_BUILD ?= build-tsan
 # What check-tsan runs: the unit tests of the thread-safe core and the concurrency stress test
 # (the integration scripts add minutes under TSan and exercise the same library calls).
 TSAN_TESTS ?= ^test_(contract|stress|core|config|log|cache|kokoro_backend|net)$$
+MIN_BUILD  ?= build-min
+PREFIX     ?= /usr/local
+DESTDIR    ?=
+# Every optional part OFF (docs/embedding.md): the smallest set of dependencies.
+MINIMAL_ARGS = -DCHORUS_WITH_KOKORO=OFF -DCHORUS_WITH_CHATTERBOX=OFF -DCHORUS_WITH_PLAYER=OFF \
+               -DCHORUS_WITH_AAC=OFF -DCHORUS_WITH_SERVER=OFF
 JOBS       ?= $(shell nproc 2>/dev/null || echo 2)
 CMAKE_ARGS ?=
 
-.PHONY: all deps build check check-asan check-tsan demo bench fuzz fuzz-run clean
+.PHONY: all deps build check check-asan check-tsan check-minimal install demo bench fuzz fuzz-run clean
 
 all: build
 
@@ -38,6 +44,17 @@ check-tsan: deps
 	cmake --build $(TSAN_BUILD) -j $(JOBS)
 	cd $(TSAN_BUILD) && TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1 suppressions=$(CURDIR)/tests/tsan.supp" \
 	  ctest --output-on-failure -j $(JOBS) -R '$(TSAN_TESTS)'
+
+# The minimal configuration builds and passes its unit tests (CI runs this too).
+check-minimal: deps
+	cmake -S . -B $(MIN_BUILD) -DCMAKE_BUILD_TYPE=Debug $(MINIMAL_ARGS) $(CMAKE_ARGS)
+	cmake --build $(MIN_BUILD) -j $(JOBS)
+	cd $(MIN_BUILD) && ctest -L unit --output-on-failure -j $(JOBS)
+
+# Install the libraries, headers, chorus.pc, the CMake package and the tool under PREFIX
+# (DESTDIR=/stage for packaging). docs/embedding.md lists what goes where.
+install: build
+	DESTDIR="$(DESTDIR)" cmake --install $(BUILD) --prefix "$(PREFIX)"
 
 # Speak a sentence with the embedded default engine into demo.wav.
 demo: deps
@@ -69,3 +86,4 @@ fuzz-run: fuzz
 
 clean:
 	rm -rf $(BUILD) $(ASAN_BUILD) $(TSAN_BUILD) build-fuzz
+	rm -rf $(BUILD) $(ASAN_BUILD) $(MIN_BUILD) build-fuzz

@@ -1,4 +1,5 @@
 /* engine.c — the engine handle: config, registry, backend instances, limiter, listings. */
+#include "core/abi.h"
 #include "core/engine.h"
 
 #include <ctype.h>
@@ -16,6 +17,7 @@
 #include "core/log.h"
 #include "core/util.h"
 
+#define CHORUS_BACKEND_DROPPED(name, option)
 #define CHORUS_BACKEND(sym) extern const struct chorus_backend_desc sym;
 #include "backends/backends.def"
 #undef CHORUS_BACKEND
@@ -25,6 +27,19 @@ static const struct chorus_backend_desc *const registry[] = {
 #include "backends/backends.def"
 #undef CHORUS_BACKEND
     NULL};
+#undef CHORUS_BACKEND_DROPPED
+
+/* Backends this build left out (a CHORUS_WITH_* option OFF): named so a request for one says
+ * how to get it rather than "unknown". */
+static const struct {
+    const char *name, *option;
+} dropped[] = {
+#define CHORUS_BACKEND(sym)
+#define CHORUS_BACKEND_DROPPED(name, option) {name, option},
+#include "backends/backends.def"
+#undef CHORUS_BACKEND
+#undef CHORUS_BACKEND_DROPPED
+    {NULL, NULL}};
 
 /* Names the prior implementation used for its backends, routed to ours. */
 static const struct {
@@ -212,8 +227,16 @@ int chorus_engine_create2(struct chorus_engine **out, const struct chorus_engine
     chorus_engine_clear_err(NULL);
     if (!out) return CHORUS_E_INVALID;
     *out = NULL;
-    struct chorus_engine_options o = {0};
-    if (opts) o = *opts;
+    struct chorus_engine_options o = chorus_engine_options_default();
+    if (opts) {
+        char aerr[1024];
+        if (chorus_abi_read(&o, sizeof o, opts, CHORUS_ENGINE_OPTIONS_MIN, "chorus_engine_options",
+                            aerr, sizeof aerr)) {
+            chorus_engine_set_err(NULL, "%s", aerr);
+            if (errbuf) chorus_fmt(errbuf, errbuf_size, "%s", chorus_engine_errmsg(NULL));
+            return CHORUS_E_INVALID;
+        }
+    }
     char err[1024] = "";
     struct chorus_engine *e = calloc(1, sizeof *e);
     int rc = e ? CHORUS_OK : CHORUS_E_NOMEM;
@@ -292,15 +315,29 @@ const struct chorus_config *chorus_backend_config(const struct chorus_backend *b
     return b->engine->cfg;
 }
 
-void chorus_engine_get_stats(struct chorus_engine *e, struct chorus_engine_stats *out) {
-    memset(out, 0, sizeof *out);
-    if (!e) return;
-    struct chorus_limiter_stats st;
-    chorus_limiter_stats(e->limiter, &st);
-    out->max_concurrent = st.max;
-    out->active = st.active;
-    out->queued = st.queued;
-    out->started_total = st.total;
+void chorus_engine_options_init(struct chorus_engine_options *o, size_t size) {
+    struct chorus_engine_options def;
+    memset(&def, 0, sizeof def);
+    chorus_abi_init(o, size, &def, sizeof def);
+}
+
+int chorus_engine_get_stats(struct chorus_engine *e, struct chorus_engine_stats *out) {
+    chorus_engine_clear_err(e);
+    if (!e || !out) return CHORUS_E_INVALID;
+    struct chorus_engine_stats st;
+    memset(&st, 0, sizeof st);
+    st.size = sizeof st;
+    struct chorus_limiter_stats ls;
+    chorus_limiter_stats(e->limiter, &ls);
+    st.max_concurrent = ls.max;
+    st.active = ls.active;
+    st.queued = ls.queued;
+    st.started_total = ls.total;
+    char err[1024];
+    int rc = chorus_abi_write(out, &st, sizeof st, CHORUS_ENGINE_STATS_MIN, "chorus_engine_stats",
+                              err, sizeof err);
+    if (rc) chorus_engine_set_err(e, "%s", err);
+    return rc;
 }
 
 /* Match `name` against the registry: exact names first, then prefix patterns, then the prior
@@ -333,6 +370,20 @@ static const struct chorus_backend_desc *registry_match(const char *name, const 
     return NULL;
 }
 
+/* The build option that left out backend `name` (or an instance of it, "name_..."), or NULL. */
+static const char *dropped_option(const char *name) {
+    for (size_t i = 0; name && dropped[i].name; i++) {
+        size_t n = strlen(dropped[i].name);
+        if (!strncasecmp(name, dropped[i].name, n) && (name[n] == 0 || name[n] == '_'))
+            return dropped[i].option;
+        for (size_t k = 0; k < sizeof legacy_aliases / sizeof legacy_aliases[0]; k++)
+            if (!strcmp(legacy_aliases[k].target, dropped[i].name) &&
+                !strncasecmp(name, legacy_aliases[k].prefix, strlen(legacy_aliases[k].prefix)))
+                return dropped[i].option;
+    }
+    return NULL;
+}
+
 static void known_backends(char *buf, size_t cap) {
     size_t off = 0;
     buf[0] = 0;
@@ -355,6 +406,14 @@ int chorus_engine_backend(struct chorus_engine *e, const char *name, struct chor
     if (!d) {
         char known[512];
         known_backends(known, sizeof known);
+        const char *opt = dropped_option(name);
+        if (opt) {
+            chorus_fmt(err, errlen,
+                       "backend '%s' is not in this build: chorus was built without it (%s=OFF); "
+                       "rebuild with cmake -D%s=ON, or use one of: %s",
+                       name, opt, opt, known);
+            return CHORUS_E_UNAVAILABLE;
+        }
         chorus_fmt(err, errlen, "unknown backend '%s'; known backends: %s", name ? name : "",
                    known);
         return CHORUS_E_UNKNOWN_BACKEND;
@@ -547,6 +606,13 @@ int chorus_backend_options(struct chorus_engine *e, const char *backend,
     if (!d) {
         char known[512];
         known_backends(known, sizeof known);
+        const char *opt = dropped_option(backend);
+        if (opt) {
+            chorus_engine_set_err(e, "backend '%s' is not in this build: chorus was built without it "
+                                  "(%s=OFF); rebuild with cmake -D%s=ON, or use one of: %s",
+                                  backend, opt, opt, known);
+            return CHORUS_E_UNAVAILABLE;
+        }
         chorus_engine_set_err(e, "unknown backend '%s'; known backends: %s", backend ? backend : "",
                               known);
         return CHORUS_E_UNKNOWN_BACKEND;

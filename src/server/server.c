@@ -3,7 +3,7 @@
  * authentication, admission (the library's limiter), the JSON endpoints, metrics and
  * graceful shutdown. The speech endpoints live in speech.c.
  */
-#include "server/server_internal.h"
+#include "server_internal.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -184,7 +184,7 @@ void srv_metrics_generation(struct srv *s, int outcome, double ttfb, double wall
 }
 
 static char *metrics_text(struct srv *s) {
-    struct chorus_engine_stats es;
+    struct chorus_engine_stats es = {.size = sizeof es};
     chorus_engine_get_stats(s->engine, &es);
     int active = es.active, queued = es.queued, max_active = es.max_concurrent;
     char *buf = NULL;
@@ -242,7 +242,7 @@ static char *metrics_text(struct srv *s) {
             "# HELP chorus_audio_seconds_total Seconds of audio generated.\n"
             "# TYPE chorus_audio_seconds_total counter\nchorus_audio_seconds_total %.3f\n",
             (unsigned long long)m.bytes_out, m.audio_seconds);
-    struct chorus_cache_stats cs;
+    struct chorus_cache_stats cs = {.size = sizeof cs};
     if (chorus_engine_cache_stats(s->engine, &cs) == CHORUS_OK) {
         fprintf(f,
                 "# HELP chorus_cache_enabled 1 if generations read and write the audio cache.\n"
@@ -810,7 +810,7 @@ int srv_start(struct chorus_engine *e, const struct srv_options *o, struct srv *
     s->engine = e;
     pthread_mutex_init(&s->mu, NULL);
     pthread_mutex_init(&s->mmu, NULL);
-    struct chorus_engine_stats st;
+    struct chorus_engine_stats st = {.size = sizeof st};
     chorus_engine_get_stats(e, &st);
     int max_active = o->max_concurrent > 0 ? o->max_concurrent : st.max_concurrent;
     int rc = chorus_engine_set_admission(e, max_active > 0 ? max_active : 1, o->max_queue,

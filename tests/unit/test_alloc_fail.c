@@ -100,7 +100,7 @@ static int sc_config(char *msg, size_t cap) {
 }
 
 static int sc_engine(char *msg, size_t cap) {
-    struct chorus_engine_options o = {0};
+    struct chorus_engine_options o = chorus_engine_options_default();
     o.no_config = 1;
     struct chorus_engine *e = NULL;
     int rc = chorus_engine_create2(&e, &o, msg, cap);
@@ -117,7 +117,7 @@ static int sc_engine(char *msg, size_t cap) {
 
 /* Engine, request validation (options, voice resolution), open, run with espeak. */
 static int run_request(char *msg, size_t cap, int run, enum chorus_format fmt) {
-    struct chorus_engine_options o = {0};
+    struct chorus_engine_options o = chorus_engine_options_default();
     o.no_config = 1;
     struct chorus_engine *e = NULL;
     int rc = chorus_engine_create2(&e, &o, msg, cap);

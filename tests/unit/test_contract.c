@@ -61,7 +61,7 @@ int clock_gettime(clockid_t id, struct timespec *ts) {
 }
 
 static struct chorus_engine *engine(void) {
-    struct chorus_engine_options o = {0};
+    struct chorus_engine_options o = chorus_engine_options_default();
     o.no_config = 1;
     struct chorus_engine *e = NULL;
     chorus_engine_create(&e, &o);
@@ -160,7 +160,7 @@ static int create_with(const char *toml, char *msg, size_t cap, char *path, size
     FILE *f = fopen(path, "w");
     fprintf(f, "# test\n%s\n", toml);
     fclose(f);
-    struct chorus_engine_options o = {0};
+    struct chorus_engine_options o = chorus_engine_options_default();
     o.config_path = path;
     struct chorus_engine *e = NULL;
     int rc = chorus_engine_create(&e, &o);
@@ -200,7 +200,7 @@ TEST(config_numbers_are_strict) {
 TEST(environment_numbers_are_strict) {
     /* the variable is set before counting: this test is about parsing, not about the library */
     setenv("CHORUS_MAX_CONCURRENT", "four", 1);
-    struct chorus_engine_options o = {0};
+    struct chorus_engine_options o = chorus_engine_options_default();
     o.no_config = 1;
     struct chorus_engine *e = NULL;
     int rc = chorus_engine_create(&e, &o);
@@ -262,7 +262,7 @@ static struct chorus_stream *open_one(struct chorus_engine *e, chorus_callback c
 }
 
 TEST(admission_refuses_with_busy) {
-    struct chorus_engine_options o = {0};
+    struct chorus_engine_options o = chorus_engine_options_default();
     o.no_config = 1;
     o.max_concurrent = 1;
     o.max_queue = -1; /* none may wait */
@@ -285,7 +285,7 @@ TEST(admission_refuses_with_busy) {
 }
 
 TEST(admission_times_out_with_busy) {
-    struct chorus_engine_options o = {0};
+    struct chorus_engine_options o = chorus_engine_options_default();
     o.no_config = 1;
     o.max_concurrent = 1;
     o.max_queue = 4;
@@ -307,7 +307,7 @@ TEST(admission_times_out_with_busy) {
     atomic_store(&g.release, 1);
     pthread_join(t, NULL);
     CHECK_EQ_INT(a.rc, CHORUS_OK);
-    struct chorus_engine_stats st;
+    struct chorus_engine_stats st = {.size = sizeof st};
     chorus_engine_get_stats(e, &st);
     CHECK_EQ_INT(st.active, 0);
     CHECK_EQ_INT(st.queued, 0);
@@ -316,7 +316,7 @@ TEST(admission_times_out_with_busy) {
 }
 
 TEST(receive_timeout_ignores_the_wall_clock) {
-    struct chorus_engine_options o = {0};
+    struct chorus_engine_options o = chorus_engine_options_default();
     o.no_config = 1;
     o.max_concurrent = 1;
     struct chorus_engine *e = NULL;

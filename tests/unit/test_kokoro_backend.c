@@ -54,7 +54,7 @@ static int on_event(const struct chorus_event *ev, void *ud) {
 
 static int speak(const char *text, const char *voice, const char *seed, enum chorus_input_kind in,
                  struct got *g, char *msg, size_t msglen) {
-    struct chorus_engine_options eo = {0};
+    struct chorus_engine_options eo = chorus_engine_options_default();
     eo.config_path = cfg_path;
     struct chorus_engine *e;
     int rc = chorus_engine_create(&e, &eo);
@@ -160,7 +160,7 @@ TEST(errors_are_clear) {
  * Kokoro-FastAPI does (am_adam), and [kokoro.voices] overrides it. */
 TEST(openai_voice_names) {
     write_config("tiny.pth");
-    struct chorus_engine_options eo = {0};
+    struct chorus_engine_options eo = chorus_engine_options_default();
     eo.config_path = cfg_path;
     struct chorus_engine *e;
     CHECK(chorus_engine_create(&e, &eo) == CHORUS_OK);

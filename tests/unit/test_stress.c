@@ -44,7 +44,7 @@ static void write_config(void) {
 }
 
 static struct chorus_engine *make_engine(int max_concurrent) {
-    struct chorus_engine_options o = {0};
+    struct chorus_engine_options o = chorus_engine_options_default();
     o.config_path = cfg_path;
     o.max_concurrent = max_concurrent;
     struct chorus_engine *e = NULL;
@@ -111,7 +111,7 @@ static void *lister(void *arg) {
         EXPECT(chorus_list_voices(sh->e, "kokoro", &v, &n) == CHORUS_OK && n >= 1, "kokoro voices: %s",
                chorus_engine_errmsg(sh->e));
         chorus_voices_free(v, n);
-        struct chorus_engine_stats st;
+        struct chorus_engine_stats st = {.size = sizeof st};
         chorus_engine_get_stats(sh->e, &st);
     }
     return NULL;
@@ -183,7 +183,7 @@ TEST(cancel_races_destroy) {
         pthread_join(t, NULL); /* cancel is from another thread; destroy waits for the worker */
         chorus_stream_destroy(v.s);
     }
-    struct chorus_engine_stats st;
+    struct chorus_engine_stats st = {.size = sizeof st};
     chorus_engine_get_stats(e, &st);
     CHECK_EQ_INT(st.active, 0);
     CHECK_EQ_INT(st.queued, 0);
@@ -232,7 +232,7 @@ static void *pull_reader(void *arg) {
 TEST(many_engines_and_streams) {
     pthread_t t[4];
     for (int i = 0; i < 4; i++) pthread_create(&t[i], NULL, engine_life, NULL);
-    struct chorus_engine_options o = {0};
+    struct chorus_engine_options o = chorus_engine_options_default();
     o.config_path = cfg_path;
     o.max_concurrent = 2;
     o.max_queue = 2; /* 8 readers, 2 running, 2 waiting: the rest are refused (BUSY) */
@@ -244,7 +244,7 @@ TEST(many_engines_and_streams) {
     for (int i = 0; i < 8; i++) pthread_create(&p[i], NULL, pull_reader, &pa);
     for (int i = 0; i < 8; i++) pthread_join(p[i], NULL);
     for (int i = 0; i < 4; i++) pthread_join(t[i], NULL);
-    struct chorus_engine_stats st;
+    struct chorus_engine_stats st = {.size = sizeof st};
     chorus_engine_get_stats(e, &st);
     CHECK_EQ_INT(st.active, 0);
     CHECK_EQ_INT(st.queued, 0);
