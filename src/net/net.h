@@ -212,31 +212,36 @@ void chorus_framer_release(struct chorus_framer *f);
 /* ---- WAV byte stream reader (servers that answer with wav) -------------------------------- */
 
 /**
- * Reads a RIFF/WAVE byte stream incrementally and hands out its 16-bit PCM. Accepts the sizes
- * streaming servers write (0, 0xFFFFFFFF): the data chunk then runs to the end of the input.
- * Only PCM 16-bit (format 1 or WAVE_FORMAT_EXTENSIBLE with PCM) is accepted; channels > 1 are
- * downmixed to mono. The header is capped at 64 KiB.
+ * Reads a RIFF/WAVE byte stream incrementally (the audio stage's WAV decoder underneath, so
+ * there is one WAV parser) and hands out mono PCM. Whatever real servers write: integer PCM
+ * 8/16/24/32-bit, IEEE float 32/64-bit (AllTalk's XTTS and travisvn's Chatterbox save float32
+ * through torchaudio), WAVE_FORMAT_EXTENSIBLE with a PCM or float sub-format, 1-16 channels
+ * (downmixed), and data sizes of 0 or 0xFFFFFFFF (streaming headers) read as "to the end".
+ * Float samples are clipped to [-1, 1] when converted to 16-bit for on_pcm.
  */
+struct chorus_decoder;
 struct chorus_wavreader {
-    unsigned char hdr[65536];
-    size_t hdr_len;
-    int state;         /* 0 header, 1 data, 2 after data (ignored), -1 error */
-    int sample_rate, channels, bits;
-    unsigned long long data_left; /* bytes of the data chunk left, ~0ull = to the end */
-    unsigned char carry[16];      /* an incomplete frame */
-    size_t carry_len;
+    struct chorus_decoder *dec; /* created on the first feed */
+    int state;                  /* 0 running, -1 error */
+    int sample_rate;            /* of the last delivered PCM (0 before any) */
+    int cb_status;              /* a callback's refusal */
+    /* 16-bit PCM to on_pcm, or (when set) float PCM to on_f32 */
     int (*on_pcm)(void *ud, const short *x, size_t n, int sample_rate); /* <0 aborts */
+    int (*on_f32)(void *ud, const float *x, size_t n, int sample_rate); /* <0 aborts */
     void *ud;
-    char err[160];
+    char err[256];
 };
 
 void chorus_wavreader_init(struct chorus_wavreader *w,
                            int (*on_pcm)(void *ud, const short *x, size_t n, int rate),
                            void *ud);
-/** Feed bytes. CHORUS_OK, an on_pcm error, or E_BACKEND with w->err set (not a WAV we read). */
+/** Feed bytes. CHORUS_OK, a callback's error, E_NOMEM, or E_BACKEND with w->err set (not a
+ *  WAV that can be read: the message says what is wrong with it). */
 int chorus_wavreader_feed(struct chorus_wavreader *w, const void *data, size_t n);
-/** End of input: E_BACKEND if no data chunk was found (w->err says what was wrong). */
+/** End of input: E_BACKEND if no audio data was found or a sized data chunk was cut short. */
 int chorus_wavreader_finish(struct chorus_wavreader *w);
+/** Free what the reader holds (init again to reuse it). */
+void chorus_wavreader_release(struct chorus_wavreader *w);
 
 /* ---- provider error envelopes ------------------------------------------------------------ */
 

@@ -9,6 +9,16 @@ character, 900 characters a minute, like speech), encoded by ffmpeg for mp3/opus
 
 Usage: fake_tts.py --provider openai|elevenlabs|alltalk [--key KEY] [--plan P1,P2,...]
                    [--log FILE] [--chunk BYTES] [--delay-ms MS] [--vary]
+                   [--engine xtts|piper] [--wav s16|f32|s24|f32ext] [--transcode mp3|opus|flac]
+                   [--audio-ctype MIME]
+AllTalk (erew123/alltalk_tts, branch alltalkbeta @7a59e9c) as shipped: --engine piper is the
+engine tts_engines.json loads (voices are .onnx models, no streaming, no female_01.wav);
+--engine xtts (default here) saves float32 WAV files (system/tts_engines/xtts/model_engine.py:
+torchaudio.save on float data; --wav picks the encoding, default f32) and streams a WAV whose
+header says 0 bytes (Python's wave module with no frames). --transcode answers generate
+requests with a file of that format (transcode_audio_if_necessary in tts_server.py);
+--audio-ctype is the Content-Type /audio files get (Windows hosts guess text/plain:
+alltalk_tts #635).
 Binds 127.0.0.1 on an ephemeral port and prints "PORT <n>" on stdout.
 
 --plan lists what successive speech requests get (then "ok" for the rest):
@@ -64,6 +74,13 @@ EL_VOICES = [
 EL_LIMITS = {"eleven_v3": 3000, "eleven_multilingual_v2": 10000, "eleven_flash_v2_5": 40000,
              "eleven_flash_v2": 30000, "eleven_turbo_v2_5": 40000, "eleven_turbo_v2": 30000}
 ALLTALK_VOICES = ["female_01.wav", "female_02.wav", "male_01.wav", "male_02.wav"]
+# Piper's voices are its .onnx models; en_US-ljspeech-high.onnx is its def_character_voice
+# (alltalk_tts alltalkbeta: system/tts_engines/piper/model_settings.json)
+PIPER_VOICES = ["en_US-ljspeech-high.onnx", "en_US-amy-medium.onnx", "en_GB-alan-medium.onnx"]
+
+
+def at_voices():
+    return PIPER_VOICES if ARGS.engine == "piper" else ALLTALK_VOICES
 
 
 def pcm_for(text, rate, speed=1.0):
@@ -82,6 +99,31 @@ def pcm_for(text, rate, speed=1.0):
     sec = CACHE[key]
     reps = n // rate + 1
     return (sec * reps)[:2 * n]
+
+
+def wav_bytes(pcm, rate, enc):
+    """s16le mono -> a WAV file in encoding enc: s16 (format 1), s24 (format 1, 24-bit), f32
+    (format 3, what soundfile/sox-backed torchaudio.save writes for float tensors), f32ext
+    (WAVE_FORMAT_EXTENSIBLE with the IEEE float sub-format, what libsndfile/ffmpeg write)."""
+    n = len(pcm) // 2
+    xs = struct.unpack("<%dh" % n, pcm[:2 * n])
+    if enc == "s16":
+        return wav_header(rate, len(pcm)) + pcm
+    if enc == "s24":
+        data = b"".join(struct.pack("<i", x << 8)[:3] for x in xs)
+        fmt = struct.pack("<HHIIHH", 1, 1, rate, rate * 3, 3, 24)
+    else:
+        data = struct.pack("<%df" % n, *[x / 32768.0 for x in xs])
+        fmt = struct.pack("<HHIIHH", 3, 1, rate, rate * 4, 4, 32)
+        if enc == "f32ext":
+            guid = struct.pack("<I", 3) + b"\x00\x00\x10\x00\x80\x00\x00\xaa\x00\x38\x9b\x71"
+            fmt = struct.pack("<HHIIHH", 0xFFFE, 1, rate, rate * 4, 4, 32) + \
+                struct.pack("<HHI", 22, 32, 4) + guid
+    chunks = b"fmt " + struct.pack("<I", len(fmt)) + fmt
+    if enc != "s16":  # non-PCM WAVs carry a fact chunk (libsndfile writes one)
+        chunks += b"fact" + struct.pack("<II", 4, n)
+    chunks += b"data" + struct.pack("<I", len(data)) + data
+    return b"RIFF" + struct.pack("<I", 4 + len(chunks)) + b"WAVE" + chunks
 
 
 def wav_header(rate, nbytes, streaming=False):
@@ -485,20 +527,31 @@ class Handler(BaseHTTPRequestHandler):
             self.end_headers()
             return self.wfile.write(data)
         if path == "/api/voices":
-            return self.send_json(200, {"status": "success", "voices": ALLTALK_VOICES})
+            return self.send_json(200, {"status": "success", "voices": at_voices()})
         if path == "/api/currentsettings":
-            return self.send_json(200, {"engines_available": ["xtts", "piper"],
-                                        "current_engine_loaded": "xtts",
-                                        "streaming_capable": True, "multivoice_capable": True,
+            # tts_server.py apifunction_get_current_settings (a subset of its keys)
+            piper = ARGS.engine == "piper"
+            return self.send_json(200, {"engines_available": ["parler", "piper", "vits", "xtts"],
+                                        "current_engine_loaded": ARGS.engine,
+                                        "current_model_loaded": "piper" if piper
+                                        else "xtts - xttsv2_2.0.3",
                                         "audio_format": "wav",
-                                        "languages_capable": True})
+                                        "generationspeed_capable": True,
+                                        "streaming_capable": not piper,
+                                        "multivoice_capable": True,
+                                        "languages_capable": not piper})
         if path.startswith("/audio/") or path.startswith("/audiocache/"):
             name = path.rsplit("/", 1)[1]
             data = FILES.get(name)
             if data is None:
                 return self.send_json(404, {"detail": "Not Found"})
             self.send_response(200)
-            self.send_header("Content-Type", "audio/wav")
+            # FastAPI's FileResponse guesses the type from the name; Windows registries map
+            # .wav to text/plain on some hosts (alltalk_tts #635, SillyTavern #4566)
+            ext = name.rsplit(".", 1)[-1]
+            self.send_header("Content-Type", ARGS.audio_ctype or
+                             {"wav": "audio/wav", "mp3": "audio/mpeg", "opus": "audio/ogg",
+                              "flac": "audio/flac"}.get(ext, "application/octet-stream"))
             self.send_header("Content-Length", str(len(data)))
             self.end_headers()
             return self.wfile.write(data)
@@ -513,16 +566,26 @@ class Handler(BaseHTTPRequestHandler):
             text = f.get("text_input", "")
             if not text or len(text) > 2000:
                 return self.send_json(400, {"error": "text_input: must be 1-2000 characters"})
-            voice = f.get("character_voice_gen", "female_01.wav")
-            if voice not in ALLTALK_VOICES:
+            # an omitted voice is the engine's def_character_voice (tts_server.py:
+            # get_character_voice_gen); Piper's default is en_US-ljspeech-high.onnx
+            voice = f.get("character_voice_gen") or at_voices()[0]
+            if voice not in at_voices():
                 # AllTalk's real failure here is an unhelpful 500
                 return self.send_json(500, {"status": "generate-failure",
                                             "error": "[Errno 2] No such file or directory: "
                                             "'voices/%s'" % voice})
             name = re.sub(r"[^a-zA-Z0-9_]", "", f.get("output_file_name", "out")) or "out"
-            name = "%s_%d.wav" % (name, len(FILES))
-            pcm = pcm_for(text, 24000, float(f.get("speed", 1.0)))
-            FILES[name] = wav_header(24000, len(pcm)) + pcm
+            pcm = pcm_for(text, 22050 if ARGS.engine == "piper" else 24000,
+                          float(f.get("speed", 1.0)))
+            rate = 22050 if ARGS.engine == "piper" else 24000
+            if ARGS.transcode:
+                name = "%s_%d.%s" % (name, len(FILES), ARGS.transcode)
+                FILES[name] = encode(pcm, rate, ARGS.transcode)
+            else:
+                name = "%s_%d.wav" % (name, len(FILES))
+                # piper writes int16 through Python's wave module; XTTS float32 (see top)
+                FILES[name] = wav_bytes(pcm, rate, "s16" if ARGS.engine == "piper"
+                                        else ARGS.wav)
             return self.send_json(200, {"status": "generate-success",
                                         "output_file_path": "/alltalk/outputs/" + name,
                                         "output_file_url": "/audio/" + name,
@@ -533,13 +596,21 @@ class Handler(BaseHTTPRequestHandler):
                 return self.hang()
             q = e["query"]
             text = q.get("text", "")
-            if not text:
-                return self.send_json(400, {"error": "text is required"})
-            if q.get("voice", "female_01.wav") not in ALLTALK_VOICES:
+            if not text or "voice" not in q:
+                # FastAPI: text, voice, language and output_file are required query fields
+                return self.send_json(422, {"detail": [{"loc": ["query", "voice"],
+                                                        "msg": "field required",
+                                                        "type": "value_error.missing"}]})
+            if ARGS.engine == "piper":
+                # streaming_capable false: the server only logs a warning, then fails
+                return self.send_json(500, {"error": "An internal runtime error occurred"})
+            if q.get("voice") not in at_voices():
                 return self.send_json(500, {"detail": "Internal Server Error"})
-            pcm = pcm_for(text, 24000)
-            return self.stream_bytes(wav_header(24000, 0, streaming=True) + pcm, "audio/wav",
-                                     plan)
+            pcm = pcm_for(text, 24000)  # speed and pitch are hard-coded to 1.0 here
+            # xtts/model_engine.py: wave.open(...).writeframes(b"") -> a header saying 0 bytes,
+            # then int16 chunks
+            hdr = bytearray(wav_header(24000, 0))
+            return self.stream_bytes(bytes(hdr) + pcm, "audio/wav", plan)
         if path == "/v1/audio/speech" and method == "POST":
             plan = next_plan()
             js = e["json"] or {}
@@ -555,7 +626,9 @@ class Handler(BaseHTTPRequestHandler):
             if fmt == "pcm":
                 return self.send_json(400, {"error": "Invalid value: pcm"})
             pcm = pcm_for(js.get("input", ""), 24000, float(js.get("speed", 1.0)))
-            data = encode(pcm, 24000, fmt)
+            # tts_server.py's OpenAI handler returns wav untranscoded: the engine's float file
+            data = wav_bytes(pcm, 24000, ARGS.wav if ARGS.engine == "xtts" else "s16") \
+                if fmt == "wav" else encode(pcm, 24000, fmt)
             self.send_response(200)
             self.send_header("Content-Type", "audio/" + fmt)
             self.send_header("Content-Length", str(len(data)))
@@ -573,6 +646,13 @@ def main():
     ap.add_argument("--log")
     ap.add_argument("--chunk", type=int, default=4096)
     ap.add_argument("--delay-ms", type=int, default=5)
+    ap.add_argument("--engine", default="xtts", choices=["xtts", "piper"],
+                    help="alltalk: the loaded TTS engine")
+    ap.add_argument("--wav", default="f32", choices=["s16", "f32", "s24", "f32ext"],
+                    help="alltalk xtts: the encoding of generated WAV files")
+    ap.add_argument("--transcode", choices=["mp3", "opus", "flac"],
+                    help="alltalk: transcode_audio_format (generated files in this format)")
+    ap.add_argument("--audio-ctype", help="alltalk: Content-Type of /audio files")
     ap.add_argument("--vary", action="store_true",
                     help="openai: every answer differs, like a sampling neural TTS")
     ARGS = ap.parse_args()

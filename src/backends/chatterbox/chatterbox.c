@@ -632,6 +632,7 @@ static int take_on_response(void *ud, const struct chorus_http_result *r) {
     }
     if (t->collect) {
         t->pcm.n = 0;
+        chorus_wavreader_release(t->wav);
         chorus_wavreader_init(t->wav, take_collect_pcm, t);
     } else {
         chorus_remote_audio_rewind(&t->audio);
@@ -780,6 +781,7 @@ static int take(struct chorus_backend *b, const struct chorus_job *job, struct c
         CHORUS_LOGI("chatterbox: chunk %u needed %d retries", job->index, r.retries);
     chorus_http_result_release(&r);
     chorus_remote_audio_release(&t.audio);
+    chorus_wavreader_release(t.wav);
     free(t.wav);
     free(body);
     if (rc == CHORUS_OK && collect) {
