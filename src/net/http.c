@@ -236,6 +236,7 @@ struct xfer {
     int cb_status;        /* a callback's abort status */
     int cancelled;
     size_t body_bytes;    /* 2xx body bytes of this attempt */
+    int have_request_id;  /* a request-id header was seen (preferred to x-request-id) */
     char *err;            /* error body being collected */
     size_t err_len;
 };
@@ -289,9 +290,13 @@ static size_t on_header(char *buf, size_t size, size_t nitems, void *ud) {
     }
     if (header_is(buf, n, "content-type", &v, &vl)) {
         copy_value(x->r->content_type, sizeof x->r->content_type, v, vl);
-    } else if (header_is(buf, n, "x-request-id", &v, &vl) ||
-               header_is(buf, n, "request-id", &v, &vl)) {
+    } else if (header_is(buf, n, "request-id", &v, &vl)) {
+        /* ElevenLabs' stitching id (previous_request_ids) is request-id; it wins over an
+         * x-request-id a proxy or another layer may add */
         copy_value(x->r->request_id, sizeof x->r->request_id, v, vl);
+        x->have_request_id = 1;
+    } else if (header_is(buf, n, "x-request-id", &v, &vl)) {
+        if (!x->have_request_id) copy_value(x->r->request_id, sizeof x->r->request_id, v, vl);
     } else if (header_is(buf, n, "character-cost", &v, &vl)) {
         copy_value(x->r->character_cost, sizeof x->r->character_cost, v, vl);
     } else if (header_is(buf, n, "retry-after-ms", &v, &vl)) {

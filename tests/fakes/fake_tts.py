@@ -63,14 +63,24 @@ FILES = {}  # alltalk generated files: name -> wav bytes
 
 OPENAI_VOICES = ["alloy", "ash", "ballad", "coral", "echo", "fable", "onyx", "nova", "sage",
                  "shimmer", "verse", "marin", "cedar"]
+# An ElevenLabs account of today. The 2023 premade voices are gone: Rachel
+# (21m00Tcm4TlvDq8ikWAM) answers 404 since 2026, EXAVITQu4vr4xnSDxMaL is now "Sarah"
+# (elevenlabs-python PR #371), the SDK README speaks with George (JBFqnCBsd6RMkjVDRZzb).
 EL_VOICES = [
-    {"voice_id": "21m00Tcm4TlvDq8ikWAM", "name": "Rachel",
+    {"voice_id": "JBFqnCBsd6RMkjVDRZzb", "name": "George",
+     "labels": {"gender": "male", "accent": "british"}, "category": "premade"},
+    {"voice_id": "EXAVITQu4vr4xnSDxMaL", "name": "Sarah",
      "labels": {"gender": "female", "accent": "american"}, "category": "premade"},
     {"voice_id": "pNInz6obpgDQGcFmaJgB", "name": "Adam",
      "labels": {"gender": "male", "accent": "american"}, "category": "premade"},
-    {"voice_id": "EXAVITQu4vr4xnSDxMaL", "name": "Bella",
-     "labels": {"gender": "female", "accent": "american"}, "category": "premade"},
 ]
+# legacy voices are listed only with show_legacy=true (elevenlabs-python voices/client.py)
+EL_LEGACY = [
+    {"voice_id": "VR6AewLTigWG4xSOukaG", "name": "Arnold", "is_legacy": True,
+     "labels": {"gender": "male", "accent": "american"}, "category": "premade"},
+]
+# a voice-library voice: 402 paid_plan_required on a free plan (3rd-party: indexable-inc #339)
+EL_LIBRARY_PAID = "nPczCjzI2devNBz1zQrb"
 EL_LIMITS = {"eleven_v3": 3000, "eleven_multilingual_v2": 10000, "eleven_flash_v2_5": 40000,
              "eleven_flash_v2": 30000, "eleven_turbo_v2_5": 40000, "eleven_turbo_v2": 30000}
 ALLTALK_VOICES = ["female_01.wav", "female_02.wav", "male_01.wav", "male_02.wav"]
@@ -431,7 +441,8 @@ class Handler(BaseHTTPRequestHandler):
         if not self.check_auth("xi-api-key", ""):
             return self.el_error(401, "invalid_api_key", "Invalid API key")
         if path == "/v1/voices" and method == "GET":
-            return self.send_json(200, {"voices": EL_VOICES})
+            legacy = e["query"].get("show_legacy", "false") == "true"
+            return self.send_json(200, {"voices": EL_VOICES + (EL_LEGACY if legacy else [])})
         m = re.match(r"^/v1/text-to-speech/([^/]+)(/stream)?(/with-timestamps)?$", path)
         if not m or method != "POST":
             return self.send_json(404, {"detail": "Not Found"})
@@ -451,13 +462,31 @@ class Handler(BaseHTTPRequestHandler):
             return self.el_error(int(plan), "internal_error", "An internal error occurred.")
         if plan == "401":
             return self.el_error(401, "invalid_api_key", "Invalid API key")
+        if plan == "perm":  # a scoped key without text_to_speech
+            return self.el_error(401, "missing_permissions", "The API key you used is missing "
+                                 "the permission text_to_speech to execute this operation.")
+        if plan == "402":
+            return self.send_json(402, {"detail": {"type": "payment_required",
+                                                   "code": "paid_plan_required",
+                                                   "message": "Free users cannot use library "
+                                                   "voices via the API. Please upgrade your "
+                                                   "subscription to use this voice.",
+                                                   "status": "payment_required"}})
         js = e["json"]
         if not isinstance(js, dict) or not isinstance(js.get("text"), str):
             return self.send_json(422, {"detail": [{"loc": ["body", "text"],
                                                     "msg": "field required",
                                                     "type": "value_error.missing"}]})
-        if voice not in [v["voice_id"] for v in EL_VOICES]:
-            return self.el_error(400, "voice_not_found", "A voice with the voice_id %s was not "
+        if voice == EL_LIBRARY_PAID:
+            return self.send_json(402, {"detail": {"type": "payment_required",
+                                                   "code": "paid_plan_required",
+                                                   "message": "Free users cannot use library "
+                                                   "voices via the API. Please upgrade your "
+                                                   "subscription to use this voice.",
+                                                   "status": "payment_required"}})
+        if voice not in [v["voice_id"] for v in EL_VOICES + EL_LEGACY]:
+            # 404, not 400 (elevenlabs-docs PR #1317)
+            return self.el_error(404, "voice_not_found", "A voice with the voice_id %s was not "
                                  "found." % voice)
         model = js.get("model_id", "eleven_multilingual_v2")
         if model not in EL_LIMITS:
@@ -479,10 +508,19 @@ class Handler(BaseHTTPRequestHandler):
             return self.send_json(422, {"detail": [{"loc": ["query", "output_format"],
                                                     "msg": "invalid output format",
                                                     "type": "value_error"}]})
+        if parts[0] == "wav" and m.group(2):
+            # the streaming endpoints' output_format has no wav_* (openapi: only POST
+            # /v1/text-to-speech/{voice_id}, the convert endpoint, makes wav)
+            return self.send_json(422, {"detail": [{"loc": ["query", "output_format"],
+                                                    "msg": "value is not a valid enumeration "
+                                                    "member", "type": "type_error.enum"}]})
         rate = int(parts[1])
         cost = len(text) if not model.startswith(("eleven_flash", "eleven_turbo")) \
             else (len(text) + 1) // 2
-        hdr = {"request-id": uuid.uuid4().hex, "character-cost": str(cost),
+        # ElevenLabs' stitching id is the request-id header; a proxy's x-request-id may
+        # come along (the fake sends one after it, so "last header wins" would pick it)
+        hdr = {"request-id": "el-req-" + uuid.uuid4().hex,
+               "x-request-id": "proxy-" + uuid.uuid4().hex, "character-cost": str(cost),
                "current-concurrent-requests": "1", "maximum-concurrent-requests": "4"}
         mime = {"mp3": "audio/mpeg", "pcm": "audio/pcm", "opus": "audio/ogg",
                 "wav": "audio/wav", "ulaw": "audio/basic", "alaw": "audio/basic"}[parts[0]]
@@ -492,6 +530,7 @@ class Handler(BaseHTTPRequestHandler):
 
         if not timestamps:
             return self.stream_bytes(audio_for(text), mime, plan, hdr)
+        badline = plan == "badline"
         # NDJSON: one object per piece of ~24 characters, alignment for that piece only
         lines = b""
         t0 = 0.0
@@ -507,6 +546,8 @@ class Handler(BaseHTTPRequestHandler):
                                                     else b"").decode(),
                    "alignment": al, "normalized_alignment": al}
             lines += json.dumps(obj).encode() + b"\n"
+            if badline and len(lines) > 0 and p is pieces[0]:
+                lines += b'{"audio_base64": "AAAA", "alignment": {"charac\n'  # cut short
             t0 += len(chars) * d
         if parts[0] != "pcm":
             # encoded formats: the whole file in the first line's audio, like one stream
