@@ -299,6 +299,10 @@ static size_t on_header(char *buf, size_t size, size_t nitems, void *ud) {
         if (!x->have_request_id) copy_value(x->r->request_id, sizeof x->r->request_id, v, vl);
     } else if (header_is(buf, n, "character-cost", &v, &vl)) {
         copy_value(x->r->character_cost, sizeof x->r->character_cost, v, vl);
+    } else if (header_is(buf, n, "x-should-retry", &v, &vl)) {
+        x->r->should_retry = (vl == 4 && !strncasecmp(v, "true", 4))    ? 1
+                             : (vl == 5 && !strncasecmp(v, "false", 5)) ? 0
+                                                                         : -1;
     } else if (header_is(buf, n, "retry-after-ms", &v, &vl)) {
         char tmp[64];
         copy_value(tmp, sizeof tmp, v, vl);
@@ -490,6 +494,7 @@ static void set_msg(const struct chorus_http_req *req, struct chorus_http_result
 int chorus_http_perform(const struct chorus_http_req *req, struct chorus_http_result *r) {
     memset(r, 0, sizeof *r);
     r->retry_after_ms = -1;
+    r->should_retry = -1;
     const char *what = req->what ? req->what : "http";
     char shown[256];
     url_for_message(req->url, shown, sizeof shown);
@@ -519,6 +524,7 @@ int chorus_http_perform(const struct chorus_http_req *req, struct chorus_http_re
         r->error_body_len = 0;
         r->status = 0;
         r->retry_after_ms = -1;
+        r->should_retry = -1;
         r->attempts++;
         r->retries = r->attempts - 1;
         CURLcode res = attempt(req, &x, hdrs, errbuf);
@@ -558,6 +564,8 @@ int chorus_http_perform(const struct chorus_http_req *req, struct chorus_http_re
             if (v.status >= 0) v.status = CHORUS_E_BACKEND;
             rc = v.status;
             retryable = v.retryable;
+            /* the server's own word first, as openai-python's _should_retry takes it */
+            if (p->honour_should_retry && r->should_retry >= 0) retryable = r->should_retry;
             set_msg(req, r, "%s", v.msg);
         } else {
             const char *detail = errbuf[0] ? errbuf : curl_easy_strerror(res);

@@ -45,6 +45,9 @@ struct chorus_http_policy {
     long backoff_max_ms;     /**< cap of one backoff; 0: 8 s */
     long retry_after_max_ms; /**< a longer Retry-After is not waited for; 0: 60 s */
     int retry_after_body;    /**< 1: also retry a transfer that failed after body bytes */
+    int honour_should_retry; /**< 1: an x-should-retry: true|false answer header decides
+                                  whether a failed attempt is retried (OpenAI's servers send
+                                  it; openai-python's _should_retry obeys it first) */
 };
 
 /** What classify decides about a non-2xx answer. */
@@ -93,6 +96,7 @@ struct chorus_http_result {
     char request_id[128];     /**< x-request-id / request-id header, "" if none */
     char character_cost[32];  /**< ElevenLabs character-cost header, "" if none */
     long retry_after_ms;      /**< last Retry-After / retry-after-ms seen, -1 if none */
+    int should_retry;         /**< last x-should-retry: 1 true, 0 false, -1 none */
     long total_wait_ms;       /**< time spent in backoff */
     char msg[1024];           /**< failure message (secret masked), "" on success */
 };
@@ -106,9 +110,10 @@ struct chorus_http_result {
 int chorus_http_perform(const struct chorus_http_req *req, struct chorus_http_result *r);
 void chorus_http_result_release(struct chorus_http_result *r);
 
-/** The generic mapping used when a request has no classify: 400/422 BAD_REQUEST, 401/403 AUTH,
- *  404 NOT_FOUND, 408 TIMEOUT (retryable), 429 RATE_LIMIT (retryable), 5xx SERVER (retryable),
- *  anything else BACKEND; the message quotes a short, printable excerpt of the body. */
+/** The generic mapping used when a request has no classify: 400/409/413/415/422 BAD_REQUEST
+ *  (a backend whose server means "try again" by 409, like OpenAI, says so in its classify),
+ *  401/403 AUTH, 404 NOT_FOUND, 408 TIMEOUT (retryable), 429 RATE_LIMIT (retryable), 5xx
+ *  SERVER (retryable), anything else BACKEND; the message quotes a short, printable excerpt of the body. */
 void chorus_http_classify_default(const char *what, const struct chorus_http_result *r,
                                   struct chorus_http_verdict *v);
 
@@ -184,7 +189,8 @@ void chorus_once_release(struct chorus_once *o);
 
 /**
  * Splits a byte stream into SSE events (text/event-stream: "data:" lines joined with "\n",
- * an empty line ends an event; "event:", "id:", "retry:" and comments are ignored) or into
+ * an empty line ends an event; the "event:" name is kept in f->event for on_frame; "id:",
+ * "retry:" and comments are ignored) or into
  * lines (NDJSON). Lines may end in \n, \r\n or \r. One event or line is capped at max_len
  * (0: 32 MiB): longer input is an error, so memory stays bounded.
  */
@@ -197,6 +203,8 @@ struct chorus_framer {
     size_t data_len, data_cap;
     int have_data;
     int last_cr;             /* the previous byte was \r (so a following \n is not a line) */
+    char event[32];          /* SSE: the "event:" name of the event being delivered ("" if
+                                none): on_frame may read it (OpenAI sends "event: error") */
     int (*on_frame)(void *ud, const char *frame, size_t n); /* NUL-terminated; <0 aborts */
     void *ud;
 };
@@ -250,6 +258,7 @@ struct chorus_provider_error {
     char message[300]; /* human text */
     char type[64];     /* OpenAI error.type */
     char code[64];     /* OpenAI error.code, ElevenLabs detail.status, FastAPI detail.error */
+    char param[64];    /* OpenAI error.param: the request field at fault ("voice", "input") */
 };
 
 /**

@@ -313,10 +313,15 @@ class Handler(BaseHTTPRequestHandler):
                 STATE["inflight"] -= 1
 
     # ---- OpenAI ---------------------------------------------------------------------------
-    def openai_error(self, code, message, etype, ecode, extra=None):
-        hdr = {"x-request-id": "req_" + uuid.uuid4().hex[:12], "x-should-retry": "false"}
+    def openai_error(self, code, message, etype, ecode, extra=None, param=None):
+        # Error{code, message, param, type} (openai-openapi openapi.yaml). x-should-retry is
+        # the server's own retry advice, obeyed first by openai-python (_base_client.py
+        # _should_retry): "false" on answers that will not change, none on overload/limits
+        hdr = {"x-request-id": "req_" + uuid.uuid4().hex[:12]}
+        if code in (400, 401, 403, 404) or ecode == "insufficient_quota":
+            hdr["x-should-retry"] = "false"
         hdr.update(extra or {})
-        self.send_json(code, {"error": {"message": message, "type": etype, "param": None,
+        self.send_json(code, {"error": {"message": message, "type": etype, "param": param,
                                         "code": ecode}}, hdr)
 
     def handle_openai(self, method, e):
@@ -353,6 +358,15 @@ class Handler(BaseHTTPRequestHandler):
             self.send_header("Content-Length", str(len(data)))
             self.end_headers()
             return self.wfile.write(data)
+        if plan == "409":
+            return self.openai_error(409, "The request conflicted with another one in progress; "
+                                     "please try again.", "invalid_request_error", None)
+        if plan == "500nr":  # the server says retrying will not help
+            return self.openai_error(500, "The server had an error processing your request.",
+                                     "server_error", None, {"x-should-retry": "false"})
+        if plan == "400retry":  # the server says a retry may work
+            return self.openai_error(400, "Temporary validation backend failure.",
+                                     "invalid_request_error", None, {"x-should-retry": "true"})
         for code, msg, et, ec in ((400, "Invalid value for 'speed'.", "invalid_request_error",
                                    "invalid_value"),
                                   (404, "The model 'tts-9' does not exist or you do not have "
@@ -381,6 +395,16 @@ class Handler(BaseHTTPRequestHandler):
                                      "'input'), 'msg': 'String should have at most 4096 "
                                      "characters'}]", "invalid_request_error", None)
         model = js.get("model")
+        if model == "gpt-4o-mini-tts":
+            # gpt-4o-mini-tts caps input at 2000 tokens (OpenAI's model page; the wording of
+            # this refusal is the fake's own): CJK characters are about a token each
+            tokens = len(re.findall(r"[\u3040-\u30ff\u3400-\u9fff\uac00-\ud7af]", text)) + \
+                len(re.findall(r"[A-Za-z0-9]+|[^\w\s]", text))
+            if tokens > 2000:
+                return self.openai_error(400, "Your input exceeds the maximum input limit of "
+                                         "2000 tokens for this model (%d tokens)." % tokens,
+                                         "invalid_request_error", "string_above_max_length",
+                                         param="input")
         if model not in ("tts-1", "tts-1-hd", "gpt-4o-mini-tts"):
             return self.openai_error(404, "The model '%s' does not exist or you do not have "
                                      "access to it." % model, "invalid_request_error",
@@ -389,9 +413,10 @@ class Handler(BaseHTTPRequestHandler):
         if isinstance(voice, dict):
             voice = voice.get("id")
         if not isinstance(voice, str) or not (voice in OPENAI_VOICES or voice.startswith("voice_")):
-            return self.openai_error(400, "Invalid value for 'voice'. Supported values are: %s."
-                                     % ", ".join("'%s'" % v for v in OPENAI_VOICES),
-                                     "invalid_request_error", "invalid_value")
+            # the real wording names the value, not the field; the field is in error.param
+            return self.openai_error(400, "Invalid value: '%s'. Supported values are: %s."
+                                     % (voice, ", ".join("'%s'" % v for v in OPENAI_VOICES)),
+                                     "invalid_request_error", "invalid_value", param="voice")
         if "instructions" in js and model != "gpt-4o-mini-tts":
             return self.openai_error(400, "Instructions are not supported for this model.",
                                      "invalid_request_error", "invalid_value")
@@ -425,6 +450,15 @@ class Handler(BaseHTTPRequestHandler):
                 ev = {"type": "speech.audio.delta",
                       "audio": base64.b64encode(audio[i:i + step]).decode()}
                 frames += b"data: " + json.dumps(ev).encode() + b"\n\n"
+            if plan == "sseerror":
+                # a failure mid-stream: "event: error" with a bare Error object as data
+                # (openai-openapi: the speech stream's error event)
+                frames = frames[:len(frames) // 2]
+                frames = frames[:frames.rfind(b"\n\n") + 2]
+                frames += b"event: error\ndata: " + json.dumps(
+                    {"message": "The server had an error while generating audio.",
+                     "type": "server_error", "param": None, "code": None}).encode() + b"\n\n"
+                return self.stream_bytes(frames, "text/event-stream", "ok", hdr)
             frames += b"data: " + json.dumps({"type": "speech.audio.done",
                                               "usage": usage}).encode() + b"\n\n"
             return self.stream_bytes(frames, "text/event-stream", plan, hdr)
