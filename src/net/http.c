@@ -33,6 +33,56 @@ int chorus_net_global_init(void) {
     return net_init_rc;
 }
 
+/* ---- connection pool (libcurl share: connections, DNS, TLS sessions) -------------------- */
+
+struct chorus_http_pool {
+    CURLSH *sh;
+    pthread_mutex_t mu[CURL_LOCK_DATA_LAST];
+    char *ca_file;
+};
+
+static void pool_lock(CURL *h, curl_lock_data data, curl_lock_access access, void *ud) {
+    struct chorus_http_pool *p = ud;
+    (void)h, (void)access;
+    if ((int)data >= 0 && data < CURL_LOCK_DATA_LAST) pthread_mutex_lock(&p->mu[data]);
+}
+
+static void pool_unlock(CURL *h, curl_lock_data data, void *ud) {
+    struct chorus_http_pool *p = ud;
+    (void)h;
+    if ((int)data >= 0 && data < CURL_LOCK_DATA_LAST) pthread_mutex_unlock(&p->mu[data]);
+}
+
+struct chorus_http_pool *chorus_http_pool_create(const char *ca_file) {
+    if (chorus_net_global_init() != CHORUS_OK) return NULL;
+    struct chorus_http_pool *p = calloc(1, sizeof *p);
+    if (!p) return NULL;
+    for (int i = 0; i < CURL_LOCK_DATA_LAST; i++) pthread_mutex_init(&p->mu[i], NULL);
+    p->sh = curl_share_init();
+    if (ca_file && *ca_file && !(p->ca_file = strdup(ca_file))) {
+        chorus_http_pool_destroy(p);
+        return NULL;
+    }
+    if (!p->sh || curl_share_setopt(p->sh, CURLSHOPT_LOCKFUNC, pool_lock) != CURLSHE_OK ||
+        curl_share_setopt(p->sh, CURLSHOPT_UNLOCKFUNC, pool_unlock) != CURLSHE_OK ||
+        curl_share_setopt(p->sh, CURLSHOPT_USERDATA, p) != CURLSHE_OK ||
+        curl_share_setopt(p->sh, CURLSHOPT_SHARE, CURL_LOCK_DATA_CONNECT) != CURLSHE_OK ||
+        curl_share_setopt(p->sh, CURLSHOPT_SHARE, CURL_LOCK_DATA_DNS) != CURLSHE_OK ||
+        curl_share_setopt(p->sh, CURLSHOPT_SHARE, CURL_LOCK_DATA_SSL_SESSION) != CURLSHE_OK) {
+        chorus_http_pool_destroy(p);
+        return NULL;
+    }
+    return p;
+}
+
+void chorus_http_pool_destroy(struct chorus_http_pool *p) {
+    if (!p) return;
+    if (p->sh) curl_share_cleanup(p->sh);
+    for (int i = 0; i < CURL_LOCK_DATA_LAST; i++) pthread_mutex_destroy(&p->mu[i]);
+    free(p->ca_file);
+    free(p);
+}
+
 /* ---- small helpers ---------------------------------------------------------------------- */
 
 static long long now_ms(void) {
@@ -403,6 +453,10 @@ static CURLcode attempt(const struct chorus_http_req *req, struct xfer *x, struc
     curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
     curl_easy_setopt(c, CURLOPT_USERAGENT, "chorus/" CHORUS_VERSION_STRING);
     curl_easy_setopt(c, CURLOPT_HTTPHEADER, hdrs);
+    if (req->pool) {
+        curl_easy_setopt(c, CURLOPT_SHARE, req->pool->sh);
+        if (req->pool->ca_file) curl_easy_setopt(c, CURLOPT_CAINFO, req->pool->ca_file);
+    }
     curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS,
                      p->connect_timeout_ms > 0 ? p->connect_timeout_ms : 10000L);
     long idle_s = p->idle_timeout_ms > 0 ? (p->idle_timeout_ms + 999) / 1000 : 60;

@@ -59,6 +59,18 @@ struct chorus_http_verdict {
 
 struct chorus_http_result;
 
+/**
+ * A connection cache shared by the requests of one backend instance (libcurl's share interface:
+ * connections, DNS and TLS sessions), so that the chunks and retries of a stream reuse one
+ * TCP+TLS connection instead of a handshake each. Thread-safe: concurrent requests take
+ * different connections from it and put them back. ca_file: a PEM bundle to trust instead of
+ * the system's (NULL: the system's). NULL when out of memory (requests then work unshared).
+ */
+struct chorus_http_pool;
+struct chorus_http_pool *chorus_http_pool_create(const char *ca_file);
+/** After every request that used it has returned. NULL is fine. */
+void chorus_http_pool_destroy(struct chorus_http_pool *p);
+
 struct chorus_http_req {
     const char *method;          /**< "GET", "POST"; NULL: POST if body, else GET */
     const char *url;             /**< must not contain secrets */
@@ -67,6 +79,8 @@ struct chorus_http_req {
     size_t body_len;
     const char *secret;          /**< masked in every message (may be NULL) */
     const char *what;            /**< who is asking, for messages ("openai") */
+    struct chorus_http_pool *pool; /**< reuse connections from it (NULL: a fresh connection
+                                        per attempt) */
     struct chorus_http_policy policy;
     /** Called once per attempt when a 2xx status and headers are in, before its first body
      *  byte (so a replaying caller can rewind). Return <0 to abort with that status. */

@@ -35,7 +35,9 @@ Binds 127.0.0.1 on an ephemeral port and prints "PORT <n>" on stdout.
   slow:MS       answer with MS ms between chunks
 Every request is appended to --log as one JSON object per line: method, path, query,
 headers (lower-case names), body (text), json (parsed body or null), form (parsed or null),
-inflight (requests being served when it arrived, itself included).
+inflight (requests being served when it arrived, itself included), conn (the number of the TCP
+connection it came on: equal numbers mean a reused connection).
+--tls-cert/--tls-key serve HTTPS (for the connection-reuse benchmark).
 """
 import argparse
 import base64
@@ -181,6 +183,13 @@ class Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     server_version = "fake-tts/1.0"
 
+    def setup(self):
+        # one handler per connection: number them, so the log shows connection reuse
+        super().setup()
+        with LOCK:
+            STATE["conns"] = STATE.get("conns", 0) + 1
+            self.conn_id = STATE["conns"]
+
     def log_message(self, fmt, *a):  # quiet
         pass
 
@@ -200,7 +209,7 @@ class Handler(BaseHTTPRequestHandler):
         ctype = self.headers.get("Content-Type", "")
         if "application/x-www-form-urlencoded" in ctype:
             form = {k: v[0] for k, v in parse_qs(text, keep_blank_values=True).items()}
-        entry = {"method": self.command, "path": u.path,
+        entry = {"method": self.command, "path": u.path, "conn": self.conn_id,
                  "query": {k: v[0] for k, v in parse_qs(u.query).items()},
                  "raw_path": self.path,
                  "headers": {k.lower(): v for k, v in self.headers.items()},
@@ -730,8 +739,15 @@ def main():
     ap.add_argument("--audio-ctype", help="alltalk: Content-Type of /audio files")
     ap.add_argument("--vary", action="store_true",
                     help="openai: every answer differs, like a sampling neural TTS")
+    ap.add_argument("--tls-cert")
+    ap.add_argument("--tls-key")
     ARGS = ap.parse_args()
     srv = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    if ARGS.tls_cert:
+        import ssl
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        ctx.load_cert_chain(ARGS.tls_cert, ARGS.tls_key)
+        srv.socket = ctx.wrap_socket(srv.socket, server_side=True)
     srv.daemon_threads = True
     print("PORT %d" % srv.server_address[1], flush=True)
     try:

@@ -246,13 +246,12 @@ TEST(piper_engine_as_shipped) {
 
 TEST(any_wav_and_transcoded_files) {
     /* XTTS's float32 files in every WAV flavour, and transcoded files, even as text/plain */
+    /* (plain float32, the fake's default, is spoken by three_apis_speak) */
     static const char *const flags[][4] = {
-        {"--wav", "f32", NULL, NULL},
-        {"--wav", "f32ext", NULL, NULL},
-        {"--wav", "s24", "--audio-ctype", "text/plain"},
-        {"--transcode", "mp3", NULL, NULL},
+        {"--wav", "f32ext", "--audio-ctype", "text/plain"},
+        {"--wav", "s24", NULL, NULL},
+        {"--transcode", "mp3", "--audio-ctype", "application/octet-stream"},
         {"--transcode", "opus", "--audio-ctype", "text/plain"},
-        {"--transcode", "flac", "--audio-ctype", "application/octet-stream"},
     };
     const char *text = "Whatever the server writes is read.";
     for (size_t i = 0; i < sizeof flags / sizeof flags[0]; i++) {

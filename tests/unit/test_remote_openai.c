@@ -452,6 +452,49 @@ TEST(instructions_refused_only_for_tts_1) {
     run_free(&r);
 }
 
+/* distinct TCP connections the fake saw for speech requests, and how many requests */
+static void conns_used(size_t *conns, size_t *reqs) {
+    json_t *log = fake_log_json(&F);
+    int seen[256] = {0};
+    *conns = *reqs = 0;
+    for (size_t i = 0; i < json_array_size(log); i++) {
+        json_t *q = json_array_get(log, i);
+        if (strcmp(json_string_value(json_object_get(q, "path")), "/v1/audio/speech")) continue;
+        (*reqs)++;
+        json_int_t c = json_integer_value(json_object_get(q, "conn"));
+        if (c > 0 && c < 256 && !seen[c]++) (*conns)++;
+    }
+    json_decref(log);
+}
+
+TEST(connections_are_reused_across_chunks_and_retries) {
+    CHECK(start(NULL) == 0);
+    static char text[6000];
+    text[0] = '\0';
+    const char *s = "Each chunk of a long text is one request on the same connection. ";
+    while (strlen(text) + strlen(s) < 5800) strcat(text, s);
+    struct run r;
+    base_run(&r, text);
+    run_request(&r);
+    CHECK_MSG(r.rc == CHORUS_OK, "rc %d: %s", r.rc, r.err);
+    size_t conns, reqs;
+    conns_used(&conns, &reqs);
+    /* at most one connection per concurrent request (max_concurrent 4), not one per chunk */
+    CHECK_MSG(reqs >= 6 && conns <= 4 && conns < reqs, "%zu requests on %zu connections", reqs,
+              conns);
+    run_free(&r);
+    /* a retry after a 500 goes out on the connection the 500 came back on */
+    CHECK(start("500") == 0);
+    base_run(&r, "Once more, on the same connection.");
+    run_opt(&r, "retry_mode", "buffer");
+    run_request(&r);
+    CHECK_MSG(r.rc == CHORUS_OK, "rc %d: %s", r.rc, r.err);
+    conns_used(&conns, &reqs);
+    CHECK_EQ_INT(reqs, 2);
+    CHECK_EQ_INT(conns, 1);
+    run_free(&r);
+}
+
 int main(void) {
     srandom((unsigned)getpid());
     logcap_start(KEY);
@@ -466,6 +509,7 @@ int main(void) {
     RUN(unreachable_server_names_the_url);
     RUN(sse_with_instructions_and_custom_voice);
     RUN(retries_follow_openai_python);
+    RUN(connections_are_reused_across_chunks_and_retries);
     RUN(sse_error_event_is_the_servers_error);
     RUN(token_cap_of_gpt_4o_mini_tts_is_a_too_long_error);
     RUN(instructions_refused_only_for_tts_1);

@@ -61,6 +61,7 @@ struct at_priv {
     int mu_ok;
     struct at_settings settings;
     int speed_warned;
+    struct chorus_http_pool *pool; /* connections reused across chunks and retries */
 };
 
 static const struct chorus_option_desc at_options[] = {
@@ -103,6 +104,7 @@ static int at_open(struct chorus_backend *b, const struct chorus_config *cfg) {
     chorus_remote_setting(cfg, NULL, voice_places, p->voice, sizeof p->voice);
     p->mu_ok = pthread_mutex_init(&p->mu, NULL) == 0;
     if (!p->mu_ok) return CHORUS_E_NOMEM;
+    p->pool = chorus_http_pool_create(NULL);
     const char *lang_places[] = {b->name, "language", "alltalk", "language", "app_tts",
                                  "ALLTALK_TTS_LANGUAGE_DEFAULT", NULL};
     if (!chorus_remote_setting(cfg, NULL, lang_places, p->language, sizeof p->language))
@@ -144,6 +146,7 @@ struct at_ctx {
     void *inner;                  /* body consumer state */
     int (*on_body)(void *ud, const void *data, size_t n);
     int (*on_response)(void *ud, const struct chorus_http_result *r);
+    struct chorus_http_pool *pool;
 };
 
 static void at_classify(void *ud, const struct chorus_http_result *r,
@@ -178,6 +181,7 @@ static int at_perform(struct at_ctx *c, const char *method, const char *url, con
     req.body = body;
     req.body_len = body ? strlen(body) : 0;
     req.what = c->what;
+    req.pool = c->pool;
     req.policy = pol;
     req.on_response = at_ctx_response;
     req.on_body = at_ctx_body;
@@ -202,7 +206,7 @@ static int at_get_small(struct chorus_backend *b, const char *path, struct choru
     struct at_priv *p = b->priv;
     char url[700];
     if (chorus_net_join_url(url, sizeof url, p->url, path) != 0) return CHORUS_E_CONFIG;
-    struct at_ctx c = {b->name, p->url, NULL, g, chorus_net_buf_body, NULL};
+    struct at_ctx c = {b->name, p->url, NULL, g, chorus_net_buf_body, NULL, p->pool};
     struct chorus_http_result r;
     int rc = at_perform(&c, "GET", url, NULL, NULL, quick_policy(), &r);
     if (rc != CHORUS_OK) snprintf(err, errlen, "%s", r.msg);
@@ -214,6 +218,8 @@ static void at_close(struct chorus_backend *b) {
     struct at_priv *p = b->priv;
     if (p->mu_ok) pthread_mutex_destroy(&p->mu);
     p->mu_ok = 0;
+    chorus_http_pool_destroy(p->pool);
+    p->pool = NULL;
 }
 
 /* The loaded engine and its streaming capability (cached). A server that does not answer
@@ -449,7 +455,7 @@ static int at_synthesize(struct chorus_backend *b, const struct chorus_job *job,
         return chorus_job_fail(job, rc, "alltalk: out of memory");
     }
     struct chorus_http_policy pol = chorus_remote_policy(job);
-    struct at_ctx ctx = {b->name, p->url, job, &c, at_audio_body, at_audio_response};
+    struct at_ctx ctx = {b->name, p->url, job, &c, at_audio_body, at_audio_response, p->pool};
     struct chorus_http_result r;
     memset(&r, 0, sizeof r);
     char url[2048];
@@ -560,7 +566,7 @@ static int at_synthesize(struct chorus_backend *b, const struct chorus_job *job,
             return chorus_job_fail(job, CHORUS_E_NOMEM, "alltalk: out of memory");
         }
         struct chorus_net_buf g = {0, 0, 0, AT_BODY_MAX};
-        struct at_ctx gctx = {b->name, p->url, job, &g, chorus_net_buf_body, NULL};
+        struct at_ctx gctx = {b->name, p->url, job, &g, chorus_net_buf_body, NULL, p->pool};
         const char *hdrs[] = {"Content-Type: application/x-www-form-urlencoded", NULL};
         chorus_net_join_url(url, sizeof url, p->url, "api/tts-generate");
         rc = at_perform(&gctx, "POST", url, big, hdrs, pol, &r);

@@ -80,6 +80,7 @@ struct el_priv {
     double cont_clock;
     int show_legacy;      /* [elevenlabs] show_legacy: list legacy voices too */
     int default_logged;   /* the "using the account's first voice" line was logged */
+    struct chorus_http_pool *pool; /* connections reused across chunks and retries */
 };
 
 static const struct chorus_option_desc el_options[] = {
@@ -147,6 +148,7 @@ static int el_open(struct chorus_backend *b, const struct chorus_config *cfg) {
         chorus_config_double(cfg, "app_tts", "ELEVENLABS_VOICE_SIMILARITY_BOOST", -1);
     p->def_style = chorus_config_double(cfg, "app_tts", "ELEVENLABS_VOICE_STYLE", -1);
     p->def_boost = chorus_config_bool(cfg, "app_tts", "ELEVENLABS_VOICE_USE_SPEAKER_BOOST", -1);
+    p->pool = chorus_http_pool_create(NULL);
     return CHORUS_OK;
 }
 
@@ -154,6 +156,8 @@ static void el_close(struct chorus_backend *b) {
     struct el_priv *p = b->priv;
     free(p->voices);
     p->voices = NULL;
+    chorus_http_pool_destroy(p->pool);
+    p->pool = NULL;
     if (p->mu_ok) pthread_mutex_destroy(&p->mu);
 }
 
@@ -264,6 +268,7 @@ static int fetch_voices(struct el_priv *p, char *err, size_t errlen) {
     req.headers = hdrs;
     req.secret = p->key;
     req.what = "elevenlabs";
+    req.pool = p->pool;
     req.policy.max_retries = 2;
     req.policy.idle_timeout_ms = 15000;
     req.policy.backoff_initial_ms = 300;
@@ -801,6 +806,7 @@ static int el_request(struct chorus_backend *b, const struct chorus_job *job,
     req.body_len = strlen(payload);
     req.secret = p->key;
     req.what = "elevenlabs";
+    req.pool = p->pool;
     req.policy = chorus_remote_policy(job);
     req.on_response = el_on_response;
     req.on_body = el_on_body;

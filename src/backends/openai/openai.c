@@ -41,6 +41,7 @@ struct openai_priv {
     char project[128];
     char model[64];
     int official; /* base is api.openai.com: key required, strict field rules */
+    struct chorus_http_pool *pool; /* connections reused across chunks and retries */
 };
 
 static const char *const builtin_voices[] = {"alloy", "ash",     "ballad", "coral", "echo",
@@ -83,7 +84,14 @@ static int openai_open(struct chorus_backend *b, const struct chorus_config *cfg
                  "[openai] base_url to e.g. https://api.openai.com/v1", p->base);
         return CHORUS_E_CONFIG;
     }
+    p->pool = chorus_http_pool_create(NULL);
     return CHORUS_OK;
+}
+
+static void openai_close(struct chorus_backend *b) {
+    struct openai_priv *p = b->priv;
+    chorus_http_pool_destroy(p->pool);
+    p->pool = NULL;
 }
 
 static const char missing_key_msg[] =
@@ -409,6 +417,7 @@ static int openai_synthesize(struct chorus_backend *b, const struct chorus_job *
     req.body_len = strlen(text);
     req.secret = p->key;
     req.what = "openai";
+    req.pool = p->pool;
     req.policy = chorus_remote_policy(job);
     req.policy.honour_should_retry = 1;
     req.on_response = on_response;
@@ -457,6 +466,7 @@ static const struct chorus_backend_ops openai_ops = {
     .probe = openai_probe,
     .synthesize = openai_synthesize,
     .list_voices = openai_list_voices,
+    .close = openai_close,
 };
 
 const struct chorus_backend_desc chorus_backend_openai = {
