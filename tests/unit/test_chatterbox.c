@@ -447,14 +447,15 @@ TEST(fallback_presets) {
     CHECK(cbfake_start(&f, "devnen", "--fail-when", "exaggeration>0.2", NULL) == 0);
     e = engine_for(f.base, "devnen");
     memset(&r, 0, sizeof r);
-    rc = speak(e, "Emily", "Nothing works.", opts, 1, &r, err, sizeof err);
+    rc = speak(e, "Emily", "Nothing works.", opts, 2, &r, err, sizeof err);
     CHECK_EQ_INT(rc, CHORUS_E_SERVER);
     CHECK_MSG(strstr(err, "requested, balanced and safe") && strstr(err, "HTTP 500"), "%s", err);
     CHECK_EQ_INT(cbfake_count(&f, "POST", "/tts"), 3);
     CHECK_EQ_INT(r.n, 0);
     /* fallback=false: one attempt */
-    struct chorus_option nofb[] = {{"retries", "0"}, {"fallback", "false"}};
-    rc = speak(e, "Emily", "Nothing works.", nofb, 2, &r, err, sizeof err);
+    struct chorus_option nofb[] = {{"retries", "0"}, {"fallback", "false"},
+                                   {"exaggeration", "0.5"}};
+    rc = speak(e, "Emily", "Nothing works.", nofb, 3, &r, err, sizeof err);
     CHECK_EQ_INT(rc, CHORUS_E_SERVER);
     CHECK_EQ_INT(cbfake_count(&f, "POST", "/tts"), 4);
     free(r.pcm);
