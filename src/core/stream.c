@@ -22,6 +22,7 @@
 #include "cache/cache.h"
 #include "core/engine.h"
 #include "core/log.h"
+#include "core/abi.h"
 #include "core/stream_internal.h"
 #include "core/util.h"
 #include "text/text.h"
@@ -42,11 +43,11 @@ struct chorus_sink {
 
 /* ---------------------------------------------------------------- request ---- */
 
-struct chorus_request chorus_request_default(void) {
-    struct chorus_request r;
-    memset(&r, 0, sizeof r);
-    r.speed = 1.0f;
-    return r;
+void chorus_request_init(struct chorus_request *r, size_t size) {
+    struct chorus_request def;
+    memset(&def, 0, sizeof def);
+    def.speed = 1.0f;
+    chorus_abi_init(r, size, &def, sizeof def);
 }
 
 /* Record the stream's first failure (a cancellation may be replaced by the real cause); the
@@ -54,9 +55,15 @@ struct chorus_request chorus_request_default(void) {
 static void vfail(struct chorus_stream *s, int status, int over_cancel, const char *fmt, va_list ap) {
     if (s->status == CHORUS_OK || (over_cancel && s->status == CHORUS_E_CANCELLED)) {
         vsnprintf(s->err, sizeof s->err, fmt, ap);
+        /* a stage that failed without saying why (out of memory, mostly): never an empty message */
+        if (!s->err[0]) chorus_fmt(s->err, sizeof s->err, "%s", chorus_strerror(status));
         chorus_redact(s->err);
         s->status = status;
     }
+}
+
+void chorus_stream_vfail(struct chorus_stream *s, int status, const char *fmt, va_list ap) {
+    vfail(s, status, 0, fmt, ap);
 }
 
 static int fail(struct chorus_stream *s, int status, const char *fmt, ...)
@@ -116,10 +123,8 @@ static int validate_option(const struct chorus_option_desc *d, const char *value
             return 0;
         }
     } else if (!strcmp(t, "bool")) {
-        static const char *ok[] = {"true", "false", "1", "0", "yes", "no", "on", "off"};
-        int good = 0;
-        for (size_t i = 0; i < 8; i++) good |= !strcasecmp(value, ok[i]);
-        if (!good) {
+        int b;
+        if (chorus_parse_bool(value, &b) < 0) {
             chorus_fmt(err, errlen, "option %s wants true or false, got '%s'", d->key, value);
             return 0;
         }
@@ -170,6 +175,18 @@ static int voice_matches(const struct chorus_voice *v, const char *want, size_t 
            (v->name && strlen(v->name) == n && !strncasecmp(v->name, want, n));
 }
 
+/* The voice an alias names: the config's [NAME.voices], then the backend's own table. */
+static const char *voice_alias(const struct chorus_backend *b, const char *want) {
+    if (!want || !*want) return want;
+    char sec[128];
+    chorus_fmt(sec, sizeof sec, "%s.voices", b->desc->name);
+    const char *o = chorus_config_get(b->engine->cfg, sec, want);
+    if (o && *o) return o;
+    for (size_t i = 0; b->desc->voice_aliases && b->desc->voice_aliases[i][0]; i++)
+        if (!strcasecmp(want, b->desc->voice_aliases[i][0])) return b->desc->voice_aliases[i][1];
+    return want;
+}
+
 /* Resolve the request's voice against the backend's list (id, then name, then language;
  * "base+variant" matches on the base). */
 static int resolve_voice(struct chorus_stream *s, const char *want) {
@@ -177,6 +194,7 @@ static int resolve_voice(struct chorus_stream *s, const char *want) {
     const char *places[] = {b->desc->name, "voice", b->desc->name, "default_voice", NULL};
     if (!want || !*want) want = chorus_config_find(b->engine->cfg, NULL, places);
     if (!want || !*want) want = b->desc->default_voice;
+    want = voice_alias(b, want);
     if (!b->desc->ops->list_voices || (b->desc->flags & CHORUS_BF_ANY_VOICE)) {
         if (!want || !*want) {
             s->voice = strdup("");
@@ -186,10 +204,11 @@ static int resolve_voice(struct chorus_stream *s, const char *want) {
         return s->voice ? CHORUS_OK : fail(s, CHORUS_E_NOMEM, "out of memory");
     }
     struct chorus_voice_list l = {0};
-    int rc = b->desc->ops->list_voices(b, &l);
+    char why[512];
+    int rc = chorus_backend_list_voices(b, &l, why, sizeof why);
     if (rc != CHORUS_OK) {
         chorus_voice_list_release(&l);
-        return fail(s, rc, "cannot list the voices of %s: %s", b->name, chorus_strerror(rc));
+        return fail(s, rc, "cannot list the voices of %s: %s", b->name, why);
     }
     if (!want || !*want) want = l.n ? l.v[0].id : "";
     size_t n = strcspn(want, "+");
@@ -224,20 +243,46 @@ static int resolve_voice(struct chorus_stream *s, const char *want) {
 
 int chorus_stream_open(struct chorus_engine *e, const struct chorus_request *req,
                        struct chorus_stream **out) {
+    return chorus_stream_open_internal(e, req, 0, out);
+}
+
+int chorus_stream_open_internal(struct chorus_engine *e, const struct chorus_request *creq,
+                                unsigned sflags, struct chorus_stream **out) {
     if (!out) return CHORUS_E_INVALID;
     *out = NULL;
+    chorus_engine_clear_err(e);
     struct chorus_stream *s = calloc(1, sizeof *s);
-    if (!s) return CHORUS_E_NOMEM;
+    if (!s) {
+        /* no stream to hold the message: the engine's channel has it */
+        chorus_engine_set_err(e, "out of memory opening a stream");
+        return CHORUS_E_NOMEM;
+    }
     pthread_mutex_init(&s->qmu, NULL);
-    pthread_cond_init(&s->qcv, NULL);
+    /* timed waits (chorus_stream_receive) count on the monotonic clock: a step of the wall
+     * clock neither stalls nor cuts them short */
+    pthread_condattr_t ca;
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    pthread_cond_init(&s->qcv, &ca);
+    pthread_condattr_destroy(&ca);
     atomic_init(&s->cancel, 0);
     s->engine = e;
     *out = s;
-    if (!e || !req) return fail(s, CHORUS_E_INVALID, "no engine or request given");
+    if (!e || !creq) return fail(s, CHORUS_E_INVALID, "no engine or request given");
+    struct chorus_request rq = chorus_request_default();
+    char err[1024];
+    if (chorus_abi_read(&rq, sizeof rq, creq, CHORUS_REQUEST_MIN, "chorus_request", err, sizeof err))
+        return fail(s, CHORUS_E_INVALID, "%s", err);
+    const struct chorus_request *req = &rq;
+    if (req->flags & ~CHORUS_FLAG_PUBLIC_MASK)
+        return fail(s, CHORUS_E_INVALID,
+                    "request flags 0x%x include bits this library does not know (0x%x): use the "
+                    "CHORUS_FLAG_* of the chorus.h this library was built with",
+                    req->flags, req->flags & ~CHORUS_FLAG_PUBLIC_MASK);
 
     s->callback = req->callback;
     s->userdata = req->userdata;
-    s->flags = req->flags;
+    s->flags = req->flags | sflags;
     s->input = req->input;
     s->speed = req->speed > 0 ? req->speed : 1.0f;
     if (!(s->speed >= 0.25f && s->speed <= 4.0f))
@@ -258,7 +303,6 @@ int chorus_stream_open(struct chorus_engine *e, const struct chorus_request *req
 
     /* backend */
     const char *bname = req->backend && *req->backend ? req->backend : chorus_engine_default_backend(e);
-    char err[1024];
     int rc = chorus_engine_backend(e, bname, &s->backend, err, sizeof err);
     if (rc != CHORUS_OK) return fail(s, rc, "%s", err);
     struct chorus_probe why;
@@ -301,8 +345,12 @@ int chorus_stream_open(struct chorus_engine *e, const struct chorus_request *req
     if ((int)s->format < 0 || s->format >= CHORUS_FORMAT_COUNT_)
         return fail(s, CHORUS_E_FORMAT, "invalid output format %d", (int)req->format);
     if (!chorus_format_supported(s->format))
-        return fail(s, CHORUS_E_FORMAT, "output format %s is not available in this build",
-                    chorus_format_name(s->format));
+        return fail(s, CHORUS_E_FORMAT, "output format %s is not available in this build%s",
+                    chorus_format_name(s->format),
+                    s->format == CHORUS_FORMAT_AAC && !CHORUS_WITH_AAC
+                        ? ": chorus was built with CHORUS_WITH_AAC=OFF (no libavcodec); rebuild "
+                          "with cmake -DCHORUS_WITH_AAC=ON, or choose wav, mp3, opus, flac or pcm"
+                        : "");
     rc = chorus_format_pick_rate(s->format, req->sample_rate, d->sample_rate, &s->out_rate, err, sizeof err);
     if (rc != CHORUS_OK) return fail(s, rc, "%s", err);
     s->req_rate = req->sample_rate;
@@ -469,7 +517,7 @@ int chorus_sink_encoded(struct chorus_sink *k, enum chorus_format fmt, const voi
         /* bytes go to the caller untouched (single job, same format, no samples wanted) */
         s->passthrough_used = 1;
         if (chorus_buf_append(&s->pend_bytes, data, n) < 0) return CHORUS_E_NOMEM;
-        int rc = emit_raw_chunk(s);
+        int rc = chorus_stream_emit_raw_chunk(s);
         return rc ? rc : check_cancel(s);
     }
     if (!k->dec) {
@@ -534,7 +582,7 @@ int chorus_sink_mark(struct chorus_sink *k, const char *name, double time) {
 
 /* ---------------------------------------------------------------- segments ---- */
 
-int seg_copy_take(struct seg_copy *c, const struct chorus_textseg *src) {
+int chorus_seg_copy_take(struct seg_copy *c, const struct chorus_textseg *src) {
     memset(c, 0, sizeof *c);
     c->seg = *src;
     c->text = chorus_strndup(src->text ? src->text : "", src->len);
@@ -559,11 +607,11 @@ int seg_copy_take(struct seg_copy *c, const struct chorus_textseg *src) {
     c->seg.marks = (const char *const *)c->marks;
     return 0;
 oom:
-    seg_copy_release(c);
+    chorus_seg_copy_release(c);
     return CHORUS_E_NOMEM;
 }
 
-void seg_copy_release(struct seg_copy *c) {
+void chorus_seg_copy_release(struct seg_copy *c) {
     free(c->text);
     free(c->map);
     free(c->voice);
@@ -607,7 +655,7 @@ static int run_segment(struct chorus_stream *s, const struct chorus_textseg *seg
     job.is_first = index == 0;
     job.is_last = is_last;
     job.passthrough_ok = job.is_first && is_last && s->req_rate == 0 &&
-                         (s->flags & CHORUS_FLAG_NO_SAMPLES) && !(s->flags & CHORUS_FLAG_FILE_OUTPUT);
+                         (s->flags & CHORUS_FLAG_NO_SAMPLES) && !(s->flags & CHORUS_SFLAG_FILE_OUTPUT);
     job.stream = s;
     struct chorus_sink sink = {.s = s, .seg = seg, .job = &job, .passthrough = job.passthrough_ok};
     s->speed_time_div = 1.0f; /* engines report times in their own (already sped-up) audio */
@@ -621,15 +669,16 @@ static int run_segment(struct chorus_stream *s, const struct chorus_textseg *seg
     } else {
         struct chorus_limiter *bl = s->backend->limiter;
         if (bl) {
-            s->waiting_on = bl;
-            rc = chorus_limiter_acquire(bl, &s->cancel);
-            s->waiting_on = NULL;
+            rc = chorus_limiter_acquire(bl, &s->cancel, NULL);
             if (rc) {
                 chorus_cache_seg_end(sink.cache, 0);
                 return check_cancel(s) ? CHORUS_E_CANCELLED : rc;
             }
         }
+        struct chorus_op op;
+        chorus_op_begin(&op, NULL, 0, s);
         rc = s->backend->desc->ops->synthesize(s->backend, &job, &sink);
+        chorus_op_end(&op);
         if (bl) chorus_limiter_release(bl);
     }
     if (sink.dec) {
@@ -652,7 +701,7 @@ static int run_segment(struct chorus_stream *s, const struct chorus_textseg *seg
     return 0;
 }
 
-int emit_raw_chunk(struct chorus_stream *s) {
+int chorus_stream_emit_raw_chunk(struct chorus_stream *s) {
     struct chorus_chunk c = {0};
     c.index = s->chunk_index++;
     c.sample_rate = s->out_rate;
@@ -689,7 +738,7 @@ static int run_pipeline(struct chorus_stream *s) {
     struct chorus_output_opts oo = {0};
     oo.format = s->format;
     oo.sample_rate = s->out_rate;
-    oo.enc.seekable = (s->flags & CHORUS_FLAG_FILE_OUTPUT) != 0;
+    oo.enc.seekable = (s->flags & CHORUS_SFLAG_FILE_OUTPUT) != 0;
     oo.enc.compression = -1;
     oo.volume = s->volume;
     /* joins and shaping: [BACKEND] then [chorus] crossfade_ms, fade_ms, trim_silence,
@@ -715,17 +764,17 @@ static int run_pipeline(struct chorus_stream *s) {
     unsigned index = 0;
     while (have > 0) {
         struct seg_copy cp;
-        rc = seg_copy_take(&cp, &cur);
+        rc = chorus_seg_copy_take(&cp, &cur);
         if (rc) return fail(s, CHORUS_E_NOMEM, "out of memory");
         int more = chorus_textiter_next(s->iter, &next);
         if (more < 0) {
-            seg_copy_release(&cp);
+            chorus_seg_copy_release(&cp);
             return fail(s, more, "%s", chorus_textiter_errmsg(s->iter));
         }
         rc = run_segment(s, &cp.seg, index++, more == 0);
         if (!rc) rc = emit_progress(s, cp.seg.src_offset + cp.seg.src_len);
         s->cur_seg = NULL;
-        seg_copy_release(&cp);
+        chorus_seg_copy_release(&cp);
         if (rc) return check_cancel(s) ? CHORUS_E_CANCELLED : rc;
         cur = next;
         have = more;
@@ -737,6 +786,22 @@ static int run_pipeline(struct chorus_stream *s) {
     return emit_progress(s, s->text_len);
 }
 
+/* The engine refused a slot: say why and what to do. */
+static void busy_message(struct chorus_stream *s, int why) {
+    struct chorus_limiter_stats st;
+    chorus_limiter_stats(s->engine->limiter, &st);
+    if (why == CHORUS_LIMIT_TIMED_OUT)
+        fail(s, CHORUS_E_BUSY,
+             "the engine is busy: no generation slot came free within %d ms (%d run at once); "
+             "retry later, or raise [chorus] max_concurrent or queue_timeout_ms",
+             st.timeout_ms, st.max);
+    else
+        fail(s, CHORUS_E_BUSY,
+             "the engine is busy: %d generations are running and %d are waiting (the queue is "
+             "full); retry shortly, or raise [chorus] max_concurrent or max_queue",
+             st.max, st.max_queue);
+}
+
 int chorus_stream_run(struct chorus_stream *s) {
     if (!s) return CHORUS_E_INVALID;
     if (!s->opened) return s->status ? s->status : CHORUS_E_INVALID;
@@ -744,10 +809,10 @@ int chorus_stream_run(struct chorus_stream *s) {
     s->ran = 1;
     s->t_start = chorus_now();
     struct chorus_limiter *gl = s->engine->limiter;
-    s->waiting_on = gl;
-    int rc = chorus_limiter_acquire(gl, &s->cancel);
-    s->waiting_on = NULL;
+    int why = 0;
+    int rc = chorus_limiter_acquire(gl, &s->cancel, &why);
     int have_slot = rc == CHORUS_OK;
+    if (rc == CHORUS_E_BUSY) busy_message(s, why);
     if (have_slot) {
         struct chorus_event ev = {.type = CHORUS_EVENT_STARTED};
         rc = emit(s, &ev);
@@ -782,8 +847,9 @@ int chorus_stream_run(struct chorus_stream *s) {
 void chorus_stream_cancel(struct chorus_stream *s) {
     if (!s) return;
     atomic_store(&s->cancel, 1);
-    /* wake any limiter wait and any pull-mode wait */
-    chorus_limiter_wake(s->engine->limiter);
+    /* wake any limiter wait and any pull-mode wait (a stream whose open failed may have no
+     * engine or backend) */
+    if (s->engine) chorus_limiter_wake(s->engine->limiter);
     if (s->backend && s->backend->limiter) chorus_limiter_wake(s->backend->limiter);
     pthread_mutex_lock(&s->qmu);
     pthread_cond_broadcast(&s->qcv);

@@ -138,8 +138,8 @@ static double setting_double(const struct chorus_backend *b, const struct chorus
 }
 
 static int parse_bool(const char *v) {
-    return v && (!strcasecmp(v, "true") || !strcmp(v, "1") || !strcasecmp(v, "yes") ||
-                 !strcasecmp(v, "on"));
+    int b = 0;
+    return v && chorus_parse_bool(v, &b) == 0 && b;
 }
 
 static int setting_bool(const struct chorus_backend *b, const struct chorus_job *job,
@@ -161,9 +161,8 @@ static int check_cfg_value(const char *key, const char *v, char *err, size_t err
             return -1;
         }
     } else if (!strcmp(d->type, "bool")) {
-        static const char *ok[] = {"true", "false", "1", "0", "yes", "no", "on", "off"};
-        for (size_t i = 0; i < 8; i++)
-            if (!strcasecmp(v, ok[i])) return 0;
+        int b;
+        if (chorus_parse_bool(v, &b) == 0) return 0;
         chorus_fmt(err, errlen, "chatterbox: %s = '%s' in the config/environment is not a "
                    "boolean (true or false)", key, v);
         return -1;
@@ -188,7 +187,7 @@ static int cb_open(struct chorus_backend *b, const struct chorus_config *cfg) {
         } else if (!strcasecmp(api, "travisvn")) {
             p->api = API_TRAVISVN;
         } else {
-            snprintf(b->open_error, sizeof b->open_error,
+            chorus_backend_fail(b, CHORUS_E_CONFIG,
                      "chatterbox: unknown server API '%.40s' in CHATTERBOX_API or [chatterbox] "
                      "api; use devnen (Chatterbox-TTS-Server) or travisvn (chatterbox-tts-api)",
                      api);
@@ -205,7 +204,7 @@ static int cb_open(struct chorus_backend *b, const struct chorus_config *cfg) {
     while (l > 0 && p->url[l - 1] == '/') p->url[--l] = '\0';
     if (l >= 3 && !strcmp(p->url + l - 3, "/v1")) p->url[l -= 3] = '\0';
     if (strncmp(p->url, "http://", 7) != 0 && strncmp(p->url, "https://", 8) != 0) {
-        snprintf(b->open_error, sizeof b->open_error,
+        chorus_backend_fail(b, CHORUS_E_CONFIG,
                  "chatterbox: server URL '%.200s' is not an http(s) URL; set CHATTERBOX_URL or "
                  "[chatterbox] url, e.g. http://127.0.0.1:8004", p->url);
         return CHORUS_E_CONFIG;
@@ -375,16 +374,16 @@ static int cb_probe(struct chorus_backend *b, struct chorus_probe *why) {
     if (rc == CHORUS_OK) return 1;
     if (rc == CHORUS_E_NETWORK || rc == CHORUS_E_TIMEOUT) {
         server_down_message(p, rc, err, sizeof err);
-        snprintf(why->reason, sizeof why->reason, "%s", err);
+        chorus_backend_fail(b, CHORUS_E_UNAVAILABLE, "%s", err);
     } else {
-        snprintf(why->reason, sizeof why->reason, "%s", err[0] ? err : chorus_strerror(rc));
+        chorus_backend_fail(b, CHORUS_E_UNAVAILABLE, "%s", err[0] ? err : chorus_strerror(rc));
     }
     return 0;
 }
 
 /* ---- voice lists ----------------------------------------------------------------------- */
 
-int cb_parse_voice_list(const char *body, size_t len, int api,
+int chorus_cb_parse_voice_list(const char *body, size_t len, int api,
                         void (*fn)(void *ud, const char *name, const char *display), void *ud) {
     json_t *j = json_loadb(body, len, 0, NULL);
     if (!j) return -1;
@@ -463,7 +462,7 @@ static int cb_list_voices(struct chorus_backend *b, struct chorus_voice_list *ou
         return CHORUS_OK; /* the cloned voices still work */
     }
     struct list_ctx c = {.out = out};
-    if (cb_parse_voice_list(body, strlen(body), p->api, add_server_voice, &c) < 0)
+    if (chorus_cb_parse_voice_list(body, strlen(body), p->api, add_server_voice, &c) < 0)
         CHORUS_LOGW("chatterbox: the server's voice list is not a JSON list of voices");
     free(body);
     return c.rc;
@@ -565,7 +564,7 @@ static int ensure_uploaded(struct chorus_backend *b, const struct chorus_job *jo
         return rc == CHORUS_E_CANCELLED ? rc : chorus_job_fail(job, rc, "%s", err);
     }
     struct list_ctx c = {.want = srv_name};
-    cb_parse_voice_list(body, strlen(body), p->api, has_voice, &c);
+    chorus_cb_parse_voice_list(body, strlen(body), p->api, has_voice, &c);
     free(body);
     if (c.found) {
         remember_uploaded(p, srv_name);
@@ -888,13 +887,13 @@ static int get_asr(struct cb_priv *p, char *err, size_t errlen) {
         return CHORUS_E_MODEL;
     }
     struct cb_asr *a;
-    int rc = cb_asr_create(&a, p->asr_dir, p->asr_err, sizeof p->asr_err);
+    int rc = chorus_cb_asr_create(&a, p->asr_dir, p->asr_err, sizeof p->asr_err);
     if (rc) {
         p->asr_failed = 1;
         chorus_fmt(err, errlen, "%s", p->asr_err);
         return rc;
     }
-    cb_asr_destroy(asr_shared);
+    chorus_cb_asr_destroy(asr_shared);
     asr_shared = a;
     snprintf(asr_shared_dir, sizeof asr_shared_dir, "%s", p->asr_dir);
     return CHORUS_OK;
@@ -905,11 +904,11 @@ static int score_take(struct cb_priv *p, const char *text, const struct pcmbuf *
     pthread_mutex_lock(&asr_mu);
     int rc = get_asr(p, err, errlen);
     if (rc == CHORUS_OK)
-        rc = cb_asr_transcribe(asr_shared, pcm->x, pcm->n, pcm->rate, hyp, hypcap);
+        rc = chorus_cb_asr_transcribe(asr_shared, pcm->x, pcm->n, pcm->rate, hyp, hypcap);
     pthread_mutex_unlock(&asr_mu);
     if (rc == CHORUS_E_BACKEND) chorus_fmt(err, errlen, "chatterbox: transcription failed");
     if (rc) return rc;
-    *score = cb_text_match(text, hyp);
+    *score = chorus_cb_text_match(text, hyp);
     return CHORUS_OK;
 }
 
@@ -1074,7 +1073,7 @@ static int cb_synthesize(struct chorus_backend *b, const struct chorus_job *job,
             return rc;
     }
 
-    char *text = setting_bool(b, job, "preprocess") ? cb_preprocess(job->text, job->len)
+    char *text = setting_bool(b, job, "preprocess") ? chorus_cb_preprocess(job->text, job->len)
                                                      : strndup(job->text, job->len);
     if (!text) return chorus_job_fail(job, CHORUS_E_NOMEM, "chatterbox: out of memory");
     if (!text[strspn(text, " \t\r\n.,;:!?-\"'()")]) {

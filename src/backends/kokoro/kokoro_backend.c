@@ -14,6 +14,7 @@
  */
 #include <errno.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -33,7 +34,10 @@
 struct kokoro_priv {
     char model[1024], config[1024], voices[1024], looked[1024];
     pthread_mutex_t lock;
-    int lock_init, loaded, load_status;
+    int lock_init, load_status;
+    /* set (release) once load_status and load_err are final: probe reads them without the
+     * lock, which a first load holds for seconds */
+    atomic_int loaded;
     char load_err[512];
     struct kokoro_model *m;
     struct kokoro_voices v;
@@ -48,11 +52,15 @@ static const struct chorus_option_desc kokoro_options[] = {
      "seed of the harmonic-source noise (same seed, same audio); default random"},
     {NULL, NULL, NULL, 0, 0, NULL, NULL}};
 
-/* OpenAI voice names -> Kokoro voices; [kokoro.voices] name = target overrides. */
-static const char *const openai_map[][2] = {
-    {"alloy", "af_alloy"}, {"echo", "am_echo"},    {"fable", "bm_fable"}, {"onyx", "am_onyx"},
-    {"nova", "af_nova"},   {"shimmer", "af_bella"}, {"ash", "am_adam"},   {"coral", "af_heart"},
-    {"sage", "af_sarah"},  {"ballad", "bm_george"}, {"verse", "am_michael"}};
+/* OpenAI's voice names, as Kokoro-FastAPI maps them (remsky/Kokoro-FastAPI,
+ * api/src/core/openai_mappings.json: its v0 packs are the same speakers as v1.0's names below);
+ * the other OpenAI names have no Kokoro counterpart there. The core applies this table (and
+ * [kokoro.voices] overrides) for every entry point: library, CLI and server. */
+static const char *const kokoro_voice_aliases[][2] = {
+    {"alloy", "am_adam"},      {"ash", "af_nicole"},  {"coral", "bf_emma"},
+    {"echo", "af_bella"},      {"fable", "af_sarah"}, {"onyx", "bm_george"},
+    {"nova", "bf_isabella"},   {"sage", "am_michael"}, {"shimmer", "af_sky"},
+    {NULL, NULL}};
 
 static int file_exists(const char *p) {
     struct stat st;
@@ -109,8 +117,8 @@ static int kokoro_open(struct chorus_backend *b, const struct chorus_config *cfg
 
 static void kokoro_close(struct chorus_backend *b) {
     struct kokoro_priv *p = b->priv;
-    kokoro_model_free(p->m);
-    kokoro_voices_close(&p->v);
+    chorus_kokoro_model_free(p->m);
+    chorus_kokoro_voices_close(&p->v);
     if (p->lock_init) pthread_mutex_destroy(&p->lock);
     p->m = NULL;
 }
@@ -122,14 +130,14 @@ static int kokoro_probe(struct chorus_backend *b, struct chorus_probe *why) {
                           : !file_exists(p->voices) ? p->voices
                                                     : NULL;
     if (missing) {
-        snprintf(why->reason, sizeof why->reason,
-                 "kokoro model file not found: %.200s (looked at %.200s); install it with "
-                 "'chorus models pull kokoro'",
-                 missing, p->looked);
+        chorus_backend_fail(b, CHORUS_E_UNAVAILABLE,
+                            "kokoro model file not found: %.200s (looked at %.200s); install it "
+                            "with 'chorus models pull kokoro'",
+                            missing, p->looked);
         return 0;
     }
-    if (p->loaded && p->load_status) {
-        snprintf(why->reason, sizeof why->reason, "%.500s", p->load_err);
+    if (atomic_load_explicit(&p->loaded, memory_order_acquire) && p->load_status) {
+        chorus_backend_fail(b, CHORUS_E_UNAVAILABLE, "%.500s", p->load_err);
         return 0;
     }
     return 1;
@@ -137,15 +145,17 @@ static int kokoro_probe(struct chorus_backend *b, struct chorus_probe *why) {
 
 /* Load model and voices once. */
 static int ensure_loaded(struct kokoro_priv *p) {
+    if (atomic_load_explicit(&p->loaded, memory_order_acquire)) return p->load_status;
     pthread_mutex_lock(&p->lock);
-    if (!p->loaded) {
-        p->load_status = kokoro_model_load(&p->m, p->config, p->model, p->load_err, sizeof p->load_err);
+    if (!atomic_load_explicit(&p->loaded, memory_order_relaxed)) {
+        p->load_status = chorus_kokoro_model_load(&p->m, p->config, p->model, p->load_err, sizeof p->load_err);
         if (!p->load_status)
-            p->load_status = kokoro_voices_open(&p->v, p->voices, p->load_err, sizeof p->load_err);
-        p->loaded = 1;
+            p->load_status = chorus_kokoro_voices_open(&p->v, p->voices, p->load_err, sizeof p->load_err);
+        atomic_store_explicit(&p->loaded, 1, memory_order_release);
     }
+    int rc = p->load_status;
     pthread_mutex_unlock(&p->lock);
-    return p->load_status;
+    return rc;
 }
 
 static const char *lang_name(char c) {
@@ -166,14 +176,14 @@ static const char *lang_name(char c) {
 static int kokoro_list_voices(struct chorus_backend *b, struct chorus_voice_list *out) {
     struct kokoro_priv *p = b->priv;
     struct kokoro_voices v;
-    char err[512];
-    int rc = kokoro_voices_open(&v, p->voices, err, sizeof err);
-    if (rc) return rc;
+    char err[512] = "";
+    int rc = chorus_kokoro_voices_open(&v, p->voices, err, sizeof err);
+    if (rc) return chorus_backend_fail(b, rc, "%s", err[0] ? err : chorus_strerror(rc));
     char **names;
-    int n = kokoro_voices_list(&v, &names);
+    int n = chorus_kokoro_voices_list(&v, &names);
     if (n < 0) {
-        kokoro_voices_close(&v);
-        return CHORUS_E_IO;
+        chorus_kokoro_voices_close(&v);
+        return chorus_backend_fail(b, CHORUS_E_IO, "cannot read the voice names in %s", p->voices);
     }
     for (int i = 0; i < n && rc == CHORUS_OK; i++) {
         const char *nm = names[i];
@@ -181,18 +191,9 @@ static int kokoro_list_voices(struct chorus_backend *b, struct chorus_voice_list
         const char *lang = g ? lang_name(nm[0]) : NULL;
         rc = chorus_voice_list_add(out, nm, nm, lang, g, "Kokoro-82M voice");
     }
-    kokoro_voices_list_free(names, n);
-    kokoro_voices_close(&v);
+    chorus_kokoro_voices_list_free(names, n);
+    chorus_kokoro_voices_close(&v);
     return rc;
-}
-
-/* Map an OpenAI-style name through [kokoro.voices] or the built-in table. */
-static const char *map_voice(const struct kokoro_priv *p, const char *voice) {
-    const char *o = p->cfg ? chorus_config_get(p->cfg, "kokoro.voices", voice) : NULL;
-    if (o && *o) return o;
-    for (size_t i = 0; i < sizeof openai_map / sizeof openai_map[0]; i++)
-        if (!strcasecmp(voice, openai_map[i][0])) return openai_map[i][1];
-    return voice;
 }
 
 struct hook_ctx {
@@ -201,27 +202,25 @@ struct hook_ctx {
 };
 static int hook_cancelled(void *ud) { return chorus_job_cancelled(((struct hook_ctx *)ud)->job); }
 static void hook_noise(void *ud, float *out, size_t n) {
-    kokoro_rng_normal(&((struct hook_ctx *)ud)->rng, out, n);
+    chorus_kokoro_rng_normal(&((struct hook_ctx *)ud)->rng, out, n);
 }
 
 /* Kokoro's IPA for a text: what --phonemes input takes for this backend. */
 static int kokoro_phonemize(struct chorus_backend *b, const char *voice, const char *language,
-                            const char *text, size_t len, char **out, char *err, size_t errlen) {
+                            const char *text, size_t len, char **out) {
     struct kokoro_priv *p = b->priv;
     int rc = ensure_loaded(p);
-    if (rc) {
-        snprintf(err, errlen, "%s", p->load_err);
-        return rc;
-    }
-    const char *v = map_voice(p, voice && *voice ? voice : "af_heart");
+    if (rc) return chorus_backend_fail(b, rc, "%s", p->load_err);
+    const char *v = voice && *voice ? voice : "af_heart";
     char l1[2] = {v[0], 0};
     const char *lang = language && *language ? language : l1;
     struct kokoro_tokens toks;
-    rc = kokoro_g2p(text, len, lang, kokoro_model_config(p->m), &toks, err, errlen);
-    if (rc) return rc;
-    *out = kokoro_tokens_ps_utf8(&toks, 0, toks.n);
-    kokoro_tokens_release(&toks);
-    return *out ? CHORUS_OK : CHORUS_E_NOMEM;
+    char err[512] = "";
+    rc = chorus_kokoro_g2p(text, len, lang, chorus_kokoro_model_config(p->m), &toks, err, sizeof err);
+    if (rc) return chorus_backend_fail(b, rc, "%s", err[0] ? err : chorus_strerror(rc));
+    *out = chorus_kokoro_tokens_ps_utf8(&toks, 0, toks.n);
+    chorus_kokoro_tokens_release(&toks);
+    return *out ? CHORUS_OK : chorus_backend_fail(b, CHORUS_E_NOMEM, "out of memory");
 }
 
 static int kokoro_synthesize(struct chorus_backend *b, const struct chorus_job *job,
@@ -229,28 +228,28 @@ static int kokoro_synthesize(struct chorus_backend *b, const struct chorus_job *
     struct kokoro_priv *p = b->priv;
     int rc = ensure_loaded(p);
     if (rc) return chorus_job_fail(job, rc, "%s", p->load_err);
-    const struct kokoro_config *cfg = kokoro_model_config(p->m);
-    const char *voice = map_voice(p, job->voice && *job->voice ? job->voice : "af_heart");
+    const struct kokoro_config *cfg = chorus_kokoro_model_config(p->m);
+    const char *voice = job->voice && *job->voice ? job->voice : "af_heart";
     char err[512] = "";
     float *pack = NULL;
     int rows = 0;
-    rc = kokoro_voices_load(&p->v, voice, &pack, &rows, err, sizeof err);
+    rc = chorus_kokoro_voices_load(&p->v, voice, &pack, &rows, err, sizeof err);
     if (rc) return chorus_job_fail(job, rc, "%s", err);
     const char *lang = chorus_job_option(job, "lang_code");
     char l1[2] = {voice[0], 0};
     if (!lang || !*lang) lang = job->language && *job->language ? job->language : l1;
     struct kokoro_tokens toks;
     if (job->input == CHORUS_INPUT_PHONEMES)
-        rc = kokoro_tokens_from_phonemes(job->text, job->len, cfg, &toks, err, sizeof err);
+        rc = chorus_kokoro_tokens_from_phonemes(job->text, job->len, cfg, &toks, err, sizeof err);
     else
-        rc = kokoro_g2p(job->text, job->len, lang, cfg, &toks, err, sizeof err);
+        rc = chorus_kokoro_g2p(job->text, job->len, lang, cfg, &toks, err, sizeof err);
     if (rc) {
         free(pack);
         return chorus_job_fail(job, rc, "%s", err);
     }
     struct hook_ctx hc = {.job = job};
     const char *seed = chorus_job_option(job, "seed");
-    kokoro_rng_seed(&hc.rng, seed ? strtoull(seed, NULL, 10)
+    chorus_kokoro_rng_seed(&hc.rng, seed ? strtoull(seed, NULL, 10)
                                   : (uint64_t)time(NULL) ^ (uint64_t)(uintptr_t)&hc ^ job->index);
     struct kokoro_hooks hooks = {&hc, NULL, hook_noise, hook_cancelled};
     float speed = job->speed > 0 ? job->speed : 1.0f;
@@ -266,8 +265,8 @@ static int kokoro_synthesize(struct chorus_backend *b, const struct chorus_job *
             rc = CHORUS_E_CANCELLED;
             break;
         }
-        size_t e = kokoro_chunk_end(&toks, a, maxp);
-        size_t n = kokoro_tokens_ps(&toks, a, e, ps);
+        size_t e = chorus_kokoro_chunk_end(&toks, a, maxp);
+        size_t n = chorus_kokoro_tokens_ps(&toks, a, e, ps);
         if (n > maxp) n = maxp; /* one giant token: truncate */
         if (n == 0) {
             a = e;
@@ -276,7 +275,7 @@ static int kokoro_synthesize(struct chorus_backend *b, const struct chorus_job *
         int t = 0;
         ids[t++] = 0;
         for (size_t i = 0; i < n; i++) {
-            int id = kokoro_vocab_id(cfg, ps[i]);
+            int id = chorus_kokoro_vocab_id(cfg, ps[i]);
             if (id > 0) ids[t++] = id;
         }
         ids[t++] = 0;
@@ -284,7 +283,7 @@ static int kokoro_synthesize(struct chorus_backend *b, const struct chorus_job *
         float *audio;
         size_t na;
         int *dur;
-        rc = kokoro_model_forward(p->m, ids, t, pack + (size_t)row * 256, speed, &hooks, &audio,
+        rc = chorus_kokoro_model_forward(p->m, ids, t, pack + (size_t)row * 256, speed, &hooks, &audio,
                                   &na, &dur, err, sizeof err);
         if (rc) {
             if (rc != CHORUS_E_CANCELLED) rc = chorus_job_fail(job, rc, "%s", err);
@@ -292,7 +291,7 @@ static int kokoro_synthesize(struct chorus_backend *b, const struct chorus_job *
         }
         double t0 = (double)done / KOKORO_RATE, tend = (double)(done + na) / KOKORO_RATE;
         double *st = ts, *en = ts + (e - a);
-        kokoro_join_timestamps(&toks, a, e, dur, (size_t)t, st, en);
+        chorus_kokoro_join_timestamps(&toks, a, e, dur, (size_t)t, st, en);
         for (size_t q = a; q < e && rc == 0; q++) {
             const struct kokoro_token *k = &toks.t[q];
             if (!k->is_word || st[q - a] < 0) continue;
@@ -311,7 +310,7 @@ static int kokoro_synthesize(struct chorus_backend *b, const struct chorus_job *
     free(ids);
     free(ts);
     free(pack);
-    kokoro_tokens_release(&toks);
+    chorus_kokoro_tokens_release(&toks);
     if (rc == CHORUS_E_NOMEM) return chorus_job_fail(job, rc, "kokoro: out of memory");
     return rc;
 }
@@ -323,6 +322,7 @@ const struct chorus_backend_desc chorus_backend_kokoro = {
     .caps = CHORUS_CAP_STREAMING | CHORUS_CAP_WORD_TIMESTAMPS | CHORUS_CAP_LOCAL |
             CHORUS_CAP_PHONEMES,
     .flags = CHORUS_BF_DEFAULT_CANDIDATE | CHORUS_BF_ANY_VOICE,
+    .voice_aliases = kokoro_voice_aliases,
     .default_priority = 20,
     .max_input_chars = 1000,
     .first_chunk_chars = 64, /* ~one clause: first audio in about half a second on 2 cores */
