@@ -1,6 +1,6 @@
 /*
  * server.c — the HTTP side of `chorus serve`: listening socket, libmicrohttpd daemon, routing,
- * authentication, admission (slots and a bounded queue), the JSON endpoints, metrics and
+ * authentication, admission (the library's limiter), the JSON endpoints, metrics and
  * graceful shutdown. The speech endpoints live in speech.c.
  */
 #include "server_internal.h"
@@ -108,72 +108,34 @@ int srv_client_gone(struct MHD_Connection *c) {
 
 /* ------------------------------------------------------------------ admission ---- */
 
-int srv_slot_acquire(struct srv *s, struct MHD_Connection *c, struct srv_error *err) {
+/* Admission is the library's (chorus_engine_set_admission: slots, the bounded queue, its
+ * timeout, CHORUS_E_BUSY); the server only counts the generations in flight, so a graceful
+ * stop can wait for them. */
+int srv_gen_begin(struct srv *s, struct srv_error *err) {
     pthread_mutex_lock(&s->mu);
-    if (s->stopping) {
-        pthread_mutex_unlock(&s->mu);
+    int stopping = s->stopping;
+    if (!stopping) s->active++;
+    pthread_mutex_unlock(&s->mu);
+    if (stopping) {
         srv_error_set(err, 503, "server_error", "server_shutting_down", NULL,
                       "the server is shutting down; retry against a running instance");
         err->retry_after = 1;
         return -1;
     }
-    if (s->active < s->max_active) {
-        s->active++;
-        pthread_mutex_unlock(&s->mu);
-        return 0;
-    }
-    if (s->queued >= s->opt.max_queue) {
-        pthread_mutex_unlock(&s->mu);
-        srv_error_set(err, 429, "rate_limit_error", "rate_limit_exceeded", NULL,
-                      "too many requests: %d generations are running and %d are waiting (the queue is full); retry shortly",
-                      s->max_active, s->opt.max_queue);
-        err->retry_after = 1;
-        return -1;
-    }
-    s->queued++;
-    double deadline = srv_now() + s->opt.queue_timeout_ms / 1000.0;
-    int rc = 0;
-    while (s->active >= s->max_active) {
-        struct timespec ts;
-        clock_gettime(CLOCK_REALTIME, &ts);
-        ts.tv_nsec += 50 * 1000000L;
-        if (ts.tv_nsec >= 1000000000L) ts.tv_sec++, ts.tv_nsec -= 1000000000L;
-        pthread_cond_timedwait(&s->cv, &s->mu, &ts);
-        if (s->stopping) {
-            srv_error_set(err, 503, "server_error", "server_shutting_down", NULL,
-                          "the server is shutting down; retry against a running instance");
-            err->retry_after = 1;
-            rc = -1;
-            break;
-        }
-        if (s->active < s->max_active) break;
-        if (srv_now() > deadline) {
-            srv_error_set(err, 503, "server_error", "server_overloaded", NULL,
-                          "the server is overloaded: no generation slot became free within %d ms; retry later",
-                          s->opt.queue_timeout_ms);
-            err->retry_after = 2;
-            rc = -1;
-            break;
-        }
-        pthread_mutex_unlock(&s->mu);
-        int gone = srv_client_gone(c);
-        pthread_mutex_lock(&s->mu);
-        if (gone) {
-            rc = -2;
-            break;
-        }
-    }
-    s->queued--;
-    if (rc == 0) s->active++;
-    pthread_mutex_unlock(&s->mu);
-    return rc;
+    return 0;
 }
 
-void srv_slot_release(struct srv *s) {
+void srv_gen_end(struct srv *s) {
     pthread_mutex_lock(&s->mu);
     if (s->active > 0) s->active--;
-    pthread_cond_broadcast(&s->cv);
     pthread_mutex_unlock(&s->mu);
+}
+
+int srv_stopping(struct srv *s) {
+    pthread_mutex_lock(&s->mu);
+    int v = s->stopping;
+    pthread_mutex_unlock(&s->mu);
+    return v;
 }
 
 /* ------------------------------------------------------------------ metrics ---- */
@@ -224,9 +186,7 @@ void srv_metrics_generation(struct srv *s, int outcome, double ttfb, double wall
 static char *metrics_text(struct srv *s) {
     struct chorus_engine_stats es = {.size = sizeof es};
     chorus_engine_get_stats(s->engine, &es);
-    pthread_mutex_lock(&s->mu);
-    int active = s->active, queued = s->queued, max_active = s->max_active;
-    pthread_mutex_unlock(&s->mu);
+    int active = es.active, queued = es.queued, max_active = es.max_concurrent;
     char *buf = NULL;
     size_t len = 0;
     FILE *f = open_memstream(&buf, &len);
@@ -849,17 +809,22 @@ int srv_start(struct chorus_engine *e, const struct srv_options *o, struct srv *
     s->opt = *o;
     s->engine = e;
     pthread_mutex_init(&s->mu, NULL);
-    pthread_cond_init(&s->cv, NULL);
     pthread_mutex_init(&s->mmu, NULL);
     struct chorus_engine_stats st = {.size = sizeof st};
     chorus_engine_get_stats(e, &st);
-    s->max_active = o->max_concurrent > 0 ? o->max_concurrent : st.max_concurrent;
-    if (s->max_active <= 0) s->max_active = 1;
+    int max_active = o->max_concurrent > 0 ? o->max_concurrent : st.max_concurrent;
+    int rc = chorus_engine_set_admission(e, max_active > 0 ? max_active : 1, o->max_queue,
+                                         o->queue_timeout_ms);
+    if (rc != CHORUS_OK) {
+        snprintf(err, errlen, "%s", chorus_engine_errmsg(e));
+        srv_free(s);
+        return rc;
+    }
     const char *db = o->default_backend && *o->default_backend ? o->default_backend
                                                                : chorus_engine_default_backend(e);
     snprintf(s->default_backend, sizeof s->default_backend, "%s", db ? db : "espeak");
     int v6 = 0;
-    int rc = listen_on(o->host, o->port, &s->listen_fd, &s->port, &v6, err, errlen);
+    rc = listen_on(o->host, o->port, &s->listen_fd, &s->port, &v6, err, errlen);
     if (rc != CHORUS_OK) {
         srv_free(s);
         return rc;
@@ -890,7 +855,6 @@ int srv_port(const struct srv *s) {
 void srv_free(struct srv *s) {
     if (!s) return;
     pthread_mutex_destroy(&s->mu);
-    pthread_cond_destroy(&s->cv);
     pthread_mutex_destroy(&s->mmu);
     free(s);
 }
@@ -901,12 +865,11 @@ void srv_stop(struct srv *s, int grace_ms) {
     if (lfd != MHD_INVALID_SOCKET) close(lfd);
     pthread_mutex_lock(&s->mu);
     s->stopping = 1;
-    pthread_cond_broadcast(&s->cv);
     pthread_mutex_unlock(&s->mu);
     double deadline = srv_now() + grace_ms / 1000.0;
     for (;;) {
         pthread_mutex_lock(&s->mu);
-        int busy = s->active + s->queued;
+        int busy = s->active;
         pthread_mutex_unlock(&s->mu);
         if (!busy || srv_now() >= deadline) break;
         struct timespec ts = {0, 20 * 1000000L};

@@ -249,7 +249,7 @@ static void gen_free(void *cls) {
     double now = srv_now();
     srv_metrics_generation(g->srv, g->outcome, g->t_first > 0 ? g->t_first - g->t_arrival : -1,
                            now - g->t_start, g->audio, g->bytes);
-    if (g->slot) srv_slot_release(g->srv);
+    if (g->slot) srv_gen_end(g->srv);
     if (g->q) {
         g->q->bytes_out += g->bytes;
         srv_req_unref(g->q);
@@ -388,12 +388,7 @@ enum MHD_Result srv_handle_speech(struct srv_req *q, int captioned) {
     r.volume = (float)sp.volume;
     r.normalize_options = sp.normalize_opts[0] ? sp.normalize_opts : NULL;
 
-    int a = srv_slot_acquire(s, q->conn, &e);
-    if (a == -2) {
-        srv_speech_release(&sp);
-        return MHD_NO; /* the client left while queued */
-    }
-    if (a < 0) {
+    if (srv_gen_begin(s, &e) < 0) {
         srv_speech_release(&sp);
         return srv_send_error(q, &e);
     }
@@ -403,7 +398,7 @@ enum MHD_Result srv_handle_speech(struct srv_req *q, int captioned) {
     if (rc != CHORUS_OK) {
         srv_error_from_status(&e, rc, st ? chorus_stream_errmsg(st) : NULL, NULL);
         chorus_stream_destroy(st);
-        srv_slot_release(s);
+        srv_gen_end(s);
         srv_speech_release(&sp);
         return srv_send_error(q, &e);
     }
@@ -412,7 +407,7 @@ enum MHD_Result srv_handle_speech(struct srv_req *q, int captioned) {
     if (!g || !g->text) {
         if (g) free(g);
         chorus_stream_destroy(st);
-        srv_slot_release(s);
+        srv_gen_end(s);
         srv_speech_release(&sp);
         return MHD_NO;
     }
@@ -441,8 +436,15 @@ enum MHD_Result srv_handle_speech(struct srv_req *q, int captioned) {
         gen_free(g);
         return MHD_NO;
     }
-    if (rc < 0) {
+    if (rc == CHORUS_E_BUSY && srv_now() - t_start >= s->opt.queue_timeout_ms / 1000.0) {
+        /* the library's queue timeout (a full queue refuses at once: 429 below) */
+        srv_error_set(&e, 503, "server_error", "server_overloaded", NULL, "%s",
+                      chorus_stream_errmsg(st));
+        e.retry_after = 2;
+    } else if (rc < 0) {
         srv_error_from_status(&e, rc, chorus_stream_errmsg(st), NULL);
+    }
+    if (rc < 0) {
         if (s->opt.access_log) fprintf(stderr, "chorus serve: generation failed: %s\n", e.message);
         g->outcome = SRV_GEN_ERROR;
         gen_free(g);
