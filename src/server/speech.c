@@ -43,6 +43,7 @@ struct gen {
     double t_arrival, t_start, t_first, audio; /* request arrival, slot taken, first byte */
     uint64_t bytes;
     struct srv_dl *dl;     /* return_download_link: the copy being written, or NULL */
+    char dl_path[96];      /* its X-Download-Path, "" if none */
 };
 
 const char *srv_voice_map(struct srv *s, const char *backend, const char *voice) {
@@ -224,12 +225,28 @@ static void gen_fill(struct gen *g) {
     }
 }
 
+/* The download copy: published (with the exact header a streamed WAV could not have) once every
+ * byte is written and before the answer's last chunk leaves, so a client that asks for it right
+ * after reading finds it; removed if the generation did not finish. */
+static void gen_publish(struct gen *g) {
+    if (!g->dl) return;
+    unsigned char hdr[256];
+    size_t hl = 0;
+    int ok = g->ended && g->outcome == SRV_GEN_DONE;
+    if (ok && chorus_stream_final_header(g->s, hdr, sizeof hdr, &hl) != CHORUS_OK) hl = 0;
+    srv_dl_finish(g->srv, g->dl, ok, hdr, hl);
+    g->dl = NULL;
+}
+
 static ssize_t gen_read(void *cls, uint64_t pos, char *buf, size_t max) {
     struct gen *g = cls;
     (void)pos;
     while (g->out_off == g->out_len) {
         g->out_off = g->out_len = 0;
-        if (g->ended) return MHD_CONTENT_READER_END_OF_STREAM;
+        if (g->ended) {
+            gen_publish(g);
+            return MHD_CONTENT_READER_END_OF_STREAM;
+        }
         if (g->failed) return MHD_CONTENT_READER_END_WITH_ERROR;
         gen_fill(g);
     }
@@ -247,13 +264,7 @@ static void gen_free(void *cls) {
     struct gen *g = cls;
     if (!g) return;
     if (!g->ended && !g->failed) g->outcome = SRV_GEN_CANCELLED; /* the client left mid-stream */
-    if (g->dl) {
-        unsigned char hdr[256];
-        size_t hl = 0;
-        int ok = g->ended && g->outcome == SRV_GEN_DONE;
-        if (ok && chorus_stream_final_header(g->s, hdr, sizeof hdr, &hl) != CHORUS_OK) hl = 0;
-        srv_dl_finish(g->srv, g->dl, ok, hdr, hl);
-    }
+    gen_publish(g);
     chorus_stream_destroy(g->s); /* cancels and joins the worker */
     chorus_chunk_free(g->first);
     double now = srv_now();
@@ -305,7 +316,10 @@ static enum MHD_Result send_collected(struct srv_req *q, struct gen *g, int capt
         g->bytes = n;
         ret = s ? srv_send_buffer(q, 200, "application/json", s, n) : MHD_NO;
     } else {
-        if (g->dl) srv_dl_write(g->dl, g->out, g->out_len);
+        if (g->dl) {
+            srv_dl_write(g->dl, g->out, g->out_len);
+            gen_publish(g);
+        }
         struct MHD_Response *r = MHD_create_response_from_buffer(g->out_len, g->out, MHD_RESPMEM_MUST_FREE);
         if (!r) {
             gen_free(g);
@@ -521,7 +535,7 @@ static void add_audio_headers(struct gen *g, struct MHD_Response *resp) {
     char cd[64];
     snprintf(cd, sizeof cd, "inline; filename=\"speech.%s\"", chorus_format_extension(g->format));
     MHD_add_response_header(resp, "Content-Disposition", cd);
-    if (g->dl) MHD_add_response_header(resp, "X-Download-Path", srv_dl_path(g->dl));
+    if (g->dl_path[0]) MHD_add_response_header(resp, "X-Download-Path", g->dl_path);
 }
 
 /* The streamed answer: headers now, chunks from gen_read as they come. */
@@ -573,6 +587,7 @@ enum MHD_Result srv_run(struct srv_req *q, const struct chorus_request *r, const
         /* captions and events are not audio files: no copy */
     } else if (run->download) {
         g->dl = srv_dl_create(s, g->format);
+        if (g->dl) snprintf(g->dl_path, sizeof g->dl_path, "%s", srv_dl_path(g->dl));
     }
 
     /* the first chunk before answering: early failures get a real status */
