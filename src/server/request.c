@@ -198,8 +198,10 @@ static int lax_bool(const json_t *v, int *out) {
     static const char *const no[] = {"false", "0", "f", "n", "no", "off", NULL};
     const char *s = json_string_value(v);
     for (size_t i = 0; yes[i]; i++) {
-        if (!strcasecmp(s, yes[i])) return *out = 1, 0;
-        if (!strcasecmp(s, no[i])) return *out = 0, 0;
+        if (!strcasecmp(s, yes[i]) || !strcasecmp(s, no[i])) {
+            *out = !strcasecmp(s, yes[i]);
+            return 0;
+        }
     }
     return -1;
 }

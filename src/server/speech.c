@@ -283,6 +283,36 @@ static void gen_free(void *cls) {
 
 static void add_audio_headers(struct gen *g, struct MHD_Response *resp);
 
+/* The captioned whole body: one JSON object with the base64 audio and every word. */
+static enum MHD_Result collected_json(struct srv_req *q, struct gen *g) {
+    char *b = srv_base64((unsigned char *)g->out, g->out_len, NULL);
+    json_t *o = json_object();
+    json_object_set_new(o, "audio", b ? json_string(b) : json_null());
+    free(b);
+    json_object_set_new(o, "audio_format", json_string(g->mime));
+    json_object_set_new(o, "timestamps", g->words ? json_incref(g->words) : json_array());
+    char *s = json_dumps(o, JSON_COMPACT | JSON_REAL_PRECISION(6));
+    json_decref(o);
+    size_t n = s ? strlen(s) : 0;
+    g->bytes = n;
+    return s ? srv_send_buffer(q, 200, "application/json", s, n) : MHD_NO;
+}
+
+/* The audio whole body, with a Content-Length; its download copy is published first. */
+static enum MHD_Result collected_audio(struct srv_req *q, struct gen *g) {
+    if (g->dl) {
+        srv_dl_write(g->dl, g->out, g->out_len);
+        gen_publish(g);
+    }
+    struct MHD_Response *r = MHD_create_response_from_buffer(g->out_len, g->out, MHD_RESPMEM_MUST_FREE);
+    if (!r) return MHD_NO;
+    g->bytes = g->out_len;
+    g->out = NULL;
+    add_audio_headers(g, r);
+    q->bytes_out += g->bytes;
+    return srv_queue(q, 200, r);
+}
+
 /* The whole body at once ("stream": false). */
 static enum MHD_Result send_collected(struct srv_req *q, struct gen *g, int captioned) {
     while (!g->ended && !g->failed) gen_fill(g);
@@ -300,38 +330,9 @@ static enum MHD_Result send_collected(struct srv_req *q, struct gen *g, int capt
     unsigned char hdr[256];
     size_t hl = 0;
     if (chorus_stream_final_header(g->s, hdr, sizeof hdr, &hl) == CHORUS_OK && hl && hl <= g->out_len)
-        memcpy(g->out, hdr, hl);
-    double t_first = srv_now();
-    enum MHD_Result ret;
-    if (captioned) {
-        char *b = srv_base64((unsigned char *)g->out, g->out_len, NULL);
-        json_t *o = json_object();
-        json_object_set_new(o, "audio", b ? json_string(b) : json_null());
-        free(b);
-        json_object_set_new(o, "audio_format", json_string(g->mime));
-        json_object_set_new(o, "timestamps", g->words ? json_incref(g->words) : json_array());
-        char *s = json_dumps(o, JSON_COMPACT | JSON_REAL_PRECISION(6));
-        json_decref(o);
-        size_t n = s ? strlen(s) : 0;
-        g->bytes = n;
-        ret = s ? srv_send_buffer(q, 200, "application/json", s, n) : MHD_NO;
-    } else {
-        if (g->dl) {
-            srv_dl_write(g->dl, g->out, g->out_len);
-            gen_publish(g);
-        }
-        struct MHD_Response *r = MHD_create_response_from_buffer(g->out_len, g->out, MHD_RESPMEM_MUST_FREE);
-        if (!r) {
-            gen_free(g);
-            return MHD_NO;
-        }
-        g->bytes = g->out_len;
-        g->out = NULL;
-        add_audio_headers(g, r);
-        q->bytes_out += g->bytes;
-        ret = srv_queue(q, 200, r);
-    }
-    g->t_first = t_first;
+        memcpy(g->out, hdr, hl); /* the exact sizes, now that they are known */
+    g->t_first = srv_now();
+    enum MHD_Result ret = captioned ? collected_json(q, g) : collected_audio(q, g);
     gen_free(g);
     return ret;
 }
@@ -583,9 +584,7 @@ enum MHD_Result srv_run(struct srv_req *q, const struct chorus_request *r, const
         return MHD_NO;
     }
     g->t_start = t_start;
-    if (run->download && !g->collect && g->mode != GEN_AUDIO) {
-        /* captions and events are not audio files: no copy */
-    } else if (run->download) {
+    if (run->download && g->mode == GEN_AUDIO) { /* captions and events are not audio files */
         g->dl = srv_dl_create(s, g->format);
         if (g->dl) snprintf(g->dl_path, sizeof g->dl_path, "%s", srv_dl_path(g->dl));
     }

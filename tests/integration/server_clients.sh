@@ -20,8 +20,9 @@ SERVER_PID=
 start_server --cors '*'
 python3 "$HERE/server/clients.py" "$KEYED" replay-key "$BASE" "$WORK" || fail "client replay"
 check "download copies were kept while serving" sh -c "ls $WORK/tmp/chorus-downloads.*/speech-*.mp3 >/dev/null 2>&1"
-stop_server
-kill -TERM "$KEYED_PID"; wait "$KEYED_PID"
+stop_server; ST=$?
+kill -TERM "$KEYED_PID"; wait "$KEYED_PID"; KST=$?
+check "both servers exit 0 (clean under ASan too: $ST, $KST)" test "$ST$KST" = 00
 check "the download folder is removed at stop" sh -c "! ls -d $WORK/tmp/chorus-downloads.* >/dev/null 2>&1"
 check "the key never reaches the log" sh -c "! grep -q replay-key $KEYED_LOG $SERVER_LOG"
 check "silence answers are logged" grep -q 'nothing to speak in the input' "$KEYED_LOG"
@@ -48,5 +49,6 @@ sys.exit(0 if struct.unpack_from('<I', b, 4)[0] == len(b) - 8 and struct.unpack_
 check "downloads need the key" test "$(curl -s -o /dev/null -w '%{http_code}' $BASE$DP)" = 401
 sleep 4.5
 check "the link expires" test "$(curl -s -o /dev/null -w '%{http_code}' -H 'Authorization: Bearer k2' $BASE$DP)" = 404
-stop_server
+stop_server; ST=$?
+check "the server exits 0 ($ST)" test $ST = 0
 finish
