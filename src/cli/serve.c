@@ -9,7 +9,8 @@
 #include <unistd.h>
 
 #include "cli.h"
-#include "server/server.h"
+#if CHORUS_WITH_SERVER
+#include "server.h"
 
 static const char serve_usage[] =
     "usage: chorus serve [options]\n"
@@ -166,7 +167,7 @@ int cli_serve(int argc, char **argv) {
     signal(SIGPIPE, SIG_IGN);
 
     struct chorus_engine *e = NULL;
-    struct chorus_engine_options eo = {0};
+    struct chorus_engine_options eo = chorus_engine_options_default();
     eo.max_concurrent = maxc > 0 ? (int)maxc : 0;
     char err[1024] = "";
     int rc = chorus_engine_create2(&e, &eo, err, sizeof err);
@@ -234,3 +235,15 @@ out:
     chorus_engine_destroy(e);
     return status;
 }
+
+#else /* built with CHORUS_WITH_SERVER=OFF */
+
+int cli_serve(int argc, char **argv) {
+    (void)argc;
+    (void)argv;
+    cli_err("this chorus was built without the server (CHORUS_WITH_SERVER=OFF, which drops "
+            "libmicrohttpd): rebuild with cmake -DCHORUS_WITH_SERVER=ON to use `chorus serve`");
+    return 1;
+}
+
+#endif

@@ -2,7 +2,7 @@
  * admission.c — the server's generation slots and its bounded wait queue: a request past the
  * queue is a 429, one that waits too long a 503, a queued client that hangs up leaves the queue.
  */
-#include "server/server_internal.h"
+#include "server_internal.h"
 
 #include <stdio.h>
 #include <time.h>

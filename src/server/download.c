@@ -20,7 +20,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "server/server_internal.h"
+#include "server_internal.h"
 
 #define SRV_DL_MAX_FILES 128
 #define SRV_DL_NAME 48

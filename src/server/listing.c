@@ -3,7 +3,7 @@
  * /v1/audio/models, /v1/audio/voices, /v1/backends and /health, in the shapes the clients of
  * ../shared/specs/clients.md parse.
  */
-#include "server/server_internal.h"
+#include "server_internal.h"
 
 #include <stdio.h>
 #include <string.h>

@@ -1,7 +1,7 @@
 /*
  * metrics.c — the counters behind GET /metrics and their Prometheus text form.
  */
-#include "server/server_internal.h"
+#include "server_internal.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -53,7 +53,7 @@ void srv_metrics_generation(struct srv *s, int outcome, double ttfb, double wall
 }
 
 char *srv_metrics_text(struct srv *s) {
-    struct chorus_engine_stats es;
+    struct chorus_engine_stats es = {.size = sizeof es};
     chorus_engine_get_stats(s->engine, &es);
     pthread_mutex_lock(&s->mu);
     int active = s->active, queued = s->queued, max_active = s->max_active;
@@ -113,7 +113,7 @@ char *srv_metrics_text(struct srv *s) {
             "# HELP chorus_audio_seconds_total Seconds of audio generated.\n"
             "# TYPE chorus_audio_seconds_total counter\nchorus_audio_seconds_total %.3f\n",
             (unsigned long long)m.bytes_out, m.audio_seconds);
-    struct chorus_cache_stats cs;
+    struct chorus_cache_stats cs = {.size = sizeof cs};
     if (chorus_engine_cache_stats(s->engine, &cs) == CHORUS_OK) {
         fprintf(f,
                 "# HELP chorus_cache_enabled 1 if generations read and write the audio cache.\n"

@@ -3,7 +3,7 @@
  * bodies, and every error in OpenAI's envelope with its retry headers and the status a library
  * error maps to.
  */
-#include "server/server_internal.h"
+#include "server_internal.h"
 
 #include <stdarg.h>
 #include <stdio.h>

@@ -3,7 +3,7 @@
  * authentication and graceful shutdown. Admission is in admission.c, metrics in metrics.c,
  * responses and errors in respond.c, the JSON endpoints in listing.c, speech in speech.c.
  */
-#include "server/server_internal.h"
+#include "server_internal.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -373,7 +373,7 @@ int srv_start(struct chorus_engine *e, const struct srv_options *o, struct srv *
     pthread_cond_init(&s->cv, NULL);
     pthread_mutex_init(&s->mmu, NULL);
     pthread_mutex_init(&s->dmu, NULL);
-    struct chorus_engine_stats st;
+    struct chorus_engine_stats st = {.size = sizeof st};
     chorus_engine_get_stats(e, &st);
     s->max_active = o->max_concurrent > 0 ? o->max_concurrent : st.max_concurrent;
     if (s->max_active <= 0) s->max_active = 1;

@@ -12,8 +12,8 @@
 #include <stdatomic.h>
 #include <stdint.h>
 
-#include "server/request.h"
-#include "server/server.h"
+#include "request.h"
+#include "server.h"
 
 /** Endpoints, for routing and the metrics label. */
 enum {

@@ -14,8 +14,8 @@
 #include <string.h>
 #include <strings.h>
 
-#include "server/server_internal.h"
-#include "server/tags.h"
+#include "server_internal.h"
+#include "tags.h"
 
 enum gen_mode { GEN_AUDIO, GEN_SSE, GEN_NDJSON };
 

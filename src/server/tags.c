@@ -11,7 +11,7 @@
  * api/src/structures/schemas.py): case-insensitive tag words, spaces allowed around the name.
  * Anything else in brackets is text. Pure: no engine, no I/O (fuzzed by fuzz_server_request).
  */
-#include "server/tags.h"
+#include "tags.h"
 
 #include <stdio.h>
 #include <stdlib.h>
