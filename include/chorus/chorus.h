@@ -187,8 +187,16 @@ struct chorus_engine_options {
     const char *config_path;
     /** Skip reading any config file (tests, sandboxes). */
     int no_config;
-    /** Generations allowed at once in this engine; 0: config [chorus] max_concurrent, else 4. */
+    /** Generations allowed at once in this engine; 0: $CHORUS_MAX_CONCURRENT, else config
+     *  [chorus] max_concurrent, else 4. */
     int max_concurrent;
+    /** Admission: generations that may wait for a slot when all are taken; more are refused at
+     *  once with CHORUS_E_BUSY. 0: config [chorus] max_queue, else unbounded; < 0: none may
+     *  wait. */
+    int max_queue;
+    /** Admission: the longest a generation waits for a slot (ms) before it fails with
+     *  CHORUS_E_BUSY. 0: config [chorus] queue_timeout_ms, else no limit. */
+    int queue_timeout_ms;
 };
 
 /** Fill *o (of `size` bytes, the caller's sizeof) with the defaults; use the inline
@@ -203,8 +211,9 @@ static inline struct chorus_engine_options chorus_engine_options_default(void) {
 
 /**
  * Create an engine: reads the config, registers the built-in backends (none is started until
- * first used). On failure *out is NULL and, where a message is available (for example a
- * malformed config file, naming the line), it is copied into errbuf when errbuf is non-NULL.
+ * first used). Every numeric and boolean key the core reads is checked here: a bad value
+ * ("four", inf, 1e10 for max_concurrent) fails with CHORUS_E_CONFIG naming file and line.
+ * On failure *out is NULL and the message is in chorus_engine_errmsg(NULL) (and errbuf).
  */
 CHORUS_API int chorus_engine_create(struct chorus_engine **out,
                                     const struct chorus_engine_options *opts);
@@ -214,7 +223,14 @@ CHORUS_API int chorus_engine_create2(struct chorus_engine **out,
                                      size_t errbuf_size);
 /** Destroy an engine. All its streams must have been destroyed first. NULL is a no-op. */
 CHORUS_API void chorus_engine_destroy(struct chorus_engine *e);
-/** Message for the last failed engine-level call made by the calling thread. */
+/**
+ * The engine's error channel (as sqlite3_errmsg, per handle): the message of the calling
+ * thread's last call on this engine: "" after a success, what failed and what to do after a
+ * failure. Every call taking the engine clears it first, so it never reports an earlier error;
+ * other threads' calls do not touch it. Valid until the thread's next call on the engine (the
+ * last few engines a thread used keep their messages). e = NULL: the thread's last failed
+ * chorus_engine_create. Stream failures are on the stream (chorus_stream_errmsg).
+ */
 CHORUS_API const char *chorus_engine_errmsg(const struct chorus_engine *e);
 /** Read a config value ("section", "key"); NULL if unset. Valid until the engine is destroyed. */
 CHORUS_API const char *chorus_engine_config(const struct chorus_engine *e, const char *section,
@@ -225,6 +241,16 @@ CHORUS_API const char *chorus_engine_config_path(const struct chorus_engine *e);
  *  the prior implementation's [app_tts] default_provider), else the best local engine that can
  *  run. The string is static or owned by the engine. */
 CHORUS_API const char *chorus_engine_default_backend(struct chorus_engine *e);
+
+/**
+ * Change the engine's admission limits while it runs (a server applies its own flags): at most
+ * max_concurrent generations at once (1..1024), at most max_queue waiting for a slot (-1:
+ * unbounded, 0: none), each waiting at most queue_timeout_ms (0: no limit). A generation the
+ * limits refuse fails with CHORUS_E_BUSY (queue full: at once; timeout: after waiting); waiters
+ * re-check the new limits at once. Returns CHORUS_OK or CHORUS_E_INVALID.
+ */
+CHORUS_API int chorus_engine_set_admission(struct chorus_engine *e, int max_concurrent,
+                                           int max_queue, int queue_timeout_ms);
 
 /** Snapshot of the engine's limiter: generations running now and waiting for a slot. Sized: set
  *  `size` before the call (`struct chorus_engine_stats st = { .size = sizeof st };`). */
@@ -494,8 +520,10 @@ struct chorus_stream;
 /**
  * Validate a request and prepare a stream: resolves the backend and voice, checks the text
  * (empty, invalid UTF-8), options and format. Copies everything it needs from the request.
- * On failure other than E_NOMEM, *out is still a stream holding the message: read it with
- * chorus_stream_errmsg(), then destroy it.
+ * On failure *out is still a stream holding the message (its own error channel, cleared by
+ * nothing but kept for the stream's life): read it with chorus_stream_errmsg(), then destroy
+ * it; it may be cancelled and destroyed like any stream. Only when the stream itself cannot be
+ * allocated is *out NULL, with the message in chorus_engine_errmsg(e).
  */
 CHORUS_API int chorus_stream_open(struct chorus_engine *e, const struct chorus_request *req,
                                   struct chorus_stream **out);

@@ -55,9 +55,15 @@ void chorus_request_init(struct chorus_request *r, size_t size) {
 static void vfail(struct chorus_stream *s, int status, int over_cancel, const char *fmt, va_list ap) {
     if (s->status == CHORUS_OK || (over_cancel && s->status == CHORUS_E_CANCELLED)) {
         vsnprintf(s->err, sizeof s->err, fmt, ap);
+        /* a stage that failed without saying why (out of memory, mostly): never an empty message */
+        if (!s->err[0]) chorus_fmt(s->err, sizeof s->err, "%s", chorus_strerror(status));
         chorus_redact(s->err);
         s->status = status;
     }
+}
+
+void chorus_stream_vfail(struct chorus_stream *s, int status, const char *fmt, va_list ap) {
+    vfail(s, status, 0, fmt, ap);
 }
 
 static int fail(struct chorus_stream *s, int status, const char *fmt, ...)
@@ -117,10 +123,8 @@ static int validate_option(const struct chorus_option_desc *d, const char *value
             return 0;
         }
     } else if (!strcmp(t, "bool")) {
-        static const char *ok[] = {"true", "false", "1", "0", "yes", "no", "on", "off"};
-        int good = 0;
-        for (size_t i = 0; i < 8; i++) good |= !strcasecmp(value, ok[i]);
-        if (!good) {
+        int b;
+        if (chorus_parse_bool(value, &b) < 0) {
             chorus_fmt(err, errlen, "option %s wants true or false, got '%s'", d->key, value);
             return 0;
         }
@@ -171,6 +175,18 @@ static int voice_matches(const struct chorus_voice *v, const char *want, size_t 
            (v->name && strlen(v->name) == n && !strncasecmp(v->name, want, n));
 }
 
+/* The voice an alias names: the config's [NAME.voices], then the backend's own table. */
+static const char *voice_alias(const struct chorus_backend *b, const char *want) {
+    if (!want || !*want) return want;
+    char sec[128];
+    chorus_fmt(sec, sizeof sec, "%s.voices", b->desc->name);
+    const char *o = chorus_config_get(b->engine->cfg, sec, want);
+    if (o && *o) return o;
+    for (size_t i = 0; b->desc->voice_aliases && b->desc->voice_aliases[i][0]; i++)
+        if (!strcasecmp(want, b->desc->voice_aliases[i][0])) return b->desc->voice_aliases[i][1];
+    return want;
+}
+
 /* Resolve the request's voice against the backend's list (id, then name, then language;
  * "base+variant" matches on the base). */
 static int resolve_voice(struct chorus_stream *s, const char *want) {
@@ -178,6 +194,7 @@ static int resolve_voice(struct chorus_stream *s, const char *want) {
     const char *places[] = {b->desc->name, "voice", b->desc->name, "default_voice", NULL};
     if (!want || !*want) want = chorus_config_find(b->engine->cfg, NULL, places);
     if (!want || !*want) want = b->desc->default_voice;
+    want = voice_alias(b, want);
     if (!b->desc->ops->list_voices || (b->desc->flags & CHORUS_BF_ANY_VOICE)) {
         if (!want || !*want) {
             s->voice = strdup("");
@@ -187,10 +204,11 @@ static int resolve_voice(struct chorus_stream *s, const char *want) {
         return s->voice ? CHORUS_OK : fail(s, CHORUS_E_NOMEM, "out of memory");
     }
     struct chorus_voice_list l = {0};
-    int rc = b->desc->ops->list_voices(b, &l);
+    char why[512];
+    int rc = chorus_backend_list_voices(b, &l, why, sizeof why);
     if (rc != CHORUS_OK) {
         chorus_voice_list_release(&l);
-        return fail(s, rc, "cannot list the voices of %s: %s", b->name, chorus_strerror(rc));
+        return fail(s, rc, "cannot list the voices of %s: %s", b->name, why);
     }
     if (!want || !*want) want = l.n ? l.v[0].id : "";
     size_t n = strcspn(want, "+");
@@ -232,10 +250,21 @@ int chorus_stream_open_internal(struct chorus_engine *e, const struct chorus_req
                                 unsigned sflags, struct chorus_stream **out) {
     if (!out) return CHORUS_E_INVALID;
     *out = NULL;
+    chorus_engine_clear_err(e);
     struct chorus_stream *s = calloc(1, sizeof *s);
-    if (!s) return CHORUS_E_NOMEM;
+    if (!s) {
+        /* no stream to hold the message: the engine's channel has it */
+        chorus_engine_set_err(e, "out of memory opening a stream");
+        return CHORUS_E_NOMEM;
+    }
     pthread_mutex_init(&s->qmu, NULL);
-    pthread_cond_init(&s->qcv, NULL);
+    /* timed waits (chorus_stream_receive) count on the monotonic clock: a step of the wall
+     * clock neither stalls nor cuts them short */
+    pthread_condattr_t ca;
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    pthread_cond_init(&s->qcv, &ca);
+    pthread_condattr_destroy(&ca);
     atomic_init(&s->cancel, 0);
     s->engine = e;
     *out = s;
@@ -640,15 +669,16 @@ static int run_segment(struct chorus_stream *s, const struct chorus_textseg *seg
     } else {
         struct chorus_limiter *bl = s->backend->limiter;
         if (bl) {
-            s->waiting_on = bl;
-            rc = chorus_limiter_acquire(bl, &s->cancel);
-            s->waiting_on = NULL;
+            rc = chorus_limiter_acquire(bl, &s->cancel, NULL);
             if (rc) {
                 chorus_cache_seg_end(sink.cache, 0);
                 return check_cancel(s) ? CHORUS_E_CANCELLED : rc;
             }
         }
+        struct chorus_op op;
+        chorus_op_begin(&op, NULL, 0, s);
         rc = s->backend->desc->ops->synthesize(s->backend, &job, &sink);
+        chorus_op_end(&op);
         if (bl) chorus_limiter_release(bl);
     }
     if (sink.dec) {
@@ -756,6 +786,22 @@ static int run_pipeline(struct chorus_stream *s) {
     return emit_progress(s, s->text_len);
 }
 
+/* The engine refused a slot: say why and what to do. */
+static void busy_message(struct chorus_stream *s, int why) {
+    struct chorus_limiter_stats st;
+    chorus_limiter_stats(s->engine->limiter, &st);
+    if (why == CHORUS_LIMIT_TIMED_OUT)
+        fail(s, CHORUS_E_BUSY,
+             "the engine is busy: no generation slot came free within %d ms (%d run at once); "
+             "retry later, or raise [chorus] max_concurrent or queue_timeout_ms",
+             st.timeout_ms, st.max);
+    else
+        fail(s, CHORUS_E_BUSY,
+             "the engine is busy: %d generations are running and %d are waiting (the queue is "
+             "full); retry shortly, or raise [chorus] max_concurrent or max_queue",
+             st.max, st.max_queue);
+}
+
 int chorus_stream_run(struct chorus_stream *s) {
     if (!s) return CHORUS_E_INVALID;
     if (!s->opened) return s->status ? s->status : CHORUS_E_INVALID;
@@ -763,10 +809,10 @@ int chorus_stream_run(struct chorus_stream *s) {
     s->ran = 1;
     s->t_start = chorus_now();
     struct chorus_limiter *gl = s->engine->limiter;
-    s->waiting_on = gl;
-    int rc = chorus_limiter_acquire(gl, &s->cancel);
-    s->waiting_on = NULL;
+    int why = 0;
+    int rc = chorus_limiter_acquire(gl, &s->cancel, &why);
     int have_slot = rc == CHORUS_OK;
+    if (rc == CHORUS_E_BUSY) busy_message(s, why);
     if (have_slot) {
         struct chorus_event ev = {.type = CHORUS_EVENT_STARTED};
         rc = emit(s, &ev);
@@ -801,8 +847,9 @@ int chorus_stream_run(struct chorus_stream *s) {
 void chorus_stream_cancel(struct chorus_stream *s) {
     if (!s) return;
     atomic_store(&s->cancel, 1);
-    /* wake any limiter wait and any pull-mode wait */
-    chorus_limiter_wake(s->engine->limiter);
+    /* wake any limiter wait and any pull-mode wait (a stream whose open failed may have no
+     * engine or backend) */
+    if (s->engine) chorus_limiter_wake(s->engine->limiter);
     if (s->backend && s->backend->limiter) chorus_limiter_wake(s->backend->limiter);
     pthread_mutex_lock(&s->qmu);
     pthread_cond_broadcast(&s->qcv);

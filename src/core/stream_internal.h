@@ -37,7 +37,6 @@ struct chorus_stream {
     atomic_int cancel;
     int status;
     char err[1024];
-    struct chorus_limiter *waiting_on;
     struct chorus_textiter *iter;
     struct chorus_output *out;
     const struct chorus_textseg *cur_seg;

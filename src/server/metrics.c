@@ -55,9 +55,7 @@ void srv_metrics_generation(struct srv *s, int outcome, double ttfb, double wall
 char *srv_metrics_text(struct srv *s) {
     struct chorus_engine_stats es = {.size = sizeof es};
     chorus_engine_get_stats(s->engine, &es);
-    pthread_mutex_lock(&s->mu);
-    int active = s->active, queued = s->queued, max_active = s->max_active;
-    pthread_mutex_unlock(&s->mu);
+    int active = es.active, queued = es.queued, max_active = es.max_concurrent;
     char *buf = NULL;
     size_t len = 0;
     FILE *f = open_memstream(&buf, &len);

@@ -31,13 +31,6 @@ static const char *const espeak_map[][2] = {
     {"shimmer", "en-us+f5"},   {"verse", "en-gb+m3"},  {"marin", "en-us+f1"},
     {"cedar", "en-us+m4"},     {NULL, NULL}};
 
-/* Kokoro-FastAPI's table (api/src/core/openai_mappings.json); the other four have none. */
-static const char *const kokoro_map[][2] = {
-    {"alloy", "am_adam"},   {"ash", "af_nicole"},     {"coral", "bf_emma"},
-    {"echo", "af_bella"},   {"fable", "af_sarah"},    {"onyx", "bm_george"},
-    {"nova", "bf_isabella"}, {"sage", "am_michael"},  {"shimmer", "af_sky"},
-    {NULL, NULL}};
-
 int srv_voice_is_openai(const char *voice) {
     if (!voice) return 0;
     for (size_t i = 0; srv_openai_voices[i]; i++)
@@ -48,8 +41,8 @@ int srv_voice_is_openai(const char *voice) {
 const char *srv_voice_builtin(const char *backend, const char *voice) {
     if (!backend || !voice) return NULL;
     const char *const(*map)[2] = NULL;
+    /* Kokoro's OpenAI names are the library's (its backend descriptor), as for the CLI */
     if (!strcmp(backend, "espeak")) map = espeak_map;
-    else if (!strcmp(backend, "kokoro")) map = kokoro_map;
     if (!map) return NULL;
     for (size_t i = 0; map[i][0]; i++)
         if (!strcasecmp(voice, map[i][0])) return map[i][1];

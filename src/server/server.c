@@ -370,18 +370,23 @@ int srv_start(struct chorus_engine *e, const struct srv_options *o, struct srv *
     s->opt = *o;
     s->engine = e;
     pthread_mutex_init(&s->mu, NULL);
-    pthread_cond_init(&s->cv, NULL);
     pthread_mutex_init(&s->mmu, NULL);
     pthread_mutex_init(&s->dmu, NULL);
     struct chorus_engine_stats st = {.size = sizeof st};
     chorus_engine_get_stats(e, &st);
-    s->max_active = o->max_concurrent > 0 ? o->max_concurrent : st.max_concurrent;
-    if (s->max_active <= 0) s->max_active = 1;
+    int max_active = o->max_concurrent > 0 ? o->max_concurrent : st.max_concurrent;
+    int rc = chorus_engine_set_admission(e, max_active > 0 ? max_active : 1, o->max_queue,
+                                         o->queue_timeout_ms);
+    if (rc != CHORUS_OK) {
+        snprintf(err, errlen, "%s", chorus_engine_errmsg(e));
+        srv_free(s);
+        return rc;
+    }
     const char *db = o->default_backend && *o->default_backend ? o->default_backend
                                                                : chorus_engine_default_backend(e);
     snprintf(s->default_backend, sizeof s->default_backend, "%s", db ? db : "espeak");
     int v6 = 0;
-    int rc = listen_on(o->host, o->port, &s->listen_fd, &s->port, &v6, err, errlen);
+    rc = listen_on(o->host, o->port, &s->listen_fd, &s->port, &v6, err, errlen);
     if (rc != CHORUS_OK) {
         srv_free(s);
         return rc;
@@ -412,7 +417,6 @@ int srv_port(const struct srv *s) {
 void srv_free(struct srv *s) {
     if (!s) return;
     pthread_mutex_destroy(&s->mu);
-    pthread_cond_destroy(&s->cv);
     pthread_mutex_destroy(&s->mmu);
     pthread_mutex_destroy(&s->dmu);
     free(s);
@@ -424,12 +428,11 @@ void srv_stop(struct srv *s, int grace_ms) {
     if (lfd != MHD_INVALID_SOCKET) close(lfd);
     pthread_mutex_lock(&s->mu);
     s->stopping = 1;
-    pthread_cond_broadcast(&s->cv);
     pthread_mutex_unlock(&s->mu);
     double deadline = srv_now() + grace_ms / 1000.0;
     for (;;) {
         pthread_mutex_lock(&s->mu);
-        int busy = s->active + s->queued;
+        int busy = s->active;
         pthread_mutex_unlock(&s->mu);
         if (!busy || srv_now() >= deadline) break;
         struct timespec ts = {0, 20 * 1000000L};

@@ -65,9 +65,8 @@ struct srv {
     struct MHD_Daemon *daemon;
     int listen_fd, port;
     char default_backend[128];
-    pthread_mutex_t mu; /* admission: active, queued, stopping, next_id */
-    pthread_cond_t cv;
-    int max_active, active, queued, stopping;
+    pthread_mutex_t mu; /* active (generations in flight), stopping, next_id */
+    int active, stopping;
     uint64_t next_id;
     atomic_int force_stop; /* cancel every running generation now */
     pthread_mutex_t mmu;
@@ -106,10 +105,11 @@ void srv_free(struct srv *s);
 /** 1 if the client closed its connection (peeked, nothing consumed). */
 int srv_client_gone(struct MHD_Connection *c);
 
-/** Take a generation slot, waiting in the bounded queue. 0: got one; -1: *err says why
- *  (429 queue full, 503 timeout or shutdown); -2: the client went away while waiting. */
-int srv_slot_acquire(struct srv *s, struct MHD_Connection *c, struct srv_error *err);
-void srv_slot_release(struct srv *s);
+/** A generation starts: 0, or -1 with a 503 in *err when the server is stopping. Admission
+ *  (slots, queue, timeout) is the library's; this only counts generations for a graceful stop. */
+int srv_gen_begin(struct srv *s, struct srv_error *err);
+void srv_gen_end(struct srv *s);
+int srv_stopping(struct srv *s);
 
 /** Record a finished generation (ttfb < 0: no audio was sent). */
 void srv_metrics_generation(struct srv *s, int outcome, double ttfb, double wall, double audio,

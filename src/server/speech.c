@@ -270,7 +270,7 @@ static void gen_free(void *cls) {
     double now = srv_now();
     srv_metrics_generation(g->srv, g->outcome, g->t_first > 0 ? g->t_first - g->t_arrival : -1,
                            now - g->t_start, g->audio, g->bytes);
-    if (g->slot) srv_slot_release(g->srv);
+    if (g->slot) srv_gen_end(g->srv);
     if (g->q) {
         g->q->bytes_out += g->bytes;
         srv_req_unref(g->q);
@@ -565,22 +565,20 @@ static enum MHD_Result send_streamed(struct srv_req *q, struct gen *g) {
 enum MHD_Result srv_run(struct srv_req *q, const struct chorus_request *r, const struct run *run) {
     struct srv *s = q->srv;
     struct srv_error e;
-    int a = srv_slot_acquire(s, q->conn, &e);
-    if (a == -2) return MHD_NO; /* the client left while queued */
-    if (a < 0) return srv_send_error(q, &e);
+    if (srv_gen_begin(s, &e) < 0) return srv_send_error(q, &e);
     double t_start = srv_now();
     struct chorus_stream *st = NULL;
     int rc = open_stream(s, r, &st);
     if (rc != CHORUS_OK) {
         srv_error_from_status(&e, rc, st ? chorus_stream_errmsg(st) : NULL, NULL);
         chorus_stream_destroy(st);
-        srv_slot_release(s);
+        srv_gen_end(s);
         return srv_send_error(q, &e);
     }
     struct gen *g = gen_new(q, st, run);
     if (!g) {
         chorus_stream_destroy(st);
-        srv_slot_release(s);
+        srv_gen_end(s);
         return MHD_NO;
     }
     g->t_start = t_start;
@@ -596,8 +594,15 @@ enum MHD_Result srv_run(struct srv_req *q, const struct chorus_request *r, const
         gen_free(g);
         return MHD_NO;
     }
-    if (rc < 0) {
+    if (rc == CHORUS_E_BUSY && srv_now() - t_start >= s->opt.queue_timeout_ms / 1000.0) {
+        /* the library's queue timeout (a full queue refuses at once: 429 below) */
+        srv_error_set(&e, 503, "server_error", "server_overloaded", NULL, "%s",
+                      g->s ? chorus_stream_errmsg(g->s) : "no generation slot became free in time");
+        e.retry_after = 2;
+    } else if (rc < 0) {
         srv_error_from_status(&e, rc, g->s ? chorus_stream_errmsg(g->s) : NULL, NULL);
+    }
+    if (rc < 0) {
         if (s->opt.access_log) fprintf(stderr, "chorus serve: generation failed: %s\n", e.message);
         g->outcome = SRV_GEN_ERROR;
         gen_free(g);

@@ -1,6 +1,7 @@
 /*
  * normalize.c — text normalization for speech, with an offset map.
  */
+#include "core/util.h"
 #include "text/text.h"
 
 #include <ctype.h>
@@ -19,16 +20,6 @@ void chorus_norm_options_default(struct chorus_norm_options *o) {
     o->pluralization = 1;
     o->phone = 1;
     o->symbols = 1;
-}
-
-static int parse_bool(const char *v, size_t n, int *out) {
-    static const char *const yes[] = {"true", "1", "yes", "on"};
-    static const char *const no[] = {"false", "0", "no", "off"};
-    for (size_t i = 0; i < 4; i++) {
-        if (strlen(yes[i]) == n && strncasecmp(yes[i], v, n) == 0) return *out = 1, 0;
-        if (strlen(no[i]) == n && strncasecmp(no[i], v, n) == 0) return *out = 0, 0;
-    }
-    return -1;
 }
 
 int chorus_norm_options_parse(struct chorus_norm_options *o, const char *spec, char *err,
@@ -100,7 +91,7 @@ int chorus_norm_options_parse(struct chorus_norm_options *o, const char *spec, c
             chorus_utf8_sanitize(err);
             return -1;
         }
-        if (parse_bool(v, vn, slot) < 0) {
+        if (chorus_parse_bool_n(v, vn, slot) < 0) {
             snprintf(err, errlen, "normalize option \"%.*s\" has value \"%.*s\"; use true or false",
                      (int)(kn > 64 ? 64 : kn), k, (int)(vn > 32 ? 32 : vn), v);
             chorus_utf8_sanitize(err);

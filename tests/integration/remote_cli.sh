@@ -27,7 +27,8 @@ start_fake() {
     local name=$1 provider=$2; shift 2
     python3 "$FAKES/fake_tts.py" --provider "$provider" --log "$T/$name.log" "$@" > "$T/$name.port" 2>/dev/null &
     PIDS+=($!)
-    for _ in $(seq 50); do [ -s "$T/$name.port" ] && break; sleep 0.1; done
+    # a loaded machine starts python slowly: wait up to 60 s for the port line
+    for _ in $(seq 600); do [ -s "$T/$name.port" ] && break; sleep 0.1; done
     eval "PORT_$name=$(awk '{print $2}' "$T/$name.port")"
 }
 

@@ -250,7 +250,8 @@ GR='{"input":"Shutdown waits for this sentence to reach its slow reader, every l
 post /v1/audio/speech "$GR" $W/full.pcm >/dev/null
 curl -s --limit-rate 60k -o $W/slow.pcm -H 'Content-Type: application/json' --data-binary "$GR" $BASE/v1/audio/speech &
 CURL=$!
-sleep 0.5
+# stop only once the slow reader is receiving (a fixed sleep raced a loaded machine)
+for _ in $(seq 1000); do [ -s $W/slow.pcm ] && break; sleep 0.02; done
 stop_server; ST=$?
 wait $CURL; CST=$?
 check "SIGTERM during a slow download: exit 0" test $ST = 0

@@ -68,7 +68,7 @@ static int at_open(struct chorus_backend *b, const struct chorus_config *cfg) {
     size_t l = strlen(p->url);
     while (l > 0 && p->url[l - 1] == '/') p->url[--l] = '\0';
     if (strncmp(p->url, "http://", 7) != 0 && strncmp(p->url, "https://", 8) != 0) {
-        snprintf(b->open_error, sizeof b->open_error,
+        chorus_backend_fail(b, CHORUS_E_CONFIG,
                  "%s: server URL '%.200s' is not an http(s) URL; set ALLTALK_TTS_URL or "
                  "[alltalk] url, e.g. http://127.0.0.1:7851", b->name, p->url);
         return CHORUS_E_CONFIG;
@@ -191,12 +191,12 @@ static int at_probe(struct chorus_backend *b, struct chorus_probe *why) {
     int rc = at_get_small(b, "api/ready", &g, err, sizeof err);
     int ok = 0;
     if (rc != CHORUS_OK) {
-        snprintf(why->reason, sizeof why->reason, "%s: not answering at %.200s (%.200s); start "
+        chorus_backend_fail(b, CHORUS_E_UNAVAILABLE, "%s: not answering at %.200s (%.200s); start "
                  "AllTalk or set ALLTALK_TTS_URL / [alltalk] url", b->name, p->url, err);
     } else if (g.p && !strncmp(g.p, "Ready", 5)) {
         ok = 1;
     } else {
-        snprintf(why->reason, sizeof why->reason, "%s: AllTalk at %.200s is up but not ready "
+        chorus_backend_fail(b, CHORUS_E_UNAVAILABLE, "%s: AllTalk at %.200s is up but not ready "
                  "(/api/ready says '%.40s'); load a model in AllTalk", b->name, p->url,
                  g.p ? g.p : "");
     }

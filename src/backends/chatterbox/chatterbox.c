@@ -134,8 +134,8 @@ static double setting_double(const struct chorus_backend *b, const struct chorus
 }
 
 static int parse_bool(const char *v) {
-    return v && (!strcasecmp(v, "true") || !strcmp(v, "1") || !strcasecmp(v, "yes") ||
-                 !strcasecmp(v, "on"));
+    int b = 0;
+    return v && chorus_parse_bool(v, &b) == 0 && b;
 }
 
 static int setting_bool(const struct chorus_backend *b, const struct chorus_job *job,
@@ -157,9 +157,8 @@ static int check_cfg_value(const char *key, const char *v, char *err, size_t err
             return -1;
         }
     } else if (!strcmp(d->type, "bool")) {
-        static const char *ok[] = {"true", "false", "1", "0", "yes", "no", "on", "off"};
-        for (size_t i = 0; i < 8; i++)
-            if (!strcasecmp(v, ok[i])) return 0;
+        int b;
+        if (chorus_parse_bool(v, &b) == 0) return 0;
         chorus_fmt(err, errlen, "chatterbox: %s = '%s' in the config/environment is not a "
                    "boolean (true or false)", key, v);
         return -1;
@@ -184,7 +183,7 @@ static int cb_open(struct chorus_backend *b, const struct chorus_config *cfg) {
         } else if (!strcasecmp(api, "travisvn")) {
             p->api = API_TRAVISVN;
         } else {
-            snprintf(b->open_error, sizeof b->open_error,
+            chorus_backend_fail(b, CHORUS_E_CONFIG,
                      "chatterbox: unknown server API '%.40s' in CHATTERBOX_API or [chatterbox] "
                      "api; use devnen (Chatterbox-TTS-Server) or travisvn (chatterbox-tts-api)",
                      api);
@@ -201,7 +200,7 @@ static int cb_open(struct chorus_backend *b, const struct chorus_config *cfg) {
     while (l > 0 && p->url[l - 1] == '/') p->url[--l] = '\0';
     if (l >= 3 && !strcmp(p->url + l - 3, "/v1")) p->url[l -= 3] = '\0';
     if (strncmp(p->url, "http://", 7) != 0 && strncmp(p->url, "https://", 8) != 0) {
-        snprintf(b->open_error, sizeof b->open_error,
+        chorus_backend_fail(b, CHORUS_E_CONFIG,
                  "chatterbox: server URL '%.200s' is not an http(s) URL; set CHATTERBOX_URL or "
                  "[chatterbox] url, e.g. http://127.0.0.1:8004", p->url);
         return CHORUS_E_CONFIG;
@@ -348,9 +347,9 @@ static int cb_probe(struct chorus_backend *b, struct chorus_probe *why) {
     if (rc == CHORUS_OK) return 1;
     if (rc == CHORUS_E_NETWORK || rc == CHORUS_E_TIMEOUT) {
         server_down_message(p, rc, err, sizeof err);
-        snprintf(why->reason, sizeof why->reason, "%s", err);
+        chorus_backend_fail(b, CHORUS_E_UNAVAILABLE, "%s", err);
     } else {
-        snprintf(why->reason, sizeof why->reason, "%s", err[0] ? err : chorus_strerror(rc));
+        chorus_backend_fail(b, CHORUS_E_UNAVAILABLE, "%s", err[0] ? err : chorus_strerror(rc));
     }
     return 0;
 }

@@ -29,6 +29,7 @@
 
 #include "chorus/chorus.h"
 #include "core/backend.h"
+#include "core/util.h"
 #include "core/config.h"
 #include "core/log.h"
 #include "net/net.h"
@@ -128,7 +129,7 @@ static int el_open(struct chorus_backend *b, const struct chorus_config *cfg) {
     while (bl > 0 && p->base[bl - 1] == '/') p->base[--bl] = '\0';
     if (bl >= 3 && !strcmp(p->base + bl - 3, "/v1")) p->base[bl - 3] = '\0';
     if (strncmp(p->base, "http://", 7) != 0 && strncmp(p->base, "https://", 8) != 0) {
-        snprintf(b->open_error, sizeof b->open_error,
+        chorus_backend_fail(b, CHORUS_E_CONFIG,
                  "elevenlabs: base URL '%.200s' is not an http(s) URL; fix ELEVENLABS_BASE_URL "
                  "or [elevenlabs] base_url", p->base);
         return CHORUS_E_CONFIG;
@@ -162,7 +163,7 @@ static const char missing_key_msg[] =
 static int el_probe(struct chorus_backend *b, struct chorus_probe *why) {
     struct el_priv *p = b->priv;
     if (!p->key[0]) {
-        snprintf(why->reason, sizeof why->reason, "%s", missing_key_msg);
+        chorus_backend_fail(b, CHORUS_E_UNAVAILABLE, "%s", missing_key_msg);
         return 0;
     }
     return 1;
@@ -624,9 +625,8 @@ static void add_setting(json_t *vs, const struct chorus_job *job, const char *op
 }
 
 static int opt_bool(const char *v, int def) {
-    if (!v) return def;
-    return !strcasecmp(v, "true") || !strcasecmp(v, "1") || !strcasecmp(v, "yes") ||
-           !strcasecmp(v, "on");
+    int b;
+    return v && chorus_parse_bool(v, &b) == 0 ? b : def;
 }
 
 /* One HTTP request speaking text[0..len) (a piece of the job starting at base_off). */

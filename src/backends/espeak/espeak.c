@@ -214,26 +214,27 @@ static int espeak_synthesize(struct chorus_backend *b, const struct chorus_job *
 
 /* espeak-ng's own phoneme mnemonics, which its [[...]] input (CHORUS_INPUT_PHONEMES) reads back. */
 static int espeak_phonemize(struct chorus_backend *b, const char *voice, const char *language,
-                            const char *text, size_t len, char **out, char *err, size_t errlen) {
-    (void)b, (void)language;
+                            const char *text, size_t len, char **out) {
+    (void)language;
     char *copy = chorus_strndup(text, len);
     struct chorus_buf acc = {0};
     if (!copy || chorus_buf_append(&acc, "", 0) < 0) {
         free(copy);
-        return CHORUS_E_NOMEM;
+        chorus_buf_release(&acc);
+        return chorus_backend_fail(b, CHORUS_E_NOMEM, "out of memory");
     }
     int rc = CHORUS_OK;
     chorus_espeak_lock();
-    if (espeak_SetVoiceByName(voice) != EE_OK) {
-        chorus_fmt(err, errlen, "espeak-ng cannot load voice '%s'", voice);
-        rc = CHORUS_E_UNKNOWN_VOICE;
-    }
+    if (espeak_SetVoiceByName(voice) != EE_OK)
+        rc = chorus_backend_fail(b, CHORUS_E_UNKNOWN_VOICE,
+                                 "espeak-ng cannot load voice '%s'; run 'chorus voices -b espeak'",
+                                 voice);
     const void *pos = copy;
     while (rc == CHORUS_OK && pos) {
         const char *ph = espeak_TextToPhonemes(&pos, espeakCHARS_UTF8, 0);
         if (ph && *ph && ((acc.len && chorus_buf_append(&acc, " ", 1) < 0) ||
                           chorus_buf_append(&acc, ph, strlen(ph)) < 0))
-            rc = CHORUS_E_NOMEM;
+            rc = chorus_backend_fail(b, CHORUS_E_NOMEM, "out of memory");
     }
     chorus_espeak_unlock();
     free(copy);

@@ -73,7 +73,7 @@ static int openai_open(struct chorus_backend *b, const struct chorus_config *cfg
         snprintf(p->model, sizeof p->model, "tts-1");
     p->official = strstr(p->base, "://api.openai.com") != NULL;
     if (strncmp(p->base, "http://", 7) != 0 && strncmp(p->base, "https://", 8) != 0) {
-        snprintf(b->open_error, sizeof b->open_error,
+        chorus_backend_fail(b, CHORUS_E_CONFIG,
                  "openai: base URL '%.200s' is not an http(s) URL; set OPENAI_BASE_URL or "
                  "[openai] base_url to e.g. https://api.openai.com/v1", p->base);
         return CHORUS_E_CONFIG;
@@ -88,7 +88,7 @@ static const char missing_key_msg[] =
 static int openai_probe(struct chorus_backend *b, struct chorus_probe *why) {
     struct openai_priv *p = b->priv;
     if (p->official && !p->key[0]) {
-        snprintf(why->reason, sizeof why->reason, "%s", missing_key_msg);
+        chorus_backend_fail(b, CHORUS_E_UNAVAILABLE, "%s", missing_key_msg);
         return 0;
     }
     return 1;
