@@ -633,7 +633,7 @@ static int check_server_voice(struct chorus_backend *b, const struct chorus_job 
         return rc == CHORUS_E_CANCELLED ? rc : chorus_job_fail(job, rc, "%s", err);
     }
     struct list_ctx c = {.want = name};
-    cb_parse_voice_list(body, strlen(body), p->api, has_voice, &c);
+    chorus_cb_parse_voice_list(body, strlen(body), p->api, has_voice, &c);
     free(body);
     if (!c.found)
         return chorus_job_fail(job, CHORUS_E_UNKNOWN_VOICE, "chatterbox: the server has no voice "
