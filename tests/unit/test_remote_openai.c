@@ -252,7 +252,7 @@ TEST(unreachable_server_names_the_url) {
 
 TEST(sse_with_instructions_and_custom_voice) {
     CHECK(start(NULL) == 0);
-    const char *text = "Events stream base64 audio deltas.";
+    const char *text = "Events stream base sixty-four audio deltas."; /* as normalized */
     struct run r;
     base_run(&r, text);
     r.model = "gpt-4o-mini-tts";
