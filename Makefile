@@ -85,5 +85,4 @@ fuzz-run: fuzz
 	done
 
 clean:
-	rm -rf $(BUILD) $(ASAN_BUILD) $(TSAN_BUILD) build-fuzz
-	rm -rf $(BUILD) $(ASAN_BUILD) $(MIN_BUILD) build-fuzz
+	rm -rf $(BUILD) $(ASAN_BUILD) $(TSAN_BUILD) $(MIN_BUILD) build-fuzz

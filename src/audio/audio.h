@@ -92,6 +92,14 @@ int chorus_encoder_emit(struct chorus_encoder *e, const void *data, size_t n);
 
 /* ---- decoders (for engines that return encoded audio) ---- */
 
+/** How many leading bytes chorus_format_sniff() looks at. */
+#define CHORUS_SNIFF_BYTES 12
+/** The format of an audio byte stream from its first bytes (up to CHORUS_SNIFF_BYTES), whatever
+ *  a Content-Type header claimed: "RIFF"...."WAVE" -> WAV; "ID3" or an MPEG audio frame header
+ *  -> MP3; an ADTS header -> AAC; "OggS" -> OPUS (the only Ogg codec decoded here); "fLaC" ->
+ *  FLAC. DEFAULT when the bytes are none of these (JSON, HTML, text, raw PCM, too short). */
+enum chorus_format chorus_format_sniff(const void *data, size_t n);
+
 struct chorus_decoder;
 /** Streaming decoder for `f`; PCM (downmixed to mono) goes to fn as soon as it decodes.
  *  pcm_rate_hint: the rate of raw pcm input (0: 24000, OpenAI's contract); other formats carry
