@@ -2,6 +2,10 @@
 # `make check` does both and runs the suite, `make check-asan` runs it under ASan+UBSan.
 BUILD      ?= build
 ASAN_BUILD ?= build-asan
+TSAN_BUILD ?= build-tsan
+# What check-tsan runs: the unit tests of the thread-safe core and the concurrency stress test
+# (the integration scripts add minutes under TSan and exercise the same library calls).
+TSAN_TESTS ?= ^test_(contract|stress|core|config|log|cache|kokoro_backend|net)$$
 MIN_BUILD  ?= build-min
 PREFIX     ?= /usr/local
 DESTDIR    ?=
@@ -11,7 +15,7 @@ MINIMAL_ARGS = -DCHORUS_WITH_KOKORO=OFF -DCHORUS_WITH_CHATTERBOX=OFF -DCHORUS_WI
 JOBS       ?= $(shell nproc 2>/dev/null || echo 2)
 CMAKE_ARGS ?=
 
-.PHONY: all deps build check check-asan check-minimal install demo bench fuzz fuzz-run clean
+.PHONY: all deps build check check-asan check-tsan check-minimal install demo bench fuzz fuzz-run clean
 
 all: build
 
@@ -33,6 +37,13 @@ check-asan: deps
 	cmake --build $(ASAN_BUILD) -j $(JOBS)
 	cd $(ASAN_BUILD) && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
 	  UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 ctest --output-on-failure -j $(JOBS)
+
+# The same library under ThreadSanitizer: any data race or lock-order problem fails the test.
+check-tsan: deps
+	cmake -S . -B $(TSAN_BUILD) -DCHORUS_TSAN=ON -DCMAKE_BUILD_TYPE=Debug $(CMAKE_ARGS)
+	cmake --build $(TSAN_BUILD) -j $(JOBS)
+	cd $(TSAN_BUILD) && TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1 suppressions=$(CURDIR)/tests/tsan.supp" \
+	  ctest --output-on-failure -j $(JOBS) -R '$(TSAN_TESTS)'
 
 # The minimal configuration builds and passes its unit tests (CI runs this too).
 check-minimal: deps
@@ -74,4 +85,4 @@ fuzz-run: fuzz
 	done
 
 clean:
-	rm -rf $(BUILD) $(ASAN_BUILD) $(MIN_BUILD) build-fuzz
+	rm -rf $(BUILD) $(ASAN_BUILD) $(TSAN_BUILD) $(MIN_BUILD) build-fuzz

@@ -26,10 +26,7 @@
 #include <unistd.h>
 
 #include "chorus/chorus.h"
-#include "../src/server/page.c"
-#include "../src/server/request.c"
-#include "../src/server/server.c"
-#include "../src/server/speech.c"
+#include "server_internal.h"
 
 static double now_s(void) {
     struct timespec ts;

@@ -170,6 +170,18 @@ CHORUS_API enum chorus_format chorus_format_from_name(const char *name);
 CHORUS_API enum chorus_format chorus_format_from_path(const char *path);
 /** 1 if the format can be produced by this build (encoder present), else 0. */
 CHORUS_API int chorus_format_supported(enum chorus_format f);
+/**
+ * Timestamps (word times, chunk start times) are times in the audio chorus produced, sample
+ * for sample: a WAV, PCM or FLAC file decodes aligned with them, and so do Opus (its pre-skip
+ * is in the Ogg header) and MP3 files (their Info/LAME frame carries the encoder delay and
+ * padding). Two cases cannot carry their delay, and a standard decoder (FFmpeg's, libmpg123's)
+ * gives audio late by a fixed amount: AAC in ADTS (the encoder's 1024 priming samples) and MP3
+ * written as a stream (no Info frame: LAME's 576-sample delay plus the decoder's 529). This
+ * returns that lag in seconds for `format` at `sample_rate` (`is_file`: written through
+ * chorus_synthesize_file or `chorus say -o FILE`): add it
+ * to the timestamps, or drop that much from the start of the decoded audio. 0 when aligned.
+ */
+CHORUS_API double chorus_format_decode_delay(enum chorus_format f, int sample_rate, int is_file);
 
 /* ------------------------------------------------------------------------------------------ */
 /* Engine                                                                                       */
@@ -187,8 +199,16 @@ struct chorus_engine_options {
     const char *config_path;
     /** Skip reading any config file (tests, sandboxes). */
     int no_config;
-    /** Generations allowed at once in this engine; 0: config [chorus] max_concurrent, else 4. */
+    /** Generations allowed at once in this engine; 0: $CHORUS_MAX_CONCURRENT, else config
+     *  [chorus] max_concurrent, else 4. */
     int max_concurrent;
+    /** Admission: generations that may wait for a slot when all are taken; more are refused at
+     *  once with CHORUS_E_BUSY. 0: config [chorus] max_queue, else unbounded; < 0: none may
+     *  wait. */
+    int max_queue;
+    /** Admission: the longest a generation waits for a slot (ms) before it fails with
+     *  CHORUS_E_BUSY. 0: config [chorus] queue_timeout_ms, else no limit. */
+    int queue_timeout_ms;
 };
 
 /** Fill *o (of `size` bytes, the caller's sizeof) with the defaults; use the inline
@@ -203,8 +223,9 @@ static inline struct chorus_engine_options chorus_engine_options_default(void) {
 
 /**
  * Create an engine: reads the config, registers the built-in backends (none is started until
- * first used). On failure *out is NULL and, where a message is available (for example a
- * malformed config file, naming the line), it is copied into errbuf when errbuf is non-NULL.
+ * first used). Every numeric and boolean key the core reads is checked here: a bad value
+ * ("four", inf, 1e10 for max_concurrent) fails with CHORUS_E_CONFIG naming file and line.
+ * On failure *out is NULL and the message is in chorus_engine_errmsg(NULL) (and errbuf).
  */
 CHORUS_API int chorus_engine_create(struct chorus_engine **out,
                                     const struct chorus_engine_options *opts);
@@ -214,7 +235,14 @@ CHORUS_API int chorus_engine_create2(struct chorus_engine **out,
                                      size_t errbuf_size);
 /** Destroy an engine. All its streams must have been destroyed first. NULL is a no-op. */
 CHORUS_API void chorus_engine_destroy(struct chorus_engine *e);
-/** Message for the last failed engine-level call made by the calling thread. */
+/**
+ * The engine's error channel (as sqlite3_errmsg, per handle): the message of the calling
+ * thread's last call on this engine: "" after a success, what failed and what to do after a
+ * failure. Every call taking the engine clears it first, so it never reports an earlier error;
+ * other threads' calls do not touch it. Valid until the thread's next call on the engine (the
+ * last few engines a thread used keep their messages). e = NULL: the thread's last failed
+ * chorus_engine_create. Stream failures are on the stream (chorus_stream_errmsg).
+ */
 CHORUS_API const char *chorus_engine_errmsg(const struct chorus_engine *e);
 /** Read a config value ("section", "key"); NULL if unset. Valid until the engine is destroyed. */
 CHORUS_API const char *chorus_engine_config(const struct chorus_engine *e, const char *section,
@@ -225,6 +253,16 @@ CHORUS_API const char *chorus_engine_config_path(const struct chorus_engine *e);
  *  the prior implementation's [app_tts] default_provider), else the best local engine that can
  *  run. The string is static or owned by the engine. */
 CHORUS_API const char *chorus_engine_default_backend(struct chorus_engine *e);
+
+/**
+ * Change the engine's admission limits while it runs (a server applies its own flags): at most
+ * max_concurrent generations at once (1..1024), at most max_queue waiting for a slot (-1:
+ * unbounded, 0: none), each waiting at most queue_timeout_ms (0: no limit). A generation the
+ * limits refuse fails with CHORUS_E_BUSY (queue full: at once; timeout: after waiting); waiters
+ * re-check the new limits at once. Returns CHORUS_OK or CHORUS_E_INVALID.
+ */
+CHORUS_API int chorus_engine_set_admission(struct chorus_engine *e, int max_concurrent,
+                                           int max_queue, int queue_timeout_ms);
 
 /** Snapshot of the engine's limiter: generations running now and waiting for a slot. Sized: set
  *  `size` before the call (`struct chorus_engine_stats st = { .size = sizeof st };`). */
@@ -379,6 +417,11 @@ struct chorus_option {
 };
 
 /** A word's place in the caller's input and in the audio. */
+/** One written word of the request and when it is spoken. Every word of the text gets one
+ *  entry with its whole span (a contraction, a hyphenated word, an amount the normalizer reads as
+ *  several words); `end` is where the word's sound ends, never past the next word's start nor
+ *  into a pause. Times are in the audio as produced; for AAC and streamed MP3 a decoder's output
+ *  is later by chorus_format_decode_delay(). */
 struct chorus_word {
     size_t text_offset; /**< byte offset into chorus_request.text */
     size_t text_len;    /**< byte length there */
@@ -494,8 +537,10 @@ struct chorus_stream;
 /**
  * Validate a request and prepare a stream: resolves the backend and voice, checks the text
  * (empty, invalid UTF-8), options and format. Copies everything it needs from the request.
- * On failure other than E_NOMEM, *out is still a stream holding the message: read it with
- * chorus_stream_errmsg(), then destroy it.
+ * On failure *out is still a stream holding the message (its own error channel, cleared by
+ * nothing but kept for the stream's life): read it with chorus_stream_errmsg(), then destroy
+ * it; it may be cancelled and destroyed like any stream. Only when the stream itself cannot be
+ * allocated is *out NULL, with the message in chorus_engine_errmsg(e).
  */
 CHORUS_API int chorus_stream_open(struct chorus_engine *e, const struct chorus_request *req,
                                   struct chorus_stream **out);
@@ -527,11 +572,17 @@ CHORUS_API const char *chorus_stream_backend(const struct chorus_stream *s);
 CHORUS_API const char *chorus_stream_voice(const struct chorus_stream *s);
 /** Output sample rate the stream will produce (valid after open). */
 CHORUS_API int chorus_stream_sample_rate(const struct chorus_stream *s);
+/** Size of a buffer that holds any chorus_stream_final_header(). */
+#define CHORUS_FINAL_HEADER_MAX 4096
 /**
  * For callers writing the stream's bytes to a seekable file themselves: after a successful run,
  * the exact header to write over the start of the file (WAV sizes are only known at the end;
- * streamed WAV carries the conventional "unknown length" 0xFFFFFFFF sizes). Sets *len to 0 when
- * the format needs no rewrite. Returns CHORUS_OK, or E_INVALID before the stream has run.
+ * streamed WAV carries the conventional "unknown length" 0xFFFFFFFF sizes; an MP3 file gets its
+ * Info/LAME frame with the exact length and the gapless delay and padding, replacing the empty
+ * frame it starts with, for chorus_synthesize_file). Give a buffer of
+ * CHORUS_FINAL_HEADER_MAX bytes. Sets *len to 0 when the format needs no rewrite. Returns
+ * CHORUS_OK, E_INVALID before the stream has run or when cap is too small (a message in
+ * chorus_stream_errmsg()), or another error when the encoder cannot make the header.
  */
 CHORUS_API int chorus_stream_final_header(const struct chorus_stream *s, unsigned char *buf,
                                           size_t cap, size_t *len);

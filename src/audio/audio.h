@@ -92,6 +92,14 @@ int chorus_encoder_emit(struct chorus_encoder *e, const void *data, size_t n);
 
 /* ---- decoders (for engines that return encoded audio) ---- */
 
+/** How many leading bytes chorus_format_sniff() looks at. */
+#define CHORUS_SNIFF_BYTES 12
+/** The format of an audio byte stream from its first bytes (up to CHORUS_SNIFF_BYTES), whatever
+ *  a Content-Type header claimed: "RIFF"...."WAVE" -> WAV; "ID3" or an MPEG audio frame header
+ *  -> MP3; an ADTS header -> AAC; "OggS" -> OPUS (the only Ogg codec decoded here); "fLaC" ->
+ *  FLAC. DEFAULT when the bytes are none of these (JSON, HTML, text, raw PCM, too short). */
+enum chorus_format chorus_format_sniff(const void *data, size_t n);
+
 struct chorus_decoder;
 /** Streaming decoder for `f`; PCM (downmixed to mono) goes to fn as soon as it decodes.
  *  pcm_rate_hint: the rate of raw pcm input (0: 24000, OpenAI's contract); other formats carry
@@ -116,18 +124,24 @@ void chorus_resampler_destroy(struct chorus_resampler *r);
 
 /* ---- the output chain: what the core drives for every stream (output.c) ----
  *
- * engine PCM (any rate) -> resample to the output rate -> join segments (crossfade / short fades,
- * silences) -> shape (trim, volume, loudness) -> encode. Two outputs: the final PCM (what the
- * caller hears, at the output rate) and the encoded bytes. Everything is bounded: the chain holds
- * at most a crossfade window plus the encoder's own frame buffer.
+ * engine PCM (any rate) -> resample to the output rate -> edges and joins (the pause a join asks
+ * for, fades only over quiet samples, silences) -> shape (volume, loudness) -> encode. Two
+ * outputs: the final PCM (what the caller hears, at the output rate) and the encoded bytes.
+ * Everything is bounded: the chain holds at most a short fade, one quiet run (2 s) and the
+ * encoder's own frame buffer.
  */
+/* The level below which a sample counts as silence at a segment's edges (-50 dBFS). */
+#define CHORUS_OUTPUT_QUIET 0.0031622777f
+
 struct chorus_output_opts {
     enum chorus_format format;  /* never DEFAULT here */
     int sample_rate;            /* output rate, already validated with chorus_format_pick_rate */
     struct chorus_encoder_opts enc;
-    double crossfade_ms;        /* crossfade between segments, <0 = default 50 ms, 0 = off */
-    double fade_ms;             /* fade at joins without crossfade, <0 = default */
-    int trim_silence;           /* trim leading/trailing silence of each segment */
+    double crossfade_ms;        /* longest quiet margin kept (and faded) at each side of a join,
+                                 * <0 = default 50 ms, 0 = none; speech is never crossfaded */
+    double fade_ms;             /* fade where an edge is loud (no quiet to cut at), <0 = default */
+    int trim_silence;           /* also drop the stream's leading/trailing silence and the quiet
+                                 * runs beside explicit silences (joins always trim) */
     float volume;               /* linear gain, 0 = 1.0 */
     double loudness_db;         /* target loudness (dBFS RMS), 0 = off */
 };
@@ -136,16 +150,33 @@ struct chorus_output;
 int chorus_output_create(struct chorus_output **out, const struct chorus_output_opts *o,
                          chorus_pcm_fn pcm_out, chorus_bytes_fn bytes_out, void *ud, char *err,
                          size_t errlen);
-/** A new segment (one backend job) starts; its audio may crossfade with the previous one. */
+/** The next segment joins the previous one with `pause` seconds of silence between the last
+ *  sample of the one and the first of the other at or above CHORUS_OUTPUT_QUIET (both edges are
+ *  trimmed to that level first). Without this call a segment right after another joins with a
+ *  pause of 0. Ignored after an explicit chorus_output_silence(). */
+int chorus_output_join(struct chorus_output *o, double pause);
+/** A new segment (one backend job) starts. */
 int chorus_output_segment_begin(struct chorus_output *o);
 /** PCM of the current segment at the engine's rate (constant within a stream). */
 int chorus_output_pcm(struct chorus_output *o, const float *x, size_t n, int rate);
 int chorus_output_segment_end(struct chorus_output *o);
 /** Insert `seconds` of silence at the current position (SSML breaks, paragraph pauses). */
 int chorus_output_silence(struct chorus_output *o, double seconds);
-/** Output time (seconds) at which the current segment's first sample lands; word times of the
- *  segment are offset by this. Valid after segment_begin. */
+/** Output time (seconds) at which the current segment's first (untrimmed, resampled) sample
+ *  would land; word times of the segment are offset by this. Final once
+ *  chorus_output_segment_placed() says so: a segment whose leading quiet is being trimmed is
+ *  placed by its first loud sample (or its end). */
 double chorus_output_segment_start(const struct chorus_output *o);
+int chorus_output_segment_placed(const struct chorus_output *o);
+/** Output time of the current segment's first kept loud sample (where its speech starts, once
+ *  placed), and just past its (or the last ended segment's) last loud sample: where its speech
+ *  ends, before any trailing silence. */
+double chorus_output_segment_audible_start(const struct chorus_output *o);
+double chorus_output_segment_audible_end(const struct chorus_output *o);
+/** The gated loudness (dBFS RMS, as the target is measured) of what normalization put out so
+ *  far; 0 without normalization or output. Below the target when the -1 dBFS peak ceiling (or
+ *  the +24 dB gain limit) held the gain back. */
+double chorus_output_loudness_reached(const struct chorus_output *o);
 /** Seconds of audio emitted through pcm_out so far. */
 double chorus_output_time(const struct chorus_output *o);
 /** Flush everything (pending tail, encoder) — the stream is complete. */

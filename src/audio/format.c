@@ -135,3 +135,40 @@ int chorus_format_pick_rate(enum chorus_format f, int requested, int engine_rate
         *out = fi->default_rate;
     return CHORUS_OK;
 }
+
+/* An MPEG-1/2/2.5 audio frame header (layer I-III): sync, a known layer, a valid bitrate and
+ * sample-rate index. ADTS (AAC) shares the sync but has layer bits 00. */
+static int mpeg_audio_header(const unsigned char *p) {
+    if (p[0] != 0xFF || (p[1] & 0xE0) != 0xE0) return 0;
+    int version = (p[1] >> 3) & 3, layer = (p[1] >> 1) & 3;
+    int bitrate = p[2] >> 4, srate = (p[2] >> 2) & 3;
+    return version != 1 && layer != 0 && bitrate != 15 && srate != 3;
+}
+
+static int adts_header(const unsigned char *p) {
+    return p[0] == 0xFF && (p[1] & 0xF6) == 0xF0 && ((p[2] >> 2) & 0xF) < 13;
+}
+
+enum chorus_format chorus_format_sniff(const void *data, size_t n) {
+    const unsigned char *p = data;
+    if (!p) return CHORUS_FORMAT_DEFAULT;
+    if (n >= 12 && !memcmp(p, "RIFF", 4) && !memcmp(p + 8, "WAVE", 4)) return CHORUS_FORMAT_WAV;
+    if (n >= 4 && !memcmp(p, "OggS", 4)) return CHORUS_FORMAT_OPUS;
+    if (n >= 4 && !memcmp(p, "fLaC", 4)) return CHORUS_FORMAT_FLAC;
+    if (n >= 3 && !memcmp(p, "ID3", 3)) return CHORUS_FORMAT_MP3;
+    if (n >= 3 && adts_header(p)) return CHORUS_FORMAT_AAC;
+    if (n >= 3 && mpeg_audio_header(p)) return CHORUS_FORMAT_MP3;
+    return CHORUS_FORMAT_DEFAULT;
+}
+
+/* What a standard decoder gives before the first sample chorus produced (see chorus.h). */
+#define AAC_PRIMING 1024      /* libavcodec's native AAC encoder: initial_padding */
+#define MP3_LAME_DELAY 576    /* lame_get_encoder_delay() */
+#define MP3_DECODER_DELAY 529 /* the MP3 synthesis filterbank, as FFmpeg and mpg123 count it */
+
+double chorus_format_decode_delay(enum chorus_format f, int sample_rate, int is_file) {
+    if (sample_rate <= 0) return 0.0;
+    if (f == CHORUS_FORMAT_AAC) return (double)AAC_PRIMING / sample_rate;
+    if (f == CHORUS_FORMAT_MP3 && !is_file) return (double)(MP3_LAME_DELAY + MP3_DECODER_DELAY) / sample_rate;
+    return 0.0;
+}

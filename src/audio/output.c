@@ -1,20 +1,22 @@
 /*
  * output.c — the output chain the core drives for every stream:
  *
- *   engine PCM ─► resample (per segment) ─► trim ─► join ─► volume ─► loudness ─► pcm_out + encoder
+ *   engine PCM ─► resample (per segment) ─► edges ─► join ─► volume ─► loudness ─► pcm_out + encoder
  *
  * Positions are counted in samples at the output rate, so the bookkeeping is exact:
  *  - The resampler is flushed at each segment's end, so a segment of n engine samples becomes
  *    round(n * out / in) output samples, aligned (soxr compensates its delay).
- *  - The joiner keeps back the last HOLD = max(crossfade, fade) samples of what it has been
- *    given. When a segment begins right after another, the held tail is faded out with cos()
- *    and the new segment's first samples, faded in with sin(), are added onto it (equal-power
- *    crossfade): the new segment starts `overlap` samples before the old one's end, and
- *    chorus_output_segment_start() says exactly where. Where nothing overlaps (first segment,
- *    after a silence, crossfade off, end of stream) the edges get a short raised-cosine fade.
+ *  - Edges: a segment's trailing run of samples below QUIET (-50 dBFS) is held back until what
+ *    follows is known. At a join (chorus_output_join) the previous segment keeps at most
+ *    `edge` (crossfade_ms) samples of its quiet tail, faded out, and the next segment at most
+ *    `edge` samples of its quiet head, faded in; zeros fill the rest, so the silence between the
+ *    last sample at or above QUIET and the next one is exactly the pause the join asks for
+ *    (round(pause * rate) samples). Fades and the "crossfade" only ever touch quiet samples:
+ *    segments never overlap, so speech is never mixed with speech. A segment that ends (or
+ *    starts) on a loud sample gets a short raised-cosine fade (fade_ms) there instead.
+ *  - The stream's own start and end (and the edges beside an explicit chorus_output_silence)
+ *    keep their quiet runs unless trim_silence is set, which drops them.
  *  - Silence is counted with a fractional carry, so n breaks of s seconds add round(n*s*rate).
- *  - Trimming (optional) drops a segment's leading samples below -50 dBFS and its trailing run
- *    of them, holding at most TRIM_HOLD_S seconds of a quiet run (a longer quiet run is kept).
  *  - Loudness normalization measures the gated RMS (10 ms blocks above -60 dBFS) of everything
  *    seen so far, including a LOUD_LOOKAHEAD_BLOCKS lookahead, and steers a smoothed gain
  *    toward the target; the gain is capped so that no sample of the block or the lookahead
@@ -33,8 +35,8 @@
 #define DEFAULT_FADE_MS 5.0
 #define MAX_JOIN_MS 2000.0
 #define PIECE 4096
-#define TRIM_THRESHOLD 0.0031622777f /* -50 dBFS */
-#define TRIM_HOLD_S 2
+#define QUIET CHORUS_OUTPUT_QUIET
+#define QUIET_HOLD_S 2 /* a longer quiet run inside a segment is kept as it is */
 #define LOUD_BLOCK_S 0.01
 #define LOUD_LOOKAHEAD_BLOCKS 20 /* 200 ms */
 #define LOUD_GATE_MS 1e-6        /* -60 dBFS mean square */
@@ -56,6 +58,8 @@ struct loudness {
     uint64_t n_gated;
     double target;   /* linear RMS */
     double gain;     /* gain at the end of the last output block; < 0 before the first */
+    double out_ms;   /* gated mean squares of the output blocks, summed */
+    uint64_t out_n;
 };
 
 struct chorus_output {
@@ -69,23 +73,30 @@ struct chorus_output {
     int in_rate;
 
     /* joiner */
-    size_t xfade, fade, hold; /* in samples */
-    float *pend;
-    size_t pend_len, pend_cap, mpos; /* mpos: where the segment's next sample goes */
-    uint64_t emitted;                /* samples the joiner has passed on */
+    size_t edge, fade; /* in samples: quiet margin kept at a join; fade at a loud edge */
+    float *pend;       /* the last `fade` samples are held back for a tail fade */
+    size_t pend_len, pend_cap;
+    uint64_t emitted; /* samples the joiner has passed on */
     enum prev_kind prev;
-    int tail_needs_fade;
+    int tail_open;    /* the previous segment's tail (its quiet run) is not settled yet */
     uint64_t prev_seg_len;
+    int join_set;     /* chorus_output_join() called for the next segment */
+    double join_pause;
 
     /* current segment */
     int in_seg;
-    uint64_t seg_start; /* joiner position of the segment's first kept sample */
-    uint64_t seg_len;   /* kept samples added */
-    uint64_t lead_trim; /* leading samples trimmed */
-    size_t seg_xf;      /* overlap with the previous segment */
-    int seg_fade_in;
-    int leading;        /* trimming: still in the leading silence */
-    float *quiet;       /* trimming: held quiet run */
+    uint64_t seg_len;    /* kept samples added */
+    uint64_t seg_end;    /* joiner position just past the segment's last loud sample */
+    int64_t seg_base;    /* joiner position of the segment's (resampled) sample 0 */
+    uint64_t seg_first;  /* joiner position of its first kept loud sample */
+    int placed;          /* seg_base is final */
+    int seg_fade_in;     /* fade in the first `fade` kept samples (a loud start) */
+    int leading;         /* in the segment's leading quiet run */
+    uint64_t lead_seen;  /* leading quiet samples seen */
+    uint64_t gap;        /* zeros + head margin owed before the first loud sample */
+    float *ring;         /* the last `ring_cap` leading quiet samples (the head margin) */
+    size_t ring_cap, ring_len, ring_pos;
+    float *quiet;        /* held quiet run (trailing, or inside the segment) */
     size_t quiet_len, quiet_cap;
 
     double sil_seconds; /* silence requested so far */
@@ -98,6 +109,7 @@ struct chorus_output {
     int finished;
     char err[256];
 };
+
 
 static int out_fail(struct chorus_output *o, int status, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
@@ -181,6 +193,12 @@ static int loud_output_oldest(struct chorus_output *o, int len) {
         if (y > LOUD_CEILING) y = LOUD_CEILING; /* rounding guard; the ramp keeps below it */
         if (y < -LOUD_CEILING) y = -LOUD_CEILING;
         w[i] = y;
+    }
+    double oms = 0.0;
+    for (int i = 0; i < len; i++) oms += (double)w[i] * w[i];
+    if (len && oms / len > LOUD_GATE_MS) {
+        L->out_ms += oms / len;
+        L->out_n++;
     }
     L->gain = g1;
     L->head = (L->head + 1) % L->nblocks;
@@ -273,20 +291,21 @@ static int shape_out(struct chorus_output *o, const float *x, size_t n) {
 
 /* ---- joiner ---- */
 
+static uint64_t join_pos(const struct chorus_output *o) { return o->emitted + o->pend_len; }
+
 static int join_emit(struct chorus_output *o, size_t n) {
     if (n == 0) return CHORUS_OK;
     int rc = shape_out(o, o->pend, n);
     if (rc) return rc;
     memmove(o->pend, o->pend + n, (o->pend_len - n) * sizeof(float));
     o->pend_len -= n;
-    o->mpos -= n;
     o->emitted += n;
     return CHORUS_OK;
 }
 
-/* Emit what no later crossfade or fade can touch. */
+/* Emit what no later fade can touch. */
 static int join_settle(struct chorus_output *o) {
-    if (o->mpos > o->hold) return join_emit(o, o->mpos - o->hold);
+    if (o->pend_len > o->fade) return join_emit(o, o->pend_len - o->fade);
     return CHORUS_OK;
 }
 
@@ -294,10 +313,52 @@ static float fade_curve(size_t i, size_t len) { /* raised cosine, 0 -> 1 */
     return (float)(0.5 - 0.5 * cos(M_PI * ((double)i + 0.5) / (double)len));
 }
 
-/* Fade out the held tail of the previous segment (nothing will overlap it). */
+/* Append samples to the current segment; `gain` (NULL = 1) scales them. */
+static int join_add(struct chorus_output *o, const float *x, size_t n) {
+    for (size_t i = 0; i < n; i++) {
+        float v = x ? (x[i] == x[i] ? x[i] : 0.0f) : 0.0f;
+        uint64_t si = o->seg_len + i;
+        if (o->seg_fade_in && si < o->fade) v *= fade_curve((size_t)si, o->fade);
+        if (o->pend_len == o->pend_cap) {
+            int rc = join_settle(o);
+            if (rc) return rc;
+        }
+        o->pend[o->pend_len++] = v;
+    }
+    o->seg_len += n;
+    return CHORUS_OK;
+}
+
+static int join_zeros(struct chorus_output *o, uint64_t n) {
+    int fi = o->seg_fade_in;
+    o->seg_fade_in = 0;
+    int rc = CHORUS_OK;
+    while (n && !rc) {
+        size_t k = n < PIECE ? (size_t)n : PIECE;
+        rc = join_add(o, NULL, k);
+        if (!rc) rc = join_settle(o);
+        n -= k;
+    }
+    o->seg_fade_in = fi;
+    return rc;
+}
+
+/* Append x[0..n) faded in (out = 0) or out (out = 1) over its whole length. */
+static int join_add_faded(struct chorus_output *o, const float *x, size_t n, int out) {
+    float buf[256];
+    for (size_t i = 0; i < n;) {
+        size_t k = n - i < 256 ? n - i : 256;
+        for (size_t j = 0; j < k; j++)
+            buf[j] = x[i + j] * fade_curve(out ? n - 1 - (i + j) : i + j, n);
+        int rc = join_add(o, buf, k);
+        if (rc) return rc;
+        i += k;
+    }
+    return join_settle(o);
+}
+
+/* Fade out the held end of a previous segment that ended on a loud sample. */
 static void join_fade_tail(struct chorus_output *o) {
-    if (!o->tail_needs_fade) return;
-    o->tail_needs_fade = 0;
     size_t n = o->fade;
     if (n > o->pend_len) n = o->pend_len;
     if (n > o->prev_seg_len) n = (size_t)o->prev_seg_len;
@@ -305,67 +366,92 @@ static void join_fade_tail(struct chorus_output *o) {
     for (size_t i = 0; i < n; i++) t[i] *= fade_curve(n - 1 - i, n);
 }
 
-static int join_add(struct chorus_output *o, const float *x, size_t n) {
-    for (size_t i = 0; i < n; i++) {
-        float v = x[i] == x[i] ? x[i] : 0.0f;
-        uint64_t si = o->seg_len + i;
-        if (o->seg_xf && si < o->seg_xf)
-            v *= (float)sin(M_PI_2 * ((double)si + 0.5) / (double)o->seg_xf);
-        else if (o->seg_fade_in && si < o->fade)
-            v *= fade_curve((size_t)si, o->fade);
-        if (o->mpos < o->pend_len) {
-            o->pend[o->mpos++] += v;
-        } else {
-            if (o->pend_len == o->pend_cap) {
-                int rc = join_settle(o);
-                if (rc) return rc;
-            }
-            o->pend[o->pend_len++] = v;
-            o->mpos++;
-        }
+/* Settle the previous segment's tail: keep at most `keep` samples of its quiet run (faded out
+ * when they are a margin, as they are when keep_all is 0), or fade its loud end. */
+static int tail_settle(struct chorus_output *o, size_t keep, int keep_all) {
+    if (!o->tail_open) return CHORUS_OK;
+    o->tail_open = 0;
+    int rc = CHORUS_OK;
+    if (o->quiet_len == 0) {
+        if (o->prev_seg_len) join_fade_tail(o);
+    } else if (keep_all) {
+        rc = join_add(o, o->quiet, o->quiet_len);
+        if (!rc) rc = join_settle(o);
+    } else {
+        size_t m = o->quiet_len < keep ? o->quiet_len : keep;
+        rc = join_add_faded(o, o->quiet, m, 1);
     }
-    o->seg_len += n;
-    return CHORUS_OK;
+    o->quiet_len = 0;
+    return rc;
 }
 
-/* ---- trimmer (between the resampler and the joiner) ---- */
+/* ---- edges (between the resampler and the joiner) ---- */
 
-static int trim_flush_quiet(struct chorus_output *o) {
+static int quiet_flush(struct chorus_output *o) {
     int rc = join_add(o, o->quiet, o->quiet_len);
     o->quiet_len = 0;
     return rc;
 }
 
+/* The segment's first loud sample (or other content) arrives: pay the owed silence, then the
+ * head margin faded in; the segment is placed. */
+static int lead_end(struct chorus_output *o) {
+    o->leading = 0;
+    size_t m = o->ring_len;
+    int rc = join_zeros(o, o->gap > m ? o->gap - m : 0);
+    /* the ring, oldest first */
+    size_t first = (o->ring_pos + o->ring_cap - m) % (o->ring_cap ? o->ring_cap : 1);
+    for (size_t i = 0; i < m && !rc; i++) {
+        float v = o->ring[(first + i) % o->ring_cap] * fade_curve(i, m);
+        rc = join_add(o, &v, 1);
+    }
+    o->ring_len = 0;
+    o->seg_fade_in = o->lead_seen == 0 && o->fade > 0; /* it starts loud */
+    o->seg_base = (int64_t)join_pos(o) - (int64_t)o->lead_seen;
+    o->seg_first = join_pos(o);
+    o->placed = 1;
+    return rc;
+}
+
 static int seg_samples(struct chorus_output *o, const float *x, size_t n) {
     int rc;
-    if (!o->o.trim_silence) {
-        rc = join_add(o, x, n);
-        return rc ? rc : join_settle(o);
-    }
     size_t i = 0;
     if (o->leading) {
-        while (i < n && fabsf(x[i]) < TRIM_THRESHOLD) i++;
-        o->lead_trim += i;
+        for (; i < n && fabsf(x[i]) < QUIET; i++) {
+            if (o->ring_cap) {
+                o->ring[o->ring_pos] = x[i] == x[i] ? x[i] : 0.0f;
+                o->ring_pos = (o->ring_pos + 1) % o->ring_cap;
+                if (o->ring_len < o->ring_cap) o->ring_len++;
+            }
+            o->lead_seen++;
+        }
         if (i == n) return CHORUS_OK;
-        o->leading = 0;
+        if ((rc = lead_end(o))) return rc;
     }
     size_t run = i; /* start of the loud stretch not yet added */
     for (; i < n; i++) {
-        if (fabsf(x[i]) >= TRIM_THRESHOLD) {
+        if (fabsf(x[i]) >= QUIET) {
             /* a loud sample after a quiet run: the run was inside the segment, keep it */
-            if (o->quiet_len && (rc = trim_flush_quiet(o))) return rc;
+            if (o->quiet_len && (rc = quiet_flush(o))) return rc;
             continue;
         }
-        if (run < i && (rc = join_add(o, x + run, i - run))) return rc;
-        if (o->quiet_len == o->quiet_cap && (rc = trim_flush_quiet(o))) return rc;
+        if (run < i) {
+            if ((rc = join_add(o, x + run, i - run))) return rc;
+            o->seg_end = join_pos(o);
+        }
+        if (o->quiet_len == o->quiet_cap && (rc = quiet_flush(o))) return rc;
         o->quiet[o->quiet_len++] = x[i];
         run = i + 1;
     }
-    if (run < n && (rc = join_add(o, x + run, n - run))) return rc;
+    if (run < n) {
+        if ((rc = join_add(o, x + run, n - run))) return rc;
+        o->seg_end = join_pos(o);
+    }
     return join_settle(o);
 }
 
 static int rs_cb(void *ud, const float *x, size_t n, int rate) {
+    (void)rate;
     return seg_samples(ud, x, n);
 }
 
@@ -418,17 +504,16 @@ int chorus_output_create(struct chorus_output **out, const struct chorus_output_
     o->pcm_out = pcm_out;
     o->bytes_out = bytes_out;
     o->ud = ud;
-    o->xfade = (size_t)lrint(xf * o->rate / 1000.0);
+    o->edge = (size_t)lrint(xf * o->rate / 1000.0);
     o->fade = (size_t)lrint(fd * o->rate / 1000.0);
-    o->hold = o->xfade > o->fade ? o->xfade : o->fade;
-    o->pend_cap = o->hold + PIECE;
+    o->pend_cap = o->fade + PIECE;
     o->pend = malloc(o->pend_cap * sizeof(float));
     o->vbuf = malloc(PIECE * sizeof(float));
-    int rc = (o->pend && o->vbuf) ? CHORUS_OK : CHORUS_E_NOMEM;
-    if (rc == CHORUS_OK && opts->trim_silence) {
-        o->quiet_cap = (size_t)o->rate * TRIM_HOLD_S;
-        if (!(o->quiet = malloc(o->quiet_cap * sizeof(float)))) rc = CHORUS_E_NOMEM;
-    }
+    o->quiet_cap = (size_t)o->rate * QUIET_HOLD_S;
+    o->quiet = malloc(o->quiet_cap * sizeof(float));
+    o->ring = malloc((o->edge ? o->edge : 1) * sizeof(float));
+    o->join_pause = -1;
+    int rc = (o->pend && o->vbuf && o->quiet && o->ring) ? CHORUS_OK : CHORUS_E_NOMEM;
     if (rc == CHORUS_OK && opts->loudness_db != 0.0) rc = loud_init(o);
     if (rc == CHORUS_OK) {
         char eerr[256];
@@ -450,51 +535,70 @@ static int seg_end_internal(struct chorus_output *o) {
         int rc = chorus_resampler_flush(o->rs);
         if (rc) return o->failed ? o->failed : out_fail(o, rc, "resampler failed (status %d)", rc);
     }
-    o->quiet_len = 0; /* trailing silence trimmed */
     o->in_seg = 0;
-    o->mpos = o->pend_len;
-    if (o->seg_len) {
+    if (o->leading) {
+        /* nothing audible: the owed pause still stands, the segment adds nothing else */
+        o->ring_len = 0;
+        int rc = lead_end(o);
+        if (rc) return rc;
+        o->seg_end = join_pos(o);
+    }
+    if (o->seg_len || o->quiet_len) {
         o->prev = PREV_SEGMENT;
         o->prev_seg_len = o->seg_len;
-        o->tail_needs_fade = o->fade > 0;
+        o->tail_open = 1;
     }
     return join_settle(o);
+}
+
+int chorus_output_join(struct chorus_output *o, double pause) {
+    if (!o) return CHORUS_E_INVALID;
+    if (o->failed) return o->failed;
+    if (!(pause >= 0.0 && pause <= 3600.0))
+        return out_fail(o, CHORUS_E_INVALID, "output: a join pause of %g s is out of range (0-3600)", pause);
+    o->join_set = 1;
+    o->join_pause = pause;
+    return CHORUS_OK;
 }
 
 int chorus_output_segment_begin(struct chorus_output *o) {
     if (!o) return CHORUS_E_INVALID;
     if (o->failed) return o->failed;
     if (o->finished) return out_fail(o, CHORUS_E_INVALID, "output: segment after finish");
-    if (o->in_seg) {
-        int rc = seg_end_internal(o);
-        if (rc) return rc;
+    int rc;
+    if (o->in_seg && (rc = seg_end_internal(o))) return rc;
+    int joined = o->prev == PREV_SEGMENT && o->tail_open;
+    double pause = o->join_set ? o->join_pause : 0.0;
+    o->join_set = 0;
+    uint64_t gap = 0;
+    if (joined) {
+        /* sample-exact pause: silence from the last loud sample to the next one */
+        uint64_t want = (uint64_t)llround(pause * o->rate);
+        size_t keep = o->edge;
+        if (keep > want / 2) keep = (size_t)(want / 2);
+        size_t kept = o->quiet_len < keep ? o->quiet_len : keep;
+        if ((rc = tail_settle(o, keep, 0))) return rc;
+        gap = want - kept;
+    } else if (o->tail_open) {
+        if ((rc = tail_settle(o, 0, 0))) return rc;
     }
     o->in_seg = 1;
     o->seg_len = 0;
-    o->lead_trim = 0;
-    o->leading = 1;
-    o->quiet_len = 0;
-    o->seg_xf = 0;
     o->seg_fade_in = 0;
-    o->mpos = o->pend_len;
-    if (o->prev == PREV_SEGMENT && o->xfade > 0) {
-        size_t ov = o->xfade;
-        if (ov > o->pend_len) ov = o->pend_len;
-        if (ov > o->prev_seg_len) ov = (size_t)o->prev_seg_len;
-        if (ov > 0) {
-            float *t = o->pend + o->pend_len - ov;
-            for (size_t i = 0; i < ov; i++)
-                t[i] *= (float)cos(M_PI_2 * ((double)i + 0.5) / (double)ov);
-            o->tail_needs_fade = 0;
-            o->mpos = o->pend_len - ov;
-            o->seg_xf = ov;
-        }
+    o->quiet_len = 0;
+    o->lead_seen = 0;
+    o->ring_len = o->ring_pos = 0;
+    o->gap = gap;
+    o->placed = 0;
+    o->leading = joined || o->o.trim_silence;
+    o->ring_cap = joined ? (o->edge < gap ? o->edge : (size_t)gap) : 0;
+    if (!o->leading) {
+        o->seg_fade_in = o->prev != PREV_NONE && o->fade > 0;
+        o->seg_base = (int64_t)join_pos(o);
+        o->seg_first = join_pos(o);
+        o->placed = 1;
     }
-    if (!o->seg_xf) {
-        join_fade_tail(o);
-        o->seg_fade_in = o->fade > 0;
-    }
-    o->seg_start = o->emitted + o->mpos;
+    o->seg_end = join_pos(o);
     return CHORUS_OK;
 }
 
@@ -548,19 +652,12 @@ int chorus_output_silence(struct chorus_output *o, double seconds) {
         /* a pause inside a segment: everything before it is final, the zeros are the segment's */
         if (o->rs && (rc = chorus_resampler_flush(o->rs)))
             return o->failed ? o->failed : out_fail(o, rc, "resampler failed");
-        if (o->leading) {
-            o->leading = 0; /* the break is content: leading trim ends here */
-        }
-        if ((rc = trim_flush_quiet(o))) return rc;
-        while (n) {
-            size_t k = n < PIECE ? (size_t)n : PIECE;
-            if ((rc = join_add(o, zeros, k)) || (rc = join_settle(o))) return rc;
-            n -= k;
-        }
-        return CHORUS_OK;
+        if (o->leading && (rc = lead_end(o))) return rc; /* the break is content */
+        if ((rc = quiet_flush(o))) return rc;
+        return join_zeros(o, n);
     }
-    join_fade_tail(o);
-    o->mpos = o->pend_len;
+    /* beside an explicit silence the tail keeps its quiet run unless trimming */
+    if ((rc = tail_settle(o, 0, !o->o.trim_silence))) return rc;
     if ((rc = join_emit(o, o->pend_len))) return rc;
     o->emitted += n;
     while (n) {
@@ -574,7 +671,22 @@ int chorus_output_silence(struct chorus_output *o, double seconds) {
 
 double chorus_output_segment_start(const struct chorus_output *o) {
     if (!o) return 0.0;
-    return ((double)o->seg_start - (double)o->lead_trim) / o->rate;
+    return (double)(o->placed ? o->seg_base : (int64_t)join_pos(o)) / o->rate;
+}
+
+int chorus_output_segment_placed(const struct chorus_output *o) { return o ? o->placed : 0; }
+
+double chorus_output_segment_audible_start(const struct chorus_output *o) {
+    return o ? (double)(o->placed ? o->seg_first : join_pos(o)) / o->rate : 0.0;
+}
+
+double chorus_output_segment_audible_end(const struct chorus_output *o) {
+    return o ? (double)o->seg_end / o->rate : 0.0;
+}
+
+double chorus_output_loudness_reached(const struct chorus_output *o) {
+    if (!o || !o->loud.ring || !o->loud.out_n) return 0.0;
+    return 10.0 * log10(o->loud.out_ms / (double)o->loud.out_n);
 }
 
 double chorus_output_time(const struct chorus_output *o) {
@@ -587,8 +699,7 @@ int chorus_output_finish(struct chorus_output *o) {
     if (o->finished) return CHORUS_OK;
     int rc = seg_end_internal(o);
     if (rc) return rc;
-    join_fade_tail(o);
-    o->mpos = o->pend_len;
+    if ((rc = tail_settle(o, 0, !o->o.trim_silence))) return rc;
     if ((rc = join_emit(o, o->pend_len))) return rc;
     if (o->loud.ring && (rc = loud_drain(o))) return rc;
     o->finished = 1;
@@ -609,6 +720,7 @@ void chorus_output_destroy(struct chorus_output *o) {
     free(o->vbuf);
     free(o->lbuf);
     free(o->quiet);
+    free(o->ring);
     free(o->loud.ring);
     free(o->loud.peak);
     free(o);

@@ -55,30 +55,18 @@ int chorus_cache_parse_size(const char *s, uint64_t *out) {
     return 0;
 }
 
-static int parse_bool(const char *v, int *out) {
-    if (!strcasecmp(v, "1") || !strcasecmp(v, "true") || !strcasecmp(v, "yes") || !strcasecmp(v, "on")) {
-        *out = 1;
-        return 0;
-    }
-    if (!strcasecmp(v, "0") || !strcasecmp(v, "false") || !strcasecmp(v, "no") || !strcasecmp(v, "off")) {
-        *out = 0;
-        return 0;
-    }
-    return -1;
-}
-
 int chorus_cache_from_config(const struct chorus_config *cfg, int no_config,
                              struct chorus_cache **out, char *err, size_t errlen) {
     *out = NULL;
     if (no_config) return CHORUS_OK;
     int enabled = 1;
     const char *v = chorus_config_get(cfg, "cache", "enabled");
-    if (v && parse_bool(v, &enabled) < 0) {
+    if (v && chorus_parse_bool(v, &enabled) < 0) {
         chorus_fmt(err, errlen, "invalid [cache] enabled '%s': use true or false", v);
         return CHORUS_E_CONFIG;
     }
     v = getenv("CHORUS_CACHE");
-    if (v && *v && parse_bool(v, &enabled) < 0) {
+    if (v && *v && chorus_parse_bool(v, &enabled) < 0) {
         chorus_fmt(err, errlen, "invalid CHORUS_CACHE '%s': use 1 or 0", v);
         return CHORUS_E_CONFIG;
     }

@@ -1,5 +1,6 @@
 /* say.c — `chorus say`: speak text to a file, to standard output as it is generated, or both. */
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <jansson.h>
 #include <signal.h>
@@ -134,19 +135,22 @@ static int say_cb(const struct chorus_event *ev, void *ud) {
 
 /* Write the timestamps JSON atomically. */
 static int write_timestamps(const char *path, json_t *words) {
+    /* a new file beside the target (this process's id makes the name ours), mode 0666 less
+     * the umask as the kernel applies it: umask() itself would change it for every thread */
     size_t pl = strlen(path);
-    char *tmp = malloc(pl + 16);
+    char *tmp = malloc(pl + 40);
     if (!tmp) return -1;
-    snprintf(tmp, pl + 16, "%s.XXXXXX", path);
-    int fd = mkstemp(tmp);
+    int fd = -1;
+    for (unsigned i = 0; i < 100 && fd < 0; i++) {
+        snprintf(tmp, pl + 40, "%s.%ld.%u.tmp", path, (long)getpid(), i);
+        fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
+        if (fd < 0 && errno != EEXIST) break;
+    }
     if (fd < 0) {
         cli_err("cannot write timestamps to %s: %s", path, strerror(errno));
         free(tmp);
         return -1;
     }
-    mode_t m = umask(0);
-    umask(m);
-    fchmod(fd, 0666 & ~m);
     char *s = json_dumps(words, JSON_INDENT(2) | JSON_REAL_PRECISION(6));
     int ok = s != NULL;
     if (ok) {
@@ -466,11 +470,13 @@ int cli_say(int argc, char **argv) {
         if (rc == CHORUS_OK) rc = chorus_stream_run(s);
         if (rc != CHORUS_OK) snprintf(err, sizeof err, "%s", s ? chorus_stream_errmsg(s) : chorus_strerror(rc));
         /* standard output redirected to a file: give it the exact header, as -o would */
-        unsigned char hdr[256];
+        unsigned char hdr[CHORUS_FINAL_HEADER_MAX];
         size_t hl = 0;
-        if (rc == CHORUS_OK && seekable && chorus_stream_final_header(s, hdr, sizeof hdr, &hl) == CHORUS_OK && hl &&
-            pwrite(1, hdr, hl, 0) != (ssize_t)hl)
-            ctx.write_errno = errno;
+        if (rc == CHORUS_OK && seekable) {
+            rc = chorus_stream_final_header(s, hdr, sizeof hdr, &hl);
+            if (rc != CHORUS_OK) snprintf(err, sizeof err, "%s", chorus_stream_errmsg(s));
+            else if (hl && pwrite(1, hdr, hl, 0) != (ssize_t)hl) ctx.write_errno = errno;
+        }
         chorus_stream_destroy(s);
     }
     if (ctx.player && chorus_player_close(ctx.player) != CHORUS_OK && rc == CHORUS_OK) {

@@ -36,6 +36,12 @@ static const char serve_usage[] =
     "                           non-loopback HOST needs --insecure\n"
     "      --wyoming-only       serve Wyoming alone, no HTTP\n"
     "      --wyoming-port-file FILE  write the bound Wyoming port to FILE\n"
+    "      --open-listing       GET /v1/models, /v1/audio/models and /v1/audio/voices need no\n"
+    "                           key (Open WebUI lists voices without one); speech stays keyed\n"
+    "      --cors ORIGIN|*      let web pages from ORIGIN (or any) call the API: CORS headers\n"
+    "                           on every answer, preflights answered without a key\n"
+    "      --download-ttl SEC   keep \"return_download_link\" copies this long (default 3600,\n"
+    "                           0 = no links; [server] download_max_bytes caps their disk)\n"
     "  -q, --quiet              no access log\n"
     "\n"
     "Configuration: the same keys in a [server] section of config.toml; OpenAI voice names map\n"
@@ -111,12 +117,46 @@ static int start_wyoming(struct chorus_engine *e, const char *uri, const struct 
             return 1;
         }
     }
+/* "*" or scheme://host[:port] with nothing that could split a header. */
+static int cors_origin_check(const char *v) {
+    if (!strcmp(v, "*")) return 0;
+    if (strncmp(v, "http://", 7) && strncmp(v, "https://", 8)) return -1;
+    if (strlen(v) > 255) return -1;
+    for (const char *p = v; *p; p++)
+        if (*p <= ' ' || *p == 0x7f || *p == ',' || *p == '"') return -1;
+    return 0;
+}
+
+/* The client-compatibility settings: flags first, then [server] open_listing, cors,
+ * download_ttl, download_max_bytes. */
+static int serve_client_options(struct chorus_engine *e, struct srv_options *o, int open_listing,
+                                long dl_ttl, long dl_max) {
+    const char *v = chorus_engine_config(e, "server", "open_listing");
+    if (open_listing < 0 && v) {
+        if (strcmp(v, "true") && strcmp(v, "false")) {
+            cli_err("invalid [server] open_listing = %s: use true or false", v);
+            return -1;
+        }
+        open_listing = !strcmp(v, "true");
+    }
+    o->open_listing = open_listing > 0;
+    if (!o->cors_origin && (v = chorus_engine_config(e, "server", "cors")) && *v) {
+        if (cors_origin_check(v)) {
+            cli_err("invalid [server] cors = %s: give \"*\" or an origin such as https://app.example", v);
+            return -1;
+        }
+        o->cors_origin = v;
+    }
+    if (dl_ttl < 0 && cfg_long(e, "download_ttl", 0, 7L * 86400, &dl_ttl)) return -1;
+    if (dl_ttl >= 0) o->download_ttl_s = (int)dl_ttl;
+    if (cfg_long(e, "download_max_bytes", 0, 1L << 40, &dl_max)) return -1;
+    if (dl_max >= 0) o->download_max_bytes = (size_t)dl_max;
     return 0;
 }
 
 int cli_serve(int argc, char **argv) {
     enum { OPT_INSECURE = 256, OPT_QUEUE, OPT_QTIMEOUT, OPT_BODY, OPT_INPUT, OPT_GRACE, OPT_PORTFILE,
-           OPT_WYOMING, OPT_WYONLY, OPT_WYPORTFILE };
+           OPT_WYOMING, OPT_WYONLY, OPT_WYPORTFILE, OPT_OPEN_LISTING, OPT_CORS, OPT_DL_TTL };
     static const struct option opts[] = {
         {"host", required_argument, 0, 'H'},         {"port", required_argument, 0, 'p'},
         {"api-key", required_argument, 0, 'k'},      {"insecure", no_argument, 0, OPT_INSECURE},
@@ -127,6 +167,8 @@ int cli_serve(int argc, char **argv) {
         {"wyoming", required_argument, 0, OPT_WYOMING}, {"wyoming-only", no_argument, 0, OPT_WYONLY},
         {"wyoming-port-file", required_argument, 0, OPT_WYPORTFILE},
         {"quiet", no_argument, 0, 'q'},              {"help", no_argument, 0, 'h'},
+        {"open-listing", no_argument, 0, OPT_OPEN_LISTING}, {"cors", required_argument, 0, OPT_CORS},
+        {"download-ttl", required_argument, 0, OPT_DL_TTL},
         {0, 0, 0, 0}};
     struct srv_options o = srv_options_default();
     const char *keys[65];
@@ -134,6 +176,8 @@ int cli_serve(int argc, char **argv) {
     const char *host = NULL, *port_file = NULL, *wyoming = NULL, *wy_port_file = NULL;
     int wy_only = 0;
     long port = -1, maxc = -1, queue = -1, qtimeout = -1, body = -1, input = -1, grace = 10000;
+    long dl_ttl = -1, dl_max = -1;
+    int open_listing = -1;
     int c;
     optind = 1;
     while ((c = getopt_long(argc, argv, "H:p:k:b:j:qh", opts, NULL)) != -1) {
@@ -158,6 +202,9 @@ int cli_serve(int argc, char **argv) {
         case OPT_WYOMING: wyoming = optarg; break;
         case OPT_WYONLY: wy_only = 1; break;
         case OPT_WYPORTFILE: wy_port_file = optarg; break;
+        case OPT_OPEN_LISTING: open_listing = 1; break;
+        case OPT_CORS: if (cors_origin_check(optarg)) what = "--cors: give * or an origin such as https://app.example"; else o.cors_origin = optarg; break;
+        case OPT_DL_TTL: if (parse_long(optarg, 0, 7L * 86400, &dl_ttl)) what = "--download-ttl: use 0 to 604800 seconds"; break;
         case 'q': o.access_log = 0; break;
         case 'h': fputs(serve_usage, stdout); return 0;
         default: cli_err("run 'chorus serve --help' for its options"); return EXIT_USAGE;
@@ -210,6 +257,7 @@ int cli_serve(int argc, char **argv) {
         k = chorus_engine_config(e, "server", "api_key");
         if (k && *k) keys[nkeys++] = k;
     }
+    if (serve_client_options(e, &o, open_listing, dl_ttl, dl_max)) goto out;
     o.api_keys = keys;
     o.n_api_keys = nkeys;
     o.max_concurrent = maxc > 0 ? (int)maxc : 0;

@@ -6,7 +6,13 @@
  * The built-in backends are listed in src/backends/backends.def; adding one is one folder and
  * one line there (docs/NEW-BACKEND.md).
  *
- * Threading: open/close are called once per instance, under the engine lock. probe and
+ * Lifetime: open is called once per instance, under the engine lock, on zeroed private state.
+ * close is called once when the engine is destroyed for EVERY instance whose open was called,
+ * whether open succeeded or not: an open that fails after initialising part of its state
+ * (a mutex, an allocation) returns its error and leaves that state for close, which must cope
+ * with any prefix of open's work (test what was set up: `if (p->mu_ok) ...`).
+ *
+ * Threading: open/close run under the engine lock. probe and
  * list_voices may run concurrently with synthesize. synthesize may be called from several
  * threads at once for the same instance; a backend whose engine is not reentrant serializes
  * itself (espeak does, behind a process-wide mutex).
@@ -92,21 +98,25 @@ int chorus_sink_mark(struct chorus_sink *s, const char *name, double time);
 struct chorus_backend;
 
 struct chorus_backend_ops {
-    /** Prepare the instance (load models, read config). Optional. */
+    /** Prepare the instance (read config; defer heavy loads to first use). On failure return a
+     *  status after chorus_backend_fail (the backend then lists as unavailable with that
+     *  message). Optional. */
     int (*open)(struct chorus_backend *b, const struct chorus_config *cfg);
-    /** 1 if usable now; else 0 with why->reason filled. Should be cheap. Optional (= usable). */
+    /** 1 if usable now; else 0, after chorus_backend_fail(b, CHORUS_E_UNAVAILABLE, "why")
+     *  (writing why->reason directly is the older form, still read). Should be cheap; may run
+     *  while a first synthesize loads the engine. Optional (= usable). */
     int (*probe)(struct chorus_backend *b, struct chorus_probe *why);
     /** Speak one job into the sink. Required. */
     int (*synthesize)(struct chorus_backend *b, const struct chorus_job *job,
                       struct chorus_sink *out);
-    /** Fill the voice list. Optional. */
+    /** Fill the voice list; on failure return a status after chorus_backend_fail. Optional. */
     int (*list_voices)(struct chorus_backend *b, struct chorus_voice_list *out);
     /** Release what open made. Optional. */
     void (*close)(struct chorus_backend *b);
     /** The phonemes the engine would speak for text[0..len) with `voice` (resolved id) in the
      *  notation its CHORUS_INPUT_PHONEMES takes; *out malloc'd. Optional. */
     int (*phonemize)(struct chorus_backend *b, const char *voice, const char *language,
-                     const char *text, size_t len, char **out, char *err, size_t errlen);
+                     const char *text, size_t len, char **out);
 };
 
 enum chorus_backend_flags {
@@ -133,6 +143,20 @@ struct chorus_backend_desc {
      *  override): target loudness in dBFS RMS (0 = off), crossfade in ms (0 = core default). */
     double loudness_db;
     double crossfade_ms;
+    /** Other names of its voices ({"alloy", "am_adam"}, ...; {NULL, NULL} ends it), or NULL.
+     *  The core applies them to every request before resolving the voice; the config's
+     *  [NAME.voices] alias = "voice" adds or overrides. */
+    const char *const (*voice_aliases)[2];
+    /** The engine's own pauses after a sentence and a clause, as silence (below -50 dBFS)
+     *  between the last sound of one word and the first of the next, at a few speeds
+     *  (ascending, ended by speed 0); a chunk join gets the same pause, interpolated. NULL: the
+     *  core's defaults (350 and 200 ms at speed 1, divided by the speed). */
+    const struct chorus_pause_point *pauses;
+};
+
+struct chorus_pause_point {
+    float speed;
+    float sentence_ms, clause_ms;
 };
 
 /** One live instance of a backend ("alltalk_narrator" is an instance of "alltalk_*"). */
@@ -148,6 +172,17 @@ struct chorus_backend {
     struct chorus_limiter *limiter; /**< per-backend, NULL if none */
     struct chorus_backend *next;
 };
+
+/**
+ * The error channel of every op (open, probe, list_voices, phonemize, synthesize): an op that
+ * fails calls `return chorus_backend_fail(b, CHORUS_E_..., "what failed, on what, what to do")`.
+ * The core hands the message to whoever asked: the stream's errmsg for synthesize (like
+ * chorus_job_fail), the engine's errmsg for listings and phonemize, the backend's "not
+ * available" reason for open and probe. The first message of a call is kept; every message
+ * passes through the secret redactor. Returns `status`.
+ */
+int chorus_backend_fail(const struct chorus_backend *b, int status, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 
 /** The engine's config (for backends that read it outside open). */
 const struct chorus_config *chorus_backend_config(const struct chorus_backend *b);

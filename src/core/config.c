@@ -2,31 +2,37 @@
 #include "core/config.h"
 
 #include <errno.h>
+#include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
+#include "chorus/chorus.h"
 #include "core/util.h"
 
 struct entry {
     char *section;
     char *key;
     char *value;
+    int line; /* where the value was set, for messages */
 };
 
 struct chorus_config {
     struct entry *e;
     size_t n, cap;
+    char *path; /* the file read, for messages ("config" when parsed from memory) */
 };
 
-static int add_entry(struct chorus_config *c, const char *section, const char *key, char *value) {
+static int add_entry(struct chorus_config *c, const char *section, const char *key, char *value,
+                     int line) {
     /* a later duplicate replaces the earlier value */
     for (size_t i = 0; i < c->n; i++)
         if (!strcasecmp(c->e[i].section, section) && !strcasecmp(c->e[i].key, key)) {
             free(c->e[i].value);
             c->e[i].value = value;
+            c->e[i].line = line;
             return 0;
         }
     if (c->n == c->cap) {
@@ -39,6 +45,7 @@ static int add_entry(struct chorus_config *c, const char *section, const char *k
     c->e[c->n].section = strdup(section);
     c->e[c->n].key = strdup(key);
     c->e[c->n].value = value;
+    c->e[c->n].line = line;
     if (!c->e[c->n].section || !c->e[c->n].key) {
         free(c->e[c->n].section);
         free(c->e[c->n].key);
@@ -56,6 +63,7 @@ void chorus_config_free(struct chorus_config *c) {
         free(c->e[i].value);
     }
     free(c->e);
+    free(c->path);
     free(c);
 }
 
@@ -253,13 +261,60 @@ static int parse_key(struct parser *ps, struct chorus_buf *out, char stop) {
     }
 }
 
+/* One "key = value" line into the config. 0, or -1 with the message in ps. */
+static int parse_entry(struct parser *ps, struct chorus_config *c, const struct chorus_buf *section) {
+    struct chorus_buf key = {0}, val = {0}, sec2 = {0};
+    int rc = -1;
+    if (chorus_buf_append(&key, "", 0) < 0 || chorus_buf_append(&val, "", 0) < 0) {
+        perr(ps, "out of memory");
+        goto out;
+    }
+    if (parse_key(ps, &key, '=') < 0) goto out;
+    ps->p++;
+    skip_ws(ps);
+    if (parse_value(ps, &val) < 0 || end_of_line(ps) < 0) goto out;
+    if (key.len == 0 || memchr(val.p, 0, val.len) || memchr(key.p, 0, key.len)) {
+        perr(ps, key.len ? "string contains a NUL character" : "empty key");
+        goto out;
+    }
+    /* a dotted key a.b = v inside [s] lives in section "s.a" */
+    const char *k = key.p;
+    char *dot = strrchr(key.p, '.');
+    if (chorus_buf_append(&sec2, section->p, section->len) < 0) {
+        perr(ps, "out of memory");
+        goto out;
+    }
+    if (dot) {
+        *dot = 0;
+        if ((sec2.len && chorus_buf_append(&sec2, ".", 1) < 0) ||
+            chorus_buf_append(&sec2, key.p, strlen(key.p)) < 0) {
+            perr(ps, "out of memory");
+            goto out;
+        }
+        k = dot + 1;
+    }
+    if (add_entry(c, sec2.p, k, val.p, ps->line) < 0) {
+        perr(ps, "out of memory");
+        goto out;
+    }
+    val.p = NULL; /* owned by the entry now */
+    rc = 0;
+out:
+    chorus_buf_release(&sec2);
+    chorus_buf_release(&key);
+    chorus_buf_release(&val);
+    return rc;
+}
+
 struct chorus_config *chorus_config_parse(const char *text, size_t len, const char *path,
                                           char *err, size_t errlen) {
-    struct chorus_config *c = calloc(1, sizeof *c);
-    if (!c) return NULL;
     struct parser ps = {text, text + len, 1, path ? path : "config", err, errlen};
+    struct chorus_config *c = calloc(1, sizeof *c);
     struct chorus_buf section = {0};
-    chorus_buf_append(&section, "", 0);
+    if (!c || !(c->path = strdup(ps.path)) || chorus_buf_append(&section, "", 0) < 0) {
+        perr(&ps, "out of memory");
+        goto fail;
+    }
     if (len >= 3 && !memcmp(text, "\xEF\xBB\xBF", 3)) ps.p += 3;
     while (ps.p < ps.end) {
         skip_ws(&ps);
@@ -289,46 +344,7 @@ struct chorus_config *chorus_config_parse(const char *text, size_t len, const ch
             if (end_of_line(&ps) < 0) goto fail;
             continue;
         }
-        struct chorus_buf key = {0}, val = {0};
-        chorus_buf_append(&key, "", 0);
-        chorus_buf_append(&val, "", 0);
-        if (parse_key(&ps, &key, '=') < 0) {
-            chorus_buf_release(&key);
-            chorus_buf_release(&val);
-            goto fail;
-        }
-        ps.p++;
-        skip_ws(&ps);
-        if (parse_value(&ps, &val) < 0 || end_of_line(&ps) < 0) {
-            chorus_buf_release(&key);
-            chorus_buf_release(&val);
-            goto fail;
-        }
-        if (!key.p || !val.p || key.len == 0 || memchr(val.p, 0, val.len) || memchr(key.p, 0, key.len)) {
-            perr(&ps, key.len ? "string contains a NUL character" : "empty key");
-            chorus_buf_release(&key);
-            chorus_buf_release(&val);
-            goto fail;
-        }
-        /* a dotted key a.b = v inside [s] lives in section "s.a" */
-        const char *k = key.p;
-        char *dot = strrchr(key.p, '.');
-        struct chorus_buf sec2 = {0};
-        chorus_buf_append(&sec2, section.p, section.len);
-        if (dot) {
-            *dot = 0;
-            if (sec2.len) chorus_buf_append(&sec2, ".", 1);
-            chorus_buf_append(&sec2, key.p, strlen(key.p));
-            k = dot + 1;
-        }
-        int rc = add_entry(c, sec2.p, k, val.p);
-        chorus_buf_release(&sec2);
-        chorus_buf_release(&key);
-        if (rc < 0) {
-            chorus_buf_release(&val);
-            perr(&ps, "out of memory");
-            goto fail;
-        }
+        if (parse_entry(&ps, c, &section) < 0) goto fail;
     }
     chorus_buf_release(&section);
     return c;
@@ -342,7 +358,7 @@ struct chorus_config *chorus_config_load(const char *path, int optional, char *e
                                          size_t errlen) {
     FILE *f = fopen(path, "rb");
     if (!f) {
-        if (optional && errno == ENOENT) return calloc(1, sizeof(struct chorus_config));
+        if (optional && errno == ENOENT) return chorus_config_parse("", 0, path, err, errlen);
         chorus_fmt(err, errlen, "cannot read config file %s: %s", path, strerror(errno));
         return NULL;
     }
@@ -356,7 +372,12 @@ struct chorus_config *chorus_config_load(const char *path, int optional, char *e
             chorus_fmt(err, errlen, "config file %s is larger than 4 MiB", path);
             return NULL;
         }
-        if (chorus_buf_append(&b, tmp, n) < 0) break;
+        if (chorus_buf_append(&b, tmp, n) < 0) {
+            fclose(f);
+            chorus_buf_release(&b);
+            chorus_fmt(err, errlen, "out of memory reading config file %s", path);
+            return NULL;
+        }
     }
     int bad = ferror(f);
     fclose(f);
@@ -393,22 +414,69 @@ const char *chorus_config_find(const struct chorus_config *c, const char *env,
     return NULL;
 }
 
+static const struct entry *find_entry(const struct chorus_config *c, const char *section,
+                                      const char *key) {
+    if (!c || !key) return NULL;
+    if (!section) section = "";
+    for (size_t i = 0; i < c->n; i++)
+        if (!strcasecmp(c->e[i].section, section) && !strcasecmp(c->e[i].key, key))
+            return &c->e[i];
+    return NULL;
+}
+
 double chorus_config_double(const struct chorus_config *c, const char *section, const char *key,
                             double def) {
+    double d;
     const char *v = chorus_config_get(c, section, key);
-    if (!v) return def;
-    char *end;
-    double d = strtod(v, &end);
-    return (end != v && *end == 0) ? d : def;
+    return v && chorus_parse_number(v, &d) == 0 ? d : def;
 }
 
 int chorus_config_bool(const struct chorus_config *c, const char *section, const char *key,
                        int def) {
+    int b;
     const char *v = chorus_config_get(c, section, key);
-    if (!v) return def;
-    if (!strcasecmp(v, "true") || !strcmp(v, "1") || !strcasecmp(v, "yes")) return 1;
-    if (!strcasecmp(v, "false") || !strcmp(v, "0") || !strcasecmp(v, "no")) return 0;
-    return def;
+    return v && chorus_parse_bool(v, &b) == 0 ? b : def;
+}
+
+/* "PATH:LINE: [section] key = 'value'" for a message about a bad value. */
+static void where(const struct chorus_config *c, const struct entry *en, char *buf, size_t cap) {
+    chorus_fmt(buf, cap, "%s:%d: [%s] %s = '%.64s'", c->path ? c->path : "config", en->line,
+               en->section, en->key, en->value);
+}
+
+int chorus_config_number(const struct chorus_config *c, const char *section, const char *key,
+                         double min, double max, int whole, double def, double *out, char *err,
+                         size_t errlen) {
+    *out = def;
+    const struct entry *en = find_entry(c, section, key);
+    if (!en) return CHORUS_OK;
+    double d;
+    int ok = chorus_parse_number(en->value, &d) == 0;
+    if (ok && (d < min || d > max || (whole && d != floor(d)))) ok = 0;
+    if (!ok) {
+        char w[512];
+        where(c, en, w, sizeof w);
+        chorus_fmt(err, errlen, "%s: use %s from %g to %g", w, whole ? "a whole number" : "a number",
+                   min, max);
+        return CHORUS_E_CONFIG;
+    }
+    *out = d;
+    return CHORUS_OK;
+}
+
+int chorus_config_flag(const struct chorus_config *c, const char *section, const char *key,
+                       int def, int *out, char *err, size_t errlen) {
+    *out = def;
+    const struct entry *en = find_entry(c, section, key);
+    if (!en) return CHORUS_OK;
+    if (chorus_parse_bool(en->value, out) < 0) {
+        char w[512];
+        where(c, en, w, sizeof w);
+        chorus_fmt(err, errlen, "%s: use true or false", w);
+        *out = def;
+        return CHORUS_E_CONFIG;
+    }
+    return CHORUS_OK;
 }
 
 int chorus_config_entry(const struct chorus_config *c, const char *section, size_t i,

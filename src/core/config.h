@@ -33,7 +33,20 @@ const char *chorus_config_get(const struct chorus_config *c, const char *section
  */
 const char *chorus_config_find(const struct chorus_config *c, const char *env,
                                const char *const *places);
-/** Numeric helpers: the value parsed, or `def` when unset or not a number. */
+/**
+ * Strict numeric keys: unset gives `def` and CHORUS_OK; a value that is not a finite number
+ * written in full ("four", inf, nan), not whole when `whole`, or outside [min, max] gives
+ * CHORUS_E_CONFIG and "PATH:LINE: [section] key = 'value': use a whole number from MIN to
+ * MAX" in err. Every numeric key the core reads is checked this way when the engine is created
+ * (engine.c), so the lenient readers below only see values already checked.
+ */
+int chorus_config_number(const struct chorus_config *c, const char *section, const char *key,
+                         double min, double max, int whole, double def, double *out, char *err,
+                         size_t errlen);
+/** Strict boolean key (chorus_parse_bool's spellings), same contract as chorus_config_number. */
+int chorus_config_flag(const struct chorus_config *c, const char *section, const char *key,
+                       int def, int *out, char *err, size_t errlen);
+/** Lenient readers: the value parsed, or `def` when unset or not a valid number/boolean. */
 double chorus_config_double(const struct chorus_config *c, const char *section, const char *key,
                             double def);
 int chorus_config_bool(const struct chorus_config *c, const char *section, const char *key,

@@ -3,6 +3,9 @@
 #include "core/engine.h"
 
 #include <ctype.h>
+#include <math.h>
+#include <stdatomic.h>
+#include <stdint.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -48,23 +51,57 @@ static const struct {
     {"local_chatterbox_", "chatterbox"},
 };
 
-static _Thread_local char engine_err[1024];
+/*
+ * The engine's error channel (sqlite3_errmsg per handle, but safe with threads): each thread
+ * keeps the message of its last call on each of the few engines it used most recently, tagged
+ * with the engine's serial so an engine created at a freed one's address starts clean. Every
+ * public call on an engine clears its message first (chorus_engine_clear_err), so a message
+ * always belongs to the last call. A failed create has no engine: its message is kept for the
+ * NULL handle.
+ */
+#define ERR_SLOTS 4
+struct err_slot {
+    uint64_t serial; /* 0: free; the NULL handle uses 1 */
+    char msg[1024];
+};
+static _Thread_local struct err_slot err_slots[ERR_SLOTS];
+static _Thread_local unsigned err_next;
+static atomic_uint_fast64_t engine_serials = 1;
+
+static uint64_t serial_of(const struct chorus_engine *e) { return e ? e->serial : 1; }
+
+static struct err_slot *err_slot(const struct chorus_engine *e, int claim) {
+    uint64_t id = serial_of(e);
+    for (unsigned i = 0; i < ERR_SLOTS; i++)
+        if (err_slots[i].serial == id) return &err_slots[i];
+    if (!claim) return NULL;
+    struct err_slot *sl = &err_slots[err_next++ % ERR_SLOTS];
+    sl->serial = id;
+    sl->msg[0] = 0;
+    return sl;
+}
 
 const struct chorus_backend_desc *const *chorus_registry(void) {
     return registry;
 }
 
-void chorus_engine_set_err(const char *fmt, ...) {
+void chorus_engine_clear_err(const struct chorus_engine *e) {
+    struct err_slot *sl = err_slot(e, 0);
+    if (sl) sl->msg[0] = 0;
+}
+
+void chorus_engine_set_err(const struct chorus_engine *e, const char *fmt, ...) {
+    struct err_slot *sl = err_slot(e, 1);
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(engine_err, sizeof engine_err, fmt, ap);
+    vsnprintf(sl->msg, sizeof sl->msg, fmt, ap);
     va_end(ap);
-    chorus_redact(engine_err);
+    chorus_redact(sl->msg);
 }
 
 const char *chorus_engine_errmsg(const struct chorus_engine *e) {
-    (void)e;
-    return engine_err;
+    struct err_slot *sl = err_slot(e, 0);
+    return sl ? sl->msg : "";
 }
 
 static const char *default_config_path(char *buf, size_t cap, int *explicit_) {
@@ -81,8 +118,113 @@ static const char *default_config_path(char *buf, size_t cap, int *explicit_) {
     return NULL;
 }
 
+/* Numeric keys the core reads, with their ranges: in [chorus] and in each backend's section.
+ * Checked when the engine is created so a bad value is an error naming its line, never a
+ * silent default or an out-of-range conversion. */
+struct num_key {
+    const char *key;
+    double min, max;
+    int whole, core_only;
+};
+static const struct num_key num_keys[] = {
+    {"max_concurrent", 0, 1024, 1, 0}, /* [chorus]: 1..1024 (checked below); [BACKEND]: 0 = none */
+    {"max_queue", 0, 1000000, 1, 1},
+    {"queue_timeout_ms", 0, 86400000, 1, 1},
+    {"max_chunk_chars", 1, 1000000, 1, 0},
+    {"crossfade_ms", 0, 2000, 0, 0},
+    {"fade_ms", 0, 2000, 0, 0},
+    {"loudness_db", -70, 0, 0, 0},
+};
+
+static int check_section(const struct chorus_config *cfg, const char *section, int core,
+                         char *err, size_t errlen) {
+    double d;
+    for (size_t i = 0; i < sizeof num_keys / sizeof num_keys[0]; i++) {
+        const struct num_key *k = &num_keys[i];
+        if (k->core_only && !core) continue;
+        double min = core && !strcmp(k->key, "max_concurrent") ? 1 : k->min;
+        int rc = chorus_config_number(cfg, section, k->key, min, k->max, k->whole, 0, &d, err,
+                                      errlen);
+        if (rc) return rc;
+    }
+    int b;
+    return chorus_config_flag(cfg, section, "trim_silence", 0, &b, err, errlen);
+}
+
+static int check_config(const struct chorus_config *cfg, char *err, size_t errlen) {
+    int rc = check_section(cfg, "chorus", 1, err, errlen);
+    for (size_t i = 0; !rc && registry[i]; i++) rc = check_section(cfg, registry[i]->name, 0, err, errlen);
+    return rc;
+}
+
+/* An environment variable holding a whole number in [min, max]: 0 if unset, 1 if set (*out),
+ * -1 with a message if it holds anything else. */
+static int env_int(const char *name, long min, long max, long *out, char *err, size_t errlen) {
+    const char *v = getenv(name);
+    if (!v || !*v) return 0;
+    double d;
+    if (chorus_parse_number(v, &d) < 0 || d != floor(d) || d < (double)min || d > (double)max) {
+        chorus_fmt(err, errlen, "invalid %s '%.64s': use a whole number from %ld to %ld", name, v,
+                   min, max);
+        return -1;
+    }
+    *out = (long)d;
+    return 1;
+}
+
+static int load_config(struct chorus_engine *e, const struct chorus_engine_options *o, char *err,
+                       size_t errlen) {
+    if (o->no_config) {
+        e->cfg = chorus_config_parse("", 0, "none", err, errlen);
+    } else {
+        char buf[4096];
+        int explicit_ = 0;
+        const char *path = o->config_path;
+        if (path) explicit_ = 1;
+        else path = default_config_path(buf, sizeof buf, &explicit_);
+        if (path) {
+            e->cfg = chorus_config_load(path, !explicit_, err, errlen);
+            if (e->cfg && !(e->config_path = strdup(path))) return CHORUS_E_NOMEM;
+        } else {
+            e->cfg = chorus_config_parse("", 0, "none", err, errlen);
+        }
+    }
+    if (!e->cfg) {
+        if (!err[0]) chorus_fmt(err, errlen, "out of memory reading the config");
+        return CHORUS_E_CONFIG;
+    }
+    return check_config(e->cfg, err, errlen);
+}
+
+/* The engine's admission limiter: options, then $CHORUS_MAX_CONCURRENT, then [chorus]. */
+static int make_limiter(struct chorus_engine *e, const struct chorus_engine_options *o, char *err,
+                        size_t errlen) {
+    long maxc = o->max_concurrent;
+    if (maxc < 0 || maxc > 1024) {
+        chorus_fmt(err, errlen, "invalid max_concurrent %ld in the engine options: use 1 to 1024 (0 = "
+                   "the config's)", maxc);
+        return CHORUS_E_INVALID;
+    }
+    if (maxc == 0 && env_int("CHORUS_MAX_CONCURRENT", 1, 1024, &maxc, err, errlen) < 0)
+        return CHORUS_E_CONFIG;
+    if (maxc == 0) maxc = (long)chorus_config_double(e->cfg, "chorus", "max_concurrent", 4);
+    int queue = o->max_queue; /* > 0 that many, < 0 none may wait, 0 the config's */
+    if (queue == 0) queue = (int)chorus_config_double(e->cfg, "chorus", "max_queue", -1);
+    else if (queue < 0) queue = 0;
+    int timeout = o->queue_timeout_ms;
+    if (timeout < 0) {
+        chorus_fmt(err, errlen, "invalid queue_timeout_ms %d in the engine options: use 0 (the "
+                   "config's, else no limit) or more", timeout);
+        return CHORUS_E_INVALID;
+    }
+    if (timeout == 0) timeout = (int)chorus_config_double(e->cfg, "chorus", "queue_timeout_ms", 0);
+    e->limiter = chorus_limiter_create((int)maxc, queue, timeout);
+    return e->limiter ? CHORUS_OK : CHORUS_E_NOMEM;
+}
+
 int chorus_engine_create2(struct chorus_engine **out, const struct chorus_engine_options *opts,
                           char *errbuf, size_t errbuf_size) {
+    chorus_engine_clear_err(NULL);
     if (!out) return CHORUS_E_INVALID;
     *out = NULL;
     struct chorus_engine_options o = chorus_engine_options_default();
@@ -90,61 +232,47 @@ int chorus_engine_create2(struct chorus_engine **out, const struct chorus_engine
         char aerr[1024];
         if (chorus_abi_read(&o, sizeof o, opts, CHORUS_ENGINE_OPTIONS_MIN, "chorus_engine_options",
                             aerr, sizeof aerr)) {
-            chorus_engine_set_err("%s", aerr);
-            if (errbuf) chorus_fmt(errbuf, errbuf_size, "%s", engine_err);
+            chorus_engine_set_err(NULL, "%s", aerr);
+            if (errbuf) chorus_fmt(errbuf, errbuf_size, "%s", chorus_engine_errmsg(NULL));
             return CHORUS_E_INVALID;
         }
     }
-    struct chorus_engine *e = calloc(1, sizeof *e);
-    if (!e) return CHORUS_E_NOMEM;
-    pthread_mutex_init(&e->mu, NULL);
     char err[1024] = "";
-    if (o.no_config) {
-        e->cfg = chorus_config_parse("", 0, "none", err, sizeof err);
-    } else {
-        char buf[4096];
-        int explicit_ = 0;
-        const char *path = o.config_path;
-        if (path) explicit_ = 1;
-        else path = default_config_path(buf, sizeof buf, &explicit_);
-        if (path) {
-            e->cfg = chorus_config_load(path, !explicit_, err, sizeof err);
-            if (e->cfg) e->config_path = strdup(path);
-        } else {
-            e->cfg = chorus_config_parse("", 0, "none", err, sizeof err);
+    struct chorus_engine *e = calloc(1, sizeof *e);
+    int rc = e ? CHORUS_OK : CHORUS_E_NOMEM;
+    if (rc == CHORUS_OK) {
+        e->serial = atomic_fetch_add(&engine_serials, 1) + 1; /* 1 is the NULL handle's */
+        if (pthread_mutex_init(&e->mu, NULL) != 0) {
+            free(e);
+            e = NULL;
+            rc = CHORUS_E_NOMEM;
         }
     }
-    if (!e->cfg) {
-        chorus_engine_set_err("%s", err[0] ? err : "cannot load config");
-        if (errbuf) chorus_fmt(errbuf, errbuf_size, "%s", engine_err);
+    if (rc == CHORUS_OK) rc = load_config(e, &o, err, sizeof err);
+    if (rc == CHORUS_OK) rc = make_limiter(e, &o, err, sizeof err);
+    if (rc == CHORUS_OK) rc = chorus_cache_from_config(e->cfg, o.no_config, &e->cache, err, sizeof err);
+    if (rc != CHORUS_OK) {
+        chorus_engine_set_err(NULL, "%s", err[0] ? err : chorus_strerror(rc));
+        if (errbuf) chorus_fmt(errbuf, errbuf_size, "%s", chorus_engine_errmsg(NULL));
         chorus_engine_destroy(e);
-        return CHORUS_E_CONFIG;
-    }
-    int maxc = o.max_concurrent;
-    if (maxc <= 0) {
-        const char *env = getenv("CHORUS_MAX_CONCURRENT");
-        if (env && *env) maxc = atoi(env);
-    }
-    if (maxc <= 0) maxc = (int)chorus_config_double(e->cfg, "chorus", "max_concurrent", 4);
-    if (maxc <= 0 || maxc > 1024) {
-        chorus_engine_set_err("invalid max_concurrent %d: use a value from 1 to 1024", maxc);
-        if (errbuf) chorus_fmt(errbuf, errbuf_size, "%s", engine_err);
-        chorus_engine_destroy(e);
-        return CHORUS_E_CONFIG;
-    }
-    e->limiter = chorus_limiter_create(maxc);
-    if (!e->limiter) {
-        chorus_engine_destroy(e);
-        return CHORUS_E_NOMEM;
-    }
-    int crc = chorus_cache_from_config(e->cfg, o.no_config, &e->cache, err, sizeof err);
-    if (crc != CHORUS_OK) {
-        chorus_engine_set_err("%s", err[0] ? err : chorus_strerror(crc));
-        if (errbuf) chorus_fmt(errbuf, errbuf_size, "%s", engine_err);
-        chorus_engine_destroy(e);
-        return crc;
+        return rc;
     }
     *out = e;
+    return CHORUS_OK;
+}
+
+int chorus_engine_set_admission(struct chorus_engine *e, int max_concurrent, int max_queue,
+                                int queue_timeout_ms) {
+    chorus_engine_clear_err(e);
+    if (!e) return CHORUS_E_INVALID;
+    if (max_concurrent < 1 || max_concurrent > 1024 || max_queue < -1 || queue_timeout_ms < 0) {
+        chorus_engine_set_err(e, "invalid admission limits (%d at once, queue %d, timeout %d ms): "
+                              "use 1 to 1024 at once, a queue of -1 (unbounded) or more, a "
+                              "timeout of 0 (none) or more", max_concurrent, max_queue,
+                              queue_timeout_ms);
+        return CHORUS_E_INVALID;
+    }
+    chorus_limiter_configure(e->limiter, max_concurrent, max_queue, queue_timeout_ms);
     return CHORUS_OK;
 }
 
@@ -157,7 +285,8 @@ void chorus_engine_destroy(struct chorus_engine *e) {
     struct chorus_backend *b = e->instances;
     while (b) {
         struct chorus_backend *next = b->next;
-        if (b->open_status == CHORUS_OK && b->desc->ops->close) b->desc->ops->close(b);
+        /* backend.h: close runs for every instance whose open ran, even a failed one */
+        if (b->desc->ops->close) b->desc->ops->close(b);
         free(b->priv);
         free(b->name);
         free(b->variant);
@@ -169,7 +298,6 @@ void chorus_engine_destroy(struct chorus_engine *e) {
     chorus_cache_destroy(e->cache);
     chorus_config_free(e->cfg);
     free(e->config_path);
-    free(e->default_backend);
     pthread_mutex_destroy(&e->mu);
     free(e);
 }
@@ -194,16 +322,21 @@ void chorus_engine_options_init(struct chorus_engine_options *o, size_t size) {
 }
 
 int chorus_engine_get_stats(struct chorus_engine *e, struct chorus_engine_stats *out) {
+    chorus_engine_clear_err(e);
     if (!e || !out) return CHORUS_E_INVALID;
     struct chorus_engine_stats st;
     memset(&st, 0, sizeof st);
     st.size = sizeof st;
-    chorus_limiter_stats(e->limiter, &st.max_concurrent, &st.active, &st.queued,
-                         &st.started_total);
+    struct chorus_limiter_stats ls;
+    chorus_limiter_stats(e->limiter, &ls);
+    st.max_concurrent = ls.max;
+    st.active = ls.active;
+    st.queued = ls.queued;
+    st.started_total = ls.total;
     char err[1024];
     int rc = chorus_abi_write(out, &st, sizeof st, CHORUS_ENGINE_STATS_MIN, "chorus_engine_stats",
                               err, sizeof err);
-    if (rc) chorus_engine_set_err("%s", err);
+    if (rc) chorus_engine_set_err(e, "%s", err);
     return rc;
 }
 
@@ -307,7 +440,7 @@ int chorus_engine_backend(struct chorus_engine *e, const char *name, struct chor
         b->variant = strdup(*variant ? key + (variant - name) : "");
         b->priv = d->priv_size ? calloc(1, d->priv_size) : NULL;
         int maxc = (int)chorus_config_double(e->cfg, d->name, "max_concurrent", d->max_concurrent);
-        if (maxc > 0) b->limiter = chorus_limiter_create(maxc);
+        if (maxc > 0) b->limiter = chorus_limiter_create(maxc, -1, 0);
         if (!b->name || !b->variant || (d->priv_size && !b->priv) || (maxc > 0 && !b->limiter)) {
             free(b->name);
             free(b->variant);
@@ -319,7 +452,10 @@ int chorus_engine_backend(struct chorus_engine *e, const char *name, struct chor
         }
         b->open_status = CHORUS_OK;
         if (d->ops->open) {
+            struct chorus_op op;
+            chorus_op_begin(&op, b->open_error, sizeof b->open_error, NULL);
             b->open_status = d->ops->open(b, e->cfg);
+            chorus_op_end(&op);
             if (b->open_status != CHORUS_OK && !b->open_error[0])
                 chorus_fmt(b->open_error, sizeof b->open_error, "%s: %s", d->name,
                            chorus_strerror(b->open_status));
@@ -340,10 +476,60 @@ int chorus_backend_probe(struct chorus_backend *b, struct chorus_probe *why) {
         return 0;
     }
     if (!b->desc->ops->probe) return 1;
+    struct chorus_op op;
+    chorus_op_begin(&op, why->reason, sizeof why->reason, NULL);
     int ok = b->desc->ops->probe(b, why);
+    chorus_op_end(&op);
     if (!ok && !why->reason[0]) chorus_fmt(why->reason, sizeof why->reason, "not available");
     chorus_redact(why->reason);
     return ok;
+}
+
+/* ---- the backends' error channel ----
+ * Each op runs inside a chorus_op naming where its message goes; chorus_backend_fail writes
+ * there (or to the stream, during synthesize). Ops nest (a stream's open lists voices): the
+ * innermost wins, and the previous one is restored at the end. */
+static _Thread_local struct chorus_op *cur_op;
+
+void chorus_op_begin(struct chorus_op *op, char *buf, size_t cap, struct chorus_stream *s) {
+    op->buf = buf;
+    op->cap = cap;
+    op->stream = s;
+    op->prev = cur_op;
+    if (buf && cap) buf[0] = 0;
+    cur_op = op;
+}
+
+void chorus_op_end(struct chorus_op *op) {
+    if (op->buf && op->cap) chorus_redact(op->buf);
+    cur_op = op->prev;
+}
+
+int chorus_backend_fail(const struct chorus_backend *b, int status, const char *fmt, ...) {
+    struct chorus_op *op = cur_op;
+    va_list ap;
+    va_start(ap, fmt);
+    if (op && op->stream) {
+        chorus_stream_vfail(op->stream, status, fmt, ap);
+    } else if (op && op->buf && op->cap && !op->buf[0]) { /* the first cause is kept */
+        vsnprintf(op->buf, op->cap, fmt, ap);
+    } else if (!op) {
+        char msg[512];
+        vsnprintf(msg, sizeof msg, fmt, ap);
+        CHORUS_LOGW("%s: %s (reported outside a call)", b ? b->desc->name : "backend", msg);
+    }
+    va_end(ap);
+    return status;
+}
+
+int chorus_backend_list_voices(struct chorus_backend *b, struct chorus_voice_list *out,
+                               char *err, size_t errlen) {
+    struct chorus_op op;
+    chorus_op_begin(&op, err, errlen, NULL);
+    int rc = b->desc->ops->list_voices(b, out);
+    chorus_op_end(&op);
+    if (rc != CHORUS_OK && err && errlen && !err[0]) chorus_fmt(err, errlen, "%s", chorus_strerror(rc));
+    return rc;
 }
 
 const char *chorus_engine_default_backend(struct chorus_engine *e) {
@@ -367,11 +553,15 @@ const char *chorus_engine_default_backend(struct chorus_engine *e) {
 /* ---- listings ---- */
 
 int chorus_list_backends(struct chorus_engine *e, struct chorus_backend_info **out, size_t *n) {
+    chorus_engine_clear_err(e);
     if (!e || !out || !n) return CHORUS_E_INVALID;
     size_t count = 0;
     while (registry[count]) count++;
     struct chorus_backend_info *v = calloc(count ? count : 1, sizeof *v);
-    if (!v) return CHORUS_E_NOMEM;
+    if (!v) {
+        chorus_engine_set_err(e, "out of memory listing the backends");
+        return CHORUS_E_NOMEM;
+    }
     for (size_t i = 0; i < count; i++) {
         const struct chorus_backend_desc *d = registry[i];
         struct chorus_backend *b = NULL;
@@ -388,6 +578,11 @@ int chorus_list_backends(struct chorus_engine *e, struct chorus_backend_info **o
         v[i].caps = d->caps;
         v[i].available = ok;
         v[i].reason = ok ? NULL : strdup(why.reason);
+        if (!ok && !v[i].reason) {
+            chorus_backend_infos_free(v, i);
+            chorus_engine_set_err(e, "out of memory listing the backends");
+            return CHORUS_E_NOMEM;
+        }
         v[i].max_input_chars = d->max_input_chars;
         v[i].sample_rate = d->sample_rate;
     }
@@ -404,7 +599,8 @@ void chorus_backend_infos_free(struct chorus_backend_info *infos, size_t n) {
 
 int chorus_backend_options(struct chorus_engine *e, const char *backend,
                            const struct chorus_option_desc **out, size_t *n) {
-    (void)e;
+    chorus_engine_clear_err(e);
+    if (!out || !n) return CHORUS_E_INVALID;
     const char *variant;
     const struct chorus_backend_desc *d = backend ? registry_match(backend, &variant) : NULL;
     if (!d) {
@@ -412,12 +608,12 @@ int chorus_backend_options(struct chorus_engine *e, const char *backend,
         known_backends(known, sizeof known);
         const char *opt = dropped_option(backend);
         if (opt) {
-            chorus_engine_set_err("backend '%s' is not in this build: chorus was built without it "
+            chorus_engine_set_err(e, "backend '%s' is not in this build: chorus was built without it "
                                   "(%s=OFF); rebuild with cmake -D%s=ON, or use one of: %s",
                                   backend, opt, opt, known);
             return CHORUS_E_UNAVAILABLE;
         }
-        chorus_engine_set_err("unknown backend '%s'; known backends: %s", backend ? backend : "",
+        chorus_engine_set_err(e, "unknown backend '%s'; known backends: %s", backend ? backend : "",
                               known);
         return CHORUS_E_UNKNOWN_BACKEND;
     }
@@ -478,6 +674,7 @@ void chorus_voice_list_release(struct chorus_voice_list *l) {
 
 int chorus_list_voices(struct chorus_engine *e, const char *backend, struct chorus_voice **out,
                        size_t *n) {
+    chorus_engine_clear_err(e);
     if (!e || !out || !n) return CHORUS_E_INVALID;
     *out = NULL;
     *n = 0;
@@ -486,21 +683,21 @@ int chorus_list_voices(struct chorus_engine *e, const char *backend, struct chor
     char err[1024];
     int rc = chorus_engine_backend(e, backend, &b, err, sizeof err);
     if (rc != CHORUS_OK) {
-        chorus_engine_set_err("%s", err);
+        chorus_engine_set_err(e, "%s", err);
         return rc;
     }
     struct chorus_probe why;
     if (!chorus_backend_probe(b, &why)) {
-        chorus_engine_set_err("backend %s is not available: %s", b->name, why.reason);
+        chorus_engine_set_err(e, "backend %s is not available: %s", b->name, why.reason);
         return CHORUS_E_UNAVAILABLE;
     }
     struct chorus_voice_list l = {0};
     if (b->desc->ops->list_voices) {
-        rc = b->desc->ops->list_voices(b, &l);
+        char why_list[512];
+        rc = chorus_backend_list_voices(b, &l, why_list, sizeof why_list);
         if (rc != CHORUS_OK) {
             chorus_voice_list_release(&l);
-            if (!engine_err[0] || rc == CHORUS_E_NOMEM)
-                chorus_engine_set_err("cannot list voices of %s: %s", b->name, chorus_strerror(rc));
+            chorus_engine_set_err(e, "cannot list the voices of %s: %s", b->name, why_list);
             return rc;
         }
     }
@@ -508,6 +705,7 @@ int chorus_list_voices(struct chorus_engine *e, const char *backend, struct chor
         l.v[i].backend = strdup(b->name);
         if (!l.v[i].backend) {
             chorus_voice_list_release(&l);
+            chorus_engine_set_err(e, "out of memory listing the voices of %s", b->name);
             return CHORUS_E_NOMEM;
         }
     }

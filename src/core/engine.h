@@ -3,6 +3,8 @@
 #define CHORUS_CORE_ENGINE_H
 
 #include <pthread.h>
+#include <stdarg.h>
+#include <stdint.h>
 
 #include "chorus/chorus.h"
 #include "core/backend.h"
@@ -15,7 +17,7 @@ struct chorus_engine {
     struct chorus_limiter *limiter;
     pthread_mutex_t mu; /* instances list and their open() */
     struct chorus_backend *instances;
-    char *default_backend;
+    uint64_t serial; /* tags this engine's messages (engine.c) */
     struct chorus_cache *cache; /* NULL: no cache (no_config, no directory); src/cache */
 };
 
@@ -26,9 +28,28 @@ int chorus_engine_backend(struct chorus_engine *e, const char *name, struct chor
                           char *err, size_t errlen);
 /** Probe an instance (including a failed open). 1 available, else 0 with why filled. */
 int chorus_backend_probe(struct chorus_backend *b, struct chorus_probe *why);
+/** Where the message of a backend op goes (backend.h, chorus_backend_fail): a buffer, or the
+ *  stream a synthesize call works for. begin clears buf; end redacts it. */
+struct chorus_op {
+    char *buf;
+    size_t cap;
+    struct chorus_stream *stream;
+    struct chorus_op *prev;
+};
+void chorus_op_begin(struct chorus_op *op, char *buf, size_t cap, struct chorus_stream *s);
+void chorus_op_end(struct chorus_op *op);
+/** list_voices through the error channel: on failure err holds why (never empty). */
+int chorus_backend_list_voices(struct chorus_backend *b, struct chorus_voice_list *out,
+                               char *err, size_t errlen);
+/** Record a stream failure (first cause kept; stream.c). */
+void chorus_stream_vfail(struct chorus_stream *s, int status, const char *fmt, va_list ap);
 /** The registry: NULL-terminated list of built-in descriptors. */
 const struct chorus_backend_desc *const *chorus_registry(void);
-/** Set the calling thread's engine-level message. */
-void chorus_engine_set_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/** The engine's error channel (chorus_engine_errmsg): every public call on an engine clears the
+ *  calling thread's message for it first, and a failure sets it (redacted). e may be NULL (a
+ *  failed create). */
+void chorus_engine_clear_err(const struct chorus_engine *e);
+void chorus_engine_set_err(const struct chorus_engine *e, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
 
 #endif

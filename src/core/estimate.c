@@ -7,6 +7,7 @@
 
 int chorus_estimate(struct chorus_engine *e, const struct chorus_request *req,
                     struct chorus_estimate *out) {
+    chorus_engine_clear_err(e);
     if (!e || !req || !out) return CHORUS_E_INVALID;
     struct chorus_request rq = chorus_request_default();
     char err[1024];
@@ -19,7 +20,7 @@ int chorus_estimate(struct chorus_engine *e, const struct chorus_request *req,
         rc = chorus_abi_write(out, &est, sizeof est, CHORUS_ESTIMATE_MIN, "chorus_estimate", err,
                               sizeof err);
     if (rc != CHORUS_OK) {
-        chorus_engine_set_err("%s", err);
+        chorus_engine_set_err(e, "%s", err);
         return rc;
     }
     struct chorus_cost c;

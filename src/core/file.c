@@ -4,11 +4,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include "audio/audio.h"
 #include "core/abi.h"
+#include "core/engine.h"
 #include "core/stream_internal.h"
 #include "core/util.h"
 
@@ -50,10 +50,17 @@ int chorus_stream_final_header(const struct chorus_stream *s, unsigned char *buf
     *len = 0;
     struct chorus_encoder *enc = chorus_output_encoder(s->out);
     if (!enc || !enc->vt->header) return CHORUS_OK;
-    return chorus_encoder_header(enc, buf, cap, len);
+    int rc = chorus_encoder_header(enc, buf, cap, len);
+    if (rc != CHORUS_OK) {
+        /* the stream ended well; its message now says why the file cannot be finished */
+        struct chorus_stream *w = (struct chorus_stream *)s;
+        chorus_fmt(w->err, sizeof w->err, "cannot finish the %s file header: %s",
+                   chorus_format_name(w->format), enc->err);
+    }
+    return rc;
 }
 
-int chorus_synthesize_file(struct chorus_engine *e, const struct chorus_request *req,
+static int synthesize_file(struct chorus_engine *e, const struct chorus_request *req,
                            const char *path, char *errbuf, size_t errbuf_size) {
     if (!req || !path || !*path) {
         chorus_fmt(errbuf, errbuf_size, "no output path given");
@@ -79,36 +86,25 @@ int chorus_synthesize_file(struct chorus_engine *e, const struct chorus_request 
         chorus_stream_destroy(s);
         return rc;
     }
-    /* temp file beside the target so the final rename is atomic */
-    size_t pl = strlen(path);
-    char *tmp = malloc(pl + 16);
-    if (!tmp) {
-        chorus_stream_destroy(s);
-        return CHORUS_E_NOMEM;
-    }
-    memcpy(tmp, path, pl);
-    memcpy(tmp + pl, ".XXXXXX.tmp", 12);
-    f.fd = mkstemps(tmp, 4);
+    /* temp file beside the target so the final rename is atomic; created with the mode a
+     * plain creat() would give (the kernel applies the umask: no umask() call, which would
+     * change it for every thread of the process) */
+    char *tmp = NULL;
+    f.fd = chorus_create_beside(path, ".tmp", &tmp);
     if (f.fd < 0) {
         int err = errno;
         chorus_fmt(errbuf, errbuf_size, "cannot write to %s: %s%s", path, strerror(err),
                    err == ENOENT ? " (does its directory exist?)" : "");
-        free(tmp);
         chorus_stream_destroy(s);
-        return CHORUS_E_IO;
-    }
-    { /* mkstemp makes 0600; give the file the mode a plain creat() would */
-        mode_t m = umask(0);
-        umask(m);
-        fchmod(f.fd, 0666 & ~m);
+        return err == ENOMEM ? CHORUS_E_NOMEM : CHORUS_E_IO;
     }
     rc = chorus_stream_run(s);
     if (rc == CHORUS_OK) {
-        unsigned char hdr[256];
+        unsigned char hdr[CHORUS_FINAL_HEADER_MAX];
         size_t hl = 0;
-        if (chorus_stream_final_header(s, hdr, sizeof hdr, &hl) == CHORUS_OK && hl) {
-            if (pwrite(f.fd, hdr, hl, 0) != (ssize_t)hl) f.write_errno = errno ? errno : EIO;
-        }
+        rc = chorus_stream_final_header(s, hdr, sizeof hdr, &hl);
+        if (rc == CHORUS_OK && hl && pwrite(f.fd, hdr, hl, 0) != (ssize_t)hl)
+            f.write_errno = errno ? errno : EIO;
     }
     if (rc == CHORUS_OK && !f.write_errno && fsync(f.fd) < 0 && errno != EINVAL) f.write_errno = errno;
     if (close(f.fd) < 0 && !f.write_errno && rc == CHORUS_OK) f.write_errno = errno;
@@ -124,5 +120,17 @@ int chorus_synthesize_file(struct chorus_engine *e, const struct chorus_request 
     if (rc != CHORUS_OK) unlink(tmp);
     free(tmp);
     chorus_stream_destroy(s);
+    return rc;
+}
+
+int chorus_synthesize_file(struct chorus_engine *e, const struct chorus_request *req,
+                           const char *path, char *errbuf, size_t errbuf_size) {
+    chorus_engine_clear_err(e);
+    char msg[1024] = "";
+    int rc = synthesize_file(e, req, path, msg, sizeof msg);
+    if (rc != CHORUS_OK) {
+        chorus_engine_set_err(e, "%s", msg[0] ? msg : chorus_strerror(rc));
+        if (errbuf) chorus_fmt(errbuf, errbuf_size, "%s", chorus_engine_errmsg(e));
+    }
     return rc;
 }

@@ -89,7 +89,7 @@ int chorus_stream_receive(struct chorus_stream *s, struct chorus_chunk **out, in
         s->worker_started = 1;
     }
     struct timespec dl;
-    clock_gettime(CLOCK_REALTIME, &dl);
+    clock_gettime(CLOCK_MONOTONIC, &dl); /* qcv waits on CLOCK_MONOTONIC */
     if (timeout_ms >= 0) {
         dl.tv_sec += timeout_ms / 1000;
         dl.tv_nsec += (long)(timeout_ms % 1000) * 1000000L;

@@ -29,6 +29,8 @@
 
 #define CHUNK_SECONDS 0.25
 
+static int words_drain(struct chorus_stream *s, int final);
+
 struct chorus_sink {
     struct chorus_stream *s;
     const struct chorus_textseg *seg;
@@ -55,9 +57,15 @@ void chorus_request_init(struct chorus_request *r, size_t size) {
 static void vfail(struct chorus_stream *s, int status, int over_cancel, const char *fmt, va_list ap) {
     if (s->status == CHORUS_OK || (over_cancel && s->status == CHORUS_E_CANCELLED)) {
         vsnprintf(s->err, sizeof s->err, fmt, ap);
+        /* a stage that failed without saying why (out of memory, mostly): never an empty message */
+        if (!s->err[0]) chorus_fmt(s->err, sizeof s->err, "%s", chorus_strerror(status));
         chorus_redact(s->err);
         s->status = status;
     }
+}
+
+void chorus_stream_vfail(struct chorus_stream *s, int status, const char *fmt, va_list ap) {
+    vfail(s, status, 0, fmt, ap);
 }
 
 static int fail(struct chorus_stream *s, int status, const char *fmt, ...)
@@ -117,10 +125,8 @@ static int validate_option(const struct chorus_option_desc *d, const char *value
             return 0;
         }
     } else if (!strcmp(t, "bool")) {
-        static const char *ok[] = {"true", "false", "1", "0", "yes", "no", "on", "off"};
-        int good = 0;
-        for (size_t i = 0; i < 8; i++) good |= !strcasecmp(value, ok[i]);
-        if (!good) {
+        int b;
+        if (chorus_parse_bool(value, &b) < 0) {
             chorus_fmt(err, errlen, "option %s wants true or false, got '%s'", d->key, value);
             return 0;
         }
@@ -171,6 +177,18 @@ static int voice_matches(const struct chorus_voice *v, const char *want, size_t 
            (v->name && strlen(v->name) == n && !strncasecmp(v->name, want, n));
 }
 
+/* The voice an alias names: the config's [NAME.voices], then the backend's own table. */
+static const char *voice_alias(const struct chorus_backend *b, const char *want) {
+    if (!want || !*want) return want;
+    char sec[128];
+    chorus_fmt(sec, sizeof sec, "%s.voices", b->desc->name);
+    const char *o = chorus_config_get(b->engine->cfg, sec, want);
+    if (o && *o) return o;
+    for (size_t i = 0; b->desc->voice_aliases && b->desc->voice_aliases[i][0]; i++)
+        if (!strcasecmp(want, b->desc->voice_aliases[i][0])) return b->desc->voice_aliases[i][1];
+    return want;
+}
+
 /* Resolve the request's voice against the backend's list (id, then name, then language;
  * "base+variant" matches on the base). */
 static int resolve_voice(struct chorus_stream *s, const char *want) {
@@ -178,6 +196,7 @@ static int resolve_voice(struct chorus_stream *s, const char *want) {
     const char *places[] = {b->desc->name, "voice", b->desc->name, "default_voice", NULL};
     if (!want || !*want) want = chorus_config_find(b->engine->cfg, NULL, places);
     if (!want || !*want) want = b->desc->default_voice;
+    want = voice_alias(b, want);
     if (!b->desc->ops->list_voices || (b->desc->flags & CHORUS_BF_ANY_VOICE)) {
         if (!want || !*want) {
             s->voice = strdup("");
@@ -187,10 +206,11 @@ static int resolve_voice(struct chorus_stream *s, const char *want) {
         return s->voice ? CHORUS_OK : fail(s, CHORUS_E_NOMEM, "out of memory");
     }
     struct chorus_voice_list l = {0};
-    int rc = b->desc->ops->list_voices(b, &l);
+    char why[512];
+    int rc = chorus_backend_list_voices(b, &l, why, sizeof why);
     if (rc != CHORUS_OK) {
         chorus_voice_list_release(&l);
-        return fail(s, rc, "cannot list the voices of %s: %s", b->name, chorus_strerror(rc));
+        return fail(s, rc, "cannot list the voices of %s: %s", b->name, why);
     }
     if (!want || !*want) want = l.n ? l.v[0].id : "";
     size_t n = strcspn(want, "+");
@@ -232,10 +252,21 @@ int chorus_stream_open_internal(struct chorus_engine *e, const struct chorus_req
                                 unsigned sflags, struct chorus_stream **out) {
     if (!out) return CHORUS_E_INVALID;
     *out = NULL;
+    chorus_engine_clear_err(e);
     struct chorus_stream *s = calloc(1, sizeof *s);
-    if (!s) return CHORUS_E_NOMEM;
+    if (!s) {
+        /* no stream to hold the message: the engine's channel has it */
+        chorus_engine_set_err(e, "out of memory opening a stream");
+        return CHORUS_E_NOMEM;
+    }
     pthread_mutex_init(&s->qmu, NULL);
-    pthread_cond_init(&s->qcv, NULL);
+    /* timed waits (chorus_stream_receive) count on the monotonic clock: a step of the wall
+     * clock neither stalls nor cuts them short */
+    pthread_condattr_t ca;
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    pthread_cond_init(&s->qcv, &ca);
+    pthread_condattr_destroy(&ca);
     atomic_init(&s->cancel, 0);
     s->engine = e;
     *out = s;
@@ -452,6 +483,7 @@ static int sink_pcm(struct chorus_sink *k, const float *x, size_t n, int rate) {
     s->engine_rate = rate;
     int rc = chorus_output_pcm(s->out, x, n, rate);
     if (rc) return fail(s, rc < 0 ? rc : CHORUS_E_BACKEND, "audio output failed: %s", chorus_output_errmsg(s->out));
+    if ((rc = words_drain(s, 0))) return rc;
     rc = flush_chunk(s, 0);
     if (rc) return check_cancel(s) ? CHORUS_E_CANCELLED : fail(s, rc, "cannot deliver audio: %s", chorus_strerror(rc));
     return check_cancel(s);
@@ -505,26 +537,8 @@ int chorus_sink_encoded(struct chorus_sink *k, enum chorus_format fmt, const voi
     return rc ? rc : check_cancel(s);
 }
 
-int chorus_sink_word(struct chorus_sink *k, size_t off, size_t len, double start, double end) {
-    struct chorus_stream *s = k->s;
-    chorus_cache_seg_word(k->cache, off, len, start, end);
-    const struct chorus_textseg *seg = k->seg;
-    if (off > seg->len) return 0;
-    if (off + len > seg->len) len = seg->len - off;
-    struct chorus_word w;
-    size_t a = seg->map[off], b = seg->map[off + len];
-    /* normalized text maps several output bytes into one input span: end at the first output
-     * byte after the word that maps past its start */
-    for (size_t j = off + len; b <= a && j < seg->len; j++) b = seg->map[j + 1];
-    if (b < a) b = a;
-    while (b > a && (s->text[b - 1] == ' ' || s->text[b - 1] == '\n' || s->text[b - 1] == '\t' ||
-                     s->text[b - 1] == '\r'))
-        b--;
-    w.text_offset = a;
-    w.text_len = b - a;
-    double base = chorus_output_segment_start(s->out);
-    w.start = base + (start < 0 ? 0 : start) / (double)s->speed_time_div;
-    w.end = base + (end < start ? start : end) / (double)s->speed_time_div;
+/* Emit one placed word: an event now, and a place in the pending chunk. */
+static int word_out(struct chorus_stream *s, struct chorus_word w) {
     if (w.start < s->last_word_start) w.start = s->last_word_start; /* keep monotonic */
     if (w.end < w.start) w.end = w.start;
     s->last_word_start = w.start;
@@ -538,8 +552,70 @@ int chorus_sink_word(struct chorus_sink *k, size_t off, size_t len, double start
     s->pend_words[s->pend_nwords++] = w;
     if (w.text_offset + w.text_len > s->word_done) s->word_done = w.text_offset + w.text_len;
     struct chorus_event ev = {.type = CHORUS_EVENT_WORD, .word = &w};
-    if (emit(s, &ev)) return check_cancel(s);
+    emit(s, &ev);
     return check_cancel(s);
+}
+
+/* Place the segment's queued words once the output knows where the segment starts. A word
+ * leaves when the next one bounds it (its end never runs past the next word's start) or, with
+ * `final`, at the segment's end, bounded by where the segment's sound ends. */
+static int words_drain(struct chorus_stream *s, int final) {
+    if (!s->segw_n || (!final && !chorus_output_segment_placed(s->out))) return 0;
+    double base = chorus_output_segment_start(s->out);
+    double div = (double)s->speed_time_div;
+    double first = chorus_output_segment_audible_start(s->out);
+    double stop = chorus_output_segment_audible_end(s->out);
+    size_t n = final ? s->segw_n : s->segw_n - 1, i;
+    int rc = 0;
+    for (i = 0; i < n && !rc; i++) {
+        const struct seg_word *q = &s->segw[i];
+        struct chorus_word w = {.text_offset = q->a, .text_len = q->b - q->a};
+        w.start = base + (q->start < 0 ? 0 : q->start) / div;
+        w.end = base + (q->end < q->start ? q->start : q->end) / div;
+        double bound = i + 1 < s->segw_n ? base + s->segw[i + 1].start / div : stop;
+        if (w.end > bound) w.end = bound;
+        if (w.start < first) w.start = first; /* an engine's word can begin in trimmed quiet */
+        if (w.end < first) w.end = first;
+        if (final && w.start > stop) w.start = stop;
+        rc = word_out(s, w);
+    }
+    memmove(s->segw, s->segw + i, (s->segw_n - i) * sizeof *s->segw);
+    s->segw_n -= i;
+    return rc;
+}
+
+int chorus_sink_word(struct chorus_sink *k, size_t off, size_t len, double start, double end) {
+    struct chorus_stream *s = k->s;
+    chorus_cache_seg_word(k->cache, off, len, start, end);
+    const struct chorus_textseg *seg = k->seg;
+    if (off > seg->len) return 0;
+    if (off + len > seg->len) len = seg->len - off;
+    size_t a = seg->map[off], b = seg->map[off + len];
+    /* normalized text maps several output bytes into one input span: end at the first output
+     * byte after the word that maps past its start */
+    for (size_t j = off + len; b <= a && j < seg->len; j++) b = seg->map[j + 1];
+    if (b < a) b = a;
+    while (b > a && (s->text[b - 1] == ' ' || s->text[b - 1] == '\n' || s->text[b - 1] == '\t' ||
+                     s->text[b - 1] == '\r'))
+        b--;
+    struct seg_word *last = s->segw_n ? &s->segw[s->segw_n - 1] : NULL;
+    if (last && last->a == a) {
+        /* the spoken words of one written token ("$12.50" -> "twelve dollars fifty cents")
+         * are one entry: the token's span, from its first spoken word to its last */
+        if (b > last->b) last->b = b;
+        if (end > last->end) last->end = end;
+        return check_cancel(s);
+    }
+    if (s->segw_n == s->segw_cap) {
+        size_t nc = s->segw_cap ? s->segw_cap * 2 : 16;
+        struct seg_word *p = realloc(s->segw, nc * sizeof *p);
+        if (!p) return CHORUS_E_NOMEM;
+        s->segw = p;
+        s->segw_cap = nc;
+    }
+    s->segw[s->segw_n++] = (struct seg_word){a, b, start, end};
+    int rc = words_drain(s, 0);
+    return rc ? rc : check_cancel(s);
 }
 
 int chorus_sink_mark(struct chorus_sink *k, const char *name, double time) {
@@ -594,14 +670,78 @@ void chorus_seg_copy_release(struct seg_copy *c) {
 
 /* ---------------------------------------------------------------- run ---- */
 
+/* What the text before a join ends with: the pause it calls for. */
+enum join_kind { JOIN_WORD, JOIN_CLAUSE, JOIN_SENTENCE };
+
+static int ends_with_seq(const char *t, size_t n, const char *seq) {
+    size_t k = strlen(seq);
+    return n >= k && memcmp(t + n - k, seq, k) == 0;
+}
+
+static enum join_kind text_join_kind(const char *t, size_t n) {
+    static const char *const closers[] = {")", "]", "}", "\"", "'", "\xE2\x80\x9D", "\xE2\x80\x99", "\xC2\xBB", NULL};
+    static const char *const sentence[] = {".", "!", "?", "\xE2\x80\xA6", "\xE3\x80\x82", "\xEF\xBC\x81", "\xEF\xBC\x9F", NULL};
+    static const char *const clause[] = {",", ";", ":", "\xE2\x80\x94", "\xE2\x80\x93", "\xE3\x80\x81", "\xEF\xBC\x8C", "\xEF\xBC\x9B", " -", NULL};
+    while (n && (t[n - 1] == ' ' || t[n - 1] == '\n' || t[n - 1] == '\t' || t[n - 1] == '\r')) n--;
+    for (int again = 1; again;) { /* step back over closing quotes and brackets */
+        again = 0;
+        for (const char *const *c = closers; *c; c++)
+            if (ends_with_seq(t, n, *c)) {
+                n -= strlen(*c);
+                again = 1;
+                break;
+            }
+    }
+    for (const char *const *c = sentence; *c; c++)
+        if (ends_with_seq(t, n, *c)) return JOIN_SENTENCE;
+    for (const char *const *c = clause; *c; c++)
+        if (ends_with_seq(t, n, *c)) return JOIN_CLAUSE;
+    return JOIN_WORD;
+}
+
+/* The engine's natural sentence/clause pause at `speed`: its measured table, interpolated
+ * (config [BACKEND] sentence_pause_ms / clause_pause_ms, at speed 1, override it), else the
+ * core's defaults divided by the speed. */
+static double engine_pause(const struct chorus_stream *s, enum join_kind kind, float speed) {
+    const struct chorus_backend_desc *d = s->backend->desc;
+    const char *key = kind == JOIN_SENTENCE ? "sentence_pause_ms" : "clause_pause_ms";
+    double ms = chorus_config_double(s->engine->cfg, d->name, key, -1);
+    if (ms >= 0) return ms / 1000.0 / speed;
+    const struct chorus_pause_point *p = d->pauses;
+    if (!p || !p[0].speed) return (kind == JOIN_SENTENCE ? 0.35 : 0.2) / speed;
+    size_t i = 0;
+    while (p[i + 1].speed && p[i + 1].speed <= speed) i++;
+    const struct chorus_pause_point *a = &p[i], *b = p[i + 1].speed ? &p[i + 1] : &p[i];
+    double va = kind == JOIN_SENTENCE ? a->sentence_ms : a->clause_ms;
+    double vb = kind == JOIN_SENTENCE ? b->sentence_ms : b->clause_ms;
+    if (speed <= a->speed || b == a) return va / 1000.0; /* outside the table: its end value */
+    double f = (speed - a->speed) / (b->speed - a->speed);
+    return (va + (vb - va) * f) / 1000.0;
+}
+
+/* The silence between the previous segment's last sound and this one's first: an explicit
+ * pause (SSML <break>, a paragraph) stands for itself, else the pause the text calls for. */
+static double join_pause(const struct chorus_stream *s, const struct chorus_textseg *seg, float speed) {
+    double text = s->last_join == JOIN_WORD ? 0.0 : engine_pause(s, (enum join_kind)s->last_join, speed);
+    if (!(seg->pause_before > 0)) return text;
+    if (s->input == CHORUS_INPUT_SSML) return seg->pause_before;
+    /* a paragraph: at least a sentence's pause, scaled like one */
+    double para = seg->pause_before / speed, sent = engine_pause(s, JOIN_SENTENCE, speed);
+    return para > sent ? para : sent;
+}
+
 static int run_segment(struct chorus_stream *s, const struct chorus_textseg *seg, unsigned index,
                        int is_last) {
-    int rc;
+    int rc = 0;
     s->cur_seg = seg;
-    if (seg->pause_before > 0) {
+    float speed = s->speed * (seg->rate > 0 ? seg->rate : 1.0f);
+    if (index > 0 && seg->len > 0) {
+        rc = chorus_output_join(s->out, join_pause(s, seg, speed));
+    } else if (seg->pause_before > 0) {
         rc = chorus_output_silence(s->out, seg->pause_before);
-        if (rc) return fail(s, rc, "audio output failed: %s", chorus_output_errmsg(s->out));
     }
+    if (rc) return fail(s, rc, "audio output failed: %s", chorus_output_errmsg(s->out));
+    s->segw_n = 0;
     for (size_t i = 0; i < seg->n_marks; i++) {
         struct chorus_event ev = {.type = CHORUS_EVENT_MARK, .mark_name = seg->marks[i],
                                   .mark_time = chorus_output_time(s->out)};
@@ -615,7 +755,7 @@ static int run_segment(struct chorus_stream *s, const struct chorus_textseg *seg
     job.voice = seg->voice && *seg->voice ? seg->voice : s->voice;
     job.model = s->model;
     job.language = s->language ? s->language : seg->language; /* xml:lang or detected */
-    job.speed = s->speed * (seg->rate > 0 ? seg->rate : 1.0f);
+    job.speed = speed;
     job.pitch = seg->pitch > 0 ? seg->pitch : 1.0f;
     job.volume = seg->volume > 0 ? seg->volume : 1.0f;
     job.options = s->options;
@@ -640,15 +780,16 @@ static int run_segment(struct chorus_stream *s, const struct chorus_textseg *seg
     } else {
         struct chorus_limiter *bl = s->backend->limiter;
         if (bl) {
-            s->waiting_on = bl;
-            rc = chorus_limiter_acquire(bl, &s->cancel);
-            s->waiting_on = NULL;
+            rc = chorus_limiter_acquire(bl, &s->cancel, NULL);
             if (rc) {
                 chorus_cache_seg_end(sink.cache, 0);
                 return check_cancel(s) ? CHORUS_E_CANCELLED : rc;
             }
         }
+        struct chorus_op op;
+        chorus_op_begin(&op, NULL, 0, s);
         rc = s->backend->desc->ops->synthesize(s->backend, &job, &sink);
+        chorus_op_end(&op);
         if (bl) chorus_limiter_release(bl);
     }
     if (sink.dec) {
@@ -668,7 +809,8 @@ static int run_segment(struct chorus_stream *s, const struct chorus_textseg *seg
     if (s->status) return s->status;
     rc = chorus_output_segment_end(s->out);
     if (rc) return fail(s, rc, "audio output failed: %s", chorus_output_errmsg(s->out));
-    return 0;
+    s->last_join = text_join_kind(seg->text, seg->len);
+    return words_drain(s, 1);
 }
 
 int chorus_stream_emit_raw_chunk(struct chorus_stream *s) {
@@ -682,6 +824,16 @@ int chorus_stream_emit_raw_chunk(struct chorus_stream *s) {
     int rc = emit(s, &ev);
     s->pend_bytes.len = 0;
     return rc;
+}
+
+/* A loudness target the peak ceiling does not allow is capped: say so, with what was reached. */
+static void warn_loudness(const struct chorus_stream *s, double target) {
+    double got = chorus_output_loudness_reached(s->out);
+    if (target == 0.0 || got == 0.0 || got >= target - 1.0) return;
+    CHORUS_LOGW("loudness target %g dBFS for %s was not reached: the audio reached %.1f dBFS, "
+                "held back by the -1 dBFS peak limit (or the +24 dB gain limit); set loudness_db "
+                "to %.0f or lower in [%s] (or [chorus]) of the config to avoid the cap",
+                target, s->backend->name, got, floor(got), s->backend->name);
 }
 
 static int run_pipeline(struct chorus_stream *s) {
@@ -751,9 +903,26 @@ static int run_pipeline(struct chorus_stream *s) {
     }
     rc = chorus_output_finish(s->out);
     if (rc) return fail(s, rc, "audio output failed: %s", chorus_output_errmsg(s->out));
+    warn_loudness(s, oo.loudness_db);
     rc = flush_chunk(s, 1);
     if (rc) return check_cancel(s) ? CHORUS_E_CANCELLED : rc;
     return emit_progress(s, s->text_len);
+}
+
+/* The engine refused a slot: say why and what to do. */
+static void busy_message(struct chorus_stream *s, int why) {
+    struct chorus_limiter_stats st;
+    chorus_limiter_stats(s->engine->limiter, &st);
+    if (why == CHORUS_LIMIT_TIMED_OUT)
+        fail(s, CHORUS_E_BUSY,
+             "the engine is busy: no generation slot came free within %d ms (%d run at once); "
+             "retry later, or raise [chorus] max_concurrent or queue_timeout_ms",
+             st.timeout_ms, st.max);
+    else
+        fail(s, CHORUS_E_BUSY,
+             "the engine is busy: %d generations are running and %d are waiting (the queue is "
+             "full); retry shortly, or raise [chorus] max_concurrent or max_queue",
+             st.max, st.max_queue);
 }
 
 int chorus_stream_run(struct chorus_stream *s) {
@@ -763,10 +932,10 @@ int chorus_stream_run(struct chorus_stream *s) {
     s->ran = 1;
     s->t_start = chorus_now();
     struct chorus_limiter *gl = s->engine->limiter;
-    s->waiting_on = gl;
-    int rc = chorus_limiter_acquire(gl, &s->cancel);
-    s->waiting_on = NULL;
+    int why = 0;
+    int rc = chorus_limiter_acquire(gl, &s->cancel, &why);
     int have_slot = rc == CHORUS_OK;
+    if (rc == CHORUS_E_BUSY) busy_message(s, why);
     if (have_slot) {
         struct chorus_event ev = {.type = CHORUS_EVENT_STARTED};
         rc = emit(s, &ev);
@@ -801,8 +970,9 @@ int chorus_stream_run(struct chorus_stream *s) {
 void chorus_stream_cancel(struct chorus_stream *s) {
     if (!s) return;
     atomic_store(&s->cancel, 1);
-    /* wake any limiter wait and any pull-mode wait */
-    chorus_limiter_wake(s->engine->limiter);
+    /* wake any limiter wait and any pull-mode wait (a stream whose open failed may have no
+     * engine or backend) */
+    if (s->engine) chorus_limiter_wake(s->engine->limiter);
     if (s->backend && s->backend->limiter) chorus_limiter_wake(s->backend->limiter);
     pthread_mutex_lock(&s->qmu);
     pthread_cond_broadcast(&s->qcv);
@@ -846,6 +1016,7 @@ void chorus_stream_destroy(struct chorus_stream *s) {
     free(s->normalize_options);
     free(s->pend);
     free(s->pend_words);
+    free(s->segw);
     chorus_buf_release(&s->pend_bytes);
     pthread_mutex_destroy(&s->qmu);
     pthread_cond_destroy(&s->qcv);

@@ -15,6 +15,11 @@
 struct chorus_output;
 struct chorus_limiter;
 
+struct seg_word {
+    size_t a, b;        /* span in the request's text */
+    double start, end;  /* seconds into the segment's engine audio */
+};
+
 struct chorus_stream {
     struct chorus_engine *engine;
     struct chorus_backend *backend;
@@ -37,7 +42,6 @@ struct chorus_stream {
     atomic_int cancel;
     int status;
     char err[1024];
-    struct chorus_limiter *waiting_on;
     struct chorus_textiter *iter;
     struct chorus_output *out;
     const struct chorus_textseg *cur_seg;
@@ -55,6 +59,11 @@ struct chorus_stream {
     struct chorus_buf pend_bytes;
     struct chorus_word *pend_words;
     size_t pend_nwords, pend_wcap;
+    /* the current segment's words, in engine time, until the output has placed them (and the
+     * next word or the segment's end has bounded them) */
+    struct seg_word *segw;
+    size_t segw_n, segw_cap;
+    int last_join; /* what the last segment's text ends with: a sentence, a clause, a word */
     /* pull mode */
     pthread_t worker;
     int worker_started, worker_done, worker_rc;

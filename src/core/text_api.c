@@ -4,6 +4,7 @@
 
 #include "chorus/chorus.h"
 #include "core/backend.h"
+#include "core/engine.h"
 #include "core/stream_internal.h"
 #include "core/util.h"
 #include "text/text.h"
@@ -78,7 +79,12 @@ int chorus_plan_text(const char *text, size_t len, enum chorus_input_kind kind, 
 
 int chorus_phonemize(struct chorus_engine *e, const char *backend, const char *voice,
                      const char *text, size_t len, char **out, char *errbuf, size_t errbuf_size) {
-    if (!e || !text || !out) return CHORUS_E_INVALID;
+    chorus_engine_clear_err(e);
+    if (!e || !text || !out) {
+        chorus_engine_set_err(e, "chorus_phonemize: no engine, text or output pointer given");
+        chorus_fmt(errbuf, errbuf_size, "%s", chorus_engine_errmsg(e));
+        return CHORUS_E_INVALID;
+    }
     *out = NULL;
     /* a stream does the validation and voice resolution a real request would get */
     struct chorus_request r = chorus_request_default();
@@ -89,18 +95,22 @@ int chorus_phonemize(struct chorus_engine *e, const char *backend, const char *v
     struct chorus_stream *s = NULL;
     int rc = chorus_stream_open(e, &r, &s);
     if (rc != CHORUS_OK) {
-        chorus_fmt(errbuf, errbuf_size, "%s", s ? chorus_stream_errmsg(s) : chorus_strerror(rc));
-        chorus_stream_destroy(s);
-        return rc;
-    }
-    struct chorus_backend *b = s->backend;
-    if (!b->desc->ops->phonemize) {
-        chorus_fmt(errbuf, errbuf_size, "backend %s has no phoneme notation to show", b->name);
+        chorus_engine_set_err(e, "%s", s ? chorus_stream_errmsg(s) : chorus_strerror(rc));
+    } else if (!s->backend->desc->ops->phonemize) {
+        chorus_engine_set_err(e, "backend %s has no phoneme notation to show", s->backend->name);
         rc = CHORUS_E_INVALID;
     } else {
-        rc = b->desc->ops->phonemize(b, s->voice, s->language, s->text, s->text_len, out, errbuf,
-                                     errbuf_size);
+        struct chorus_backend *b = s->backend;
+        char why[1024];
+        struct chorus_op op;
+        chorus_op_begin(&op, why, sizeof why, NULL);
+        rc = b->desc->ops->phonemize(b, s->voice, s->language, s->text, s->text_len, out);
+        chorus_op_end(&op);
+        if (rc != CHORUS_OK)
+            chorus_engine_set_err(e, "cannot phonemize with %s: %s", b->name,
+                                  why[0] ? why : chorus_strerror(rc));
     }
+    if (rc != CHORUS_OK) chorus_fmt(errbuf, errbuf_size, "%s", chorus_engine_errmsg(e));
     chorus_stream_destroy(s);
     return rc;
 }

@@ -1,10 +1,18 @@
 #include "core/util.h"
 
 #include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <math.h>
+#include <stdatomic.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
+#include <sys/random.h>
 #include <time.h>
+#include <unistd.h>
 
 char *chorus_strdup(const char *s) {
     return s ? strdup(s) : NULL;
@@ -113,4 +121,84 @@ double chorus_now(void) {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+int chorus_parse_bool_n(const char *v, size_t n, int *out) {
+    static const char *const yes[] = {"true", "yes", "on", "1"};
+    static const char *const no[] = {"false", "no", "off", "0"};
+    if (!v) return -1;
+    for (size_t i = 0; i < sizeof yes / sizeof yes[0]; i++) {
+        if (strlen(yes[i]) == n && !strncasecmp(yes[i], v, n)) return *out = 1, 0;
+        if (strlen(no[i]) == n && !strncasecmp(no[i], v, n)) return *out = 0, 0;
+    }
+    return -1;
+}
+
+int chorus_parse_bool(const char *v, int *out) {
+    return v ? chorus_parse_bool_n(v, strlen(v), out) : -1;
+}
+
+int chorus_parse_number(const char *v, double *out) {
+    if (!v) return -1;
+    char clean[64];
+    size_t k = 0;
+    /* digits, sign, point, exponent, and TOML's '_' between digits; nothing else (no hex, no
+     * "inf"/"nan", no spaces) */
+    for (const char *p = v; *p; p++) {
+        if (*p == '_') {
+            if (p == v || !isdigit((unsigned char)p[-1]) || !isdigit((unsigned char)p[1])) return -1;
+            continue;
+        }
+        if (!isdigit((unsigned char)*p) && !strchr("+-.eE", *p)) return -1;
+        if (k + 1 >= sizeof clean) return -1;
+        clean[k++] = *p;
+    }
+    clean[k] = 0;
+    if (k == 0) return -1;
+    char *end;
+    errno = 0;
+    double d = strtod(clean, &end);
+    if (*end || end == clean || !isfinite(d) || errno == ERANGE) return -1;
+    *out = d;
+    return 0;
+}
+
+/* A name no other process or thread can take: random bits, retried while they collide. */
+static void random_suffix(char *out) {
+    static const char digits[] = "abcdefghijklmnopqrstuvwxyz0123456789";
+    static atomic_uint counter;
+    unsigned char r[8];
+    if (getrandom(r, sizeof r, GRND_NONBLOCK) != (ssize_t)sizeof r) {
+        uint64_t x = (uint64_t)getpid() * 0x9E3779B97F4A7C15ull ^ (uint64_t)(chorus_now() * 1e9) ^
+                     atomic_fetch_add(&counter, 1) * 0xBF58476D1CE4E5B9ull;
+        memcpy(r, &x, sizeof r);
+    }
+    for (size_t i = 0; i < sizeof r; i++) out[i] = digits[r[i] % (sizeof digits - 1)];
+    out[sizeof r] = 0;
+}
+
+int chorus_create_beside(const char *path, const char *suffix, char **tmp_out) {
+    *tmp_out = NULL;
+    size_t pl = strlen(path), sl = strlen(suffix);
+    char *tmp = malloc(pl + sl + 11);
+    if (!tmp) {
+        errno = ENOMEM;
+        return -1;
+    }
+    for (int tries = 0; tries < 100; tries++) {
+        char rnd[9];
+        random_suffix(rnd);
+        snprintf(tmp, pl + sl + 11, "%s.%s%s", path, rnd, suffix);
+        /* mode 0666: the kernel applies the process umask, as for any new file */
+        int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
+        if (fd >= 0) {
+            *tmp_out = tmp;
+            return fd;
+        }
+        if (errno != EEXIST) break;
+    }
+    int saved = errno;
+    free(tmp);
+    errno = saved;
+    return -1;
 }

@@ -22,6 +22,18 @@ int chorus_buf_append(struct chorus_buf *b, const void *data, size_t n);
 int chorus_buf_printf(struct chorus_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void chorus_buf_release(struct chorus_buf *b);
 
+/* The one boolean spelling of config files, options and environment variables: true/false,
+ * yes/no, on/off, 1/0 (case-insensitive). 0 with *out set, or -1 if v is none of them. */
+int chorus_parse_bool(const char *v, int *out);
+int chorus_parse_bool_n(const char *v, size_t n, int *out);
+/* A number written in full: digits, sign, point, exponent, '_' between digits; finite. 0 with
+ * *out set, or -1 ("four", "inf", "nan", "0x10", "1e999", "" are all -1). */
+int chorus_parse_number(const char *v, double *out);
+/* Create a new file "PATH.RANDOM" + suffix beside path, exclusively, with mode 0666 less the
+ * process umask (read by the kernel: nothing process-wide is changed). Returns the open fd and
+ * the malloc'd name in *tmp_out, or -1 with errno. */
+int chorus_create_beside(const char *path, const char *suffix, char **tmp_out);
+
 /* Monotonic clock in seconds. */
 double chorus_now(void);
 

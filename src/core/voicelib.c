@@ -558,24 +558,27 @@ int chorus_voicelib_remove(const struct chorus_config *cfg, const char *name, ch
 
 int chorus_cloned_voice_add(struct chorus_engine *e, const char *name, const char *file,
                             const char *description, char *warning, size_t warning_size) {
+    chorus_engine_clear_err(e);
     if (!e) return CHORUS_E_INVALID;
     char err[1536];
     int rc = chorus_voicelib_add(e->cfg, name, file, description, warning, warning_size, err,
                                  sizeof err);
-    if (rc) chorus_engine_set_err("%s", err);
+    if (rc) chorus_engine_set_err(e, "%s", err);
     return rc;
 }
 
 int chorus_cloned_voice_remove(struct chorus_engine *e, const char *name) {
+    chorus_engine_clear_err(e);
     if (!e) return CHORUS_E_INVALID;
     char err[1536];
     int rc = chorus_voicelib_remove(e->cfg, name, err, sizeof err);
-    if (rc) chorus_engine_set_err("%s", err);
+    if (rc) chorus_engine_set_err(e, "%s", err);
     return rc;
 }
 
 int chorus_cloned_voice_list(struct chorus_engine *e, struct chorus_cloned_voice **out,
                              size_t *n) {
+    chorus_engine_clear_err(e);
     if (!out || !n) return CHORUS_E_INVALID;
     *out = NULL;
     *n = 0;
@@ -585,14 +588,14 @@ int chorus_cloned_voice_list(struct chorus_engine *e, struct chorus_cloned_voice
     size_t cnt;
     int rc = chorus_voicelib_list(e->cfg, &v, &cnt, err, sizeof err);
     if (rc) {
-        chorus_engine_set_err("%s", err);
+        chorus_engine_set_err(e, "%s", err);
         return rc;
     }
     if (!cnt) return CHORUS_OK;
     struct chorus_cloned_voice *r = calloc(cnt, sizeof *r);
     if (!r) {
         chorus_voicelib_entries_free(v, cnt);
-        chorus_engine_set_err("out of memory");
+        chorus_engine_set_err(e, "out of memory");
         return CHORUS_E_NOMEM;
     }
     size_t k;
@@ -607,7 +610,7 @@ int chorus_cloned_voice_list(struct chorus_engine *e, struct chorus_cloned_voice
         if (!r[k].name || !r[k].description || !r[k].created || !r[k].path) {
             chorus_cloned_voices_free(r, k + 1);
             chorus_voicelib_entries_free(v, cnt);
-            chorus_engine_set_err("out of memory");
+            chorus_engine_set_err(e, "out of memory");
             return CHORUS_E_NOMEM;
         }
     }

@@ -35,13 +35,18 @@ static int emit(struct chorus_framer *f, char *s, size_t n) {
 }
 
 static int sse_dispatch(struct chorus_framer *f) {
-    if (!f->have_data) return CHORUS_OK;
+    if (!f->have_data) {
+        f->event[0] = '\0'; /* an event without data is not delivered */
+        return CHORUS_OK;
+    }
     f->have_data = 0;
     size_t n = f->data_len;
     f->data_len = 0;
     int rc = grow(&f->data, &f->data_cap, n + 1);
     if (rc) return rc;
-    return emit(f, f->data, n);
+    rc = emit(f, f->data, n);
+    f->event[0] = '\0';
+    return rc;
 }
 
 /* A complete line (without its terminator) is in f->line[0..line_len). */
@@ -59,10 +64,16 @@ static int line_done(struct chorus_framer *f) {
     if (l[0] == ':') return CHORUS_OK; /* comment */
     const char *colon = memchr(l, ':', n);
     size_t flen = colon ? (size_t)(colon - l) : n;
-    if (flen != 4 || memcmp(l, "data", 4) != 0) return CHORUS_OK; /* event:, id:, retry: */
     const char *v = colon ? colon + 1 : l + n;
     if (v < l + n && *v == ' ') v++;
     size_t vlen = (size_t)(l + n - v);
+    if (flen == 5 && !memcmp(l, "event", 5)) {
+        size_t k = vlen < sizeof f->event - 1 ? vlen : sizeof f->event - 1;
+        memcpy(f->event, v, k);
+        f->event[k] = '\0';
+        return CHORUS_OK;
+    }
+    if (flen != 4 || memcmp(l, "data", 4) != 0) return CHORUS_OK; /* id:, retry: */
     size_t need = f->data_len + (f->have_data ? 1 : 0) + vlen + 1;
     if (need > f->max_len) return CHORUS_E_TOO_LONG;
     if ((rc = grow(&f->data, &f->data_cap, need))) return rc;

@@ -33,6 +33,56 @@ int chorus_net_global_init(void) {
     return net_init_rc;
 }
 
+/* ---- connection pool (libcurl share: connections, DNS, TLS sessions) -------------------- */
+
+struct chorus_http_pool {
+    CURLSH *sh;
+    pthread_mutex_t mu[CURL_LOCK_DATA_LAST];
+    char *ca_file;
+};
+
+static void pool_lock(CURL *h, curl_lock_data data, curl_lock_access access, void *ud) {
+    struct chorus_http_pool *p = ud;
+    (void)h, (void)access;
+    if ((int)data >= 0 && data < CURL_LOCK_DATA_LAST) pthread_mutex_lock(&p->mu[data]);
+}
+
+static void pool_unlock(CURL *h, curl_lock_data data, void *ud) {
+    struct chorus_http_pool *p = ud;
+    (void)h;
+    if ((int)data >= 0 && data < CURL_LOCK_DATA_LAST) pthread_mutex_unlock(&p->mu[data]);
+}
+
+struct chorus_http_pool *chorus_http_pool_create(const char *ca_file) {
+    if (chorus_net_global_init() != CHORUS_OK) return NULL;
+    struct chorus_http_pool *p = calloc(1, sizeof *p);
+    if (!p) return NULL;
+    for (int i = 0; i < CURL_LOCK_DATA_LAST; i++) pthread_mutex_init(&p->mu[i], NULL);
+    p->sh = curl_share_init();
+    if (ca_file && *ca_file && !(p->ca_file = strdup(ca_file))) {
+        chorus_http_pool_destroy(p);
+        return NULL;
+    }
+    if (!p->sh || curl_share_setopt(p->sh, CURLSHOPT_LOCKFUNC, pool_lock) != CURLSHE_OK ||
+        curl_share_setopt(p->sh, CURLSHOPT_UNLOCKFUNC, pool_unlock) != CURLSHE_OK ||
+        curl_share_setopt(p->sh, CURLSHOPT_USERDATA, p) != CURLSHE_OK ||
+        curl_share_setopt(p->sh, CURLSHOPT_SHARE, CURL_LOCK_DATA_CONNECT) != CURLSHE_OK ||
+        curl_share_setopt(p->sh, CURLSHOPT_SHARE, CURL_LOCK_DATA_DNS) != CURLSHE_OK ||
+        curl_share_setopt(p->sh, CURLSHOPT_SHARE, CURL_LOCK_DATA_SSL_SESSION) != CURLSHE_OK) {
+        chorus_http_pool_destroy(p);
+        return NULL;
+    }
+    return p;
+}
+
+void chorus_http_pool_destroy(struct chorus_http_pool *p) {
+    if (!p) return;
+    if (p->sh) curl_share_cleanup(p->sh);
+    for (int i = 0; i < CURL_LOCK_DATA_LAST; i++) pthread_mutex_destroy(&p->mu[i]);
+    free(p->ca_file);
+    free(p);
+}
+
 /* ---- small helpers ---------------------------------------------------------------------- */
 
 static long long now_ms(void) {
@@ -236,6 +286,7 @@ struct xfer {
     int cb_status;        /* a callback's abort status */
     int cancelled;
     size_t body_bytes;    /* 2xx body bytes of this attempt */
+    int have_request_id;  /* a request-id header was seen (preferred to x-request-id) */
     char *err;            /* error body being collected */
     size_t err_len;
 };
@@ -289,11 +340,19 @@ static size_t on_header(char *buf, size_t size, size_t nitems, void *ud) {
     }
     if (header_is(buf, n, "content-type", &v, &vl)) {
         copy_value(x->r->content_type, sizeof x->r->content_type, v, vl);
-    } else if (header_is(buf, n, "x-request-id", &v, &vl) ||
-               header_is(buf, n, "request-id", &v, &vl)) {
+    } else if (header_is(buf, n, "request-id", &v, &vl)) {
+        /* ElevenLabs' stitching id (previous_request_ids) is request-id; it wins over an
+         * x-request-id a proxy or another layer may add */
         copy_value(x->r->request_id, sizeof x->r->request_id, v, vl);
+        x->have_request_id = 1;
+    } else if (header_is(buf, n, "x-request-id", &v, &vl)) {
+        if (!x->have_request_id) copy_value(x->r->request_id, sizeof x->r->request_id, v, vl);
     } else if (header_is(buf, n, "character-cost", &v, &vl)) {
         copy_value(x->r->character_cost, sizeof x->r->character_cost, v, vl);
+    } else if (header_is(buf, n, "x-should-retry", &v, &vl)) {
+        x->r->should_retry = (vl == 4 && !strncasecmp(v, "true", 4))    ? 1
+                             : (vl == 5 && !strncasecmp(v, "false", 5)) ? 0
+                                                                         : -1;
     } else if (header_is(buf, n, "retry-after-ms", &v, &vl)) {
         char tmp[64];
         copy_value(tmp, sizeof tmp, v, vl);
@@ -394,6 +453,10 @@ static CURLcode attempt(const struct chorus_http_req *req, struct xfer *x, struc
     curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
     curl_easy_setopt(c, CURLOPT_USERAGENT, "chorus/" CHORUS_VERSION_STRING);
     curl_easy_setopt(c, CURLOPT_HTTPHEADER, hdrs);
+    if (req->pool) {
+        curl_easy_setopt(c, CURLOPT_SHARE, req->pool->sh);
+        if (req->pool->ca_file) curl_easy_setopt(c, CURLOPT_CAINFO, req->pool->ca_file);
+    }
     curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS,
                      p->connect_timeout_ms > 0 ? p->connect_timeout_ms : 10000L);
     long idle_s = p->idle_timeout_ms > 0 ? (p->idle_timeout_ms + 999) / 1000 : 60;
@@ -485,6 +548,7 @@ static void set_msg(const struct chorus_http_req *req, struct chorus_http_result
 int chorus_http_perform(const struct chorus_http_req *req, struct chorus_http_result *r) {
     memset(r, 0, sizeof *r);
     r->retry_after_ms = -1;
+    r->should_retry = -1;
     const char *what = req->what ? req->what : "http";
     char shown[256];
     url_for_message(req->url, shown, sizeof shown);
@@ -514,6 +578,7 @@ int chorus_http_perform(const struct chorus_http_req *req, struct chorus_http_re
         r->error_body_len = 0;
         r->status = 0;
         r->retry_after_ms = -1;
+        r->should_retry = -1;
         r->attempts++;
         r->retries = r->attempts - 1;
         CURLcode res = attempt(req, &x, hdrs, errbuf);
@@ -553,6 +618,8 @@ int chorus_http_perform(const struct chorus_http_req *req, struct chorus_http_re
             if (v.status >= 0) v.status = CHORUS_E_BACKEND;
             rc = v.status;
             retryable = v.retryable;
+            /* the server's own word first, as openai-python's _should_retry takes it */
+            if (p->honour_should_retry && r->should_retry >= 0) retryable = r->should_retry;
             set_msg(req, r, "%s", v.msg);
         } else {
             const char *detail = errbuf[0] ? errbuf : curl_easy_strerror(res);

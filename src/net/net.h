@@ -45,6 +45,9 @@ struct chorus_http_policy {
     long backoff_max_ms;     /**< cap of one backoff; 0: 8 s */
     long retry_after_max_ms; /**< a longer Retry-After is not waited for; 0: 60 s */
     int retry_after_body;    /**< 1: also retry a transfer that failed after body bytes */
+    int honour_should_retry; /**< 1: an x-should-retry: true|false answer header decides
+                                  whether a failed attempt is retried (OpenAI's servers send
+                                  it; openai-python's _should_retry obeys it first) */
 };
 
 /** What classify decides about a non-2xx answer. */
@@ -56,6 +59,18 @@ struct chorus_http_verdict {
 
 struct chorus_http_result;
 
+/**
+ * A connection cache shared by the requests of one backend instance (libcurl's share interface:
+ * connections, DNS and TLS sessions), so that the chunks and retries of a stream reuse one
+ * TCP+TLS connection instead of a handshake each. Thread-safe: concurrent requests take
+ * different connections from it and put them back. ca_file: a PEM bundle to trust instead of
+ * the system's (NULL: the system's). NULL when out of memory (requests then work unshared).
+ */
+struct chorus_http_pool;
+struct chorus_http_pool *chorus_http_pool_create(const char *ca_file);
+/** After every request that used it has returned. NULL is fine. */
+void chorus_http_pool_destroy(struct chorus_http_pool *p);
+
 struct chorus_http_req {
     const char *method;          /**< "GET", "POST"; NULL: POST if body, else GET */
     const char *url;             /**< must not contain secrets */
@@ -64,6 +79,8 @@ struct chorus_http_req {
     size_t body_len;
     const char *secret;          /**< masked in every message (may be NULL) */
     const char *what;            /**< who is asking, for messages ("openai") */
+    struct chorus_http_pool *pool; /**< reuse connections from it (NULL: a fresh connection
+                                        per attempt) */
     struct chorus_http_policy policy;
     /** Called once per attempt when a 2xx status and headers are in, before its first body
      *  byte (so a replaying caller can rewind). Return <0 to abort with that status. */
@@ -93,6 +110,7 @@ struct chorus_http_result {
     char request_id[128];     /**< x-request-id / request-id header, "" if none */
     char character_cost[32];  /**< ElevenLabs character-cost header, "" if none */
     long retry_after_ms;      /**< last Retry-After / retry-after-ms seen, -1 if none */
+    int should_retry;         /**< last x-should-retry: 1 true, 0 false, -1 none */
     long total_wait_ms;       /**< time spent in backoff */
     char msg[1024];           /**< failure message (secret masked), "" on success */
 };
@@ -106,9 +124,10 @@ struct chorus_http_result {
 int chorus_http_perform(const struct chorus_http_req *req, struct chorus_http_result *r);
 void chorus_http_result_release(struct chorus_http_result *r);
 
-/** The generic mapping used when a request has no classify: 400/422 BAD_REQUEST, 401/403 AUTH,
- *  404 NOT_FOUND, 408 TIMEOUT (retryable), 429 RATE_LIMIT (retryable), 5xx SERVER (retryable),
- *  anything else BACKEND; the message quotes a short, printable excerpt of the body. */
+/** The generic mapping used when a request has no classify: 400/409/413/415/422 BAD_REQUEST
+ *  (a backend whose server means "try again" by 409, like OpenAI, says so in its classify),
+ *  401/403 AUTH, 404 NOT_FOUND, 408 TIMEOUT (retryable), 429 RATE_LIMIT (retryable), 5xx
+ *  SERVER (retryable), anything else BACKEND; the message quotes a short, printable excerpt of the body. */
 void chorus_http_classify_default(const char *what, const struct chorus_http_result *r,
                                   struct chorus_http_verdict *v);
 
@@ -184,7 +203,8 @@ void chorus_once_release(struct chorus_once *o);
 
 /**
  * Splits a byte stream into SSE events (text/event-stream: "data:" lines joined with "\n",
- * an empty line ends an event; "event:", "id:", "retry:" and comments are ignored) or into
+ * an empty line ends an event; the "event:" name is kept in f->event for on_frame; "id:",
+ * "retry:" and comments are ignored) or into
  * lines (NDJSON). Lines may end in \n, \r\n or \r. One event or line is capped at max_len
  * (0: 32 MiB): longer input is an error, so memory stays bounded.
  */
@@ -197,6 +217,8 @@ struct chorus_framer {
     size_t data_len, data_cap;
     int have_data;
     int last_cr;             /* the previous byte was \r (so a following \n is not a line) */
+    char event[32];          /* SSE: the "event:" name of the event being delivered ("" if
+                                none): on_frame may read it (OpenAI sends "event: error") */
     int (*on_frame)(void *ud, const char *frame, size_t n); /* NUL-terminated; <0 aborts */
     void *ud;
 };
@@ -212,31 +234,36 @@ void chorus_framer_release(struct chorus_framer *f);
 /* ---- WAV byte stream reader (servers that answer with wav) -------------------------------- */
 
 /**
- * Reads a RIFF/WAVE byte stream incrementally and hands out its 16-bit PCM. Accepts the sizes
- * streaming servers write (0, 0xFFFFFFFF): the data chunk then runs to the end of the input.
- * Only PCM 16-bit (format 1 or WAVE_FORMAT_EXTENSIBLE with PCM) is accepted; channels > 1 are
- * downmixed to mono. The header is capped at 64 KiB.
+ * Reads a RIFF/WAVE byte stream incrementally (the audio stage's WAV decoder underneath, so
+ * there is one WAV parser) and hands out mono PCM. Whatever real servers write: integer PCM
+ * 8/16/24/32-bit, IEEE float 32/64-bit (AllTalk's XTTS and travisvn's Chatterbox save float32
+ * through torchaudio), WAVE_FORMAT_EXTENSIBLE with a PCM or float sub-format, 1-16 channels
+ * (downmixed), and data sizes of 0 or 0xFFFFFFFF (streaming headers) read as "to the end".
+ * Float samples are clipped to [-1, 1] when converted to 16-bit for on_pcm.
  */
+struct chorus_decoder;
 struct chorus_wavreader {
-    unsigned char hdr[65536];
-    size_t hdr_len;
-    int state;         /* 0 header, 1 data, 2 after data (ignored), -1 error */
-    int sample_rate, channels, bits;
-    unsigned long long data_left; /* bytes of the data chunk left, ~0ull = to the end */
-    unsigned char carry[16];      /* an incomplete frame */
-    size_t carry_len;
+    struct chorus_decoder *dec; /* created on the first feed */
+    int state;                  /* 0 running, -1 error */
+    int sample_rate;            /* of the last delivered PCM (0 before any) */
+    int cb_status;              /* a callback's refusal */
+    /* 16-bit PCM to on_pcm, or (when set) float PCM to on_f32 */
     int (*on_pcm)(void *ud, const short *x, size_t n, int sample_rate); /* <0 aborts */
+    int (*on_f32)(void *ud, const float *x, size_t n, int sample_rate); /* <0 aborts */
     void *ud;
-    char err[160];
+    char err[256];
 };
 
 void chorus_wavreader_init(struct chorus_wavreader *w,
                            int (*on_pcm)(void *ud, const short *x, size_t n, int rate),
                            void *ud);
-/** Feed bytes. CHORUS_OK, an on_pcm error, or E_BACKEND with w->err set (not a WAV we read). */
+/** Feed bytes. CHORUS_OK, a callback's error, E_NOMEM, or E_BACKEND with w->err set (not a
+ *  WAV that can be read: the message says what is wrong with it). */
 int chorus_wavreader_feed(struct chorus_wavreader *w, const void *data, size_t n);
-/** End of input: E_BACKEND if no data chunk was found (w->err says what was wrong). */
+/** End of input: E_BACKEND if no audio data was found or a sized data chunk was cut short. */
 int chorus_wavreader_finish(struct chorus_wavreader *w);
+/** Free what the reader holds (init again to reuse it). */
+void chorus_wavreader_release(struct chorus_wavreader *w);
 
 /* ---- provider error envelopes ------------------------------------------------------------ */
 
@@ -245,6 +272,7 @@ struct chorus_provider_error {
     char message[300]; /* human text */
     char type[64];     /* OpenAI error.type */
     char code[64];     /* OpenAI error.code, ElevenLabs detail.status, FastAPI detail.error */
+    char param[64];    /* OpenAI error.param: the request field at fault ("voice", "input") */
 };
 
 /**

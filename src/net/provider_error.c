@@ -53,6 +53,7 @@ static void from_object(struct chorus_provider_error *e, json_t *o) {
         if (json_is_string(er)) c = er;
     }
     put_json_string(e->code, sizeof e->code, c);
+    put_json_string(e->param, sizeof e->param, json_object_get(o, "param"));
 }
 
 /* FastAPI validation list: [{"loc":["body","speed"],"msg":"...","type":"..."}] */

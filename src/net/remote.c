@@ -6,6 +6,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "audio/audio.h"
 #include "core/config.h"
 #include "core/log.h"
 #include "net/remote.h"
@@ -39,18 +40,58 @@ static int deliver_pcm_bytes(struct chorus_remote_audio *a, const unsigned char 
     return CHORUS_OK;
 }
 
-static int on_wav_pcm(void *ud, const short *x, size_t n, int rate) {
+static int on_wav_pcm(void *ud, const float *x, size_t n, int rate) {
     struct chorus_remote_audio *a = ud;
     a->rate = rate;
     a->samples += n;
-    return chorus_sink_pcm_s16(a->sink, (const int16_t *)x, n, rate);
+    return chorus_sink_pcm_f32(a->sink, x, n, rate);
 }
 
-static int deliver(void *ud, const unsigned char *p, size_t n) {
-    struct chorus_remote_audio *a = ud;
-    switch (a->kind) {
+/* A printable excerpt of the first bytes, for "this is not audio" messages. */
+static void head_excerpt(const unsigned char *p, size_t n, char *out, size_t cap) {
+    size_t k = 0;
+    for (size_t i = 0; i < n && k + 5 < cap; i++) {
+        if (p[i] >= 0x20 && p[i] < 0x7f && p[i] != '\\')
+            out[k++] = (char)p[i];
+        else
+            k += (size_t)snprintf(out + k, cap - k, "\\x%02x", p[i]);
+    }
+    out[k] = '\0';
+}
+
+/* Decide from the first bytes what the answer is. */
+static int decide_route(struct chorus_remote_audio *a) {
+    enum chorus_format f = chorus_format_sniff(a->head, a->head_len);
+    if (f == CHORUS_FORMAT_WAV) {
+        a->route = CHORUS_REMOTE_WAV + 1;
+        return CHORUS_OK;
+    }
+    if (a->kind == CHORUS_REMOTE_PCM) { /* raw PCM has no magic: only a WAV header is looked for */
+        a->route = CHORUS_REMOTE_PCM + 1;
+        return CHORUS_OK;
+    }
+    if (f == CHORUS_FORMAT_DEFAULT && a->kind == CHORUS_REMOTE_ENCODED) f = a->format;
+    if (f == CHORUS_FORMAT_DEFAULT) {
+        char ex[80];
+        head_excerpt(a->head, a->head_len, ex, sizeof ex);
+        snprintf(a->msg, sizeof a->msg, "the server's answer is not audio (no WAV, MP3, Ogg, "
+                 "FLAC or AAC header; it starts with \"%s\"); check the server's console for "
+                 "the cause", ex);
+        return CHORUS_E_BACKEND;
+    }
+    if (a->kind == CHORUS_REMOTE_ENCODED && f != a->format)
+        CHORUS_LOGD("remote audio: the server sent %s where %s was asked", chorus_format_name(f),
+                    chorus_format_name(a->format));
+    a->route = CHORUS_REMOTE_ENCODED + 1;
+    a->route_fmt = f;
+    return CHORUS_OK;
+}
+
+static int route_bytes(struct chorus_remote_audio *a, const unsigned char *p, size_t n) {
+    if (n == 0) return CHORUS_OK;
+    switch (a->route - 1) {
     case CHORUS_REMOTE_ENCODED:
-        return chorus_sink_encoded(a->sink, a->format, p, n);
+        return chorus_sink_encoded(a->sink, a->route_fmt, p, n);
     case CHORUS_REMOTE_PCM:
         return deliver_pcm_bytes(a, p, n);
     case CHORUS_REMOTE_WAV: {
@@ -61,6 +102,23 @@ static int deliver(void *ud, const unsigned char *p, size_t n) {
     }
     }
     return CHORUS_E_INVALID;
+}
+
+static int deliver(void *ud, const unsigned char *p, size_t n) {
+    struct chorus_remote_audio *a = ud;
+    if (!a->route) {
+        size_t k = CHORUS_SNIFF_BYTES - a->head_len;
+        if (k > n) k = n;
+        memcpy(a->head + a->head_len, p, k);
+        a->head_len += k;
+        p += k;
+        n -= k;
+        if (a->head_len < CHORUS_SNIFF_BYTES) return CHORUS_OK;
+        int rc = decide_route(a);
+        if (!rc) rc = route_bytes(a, a->head, a->head_len);
+        if (rc) return rc;
+    }
+    return route_bytes(a, p, n);
 }
 
 int chorus_remote_audio_init(struct chorus_remote_audio *a, const struct chorus_job *job,
@@ -78,7 +136,8 @@ int chorus_remote_audio_init(struct chorus_remote_audio *a, const struct chorus_
     if (!a->once.hold && chorus_job_option_double(job, "retries", 3) < 1) a->once.no_replay = 1;
     a->wav = malloc(sizeof *a->wav);
     if (!a->wav) return CHORUS_E_NOMEM;
-    chorus_wavreader_init(a->wav, on_wav_pcm, a);
+    chorus_wavreader_init(a->wav, NULL, a);
+    a->wav->on_f32 = on_wav_pcm;
     return CHORUS_OK;
 }
 
@@ -96,7 +155,12 @@ int chorus_remote_audio_write(struct chorus_remote_audio *a, const void *p, size
 int chorus_remote_audio_finish(struct chorus_remote_audio *a) {
     int rc = chorus_once_commit(&a->once, a->msg, sizeof a->msg);
     if (rc) return rc;
-    if (a->kind == CHORUS_REMOTE_WAV) {
+    if (!a->route && a->head_len > 0) { /* a short answer: decide on what came */
+        rc = decide_route(a);
+        if (!rc) rc = route_bytes(a, a->head, a->head_len);
+        if (rc) return rc;
+    }
+    if (a->route == CHORUS_REMOTE_WAV + 1 || (!a->route && a->kind == CHORUS_REMOTE_WAV)) {
         rc = chorus_wavreader_finish(a->wav);
         if (rc) snprintf(a->msg, sizeof a->msg, "%s", a->wav->err);
         return rc;
@@ -106,6 +170,7 @@ int chorus_remote_audio_finish(struct chorus_remote_audio *a) {
 
 void chorus_remote_audio_release(struct chorus_remote_audio *a) {
     chorus_once_release(&a->once);
+    chorus_wavreader_release(a->wav);
     free(a->wav);
     a->wav = NULL;
 }

@@ -4,8 +4,13 @@
  * job's options, cancellation, base64, and config look-ups with the prior implementation's keys.
  *
  * Audio path of one job:   body bytes -> chorus_once (dedupe a replay / hold until complete)
- *                          -> encoded passthrough (chorus_sink_encoded)
- *                           | wav -> PCM (chorus_wavreader) -> chorus_sink_pcm_s16
+ *                          -> the first bytes are sniffed (chorus_format_sniff): what the
+ *                             server really sent wins over what was asked or what its
+ *                             Content-Type said (AllTalk transcodes, or serves text/plain)
+ *                          -> mp3/opus/flac/aac: chorus_sink_encoded (passthrough or decode)
+ *                           | any wav -> PCM (chorus_wavreader) -> chorus_sink_pcm_f32 (never
+ *                             passed through: streaming servers write size-0 headers and float
+ *                             samples, the core writes a proper 16-bit WAV)
  *                           | raw s16le PCM at a known rate  -> chorus_sink_pcm_s16
  *
  * The options every remote backend accepts (CHORUS_REMOTE_OPTIONS in each option table):
@@ -45,7 +50,11 @@ struct chorus_remote_audio {
     enum chorus_format format; /* ENCODED */
     int rate;                  /* PCM */
     struct chorus_once once;
-    struct chorus_wavreader *wav; /* WAV (allocated: the reader holds a 64 KiB header buffer) */
+    struct chorus_wavreader *wav; /* the reader for wav answers */
+    unsigned char head[16];       /* the first bytes, until the format is known */
+    size_t head_len;
+    int route;                    /* 0 undecided, else the enum chorus_remote_kind + 1 taken */
+    enum chorus_format route_fmt; /* ENCODED route: the sniffed (or declared) format */
     unsigned char odd;            /* PCM: a byte of an incomplete sample */
     int have_odd;
     size_t samples;               /* PCM samples delivered (for durations) */

@@ -56,31 +56,44 @@ static int weaker_coretype(const char *t) {
     return 0;
 }
 
+/*
+ * The OpenBLAS core type, chosen when libchorus is loaded: before main() for a program linked
+ * with it, so before any thread of the program runs. setenv() while other threads call
+ * getenv() is undefined in glibc, and OpenBLAS reads OPENBLAS_CORETYPE only when it is loaded
+ * (on the first Kokoro job), so the choice is made here, once, and nothing touches the
+ * environment later. A program that dlopen()s libchorus while its own threads run should set
+ * OPENBLAS_CORETYPE (or CHORUS_OPENBLAS_CORETYPE) itself before starting them.
+ *
+ * CHORUS_OPENBLAS_CORETYPE forces a core type. Otherwise, when nobody set OPENBLAS_CORETYPE,
+ * we pick one from CPUID (the usual case: Debian's OpenBLAS alone would pick "Prescott" on
+ * AVX-512 cores, ~4x slower). A preset OPENBLAS_CORETYPE is the user's or the system's
+ * decision (some environments pin a type to avoid old OpenBLAS bugs) and is kept; when it is a
+ * weaker x86 type than the CPU runs, the first Kokoro job says so once: measured on an AVX-512
+ * EPYC, "Haswell" costs 1.5-2x in sgemm (1 thread 128x20000x128: Haswell 65-103 GFLOP/s,
+ * SkylakeX 103-124).
+ */
+__attribute__((constructor)) static void nn_pick_coretype(void) {
+    const char *force = getenv("CHORUS_OPENBLAS_CORETYPE");
+    if (force && *force) {
+        setenv("OPENBLAS_CORETYPE", force, 1);
+        return;
+    }
+    int lvl = cpu_level();
+    const char *want = lvl == 2 ? "SkylakeX" : lvl == 1 ? "Haswell" : NULL;
+    const char *have = getenv("OPENBLAS_CORETYPE");
+    if (want && (!have || !*have)) setenv("OPENBLAS_CORETYPE", want, 1);
+}
+
 static void nn_init_once(void) {
     const char *e = getenv("CHORUS_THREADS");
     long n = e && *e ? strtol(e, NULL, 10) : sysconf(_SC_NPROCESSORS_ONLN);
     if (n < 1) n = 1;
     if (n > 8) n = 8;
     nn_threads = (int)n;
-    /* CHORUS_OPENBLAS_CORETYPE forces a core type. Otherwise, when nobody set OPENBLAS_CORETYPE,
-     * we pick one from CPUID (the usual case: Debian's OpenBLAS alone would pick "Prescott" on
-     * AVX-512 cores, ~4x slower). A preset OPENBLAS_CORETYPE is the user's or the system's
-     * decision (some environments pin a type to avoid old OpenBLAS bugs) and is kept; when it is
-     * a weaker x86 type than the CPU runs, we say so once: measured on an AVX-512 EPYC, "Haswell"
-     * costs 1.5-2x in sgemm (1 thread 128x20000x128: Haswell 65-103 GFLOP/s, SkylakeX 103-124). */
-    const char *force = getenv("CHORUS_OPENBLAS_CORETYPE");
-    if (force && *force) {
-        setenv("OPENBLAS_CORETYPE", force, 1);
-    } else {
-        int lvl = cpu_level();
-        const char *want = lvl == 2 ? "SkylakeX" : lvl == 1 ? "Haswell" : NULL;
-        const char *have = getenv("OPENBLAS_CORETYPE");
-        if (want && (!have || !*have))
-            setenv("OPENBLAS_CORETYPE", want, 1);
-        else if (have && lvl == 2 && weaker_coretype(have))
-            CHORUS_LOGI("OPENBLAS_CORETYPE=%s is set, but this CPU runs SkylakeX kernels: Kokoro would "
-                        "be about 1.5x faster with CHORUS_OPENBLAS_CORETYPE=SkylakeX", have);
-    }
+    const char *have = getenv("OPENBLAS_CORETYPE"), *force = getenv("CHORUS_OPENBLAS_CORETYPE");
+    if (have && !(force && *force) && cpu_level() == 2 && weaker_coretype(have))
+        CHORUS_LOGI("OPENBLAS_CORETYPE=%s is set, but this CPU runs SkylakeX kernels: Kokoro would "
+                    "be about 1.5x faster with CHORUS_OPENBLAS_CORETYPE=SkylakeX", have);
     static const char *const libs[] = {"libopenblas.so.0", "libopenblas.so", "libblas.so.3",
                                        "libcblas.so.3"};
     for (size_t i = 0; i < sizeof libs / sizeof libs[0] && !nn_sgemm; i++) {
@@ -457,7 +470,16 @@ void chorus_nn_layer_norm(float *x, int rows, int n, const float *gamma, const f
  * them, and compiled for AVX-512 and AVX2 besides the baseline; the dynamic loader picks
  * the clone for the CPU (GCC/Clang target_clones).
  */
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(__SANITIZE_ADDRESS__)
+/* Sanitizer runtimes are not ready when the ifunc resolvers of clones run (before main,
+ * during relocation): ThreadSanitizer binaries crashed in a resolver. No clones there. */
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+#define NN_NO_CLONES 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer)
+#define NN_NO_CLONES 1
+#endif
+#endif
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(NN_NO_CLONES)
 #define NN_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
 #else
 #define NN_CLONES

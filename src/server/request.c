@@ -31,13 +31,6 @@ static const char *const espeak_map[][2] = {
     {"shimmer", "en-us+f5"},   {"verse", "en-gb+m3"},  {"marin", "en-us+f1"},
     {"cedar", "en-us+m4"},     {NULL, NULL}};
 
-/* Kokoro-FastAPI's table (api/src/core/openai_mappings.json); the other four have none. */
-static const char *const kokoro_map[][2] = {
-    {"alloy", "am_adam"},   {"ash", "af_nicole"},     {"coral", "bf_emma"},
-    {"echo", "af_bella"},   {"fable", "af_sarah"},    {"onyx", "bm_george"},
-    {"nova", "bf_isabella"}, {"sage", "am_michael"},  {"shimmer", "af_sky"},
-    {NULL, NULL}};
-
 int srv_voice_is_openai(const char *voice) {
     if (!voice) return 0;
     for (size_t i = 0; srv_openai_voices[i]; i++)
@@ -48,8 +41,8 @@ int srv_voice_is_openai(const char *voice) {
 const char *srv_voice_builtin(const char *backend, const char *voice) {
     if (!backend || !voice) return NULL;
     const char *const(*map)[2] = NULL;
+    /* Kokoro's OpenAI names are the library's (its backend descriptor), as for the CLI */
     if (!strcmp(backend, "espeak")) map = espeak_map;
-    else if (!strcmp(backend, "kokoro")) map = kokoro_map;
     if (!map) return NULL;
     for (size_t i = 0; map[i][0]; i++)
         if (!strcasecmp(voice, map[i][0])) return map[i][1];
@@ -159,13 +152,63 @@ static int get_string(json_t *root, const char *key, const char **out, struct sr
     return 0;
 }
 
+/* Pydantic's lax mode (which Kokoro-FastAPI and most Python servers run) turns "1.0" into 1.0
+ * and "false" into False; clients with text boxes (SillyTavern's customParams) send such strings.
+ * The rules below are pydantic v2's: a number from a decimal string (surrounding whitespace
+ * allowed) or a boolean; a boolean from true/false, 0/1 and the strings t/f, y/n, yes/no, on/off. */
+static int lax_number_string(const char *s, double *out) {
+    while (*s == ' ' || *s == '\t' || *s == '\n' || *s == '\r') s++;
+    const char *p = s;
+    if (*p == '+' || *p == '-') p++;
+    int digits = 0;
+    for (; *p; p++) {
+        if (*p >= '0' && *p <= '9') digits = 1;
+        else if (!strchr(".eE+- \t\n\r", *p)) return -1; /* no hex, inf, nan or words */
+    }
+    if (!digits) return -1;
+    char *end;
+    *out = strtod(s, &end);
+    if (end == s) return -1;
+    while (*end == ' ' || *end == '\t' || *end == '\n' || *end == '\r') end++;
+    return *end ? -1 : 0;
+}
+
+static int lax_bool(const json_t *v, int *out) {
+    if (json_is_boolean(v)) {
+        *out = json_is_true(v);
+        return 0;
+    }
+    if (json_is_integer(v) && (json_integer_value(v) == 0 || json_integer_value(v) == 1)) {
+        *out = json_integer_value(v) == 1;
+        return 0;
+    }
+    if (json_is_real(v) && (json_real_value(v) == 0.0 || json_real_value(v) == 1.0)) {
+        *out = json_real_value(v) == 1.0;
+        return 0;
+    }
+    if (!json_is_string(v) || json_string_length(v) > 8) return -1;
+    static const char *const yes[] = {"true", "1", "t", "y", "yes", "on", NULL};
+    static const char *const no[] = {"false", "0", "f", "n", "no", "off", NULL};
+    const char *s = json_string_value(v);
+    for (size_t i = 0; yes[i]; i++) {
+        if (!strcasecmp(s, yes[i]) || !strcasecmp(s, no[i])) {
+            *out = !strcasecmp(s, yes[i]);
+            return 0;
+        }
+    }
+    return -1;
+}
+
 static int get_number(json_t *root, const char *key, double *out, int *given, struct srv_error *e) {
     json_t *v = json_object_get(root, key);
     *given = 0;
     if (!v || json_is_null(v)) return 0;
-    if (!json_is_number(v))
-        return bad(e, 400, "invalid_type", key, "'%s' must be a number, not %s", key, type_name(v));
-    *out = json_number_value(v);
+    if (json_is_number(v)) *out = json_number_value(v);
+    else if (json_is_boolean(v)) *out = json_is_true(v);
+    else if (!json_is_string(v) || json_string_length(v) > 64 ||
+             lax_number_string(json_string_value(v), out) < 0)
+        return bad(e, 400, "invalid_type", key, "'%s' must be a number (or a string holding one), not %s",
+                   key, json_is_string(v) ? "a string that is not a number" : type_name(v));
     *given = 1;
     if (!isfinite(*out)) return bad(e, 400, "invalid_value", key, "'%s' must be a finite number", key);
     return 0;
@@ -174,9 +217,10 @@ static int get_number(json_t *root, const char *key, double *out, int *given, st
 static int get_bool(json_t *root, const char *key, int *out, struct srv_error *e) {
     json_t *v = json_object_get(root, key);
     if (!v || json_is_null(v)) return 0;
-    if (!json_is_boolean(v))
-        return bad(e, 400, "invalid_type", key, "'%s' must be true or false, not %s", key, type_name(v));
-    *out = json_is_true(v);
+    if (lax_bool(v, out) < 0)
+        return bad(e, 400, "invalid_type", key,
+                   "'%s' must be true or false (also accepted: \"true\"/\"false\", 1/0, yes/no, on/off), not %s",
+                   key, json_is_string(v) ? "a string that is not a boolean" : type_name(v));
     return 0;
 }
 
@@ -209,15 +253,16 @@ static int parse_normalization(json_t *v, struct srv_speech *r, struct srv_error
         if (!key_ok(k))
             return bad(e, 400, "invalid_value", "normalization_options",
                        "normalization_options has an invalid key; keys are names like url_normalization");
-        if (!json_is_boolean(val))
+        int on;
+        if (lax_bool(val, &on) < 0)
             return bad(e, 400, "invalid_type", "normalization_options",
                        "normalization_options.%s must be true or false, not %s", k, type_name(val));
         if (!strcmp(k, "normalize")) {
-            r->no_normalize = json_is_false(val);
+            r->no_normalize = !on;
             continue;
         }
         int n = snprintf(r->normalize_opts + off, sizeof r->normalize_opts - off, "%s%s=%s",
-                         off ? "," : "", k, json_is_true(val) ? "true" : "false");
+                         off ? "," : "", k, on ? "true" : "false");
         if (n < 0 || (size_t)n >= sizeof r->normalize_opts - off)
             return bad(e, 400, "invalid_value", "normalization_options",
                        "normalization_options has too many keys");
@@ -259,6 +304,30 @@ static int parse_options(json_t *v, struct srv_speech *r, struct srv_error *e) {
         r->options[r->n_options].key = k;
         r->options[r->n_options].value = s;
         r->n_options++;
+    }
+    return 0;
+}
+
+int srv_input_is_ssml(const char *s, size_t n) {
+    size_t i = 0;
+    if (n >= 3 && !memcmp(s, "\xEF\xBB\xBF", 3)) i = 3; /* a byte-order mark */
+    while (i < n && (s[i] == ' ' || s[i] == '\t' || s[i] == '\n' || s[i] == '\r')) i++;
+    return (n - i >= 6 && !memcmp(s + i, "<speak", 6)) || (n - i >= 5 && !memcmp(s + i, "<?xml", 5));
+}
+
+/* Kokoro-FastAPI's switches: ssml, allow_voice_tags, return_download_link, download_format. */
+static int parse_kokoro_extras(json_t *root, struct srv_speech *r, struct srv_error *e) {
+    if (get_bool(root, "ssml", &r->ssml, e)) return -1;
+    if (!r->ssml) r->ssml = srv_input_is_ssml(r->input, r->input_len);
+    if (get_bool(root, "allow_voice_tags", &r->voice_tags, e)) return -1;
+    if (get_bool(root, "return_download_link", &r->download_link, e)) return -1;
+    const char *df;
+    if (get_string(root, "download_format", &df, e)) return -1;
+    if (df) {
+        r->download_format = chorus_format_from_name(df);
+        if (r->download_format == CHORUS_FORMAT_DEFAULT)
+            return bad(e, 400, "invalid_value", "download_format",
+                       "unknown download_format '%.64s': use mp3, opus, aac, flac, wav or pcm", df);
     }
     return 0;
 }
@@ -401,6 +470,7 @@ int srv_speech_parse(const char *body, size_t len, size_t max_input_chars, struc
         r->sample_rate = (int)rate;
     }
     if (parse_options(json_object_get(root, "options"), r, e)) goto fail;
+    if (parse_kokoro_extras(root, r, e)) goto fail;
     return 0;
 fail:
     srv_speech_release(r);
@@ -416,6 +486,38 @@ int srv_host_is_loopback(const char *host) {
     if (inet_pton(AF_INET6, host, &a6) == 1) {
         if (IN6_IS_ADDR_LOOPBACK(&a6)) return 1;
         if (IN6_IS_ADDR_V4MAPPED(&a6)) return a6.s6_addr[12] == 127;
+    }
+    return 0;
+}
+
+/* The endpoints clients reach with or without /v1 in their base URL. */
+static int v1_endpoint(const char *p) {
+    static const char *const exact[] = {"/audio/speech", "/audio/speech/captioned", "/audio/voices",
+                                        "/audio/models", "/audio/voices/combine", "/models",
+                                        "/backends", "/health", NULL};
+    for (size_t i = 0; exact[i]; i++)
+        if (!strcmp(p, exact[i])) return 1;
+    return (!strncmp(p, "/models/", 8) && p[8]) || (!strncmp(p, "/download/", 10) && p[10]);
+}
+
+int srv_path_normalize(const char *url, char *out, size_t cap) {
+    if (!url || url[0] != '/' || cap < 8) return -1;
+    size_t n = 0;
+    for (const char *p = url; *p && *p != '?'; p++) {
+        if (*p == '/' && n && out[n - 1] == '/') continue; /* "//" is "/" */
+        if (n + 1 >= cap) return -1;
+        out[n++] = *p;
+    }
+    if (n > 1 && out[n - 1] == '/') n--; /* a trailing slash */
+    out[n] = 0;
+    while (!strncmp(out, "/v1/v1/", 7) || !strcmp(out, "/v1/v1")) { /* base URL with /v1, and the client adds it */
+        memmove(out, out + 3, strlen(out + 3) + 1);
+    }
+    if (strcmp(out, "/health") && v1_endpoint(out)) {
+        size_t l = strlen(out);
+        if (l + 4 > cap) return -1;
+        memmove(out + 3, out, l + 1);
+        memcpy(out, "/v1", 3);
     }
     return 0;
 }

@@ -40,6 +40,10 @@ struct srv_speech {
     char normalize_opts[512]; /**< other normalization_options as "key=value,..." ("" if none) */
     int return_timestamps; /**< captioned endpoint: 1 (default) */
     int sample_rate;       /**< extension: output rate in Hz, 0 = the format's default */
+    int ssml;              /**< "ssml": true, or input starting with <speak (or <?xml) */
+    int voice_tags;        /**< Kokoro-FastAPI's allow_voice_tags: [voice:NAME], [pause:1.5s] */
+    int download_link;     /**< return_download_link: keep a copy for GET /v1/download/{file} */
+    enum chorus_format download_format; /**< download_format, DEFAULT: the response's */
     struct chorus_option options[SRV_MAX_OPTIONS]; /**< extension "options": {"k": v} */
     size_t n_options;
     char optval[SRV_MAX_OPTIONS][48]; /**< text of number and boolean option values */
@@ -65,6 +69,9 @@ int srv_speech_parse(const char *body, size_t len, size_t max_input_chars, struc
                      struct srv_error *err);
 void srv_speech_release(struct srv_speech *r);
 
+/** 1 if a text is an SSML document: it starts (after a BOM and whitespace) with <speak or <?xml. */
+int srv_input_is_ssml(const char *s, size_t n);
+
 /** 1 if `model` is one of OpenAI's speech model names (tts-1, tts-1-hd, gpt-4o-mini-tts...). */
 int srv_model_is_openai(const char *model);
 
@@ -85,6 +92,13 @@ extern const char *const srv_openai_voices[];
 
 /** Kokoro lang_code letter ("a") → language code ("en-us"); other strings are returned as is. */
 const char *srv_lang_from_code(const char *code);
+
+/**
+ * The canonical form of a request path, as the router matches it: "//" → "/", no trailing "/",
+ * "/v1/v1/..." → "/v1/...", and the /v1 endpoints reached without it ("/audio/speech",
+ * "/models") get it. A query string is dropped. -1 if it is not a path or does not fit in cap.
+ */
+int srv_path_normalize(const char *url, char *out, size_t cap);
 
 /** 1 if host is a loopback address or name (127.0.0.0/8, ::1, ::ffff:127.x, localhost). */
 int srv_host_is_loopback(const char *host);

@@ -29,6 +29,12 @@ struct srv_options {
     size_t max_buffered;         /**< bytes of audio kept for a non-streamed reply */
     const char *default_backend; /**< backend for OpenAI model names; NULL: engine default */
     int access_log;              /**< one line per request on stderr */
+    int open_listing;            /**< GET /v1/models, /v1/audio/models, /v1/audio/voices
+                                      without a key (speech stays keyed) */
+    const char *cors_origin;     /**< NULL: no CORS; "*" or one origin ("https://app.example")
+                                      allowed to read answers; preflights need no key */
+    int download_ttl_s;          /**< download links last this long (0: no links) */
+    size_t download_max_bytes;   /**< disk for download copies, all together */
 };
 
 /** Defaults for every field (loopback, port 8880, queue 32, body 1 MiB...). */

@@ -25,6 +25,12 @@ enum {
     SRV_EP_HEALTH,
     SRV_EP_METRICS,
     SRV_EP_PAGE,
+    SRV_EP_AUDIO_MODELS,
+    SRV_EP_DOWNLOAD,
+    SRV_EP_PHONEMIZE,
+    SRV_EP_FROM_PHONEMES,
+    SRV_EP_COMBINE,
+    SRV_EP_OPTIONS, /* a CORS preflight */
     SRV_EP_OTHER,
     SRV_EP_COUNT
 };
@@ -59,13 +65,14 @@ struct srv {
     struct MHD_Daemon *daemon;
     int listen_fd, port;
     char default_backend[128];
-    pthread_mutex_t mu; /* admission: active, queued, stopping, next_id */
-    pthread_cond_t cv;
-    int max_active, active, queued, stopping;
+    pthread_mutex_t mu; /* active (generations in flight), stopping, next_id */
+    int active, stopping;
     uint64_t next_id;
     atomic_int force_stop; /* cancel every running generation now */
     pthread_mutex_t mmu;
     struct srv_metrics m;
+    struct srv_downloads *dls; /* download.c, made on first use */
+    pthread_mutex_t dmu;
 };
 
 /** One HTTP request (MHD's per-request pointer), freed when MHD reports it complete. */
@@ -77,7 +84,8 @@ struct srv_req {
     char method[16];
     char url[256];
     int endpoint;
-    const char *model_id; /* GET /v1/models/{id} */
+    char path[256];       /* the normalized path the router matched */
+    const char *model_id; /* GET /v1/models/{id}, GET /v1/download/{file}: points into path */
     char *body;
     size_t body_len;
     int too_large, rejected;
@@ -97,10 +105,11 @@ void srv_free(struct srv *s);
 /** 1 if the client closed its connection (peeked, nothing consumed). */
 int srv_client_gone(struct MHD_Connection *c);
 
-/** Take a generation slot, waiting in the bounded queue. 0: got one; -1: *err says why
- *  (429 queue full, 503 timeout or shutdown); -2: the client went away while waiting. */
-int srv_slot_acquire(struct srv *s, struct MHD_Connection *c, struct srv_error *err);
-void srv_slot_release(struct srv *s);
+/** A generation starts: 0, or -1 with a 503 in *err when the server is stopping. Admission
+ *  (slots, queue, timeout) is the library's; this only counts generations for a graceful stop. */
+int srv_gen_begin(struct srv *s, struct srv_error *err);
+void srv_gen_end(struct srv *s);
+int srv_stopping(struct srv *s);
 
 /** Record a finished generation (ttfb < 0: no audio was sent). */
 void srv_metrics_generation(struct srv *s, int outcome, double ttfb, double wall, double audio,
@@ -126,6 +135,53 @@ enum MHD_Result srv_send_error(struct srv_req *q, const struct srv_error *e);
 /** The voice a name maps to for backend b (config [server.voices.B], [server.voices] for the
  *  default backend, then the built-in table), or NULL when it is not an alias. */
 const char *srv_voice_map(struct srv *s, const char *backend, const char *voice);
+
+void srv_metrics_count(struct srv *s, int ep, int status);
+/** The Prometheus text of GET /metrics (free it), NULL on no memory. */
+char *srv_metrics_text(struct srv *s);
+
+/** 1 if CORS is on and a request from this Origin may read the answer (respond.c). */
+int srv_cors_allows(const struct srv *s, const char *origin);
+/** Answer a CORS preflight (OPTIONS) with 204 and the allowed methods and headers. */
+enum MHD_Result srv_send_preflight(struct srv_req *q);
+
+/** The JSON endpoints (listing.c). */
+enum MHD_Result srv_handle_backends(struct srv_req *q);
+enum MHD_Result srv_handle_models(struct srv_req *q, const char *one);
+enum MHD_Result srv_handle_voices(struct srv_req *q);
+enum MHD_Result srv_handle_health(struct srv_req *q);
+/** GET /v1/audio/models: Open WebUI's {"models":[{"id"}]}. */
+enum MHD_Result srv_handle_audio_models(struct srv_req *q);
+
+/** How a generation's audio goes back (speech.c). */
+struct run {
+    const char *text;      /* what the stream speaks (the SSML a request became...), for captions */
+    size_t text_len, input_chars;
+    enum chorus_format format;
+    int captioned, sse, stream, return_timestamps, download;
+};
+/** Take a slot, open the stream for r, wait for its first chunk and answer: streamed, whole,
+ *  captioned or SSE as run says; a failure before audio is an error in OpenAI's envelope. */
+enum MHD_Result srv_run(struct srv_req *q, const struct chorus_request *r, const struct run *run);
+
+/* Download links (download.c): a copy of a response kept for GET /v1/download/{file}, in a
+ * private folder, for [server] download_ttl seconds, within download_max_bytes in all. */
+struct srv_dl;
+/** Start a copy in format f; NULL if downloads are off or the folder cannot be made. */
+struct srv_dl *srv_dl_create(struct srv *s, enum chorus_format f);
+/** "/download/NAME", the X-Download-Path header's value. */
+const char *srv_dl_path(const struct srv_dl *d);
+void srv_dl_write(struct srv_dl *d, const void *p, size_t n);
+/** ok: publish it (hdr, when hl > 0, overwrites the file's first bytes: the exact WAV header);
+ *  otherwise remove it. Frees d. */
+void srv_dl_finish(struct srv *s, struct srv_dl *d, int ok, const unsigned char *hdr, size_t hl);
+/** Remove every copy and the folder (at stop). */
+void srv_dl_cleanup(struct srv *s);
+enum MHD_Result srv_handle_download(struct srv_req *q);
+
+/** POST /dev/phonemize and /dev/generate_from_phonemes (dev.c). */
+enum MHD_Result srv_handle_phonemize(struct srv_req *q);
+enum MHD_Result srv_handle_from_phonemes(struct srv_req *q);
 
 /** POST /v1/audio/speech (captioned = 0) and its captioned NDJSON variant (speech.c). */
 enum MHD_Result srv_handle_speech(struct srv_req *q, int captioned);

@@ -15,6 +15,7 @@
 #include <strings.h>
 
 #include "server_internal.h"
+#include "tags.h"
 
 enum gen_mode { GEN_AUDIO, GEN_SSE, GEN_NDJSON };
 
@@ -41,6 +42,8 @@ struct gen {
     char err_msg[512];
     double t_arrival, t_start, t_first, audio; /* request arrival, slot taken, first byte */
     uint64_t bytes;
+    struct srv_dl *dl;     /* return_download_link: the copy being written, or NULL */
+    char dl_path[96];      /* its X-Download-Path, "" if none */
 };
 
 const char *srv_voice_map(struct srv *s, const char *backend, const char *voice) {
@@ -222,18 +225,35 @@ static void gen_fill(struct gen *g) {
     }
 }
 
+/* The download copy: published (with the exact header a streamed WAV could not have) once every
+ * byte is written and before the answer's last chunk leaves, so a client that asks for it right
+ * after reading finds it; removed if the generation did not finish. */
+static void gen_publish(struct gen *g) {
+    if (!g->dl) return;
+    unsigned char hdr[256];
+    size_t hl = 0;
+    int ok = g->ended && g->outcome == SRV_GEN_DONE;
+    if (ok && chorus_stream_final_header(g->s, hdr, sizeof hdr, &hl) != CHORUS_OK) hl = 0;
+    srv_dl_finish(g->srv, g->dl, ok, hdr, hl);
+    g->dl = NULL;
+}
+
 static ssize_t gen_read(void *cls, uint64_t pos, char *buf, size_t max) {
     struct gen *g = cls;
     (void)pos;
     while (g->out_off == g->out_len) {
         g->out_off = g->out_len = 0;
-        if (g->ended) return MHD_CONTENT_READER_END_OF_STREAM;
+        if (g->ended) {
+            gen_publish(g);
+            return MHD_CONTENT_READER_END_OF_STREAM;
+        }
         if (g->failed) return MHD_CONTENT_READER_END_WITH_ERROR;
         gen_fill(g);
     }
     size_t n = g->out_len - g->out_off;
     if (n > max) n = max;
     memcpy(buf, g->out + g->out_off, n);
+    if (g->dl && g->mode == GEN_AUDIO) srv_dl_write(g->dl, buf, n);
     g->out_off += n;
     if (g->t_first == 0) g->t_first = srv_now();
     g->bytes += n;
@@ -244,12 +264,13 @@ static void gen_free(void *cls) {
     struct gen *g = cls;
     if (!g) return;
     if (!g->ended && !g->failed) g->outcome = SRV_GEN_CANCELLED; /* the client left mid-stream */
+    gen_publish(g);
     chorus_stream_destroy(g->s); /* cancels and joins the worker */
     chorus_chunk_free(g->first);
     double now = srv_now();
     srv_metrics_generation(g->srv, g->outcome, g->t_first > 0 ? g->t_first - g->t_arrival : -1,
                            now - g->t_start, g->audio, g->bytes);
-    if (g->slot) srv_slot_release(g->srv);
+    if (g->slot) srv_gen_end(g->srv);
     if (g->q) {
         g->q->bytes_out += g->bytes;
         srv_req_unref(g->q);
@@ -258,6 +279,38 @@ static void gen_free(void *cls) {
     free(g->text);
     free(g->out);
     free(g);
+}
+
+static void add_audio_headers(struct gen *g, struct MHD_Response *resp);
+
+/* The captioned whole body: one JSON object with the base64 audio and every word. */
+static enum MHD_Result collected_json(struct srv_req *q, struct gen *g) {
+    char *b = srv_base64((unsigned char *)g->out, g->out_len, NULL);
+    json_t *o = json_object();
+    json_object_set_new(o, "audio", b ? json_string(b) : json_null());
+    free(b);
+    json_object_set_new(o, "audio_format", json_string(g->mime));
+    json_object_set_new(o, "timestamps", g->words ? json_incref(g->words) : json_array());
+    char *s = json_dumps(o, JSON_COMPACT | JSON_REAL_PRECISION(6));
+    json_decref(o);
+    size_t n = s ? strlen(s) : 0;
+    g->bytes = n;
+    return s ? srv_send_buffer(q, 200, "application/json", s, n) : MHD_NO;
+}
+
+/* The audio whole body, with a Content-Length; its download copy is published first. */
+static enum MHD_Result collected_audio(struct srv_req *q, struct gen *g) {
+    if (g->dl) {
+        srv_dl_write(g->dl, g->out, g->out_len);
+        gen_publish(g);
+    }
+    struct MHD_Response *r = MHD_create_response_from_buffer(g->out_len, g->out, MHD_RESPMEM_MUST_FREE);
+    if (!r) return MHD_NO;
+    g->bytes = g->out_len;
+    g->out = NULL;
+    add_audio_headers(g, r);
+    q->bytes_out += g->bytes;
+    return srv_queue(q, 200, r);
 }
 
 /* The whole body at once ("stream": false). */
@@ -277,172 +330,279 @@ static enum MHD_Result send_collected(struct srv_req *q, struct gen *g, int capt
     unsigned char hdr[256];
     size_t hl = 0;
     if (chorus_stream_final_header(g->s, hdr, sizeof hdr, &hl) == CHORUS_OK && hl && hl <= g->out_len)
-        memcpy(g->out, hdr, hl);
-    double t_first = srv_now();
-    enum MHD_Result ret;
-    if (captioned) {
-        char *b = srv_base64((unsigned char *)g->out, g->out_len, NULL);
-        json_t *o = json_object();
-        json_object_set_new(o, "audio", b ? json_string(b) : json_null());
-        free(b);
-        json_object_set_new(o, "audio_format", json_string(g->mime));
-        json_object_set_new(o, "timestamps", g->words ? json_incref(g->words) : json_array());
-        char *s = json_dumps(o, JSON_COMPACT | JSON_REAL_PRECISION(6));
-        json_decref(o);
-        size_t n = s ? strlen(s) : 0;
-        g->bytes = n;
-        ret = s ? srv_send_buffer(q, 200, "application/json", s, n) : MHD_NO;
-    } else {
-        struct MHD_Response *r = MHD_create_response_from_buffer(g->out_len, g->out, MHD_RESPMEM_MUST_FREE);
-        if (!r) {
-            gen_free(g);
-            return MHD_NO;
-        }
-        g->bytes = g->out_len;
-        g->out = NULL;
-        MHD_add_response_header(r, "Content-Type", g->mime);
-        char cd[64];
-        snprintf(cd, sizeof cd, "inline; filename=\"speech.%s\"", chorus_format_extension(g->format));
-        MHD_add_response_header(r, "Content-Disposition", cd);
-        q->bytes_out += g->bytes;
-        ret = srv_queue(q, 200, r);
-    }
-    g->t_first = t_first;
+        memcpy(g->out, hdr, hl); /* the exact sizes, now that they are known */
+    g->t_first = srv_now();
+    enum MHD_Result ret = captioned ? collected_json(q, g) : collected_audio(q, g);
     gen_free(g);
     return ret;
 }
 
-enum MHD_Result srv_handle_speech(struct srv_req *q, int captioned) {
-    struct srv *s = q->srv;
+/* ------------------------------------------------------------------ the request ---- */
+
+/* A speech request turned into a chorus_request, with what its strings point into. */
+struct job {
     struct srv_speech sp;
-    struct srv_error e;
-    if (srv_speech_parse(q->body, q->body_len, s->opt.max_input_chars, &sp, &e))
-        return srv_send_error(q, &e);
-
     char bname[128], bmodel[256];
-    if (srv_model_split(sp.model, bname, sizeof bname, bmodel, sizeof bmodel) < 0) {
-        srv_error_set(&e, 400, "invalid_request_error", "invalid_value", "model",
-                      "invalid model '%.100s': use a backend (espeak, kokoro), backend/model (openai/tts-1-hd) or an OpenAI model name (tts-1)",
-                      sp.model);
-        srv_speech_release(&sp);
-        return srv_send_error(q, &e);
-    }
-    const char *backend = bname[0] ? bname : s->default_backend;
-    const char *model = bmodel[0] ? bmodel : NULL;
-    if (!bname[0] && sp.model && srv_model_is_openai(sp.model) && !strcmp(backend, "openai"))
-        model = sp.model; /* the real thing takes its own model names */
-    const char *voice = sp.voice;
-    const char *mapped = srv_voice_map(s, backend, voice);
-    if (mapped) voice = mapped;
-
-    enum chorus_format fmt = sp.format;
-    if (!sp.format_given) {
-        fmt = chorus_format_supported(CHORUS_FORMAT_MP3) ? CHORUS_FORMAT_MP3 : CHORUS_FORMAT_WAV;
-    } else if (!chorus_format_supported(fmt)) {
-        char have[128] = "";
-        size_t off = 0;
-        for (int f = CHORUS_FORMAT_WAV; f < CHORUS_FORMAT_COUNT_; f++)
-            if (chorus_format_supported((enum chorus_format)f)) {
-                int n = snprintf(have + off, sizeof have - off, "%s%s", off ? ", " : "",
-                                 chorus_format_name((enum chorus_format)f));
-                if (n > 0 && (size_t)n < sizeof have - off) off += (size_t)n;
-            }
-        srv_error_set(&e, 400, "invalid_request_error", "unsupported_format", "response_format",
-                      "response_format %s is not available in this build of chorus; use one of: %s",
-                      chorus_format_name(fmt), have);
-        srv_speech_release(&sp);
-        return srv_send_error(q, &e);
-    }
-
     struct chorus_option opts[SRV_MAX_OPTIONS + 1];
-    size_t nopts = 0;
-    for (size_t i = 0; i < sp.n_options; i++) opts[nopts++] = sp.options[i];
-    if (sp.instructions && *sp.instructions) {
-        /* passed on only to backends that take it (OpenAI's gpt-4o-mini-tts) */
-        const struct chorus_option_desc *od = NULL;
-        size_t no = 0;
-        if (chorus_backend_options(s->engine, backend, &od, &no) == CHORUS_OK)
-            for (size_t k = 0; k < no; k++)
-                if (!strcasecmp(od[k].key, "instructions")) {
-                    opts[nopts].key = "instructions";
-                    opts[nopts].value = sp.instructions;
-                    nopts++;
-                    break;
-                }
-    }
+    char *doc;        /* the SSML the tags became (owned), or NULL */
+    struct srv *srv;
+    struct chorus_request r;
+};
 
-    struct chorus_request r = chorus_request_default();
-    r.backend = backend;
-    r.model = model;
-    r.voice = voice;
-    r.language = sp.language;
-    r.text = sp.input;
-    r.text_len = sp.input_len;
-    r.speed = (float)sp.speed;
-    r.format = fmt;
-    r.sample_rate = sp.sample_rate;
-    r.options = opts;
-    r.n_options = nopts;
-    r.flags = CHORUS_FLAG_NO_SAMPLES;
-    if (sp.no_normalize) r.flags |= CHORUS_FLAG_NO_NORMALIZE;
-    r.volume = (float)sp.volume;
-    r.normalize_options = sp.normalize_opts[0] ? sp.normalize_opts : NULL;
+static const char *tag_voice(void *ud, const char *name) {
+    struct job *j = ud;
+    return srv_voice_map(j->srv, j->r.backend, name);
+}
 
-    int a = srv_slot_acquire(s, q->conn, &e);
-    if (a == -2) {
-        srv_speech_release(&sp);
-        return MHD_NO; /* the client left while queued */
+/* The default format, or a 400 naming what this build can encode. */
+static int pick_format(const struct srv_speech *sp, enum chorus_format *fmt, struct srv_error *e) {
+    *fmt = sp->format;
+    if (!sp->format_given) {
+        *fmt = chorus_format_supported(CHORUS_FORMAT_MP3) ? CHORUS_FORMAT_MP3 : CHORUS_FORMAT_WAV;
+        return 0;
     }
-    if (a < 0) {
-        srv_speech_release(&sp);
-        return srv_send_error(q, &e);
+    if (chorus_format_supported(*fmt)) return 0;
+    char have[128] = "";
+    size_t off = 0;
+    for (int f = CHORUS_FORMAT_WAV; f < CHORUS_FORMAT_COUNT_; f++)
+        if (chorus_format_supported((enum chorus_format)f)) {
+            int n = snprintf(have + off, sizeof have - off, "%s%s", off ? ", " : "",
+                             chorus_format_name((enum chorus_format)f));
+            if (n > 0 && (size_t)n < sizeof have - off) off += (size_t)n;
+        }
+    srv_error_set(e, 400, "invalid_request_error", "unsupported_format", "response_format",
+                  "response_format %s is not available in this build of chorus; use one of: %s",
+                  chorus_format_name(*fmt), have);
+    return -1;
+}
+
+/* Backend options: the request's, plus "instructions" for backends that take it. */
+static size_t pick_options(struct srv *s, struct job *j, const char *backend) {
+    size_t n = 0;
+    for (size_t i = 0; i < j->sp.n_options; i++) j->opts[n++] = j->sp.options[i];
+    if (!j->sp.instructions || !*j->sp.instructions) return n;
+    const struct chorus_option_desc *od = NULL;
+    size_t no = 0;
+    if (chorus_backend_options(s->engine, backend, &od, &no) == CHORUS_OK)
+        for (size_t k = 0; k < no; k++)
+            if (!strcasecmp(od[k].key, "instructions")) {
+                j->opts[n].key = "instructions";
+                j->opts[n].value = j->sp.instructions;
+                n++;
+                break;
+            }
+    return n;
+}
+
+/* The text as the library gets it: SSML as is, tags as SSML, or plain text. */
+static int pick_input(struct job *j, struct srv_error *e) {
+    j->r.text = j->sp.input;
+    j->r.text_len = j->sp.input_len;
+    if (j->sp.ssml) {
+        j->r.input = CHORUS_INPUT_SSML;
+    } else if (j->sp.voice_tags) {
+        size_t n = 0;
+        int tags = 0;
+        if (srv_tags_to_ssml(j->sp.input, j->sp.input_len, tag_voice, j, &j->doc, &n, &tags) < 0) {
+            srv_error_set(e, 500, "server_error", "internal_error", NULL, "out of memory");
+            return -1;
+        }
+        if (tags) {
+            j->r.input = CHORUS_INPUT_SSML;
+            j->r.text = j->doc;
+            j->r.text_len = n;
+        }
     }
-    double t_start = srv_now();
-    struct chorus_stream *st = NULL;
-    int rc = chorus_stream_open(s->engine, &r, &st);
-    if (rc != CHORUS_OK) {
-        srv_error_from_status(&e, rc, st ? chorus_stream_errmsg(st) : NULL, NULL);
-        chorus_stream_destroy(st);
-        srv_slot_release(s);
-        srv_speech_release(&sp);
-        return srv_send_error(q, &e);
+    return 0;
+}
+
+/* Parse the body and fill j->r; on failure *e says why (j is released then). */
+static int job_prepare(struct srv *s, struct srv_req *q, struct job *j, struct srv_error *e) {
+    memset(j, 0, sizeof *j);
+    j->srv = s;
+    if (srv_speech_parse(q->body, q->body_len, s->opt.max_input_chars, &j->sp, e)) return -1;
+    if (srv_model_split(j->sp.model, j->bname, sizeof j->bname, j->bmodel, sizeof j->bmodel) < 0) {
+        srv_error_set(e, 400, "invalid_request_error", "invalid_value", "model",
+                      "invalid model '%.100s': use a backend (espeak, kokoro), backend/model (openai/tts-1-hd) or an OpenAI model name (tts-1)",
+                      j->sp.model);
+        goto fail;
     }
+    struct chorus_request *r = &j->r;
+    *r = chorus_request_default();
+    r->backend = j->bname[0] ? j->bname : s->default_backend;
+    r->model = j->bmodel[0] ? j->bmodel : NULL;
+    if (!j->bname[0] && j->sp.model && srv_model_is_openai(j->sp.model) && !strcmp(r->backend, "openai"))
+        r->model = j->sp.model; /* the real thing takes its own model names */
+    const char *mapped = srv_voice_map(s, r->backend, j->sp.voice);
+    r->voice = mapped ? mapped : j->sp.voice;
+    if (pick_format(&j->sp, &r->format, e) < 0) goto fail;
+    if (j->sp.download_link && j->sp.download_format != CHORUS_FORMAT_DEFAULT &&
+        j->sp.download_format != r->format) {
+        srv_error_set(e, 400, "invalid_request_error", "invalid_value", "download_format",
+                      "download_format must be the response_format (%s) here: the download is a copy of the response",
+                      chorus_format_name(r->format));
+        goto fail;
+    }
+    if (pick_input(j, e) < 0) goto fail;
+    r->language = j->sp.language;
+    r->speed = (float)j->sp.speed;
+    r->sample_rate = j->sp.sample_rate;
+    r->options = j->opts;
+    r->n_options = pick_options(s, j, r->backend);
+    r->flags = CHORUS_FLAG_NO_SAMPLES;
+    if (j->sp.no_normalize) r->flags |= CHORUS_FLAG_NO_NORMALIZE;
+    r->volume = (float)j->sp.volume;
+    r->normalize_options = j->sp.normalize_opts[0] ? j->sp.normalize_opts : NULL;
+    return 0;
+fail:
+    srv_speech_release(&j->sp);
+    free(j->doc);
+    return -1;
+}
+
+static void job_release(struct job *j) {
+    srv_speech_release(&j->sp);
+    free(j->doc);
+    j->doc = NULL;
+}
+
+/* ------------------------------------------------------------------ the generation ---- */
+
+/* Input with nothing to speak (only symbols, only whitespace once normalized) becomes a short
+ * silence in the requested format, so a client reading fragments one by one (Open WebUI's
+ * read-aloud sends "***") goes on. The silence comes from the embedded espeak backend (local,
+ * no cost, whatever backend was asked for): a word at volume "silent". */
+static int open_silence(struct srv *s, const struct chorus_request *r, struct chorus_stream **st) {
+    static const char doc[] = "<speak><prosody volume=\"silent\" rate=\"x-fast\">ah</prosody></speak>";
+    struct chorus_request q = chorus_request_default();
+    q.backend = "espeak";
+    q.input = CHORUS_INPUT_SSML;
+    q.text = doc;
+    q.text_len = strlen(doc);
+    q.format = r->format;
+    q.sample_rate = r->sample_rate;
+    q.flags = r->flags | CHORUS_FLAG_NO_CACHE;
+    if (s->opt.access_log) fprintf(stderr, "chorus serve: nothing to speak in the input: answering a short silence\n");
+    return chorus_stream_open(s->engine, &q, st);
+}
+
+static int open_stream(struct srv *s, const struct chorus_request *r, struct chorus_stream **st) {
+    int rc = chorus_stream_open(s->engine, r, st);
+    if (rc != CHORUS_E_EMPTY_TEXT) return rc;
+    chorus_stream_destroy(*st);
+    *st = NULL;
+    return open_silence(s, r, st);
+}
+
+/* The first chunk; a stream that finds nothing to speak only now is replaced by the silence. */
+static int first_chunk(struct gen *g, const struct chorus_request *r) {
+    int rc = next_chunk(g, &g->first);
+    if (rc != CHORUS_E_EMPTY_TEXT) return rc;
+    chorus_stream_destroy(g->s);
+    g->s = NULL;
+    rc = open_silence(g->srv, r, &g->s);
+    if (rc != CHORUS_OK) return rc;
+    return next_chunk(g, &g->first);
+}
+
+static struct gen *gen_new(struct srv_req *q, struct chorus_stream *st, const struct run *run) {
     struct gen *g = calloc(1, sizeof *g);
-    if (g) g->text = malloc(sp.input_len + 1);
-    if (!g || !g->text) {
-        if (g) free(g);
-        chorus_stream_destroy(st);
-        srv_slot_release(s);
-        srv_speech_release(&sp);
-        return MHD_NO;
+    if (!g) return NULL;
+    g->text = malloc(run->text_len + 1);
+    if (!g->text) {
+        free(g);
+        return NULL;
     }
-    memcpy(g->text, sp.input, sp.input_len);
-    g->text[sp.input_len] = 0;
-    g->text_len = sp.input_len;
-    g->input_chars = sp.input_chars;
-    g->srv = s;
+    memcpy(g->text, run->text, run->text_len);
+    g->text[run->text_len] = 0;
+    g->text_len = run->text_len;
+    g->input_chars = run->input_chars;
+    g->srv = q->srv;
     g->conn = q->conn;
     g->s = st;
     g->slot = 1;
-    g->t_start = t_start;
     g->t_arrival = q->t0;
-    g->format = fmt;
-    g->mime = chorus_format_mime(fmt);
-    g->mode = captioned ? GEN_NDJSON : sp.stream_format == SRV_STREAM_SSE ? GEN_SSE : GEN_AUDIO;
-    g->return_timestamps = sp.return_timestamps;
-    g->collect = !sp.stream && g->mode != GEN_SSE;
-    if (g->collect && captioned) g->words = json_array();
-    srv_speech_release(&sp);
+    g->format = run->format;
+    g->mime = chorus_format_mime(run->format);
+    g->mode = run->captioned ? GEN_NDJSON : run->sse ? GEN_SSE : GEN_AUDIO;
+    g->return_timestamps = run->return_timestamps;
+    g->collect = !run->stream && g->mode != GEN_SSE;
+    if (g->collect && run->captioned) g->words = json_array();
+    return g;
+}
+
+static void add_audio_headers(struct gen *g, struct MHD_Response *resp) {
+    MHD_add_response_header(resp, "Content-Type", g->mime);
+    char cd[64];
+    snprintf(cd, sizeof cd, "inline; filename=\"speech.%s\"", chorus_format_extension(g->format));
+    MHD_add_response_header(resp, "Content-Disposition", cd);
+    if (g->dl_path[0]) MHD_add_response_header(resp, "X-Download-Path", g->dl_path);
+}
+
+/* The streamed answer: headers now, chunks from gen_read as they come. */
+static enum MHD_Result send_streamed(struct srv_req *q, struct gen *g) {
+    struct MHD_Response *resp = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 16384, gen_read, g, gen_free);
+    if (!resp) {
+        gen_free(g);
+        return MHD_NO;
+    }
+    atomic_fetch_add(&q->refs, 1);
+    g->q = q;
+    if (g->mode == GEN_SSE) MHD_add_response_header(resp, "Content-Type", "text/event-stream");
+    else if (g->mode == GEN_NDJSON) MHD_add_response_header(resp, "Content-Type", "application/x-ndjson");
+    else add_audio_headers(g, resp);
+    MHD_add_response_header(resp, "Cache-Control", "no-cache");
+    MHD_add_response_header(resp, "X-Accel-Buffering", "no");
+    MHD_add_response_header(resp, "x-chorus-backend", chorus_stream_backend(g->s));
+    if (chorus_stream_voice(g->s) && *chorus_stream_voice(g->s))
+        MHD_add_response_header(resp, "x-chorus-voice", chorus_stream_voice(g->s));
+    char rate[16];
+    snprintf(rate, sizeof rate, "%d", chorus_stream_sample_rate(g->s));
+    MHD_add_response_header(resp, "x-chorus-sample-rate", rate);
+    return srv_queue(q, 200, resp);
+}
+
+enum MHD_Result srv_run(struct srv_req *q, const struct chorus_request *r, const struct run *run) {
+    struct srv *s = q->srv;
+    struct srv_error e;
+    if (srv_gen_begin(s, &e) < 0) return srv_send_error(q, &e);
+    double t_start = srv_now();
+    struct chorus_stream *st = NULL;
+    int rc = open_stream(s, r, &st);
+    if (rc != CHORUS_OK) {
+        srv_error_from_status(&e, rc, st ? chorus_stream_errmsg(st) : NULL, NULL);
+        chorus_stream_destroy(st);
+        srv_gen_end(s);
+        return srv_send_error(q, &e);
+    }
+    struct gen *g = gen_new(q, st, run);
+    if (!g) {
+        chorus_stream_destroy(st);
+        srv_gen_end(s);
+        return MHD_NO;
+    }
+    g->t_start = t_start;
+    if (run->download && g->mode == GEN_AUDIO) { /* captions and events are not audio files */
+        g->dl = srv_dl_create(s, g->format);
+        if (g->dl) snprintf(g->dl_path, sizeof g->dl_path, "%s", srv_dl_path(g->dl));
+    }
 
     /* the first chunk before answering: early failures get a real status */
-    rc = next_chunk(g, &g->first);
+    rc = first_chunk(g, r);
     if (rc == GEN_GONE) {
         g->outcome = SRV_GEN_CANCELLED;
         gen_free(g);
         return MHD_NO;
     }
+    if (rc == CHORUS_E_BUSY && srv_now() - t_start >= s->opt.queue_timeout_ms / 1000.0) {
+        /* the library's queue timeout (a full queue refuses at once: 429 below) */
+        srv_error_set(&e, 503, "server_error", "server_overloaded", NULL, "%s",
+                      g->s ? chorus_stream_errmsg(g->s) : "no generation slot became free in time");
+        e.retry_after = 2;
+    } else if (rc < 0) {
+        srv_error_from_status(&e, rc, g->s ? chorus_stream_errmsg(g->s) : NULL, NULL);
+    }
     if (rc < 0) {
-        srv_error_from_status(&e, rc, chorus_stream_errmsg(st), NULL);
         if (s->opt.access_log) fprintf(stderr, "chorus serve: generation failed: %s\n", e.message);
         g->outcome = SRV_GEN_ERROR;
         gen_free(g);
@@ -453,32 +613,20 @@ enum MHD_Result srv_handle_speech(struct srv_req *q, int captioned) {
         g->outcome = SRV_GEN_DONE;
         if (g->mode == GEN_SSE) gen_fill(g); /* still say done */
     }
-    if (g->collect) return send_collected(q, g, captioned);
+    if (g->collect) return send_collected(q, g, run->captioned);
+    return send_streamed(q, g);
+}
 
-    struct MHD_Response *resp = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 16384, gen_read, g, gen_free);
-    if (!resp) {
-        gen_free(g);
-        return MHD_NO;
-    }
-    atomic_fetch_add(&q->refs, 1);
-    g->q = q;
-    if (g->mode == GEN_SSE) {
-        MHD_add_response_header(resp, "Content-Type", "text/event-stream");
-    } else if (g->mode == GEN_NDJSON) {
-        MHD_add_response_header(resp, "Content-Type", "application/x-ndjson");
-    } else {
-        MHD_add_response_header(resp, "Content-Type", g->mime);
-        char cd[64];
-        snprintf(cd, sizeof cd, "inline; filename=\"speech.%s\"", chorus_format_extension(fmt));
-        MHD_add_response_header(resp, "Content-Disposition", cd);
-    }
-    MHD_add_response_header(resp, "Cache-Control", "no-cache");
-    MHD_add_response_header(resp, "X-Accel-Buffering", "no");
-    MHD_add_response_header(resp, "x-chorus-backend", chorus_stream_backend(st));
-    if (chorus_stream_voice(st) && *chorus_stream_voice(st))
-        MHD_add_response_header(resp, "x-chorus-voice", chorus_stream_voice(st));
-    char rate[16];
-    snprintf(rate, sizeof rate, "%d", chorus_stream_sample_rate(st));
-    MHD_add_response_header(resp, "x-chorus-sample-rate", rate);
-    return srv_queue(q, 200, resp);
+enum MHD_Result srv_handle_speech(struct srv_req *q, int captioned) {
+    struct job j;
+    struct srv_error e;
+    if (job_prepare(q->srv, q, &j, &e) < 0) return srv_send_error(q, &e);
+    struct run run = {
+        .text = j.r.text, .text_len = j.r.text_len, .input_chars = j.sp.input_chars,
+        .format = j.r.format, .captioned = captioned, .sse = j.sp.stream_format == SRV_STREAM_SSE,
+        .stream = j.sp.stream, .return_timestamps = j.sp.return_timestamps,
+        .download = j.sp.download_link};
+    enum MHD_Result ret = srv_run(q, &j.r, &run);
+    job_release(&j);
+    return ret;
 }

@@ -106,6 +106,12 @@ int chorus_norm_options_parse(struct chorus_norm_options *o, const char *spec, c
 int chorus_text_normalize(struct chorus_textbuf *out, const char *s, size_t n, size_t base,
                           const char *lang, const struct chorus_norm_options *o);
 
+/** chorus_text_normalize(), and *work (if not NULL) = the bytes its rules looked at: a measure of
+ *  its time that does not depend on the machine, for the linearity checks (tests, fuzzing). */
+int chorus_text_normalize_work(struct chorus_textbuf *out, const char *s, size_t n, size_t base,
+                               const char *lang, const struct chorus_norm_options *o,
+                               size_t *work);
+
 /** SSML say-as: speak s[0..n) as `interpret` ("characters", "spell-out", "cardinal", "ordinal",
  *  "digits", "date", "time", "telephone"...), `format` as SSML's (dates: "mdy", "dmy", "ymd"...;
  *  times: "hms12", "hms24"; may be NULL). Appends the spoken words to out, mapped to base + the

@@ -178,6 +178,18 @@ class Handler(BaseHTTPRequestHandler):
 
     def send_wav(self, pcm):
         data = wav_header(len(pcm)) + pcm
+        if ARGS.api == "travisvn":
+            # travisvn's non-streaming endpoint: ta.save(buffer, audio, model.sr, format="wav")
+            # on a float tensor with torchaudio<2.7's soundfile backend -> 32-bit float WAV
+            # (app/api/endpoints/speech.py)
+            n = len(pcm) // 2
+            xs = struct.unpack("<%dh" % n, pcm[:2 * n])
+            fdata = struct.pack("<%df" % n, *[x / 32768.0 for x in xs])
+            fmt = struct.pack("<HHIIHH", 3, 1, 24000, 96000, 4, 32)
+            data = (b"RIFF" + struct.pack("<I", 4 + 8 + len(fmt) + 12 + 8 + len(fdata)) +
+                    b"WAVEfmt " + struct.pack("<I", len(fmt)) + fmt +
+                    b"fact" + struct.pack("<II", 4, n) + b"data" +
+                    struct.pack("<I", len(fdata)) + fdata)
         self.send_response(200)
         self.send_header("Content-Type", "audio/wav")
         self.send_header("Content-Disposition", 'attachment; filename="speech.wav"')
@@ -215,7 +227,10 @@ class Handler(BaseHTTPRequestHandler):
                     return self.send_json(200, sorted(REFERENCE))
         else:
             if path in ("/health", "/v1/health"):
-                return self.send_json(200, {"status": "healthy", "model_loaded": True})
+                # 200 whatever the state (app/api/endpoints/health.py): "initializing" while
+                # the model loads, "error" when it failed
+                return self.send_json(200, {"status": ARGS.health,
+                                            "model_loaded": ARGS.health == "healthy"})
             if path in ("/voices", "/v1/voices"):
                 with LOCK:
                     vs = [{"name": n, "language": "en"} for n in sorted(LIBRARY)]
@@ -230,6 +245,18 @@ class Handler(BaseHTTPRequestHandler):
                 if not isinstance(f, dict) or not f["filename"].endswith((".wav", ".mp3")):
                     return self.send_json(400, {"message": "no valid files", "uploaded_files": [],
                                                 "errors": ["invalid file"]})
+                # server.py upload_reference: clips over max_reference_duration_sec (30 s in
+                # config.yaml) are refused
+                d = f["_data"]
+                if d[:4] == b"RIFF" and len(d) > 44:
+                    rate, bits, ch = struct.unpack("<I", d[24:28])[0], d[34], d[22]
+                    secs = (len(d) - 44) / float(max(1, rate * ch * bits // 8))
+                    if secs > 30.0:
+                        return self.send_json(400, {"message": "no valid files",
+                                                    "uploaded_files": [],
+                                                    "errors": ["%s: duration %.1fs exceeds the "
+                                                               "maximum of 30s" %
+                                                               (f["filename"], secs)]})
                 with LOCK:
                     REFERENCE[f["filename"]] = f["_data"]
                     allf = sorted(REFERENCE)
@@ -293,6 +320,8 @@ class Handler(BaseHTTPRequestHandler):
                 if k in js and not lo <= float(js[k]) <= hi:
                     return self.error(422, "%s must be between %g and %g" % (k, lo, hi),
                                       "validation_error")
+            # an unknown "voice" silently falls back to the default voice, no error
+            # (app/api/endpoints/speech.py resolve_voice_path_and_language)
             seed = nth
         garble = nth <= ARGS.garble_first or (ARGS.api == "devnen" and str(seed) in
                                                ARGS.garble_seeds.split(","))
@@ -317,6 +346,8 @@ def main():
     ap.add_argument("--fail-when", default="")
     ap.add_argument("--hold", default="")
     ap.add_argument("--hold-request", type=int, default=2)
+    ap.add_argument("--health", default="healthy", choices=["healthy", "initializing", "error"],
+                    help="travisvn: the status /health reports (always with HTTP 200)")
     ARGS = ap.parse_args()
     srv = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
     srv.daemon_threads = True

@@ -9,6 +9,16 @@ character, 900 characters a minute, like speech), encoded by ffmpeg for mp3/opus
 
 Usage: fake_tts.py --provider openai|elevenlabs|alltalk [--key KEY] [--plan P1,P2,...]
                    [--log FILE] [--chunk BYTES] [--delay-ms MS] [--vary]
+                   [--engine xtts|piper] [--wav s16|f32|s24|f32ext] [--transcode mp3|opus|flac]
+                   [--audio-ctype MIME]
+AllTalk (erew123/alltalk_tts, branch alltalkbeta @7a59e9c) as shipped: --engine piper is the
+engine tts_engines.json loads (voices are .onnx models, no streaming, no female_01.wav);
+--engine xtts (default here) saves float32 WAV files (system/tts_engines/xtts/model_engine.py:
+torchaudio.save on float data; --wav picks the encoding, default f32) and streams a WAV whose
+header says 0 bytes (Python's wave module with no frames). --transcode answers generate
+requests with a file of that format (transcode_audio_if_necessary in tts_server.py);
+--audio-ctype is the Content-Type /audio files get (Windows hosts guess text/plain:
+alltalk_tts #635).
 Binds 127.0.0.1 on an ephemeral port and prints "PORT <n>" on stdout.
 
 --plan lists what successive speech requests get (then "ok" for the rest):
@@ -25,7 +35,9 @@ Binds 127.0.0.1 on an ephemeral port and prints "PORT <n>" on stdout.
   slow:MS       answer with MS ms between chunks
 Every request is appended to --log as one JSON object per line: method, path, query,
 headers (lower-case names), body (text), json (parsed body or null), form (parsed or null),
-inflight (requests being served when it arrived, itself included).
+inflight (requests being served when it arrived, itself included), conn (the number of the TCP
+connection it came on: equal numbers mean a reused connection).
+--tls-cert/--tls-key serve HTTPS (for the connection-reuse benchmark).
 """
 import argparse
 import base64
@@ -53,17 +65,34 @@ FILES = {}  # alltalk generated files: name -> wav bytes
 
 OPENAI_VOICES = ["alloy", "ash", "ballad", "coral", "echo", "fable", "onyx", "nova", "sage",
                  "shimmer", "verse", "marin", "cedar"]
+# An ElevenLabs account of today. The 2023 premade voices are gone: Rachel
+# (21m00Tcm4TlvDq8ikWAM) answers 404 since 2026, EXAVITQu4vr4xnSDxMaL is now "Sarah"
+# (elevenlabs-python PR #371), the SDK README speaks with George (JBFqnCBsd6RMkjVDRZzb).
 EL_VOICES = [
-    {"voice_id": "21m00Tcm4TlvDq8ikWAM", "name": "Rachel",
+    {"voice_id": "JBFqnCBsd6RMkjVDRZzb", "name": "George",
+     "labels": {"gender": "male", "accent": "british"}, "category": "premade"},
+    {"voice_id": "EXAVITQu4vr4xnSDxMaL", "name": "Sarah",
      "labels": {"gender": "female", "accent": "american"}, "category": "premade"},
     {"voice_id": "pNInz6obpgDQGcFmaJgB", "name": "Adam",
      "labels": {"gender": "male", "accent": "american"}, "category": "premade"},
-    {"voice_id": "EXAVITQu4vr4xnSDxMaL", "name": "Bella",
-     "labels": {"gender": "female", "accent": "american"}, "category": "premade"},
 ]
+# legacy voices are listed only with show_legacy=true (elevenlabs-python voices/client.py)
+EL_LEGACY = [
+    {"voice_id": "VR6AewLTigWG4xSOukaG", "name": "Arnold", "is_legacy": True,
+     "labels": {"gender": "male", "accent": "american"}, "category": "premade"},
+]
+# a voice-library voice: 402 paid_plan_required on a free plan (3rd-party: indexable-inc #339)
+EL_LIBRARY_PAID = "nPczCjzI2devNBz1zQrb"
 EL_LIMITS = {"eleven_v3": 3000, "eleven_multilingual_v2": 10000, "eleven_flash_v2_5": 40000,
              "eleven_flash_v2": 30000, "eleven_turbo_v2_5": 40000, "eleven_turbo_v2": 30000}
 ALLTALK_VOICES = ["female_01.wav", "female_02.wav", "male_01.wav", "male_02.wav"]
+# Piper's voices are its .onnx models; en_US-ljspeech-high.onnx is its def_character_voice
+# (alltalk_tts alltalkbeta: system/tts_engines/piper/model_settings.json)
+PIPER_VOICES = ["en_US-ljspeech-high.onnx", "en_US-amy-medium.onnx", "en_GB-alan-medium.onnx"]
+
+
+def at_voices():
+    return PIPER_VOICES if ARGS.engine == "piper" else ALLTALK_VOICES
 
 
 def pcm_for(text, rate, speed=1.0):
@@ -82,6 +111,31 @@ def pcm_for(text, rate, speed=1.0):
     sec = CACHE[key]
     reps = n // rate + 1
     return (sec * reps)[:2 * n]
+
+
+def wav_bytes(pcm, rate, enc):
+    """s16le mono -> a WAV file in encoding enc: s16 (format 1), s24 (format 1, 24-bit), f32
+    (format 3, what soundfile/sox-backed torchaudio.save writes for float tensors), f32ext
+    (WAVE_FORMAT_EXTENSIBLE with the IEEE float sub-format, what libsndfile/ffmpeg write)."""
+    n = len(pcm) // 2
+    xs = struct.unpack("<%dh" % n, pcm[:2 * n])
+    if enc == "s16":
+        return wav_header(rate, len(pcm)) + pcm
+    if enc == "s24":
+        data = b"".join(struct.pack("<i", x << 8)[:3] for x in xs)
+        fmt = struct.pack("<HHIIHH", 1, 1, rate, rate * 3, 3, 24)
+    else:
+        data = struct.pack("<%df" % n, *[x / 32768.0 for x in xs])
+        fmt = struct.pack("<HHIIHH", 3, 1, rate, rate * 4, 4, 32)
+        if enc == "f32ext":
+            guid = struct.pack("<I", 3) + b"\x00\x00\x10\x00\x80\x00\x00\xaa\x00\x38\x9b\x71"
+            fmt = struct.pack("<HHIIHH", 0xFFFE, 1, rate, rate * 4, 4, 32) + \
+                struct.pack("<HHI", 22, 32, 4) + guid
+    chunks = b"fmt " + struct.pack("<I", len(fmt)) + fmt
+    if enc != "s16":  # non-PCM WAVs carry a fact chunk (libsndfile writes one)
+        chunks += b"fact" + struct.pack("<II", 4, n)
+    chunks += b"data" + struct.pack("<I", len(data)) + data
+    return b"RIFF" + struct.pack("<I", 4 + len(chunks)) + b"WAVE" + chunks
 
 
 def wav_header(rate, nbytes, streaming=False):
@@ -129,6 +183,13 @@ class Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     server_version = "fake-tts/1.0"
 
+    def setup(self):
+        # one handler per connection: number them, so the log shows connection reuse
+        super().setup()
+        with LOCK:
+            STATE["conns"] = STATE.get("conns", 0) + 1
+            self.conn_id = STATE["conns"]
+
     def log_message(self, fmt, *a):  # quiet
         pass
 
@@ -148,7 +209,7 @@ class Handler(BaseHTTPRequestHandler):
         ctype = self.headers.get("Content-Type", "")
         if "application/x-www-form-urlencoded" in ctype:
             form = {k: v[0] for k, v in parse_qs(text, keep_blank_values=True).items()}
-        entry = {"method": self.command, "path": u.path,
+        entry = {"method": self.command, "path": u.path, "conn": self.conn_id,
                  "query": {k: v[0] for k, v in parse_qs(u.query).items()},
                  "raw_path": self.path,
                  "headers": {k.lower(): v for k, v in self.headers.items()},
@@ -261,10 +322,15 @@ class Handler(BaseHTTPRequestHandler):
                 STATE["inflight"] -= 1
 
     # ---- OpenAI ---------------------------------------------------------------------------
-    def openai_error(self, code, message, etype, ecode, extra=None):
-        hdr = {"x-request-id": "req_" + uuid.uuid4().hex[:12], "x-should-retry": "false"}
+    def openai_error(self, code, message, etype, ecode, extra=None, param=None):
+        # Error{code, message, param, type} (openai-openapi openapi.yaml). x-should-retry is
+        # the server's own retry advice, obeyed first by openai-python (_base_client.py
+        # _should_retry): "false" on answers that will not change, none on overload/limits
+        hdr = {"x-request-id": "req_" + uuid.uuid4().hex[:12]}
+        if code in (400, 401, 403, 404) or ecode == "insufficient_quota":
+            hdr["x-should-retry"] = "false"
         hdr.update(extra or {})
-        self.send_json(code, {"error": {"message": message, "type": etype, "param": None,
+        self.send_json(code, {"error": {"message": message, "type": etype, "param": param,
                                         "code": ecode}}, hdr)
 
     def handle_openai(self, method, e):
@@ -301,6 +367,15 @@ class Handler(BaseHTTPRequestHandler):
             self.send_header("Content-Length", str(len(data)))
             self.end_headers()
             return self.wfile.write(data)
+        if plan == "409":
+            return self.openai_error(409, "The request conflicted with another one in progress; "
+                                     "please try again.", "invalid_request_error", None)
+        if plan == "500nr":  # the server says retrying will not help
+            return self.openai_error(500, "The server had an error processing your request.",
+                                     "server_error", None, {"x-should-retry": "false"})
+        if plan == "400retry":  # the server says a retry may work
+            return self.openai_error(400, "Temporary validation backend failure.",
+                                     "invalid_request_error", None, {"x-should-retry": "true"})
         for code, msg, et, ec in ((400, "Invalid value for 'speed'.", "invalid_request_error",
                                    "invalid_value"),
                                   (404, "The model 'tts-9' does not exist or you do not have "
@@ -329,6 +404,16 @@ class Handler(BaseHTTPRequestHandler):
                                      "'input'), 'msg': 'String should have at most 4096 "
                                      "characters'}]", "invalid_request_error", None)
         model = js.get("model")
+        if model == "gpt-4o-mini-tts":
+            # gpt-4o-mini-tts caps input at 2000 tokens (OpenAI's model page; the wording of
+            # this refusal is the fake's own): CJK characters are about a token each
+            tokens = len(re.findall(r"[\u3040-\u30ff\u3400-\u9fff\uac00-\ud7af]", text)) + \
+                len(re.findall(r"[A-Za-z0-9]+|[^\w\s]", text))
+            if tokens > 2000:
+                return self.openai_error(400, "Your input exceeds the maximum input limit of "
+                                         "2000 tokens for this model (%d tokens)." % tokens,
+                                         "invalid_request_error", "string_above_max_length",
+                                         param="input")
         if model not in ("tts-1", "tts-1-hd", "gpt-4o-mini-tts"):
             return self.openai_error(404, "The model '%s' does not exist or you do not have "
                                      "access to it." % model, "invalid_request_error",
@@ -337,9 +422,10 @@ class Handler(BaseHTTPRequestHandler):
         if isinstance(voice, dict):
             voice = voice.get("id")
         if not isinstance(voice, str) or not (voice in OPENAI_VOICES or voice.startswith("voice_")):
-            return self.openai_error(400, "Invalid value for 'voice'. Supported values are: %s."
-                                     % ", ".join("'%s'" % v for v in OPENAI_VOICES),
-                                     "invalid_request_error", "invalid_value")
+            # the real wording names the value, not the field; the field is in error.param
+            return self.openai_error(400, "Invalid value: '%s'. Supported values are: %s."
+                                     % (voice, ", ".join("'%s'" % v for v in OPENAI_VOICES)),
+                                     "invalid_request_error", "invalid_value", param="voice")
         if "instructions" in js and model != "gpt-4o-mini-tts":
             return self.openai_error(400, "Instructions are not supported for this model.",
                                      "invalid_request_error", "invalid_value")
@@ -373,6 +459,15 @@ class Handler(BaseHTTPRequestHandler):
                 ev = {"type": "speech.audio.delta",
                       "audio": base64.b64encode(audio[i:i + step]).decode()}
                 frames += b"data: " + json.dumps(ev).encode() + b"\n\n"
+            if plan == "sseerror":
+                # a failure mid-stream: "event: error" with a bare Error object as data
+                # (openai-openapi: the speech stream's error event)
+                frames = frames[:len(frames) // 2]
+                frames = frames[:frames.rfind(b"\n\n") + 2]
+                frames += b"event: error\ndata: " + json.dumps(
+                    {"message": "The server had an error while generating audio.",
+                     "type": "server_error", "param": None, "code": None}).encode() + b"\n\n"
+                return self.stream_bytes(frames, "text/event-stream", "ok", hdr)
             frames += b"data: " + json.dumps({"type": "speech.audio.done",
                                               "usage": usage}).encode() + b"\n\n"
             return self.stream_bytes(frames, "text/event-stream", plan, hdr)
@@ -389,7 +484,8 @@ class Handler(BaseHTTPRequestHandler):
         if not self.check_auth("xi-api-key", ""):
             return self.el_error(401, "invalid_api_key", "Invalid API key")
         if path == "/v1/voices" and method == "GET":
-            return self.send_json(200, {"voices": EL_VOICES})
+            legacy = e["query"].get("show_legacy", "false") == "true"
+            return self.send_json(200, {"voices": EL_VOICES + (EL_LEGACY if legacy else [])})
         m = re.match(r"^/v1/text-to-speech/([^/]+)(/stream)?(/with-timestamps)?$", path)
         if not m or method != "POST":
             return self.send_json(404, {"detail": "Not Found"})
@@ -409,13 +505,31 @@ class Handler(BaseHTTPRequestHandler):
             return self.el_error(int(plan), "internal_error", "An internal error occurred.")
         if plan == "401":
             return self.el_error(401, "invalid_api_key", "Invalid API key")
+        if plan == "perm":  # a scoped key without text_to_speech
+            return self.el_error(401, "missing_permissions", "The API key you used is missing "
+                                 "the permission text_to_speech to execute this operation.")
+        if plan == "402":
+            return self.send_json(402, {"detail": {"type": "payment_required",
+                                                   "code": "paid_plan_required",
+                                                   "message": "Free users cannot use library "
+                                                   "voices via the API. Please upgrade your "
+                                                   "subscription to use this voice.",
+                                                   "status": "payment_required"}})
         js = e["json"]
         if not isinstance(js, dict) or not isinstance(js.get("text"), str):
             return self.send_json(422, {"detail": [{"loc": ["body", "text"],
                                                     "msg": "field required",
                                                     "type": "value_error.missing"}]})
-        if voice not in [v["voice_id"] for v in EL_VOICES]:
-            return self.el_error(400, "voice_not_found", "A voice with the voice_id %s was not "
+        if voice == EL_LIBRARY_PAID:
+            return self.send_json(402, {"detail": {"type": "payment_required",
+                                                   "code": "paid_plan_required",
+                                                   "message": "Free users cannot use library "
+                                                   "voices via the API. Please upgrade your "
+                                                   "subscription to use this voice.",
+                                                   "status": "payment_required"}})
+        if voice not in [v["voice_id"] for v in EL_VOICES + EL_LEGACY]:
+            # 404, not 400 (elevenlabs-docs PR #1317)
+            return self.el_error(404, "voice_not_found", "A voice with the voice_id %s was not "
                                  "found." % voice)
         model = js.get("model_id", "eleven_multilingual_v2")
         if model not in EL_LIMITS:
@@ -437,10 +551,19 @@ class Handler(BaseHTTPRequestHandler):
             return self.send_json(422, {"detail": [{"loc": ["query", "output_format"],
                                                     "msg": "invalid output format",
                                                     "type": "value_error"}]})
+        if parts[0] == "wav" and m.group(2):
+            # the streaming endpoints' output_format has no wav_* (openapi: only POST
+            # /v1/text-to-speech/{voice_id}, the convert endpoint, makes wav)
+            return self.send_json(422, {"detail": [{"loc": ["query", "output_format"],
+                                                    "msg": "value is not a valid enumeration "
+                                                    "member", "type": "type_error.enum"}]})
         rate = int(parts[1])
         cost = len(text) if not model.startswith(("eleven_flash", "eleven_turbo")) \
             else (len(text) + 1) // 2
-        hdr = {"request-id": uuid.uuid4().hex, "character-cost": str(cost),
+        # ElevenLabs' stitching id is the request-id header; a proxy's x-request-id may
+        # come along (the fake sends one after it, so "last header wins" would pick it)
+        hdr = {"request-id": "el-req-" + uuid.uuid4().hex,
+               "x-request-id": "proxy-" + uuid.uuid4().hex, "character-cost": str(cost),
                "current-concurrent-requests": "1", "maximum-concurrent-requests": "4"}
         mime = {"mp3": "audio/mpeg", "pcm": "audio/pcm", "opus": "audio/ogg",
                 "wav": "audio/wav", "ulaw": "audio/basic", "alaw": "audio/basic"}[parts[0]]
@@ -450,6 +573,7 @@ class Handler(BaseHTTPRequestHandler):
 
         if not timestamps:
             return self.stream_bytes(audio_for(text), mime, plan, hdr)
+        badline = plan == "badline"
         # NDJSON: one object per piece of ~24 characters, alignment for that piece only
         lines = b""
         t0 = 0.0
@@ -465,6 +589,8 @@ class Handler(BaseHTTPRequestHandler):
                                                     else b"").decode(),
                    "alignment": al, "normalized_alignment": al}
             lines += json.dumps(obj).encode() + b"\n"
+            if badline and len(lines) > 0 and p is pieces[0]:
+                lines += b'{"audio_base64": "AAAA", "alignment": {"charac\n'  # cut short
             t0 += len(chars) * d
         if parts[0] != "pcm":
             # encoded formats: the whole file in the first line's audio, like one stream
@@ -485,20 +611,31 @@ class Handler(BaseHTTPRequestHandler):
             self.end_headers()
             return self.wfile.write(data)
         if path == "/api/voices":
-            return self.send_json(200, {"status": "success", "voices": ALLTALK_VOICES})
+            return self.send_json(200, {"status": "success", "voices": at_voices()})
         if path == "/api/currentsettings":
-            return self.send_json(200, {"engines_available": ["xtts", "piper"],
-                                        "current_engine_loaded": "xtts",
-                                        "streaming_capable": True, "multivoice_capable": True,
+            # tts_server.py apifunction_get_current_settings (a subset of its keys)
+            piper = ARGS.engine == "piper"
+            return self.send_json(200, {"engines_available": ["parler", "piper", "vits", "xtts"],
+                                        "current_engine_loaded": ARGS.engine,
+                                        "current_model_loaded": "piper" if piper
+                                        else "xtts - xttsv2_2.0.3",
                                         "audio_format": "wav",
-                                        "languages_capable": True})
+                                        "generationspeed_capable": True,
+                                        "streaming_capable": not piper,
+                                        "multivoice_capable": True,
+                                        "languages_capable": not piper})
         if path.startswith("/audio/") or path.startswith("/audiocache/"):
             name = path.rsplit("/", 1)[1]
             data = FILES.get(name)
             if data is None:
                 return self.send_json(404, {"detail": "Not Found"})
             self.send_response(200)
-            self.send_header("Content-Type", "audio/wav")
+            # FastAPI's FileResponse guesses the type from the name; Windows registries map
+            # .wav to text/plain on some hosts (alltalk_tts #635, SillyTavern #4566)
+            ext = name.rsplit(".", 1)[-1]
+            self.send_header("Content-Type", ARGS.audio_ctype or
+                             {"wav": "audio/wav", "mp3": "audio/mpeg", "opus": "audio/ogg",
+                              "flac": "audio/flac"}.get(ext, "application/octet-stream"))
             self.send_header("Content-Length", str(len(data)))
             self.end_headers()
             return self.wfile.write(data)
@@ -513,16 +650,26 @@ class Handler(BaseHTTPRequestHandler):
             text = f.get("text_input", "")
             if not text or len(text) > 2000:
                 return self.send_json(400, {"error": "text_input: must be 1-2000 characters"})
-            voice = f.get("character_voice_gen", "female_01.wav")
-            if voice not in ALLTALK_VOICES:
+            # an omitted voice is the engine's def_character_voice (tts_server.py:
+            # get_character_voice_gen); Piper's default is en_US-ljspeech-high.onnx
+            voice = f.get("character_voice_gen") or at_voices()[0]
+            if voice not in at_voices():
                 # AllTalk's real failure here is an unhelpful 500
                 return self.send_json(500, {"status": "generate-failure",
                                             "error": "[Errno 2] No such file or directory: "
                                             "'voices/%s'" % voice})
             name = re.sub(r"[^a-zA-Z0-9_]", "", f.get("output_file_name", "out")) or "out"
-            name = "%s_%d.wav" % (name, len(FILES))
-            pcm = pcm_for(text, 24000, float(f.get("speed", 1.0)))
-            FILES[name] = wav_header(24000, len(pcm)) + pcm
+            pcm = pcm_for(text, 22050 if ARGS.engine == "piper" else 24000,
+                          float(f.get("speed", 1.0)))
+            rate = 22050 if ARGS.engine == "piper" else 24000
+            if ARGS.transcode:
+                name = "%s_%d.%s" % (name, len(FILES), ARGS.transcode)
+                FILES[name] = encode(pcm, rate, ARGS.transcode)
+            else:
+                name = "%s_%d.wav" % (name, len(FILES))
+                # piper writes int16 through Python's wave module; XTTS float32 (see top)
+                FILES[name] = wav_bytes(pcm, rate, "s16" if ARGS.engine == "piper"
+                                        else ARGS.wav)
             return self.send_json(200, {"status": "generate-success",
                                         "output_file_path": "/alltalk/outputs/" + name,
                                         "output_file_url": "/audio/" + name,
@@ -533,13 +680,21 @@ class Handler(BaseHTTPRequestHandler):
                 return self.hang()
             q = e["query"]
             text = q.get("text", "")
-            if not text:
-                return self.send_json(400, {"error": "text is required"})
-            if q.get("voice", "female_01.wav") not in ALLTALK_VOICES:
+            if not text or "voice" not in q:
+                # FastAPI: text, voice, language and output_file are required query fields
+                return self.send_json(422, {"detail": [{"loc": ["query", "voice"],
+                                                        "msg": "field required",
+                                                        "type": "value_error.missing"}]})
+            if ARGS.engine == "piper":
+                # streaming_capable false: the server only logs a warning, then fails
+                return self.send_json(500, {"error": "An internal runtime error occurred"})
+            if q.get("voice") not in at_voices():
                 return self.send_json(500, {"detail": "Internal Server Error"})
-            pcm = pcm_for(text, 24000)
-            return self.stream_bytes(wav_header(24000, 0, streaming=True) + pcm, "audio/wav",
-                                     plan)
+            pcm = pcm_for(text, 24000)  # speed and pitch are hard-coded to 1.0 here
+            # xtts/model_engine.py: wave.open(...).writeframes(b"") -> a header saying 0 bytes,
+            # then int16 chunks
+            hdr = bytearray(wav_header(24000, 0))
+            return self.stream_bytes(bytes(hdr) + pcm, "audio/wav", plan)
         if path == "/v1/audio/speech" and method == "POST":
             plan = next_plan()
             js = e["json"] or {}
@@ -555,7 +710,9 @@ class Handler(BaseHTTPRequestHandler):
             if fmt == "pcm":
                 return self.send_json(400, {"error": "Invalid value: pcm"})
             pcm = pcm_for(js.get("input", ""), 24000, float(js.get("speed", 1.0)))
-            data = encode(pcm, 24000, fmt)
+            # tts_server.py's OpenAI handler returns wav untranscoded: the engine's float file
+            data = wav_bytes(pcm, 24000, ARGS.wav if ARGS.engine == "xtts" else "s16") \
+                if fmt == "wav" else encode(pcm, 24000, fmt)
             self.send_response(200)
             self.send_header("Content-Type", "audio/" + fmt)
             self.send_header("Content-Length", str(len(data)))
@@ -573,10 +730,24 @@ def main():
     ap.add_argument("--log")
     ap.add_argument("--chunk", type=int, default=4096)
     ap.add_argument("--delay-ms", type=int, default=5)
+    ap.add_argument("--engine", default="xtts", choices=["xtts", "piper"],
+                    help="alltalk: the loaded TTS engine")
+    ap.add_argument("--wav", default="f32", choices=["s16", "f32", "s24", "f32ext"],
+                    help="alltalk xtts: the encoding of generated WAV files")
+    ap.add_argument("--transcode", choices=["mp3", "opus", "flac"],
+                    help="alltalk: transcode_audio_format (generated files in this format)")
+    ap.add_argument("--audio-ctype", help="alltalk: Content-Type of /audio files")
     ap.add_argument("--vary", action="store_true",
                     help="openai: every answer differs, like a sampling neural TTS")
+    ap.add_argument("--tls-cert")
+    ap.add_argument("--tls-key")
     ARGS = ap.parse_args()
     srv = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    if ARGS.tls_cert:
+        import ssl
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        ctx.load_cert_chain(ARGS.tls_cert, ARGS.tls_key)
+        srv.socket = ctx.wrap_socket(srv.socket, server_side=True)
     srv.daemon_threads = True
     print("PORT %d" % srv.server_address[1], flush=True)
     try:

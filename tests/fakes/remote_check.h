@@ -20,6 +20,7 @@ struct run {
     size_t n_opts;
     unsigned flags;
     int sample_rate;
+    float speed; /* 0: default */
     /* out */
     int rc;
     char err[1024];
@@ -87,6 +88,7 @@ static __attribute__((unused)) int run_request_on(struct chorus_engine *e, struc
     q.text = r->text;
     q.format = r->format ? r->format : CHORUS_FORMAT_WAV;
     q.sample_rate = r->sample_rate;
+    if (r->speed > 0) q.speed = r->speed;
     q.options = r->opts;
     q.n_options = r->n_opts;
     q.flags = r->flags | CHORUS_FLAG_NO_CACHE;
@@ -151,15 +153,19 @@ static __attribute__((unused)) json_t *fake_log_json(const struct fake *f) {
 static pthread_mutex_t logcap_mu = PTHREAD_MUTEX_INITIALIZER;
 static const char *logcap_secret;
 static int logcap_lines, logcap_leaks;
+static char logcap_text[16384]; /* the lines so far (the first 16 KiB) */
 static __attribute__((unused)) void logcap_fn(enum chorus_log_level level, const char *msg, void *ud) {
     (void)level, (void)ud;
     pthread_mutex_lock(&logcap_mu);
     logcap_lines++;
     if (logcap_secret && strstr(msg, logcap_secret)) logcap_leaks++;
+    size_t l = strlen(logcap_text);
+    snprintf(logcap_text + l, sizeof logcap_text - l, "%s\n", msg);
     pthread_mutex_unlock(&logcap_mu);
 }
 static __attribute__((unused)) void logcap_start(const char *secret) {
     logcap_secret = secret;
+    logcap_text[0] = '\0';
     chorus_set_log(logcap_fn, NULL, CHORUS_LOG_DEBUG);
 }
 

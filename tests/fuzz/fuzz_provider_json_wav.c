@@ -1,10 +1,13 @@
 /* fuzz_provider_json_wav.c — the WAV stream reader that turns servers' wav answers (OpenAI-
- * compatible servers, AllTalk) into PCM, fed in arbitrary pieces. */
+ * compatible servers, AllTalk, Chatterbox) into PCM, fed in arbitrary pieces: integer and float
+ * encodings, WAVE_FORMAT_EXTENSIBLE, many channels, streaming sizes (seeds in the corpus). Also
+ * the format sniffer that picks the decoder from the first bytes. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "chorus/chorus.h"
+#include "audio/audio.h"
 #include "net/net.h"
 
 static int on_pcm(void *ud, const short *x, size_t n, int rate) {
@@ -30,6 +33,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     }
     chorus_wavreader_finish(w);
     if (total > size) abort(); /* never more samples than bytes */
+    chorus_wavreader_release(w);
     free(w);
+    enum chorus_format f = chorus_format_sniff(data, size < CHORUS_SNIFF_BYTES ? size : CHORUS_SNIFF_BYTES);
+    if (f == CHORUS_FORMAT_WAV && (size < 12 || memcmp(data, "RIFF", 4) != 0)) abort();
     return 0;
 }

@@ -1,9 +1,12 @@
 /* fuzz_server_request.c — the JSON body parser of POST /v1/audio/speech (src/server/request.c,
- * compiled in: the server is not part of the library) and the model/voice name mapping. */
+ * compiled in: the server is not part of the library), the model/voice name mapping, the inline
+ * voice/pause tags translated to SSML (src/server/tags.c) and the request path normalizer. */
 #include <stdint.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "server/request.c"
+#include "server/tags.c"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
@@ -19,9 +22,25 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         char *enc = srv_base64((const unsigned char *)r.input, r.input_len, &n);
         if (enc && n != (r.input_len + 2) / 3 * 4) abort();
         free(enc);
+        char *doc = NULL;
+        size_t dl = 0;
+        int tags = 0;
+        if (srv_tags_to_ssml(r.input, r.input_len, NULL, NULL, &doc, &dl, &tags) == 0) {
+            if (strlen(doc) != dl || strncmp(doc, "<speak>", 7) || tags < 0) abort();
+            free(doc);
+        }
         srv_speech_release(&r);
     } else {
         if (e.status != 400 || !e.code || !e.message[0]) abort();
+    }
+    /* the bytes as a request path */
+    char path[300], out[256];
+    size_t n = size < sizeof path - 1 ? size : sizeof path - 1;
+    memcpy(path, data, n);
+    path[n] = 0;
+    if (srv_path_normalize(path, out, sizeof out) == 0) {
+        if (out[0] != '/' || strstr(out, "//") || strlen(out) >= sizeof out) abort();
+        if (strlen(out) > 1 && out[strlen(out) - 1] == '/') abort();
     }
     return 0;
 }

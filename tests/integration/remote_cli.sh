@@ -27,7 +27,8 @@ start_fake() {
     local name=$1 provider=$2; shift 2
     python3 "$FAKES/fake_tts.py" --provider "$provider" --log "$T/$name.log" "$@" > "$T/$name.port" 2>/dev/null &
     PIDS+=($!)
-    for _ in $(seq 50); do [ -s "$T/$name.port" ] && break; sleep 0.1; done
+    # a loaded machine starts python slowly: wait up to 60 s for the port line
+    for _ in $(seq 600); do [ -s "$T/$name.port" ] && break; sleep 0.1; done
     eval "PORT_$name=$(awk '{print $2}' "$T/$name.port")"
 }
 
@@ -85,7 +86,7 @@ check '[ $rc = 0 ]' "chorus backends does not say why openai is unavailable"
 start_fake el elevenlabs --key "$KEY"
 export ELEVENLABS_BASE_URL=http://127.0.0.1:$PORT_el ELEVENLABS_API_KEY=$KEY
 TEXT2="Word timings come from character alignment."
-"$BIN" say -q --no-cache -b elevenlabs -v Bella --timestamps "$T/ts.json" -o "$T/e.wav" "$TEXT2" 2>"$T/err7"
+"$BIN" say -q --no-cache -b elevenlabs -v Sarah --timestamps "$T/ts.json" -o "$T/e.wav" "$TEXT2" 2>"$T/err7"
 rc=$?
 check '[ $rc = 0 ]' "elevenlabs failed: $(cat "$T/err7")"
 check 'near "$(soxi -D "$T/e.wav")" "$(awk -v n=${#TEXT2} "BEGIN { print n / 15 }")" 0.1' "elevenlabs duration"

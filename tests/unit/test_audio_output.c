@@ -1,6 +1,7 @@
 /*
- * test_audio_output.c — the output chain: exact time bookkeeping with crossfades, silences and
- * resampling; click-free joins; trimming; volume; loudness; bounded memory; errors.
+ * test_audio_output.c — the output chain: exact time bookkeeping with joins, silences and
+ * resampling; the pause at a join exact whatever the edges; no speech crossfaded; click-free
+ * joins; trimming; volume; loudness; bounded memory; errors.
  */
 #include "audio/audio.h"
 #include "test.h"
@@ -62,8 +63,9 @@ TEST(passthrough_is_exact) {
 }
 
 /* Segments whose only non-zero sample is an impulse `at` samples in: the impulse must land at
- * segment_start * rate + at exactly, crossfades and silences notwithstanding. */
-TEST(segment_start_exact_with_crossfade_and_silence) {
+ * segment_start * rate + at exactly, and joins put exactly their pause between one impulse and
+ * the next (the quiet edges are trimmed to it); an explicit silence keeps the edges beside it. */
+TEST(segment_start_exact_with_joins_and_silence) {
     int rate = 24000;
     struct chorus_output_opts oo = opts_for(CHORUS_FORMAT_WAV, rate);
     struct sinks s = {0};
@@ -71,31 +73,36 @@ TEST(segment_start_exact_with_crossfade_and_silence) {
     char err[256];
     CHECK_EQ_INT(chorus_output_create(&o, &oo, pcm_cb, bytes_cb, &s, err, sizeof err), CHORUS_OK);
     static const size_t lens[] = {6000, 3000, 9000, 4000, 3000};
-    static const size_t at = 1500; /* past the 50 ms (1200 samples) crossfade */
+    static const size_t at = 1500;
+    static const double pause = 0.1; /* 2400 samples */
     double starts[5];
-    size_t total_in = 0;
     for (int k = 0; k < 5; k++) {
         float *x = calloc(lens[k], sizeof *x);
         x[at] = 1.0f;
+        if (k > 0 && k != 3) CHECK_EQ_INT(chorus_output_join(o, pause), CHORUS_OK);
         CHECK_EQ_INT(chorus_output_segment_begin(o), CHORUS_OK);
-        starts[k] = chorus_output_segment_start(o);
         for (size_t i = 0; i < lens[k]; i += 700)
             CHECK_EQ_INT(chorus_output_pcm(o, x + i, i + 700 <= lens[k] ? 700 : lens[k] - i, rate), CHORUS_OK);
+        CHECK(chorus_output_segment_placed(o));
+        starts[k] = chorus_output_segment_start(o);
         CHECK_EQ_INT(chorus_output_segment_end(o), CHORUS_OK);
-        total_in += lens[k];
+        CHECK_NEAR(chorus_output_segment_audible_end(o) * rate, starts[k] * rate + at + 1, 1e-6);
         if (k == 2) CHECK_EQ_INT(chorus_output_silence(o, 0.25), CHORUS_OK);
         free(x);
     }
     CHECK_EQ_INT(chorus_output_finish(o), CHORUS_OK);
-    /* three crossfades of 1200 samples (joins 0-1, 1-2, 3-4), one silence of 6000 */
-    CHECK_EQ_INT(s.pcm.n, total_in - 3 * 1200 + 6000);
-    CHECK_NEAR(starts[0], 0.0, 1e-12);
-    CHECK_NEAR(starts[1] * rate, 6000 - 1200, 1e-6);
-    CHECK_NEAR(starts[3] * rate, 6000 + 3000 + 9000 - 2400 + 6000, 1e-6);
+    size_t imp[5];
+    imp[0] = at;                             /* the stream's start keeps its lead */
+    imp[1] = imp[0] + 1 + 2400;              /* joins: exactly the pause between */
+    imp[2] = imp[1] + 1 + 2400;
+    imp[3] = imp[2] + 1 + (9000 - at - 1) + 6000 + at; /* silence: both edges kept */
+    imp[4] = imp[3] + 1 + 2400;
+    CHECK_EQ_INT(s.pcm.n, imp[4] + 1 + (3000 - at - 1)); /* the stream's end keeps its tail */
     size_t found = 0;
     for (size_t i = 0; i < s.pcm.n; i++) {
         if (fabsf(s.pcm.x[i]) < 0.5f) continue;
         CHECK_MSG(found < 5, "more impulses than segments");
+        CHECK_EQ_INT(i, imp[found]);
         CHECK_EQ_INT(i, (size_t)llround(starts[found] * rate) + at);
         CHECK_NEAR(s.pcm.x[i], 1.0, 1e-6);
         found++;
@@ -106,6 +113,81 @@ TEST(segment_start_exact_with_crossfade_and_silence) {
     CHECK_EQ_INT(s.bytes.len, 44 + 2 * s.pcm.n);
     chorus_output_destroy(o);
     sinks_free(&s);
+}
+
+/* A tone with quiet edges: lead samples of quiet noise, the tone, tail samples of quiet noise. */
+static float *edged_tone(size_t lead, size_t tone, size_t tail, int rate, unsigned *seed) {
+    float *x = malloc((lead + tone + tail) * sizeof *x);
+    for (size_t i = 0; i < lead + tone + tail; i++) {
+        if (i >= lead && i < lead + tone)
+            x[i] = 0.4f * (float)sin(2 * M_PI * 300 * (double)(i - lead + 3) / rate);
+        else /* noise just below the quiet level */
+            x[i] = 0.003f * ((float)(trand(seed) % 2001) / 1000.0f - 1.0f);
+    }
+    return x;
+}
+
+/* Silent runs (below the quiet level) of at least min_len samples, between loud stretches. */
+static size_t gaps(const float *x, size_t n, size_t min_len, size_t *out, size_t cap) {
+    size_t k = 0, i = 0;
+    while (i < n && fabsf(x[i]) < CHORUS_OUTPUT_QUIET) i++;
+    while (i < n) {
+        size_t j = i;
+        while (j < n && fabsf(x[j]) < CHORUS_OUTPUT_QUIET) j++;
+        if (j < n && j - i >= min_len && k < cap) out[k++] = j - i;
+        i = j < n ? j + 1 : n;
+    }
+    return k;
+}
+
+/* Whatever quiet the engine leaves at a segment's edges (none, less than the fade margins, far
+ * more), the silence between two segments is exactly the join's pause, and no loud sample of
+ * one segment is ever mixed with another's: every tone comes out whole. */
+TEST(join_pause_exact_whatever_the_edges) {
+    int rate = 22050;
+    unsigned seed = 7;
+    static const size_t leads[] = {0, 10, 300, 2000, 30000};
+    static const double pauses[] = {0.0, 0.005, 0.33, 0.18, 0.6};
+    for (int crossfade = 0; crossfade < 3; crossfade++) {
+        struct chorus_output_opts oo = opts_for(CHORUS_FORMAT_PCM, rate);
+        oo.crossfade_ms = crossfade == 0 ? -1 : crossfade == 1 ? 0 : 200;
+        struct sinks s = {0};
+        struct chorus_output *o;
+        char err[256];
+        CHECK_EQ_INT(chorus_output_create(&o, &oo, pcm_cb, bytes_cb, &s, err, sizeof err), CHORUS_OK);
+        size_t tone = 5000;
+        for (int k = 0; k < 5; k++) {
+            float *x = edged_tone(leads[k], tone, leads[(k + 2) % 5], rate, &seed);
+            if (k) CHECK_EQ_INT(chorus_output_join(o, pauses[k]), CHORUS_OK);
+            CHECK_EQ_INT(feed_segment(o, x, leads[k] + tone + leads[(k + 2) % 5], rate, 999), CHORUS_OK);
+            free(x);
+        }
+        CHECK_EQ_INT(chorus_output_finish(o), CHORUS_OK);
+        size_t g[16];
+        size_t ng = gaps(s.pcm.x, s.pcm.n, 3, g, 16);
+        /* the tone has no quiet stretch inside except its zero crossings (one sample at most) */
+        size_t big[16], nb = 0;
+        for (size_t i = 0; i < ng; i++)
+            if (g[i] > 2) big[nb++] = g[i];
+        /* four joins; the last follows a segment that ends loud, so its 5 ms fade-out adds up
+         * to 111 quiet samples to the pause; the others are exact to the sample */
+        CHECK_MSG(nb == 4, "crossfade %d: %zu gaps", crossfade, nb);
+        for (size_t i = 0; i < nb && i < 4; i++) {
+            size_t want = (size_t)llround(pauses[i + 1] * rate);
+            if (i < 3)
+                CHECK_MSG(big[i] == want, "crossfade %d join %zu: %zu quiet samples, pause %zu",
+                          crossfade, i + 1, big[i], want);
+            else
+                CHECK_MSG(big[i] >= want && big[i] <= want + 111, "crossfade %d join %zu: %zu, pause %zu",
+                          crossfade, i + 1, big[i], want);
+        }
+        /* every tone is whole: 5 tones of 5000 loud-or-crossing samples, nothing mixed */
+        size_t loud = 0;
+        for (size_t i = 0; i < s.pcm.n; i++) loud += fabsf(s.pcm.x[i]) >= CHORUS_OUTPUT_QUIET;
+        CHECK_MSG(loud <= 5 * 5000 && loud >= 5 * 5000 - 5 * 40, "crossfade %d: %zu loud samples", crossfade, loud);
+        chorus_output_destroy(o);
+        sinks_free(&s);
+    }
 }
 
 TEST(segment_start_exact_with_resampling) {
@@ -121,9 +203,9 @@ TEST(segment_start_exact_with_resampling) {
         float *x = calloc(5000 + 333 * k, sizeof *x);
         x[2000] = 1.0f;
         CHECK_EQ_INT(chorus_output_segment_begin(o), CHORUS_OK);
-        starts[k] = chorus_output_segment_start(o);
         CHECK_EQ_INT(chorus_output_pcm(o, x, 5000 + 333 * k, 16000), CHORUS_OK);
         CHECK_EQ_INT(chorus_output_segment_end(o), CHORUS_OK);
+        starts[k] = chorus_output_segment_start(o); /* placed by the first loud sample */
         free(x);
     }
     CHECK_EQ_INT(chorus_output_finish(o), CHORUS_OK);
@@ -168,11 +250,12 @@ static void join_check(double crossfade_ms, double fade_ms, size_t expect_len) {
 }
 
 TEST(joins_have_no_clicks) {
-    join_check(-1, -1, 14000 - 1200); /* default 50 ms crossfade */
+    /* loud edges (nothing quiet to cut at): short fades, and nothing overlaps */
+    join_check(-1, -1, 14000);
     if (test_cur_failed_) return;
-    join_check(20, 5, 14000 - 480);
+    join_check(20, 5, 14000);
     if (test_cur_failed_) return;
-    join_check(0, 5, 14000);          /* no crossfade: short fades */
+    join_check(0, 5, 14000);
     if (test_cur_failed_) return;
     /* and without any fade, the jump is there: the check above can fail */
     int rate = 24000;
@@ -258,6 +341,8 @@ TEST(volume) {
     sinks_free(&s);
 }
 
+static double loud_reached;
+
 static void loud_run(double target_db, float amp, size_t quiet_then_burst, double *rms_db,
                      float *peak, size_t *len) {
     int rate = 24000;
@@ -275,6 +360,7 @@ static void loud_run(double target_db, float amp, size_t quiet_then_burst, doubl
         for (size_t i = quiet_then_burst; i < quiet_then_burst + 2400; i++) x[i] *= 10.0f;
     feed_segment(o, x, n, rate, 333);
     chorus_output_finish(o);
+    loud_reached = chorus_output_loudness_reached(o);
     *len = s.pcm.n;
     *rms_db = 20 * log10(trms(s.pcm.x + 2 * rate, 2 * (size_t)rate));
     *peak = tpeak(s.pcm.x, s.pcm.n);
@@ -298,6 +384,11 @@ TEST(loudness_normalization) {
     loud_run(-3, 0.9f, 0, &db, &pk, &len);
     CHECK(pk <= 0.8913f);
     CHECK(db > -5.0);
+    /* and the chain says so: the loudness reached is the capped one (a sine: -1 - 3 dB), which
+     * the stream turns into a warning */
+    CHECK_NEAR(loud_reached, -4.0, 0.3);
+    loud_run(-20, (float)(pow(10, -30 / 20.0) * sqrt(2)), 0, &db, &pk, &len);
+    CHECK_NEAR(loud_reached, -20.0, 1.0); /* a target within reach is reached */
     /* and a burst the gain did not expect never passes the ceiling */
     loud_run(-20, 0.05f, 3 * 24000, &db, &pk, &len);
     CHECK_EQ_INT(len, 5 * 24000);
@@ -495,7 +586,8 @@ TEST(bad_input_and_errors) {
 
 int main(void) {
     RUN(passthrough_is_exact);
-    RUN(segment_start_exact_with_crossfade_and_silence);
+    RUN(segment_start_exact_with_joins_and_silence);
+    RUN(join_pause_exact_whatever_the_edges);
     RUN(segment_start_exact_with_resampling);
     RUN(joins_have_no_clicks);
     RUN(silence_is_counted_exactly);

@@ -328,7 +328,8 @@ TEST(devnen_clone_uploads_once_and_sends_fields) {
         CHECK_NEAR(jnum(b, "exaggeration"), 0.7, 1e-9);
         CHECK_NEAR(jnum(b, "cfg_weight"), 0.3, 1e-9);
         CHECK_NEAR(jnum(b, "temperature"), 0.6, 1e-9);
-        CHECK_NEAR(jnum(b, "speed_factor"), 1.0, 1e-9);
+        /* speed 1 and no speed_factor set: the server's own default applies */
+        CHECK(json_object_get(b, "speed_factor") == NULL);
         CHECK_EQ_INT(jnum(b, "seed"), 42);
         CHECK_STR(jstr(b, "language"), "en");
         CHECK_STR(jstr(b, "output_format"), "wav");
@@ -379,8 +380,10 @@ TEST(devnen_predefined_voice_and_speed) {
     CHECK_STR(jstr(b, "predefined_voice_id"), "Michael.wav");
     CHECK_NEAR(jnum(b, "speed_factor"), 1.25, 1e-6);
     CHECK_STR(jstr(b, "language"), "fr");
-    CHECK_NEAR(jnum(b, "exaggeration"), 0.5, 1e-9); /* defaults */
-    CHECK_NEAR(jnum(b, "cfg_weight"), 0.5, 1e-9);
+    /* knobs the user did not set are left out: devnen's config.yaml tuning applies */
+    CHECK(json_object_get(b, "exaggeration") == NULL);
+    CHECK(json_object_get(b, "cfg_weight") == NULL);
+    CHECK(json_object_get(b, "temperature") == NULL);
     CHECK_EQ_INT(cbfake_count(&f, "POST", "/upload_reference"), 0);
     json_decref(reqs);
 
@@ -424,8 +427,8 @@ TEST(fallback_presets) {
     struct chorus_engine *e = engine_for(f.base, "devnen");
     struct run r = {0};
     char err[512];
-    struct chorus_option opts[] = {{"retries", "0"}};
-    int rc = speak(e, "Emily", "Falling back still speaks.", opts, 1, &r, err, sizeof err);
+    struct chorus_option opts[] = {{"retries", "0"}, {"exaggeration", "0.5"}};
+    int rc = speak(e, "Emily", "Falling back still speaks.", opts, 2, &r, err, sizeof err);
     CHECK_MSG(rc == CHORUS_OK, "%s", err);
     CHECK(r.n > 24000 / 2 && snd_rms(r.pcm, r.n) > 0.01);
     free(r.pcm);
@@ -444,14 +447,15 @@ TEST(fallback_presets) {
     CHECK(cbfake_start(&f, "devnen", "--fail-when", "exaggeration>0.2", NULL) == 0);
     e = engine_for(f.base, "devnen");
     memset(&r, 0, sizeof r);
-    rc = speak(e, "Emily", "Nothing works.", opts, 1, &r, err, sizeof err);
+    rc = speak(e, "Emily", "Nothing works.", opts, 2, &r, err, sizeof err);
     CHECK_EQ_INT(rc, CHORUS_E_SERVER);
     CHECK_MSG(strstr(err, "requested, balanced and safe") && strstr(err, "HTTP 500"), "%s", err);
     CHECK_EQ_INT(cbfake_count(&f, "POST", "/tts"), 3);
     CHECK_EQ_INT(r.n, 0);
     /* fallback=false: one attempt */
-    struct chorus_option nofb[] = {{"retries", "0"}, {"fallback", "false"}};
-    rc = speak(e, "Emily", "Nothing works.", nofb, 2, &r, err, sizeof err);
+    struct chorus_option nofb[] = {{"retries", "0"}, {"fallback", "false"},
+                                   {"exaggeration", "0.5"}};
+    rc = speak(e, "Emily", "Nothing works.", nofb, 3, &r, err, sizeof err);
     CHECK_EQ_INT(rc, CHORUS_E_SERVER);
     CHECK_EQ_INT(cbfake_count(&f, "POST", "/tts"), 4);
     free(r.pcm);
@@ -644,6 +648,68 @@ TEST(travisvn_ranges) {
     fake_stop(&f);
 }
 
+TEST(devnen_refuses_clips_over_its_30_s_before_upload) {
+    char longclip[400], cmd[600];
+    snprintf(longclip, sizeof longclip, "%s/long.wav", g_tmp);
+    snprintf(cmd, sizeof cmd, "sox -n -r 24000 -b 16 -c 1 %s synth 35 sine 220 vol 0.3", longclip);
+    CHECK(sh(cmd) == 0);
+    struct fake f;
+    CHECK(cbfake_start(&f, "devnen", NULL) == 0);
+    struct chorus_engine *e = engine_for(f.base, "devnen");
+    CHECK_MSG(chorus_cloned_voice_add(e, "longo", longclip, NULL, NULL, 0) == CHORUS_OK, "%s",
+              chorus_engine_errmsg(e));
+    struct run r = {0};
+    char err[512];
+    struct chorus_option opts[] = {{"retries", "0"}, {"fallback", "false"}};
+    int rc = speak(e, "longo", "Too long a reference.", opts, 2, &r, err, sizeof err);
+    CHECK_EQ_INT(rc, CHORUS_E_INVALID);
+    CHECK_MSG(strstr(err, "30 s") && strstr(err, "longo"), "%s", err);
+    CHECK_EQ_INT(cbfake_count(&f, "POST", "/upload_reference"), 0);
+    free(r.pcm);
+    CHECK_EQ_INT(chorus_cloned_voice_remove(e, "longo"), CHORUS_OK);
+    chorus_engine_destroy(e);
+    fake_stop(&f);
+}
+
+TEST(travisvn_health_unknown_voice_and_float_wav) {
+    /* "initializing" with HTTP 200 is not ready */
+    struct fake f;
+    CHECK(cbfake_start(&f, "travisvn", "--health", "initializing", NULL) == 0);
+    struct chorus_engine *e = engine_for(f.base, "travisvn");
+    struct chorus_backend_info *infos;
+    size_t n;
+    CHECK(chorus_list_backends(e, &infos, &n) == CHORUS_OK);
+    for (size_t i = 0; i < n; i++)
+        if (!strcmp(infos[i].name, "chatterbox")) {
+            CHECK(!infos[i].available);
+            CHECK_MSG(infos[i].reason && strstr(infos[i].reason, "initializing"), "%s",
+                      infos[i].reason ? infos[i].reason : "");
+        }
+    chorus_backend_infos_free(infos, n);
+    chorus_engine_destroy(e);
+    fake_stop(&f);
+    /* a voice the server does not know is an error, not its default voice */
+    CHECK(cbfake_start(&f, "travisvn", NULL) == 0);
+    e = engine_for(f.base, "travisvn");
+    struct run r = {0};
+    char err[512];
+    struct chorus_option opts[] = {{"retries", "0"}, {"fallback", "false"}};
+    CHECK_EQ_INT(speak(e, "nobody-here", "Who?", opts, 2, &r, err, sizeof err),
+                 CHORUS_E_UNKNOWN_VOICE);
+    CHECK_MSG(strstr(err, "nobody-here") != NULL, "%s", err);
+    CHECK_EQ_INT(cbfake_count(&f, "POST", "/v1/audio/speech/stream"), 0);
+    free(r.pcm);
+    /* the plain endpoint's float32 WAV is read */
+    memset(&r, 0, sizeof r);
+    struct chorus_option plain[] = {{"stream", "false"}, {"retries", "0"}};
+    CHECK_MSG(speak(e, "alloy", "Float samples from the plain endpoint.", plain, 2, &r, err,
+                    sizeof err) == CHORUS_OK, "%s", err);
+    CHECK(r.n > 0 && r.rate == 24000 && snd_rms(r.pcm, r.n) > 0.01);
+    free(r.pcm);
+    chorus_engine_destroy(e);
+    fake_stop(&f);
+}
+
 int main(void) {
     make_clips();
     chorus_set_log(NULL, NULL, CHORUS_LOG_ERROR);
@@ -660,6 +726,8 @@ int main(void) {
     RUN(bad_input_errors);
     RUN(travisvn_library_upload_and_true_streaming);
     RUN(travisvn_ranges);
+    RUN(devnen_refuses_clips_over_its_30_s_before_upload);
+    RUN(travisvn_health_unknown_voice_and_float_wav);
     char cmd[400];
     snprintf(cmd, sizeof cmd, "rm -rf %s", g_tmp);
     sh(cmd);

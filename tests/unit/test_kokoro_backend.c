@@ -4,6 +4,7 @@
  * whole 600-sample frames, one word event per word pointing at the word in the input, times
  * monotonic and inside the audio, seeded determinism, voice mixes, clear errors, cancellation.
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -155,6 +156,38 @@ TEST(errors_are_clear) {
     free(g.pcm);
 }
 
+/* One table of OpenAI names for every entry point: the library resolves "alloy" as
+ * Kokoro-FastAPI does (am_adam), and [kokoro.voices] overrides it. */
+TEST(openai_voice_names) {
+    write_config("tiny.pth");
+    struct chorus_engine_options eo = chorus_engine_options_default();
+    eo.config_path = cfg_path;
+    struct chorus_engine *e;
+    CHECK(chorus_engine_create(&e, &eo) == CHORUS_OK);
+    struct chorus_request r = chorus_request_default();
+    r.backend = "kokoro";
+    r.text = "Hello.";
+    const char *names[][2] = {{"alloy", "am_adam"}, {"SHIMMER", "af_sky"}, {"nova", "bf_isabella"},
+                              {"ballad", "ballad"}};
+    for (size_t i = 0; i < 4; i++) {
+        r.voice = names[i][0];
+        struct chorus_stream *s = NULL;
+        CHECK_MSG(chorus_stream_open(e, &r, &s) == CHORUS_OK, "%s", chorus_stream_errmsg(s));
+        CHECK_STR(chorus_stream_voice(s), names[i][1]);
+        chorus_stream_destroy(s);
+    }
+    chorus_engine_destroy(e);
+    FILE *f = fopen(cfg_path, "a");
+    fprintf(f, "[kokoro.voices]\nalloy = \"af_test\"\n");
+    fclose(f);
+    struct got g = {0};
+    char msg[512];
+    CHECK_MSG(speak("Hello.", "alloy", "1", CHORUS_INPUT_TEXT, &g, msg, sizeof msg) == CHORUS_OK,
+              "%s", msg);
+    CHECK(g.n > 0);
+    free(g.pcm);
+}
+
 TEST(cancel_stops_after_a_chunk) {
     write_config("tiny.pth");
     char text[2048] = "";
@@ -173,6 +206,7 @@ int main(void) {
     RUN(voice_mixes);
     RUN(errors_are_clear);
     RUN(cancel_stops_after_a_chunk);
+    RUN(openai_voice_names);
     unlink(cfg_path);
     return test_summary();
 }

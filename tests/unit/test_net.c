@@ -1,6 +1,9 @@
 /* Unit tests of the HTTP layer's pure parts: redaction, Retry-After, backoff, SSE/NDJSON
  * framing, the WAV stream reader, provider error envelopes, exactly-once delivery. */
 #include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 #include <time.h>
 
 #include "chorus/chorus.h"
@@ -144,6 +147,7 @@ TEST(wav_reader_split_feeds_and_downmix) {
         for (size_t i = 0; i < n; i += step)
             CHECK_EQ_INT(chorus_wavreader_feed(&w, b + i, n - i < step ? n - i : step), 0);
         CHECK_EQ_INT(chorus_wavreader_finish(&w), 0);
+        chorus_wavreader_release(&w);
         CHECK_EQ_INT(s.n, 1000);
         CHECK_EQ_INT(s.rate, 22050);
         CHECK_EQ_INT(s.x[7], 71); /* (70 + 72) / 2 */
@@ -155,6 +159,7 @@ TEST(wav_reader_split_feeds_and_downmix) {
     chorus_wavreader_init(&w, on_pcm, &s);
     CHECK_EQ_INT(chorus_wavreader_feed(&w, b, n), 0);
     CHECK_EQ_INT(chorus_wavreader_finish(&w), 0);
+    chorus_wavreader_release(&w);
     CHECK_EQ_INT(s.n, 500);
 }
 
@@ -163,17 +168,155 @@ TEST(wav_reader_rejects_garbage) {
     struct chorus_wavreader w;
     chorus_wavreader_init(&w, on_pcm, &s);
     CHECK_EQ_INT(chorus_wavreader_feed(&w, "ID3\x04garbage garbage", 19), CHORUS_E_BACKEND);
-    CHECK(strstr(w.err, "not a RIFF/WAVE") != NULL);
+    CHECK_MSG(strstr(w.err, "not a RIFF/WAVE") != NULL, "%s", w.err);
+    chorus_wavreader_release(&w);
     chorus_wavreader_init(&w, on_pcm, &s);
     CHECK_EQ_INT(chorus_wavreader_feed(&w, "RIFF", 4), 0);
     CHECK_EQ_INT(chorus_wavreader_finish(&w), CHORUS_E_BACKEND);
-    /* 8-bit wav refused with a reason */
+    chorus_wavreader_release(&w);
+    /* an encoding that is neither PCM nor float (A-law, tag 6) is refused with its tag */
     unsigned char b[200];
     size_t n = make_wav(b, 1, 8000, 10, 0);
-    b[12 + 12 + 8 + 14] = 8;
+    b[12 + 12 + 8] = 6;
     chorus_wavreader_init(&w, on_pcm, &s);
     CHECK_EQ_INT(chorus_wavreader_feed(&w, b, n), CHORUS_E_BACKEND);
-    CHECK(strstr(w.err, "16-bit") != NULL);
+    CHECK_MSG(strstr(w.err, "format tag 6") != NULL, "%s", w.err);
+    chorus_wavreader_release(&w);
+    /* an empty answer */
+    chorus_wavreader_init(&w, on_pcm, &s);
+    CHECK_EQ_INT(chorus_wavreader_finish(&w), CHORUS_E_BACKEND);
+    CHECK(strstr(w.err, "empty") != NULL);
+    chorus_wavreader_release(&w);
+}
+
+/* ---- WAVs written by real tools (sox, ffmpeg): the encodings servers send ------------------ */
+
+static unsigned char *slurp(const char *path, size_t *n) {
+    FILE *f = fopen(path, "rb");
+    if (!f) return NULL;
+    fseek(f, 0, SEEK_END);
+    long sz = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    unsigned char *b = malloc(sz > 0 ? (size_t)sz : 1);
+    *n = b ? fread(b, 1, (size_t)sz, f) : 0;
+    fclose(f);
+    return b;
+}
+
+struct big_sink {
+    short *x;
+    size_t n, cap;
+    int rate;
+};
+static int on_big(void *ud, const short *x, size_t n, int rate) {
+    struct big_sink *s = ud;
+    if (s->n + n > s->cap) {
+        s->cap = (s->n + n) * 2;
+        s->x = realloc(s->x, s->cap * sizeof *s->x);
+    }
+    memcpy(s->x + s->n, x, n * sizeof *x);
+    s->n += n;
+    s->rate = rate;
+    return 0;
+}
+
+/* Read `wav` through the reader in pieces of `step` bytes; compare with sox's own 16-bit mono
+ * conversion of the same file (no dither) within 2 LSB. */
+static void check_against_sox(const char *dir, const char *name, const unsigned char *wav,
+                              size_t n, size_t step, int expect_rate) {
+    struct big_sink s = {0};
+    struct chorus_wavreader w;
+    chorus_wavreader_init(&w, on_big, &s);
+    int rc = 0;
+    for (size_t i = 0; i < n && !rc; i += step) rc = chorus_wavreader_feed(&w, wav + i, n - i < step ? n - i : step);
+    if (!rc) rc = chorus_wavreader_finish(&w);
+    CHECK_MSG(rc == 0, "%s: rc %d: %s", name, rc, w.err);
+    chorus_wavreader_release(&w);
+    CHECK_EQ_INT(s.rate, expect_rate);
+    char cmd[1024], ref[600];
+    snprintf(ref, sizeof ref, "%s/%s.raw", dir, name);
+    snprintf(cmd, sizeof cmd, "sox -D '%s/%s.wav' -t raw -e signed -b 16 -c 1 '%s'", dir, name, ref);
+    CHECK_MSG(system(cmd) == 0, "%s", cmd);
+    size_t rn = 0;
+    unsigned char *rb = slurp(ref, &rn);
+    CHECK(rb != NULL);
+    CHECK_MSG(rn / 2 == s.n, "%s: %zu samples, sox %zu", name, s.n, rn / 2);
+    size_t bad = 0;
+    double energy = 0;
+    for (size_t i = 0; i < s.n && i < rn / 2; i++) {
+        int r = (short)(rb[2 * i] | rb[2 * i + 1] << 8);
+        if (abs(r - s.x[i]) > 2) bad++;
+        energy += (double)s.x[i] * s.x[i];
+    }
+    CHECK_MSG(bad == 0, "%s: %zu samples differ from sox's by more than 2 LSB", name, bad);
+    CHECK_MSG(s.n && energy / (double)s.n > 1e4, "%s: silent", name); /* a real tone came out */
+    free(rb);
+    free(s.x);
+}
+
+/* Set the RIFF and data sizes to v, as streaming servers do (AllTalk: 0, others: 0xFFFFFFFF). */
+static void streaming_sizes(unsigned char *b, size_t n, uint32_t v) {
+    for (int i = 0; i < 4; i++) b[4 + i] = (unsigned char)(v >> (8 * i));
+    for (size_t o = 12; o + 8 <= n;) {
+        uint32_t sz = (uint32_t)b[o + 4] | (uint32_t)b[o + 5] << 8 | (uint32_t)b[o + 6] << 16 |
+                      (uint32_t)b[o + 7] << 24;
+        if (!memcmp(b + o, "data", 4)) {
+            for (int i = 0; i < 4; i++) b[o + 4 + i] = (unsigned char)(v >> (8 * i));
+            return;
+        }
+        o += 8 + sz + (sz & 1);
+    }
+}
+
+TEST(wav_reader_reads_what_real_tools_write) {
+    char dir[] = "/tmp/chorus-wavXXXXXX";
+    CHECK(mkdtemp(dir) != NULL);
+    static const struct { const char *name, *cmd; int rate; } cases[] = {
+        /* torchaudio's soundfile/sox backends save float32 (AllTalk XTTS, travisvn) */
+        {"sox_f32", "sox -n -r 24000 -e floating-point -b 32 %s synth 0.3 sine 440 vol 0.5", 24000},
+        {"sox_f64", "sox -n -r 22050 -e floating-point -b 64 %s synth 0.3 sine 440 vol 0.5", 22050},
+        {"sox_s24", "sox -n -r 24000 -e signed -b 24 %s synth 0.3 sine 440 vol 0.5", 24000},
+        {"sox_s32", "sox -n -r 16000 -e signed -b 32 %s synth 0.3 sine 440 vol 0.5", 16000},
+        {"sox_u8", "sox -n -r 8000 -e unsigned -b 8 %s synth 0.3 sine 440 vol 0.5", 8000},
+        {"sox_stereo", "sox -n -r 24000 -e signed -b 16 -c 2 %s synth 0.3 sine 440 sine 660 vol 0.5", 24000},
+        /* ffmpeg writes WAVE_FORMAT_EXTENSIBLE for float and for more than 2 channels */
+        {"ff_f32_ext", "ffmpeg -v error -f lavfi -i sine=f=440:r=24000:d=0.3 -c:a pcm_f32le -y %s", 24000},
+        {"ff_s24_6ch", "ffmpeg -v error -f lavfi -i sine=f=440:r=48000:d=0.3 -ac 6 -c:a pcm_s24le -y %s", 48000},
+    };
+    for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
+        char path[600], cmd[1200];
+        snprintf(path, sizeof path, "%s/%s.wav", dir, cases[k].name);
+        snprintf(cmd, sizeof cmd, cases[k].cmd, path);
+        CHECK_MSG(system(cmd) == 0, "%s", cmd);
+        size_t n = 0;
+        unsigned char *b = slurp(path, &n);
+        CHECK(b && n > 44);
+        if (!b) continue;
+        if (!strcmp(cases[k].name, "ff_f32_ext") || !strcmp(cases[k].name, "ff_s24_6ch"))
+            CHECK_MSG(b[20] == 0xFE && b[21] == 0xFF, "%s: not WAVE_FORMAT_EXTENSIBLE", cases[k].name);
+        check_against_sox(dir, cases[k].name, b, n, 1 + k * 61, cases[k].rate);
+        free(b);
+    }
+    /* float32 with the streaming sizes of AllTalk (0) and of OpenAI/travisvn (0xFFFFFFFF) */
+    char path[600];
+    snprintf(path, sizeof path, "%s/sox_f32.wav", dir);
+    size_t n = 0;
+    unsigned char *b = slurp(path, &n);
+    CHECK(b != NULL);
+    for (int z = 0; z < 2 && b; z++) {
+        streaming_sizes(b, n, z ? 0xFFFFFFFFu : 0);
+        struct big_sink s = {0};
+        struct chorus_wavreader w;
+        chorus_wavreader_init(&w, on_big, &s);
+        CHECK_EQ_INT(chorus_wavreader_feed(&w, b, n), 0);
+        CHECK_EQ_INT(chorus_wavreader_finish(&w), 0);
+        CHECK_EQ_INT(s.n, 7200); /* 0.3 s at 24 kHz: the data ran to the end */
+        chorus_wavreader_release(&w);
+        free(s.x);
+    }
+    free(b);
+    snprintf(path, sizeof path, "rm -rf '%s'", dir);
+    CHECK(system(path) == 0);
 }
 
 TEST(provider_error_envelopes) {
@@ -290,6 +433,7 @@ int main(void) {
     RUN(ndjson_framing_and_limit);
     RUN(wav_reader_split_feeds_and_downmix);
     RUN(wav_reader_rejects_garbage);
+    RUN(wav_reader_reads_what_real_tools_write);
     RUN(provider_error_envelopes);
     RUN(once_stream_replay_dedupes);
     RUN(once_hold_mode);

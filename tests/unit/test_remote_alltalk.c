@@ -16,6 +16,47 @@ static int start(const char *plan) {
     return 0;
 }
 
+/* The fake with extra flags (--engine piper, --wav s24, --transcode mp3, --audio-ctype ...). */
+static int start_with(const char *a1, const char *v1, const char *a2, const char *v2) {
+    if (F.pid) fake_stop(&F);
+    if (fake_start(&F, "alltalk", a1, v1, a2 ? a2 : "--plan", a2 ? v2 : "", NULL) != 0)
+        return -1;
+    setenv("ALLTALK_TTS_URL", F.base, 1);
+    return 0;
+}
+
+/* The form of the last /api/tts-generate request (a new reference), or NULL. */
+static json_t *last_generate_form(void) {
+    json_t *log = fake_log_json(&F), *form = NULL;
+    for (size_t k = 0; k < json_array_size(log); k++) {
+        json_t *q = json_array_get(log, k);
+        if (!strcmp(json_string_value(json_object_get(q, "path")), "/api/tts-generate")) {
+            json_decref(form);
+            form = json_incref(json_object_get(q, "form"));
+        }
+    }
+    json_decref(log);
+    return form;
+}
+
+/* Decode bytes with sox (an independent decoder): seconds of audio, -1 if sox refuses it. */
+static double sox_seconds(const unsigned char *b, size_t n, const char *type) {
+    char path[] = "/tmp/chorus-at-XXXXXX";
+    int fd = mkstemp(path);
+    if (fd < 0) return -1;
+    if (write(fd, b, n) != (ssize_t)n) n = 0;
+    close(fd);
+    char cmd[300];
+    snprintf(cmd, sizeof cmd, "sox -t %s %s -t raw -e signed -b 16 -c 1 -r 24000 - 2>/dev/null | wc -c",
+             type, path);
+    FILE *f = popen(cmd, "r");
+    long bytes = -1;
+    if (f && fscanf(f, "%ld", &bytes) != 1) bytes = -1;
+    if (f) pclose(f);
+    unlink(path);
+    return bytes < 0 ? -1 : bytes / 2.0 / 24000.0;
+}
+
 static void base_run(struct run *r, const char *backend, const char *text) {
     memset(r, 0, sizeof *r);
     r->backend = backend;
@@ -126,7 +167,8 @@ TEST(long_text_is_chunked_under_the_server_limit) {
     }
     json_decref(log);
     CHECK(n >= 3);
-    CHECK_NEAR(run_seconds(&r), total / 15.0, 0.1 * (double)n);
+    /* each chunk ends a sentence: the joins add the core's sentence pause (350 ms) */
+    CHECK_NEAR(run_seconds(&r), total / 15.0 + 0.35 * (double)(n - 1), 0.1 * (double)n);
     run_free(&r);
 }
 
@@ -167,12 +209,103 @@ TEST(failures_become_clear_messages) {
     run_free(&r);
 }
 
+
+TEST(piper_engine_as_shipped) {
+    /* AllTalk loads Piper by default: no female_01.wav; its voices are .onnx models */
+    CHECK(start_with("--engine", "piper", NULL, NULL) == 0);
+    const char *text = "Piper is the engine AllTalk ships with.";
+    struct run r;
+    base_run(&r, "alltalk", text);
+    run_request(&r);
+    CHECK_MSG(r.rc == CHORUS_OK, "rc %d: %s", r.rc, r.err);
+    CHECK_NEAR(run_seconds(&r), strlen(text) / 15.0, 0.02);
+    CHECK(run_rms(&r) > 0.05);
+    json_t *form = last_generate_form();
+    const char *v = json_string_value(json_object_get(form, "character_voice_gen"));
+    CHECK_MSG(!v || strstr(v, ".onnx"), "voice sent to Piper: %s", v ? v : "(none)");
+    json_decref(form);
+    run_free(&r);
+    /* streaming: Piper cannot (currentsettings says so): refused before any generation */
+    base_run(&r, "alltalk", text);
+    run_opt(&r, "api", "stream");
+    run_request(&r);
+    CHECK_EQ_INT(r.rc, CHORUS_E_OPTION);
+    CHECK_MSG(strstr(r.err, "piper") && strstr(r.err, "api=generate"), "%s", r.err);
+    json_t *log = fake_log_json(&F);
+    for (size_t k = 0; k < json_array_size(log); k++)
+        CHECK(strcmp(json_string_value(json_object_get(json_array_get(log, k), "path")),
+                     "/api/tts-generate-streaming") != 0);
+    json_decref(log);
+    run_free(&r);
+    /* the OpenAI names map to XTTS files: not offered under Piper */
+    base_run(&r, "alltalk", text);
+    r.voice = "alloy";
+    run_request(&r);
+    CHECK_EQ_INT(r.rc, CHORUS_E_UNKNOWN_VOICE);
+    run_free(&r);
+}
+
+TEST(any_wav_and_transcoded_files) {
+    /* XTTS's float32 files in every WAV flavour, and transcoded files, even as text/plain */
+    /* (plain float32, the fake's default, is spoken by three_apis_speak) */
+    static const char *const flags[][4] = {
+        {"--wav", "f32ext", "--audio-ctype", "text/plain"},
+        {"--wav", "s24", NULL, NULL},
+        {"--transcode", "mp3", "--audio-ctype", "application/octet-stream"},
+        {"--transcode", "opus", "--audio-ctype", "text/plain"},
+    };
+    const char *text = "Whatever the server writes is read.";
+    for (size_t i = 0; i < sizeof flags / sizeof flags[0]; i++) {
+        CHECK(start_with(flags[i][0], flags[i][1], flags[i][2], flags[i][3]) == 0);
+        struct run r;
+        base_run(&r, "alltalk", text);
+        r.voice = "female_01";
+        run_request(&r);
+        CHECK_MSG(r.rc == CHORUS_OK, "%s %s: rc %d: %s", flags[i][0], flags[i][1], r.rc, r.err);
+        /* mp3/opus add encoder delay and padding: within 0.1 s */
+        CHECK_NEAR(run_seconds(&r), strlen(text) / 15.0, 0.1);
+        CHECK_MSG(run_rms(&r) > 0.05, "%s %s: rms %f", flags[i][0], flags[i][1], run_rms(&r));
+        run_free(&r);
+    }
+}
+
+TEST(stream_header_rewritten_and_speed_warned) {
+    /* XTTS streaming: the header says 0 bytes of data; the caller's WAV must not */
+    CHECK(start(NULL) == 0);
+    logcap_start(NULL);
+    const char *text = "Streaming answers start with a header that says zero.";
+    struct run r;
+    base_run(&r, "alltalk", text);
+    r.voice = "female_01";
+    r.format = CHORUS_FORMAT_WAV;
+    run_opt(&r, "api", "stream");
+    run_request(&r);
+    CHECK_MSG(r.rc == CHORUS_OK, "rc %d: %s", r.rc, r.err);
+    CHECK(r.n_bytes > 44);
+    CHECK_NEAR(sox_seconds(r.bytes, r.n_bytes, "wav"), strlen(text) / 15.0, 0.02);
+    run_free(&r);
+    /* speed is ignored by that API: said in the log, the audio stays at 1.0 */
+    base_run(&r, "alltalk", text);
+    r.voice = "female_01";
+    r.speed = 1.5f;
+    run_opt(&r, "api", "stream");
+    run_request(&r);
+    CHECK_MSG(r.rc == CHORUS_OK, "rc %d: %s", r.rc, r.err);
+    CHECK_NEAR(run_seconds(&r), strlen(text) / 15.0, 0.05);
+    CHECK_MSG(strstr(logcap_text, "ignores speed") != NULL, "log: %s", logcap_text);
+    run_free(&r);
+    chorus_set_log(NULL, NULL, CHORUS_LOG_WARN);
+}
+
 int main(void) {
     srandom((unsigned)getpid());
     RUN(probe_and_voices);
     RUN(three_apis_speak);
     RUN(long_text_is_chunked_under_the_server_limit);
     RUN(failures_become_clear_messages);
+    RUN(piper_engine_as_shipped);
+    RUN(any_wav_and_transcoded_files);
+    RUN(stream_header_rewritten_and_speed_warned);
     fake_stop(&F);
     return test_summary();
 }

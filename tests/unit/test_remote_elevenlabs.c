@@ -113,7 +113,7 @@ TEST(unknown_voice_lists_some) {
     r.voice = "Nobody";
     run_request(&r);
     CHECK_EQ_INT(r.rc, CHORUS_E_UNKNOWN_VOICE);
-    CHECK_MSG(strstr(r.err, "Rachel") && strstr(r.err, "Adam"), "%s", r.err);
+    CHECK_MSG(strstr(r.err, "George") && strstr(r.err, "Sarah"), "%s", r.err);
     run_free(&r);
     /* an id the server does not know: its voice_not_found maps to the same status */
     base_run(&r, "Who am I?");
@@ -208,7 +208,8 @@ TEST(model_limit_splits_with_continuity) {
     }
     json_decref(log);
     CHECK(n >= 2);
-    CHECK_NEAR(run_seconds(&r), total / 15.0, 0.3);
+    /* each request ends a sentence: the joins add the core's sentence pause (350 ms) */
+    CHECK_NEAR(run_seconds(&r), total / 15.0 + 0.35 * (double)(n - 1), 0.3);
     run_free(&r);
     /* the other models continue with the previous request's id and text */
     base_run(&r, text);
@@ -238,6 +239,183 @@ TEST(speed_and_bad_output_format_are_refused_clearly) {
     CHECK(strstr(r.err, "ulaw_8000") != NULL);
     run_free(&r);
     CHECK_EQ_INT(fake_count(&F, "/v1/text-to-speech/"), 0);
+}
+
+
+/* the id of the first /v1/text-to-speech/ request's voice, from its path */
+static void first_tts_voice(char *out, size_t cap) {
+    json_t *log = fake_log_json(&F);
+    out[0] = '\0';
+    for (size_t i = 0; i < json_array_size(log) && !out[0]; i++) {
+        const char *p = json_string_value(json_object_get(json_array_get(log, i), "path"));
+        if (p && !strncmp(p, "/v1/text-to-speech/", 19))
+            snprintf(out, cap, "%.*s", (int)strcspn(p + 19, "/"), p + 19);
+    }
+    json_decref(log);
+}
+
+TEST(default_voice_is_the_accounts_first_not_a_retired_one) {
+    CHECK(start(NULL) == 0);
+    logcap_start(KEY);
+    struct run r;
+    base_run(&r, "No voice was configured.");
+    run_request(&r);
+    CHECK_MSG(r.rc == CHORUS_OK, "rc %d: %s", r.rc, r.err);
+    char id[64];
+    first_tts_voice(id, sizeof id);
+    CHECK_STR(id, "JBFqnCBsd6RMkjVDRZzb"); /* George, the account's first voice */
+    CHECK_MSG(strstr(logcap_text, "George") != NULL, "log: %s", logcap_text);
+    CHECK_EQ_INT(logcap_leaks, 0);
+    run_free(&r);
+    /* Rachel, the old default, is retired: 404 voice_not_found is an unknown voice */
+    base_run(&r, "Rachel?");
+    r.voice = "21m00Tcm4TlvDq8ikWAM";
+    run_request(&r);
+    CHECK_EQ_INT(r.rc, CHORUS_E_UNKNOWN_VOICE);
+    CHECK_MSG(strstr(r.err, "HTTP 404") && strstr(r.err, "voices -b elevenlabs"), "%s", r.err);
+    run_free(&r);
+    /* and no built-in premade list answers for an account: names come from /v1/voices */
+    struct chorus_engine *e = remote_engine();
+    struct chorus_voice *v;
+    size_t n;
+    CHECK(chorus_list_voices(e, "elevenlabs", &v, &n) == CHORUS_OK);
+    int rachel = 0, george = 0, arnold = 0;
+    for (size_t i = 0; i < n; i++) {
+        rachel |= !strcmp(v[i].name, "Rachel");
+        george |= !strcmp(v[i].name, "George");
+        arnold |= !strcmp(v[i].name, "Arnold");
+    }
+    CHECK(!rachel && george && !arnold);
+    chorus_voices_free(v, n);
+    chorus_engine_destroy(e);
+    /* legacy voices when asked for */
+    setenv("ELEVENLABS_SHOW_LEGACY", "true", 1);
+    e = remote_engine();
+    CHECK(chorus_list_voices(e, "elevenlabs", &v, &n) == CHORUS_OK);
+    arnold = 0;
+    for (size_t i = 0; i < n; i++) arnold |= !strcmp(v[i].name, "Arnold");
+    CHECK(arnold);
+    chorus_voices_free(v, n);
+    chorus_engine_destroy(e);
+    unsetenv("ELEVENLABS_SHOW_LEGACY");
+    chorus_set_log(NULL, NULL, CHORUS_LOG_WARN);
+}
+
+TEST(plan_and_permission_errors_say_what_to_do) {
+    /* a library voice on a free plan: 402 paid_plan_required */
+    CHECK(start(NULL) == 0);
+    struct run r;
+    base_run(&r, "A library voice.");
+    r.voice = "nPczCjzI2devNBz1zQrb";
+    run_request(&r);
+    CHECK_EQ_INT(r.rc, CHORUS_E_QUOTA);
+    CHECK_MSG(strstr(r.err, "paid plan") && strstr(r.err, "paid_plan_required") &&
+                  strstr(r.err, "HTTP 402"), "%s", r.err);
+    run_free(&r);
+    /* a scoped key: 401 missing_permissions is not "the key was refused" */
+    CHECK(start("perm") == 0);
+    base_run(&r, "A scoped key.");
+    r.voice = "George";
+    run_request(&r);
+    CHECK_EQ_INT(r.rc, CHORUS_E_AUTH);
+    CHECK_MSG(strstr(r.err, "missing_permissions") && strstr(r.err, "permission") &&
+                  !strstr(r.err, "refused"), "%s", r.err);
+    CHECK(strstr(r.err, KEY) == NULL);
+    run_free(&r);
+}
+
+TEST(wav_goes_to_the_convert_endpoint) {
+    CHECK(start(NULL) == 0);
+    const char *text = "Wav is made by the convert endpoint only.";
+    struct run r;
+    base_run(&r, text);
+    r.voice = "Sarah";
+    run_opt(&r, "output_format", "wav_22050");
+    run_request(&r);
+    CHECK_MSG(r.rc == CHORUS_OK, "rc %d: %s", r.rc, r.err);
+    CHECK_NEAR(run_seconds(&r), strlen(text) / 15.0, 0.01);
+    CHECK(run_rms(&r) > 0.05);
+    json_t *req = last_tts();
+    CHECK_STR(json_string_value(json_object_get(req, "path")),
+              "/v1/text-to-speech/EXAVITQu4vr4xnSDxMaL");
+    json_decref(req);
+    run_free(&r);
+}
+
+TEST(limits_count_characters_and_continuity_uses_request_id) {
+    CHECK(start(NULL) == 0);
+    /* mostly two-byte UTF-8: the core's jobs grow to thousands of bytes; eleven_v3 takes
+     * 3000 characters, so requests of more than 3000 bytes must be sent, none over 3000
+     * characters */
+    static char text[24000];
+    text[0] = '\0';
+    const char *s = "Éé éè êë àâ ôç, "; /* 16 characters, 26 bytes, one long sentence */
+    while (strlen(text) + strlen(s) < 23000) strcat(text, s);
+    struct run r;
+    base_run(&r, text);
+    r.voice = "George";
+    r.model = "eleven_v3";
+    run_opt(&r, "timestamps", "false");
+    run_request(&r);
+    CHECK_MSG(r.rc == CHORUS_OK, "rc %d: %s", r.rc, r.err);
+    json_t *log = fake_log_json(&F);
+    size_t max_bytes = 0, total = 0;
+    for (size_t i = 0; i < json_array_size(log); i++) {
+        const char *t = json_string_value(
+            json_object_get(json_object_get(json_array_get(log, i), "json"), "text"));
+        if (!t) continue;
+        size_t chars = 0;
+        for (const char *p = t; *p; p++) chars += ((unsigned char)*p & 0xC0) != 0x80;
+        CHECK_MSG(chars <= 3000, "a request of %zu characters", chars);
+        if (strlen(t) > max_bytes) max_bytes = strlen(t);
+        total += chars;
+    }
+    json_decref(log);
+    CHECK_MSG(max_bytes > 3000, "the longest request has %zu bytes: limits counted in bytes",
+              max_bytes);
+    CHECK_NEAR(run_seconds(&r), total / 15.0, 1.0);
+    run_free(&r);
+    /* continuity: the next request names the previous one by its request-id header (not a
+     * proxy's x-request-id that came after it) */
+    static char longer[12500];
+    longer[0] = '\0';
+    const char *t = "Short sentences keep the splitter honest and the test quick. ";
+    while (strlen(longer) + strlen(t) < 12000) strcat(longer, t);
+    CHECK(start(NULL) == 0);
+    base_run(&r, longer);
+    r.voice = "George";
+    r.model = "eleven_multilingual_v2";
+    run_opt(&r, "timestamps", "false");
+    run_request(&r);
+    CHECK_MSG(r.rc == CHORUS_OK, "rc %d: %s", r.rc, r.err);
+    log = fake_log_json(&F);
+    json_t *second = NULL;
+    size_t seen = 0;
+    for (size_t i = 0; i < json_array_size(log) && !second; i++) {
+        json_t *b = json_object_get(json_array_get(log, i), "json");
+        if (json_object_get(b, "text") && ++seen == 2) second = b;
+    }
+    CHECK(second != NULL);
+    const char *rid = json_string_value(json_array_get(json_object_get(second, "previous_request_ids"), 0));
+    CHECK_MSG(rid && !strncmp(rid, "el-req-", 7), "previous_request_ids[0] = %s", rid ? rid : "");
+    json_decref(log);
+    run_free(&r);
+}
+
+TEST(an_unreadable_ndjson_line_is_skipped_and_logged) {
+    CHECK(start("badline") == 0);
+    logcap_start(KEY);
+    const char *text = "One line of the answer is cut short, the rest is fine.";
+    struct run r;
+    base_run(&r, text);
+    r.voice = "George";
+    run_request(&r);
+    CHECK_MSG(r.rc == CHORUS_OK, "rc %d: %s", r.rc, r.err);
+    CHECK_NEAR(run_seconds(&r), strlen(text) / 15.0, 0.01);
+    CHECK_EQ_INT(r.n_words, count_words(text));
+    CHECK_MSG(strstr(logcap_text, "skipped") != NULL, "log: %s", logcap_text);
+    run_free(&r);
+    chorus_set_log(NULL, NULL, CHORUS_LOG_WARN);
 }
 
 static struct chorus_engine *shared_engine;
@@ -305,6 +483,11 @@ int main(void) {
     RUN(speed_and_bad_output_format_are_refused_clearly);
     RUN(per_backend_concurrency_limit_holds);
     RUN(missing_key);
+    RUN(default_voice_is_the_accounts_first_not_a_retired_one);
+    RUN(plan_and_permission_errors_say_what_to_do);
+    RUN(wav_goes_to_the_convert_endpoint);
+    RUN(limits_count_characters_and_continuity_uses_request_id);
+    RUN(an_unreadable_ndjson_line_is_skipped_and_logged);
     fake_stop(&F);
     if (logcap_leaks) {
         fprintf(stderr, "FAIL the key appeared in %d log lines\n", logcap_leaks);

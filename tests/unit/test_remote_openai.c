@@ -113,8 +113,9 @@ TEST(long_input_is_chunked_under_4096_and_joined) {
     json_decref(log);
     /* all the text was sent once (whitespace at joins may be trimmed) */
     CHECK(total <= strlen(text) && total + 2 * n >= strlen(text) - 1);
-    /* and all of it was heard once: duration of the total characters, joins allowed */
-    CHECK_NEAR(run_seconds(&r), total / 15.0, 0.3 + 0.06 * (double)n);
+    /* and all of it was heard once: duration of the total characters, plus the core's sentence
+     * pause (350 ms) at each join, as every request ends a sentence */
+    CHECK_NEAR(run_seconds(&r), total / 15.0 + 0.35 * (double)(n - 1), 0.3 + 0.06 * (double)n);
     run_free(&r);
 }
 
@@ -187,6 +188,10 @@ TEST(errors_map_to_statuses_with_actionable_messages) {
         {"500,500,500,500", CHORUS_E_SERVER, "The server had an error", 2},
         {"html502,html502", CHORUS_E_SERVER, "502 Bad Gateway", 2},
         {"429long", CHORUS_E_RATE_LIMIT, "try again later", 1},
+        /* openai-python's rules: 409 is retried; x-should-retry overrides the status */
+        {"409,409", CHORUS_E_BUSY, "conflict", 2},
+        {"500nr", CHORUS_E_SERVER, "The server had an error", 1},
+        {"400retry,400retry", CHORUS_E_BAD_REQUEST, "Temporary validation", 2},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         CHECK(start(cases[i].plan) == 0);
@@ -248,7 +253,7 @@ TEST(unreachable_server_names_the_url) {
 
 TEST(sse_with_instructions_and_custom_voice) {
     CHECK(start(NULL) == 0);
-    const char *text = "Events stream base64 audio deltas.";
+    const char *text = "Events stream base sixty-four audio deltas."; /* as normalized */
     struct run r;
     base_run(&r, text);
     r.model = "gpt-4o-mini-tts";
@@ -381,6 +386,116 @@ TEST(cancel_aborts_a_request_the_server_never_answers) {
     chorus_engine_destroy(e);
 }
 
+
+TEST(retries_follow_openai_python) {
+    /* a 409 then success: retried like openai-python does */
+    CHECK(start("409") == 0);
+    struct run r;
+    base_run(&r, "A conflict is worth another try.");
+    run_request(&r);
+    CHECK_MSG(r.rc == CHORUS_OK, "rc %d: %s", r.rc, r.err);
+    CHECK_EQ_INT(fake_count(&F, "/v1/audio/speech"), 2);
+    run_free(&r);
+}
+
+TEST(sse_error_event_is_the_servers_error) {
+    CHECK(start("sseerror") == 0);
+    struct run r;
+    base_run(&r, "The stream fails half way through with an error event.");
+    r.model = "gpt-4o-mini-tts";
+    run_opt(&r, "stream_format", "sse");
+    run_opt(&r, "retries", "0");
+    run_request(&r);
+    CHECK_EQ_INT(r.rc, CHORUS_E_SERVER);
+    CHECK_MSG(strstr(r.err, "error while generating audio") != NULL, "%s", r.err);
+    run_free(&r);
+}
+
+TEST(token_cap_of_gpt_4o_mini_tts_is_a_too_long_error) {
+    CHECK(start(NULL) == 0);
+    /* token-dense text (a token per character): the core's jobs grow to 4096 characters, over
+     * gpt-4o-mini-tts's 2000-token cap though under its 4096-character limit */
+    static char text[24002];
+    for (size_t i = 0; i + 2 < sizeof text; i += 2) memcpy(text + i, "x,", 2);
+    text[sizeof text - 2] = '\0';
+    struct run r;
+    base_run(&r, text);
+    r.model = "gpt-4o-mini-tts";
+    r.flags = CHORUS_FLAG_NO_NORMALIZE;
+    run_opt(&r, "retries", "0");
+    run_request(&r);
+    CHECK_EQ_INT(r.rc, CHORUS_E_TOO_LONG);
+    CHECK_MSG(strstr(r.err, "2000 tokens") && strstr(r.err, "max_chunk_chars"), "%s", r.err);
+    run_free(&r);
+}
+
+TEST(instructions_refused_only_for_tts_1) {
+    /* against the official API (no network needed: refused before sending) */
+    setenv("OPENAI_BASE_URL", "https://api.openai.com/v1", 1);
+    setenv("OPENAI_API_KEY", KEY, 1);
+    struct run r;
+    base_run(&r, "Speak softly.");
+    r.model = "tts-1-hd";
+    run_opt(&r, "instructions", "Whisper.");
+    run_request(&r);
+    CHECK_EQ_INT(r.rc, CHORUS_E_OPTION);
+    CHECK_MSG(strstr(r.err, "tts-1-hd") != NULL, "%s", r.err);
+    run_free(&r);
+    /* a model that is not tts-1*: sent (the request then fails without a network, but not as
+     * an option error) */
+    base_run(&r, "Speak softly.");
+    r.model = "gpt-realtime-tts";
+    run_opt(&r, "instructions", "Whisper.");
+    run_opt(&r, "retries", "0");
+    run_opt(&r, "connect_timeout", "2");
+    run_request(&r);
+    CHECK_MSG(r.rc != CHORUS_E_OPTION, "refused: %s", r.err);
+    run_free(&r);
+}
+
+/* distinct TCP connections the fake saw for speech requests, and how many requests */
+static void conns_used(size_t *conns, size_t *reqs) {
+    json_t *log = fake_log_json(&F);
+    int seen[256] = {0};
+    *conns = *reqs = 0;
+    for (size_t i = 0; i < json_array_size(log); i++) {
+        json_t *q = json_array_get(log, i);
+        if (strcmp(json_string_value(json_object_get(q, "path")), "/v1/audio/speech")) continue;
+        (*reqs)++;
+        json_int_t c = json_integer_value(json_object_get(q, "conn"));
+        if (c > 0 && c < 256 && !seen[c]++) (*conns)++;
+    }
+    json_decref(log);
+}
+
+TEST(connections_are_reused_across_chunks_and_retries) {
+    CHECK(start(NULL) == 0);
+    static char text[6000];
+    text[0] = '\0';
+    const char *s = "Each chunk of a long text is one request on the same connection. ";
+    while (strlen(text) + strlen(s) < 5800) strcat(text, s);
+    struct run r;
+    base_run(&r, text);
+    run_request(&r);
+    CHECK_MSG(r.rc == CHORUS_OK, "rc %d: %s", r.rc, r.err);
+    size_t conns, reqs;
+    conns_used(&conns, &reqs);
+    /* at most one connection per concurrent request (max_concurrent 4), not one per chunk */
+    CHECK_MSG(reqs >= 6 && conns <= 4 && conns < reqs, "%zu requests on %zu connections", reqs,
+              conns);
+    run_free(&r);
+    /* a retry after a 500 goes out on the connection the 500 came back on */
+    CHECK(start("500") == 0);
+    base_run(&r, "Once more, on the same connection.");
+    run_opt(&r, "retry_mode", "buffer");
+    run_request(&r);
+    CHECK_MSG(r.rc == CHORUS_OK, "rc %d: %s", r.rc, r.err);
+    conns_used(&conns, &reqs);
+    CHECK_EQ_INT(reqs, 2);
+    CHECK_EQ_INT(conns, 1);
+    run_free(&r);
+}
+
 int main(void) {
     srandom((unsigned)getpid());
     logcap_start(KEY);
@@ -394,6 +509,11 @@ int main(void) {
     RUN(missing_key_names_the_variable_and_config_key);
     RUN(unreachable_server_names_the_url);
     RUN(sse_with_instructions_and_custom_voice);
+    RUN(retries_follow_openai_python);
+    RUN(connections_are_reused_across_chunks_and_retries);
+    RUN(sse_error_event_is_the_servers_error);
+    RUN(token_cap_of_gpt_4o_mini_tts_is_a_too_long_error);
+    RUN(instructions_refused_only_for_tts_1);
     RUN(sse_stream_dropped_mid_event_is_resumed_exactly);
     RUN(passthrough_mp3_is_requested_natively);
     RUN(unknown_voice_reports_the_servers_list);

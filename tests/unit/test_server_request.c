@@ -1,6 +1,7 @@
 /* test_server_request.c — the speech request parser and name mapping of `chorus serve`.
  * The server's sources are not part of the library, so the pure file is compiled in here. */
 #include "server/request.c"
+#include "server/tags.c"
 
 #include "test.h"
 
@@ -107,7 +108,16 @@ TEST(bad_requests) {
         {"{\"input\":\"x\",\"speed\":0.1}", "invalid_value", "speed"},
         {"{\"input\":\"x\",\"speed\":\"fast\"}", "invalid_type", "speed"},
         {"{\"input\":\"x\",\"stream_format\":\"ws\"}", "invalid_value", "stream_format"},
-        {"{\"input\":\"x\",\"stream\":\"yes\"}", "invalid_type", "stream"},
+        {"{\"input\":\"x\",\"stream\":\"maybe\"}", "invalid_type", "stream"},
+        {"{\"input\":\"x\",\"stream\":2}", "invalid_type", "stream"},
+        {"{\"input\":\"x\",\"speed\":\"0x10\"}", "invalid_type", "speed"},
+        {"{\"input\":\"x\",\"speed\":\"nan\"}", "invalid_type", "speed"},
+        {"{\"input\":\"x\",\"speed\":\"1.0 fast\"}", "invalid_type", "speed"},
+        {"{\"input\":\"x\",\"speed\":\"9\"}", "invalid_value", "speed"},
+        {"{\"input\":\"x\",\"speed\":[1]}", "invalid_type", "speed"},
+        {"{\"input\":\"x\",\"allow_voice_tags\":\"sure\"}", "invalid_type", "allow_voice_tags"},
+        {"{\"input\":\"x\",\"ssml\":{}}", "invalid_type", "ssml"},
+        {"{\"input\":\"x\",\"download_format\":\"wma\"}", "invalid_value", "download_format"},
         {"{\"input\":\"x\",\"volume_multiplier\":0}", "invalid_value", "volume_multiplier"},
         {"{\"input\":\"x\",\"volume_multiplier\":11}", "invalid_value", "volume_multiplier"},
         {"{\"input\":\"x\",\"normalization_options\":true}", "invalid_type", "normalization_options"},
@@ -178,9 +188,8 @@ TEST(voice_tables) {
         CHECK_MSG(srv_voice_builtin("espeak", srv_openai_voices[i]) != NULL, "espeak lacks %s", srv_openai_voices[i]);
     }
     CHECK_STR(srv_voice_builtin("espeak", "ALLOY"), "en-us");
-    CHECK_STR(srv_voice_builtin("kokoro", "alloy"), "am_adam");
-    CHECK_STR(srv_voice_builtin("kokoro", "shimmer"), "af_sky");
-    CHECK(srv_voice_builtin("kokoro", "ballad") == NULL); /* Kokoro-FastAPI maps only nine */
+    /* Kokoro's OpenAI names are the library's own (test_kokoro_backend: openai_voice_names) */
+    CHECK(srv_voice_builtin("kokoro", "alloy") == NULL);
     CHECK(srv_voice_builtin("openai", "alloy") == NULL);  /* the real thing knows its voices */
     CHECK(!srv_voice_is_openai("en-us"));
     CHECK_STR(srv_lang_from_code("a"), "en-us");
@@ -209,6 +218,112 @@ TEST(loopback) {
     CHECK(!srv_host_is_loopback(NULL));
 }
 
+/* Pydantic's lax mode, as Kokoro-FastAPI's pydantic models apply it to what SillyTavern's text
+ * boxes send (pydantic docs, "Conversion Table": str → float, str/int → bool). */
+TEST(lax_coercion) {
+    struct srv_speech r;
+    struct srv_error e;
+    const char *b = "{\"input\":\"x\",\"speed\":\" 1.5 \",\"stream\":\"false\",\"volume_multiplier\":\"2\","
+                    "\"sample_rate\":\"22050\",\"return_timestamps\":0,\"allow_voice_tags\":\"on\","
+                    "\"ssml\":\"No\",\"return_download_link\":\"TRUE\","
+                    "\"normalization_options\":{\"normalize\":\"f\",\"url_normalization\":1}}";
+    CHECK_EQ_INT(parse(b, 0, &r, &e), 0);
+    CHECK(fabs(r.speed - 1.5) < 1e-9);
+    CHECK_EQ_INT(r.stream, 0);
+    CHECK(fabs(r.volume - 2.0) < 1e-9);
+    CHECK_EQ_INT(r.sample_rate, 22050);
+    CHECK_EQ_INT(r.return_timestamps, 0);
+    CHECK_EQ_INT(r.voice_tags, 1);
+    CHECK_EQ_INT(r.ssml, 0);
+    CHECK_EQ_INT(r.download_link, 1);
+    CHECK_EQ_INT(r.no_normalize, 1);
+    CHECK_STR(r.normalize_opts, "url_normalization=true");
+    srv_speech_release(&r);
+    CHECK_EQ_INT(parse("{\"input\":\"x\",\"speed\":\"1e0\",\"stream\":\"y\"}", 0, &r, &e), 0);
+    CHECK(fabs(r.speed - 1.0) < 1e-9);
+    CHECK_EQ_INT(r.stream, 1);
+    srv_speech_release(&r);
+}
+
+TEST(ssml_detection) {
+    struct srv_speech r;
+    struct srv_error e;
+    CHECK_EQ_INT(parse("{\"input\":\"  \\n<speak>Hi</speak>\"}", 0, &r, &e), 0);
+    CHECK_EQ_INT(r.ssml, 1);
+    srv_speech_release(&r);
+    CHECK_EQ_INT(parse("{\"input\":\"I <speak> softly\"}", 0, &r, &e), 0);
+    CHECK_EQ_INT(r.ssml, 0);
+    srv_speech_release(&r);
+    CHECK(srv_input_is_ssml("\xEF\xBB\xBF<?xml version=\"1.0\"?><speak/>", 31));
+    CHECK(!srv_input_is_ssml("<spea", 5));
+}
+
+static const char *upper_voice(void *ud, const char *name) {
+    (void)ud;
+    return !strcmp(name, "alloy") ? "am_adam" : NULL;
+}
+
+static char *tags(const char *in, int *n) {
+    char *out = NULL;
+    size_t len = 0;
+    if (srv_tags_to_ssml(in, strlen(in), upper_voice, NULL, &out, &len, n) < 0 || !out ||
+        strlen(out) != len) {
+        fprintf(stderr, "srv_tags_to_ssml failed on %s\n", in);
+        abort();
+    }
+    return out;
+}
+
+/* Kokoro-FastAPI's inline tags (text_processor.py PAUSE_TAG_PATTERN, VOICE_TAG_PATTERN). */
+TEST(voice_tags) {
+    int n;
+    char *s = tags("Hi [voice:af_sky] there [pause:1.5s] you", &n);
+    CHECK_STR(s, "<speak>Hi <voice name=\"af_sky\"> there <break time=\"1500ms\"/> you</voice></speak>");
+    CHECK_EQ_INT(n, 2);
+    free(s);
+    s = tags("[VOICE: af_bella(2)+af_sky(1) ]a[voice:alloy]b[voice:]c", &n);
+    CHECK_STR(s, "<speak><voice name=\"af_bella(2)+af_sky(1)\">a</voice><voice name=\"am_adam\">b</voice>c</speak>");
+    CHECK_EQ_INT(n, 3);
+    free(s);
+    /* not tags: text, escaped */
+    s = tags("a<b & [pause:x] [pause:1s [voice:<x>] [pause:.5s] [x]", &n);
+    CHECK_STR(s, "<speak>a&lt;b &amp; [pause:x] [pause:1s [voice:&lt;x&gt;] [pause:.5s] [x]</speak>");
+    CHECK_EQ_INT(n, 0);
+    free(s);
+    s = tags("wait [pause:999999s] [Pause:2S]", &n);
+    CHECK_STR(s, "<speak>wait <break time=\"60000ms\"/> <break time=\"2000ms\"/></speak>");
+    free(s);
+    /* a name past the limit is text */
+    char big[300] = "[voice:";
+    memset(big + 7, 'a', 200);
+    strcpy(big + 207, "]");
+    s = tags(big, &n);
+    CHECK_EQ_INT(n, 0);
+    free(s);
+}
+
+TEST(path_normalize) {
+    static const char *const cases[][2] = {
+        {"/v1/audio/speech", "/v1/audio/speech"},     {"/v1//audio/speech", "/v1/audio/speech"},
+        {"/v1/audio/speech/", "/v1/audio/speech"},    {"//v1///audio//voices//", "/v1/audio/voices"},
+        {"/audio/speech", "/v1/audio/speech"},        {"/audio/voices", "/v1/audio/voices"},
+        {"/audio/models", "/v1/audio/models"},        {"/models", "/v1/models"},
+        {"/models/tts-1", "/v1/models/tts-1"},        {"/v1/v1/audio/speech", "/v1/audio/speech"},
+        {"/download/speech-1.mp3", "/v1/download/speech-1.mp3"},
+        {"/health", "/health"},                       {"/health/", "/health"},
+        {"/", "/"},                                   {"/dev/phonemize/", "/dev/phonemize"},
+        {"/metrics", "/metrics"},                     {"/v1/audio/speech?x=1", "/v1/audio/speech"},
+        {"/other", "/other"}};
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char out[256];
+        CHECK_EQ_INT(srv_path_normalize(cases[i][0], out, sizeof out), 0);
+        CHECK_MSG(!strcmp(out, cases[i][1]), "%s -> %s", cases[i][0], out);
+    }
+    char small[8];
+    CHECK_EQ_INT(srv_path_normalize("/v1/audio/speech", small, sizeof small), -1);
+    CHECK_EQ_INT(srv_path_normalize("v1/audio", small, sizeof small), -1);
+}
+
 int main(void) {
     RUN(full_openai_request);
     RUN(defaults_when_absent);
@@ -220,5 +335,9 @@ int main(void) {
     RUN(voice_tables);
     RUN(base64_vectors);
     RUN(loopback);
+    RUN(lax_coercion);
+    RUN(ssml_detection);
+    RUN(voice_tags);
+    RUN(path_normalize);
     return test_summary();
 }

@@ -102,11 +102,18 @@ static int mp3_finish(struct chorus_encoder *e) {
     return chorus_encoder_emit(e, p->buf, (size_t)r);
 }
 
+/* The Info/LAME tag is one whole MP3 frame (384-576 bytes at our settings, at most 1441); LAME
+ * returns the size it needs, without writing, when cap is too small. */
 static int mp3_header(struct chorus_encoder *e, unsigned char *buf, size_t cap, size_t *len) {
     struct mp3_priv *p = e->priv;
-    if (!p->tagged) return CHORUS_E_INVALID;
+    *len = 0;
+    if (!p->tagged) return CHORUS_OK; /* streaming: nothing to rewrite */
     size_t n = lame_get_lametag_frame(p->lame, buf, cap);
-    if (n == 0 || n > cap) return CHORUS_E_INVALID;
+    if (n == 0)
+        return chorus_encoder_fail(e, CHORUS_E_FORMAT, "mp3: libmp3lame gave no Info (gapless) frame");
+    if (n > cap)
+        return chorus_encoder_fail(e, CHORUS_E_INVALID,
+                                   "mp3: the Info (gapless) frame needs %zu bytes, the buffer has %zu", n, cap);
     *len = n;
     return CHORUS_OK;
 }

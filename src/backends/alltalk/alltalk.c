@@ -8,7 +8,15 @@
  *   stream              GET /api/tts-generate-streaming?text=&voice=&language=&output_file=
  *                       (a wav streamed as the engine makes it; XTTS only);
  *   openai              POST /v1/audio/speech (voices alloy..shimmer mapped by the server).
- * Readiness from /api/ready, voices from /api/voices. The server URL comes from
+ * Readiness from /api/ready, voices from /api/voices, the loaded engine and whether it can
+ * stream from /api/currentsettings (cached a minute). AllTalk as shipped loads Piper, whose
+ * voices are .onnx models: no voice is assumed (the core takes the first of /api/voices when
+ * none is configured, and /api/tts-generate gets no voice field when there is none); the OpenAI
+ * names (alloy...) map to XTTS sample files only when XTTS is loaded. Whatever audio comes back
+ * (float32 WAV from XTTS, a transcoded mp3/opus/flac, a streaming WAV whose header says 0
+ * bytes, served as text/plain) is recognised by its bytes and decoded (net/remote.h); a WAV is
+ * never passed through as is. Checked against erew123/alltalk_tts alltalkbeta @7a59e9c
+ * (docs/backends/alltalk.md). The server URL comes from
  * ALLTALK_TTS_URL, the instance's section ([alltalk_narrator] url), [alltalk] url, the prior
  * implementation's [app_tts] ALLTALK_TTS_URL_DEFAULT, else http://127.0.0.1:7851.
  * AllTalk's error bodies are unreliable (its OpenAI handler crashes into a bare 500): every
@@ -16,6 +24,8 @@
  */
 #include <ctype.h>
 #include <math.h>
+#include <pthread.h>
+#include <time.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -33,10 +43,25 @@
 
 #define AT_DEFAULT_URL "http://127.0.0.1:7851"
 
+#define AT_SETTINGS_SECONDS 60
+
+/* what /api/currentsettings said (tts_server.py apifunction_get_current_settings) */
+struct at_settings {
+    int known;         /* 1: fetched and parsed */
+    char engine[32];   /* current_engine_loaded: "piper", "xtts", ... */
+    int streaming;     /* streaming_capable */
+    time_t at;
+};
+
 struct at_priv {
     char url[512];
-    char voice[128];
+    char voice[128]; /* configured default voice, "" = none (the server's engine default) */
     char language[16];
+    pthread_mutex_t mu;
+    int mu_ok;
+    struct at_settings settings;
+    int speed_warned;
+    struct chorus_http_pool *pool; /* connections reused across chunks and retries */
 };
 
 static const struct chorus_option_desc at_options[] = {
@@ -68,15 +93,18 @@ static int at_open(struct chorus_backend *b, const struct chorus_config *cfg) {
     size_t l = strlen(p->url);
     while (l > 0 && p->url[l - 1] == '/') p->url[--l] = '\0';
     if (strncmp(p->url, "http://", 7) != 0 && strncmp(p->url, "https://", 8) != 0) {
-        snprintf(b->open_error, sizeof b->open_error,
+        chorus_backend_fail(b, CHORUS_E_CONFIG,
                  "%s: server URL '%.200s' is not an http(s) URL; set ALLTALK_TTS_URL or "
                  "[alltalk] url, e.g. http://127.0.0.1:7851", b->name, p->url);
         return CHORUS_E_CONFIG;
     }
     const char *voice_places[] = {b->name, "voice", "alltalk", "voice", "app_tts",
                                   "ALLTALK_TTS_VOICE_DEFAULT", NULL};
-    if (!chorus_remote_setting(cfg, NULL, voice_places, p->voice, sizeof p->voice))
-        snprintf(p->voice, sizeof p->voice, "female_01.wav");
+    /* no built-in default: female_01.wav exists only for XTTS, and Piper is the shipped engine */
+    chorus_remote_setting(cfg, NULL, voice_places, p->voice, sizeof p->voice);
+    p->mu_ok = pthread_mutex_init(&p->mu, NULL) == 0;
+    if (!p->mu_ok) return CHORUS_E_NOMEM;
+    p->pool = chorus_http_pool_create(NULL);
     const char *lang_places[] = {b->name, "language", "alltalk", "language", "app_tts",
                                  "ALLTALK_TTS_LANGUAGE_DEFAULT", NULL};
     if (!chorus_remote_setting(cfg, NULL, lang_places, p->language, sizeof p->language))
@@ -118,6 +146,7 @@ struct at_ctx {
     void *inner;                  /* body consumer state */
     int (*on_body)(void *ud, const void *data, size_t n);
     int (*on_response)(void *ud, const struct chorus_http_result *r);
+    struct chorus_http_pool *pool;
 };
 
 static void at_classify(void *ud, const struct chorus_http_result *r,
@@ -152,6 +181,7 @@ static int at_perform(struct at_ctx *c, const char *method, const char *url, con
     req.body = body;
     req.body_len = body ? strlen(body) : 0;
     req.what = c->what;
+    req.pool = c->pool;
     req.policy = pol;
     req.on_response = at_ctx_response;
     req.on_body = at_ctx_body;
@@ -176,12 +206,58 @@ static int at_get_small(struct chorus_backend *b, const char *path, struct choru
     struct at_priv *p = b->priv;
     char url[700];
     if (chorus_net_join_url(url, sizeof url, p->url, path) != 0) return CHORUS_E_CONFIG;
-    struct at_ctx c = {b->name, p->url, NULL, g, chorus_net_buf_body, NULL};
+    struct at_ctx c = {b->name, p->url, NULL, g, chorus_net_buf_body, NULL, p->pool};
     struct chorus_http_result r;
     int rc = at_perform(&c, "GET", url, NULL, NULL, quick_policy(), &r);
     if (rc != CHORUS_OK) snprintf(err, errlen, "%s", r.msg);
     chorus_http_result_release(&r);
     return rc;
+}
+
+static void at_close(struct chorus_backend *b) {
+    struct at_priv *p = b->priv;
+    if (p->mu_ok) pthread_mutex_destroy(&p->mu);
+    p->mu_ok = 0;
+    chorus_http_pool_destroy(p->pool);
+    p->pool = NULL;
+}
+
+/* The loaded engine and its streaming capability (cached). A server that does not answer
+ * leaves them unknown: the requests then go out as asked and its errors speak. */
+static struct at_settings at_current_settings(struct chorus_backend *b) {
+    struct at_priv *p = b->priv;
+    pthread_mutex_lock(&p->mu);
+    struct at_settings st = p->settings;
+    pthread_mutex_unlock(&p->mu);
+    if (st.known && time(NULL) - st.at < AT_SETTINGS_SECONDS) return st;
+    struct chorus_net_buf g = {0, 0, 0, AT_BODY_MAX};
+    char err[1024] = "";
+    memset(&st, 0, sizeof st);
+    if (at_get_small(b, "api/currentsettings", &g, err, sizeof err) == CHORUS_OK && g.p) {
+        json_error_t jerr;
+        json_t *root = json_loadb(g.p, g.n, 0, &jerr);
+        const char *eng = json_string_value(json_object_get(root, "current_engine_loaded"));
+        if (eng) {
+            st.known = 1;
+            snprintf(st.engine, sizeof st.engine, "%s", eng);
+            st.streaming = json_is_true(json_object_get(root, "streaming_capable"));
+            st.at = time(NULL);
+        }
+        json_decref(root);
+    } else {
+        CHORUS_LOGD("%s: no /api/currentsettings (%s)", b->name, err);
+    }
+    free(g.p);
+    if (st.known) {
+        pthread_mutex_lock(&p->mu);
+        p->settings = st;
+        pthread_mutex_unlock(&p->mu);
+    }
+    return st;
+}
+
+static int is_xtts(const struct at_settings *st) {
+    return !st->known || !strncasecmp(st->engine, "xtts", 4);
 }
 
 static int at_probe(struct chorus_backend *b, struct chorus_probe *why) {
@@ -191,12 +267,12 @@ static int at_probe(struct chorus_backend *b, struct chorus_probe *why) {
     int rc = at_get_small(b, "api/ready", &g, err, sizeof err);
     int ok = 0;
     if (rc != CHORUS_OK) {
-        snprintf(why->reason, sizeof why->reason, "%s: not answering at %.200s (%.200s); start "
+        chorus_backend_fail(b, CHORUS_E_UNAVAILABLE, "%s: not answering at %.200s (%.200s); start "
                  "AllTalk or set ALLTALK_TTS_URL / [alltalk] url", b->name, p->url, err);
     } else if (g.p && !strncmp(g.p, "Ready", 5)) {
         ok = 1;
     } else {
-        snprintf(why->reason, sizeof why->reason, "%s: AllTalk at %.200s is up but not ready "
+        chorus_backend_fail(b, CHORUS_E_UNAVAILABLE, "%s: AllTalk at %.200s is up but not ready "
                  "(/api/ready says '%.40s'); load a model in AllTalk", b->name, p->url,
                  g.p ? g.p : "");
     }
@@ -240,7 +316,9 @@ static int at_list_voices(struct chorus_backend *b, struct chorus_voice_list *ou
         if (rc) break;
     }
     json_decref(root);
-    /* the OpenAI names, for --opt api=openai (and mapped to files for the other APIs) */
+    /* the OpenAI names, for --opt api=openai (and mapped to XTTS files for the other APIs) */
+    struct at_settings st = at_current_settings(b);
+    if (!is_xtts(&st)) return rc; /* Piper & co.: AllTalk's openai_voices table is per engine */
     for (size_t k = 0; k < sizeof openai_alias / sizeof openai_alias[0] && rc == CHORUS_OK; k++)
         rc = chorus_voice_list_add(out, openai_alias[k][0], openai_alias[k][0], NULL, NULL,
                                    "OpenAI voice name (api=openai: mapped by AllTalk)");
@@ -268,8 +346,8 @@ static int at_audio_body(void *ud, const void *data, size_t n) {
 static int at_audio_response(void *ud, const struct chorus_http_result *r) {
     struct at_call *c = ud;
     chorus_remote_audio_rewind(&c->audio);
-    if (!strncasecmp(r->content_type, "application/json", 16) ||
-        !strncasecmp(r->content_type, "text/", 5)) {
+    /* text types pass: Windows hosts serve the files as text/plain; the bytes decide */
+    if (!strncasecmp(r->content_type, "application/json", 16)) {
         c->status = CHORUS_E_BACKEND;
         snprintf(c->msg, sizeof c->msg, "alltalk: expected audio, got %s", r->content_type);
         return CHORUS_E_BACKEND;
@@ -329,6 +407,33 @@ static int finish_call(struct at_call *c, const struct chorus_job *job, int rc,
     return rc;
 }
 
+/* What the loaded engine can do, checked before any generation: streaming needs a
+ * streaming-capable engine and a voice (the GET endpoint requires one); the OpenAI names map
+ * to sample files only under XTTS. */
+static int at_check_engine(struct chorus_backend *b, const struct chorus_job *job,
+                           const char *api, const char **voice) {
+    if (!strcasecmp(api, "openai")) return CHORUS_OK; /* the server maps its own names */
+    struct at_settings st = at_current_settings(b);
+    if (!strcasecmp(api, "stream") && st.known && !st.streaming)
+        return chorus_job_fail(job, CHORUS_E_OPTION, "%s: the engine AllTalk has loaded (%s) "
+                               "cannot stream (/api/currentsettings: streaming_capable false); "
+                               "use --opt api=generate or load XTTS in AllTalk", b->name,
+                               st.engine);
+    if (!is_xtts(&st))
+        for (size_t k = 0; k < sizeof openai_alias / sizeof openai_alias[0]; k++)
+            if (!strcasecmp(*voice, openai_alias[k][0]))
+                return chorus_job_fail(job, CHORUS_E_UNKNOWN_VOICE, "%s: '%s' is an OpenAI "
+                                       "voice name, which AllTalk maps to XTTS sample files, but "
+                                       "the loaded engine is %s; pick one of its voices ('chorus "
+                                       "voices -b alltalk') or use --opt api=openai", b->name,
+                                       *voice, st.engine);
+    if (!strcasecmp(api, "stream") && !**voice)
+        return chorus_job_fail(job, CHORUS_E_UNKNOWN_VOICE, "%s: AllTalk's streaming API needs a "
+                               "voice and none is set; pass one ('chorus voices -b alltalk')",
+                               b->name);
+    return CHORUS_OK;
+}
+
 static int at_synthesize(struct chorus_backend *b, const struct chorus_job *job,
                          struct chorus_sink *out) {
     struct at_priv *p = b->priv;
@@ -337,20 +442,20 @@ static int at_synthesize(struct chorus_backend *b, const struct chorus_job *job,
     const char *voice = job->voice && *job->voice ? job->voice : p->voice;
     char lang[16];
     map_language(job, p, lang, sizeof lang);
-    int wav_through = job->passthrough_ok && job->want_format == CHORUS_FORMAT_WAV;
+    int rc = at_check_engine(b, job, api, &voice);
+    if (rc) return rc;
 
     struct at_call c;
     memset(&c, 0, sizeof c);
     c.job = job;
-    int rc = chorus_remote_audio_init(&c.audio, job, out,
-                                      wav_through ? CHORUS_REMOTE_ENCODED : CHORUS_REMOTE_WAV,
-                                      CHORUS_FORMAT_WAV, 0);
+    /* whatever comes back is sniffed: wav of any encoding is read, transcoded files decoded */
+    rc = chorus_remote_audio_init(&c.audio, job, out, CHORUS_REMOTE_WAV, CHORUS_FORMAT_WAV, 0);
     if (rc) {
         chorus_remote_audio_release(&c.audio);
         return chorus_job_fail(job, rc, "alltalk: out of memory");
     }
     struct chorus_http_policy pol = chorus_remote_policy(job);
-    struct at_ctx ctx = {b->name, p->url, job, &c, at_audio_body, at_audio_response};
+    struct at_ctx ctx = {b->name, p->url, job, &c, at_audio_body, at_audio_response, p->pool};
     struct chorus_http_result r;
     memset(&r, 0, sizeof r);
     char url[2048];
@@ -358,6 +463,7 @@ static int at_synthesize(struct chorus_backend *b, const struct chorus_job *job,
 
     if (!strcasecmp(api, "openai")) {
         static const char *const six[] = {"alloy", "echo", "fable", "nova", "onyx", "shimmer"};
+        if (!*voice) voice = "alloy"; /* mapped by the server to its engine's voice */
         int ok = 0;
         for (size_t i = 0; i < 6; i++) ok |= !strcasecmp(voice, six[i]);
         if (!ok) {
@@ -387,6 +493,16 @@ static int at_synthesize(struct chorus_backend *b, const struct chorus_job *job,
     } else {
         for (size_t k = 0; k < sizeof openai_alias / sizeof openai_alias[0]; k++)
             if (!strcasecmp(voice, openai_alias[k][0])) voice = openai_alias[k][1];
+    }
+    if (!strcasecmp(api, "stream") && fabsf(job->speed - 1.0f) > 1e-3f) {
+        pthread_mutex_lock(&p->mu);
+        int warned = p->speed_warned;
+        p->speed_warned = 1;
+        pthread_mutex_unlock(&p->mu);
+        if (!warned)
+            CHORUS_LOGW("%s: AllTalk's streaming API ignores speed (it always speaks at 1.0); "
+                        "speed %.2f is not applied; use --opt api=generate for it", b->name,
+                        job->speed);
     }
     if (!strcasecmp(api, "openai")) {
         /* done above */
@@ -429,7 +545,8 @@ static int at_synthesize(struct chorus_backend *b, const struct chorus_job *job,
         int bad = !textz || form_add(big, cap, "text_input", textz);
         free(textz);
         bad |= form_add(big, cap, "text_filtering", filt ? filt : "standard");
-        bad |= form_add(big, cap, "character_voice_gen", voice);
+        /* no voice: the server uses its engine's def_character_voice */
+        if (*voice) bad |= form_add(big, cap, "character_voice_gen", voice);
         bad |= form_add(big, cap, "narrator_enabled", "false");
         bad |= form_add(big, cap, "text_not_inside", "character");
         bad |= form_add(big, cap, "language", lang);
@@ -449,7 +566,7 @@ static int at_synthesize(struct chorus_backend *b, const struct chorus_job *job,
             return chorus_job_fail(job, CHORUS_E_NOMEM, "alltalk: out of memory");
         }
         struct chorus_net_buf g = {0, 0, 0, AT_BODY_MAX};
-        struct at_ctx gctx = {b->name, p->url, job, &g, chorus_net_buf_body, NULL};
+        struct at_ctx gctx = {b->name, p->url, job, &g, chorus_net_buf_body, NULL, p->pool};
         const char *hdrs[] = {"Content-Type: application/x-www-form-urlencoded", NULL};
         chorus_net_join_url(url, sizeof url, p->url, "api/tts-generate");
         rc = at_perform(&gctx, "POST", url, big, hdrs, pol, &r);
@@ -497,6 +614,7 @@ static const struct chorus_backend_ops at_ops = {
     .probe = at_probe,
     .synthesize = at_synthesize,
     .list_voices = at_list_voices,
+    .close = at_close,
 };
 
 const struct chorus_backend_desc chorus_backend_alltalk = {
@@ -509,7 +627,7 @@ const struct chorus_backend_desc chorus_backend_alltalk = {
     .first_chunk_chars = 0,
     .sample_rate = 0,
     .max_concurrent = 1,
-    .default_voice = "female_01.wav",
+    .default_voice = NULL, /* the first of /api/voices: female_01.wav is XTTS-only */
     .options = at_options,
     .priv_size = sizeof(struct at_priv),
     .ops = &at_ops,

@@ -44,6 +44,9 @@ enum { API_DEVNEN = 0, API_TRAVISVN = 1 };
 
 #define MAX_UPLOADED 64
 
+/* devnen's default max_reference_duration_sec (config.yaml; server.py refuses longer uploads) */
+#define CB_DEVNEN_MAX_REF_S 30
+
 struct cb_priv {
     char url[512];
     int api;
@@ -54,6 +57,7 @@ struct cb_priv {
     size_t n_uploaded;
     int asr_failed;
     char asr_err[512];
+    struct chorus_http_pool *pool; /* connections reused across chunks and retries */
 };
 
 static const struct chorus_option_desc cb_options[] = {
@@ -134,8 +138,8 @@ static double setting_double(const struct chorus_backend *b, const struct chorus
 }
 
 static int parse_bool(const char *v) {
-    return v && (!strcasecmp(v, "true") || !strcmp(v, "1") || !strcasecmp(v, "yes") ||
-                 !strcasecmp(v, "on"));
+    int b = 0;
+    return v && chorus_parse_bool(v, &b) == 0 && b;
 }
 
 static int setting_bool(const struct chorus_backend *b, const struct chorus_job *job,
@@ -157,9 +161,8 @@ static int check_cfg_value(const char *key, const char *v, char *err, size_t err
             return -1;
         }
     } else if (!strcmp(d->type, "bool")) {
-        static const char *ok[] = {"true", "false", "1", "0", "yes", "no", "on", "off"};
-        for (size_t i = 0; i < 8; i++)
-            if (!strcasecmp(v, ok[i])) return 0;
+        int b;
+        if (chorus_parse_bool(v, &b) == 0) return 0;
         chorus_fmt(err, errlen, "chatterbox: %s = '%s' in the config/environment is not a "
                    "boolean (true or false)", key, v);
         return -1;
@@ -184,7 +187,7 @@ static int cb_open(struct chorus_backend *b, const struct chorus_config *cfg) {
         } else if (!strcasecmp(api, "travisvn")) {
             p->api = API_TRAVISVN;
         } else {
-            snprintf(b->open_error, sizeof b->open_error,
+            chorus_backend_fail(b, CHORUS_E_CONFIG,
                      "chatterbox: unknown server API '%.40s' in CHATTERBOX_API or [chatterbox] "
                      "api; use devnen (Chatterbox-TTS-Server) or travisvn (chatterbox-tts-api)",
                      api);
@@ -201,7 +204,7 @@ static int cb_open(struct chorus_backend *b, const struct chorus_config *cfg) {
     while (l > 0 && p->url[l - 1] == '/') p->url[--l] = '\0';
     if (l >= 3 && !strcmp(p->url + l - 3, "/v1")) p->url[l -= 3] = '\0';
     if (strncmp(p->url, "http://", 7) != 0 && strncmp(p->url, "https://", 8) != 0) {
-        snprintf(b->open_error, sizeof b->open_error,
+        chorus_backend_fail(b, CHORUS_E_CONFIG,
                  "chatterbox: server URL '%.200s' is not an http(s) URL; set CHATTERBOX_URL or "
                  "[chatterbox] url, e.g. http://127.0.0.1:8004", p->url);
         return CHORUS_E_CONFIG;
@@ -215,6 +218,7 @@ static int cb_open(struct chorus_backend *b, const struct chorus_config *cfg) {
     if (!chorus_remote_setting(cfg, "CHATTERBOX_ASR_MODEL_DIR", asr_places, p->asr_dir,
                                sizeof p->asr_dir))
         snprintf(p->asr_dir, sizeof p->asr_dir, "/usr/share/pocketsphinx/model/en-us");
+    p->pool = chorus_http_pool_create(NULL);
     return CHORUS_OK;
 }
 
@@ -222,6 +226,8 @@ static void cb_close(struct chorus_backend *b) {
     struct cb_priv *p = b->priv;
     if (p->mu_ok) pthread_mutex_destroy(&p->mu);
     p->mu_ok = 0;
+    chorus_http_pool_destroy(p->pool);
+    p->pool = NULL;
 }
 
 /* ---- small HTTP exchanges (lists, uploads, probe) ---------------------------------------- */
@@ -294,6 +300,7 @@ static int small_request(struct cb_priv *p, const struct chorus_job *job, const 
     req.body = body;
     req.body_len = body_len;
     req.what = "chatterbox";
+    req.pool = p->pool;
     req.policy = pol;
     req.on_response = small_on_response;
     req.on_body = small_on_body;
@@ -344,13 +351,32 @@ static int cb_probe(struct chorus_backend *b, struct chorus_probe *why) {
     int rc = small_request(p, NULL, "GET",
                            p->api == API_TRAVISVN ? "health" : "get_predefined_voices", NULL,
                            NULL, 0, pol, &body, &st, err, sizeof err);
+    if (rc == CHORUS_OK && p->api == API_TRAVISVN) {
+        /* travisvn answers /health with 200 while "initializing" or in "error" (app/api/
+         * endpoints/health.py): ready means status "healthy" and the model loaded */
+        json_t *j = body ? json_loads(body, 0, NULL) : NULL;
+        const char *hs = json_string_value(json_object_get(j, "status"));
+        int loaded = json_is_true(json_object_get(j, "model_loaded"));
+        if (!hs || strcmp(hs, "healthy") != 0 || !loaded) {
+            snprintf(why->reason, sizeof why->reason, "chatterbox: the server at %.200s is up "
+                     "but not ready (status '%.40s', model %s); wait for the model to load, or "
+                     "see the server's log", p->url, hs ? hs : "?",
+                     loaded ? "loaded" : "not loaded");
+            rc = CHORUS_E_UNAVAILABLE;
+        }
+        json_decref(j);
+        if (rc) {
+            free(body);
+            return 0;
+        }
+    }
     free(body);
     if (rc == CHORUS_OK) return 1;
     if (rc == CHORUS_E_NETWORK || rc == CHORUS_E_TIMEOUT) {
         server_down_message(p, rc, err, sizeof err);
-        snprintf(why->reason, sizeof why->reason, "%s", err);
+        chorus_backend_fail(b, CHORUS_E_UNAVAILABLE, "%s", err);
     } else {
-        snprintf(why->reason, sizeof why->reason, "%s", err[0] ? err : chorus_strerror(rc));
+        chorus_backend_fail(b, CHORUS_E_UNAVAILABLE, "%s", err[0] ? err : chorus_strerror(rc));
     }
     return 0;
 }
@@ -544,6 +570,12 @@ static int ensure_uploaded(struct chorus_backend *b, const struct chorus_job *jo
         remember_uploaded(p, srv_name);
         return CHORUS_OK;
     }
+    if (p->api == API_DEVNEN && v->duration > CB_DEVNEN_MAX_REF_S + 0.05)
+        return chorus_job_fail(job, CHORUS_E_INVALID, "chatterbox: the reference clip of voice "
+                               "'%s' is %.1f s; the devnen server refuses clips over %d s "
+                               "(max_reference_duration_sec in its config.yaml): add the voice "
+                               "again with a clip of at most %d s, or raise that setting",
+                               v->name, v->duration, CB_DEVNEN_MAX_REF_S, CB_DEVNEN_MAX_REF_S);
     struct chorus_buf clip = {0}, form = {0};
     if ((rc = read_file(v->path, &clip)) != CHORUS_OK) {
         chorus_buf_release(&clip);
@@ -581,13 +613,48 @@ static int ensure_uploaded(struct chorus_backend *b, const struct chorus_job *jo
     return CHORUS_OK;
 }
 
+/* A server voice name must be in travisvn's list (remembered once seen). */
+static int check_server_voice(struct chorus_backend *b, const struct chorus_job *job,
+                              const char *name) {
+    struct cb_priv *p = b->priv;
+    /* the six OpenAI names are taken as "the default voice" on purpose (speech.py) */
+    static const char *const openai_names[] = {"alloy", "echo", "fable", "onyx", "nova",
+                                               "shimmer"};
+    for (size_t i = 0; i < sizeof openai_names / sizeof openai_names[0]; i++)
+        if (!strcasecmp(name, openai_names[i])) return CHORUS_OK;
+    if (known_uploaded(p, name)) return CHORUS_OK;
+    char err[1024];
+    char *body = NULL;
+    int rc = small_request(p, job, "GET", "v1/voices", NULL, NULL, 0, chorus_remote_policy(job),
+                           &body, NULL, err, sizeof err);
+    if (rc) {
+        free(body);
+        server_down_message(p, rc, err, sizeof err);
+        return rc == CHORUS_E_CANCELLED ? rc : chorus_job_fail(job, rc, "%s", err);
+    }
+    struct list_ctx c = {.want = name};
+    chorus_cb_parse_voice_list(body, strlen(body), p->api, has_voice, &c);
+    free(body);
+    if (!c.found)
+        return chorus_job_fail(job, CHORUS_E_UNKNOWN_VOICE, "chatterbox: the server has no voice "
+                               "'%s' (it would silently speak with its default voice instead); "
+                               "'chorus voices -b chatterbox' lists them, 'default' picks the "
+                               "server's default", name);
+    remember_uploaded(p, name);
+    return CHORUS_OK;
+}
+
 /* ---- one take: a request for one chunk with one set of parameters ------------------------ */
+
+/* which knobs a request sends to devnen (its config.yaml's tuned defaults apply to the rest) */
+enum { K_EXAG = 1, K_CFG = 2, K_TEMP = 4, K_SEED = 8, K_SPEED = 16, K_ALL = 31 };
 
 struct params {
     const char *preset;
     double exaggeration, cfg_weight, temperature, speed_factor;
     long long seed;
     int candidates;
+    unsigned set; /* K_*: set by the user (or a preset), so sent to devnen */
 };
 
 struct pcmbuf {
@@ -632,6 +699,7 @@ static int take_on_response(void *ud, const struct chorus_http_result *r) {
     }
     if (t->collect) {
         t->pcm.n = 0;
+        chorus_wavreader_release(t->wav);
         chorus_wavreader_init(t->wav, take_collect_pcm, t);
     } else {
         chorus_remote_audio_rewind(&t->audio);
@@ -673,11 +741,17 @@ static char *build_body(struct cb_priv *p, const struct chorus_backend *b,
                             json_string(voice));
         json_object_set_new(o, "output_format", json_string("wav"));
         json_object_set_new(o, "split_text", json_false()); /* chorus chunks */
-        json_object_set_new(o, "temperature", json_real(round(pr->temperature * r3) / r3));
-        json_object_set_new(o, "exaggeration", json_real(round(pr->exaggeration * r3) / r3));
-        json_object_set_new(o, "cfg_weight", json_real(round(pr->cfg_weight * r3) / r3));
-        json_object_set_new(o, "seed", json_integer(seed));
-        json_object_set_new(o, "speed_factor", json_real(round(pr->speed_factor * r3) / r3));
+        /* only what the user set: an omitted field takes the server's config.yaml value
+         * (devnen server.py: request.x if request.x is not None else config default) */
+        if (pr->set & K_TEMP)
+            json_object_set_new(o, "temperature", json_real(round(pr->temperature * r3) / r3));
+        if (pr->set & K_EXAG)
+            json_object_set_new(o, "exaggeration", json_real(round(pr->exaggeration * r3) / r3));
+        if (pr->set & K_CFG)
+            json_object_set_new(o, "cfg_weight", json_real(round(pr->cfg_weight * r3) / r3));
+        if ((pr->set & K_SEED) || seed != pr->seed) json_object_set_new(o, "seed", json_integer(seed));
+        if (pr->set & K_SPEED)
+            json_object_set_new(o, "speed_factor", json_real(round(pr->speed_factor * r3) / r3));
         char lang[16];
         job_language(b, job, lang, sizeof lang);
         json_object_set_new(o, "language", json_string(lang));
@@ -704,7 +778,9 @@ static int take(struct chorus_backend *b, const struct chorus_job *job, struct c
                 long long seed, int collect, struct pcmbuf *pcm, int *delivered, char *err,
                 size_t errlen) {
     struct cb_priv *p = b->priv;
-    int stream_ep = p->api == API_TRAVISVN && !collect && setting_bool(b, job, "stream");
+    /* travisvn's stream endpoint always writes int16; its plain one float32 on most installs
+     * (torchaudio's soundfile backend): both are read, the stream one is preferred */
+    int stream_ep = p->api == API_TRAVISVN && setting_bool(b, job, "stream");
     const char *path = p->api == API_DEVNEN ? "tts"
                        : stream_ep          ? "v1/audio/speech/stream"
                                             : "v1/audio/speech";
@@ -741,6 +817,7 @@ static int take(struct chorus_backend *b, const struct chorus_job *job, struct c
     req.body = body;
     req.body_len = strlen(body);
     req.what = "chatterbox";
+    req.pool = p->pool;
     req.policy = chorus_remote_policy(job);
     req.on_response = take_on_response;
     req.on_body = take_on_body;
@@ -780,6 +857,7 @@ static int take(struct chorus_backend *b, const struct chorus_job *job, struct c
         CHORUS_LOGI("chatterbox: chunk %u needed %d retries", job->index, r.retries);
     chorus_http_result_release(&r);
     chorus_remote_audio_release(&t.audio);
+    chorus_wavreader_release(t.wav);
     free(t.wav);
     free(body);
     if (rc == CHORUS_OK && collect) {
@@ -988,6 +1066,11 @@ static int cb_synthesize(struct chorus_backend *b, const struct chorus_job *job,
         snprintf(srv_voice, sizeof srv_voice, "%.150s.wav", want);
     } else {
         snprintf(srv_voice, sizeof srv_voice, "%.150s", want);
+        /* travisvn falls back to its default voice without an error for a name it does not
+         * know (app/api/endpoints/speech.py resolve_voice_path_and_language): check the name
+         * against its list first */
+        if (p->api == API_TRAVISVN && (rc = check_server_voice(b, job, srv_voice)) != CHORUS_OK)
+            return rc;
     }
 
     char *text = setting_bool(b, job, "preprocess") ? chorus_cb_preprocess(job->text, job->len)
@@ -1004,6 +1087,15 @@ static int cb_synthesize(struct chorus_backend *b, const struct chorus_job *job,
     }
 
     struct params req = {.preset = "requested"};
+    static const struct { const char *key; unsigned bit; } knob_bits[] = {
+        {"exaggeration", K_EXAG}, {"cfg_weight", K_CFG}, {"temperature", K_TEMP},
+        {"seed", K_SEED}, {"speed_factor", K_SPEED}};
+    for (size_t k = 0; k < sizeof knob_bits / sizeof knob_bits[0]; k++) {
+        const char *uv = chorus_job_option(job, knob_bits[k].key);
+        if (!uv) uv = cfg_value(chorus_backend_config(b), knob_bits[k].key);
+        if (uv && *uv) req.set |= knob_bits[k].bit;
+    }
+    if (job->speed > 0 && fabs(job->speed - 1.0) > 1e-3) req.set |= K_SPEED;
     req.exaggeration = setting_double(b, job, "exaggeration");
     req.cfg_weight = setting_double(b, job, "cfg_weight");
     req.temperature = setting_double(b, job, "temperature");
@@ -1040,6 +1132,7 @@ static int cb_synthesize(struct chorus_backend *b, const struct chorus_job *job,
     /* presets tried after the requested parameters fail */
     struct params presets[3] = {req, req, req};
     int n_presets = setting_bool(b, job, "fallback") ? 3 : 1;
+    presets[1].set = presets[2].set = req.set | K_EXAG | K_CFG | K_TEMP;
     presets[1].preset = "balanced";
     presets[1].exaggeration = 0.4;
     presets[1].cfg_weight = 0.6;

@@ -6,14 +6,21 @@
  * timings are wanted (option timestamps, on by default): characters are grouped into words and
  * mapped to byte offsets of the job's text for chorus_sink_word.
  *
- * Voices by id, or by name through GET /v1/voices (cached 10 minutes; the premade voices are
- * known without a request). Voice settings as options. Formats: mp3 is passed through when the
- * core can; otherwise raw PCM (pcm_<rate>) is requested and handed over as samples, so a "wav"
- * output is a real WAV written by the core (the prior implementation labelled raw PCM as WAV).
- * Per-model character limits: a job longer than the model takes is split at sentence
- * boundaries here, each request carrying the previous one's request id (or text) for
- * continuity. Errors come in {"detail":{"status","message"}}; quota_exceeded arrives as HTTP
- * 401 and is reported as a quota error, not an auth error.
+ * Voices by id, or by name through GET /v1/voices (cached 10 minutes; with show_legacy=true
+ * when [elevenlabs] show_legacy is set). No voice is built in: the premade voices of 2023 were
+ * retired or became paid library voices, so without a configured voice the account's first
+ * voice is used (and the log says which). Voice settings as options. Formats: mp3 is passed
+ * through when the core can; otherwise raw PCM (pcm_<rate>) is requested and handed over as
+ * samples, so a "wav" output is a real WAV written by the core; output_format=wav_* goes to the
+ * non-streaming convert endpoint (POST /v1/text-to-speech/{id}), the only one that makes wav.
+ * Per-model limits in characters (not bytes): a job longer than the model takes is split at
+ * sentence boundaries here, each request carrying the previous one's request id and text and
+ * the next piece's text (next_text) for continuity. Errors come in {"detail":{"status",
+ * "message"}} or {"detail":{"type","code","message"}}: quota_exceeded (401) is a quota error,
+ * missing_permissions (401) a permission error, paid_plan_required (402) a plan error,
+ * voice_not_found (404) an unknown voice. An NDJSON line that does not parse is skipped and
+ * logged, as the SDK does. Checked against elevenlabs-python 54e5899 and elevenlabs-docs
+ * 3557f0b (docs/backends/elevenlabs.md).
  */
 #include <ctype.h>
 #include <math.h>
@@ -29,6 +36,7 @@
 
 #include "chorus/chorus.h"
 #include "core/backend.h"
+#include "core/util.h"
 #include "core/config.h"
 #include "core/log.h"
 #include "net/net.h"
@@ -37,7 +45,6 @@
 
 #define EL_DEFAULT_BASE "https://api.elevenlabs.io"
 #define EL_DEFAULT_MODEL "eleven_multilingual_v2"
-#define EL_DEFAULT_VOICE "21m00Tcm4TlvDq8ikWAM" /* Rachel */
 #define EL_CACHE_SECONDS 600
 #define EL_MAX_VOICES 512
 #define EL_CONT_SLOTS 32
@@ -72,19 +79,9 @@ struct el_priv {
     time_t voices_at;
     struct el_cont cont[EL_CONT_SLOTS];
     double cont_clock;
-};
-
-/* premade voices, known without a request (ids from the prior implementation's map) */
-static const struct el_voice premade[] = {
-    {"21m00Tcm4TlvDq8ikWAM", "Rachel", "female", "american"},
-    {"AZnzlk1XvdvUeBnXmlld", "Domi", "female", "american"},
-    {"EXAVITQu4vr4xnSDxMaL", "Bella", "female", "american"},
-    {"ErXwobaYiN019PkySvjV", "Antoni", "male", "american"},
-    {"MF3mGyEYCl7XYWbV9V6O", "Elli", "female", "american"},
-    {"TxGEqnHWrfWFTfGW9XjX", "Josh", "male", "american"},
-    {"VR6AewLTigWG4xSOukaG", "Arnold", "male", "american"},
-    {"pNInz6obpgDQGcFmaJgB", "Adam", "male", "american"},
-    {"yoZ06aMxZJJ28mfd3POQ", "Sam", "male", "american"},
+    int show_legacy;      /* [elevenlabs] show_legacy: list legacy voices too */
+    int default_logged;   /* the "using the account's first voice" line was logged */
+    struct chorus_http_pool *pool; /* connections reused across chunks and retries */
 };
 
 static const struct chorus_option_desc el_options[] = {
@@ -97,8 +94,9 @@ static const struct chorus_option_desc el_options[] = {
     {"seed", "int", NULL, 0, 4294967295.0, NULL, "best-effort deterministic sampling"},
     {"apply_text_normalization", "enum", NULL, 1, 0, "auto|on|off", "text normalization"},
     {"output_format", "string", NULL, 1, 0, NULL,
-     "native format to request, e.g. mp3_44100_128, pcm_24000, wav_24000, opus_48000_64 "
-     "(default: mp3 when passed through, else pcm)"},
+     "native format to request, e.g. mp3_44100_128, pcm_24000, opus_48000_64, or wav_24000 "
+     "(not streamed: the whole chunk is made first) (default: mp3 when passed through, else "
+     "pcm)"},
     {"timestamps", "bool", "true", 1, 0, NULL,
      "use the with-timestamps endpoint to report word timings"},
     CHORUS_REMOTE_OPTIONS,
@@ -128,7 +126,7 @@ static int el_open(struct chorus_backend *b, const struct chorus_config *cfg) {
     while (bl > 0 && p->base[bl - 1] == '/') p->base[--bl] = '\0';
     if (bl >= 3 && !strcmp(p->base + bl - 3, "/v1")) p->base[bl - 3] = '\0';
     if (strncmp(p->base, "http://", 7) != 0 && strncmp(p->base, "https://", 8) != 0) {
-        snprintf(b->open_error, sizeof b->open_error,
+        chorus_backend_fail(b, CHORUS_E_CONFIG,
                  "elevenlabs: base URL '%.200s' is not an http(s) URL; fix ELEVENLABS_BASE_URL "
                  "or [elevenlabs] base_url", p->base);
         return CHORUS_E_CONFIG;
@@ -138,13 +136,20 @@ static int el_open(struct chorus_backend *b, const struct chorus_config *cfg) {
     if (!chorus_remote_setting(cfg, NULL, model_places, p->model, sizeof p->model))
         snprintf(p->model, sizeof p->model, "%s", EL_DEFAULT_MODEL);
     const char *voice_places[] = {"app_tts", "ELEVENLABS_DEFAULT_VOICE", NULL};
-    if (!chorus_remote_setting(cfg, NULL, voice_places, p->voice, sizeof p->voice))
-        snprintf(p->voice, sizeof p->voice, "%s", EL_DEFAULT_VOICE);
+    const char *voice_places2[] = {"elevenlabs", "voice", NULL};
+    if (!chorus_remote_setting(cfg, NULL, voice_places2, p->voice, sizeof p->voice))
+        chorus_remote_setting(cfg, NULL, voice_places, p->voice, sizeof p->voice);
+    char legacy[16] = "";
+    const char *legacy_places[] = {"elevenlabs", "show_legacy", NULL};
+    chorus_remote_setting(cfg, "ELEVENLABS_SHOW_LEGACY", legacy_places, legacy, sizeof legacy);
+    p->show_legacy = !strcasecmp(legacy, "true") || !strcmp(legacy, "1") ||
+                     !strcasecmp(legacy, "yes");
     p->def_stability = chorus_config_double(cfg, "app_tts", "ELEVENLABS_VOICE_STABILITY", -1);
     p->def_similarity =
         chorus_config_double(cfg, "app_tts", "ELEVENLABS_VOICE_SIMILARITY_BOOST", -1);
     p->def_style = chorus_config_double(cfg, "app_tts", "ELEVENLABS_VOICE_STYLE", -1);
     p->def_boost = chorus_config_bool(cfg, "app_tts", "ELEVENLABS_VOICE_USE_SPEAKER_BOOST", -1);
+    p->pool = chorus_http_pool_create(NULL);
     return CHORUS_OK;
 }
 
@@ -152,6 +157,8 @@ static void el_close(struct chorus_backend *b) {
     struct el_priv *p = b->priv;
     free(p->voices);
     p->voices = NULL;
+    chorus_http_pool_destroy(p->pool);
+    p->pool = NULL;
     if (p->mu_ok) pthread_mutex_destroy(&p->mu);
 }
 
@@ -162,7 +169,7 @@ static const char missing_key_msg[] =
 static int el_probe(struct chorus_backend *b, struct chorus_probe *why) {
     struct el_priv *p = b->priv;
     if (!p->key[0]) {
-        snprintf(why->reason, sizeof why->reason, "%s", missing_key_msg);
+        chorus_backend_fail(b, CHORUS_E_UNAVAILABLE, "%s", missing_key_msg);
         return 0;
     }
     return 1;
@@ -178,7 +185,22 @@ static void el_classify_result(const struct chorus_http_result *r,
     const char *m = e.message[0] ? e.message : "(no message)";
     const char *st = e.code;
     long code = r->status;
-    if (!strcmp(st, "quota_exceeded")) {
+    if (!strcmp(st, "missing_permissions")) {
+        v->status = CHORUS_E_AUTH;
+        v->retryable = 0;
+        snprintf(v->msg, sizeof v->msg, "elevenlabs: the API key lacks a permission this needs "
+                 "(missing_permissions, HTTP %ld): %s; the key is valid but scoped: enable "
+                 "Text to Speech (and Voices read) for it in ElevenLabs' API key settings", code,
+                 m);
+    } else if (code == 402 || !strcmp(st, "paid_plan_required") ||
+               !strcmp(st, "payment_required")) {
+        v->status = CHORUS_E_QUOTA;
+        v->retryable = 0;
+        snprintf(v->msg, sizeof v->msg, "elevenlabs: this needs a paid plan (%s, HTTP %ld): %s; "
+                 "library voices and some models are not available on the free plan: pick a "
+                 "voice of your own account ('chorus voices -b elevenlabs') or upgrade", st[0] ?
+                 st : "payment_required", code, m);
+    } else if (!strcmp(st, "quota_exceeded")) {
         v->status = CHORUS_E_QUOTA;
         v->retryable = 0;
         snprintf(v->msg, sizeof v->msg, "elevenlabs: out of credits (quota_exceeded, HTTP %ld): "
@@ -189,7 +211,7 @@ static void el_classify_result(const struct chorus_http_result *r,
         snprintf(v->msg, sizeof v->msg, "elevenlabs: the API key was refused (HTTP %ld%s%s): %s; "
                  "check ELEVENLABS_API_KEY or api_key in the [elevenlabs] section of config.toml",
                  code, st[0] ? " " : "", st, m);
-    } else if (!strcmp(st, "voice_not_found")) {
+    } else if (!strcmp(st, "voice_not_found") || (code == 404 && strstr(m, "voice"))) {
         v->status = CHORUS_E_UNKNOWN_VOICE;
         v->retryable = 0;
         snprintf(v->msg, sizeof v->msg, "elevenlabs: unknown voice (HTTP %ld): %s; run 'chorus "
@@ -235,7 +257,9 @@ static void copy_str(char *dst, size_t cap, json_t *v) {
 /* Fetch /v1/voices into the cache. Caller holds p->mu. */
 static int fetch_voices(struct el_priv *p, char *err, size_t errlen) {
     char url[600], hdr[600];
-    if (chorus_net_join_url(url, sizeof url, p->base, "v1/voices") != 0) return CHORUS_E_CONFIG;
+    if (chorus_net_join_url(url, sizeof url, p->base,
+                            p->show_legacy ? "v1/voices?show_legacy=true" : "v1/voices") != 0)
+        return CHORUS_E_CONFIG;
     snprintf(hdr, sizeof hdr, "xi-api-key: %s", p->key);
     const char *hdrs[] = {hdr, "Accept: application/json", NULL};
     struct chorus_net_buf g = {0};
@@ -245,6 +269,7 @@ static int fetch_voices(struct el_priv *p, char *err, size_t errlen) {
     req.headers = hdrs;
     req.secret = p->key;
     req.what = "elevenlabs";
+    req.pool = p->pool;
     req.policy.max_retries = 2;
     req.policy.idle_timeout_ms = 15000;
     req.policy.backoff_initial_ms = 300;
@@ -296,23 +321,35 @@ static int fetch_voices(struct el_priv *p, char *err, size_t errlen) {
     return CHORUS_OK;
 }
 
-/* Make sure the cache is fresh (or fall back to the premade list). Caller holds p->mu. */
-static void ensure_voices(struct el_priv *p) {
-    if (p->voices && time(NULL) - p->voices_at < EL_CACHE_SECONDS) return;
-    if (!p->key[0]) return;
-    char err[1024] = "";
-    int rc = fetch_voices(p, err, sizeof err);
-    if (rc != CHORUS_OK)
-        CHORUS_LOGW("%s (using the premade voice list)", err[0] ? err : chorus_strerror(rc));
+/* Make sure the cache is fresh. Caller holds p->mu. A failed refresh keeps an older list;
+ * without any list, the error is returned (err says why). */
+static int ensure_voices(struct el_priv *p, char *err, size_t errlen) {
+    if (p->voices && time(NULL) - p->voices_at < EL_CACHE_SECONDS) return CHORUS_OK;
+    if (!p->key[0]) {
+        snprintf(err, errlen, "%s", missing_key_msg);
+        return CHORUS_E_AUTH;
+    }
+    int rc = fetch_voices(p, err, errlen);
+    if (rc != CHORUS_OK && p->voices) {
+        CHORUS_LOGW("%s (using the voice list from %ld s ago)", err[0] ? err :
+                    chorus_strerror(rc), (long)(time(NULL) - p->voices_at));
+        return CHORUS_OK;
+    }
+    return rc;
 }
 
 static int el_list_voices(struct chorus_backend *b, struct chorus_voice_list *out) {
     struct el_priv *p = b->priv;
     pthread_mutex_lock(&p->mu);
-    ensure_voices(p);
-    const struct el_voice *vs = p->voices ? p->voices : premade;
-    size_t n = p->voices ? p->n_voices : sizeof premade / sizeof premade[0];
-    int rc = CHORUS_OK;
+    char err[1024] = "";
+    int rc = ensure_voices(p, err, sizeof err);
+    if (rc != CHORUS_OK) {
+        pthread_mutex_unlock(&p->mu);
+        CHORUS_LOGW("%s", err[0] ? err : chorus_strerror(rc));
+        return rc;
+    }
+    const struct el_voice *vs = p->voices;
+    size_t n = p->n_voices;
     for (size_t i = 0; i < n && rc == CHORUS_OK; i++) {
         char desc[128];
         snprintf(desc, sizeof desc, "%s%s%s", vs[i].accent, vs[i].accent[0] ? " " : "",
@@ -332,17 +369,43 @@ static int looks_like_id(const char *v) {
     return 1;
 }
 
-/* Voice name or id -> id. E_UNKNOWN_VOICE with a message listing some voices. */
+/* Voice name or id -> id; "" = the account's first voice. E_UNKNOWN_VOICE with a message
+ * listing some voices. An id is used without the list (a shared or library voice). */
 static int resolve_voice(struct el_priv *p, const struct chorus_job *job, const char *want,
                          char *id, size_t cap) {
+    if (*want && looks_like_id(want) && strlen(want) < cap) {
+        snprintf(id, cap, "%s", want);
+        return CHORUS_OK;
+    }
     pthread_mutex_lock(&p->mu);
-    ensure_voices(p);
-    const struct el_voice *vs = p->voices ? p->voices : premade;
-    size_t n = p->voices ? p->n_voices : sizeof premade / sizeof premade[0];
+    char err[1024] = "";
+    int rc = ensure_voices(p, err, sizeof err);
+    if (rc != CHORUS_OK) {
+        pthread_mutex_unlock(&p->mu);
+        return chorus_job_fail(job, rc, "%s%s", err[0] ? err : chorus_strerror(rc),
+                               *want ? "" : " (needed to pick a voice: none is configured; set "
+                               "[elevenlabs] voice or pass -v)");
+    }
+    const struct el_voice *vs = p->voices;
+    size_t n = p->n_voices;
+    if (!*want) {
+        if (n == 0) {
+            pthread_mutex_unlock(&p->mu);
+            return chorus_job_fail(job, CHORUS_E_UNKNOWN_VOICE, "elevenlabs: no voice is "
+                                   "configured and this account lists none; add one in "
+                                   "ElevenLabs' voice library, then pass it with -v");
+        }
+        snprintf(id, cap, "%s", vs[0].id);
+        if (!p->default_logged)
+            CHORUS_LOGI("elevenlabs: no voice configured; using '%s' (%s), the first voice of "
+                        "this account (set [elevenlabs] voice to choose)", vs[0].name, vs[0].id);
+        p->default_logged = 1;
+        pthread_mutex_unlock(&p->mu);
+        return CHORUS_OK;
+    }
     const char *found = NULL;
     for (size_t i = 0; i < n && !found; i++)
         if (!strcmp(vs[i].id, want) || !strcasecmp(vs[i].name, want)) found = vs[i].id;
-    if (!found && looks_like_id(want)) found = want; /* an id not in the list (shared voice) */
     if (found) {
         size_t fl = strlen(found) < cap ? strlen(found) : cap - 1; /* ids are short; never overflow */
         memcpy(id, found, fl);
@@ -534,6 +597,7 @@ struct el_call {
     int ndjson;
     struct chorus_framer framer;
     struct el_align al;
+    size_t bad_lines;
     int status;
     char msg[1024];
 };
@@ -563,9 +627,14 @@ static int on_line(void *ud, const char *line, size_t n) {
     json_error_t jerr;
     json_t *o = json_loadb(line, n, 0, &jerr);
     if (!json_is_object(o)) {
+        /* the SDK skips what it cannot parse (elevenlabs-python text_to_speech/raw_client.py:
+         * json.loads in a try, continue on JSONDecodeError): the audio of that piece is lost,
+         * the rest of the answer is still good */
         json_decref(o);
-        return el_fail(c, CHORUS_E_BACKEND, "elevenlabs: a timestamps line is not a JSON "
-                       "object (%s)", jerr.text);
+        c->bad_lines++;
+        CHORUS_LOGW("elevenlabs: skipped a timestamps line that is not a JSON object (%zu bytes, "
+                    "%s)", n, jerr.text);
+        return CHORUS_OK;
     }
     int rc = CHORUS_OK;
     json_t *a = json_object_get(o, "audio_base64");
@@ -624,9 +693,8 @@ static void add_setting(json_t *vs, const struct chorus_job *job, const char *op
 }
 
 static int opt_bool(const char *v, int def) {
-    if (!v) return def;
-    return !strcasecmp(v, "true") || !strcasecmp(v, "1") || !strcasecmp(v, "yes") ||
-           !strcasecmp(v, "on");
+    int b;
+    return v && chorus_parse_bool(v, &b) == 0 ? b : def;
 }
 
 /* One HTTP request speaking text[0..len) (a piece of the job starting at base_off). */
@@ -635,6 +703,9 @@ static int el_request(struct chorus_backend *b, const struct chorus_job *job,
                       const char *voice_id, const char *model, const char *output_format,
                       int timestamps, size_t base_off, const char *text, size_t len,
                       char *request_id, size_t rid_cap, double *time_base) {
+    /* wav exists only on the non-streaming convert endpoint (no timestamps there either) */
+    int convert = !strncmp(output_format, "wav_", 4);
+    if (convert) timestamps = 0;
     struct el_priv *p = b->priv;
     json_t *body = json_object();
     json_object_set_new(body, "text", json_stringn(text, len));
@@ -671,13 +742,25 @@ static int el_request(struct chorus_backend *b, const struct chorus_job *job,
         while (keep > 0 && ((unsigned char)*from & 0xC0) == 0x80) from++, keep--;
         snprintf(prev_text, sizeof prev_text, "%.*s", (int)keep, from);
     }
-    if (strncmp(model, "eleven_v3", 9) != 0) {
+    /* the text after this request's: the next piece of a split job (the core hands each job
+     * alone, so across jobs only the previous side is known) */
+    char next_text[400] = "";
+    size_t end = base_off + len;
+    if (end < job->len) {
+        size_t keep = job->len - end < 300 ? job->len - end : 300;
+        while (keep > 0 && end + keep < job->len &&
+               ((unsigned char)job->text[end + keep] & 0xC0) == 0x80)
+            keep--;
+        snprintf(next_text, sizeof next_text, "%.*s", (int)keep, job->text + end);
+    }
+    if (strncmp(model, "eleven_v3", 9) != 0) { /* v3 does not take stitching fields */
         if (prev_id[0]) {
             json_t *ids = json_array();
             json_array_append_new(ids, json_string(prev_id));
             json_object_set_new(body, "previous_request_ids", ids);
         }
         if (prev_text[0]) json_object_set_new(body, "previous_text", json_string(prev_text));
+        if (next_text[0]) json_object_set_new(body, "next_text", json_string(next_text));
     }
     char *payload = json_dumps(body, JSON_COMPACT);
     json_decref(body);
@@ -687,7 +770,8 @@ static int el_request(struct chorus_backend *b, const struct chorus_job *job,
     snprintf(path, sizeof path, "v1/text-to-speech/");
     chorus_net_urlencode_append(path, sizeof path, voice_id);
     size_t pl = strlen(path);
-    snprintf(path + pl, sizeof path - pl, "%s", timestamps ? "/stream/with-timestamps" : "/stream");
+    snprintf(path + pl, sizeof path - pl, "%s",
+             convert ? "" : timestamps ? "/stream/with-timestamps" : "/stream");
     chorus_net_urlencode_append(q, sizeof q, output_format);
     char joined[900];
     if (chorus_net_join_url(joined, sizeof joined, p->base, path) != 0) {
@@ -722,6 +806,7 @@ static int el_request(struct chorus_backend *b, const struct chorus_job *job,
     req.body_len = strlen(payload);
     req.secret = p->key;
     req.what = "elevenlabs";
+    req.pool = p->pool;
     req.policy = chorus_remote_policy(job);
     req.on_response = el_on_response;
     req.on_body = el_on_body;
@@ -732,6 +817,9 @@ static int el_request(struct chorus_backend *b, const struct chorus_job *job,
     struct chorus_http_result r;
     int rc = chorus_http_perform(&req, &r);
     if (rc == CHORUS_OK && c.ndjson) rc = chorus_framer_finish(&c.framer);
+    if (rc == CHORUS_OK && c.bad_lines)
+        CHORUS_LOGW("elevenlabs: chunk %u: %zu timestamps line(s) could not be read and were "
+                    "skipped; that audio may be missing", job->index, c.bad_lines);
     if (rc == CHORUS_OK && c.status) rc = c.status;
     if (rc == CHORUS_OK && c.al.in_word) rc = word_out(&c.al, out);
     if (rc == CHORUS_OK) {
@@ -770,6 +858,21 @@ static int el_request(struct chorus_backend *b, const struct chorus_job *job,
     return rc;
 }
 
+/* Unicode characters in s[0..n) (ElevenLabs' limits count characters, not bytes). */
+static size_t utf8_chars(const char *s, size_t n) {
+    size_t c = 0;
+    for (size_t i = 0; i < n; i++) c += ((unsigned char)s[i] & 0xC0) != 0x80;
+    return c;
+}
+
+/* Bytes of the first `chars` characters of s[0..n) (n if it has fewer). */
+static size_t utf8_prefix(const char *s, size_t n, size_t chars) {
+    size_t c = 0;
+    for (size_t i = 0; i < n; i++)
+        if (((unsigned char)s[i] & 0xC0) != 0x80 && c++ == chars) return i;
+    return n;
+}
+
 static int pick_pcm_rate(int want) {
     static const int ok[] = {8000, 16000, 22050, 24000};
     for (size_t i = 0; i < sizeof ok / sizeof ok[0]; i++)
@@ -789,8 +892,9 @@ static int el_synthesize(struct chorus_backend *b, const struct chorus_job *job,
     int rc = resolve_voice(p, job, job->voice && *job->voice ? job->voice : p->voice, voice_id,
                            sizeof voice_id);
     if (rc) return rc;
-    size_t limit = model_limit(model);
-    int split = job->len > limit;
+    size_t limit = model_limit(model); /* characters */
+    size_t nchars = utf8_chars(job->text, job->len);
+    int split = nchars > limit;
 
     /* output format and how its bytes reach the sink */
     char of[64];
@@ -804,7 +908,7 @@ static int el_synthesize(struct chorus_backend *b, const struct chorus_job *job,
             kind = CHORUS_REMOTE_PCM;
             rate = atoi(of + 4);
         } else if (!strncmp(of, "wav_", 4)) {
-            kind = CHORUS_REMOTE_WAV;
+            kind = CHORUS_REMOTE_WAV; /* the convert endpoint: see el_request */
         } else if (!strncmp(of, "mp3_", 4)) {
             kind = CHORUS_REMOTE_ENCODED;
             fmt = CHORUS_FORMAT_MP3;
@@ -819,10 +923,10 @@ static int el_synthesize(struct chorus_backend *b, const struct chorus_job *job,
             return chorus_job_fail(job, CHORUS_E_OPTION, "elevenlabs: output_format '%s' has no "
                                    "valid rate; use e.g. pcm_24000", of);
         if (split && kind == CHORUS_REMOTE_ENCODED)
-            return chorus_job_fail(job, CHORUS_E_TOO_LONG, "elevenlabs: this chunk (%zu bytes) "
-                                   "exceeds %s's %zu-character limit and must be split, which "
-                                   "needs PCM output; drop the output_format option", job->len,
-                                   model, limit);
+            return chorus_job_fail(job, CHORUS_E_TOO_LONG, "elevenlabs: this chunk (%zu "
+                                   "characters) exceeds %s's %zu-character limit and must be "
+                                   "split, which needs PCM output; drop the output_format option",
+                                   nchars, model, limit);
     } else if (job->passthrough_ok && job->want_format == CHORUS_FORMAT_MP3 && !split) {
         snprintf(of, sizeof of, "mp3_44100_128");
         kind = CHORUS_REMOTE_ENCODED;
@@ -845,8 +949,9 @@ static int el_synthesize(struct chorus_backend *b, const struct chorus_job *job,
     size_t off = 0;
     while (rc == CHORUS_OK && off < job->len) {
         size_t n = job->len - off;
-        if (n > limit) n = chorus_text_chunk_end(job->text + off, n, limit);
-        if (n == 0) n = job->len - off < limit ? job->len - off : limit;
+        size_t cap = utf8_prefix(job->text + off, n, limit); /* bytes of `limit` characters */
+        if (cap < n) n = chorus_text_chunk_end(job->text + off, cap, cap);
+        if (n == 0) n = cap ? cap : job->len - off;
         if (off > 0) {
             /* a new response for the same job: a fresh exactly-once window */
             chorus_remote_audio_release(&audio);

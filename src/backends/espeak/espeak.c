@@ -14,6 +14,7 @@
 #include <stdio.h>
 
 #include "backends/espeak/espeak_shared.h"
+#include "backends/espeak/words.h"
 #include "core/backend.h"
 #include "core/util.h"
 
@@ -28,10 +29,8 @@ struct synth_ctx {
     int status;
     size_t *char_to_byte; /* code point index -> byte offset in job text */
     size_t n_chars;
-    int word_open;
-    size_t word_off, word_len;
-    double word_start;
     size_t samples;
+    struct espeak_words words; /* word events -> word timestamps (words.c) */
 };
 
 static const struct chorus_option_desc espeak_options[] = {
@@ -40,13 +39,6 @@ static const struct chorus_option_desc espeak_options[] = {
     {"word_gap", "int", "0", 0, 100, NULL, "extra pause between words, in units of 10 ms"},
     {"variant", "string", NULL, 1, 0, NULL, "voice variant, e.g. f3, m2, klatt, whisper"},
     {NULL, NULL, NULL, 0, 0, NULL, NULL}};
-
-static int close_word(struct synth_ctx *c, double end) {
-    if (!c->word_open) return 0;
-    c->word_open = 0;
-    if (end < c->word_start) end = c->word_start;
-    return chorus_sink_word(c->sink, c->word_off, c->word_len, c->word_start, end);
-}
 
 static size_t char_pos_to_byte(const struct synth_ctx *c, int pos) {
     if (pos <= 0) return 0;
@@ -58,42 +50,35 @@ static int synth_cb(short *wav, int numsamples, espeak_EVENT *events) {
     struct synth_ctx *c = events ? events->user_data : NULL;
     if (!c) return 0;
     if (c->status) return 1;
+    size_t have = wav && numsamples > 0 ? (size_t)numsamples : 0, seen = 0;
     for (espeak_EVENT *ev = events; ev->type != espeakEVENT_LIST_TERMINATED; ev++) {
         double t = ev->audio_position / 1000.0;
+        /* the audio of this buffer before the event: where the speech before it stops */
+        size_t at = (size_t)(ev->audio_position > 0 ? (double)ev->audio_position * c->rate / 1000.0 : 0);
+        size_t upto = at > c->samples ? at - c->samples : 0;
+        if (upto > have) upto = have;
+        if (upto > seen) {
+            chorus_ew_audio(&c->words, wav + seen, upto - seen);
+            seen = upto;
+        }
         int rc = 0;
-        switch (ev->type) {
-        case espeakEVENT_WORD: {
-            rc = close_word(c, t);
+        if (ev->type == espeakEVENT_WORD) {
             /* text_position is 1-based, in characters */
             size_t a = char_pos_to_byte(c, ev->text_position - 1);
             size_t b = char_pos_to_byte(c, ev->text_position - 1 + ev->length);
-            if (b > a) {
-                c->word_open = 1;
-                c->word_off = a;
-                c->word_len = b - a;
-                c->word_start = t;
-            }
-            break;
-        }
-        case espeakEVENT_END:
-        case espeakEVENT_SENTENCE:
-        case espeakEVENT_MSG_TERMINATED:
-            if (ev->type != espeakEVENT_SENTENCE) rc = close_word(c, t);
-            break;
-        case espeakEVENT_MARK:
-            if (ev->id.name) rc = chorus_sink_mark(c->sink, ev->id.name, t);
-            break;
-        default:
-            break;
+            if (b > a && chorus_ew_event(&c->words, a, b - a, t) < 0) rc = CHORUS_E_NOMEM;
+        } else if (ev->type == espeakEVENT_MARK && ev->id.name) {
+            rc = chorus_sink_mark(c->sink, ev->id.name, t);
         }
         if (rc) {
             c->status = rc;
             return 1;
         }
     }
-    if (wav && numsamples > 0) {
-        int rc = chorus_sink_pcm_s16(c->sink, wav, (size_t)numsamples, c->rate);
-        c->samples += (size_t)numsamples;
+    if (have) {
+        chorus_ew_audio(&c->words, wav + seen, have - seen);
+        int rc = chorus_sink_pcm_s16(c->sink, wav, have, c->rate);
+        c->samples += have;
         if (rc) {
             c->status = rc;
             return 1;
@@ -152,6 +137,7 @@ static int espeak_synthesize(struct chorus_backend *b, const struct chorus_job *
     for (size_t i = 0; i < job->len; i++)
         if (((unsigned char)job->text[i] & 0xC0) != 0x80) c.char_to_byte[c.n_chars++] = i;
     c.char_to_byte[c.n_chars] = job->len;
+    chorus_ew_init(&c.words, job->text, job->len, job->input == CHORUS_INPUT_TEXT, c.rate);
 
     char voice[256];
     const char *variant = chorus_job_option(job, "variant");
@@ -202,10 +188,10 @@ static int espeak_synthesize(struct chorus_backend *b, const struct chorus_job *
             rc = chorus_job_fail(job, CHORUS_E_BACKEND, "espeak-ng failed to synthesize (error %d)", (int)er);
         /* a callback abort leaves espeak mid-message: make sure it is reset for the next caller */
         if (c.status) espeak_Cancel();
-        if (c.status == CHORUS_OK && rc == CHORUS_OK)
-            rc = close_word(&c, (double)c.samples / c.rate);
     }
     chorus_espeak_unlock();
+    if (c.status == CHORUS_OK && rc == CHORUS_OK) rc = chorus_ew_finish(&c.words, sink);
+    chorus_ew_release(&c.words);
     free(text);
     free(c.char_to_byte);
     if (c.status) return c.status;
@@ -214,26 +200,27 @@ static int espeak_synthesize(struct chorus_backend *b, const struct chorus_job *
 
 /* espeak-ng's own phoneme mnemonics, which its [[...]] input (CHORUS_INPUT_PHONEMES) reads back. */
 static int espeak_phonemize(struct chorus_backend *b, const char *voice, const char *language,
-                            const char *text, size_t len, char **out, char *err, size_t errlen) {
-    (void)b, (void)language;
+                            const char *text, size_t len, char **out) {
+    (void)language;
     char *copy = chorus_strndup(text, len);
     struct chorus_buf acc = {0};
     if (!copy || chorus_buf_append(&acc, "", 0) < 0) {
         free(copy);
-        return CHORUS_E_NOMEM;
+        chorus_buf_release(&acc);
+        return chorus_backend_fail(b, CHORUS_E_NOMEM, "out of memory");
     }
     int rc = CHORUS_OK;
     chorus_espeak_lock();
-    if (espeak_SetVoiceByName(voice) != EE_OK) {
-        chorus_fmt(err, errlen, "espeak-ng cannot load voice '%s'", voice);
-        rc = CHORUS_E_UNKNOWN_VOICE;
-    }
+    if (espeak_SetVoiceByName(voice) != EE_OK)
+        rc = chorus_backend_fail(b, CHORUS_E_UNKNOWN_VOICE,
+                                 "espeak-ng cannot load voice '%s'; run 'chorus voices -b espeak'",
+                                 voice);
     const void *pos = copy;
     while (rc == CHORUS_OK && pos) {
         const char *ph = espeak_TextToPhonemes(&pos, espeakCHARS_UTF8, 0);
         if (ph && *ph && ((acc.len && chorus_buf_append(&acc, " ", 1) < 0) ||
                           chorus_buf_append(&acc, ph, strlen(ph)) < 0))
-            rc = CHORUS_E_NOMEM;
+            rc = chorus_backend_fail(b, CHORUS_E_NOMEM, "out of memory");
     }
     chorus_espeak_unlock();
     free(copy);
@@ -245,12 +232,23 @@ static int espeak_phonemize(struct chorus_backend *b, const char *voice, const c
     return CHORUS_OK;
 }
 
+/* espeak-ng 1.51's pauses inside one synthesis (bench/pauses.py on its text: medians of 4
+ * sentence and 6 clause pauses, -50 dBFS). Its rate is clamped to 80-450 words/min, and its
+ * pauses shrink faster than 1/speed. */
+static const struct chorus_pause_point espeak_pauses[] = {
+    {0.25f, 896, 530}, {0.5f, 851, 505}, {0.75f, 483, 298}, {1.0f, 308, 199}, {1.25f, 210, 139},
+    {1.5f, 139, 97},   {2.0f, 51, 40},   {2.5f, 33, 23},    {3.0f, 52, 41},   {4.0f, 52, 41},
+    {0, 0, 0}};
+
 const struct chorus_backend_desc chorus_backend_espeak = {
     .name = "espeak",
     .pattern = NULL,
     .description = "espeak-ng, embedded: 100+ languages, offline, instant",
-    .caps = CHORUS_CAP_STREAMING | CHORUS_CAP_WORD_TIMESTAMPS | CHORUS_CAP_SSML |
-            CHORUS_CAP_LOCAL | CHORUS_CAP_PHONEMES,
+    /* SSML is read by chorus (normalized text, breaks, prosody, marks, timestamps into the
+     * document's text), not by espeak-ng's own reader, which skips the normalization and
+     * reports positions in the markup */
+    .caps = CHORUS_CAP_STREAMING | CHORUS_CAP_WORD_TIMESTAMPS | CHORUS_CAP_LOCAL |
+            CHORUS_CAP_PHONEMES,
     .flags = CHORUS_BF_DEFAULT_CANDIDATE,
     .default_priority = 10,
     .max_input_chars = 0,
@@ -258,6 +256,7 @@ const struct chorus_backend_desc chorus_backend_espeak = {
     .sample_rate = 22050,
     .default_voice = "en-us",
     .options = espeak_options,
+    .pauses = espeak_pauses,
     .priv_size = sizeof(struct espeak_priv),
     .ops = &(const struct chorus_backend_ops){
         .open = espeak_open,

@@ -14,6 +14,7 @@
  */
 #include <errno.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -33,7 +34,10 @@
 struct kokoro_priv {
     char model[1024], config[1024], voices[1024], looked[1024];
     pthread_mutex_t lock;
-    int lock_init, loaded, load_status;
+    int lock_init, load_status;
+    /* set (release) once load_status and load_err are final: probe reads them without the
+     * lock, which a first load holds for seconds */
+    atomic_int loaded;
     char load_err[512];
     struct kokoro_model *m;
     struct kokoro_voices v;
@@ -48,11 +52,15 @@ static const struct chorus_option_desc kokoro_options[] = {
      "seed of the harmonic-source noise (same seed, same audio); default random"},
     {NULL, NULL, NULL, 0, 0, NULL, NULL}};
 
-/* OpenAI voice names -> Kokoro voices; [kokoro.voices] name = target overrides. */
-static const char *const openai_map[][2] = {
-    {"alloy", "af_alloy"}, {"echo", "am_echo"},    {"fable", "bm_fable"}, {"onyx", "am_onyx"},
-    {"nova", "af_nova"},   {"shimmer", "af_bella"}, {"ash", "am_adam"},   {"coral", "af_heart"},
-    {"sage", "af_sarah"},  {"ballad", "bm_george"}, {"verse", "am_michael"}};
+/* OpenAI's voice names, as Kokoro-FastAPI maps them (remsky/Kokoro-FastAPI,
+ * api/src/core/openai_mappings.json: its v0 packs are the same speakers as v1.0's names below);
+ * the other OpenAI names have no Kokoro counterpart there. The core applies this table (and
+ * [kokoro.voices] overrides) for every entry point: library, CLI and server. */
+static const char *const kokoro_voice_aliases[][2] = {
+    {"alloy", "am_adam"},      {"ash", "af_nicole"},  {"coral", "bf_emma"},
+    {"echo", "af_bella"},      {"fable", "af_sarah"}, {"onyx", "bm_george"},
+    {"nova", "bf_isabella"},   {"sage", "am_michael"}, {"shimmer", "af_sky"},
+    {NULL, NULL}};
 
 static int file_exists(const char *p) {
     struct stat st;
@@ -122,14 +130,14 @@ static int kokoro_probe(struct chorus_backend *b, struct chorus_probe *why) {
                           : !file_exists(p->voices) ? p->voices
                                                     : NULL;
     if (missing) {
-        snprintf(why->reason, sizeof why->reason,
-                 "kokoro model file not found: %.200s (looked at %.200s); install it with "
-                 "'chorus models pull kokoro'",
-                 missing, p->looked);
+        chorus_backend_fail(b, CHORUS_E_UNAVAILABLE,
+                            "kokoro model file not found: %.200s (looked at %.200s); install it "
+                            "with 'chorus models pull kokoro'",
+                            missing, p->looked);
         return 0;
     }
-    if (p->loaded && p->load_status) {
-        snprintf(why->reason, sizeof why->reason, "%.500s", p->load_err);
+    if (atomic_load_explicit(&p->loaded, memory_order_acquire) && p->load_status) {
+        chorus_backend_fail(b, CHORUS_E_UNAVAILABLE, "%.500s", p->load_err);
         return 0;
     }
     return 1;
@@ -137,15 +145,17 @@ static int kokoro_probe(struct chorus_backend *b, struct chorus_probe *why) {
 
 /* Load model and voices once. */
 static int ensure_loaded(struct kokoro_priv *p) {
+    if (atomic_load_explicit(&p->loaded, memory_order_acquire)) return p->load_status;
     pthread_mutex_lock(&p->lock);
-    if (!p->loaded) {
+    if (!atomic_load_explicit(&p->loaded, memory_order_relaxed)) {
         p->load_status = chorus_kokoro_model_load(&p->m, p->config, p->model, p->load_err, sizeof p->load_err);
         if (!p->load_status)
             p->load_status = chorus_kokoro_voices_open(&p->v, p->voices, p->load_err, sizeof p->load_err);
-        p->loaded = 1;
+        atomic_store_explicit(&p->loaded, 1, memory_order_release);
     }
+    int rc = p->load_status;
     pthread_mutex_unlock(&p->lock);
-    return p->load_status;
+    return rc;
 }
 
 static const char *lang_name(char c) {
@@ -166,14 +176,14 @@ static const char *lang_name(char c) {
 static int kokoro_list_voices(struct chorus_backend *b, struct chorus_voice_list *out) {
     struct kokoro_priv *p = b->priv;
     struct kokoro_voices v;
-    char err[512];
+    char err[512] = "";
     int rc = chorus_kokoro_voices_open(&v, p->voices, err, sizeof err);
-    if (rc) return rc;
+    if (rc) return chorus_backend_fail(b, rc, "%s", err[0] ? err : chorus_strerror(rc));
     char **names;
     int n = chorus_kokoro_voices_list(&v, &names);
     if (n < 0) {
         chorus_kokoro_voices_close(&v);
-        return CHORUS_E_IO;
+        return chorus_backend_fail(b, CHORUS_E_IO, "cannot read the voice names in %s", p->voices);
     }
     for (int i = 0; i < n && rc == CHORUS_OK; i++) {
         const char *nm = names[i];
@@ -184,15 +194,6 @@ static int kokoro_list_voices(struct chorus_backend *b, struct chorus_voice_list
     chorus_kokoro_voices_list_free(names, n);
     chorus_kokoro_voices_close(&v);
     return rc;
-}
-
-/* Map an OpenAI-style name through [kokoro.voices] or the built-in table. */
-static const char *map_voice(const struct kokoro_priv *p, const char *voice) {
-    const char *o = p->cfg ? chorus_config_get(p->cfg, "kokoro.voices", voice) : NULL;
-    if (o && *o) return o;
-    for (size_t i = 0; i < sizeof openai_map / sizeof openai_map[0]; i++)
-        if (!strcasecmp(voice, openai_map[i][0])) return openai_map[i][1];
-    return voice;
 }
 
 struct hook_ctx {
@@ -206,22 +207,20 @@ static void hook_noise(void *ud, float *out, size_t n) {
 
 /* Kokoro's IPA for a text: what --phonemes input takes for this backend. */
 static int kokoro_phonemize(struct chorus_backend *b, const char *voice, const char *language,
-                            const char *text, size_t len, char **out, char *err, size_t errlen) {
+                            const char *text, size_t len, char **out) {
     struct kokoro_priv *p = b->priv;
     int rc = ensure_loaded(p);
-    if (rc) {
-        snprintf(err, errlen, "%s", p->load_err);
-        return rc;
-    }
-    const char *v = map_voice(p, voice && *voice ? voice : "af_heart");
+    if (rc) return chorus_backend_fail(b, rc, "%s", p->load_err);
+    const char *v = voice && *voice ? voice : "af_heart";
     char l1[2] = {v[0], 0};
     const char *lang = language && *language ? language : l1;
     struct kokoro_tokens toks;
-    rc = chorus_kokoro_g2p(text, len, lang, chorus_kokoro_model_config(p->m), &toks, err, errlen);
-    if (rc) return rc;
+    char err[512] = "";
+    rc = chorus_kokoro_g2p(text, len, lang, chorus_kokoro_model_config(p->m), &toks, err, sizeof err);
+    if (rc) return chorus_backend_fail(b, rc, "%s", err[0] ? err : chorus_strerror(rc));
     *out = chorus_kokoro_tokens_ps_utf8(&toks, 0, toks.n);
     chorus_kokoro_tokens_release(&toks);
-    return *out ? CHORUS_OK : CHORUS_E_NOMEM;
+    return *out ? CHORUS_OK : chorus_backend_fail(b, CHORUS_E_NOMEM, "out of memory");
 }
 
 static int kokoro_synthesize(struct chorus_backend *b, const struct chorus_job *job,
@@ -230,7 +229,7 @@ static int kokoro_synthesize(struct chorus_backend *b, const struct chorus_job *
     int rc = ensure_loaded(p);
     if (rc) return chorus_job_fail(job, rc, "%s", p->load_err);
     const struct kokoro_config *cfg = chorus_kokoro_model_config(p->m);
-    const char *voice = map_voice(p, job->voice && *job->voice ? job->voice : "af_heart");
+    const char *voice = job->voice && *job->voice ? job->voice : "af_heart";
     char err[512] = "";
     float *pack = NULL;
     int rows = 0;
@@ -323,6 +322,7 @@ const struct chorus_backend_desc chorus_backend_kokoro = {
     .caps = CHORUS_CAP_STREAMING | CHORUS_CAP_WORD_TIMESTAMPS | CHORUS_CAP_LOCAL |
             CHORUS_CAP_PHONEMES,
     .flags = CHORUS_BF_DEFAULT_CANDIDATE | CHORUS_BF_ANY_VOICE,
+    .voice_aliases = kokoro_voice_aliases,
     .default_priority = 20,
     .max_input_chars = 1000,
     .first_chunk_chars = 64, /* ~one clause: first audio in about half a second on 2 cores */

@@ -8,8 +8,13 @@
  * Formats: when the core can pass bytes through (single job, the caller wants encoded bytes), the
  * caller's format is requested natively and handed on untouched; otherwise `wav` is requested
  * (every compatible server can make it) and read into PCM for the core to join, resample and
- * encode. stream_format=sse (gpt-4o-mini-tts) is parsed: base64 deltas, usage at the end, and
- * travisvn's speech.audio.info (raw PCM deltas) is understood.
+ * encode. stream_format=sse (gpt-4o-mini-tts) is parsed: base64 deltas, usage at the end, an
+ * `event: error` frame (a bare Error object), and travisvn's speech.audio.info (raw PCM
+ * deltas). Errors are classified by error.param/code, not by message wording; retries follow
+ * openai-python (_base_client.py _should_retry): x-should-retry first, then 408, 409, 429
+ * (not insufficient_quota) and 5xx. `instructions` is refused only for tts-1 and tts-1-hd (the
+ * spec: "Does not work with tts-1 or tts-1-hd"). Checked against openai/openai-openapi f85dbe2
+ * and openai-python e43b422 (docs/backends/openai.md).
  */
 #include <math.h>
 #include <stdarg.h>
@@ -36,6 +41,7 @@ struct openai_priv {
     char project[128];
     char model[64];
     int official; /* base is api.openai.com: key required, strict field rules */
+    struct chorus_http_pool *pool; /* connections reused across chunks and retries */
 };
 
 static const char *const builtin_voices[] = {"alloy", "ash",     "ballad", "coral", "echo",
@@ -73,12 +79,19 @@ static int openai_open(struct chorus_backend *b, const struct chorus_config *cfg
         snprintf(p->model, sizeof p->model, "tts-1");
     p->official = strstr(p->base, "://api.openai.com") != NULL;
     if (strncmp(p->base, "http://", 7) != 0 && strncmp(p->base, "https://", 8) != 0) {
-        snprintf(b->open_error, sizeof b->open_error,
+        chorus_backend_fail(b, CHORUS_E_CONFIG,
                  "openai: base URL '%.200s' is not an http(s) URL; set OPENAI_BASE_URL or "
                  "[openai] base_url to e.g. https://api.openai.com/v1", p->base);
         return CHORUS_E_CONFIG;
     }
+    p->pool = chorus_http_pool_create(NULL);
     return CHORUS_OK;
+}
+
+static void openai_close(struct chorus_backend *b) {
+    struct openai_priv *p = b->priv;
+    chorus_http_pool_destroy(p->pool);
+    p->pool = NULL;
 }
 
 static const char missing_key_msg[] =
@@ -88,7 +101,7 @@ static const char missing_key_msg[] =
 static int openai_probe(struct chorus_backend *b, struct chorus_probe *why) {
     struct openai_priv *p = b->priv;
     if (p->official && !p->key[0]) {
-        snprintf(why->reason, sizeof why->reason, "%s", missing_key_msg);
+        chorus_backend_fail(b, CHORUS_E_UNAVAILABLE, "%s", missing_key_msg);
         return 0;
     }
     return 1;
@@ -189,10 +202,13 @@ static int on_sse_event(void *ud, const char *data, size_t n) {
         c->usage_in = json_integer_value(json_object_get(u, "input_tokens"));
         c->usage_out = json_integer_value(json_object_get(u, "output_tokens"));
         c->sse_done = 1;
-    } else if (type && (!strcmp(type, "error") || json_is_object(json_object_get(ev, "error")))) {
+    } else if (!strcmp(c->framer.event, "error") || (type && !strcmp(type, "error")) ||
+               json_is_object(json_object_get(ev, "error"))) {
+        /* OpenAI: "event: error" with a bare Error {message, type, code, param} as data */
         json_t *e = json_object_get(ev, "error");
+        if (!json_is_object(e)) e = ev;
         const char *m = json_string_value(json_object_get(e, "message"));
-        if (!m) m = json_string_value(e);
+        if (!m) m = json_string_value(json_object_get(ev, "error"));
         rc = call_fail(c, CHORUS_E_SERVER, "openai: the server reported an error mid-stream: %s",
                        m ? m : "(no message)");
     }
@@ -217,6 +233,16 @@ static int on_body(void *ud, const void *data, size_t n) {
     struct openai_call *c = ud;
     if (c->sse) return chorus_framer_feed(&c->framer, data, n);
     return audio_bytes(c, data, n);
+}
+
+/* An input-length refusal: param "input" with a length code, or a message about the token /
+ * character limit (gpt-4o-mini-tts caps input at 2000 tokens). */
+static int is_too_long(const struct chorus_provider_error *e) {
+    if (!strcmp(e->code, "string_above_max_length") || !strcmp(e->code, "context_length_exceeded"))
+        return 1;
+    int about_input = !strcmp(e->param, "input") || strstr(e->message, "input");
+    return about_input && (strstr(e->message, "token") || strstr(e->message, "too long") ||
+                           strstr(e->message, "at most") || strstr(e->message, "maximum"));
 }
 
 static void classify(void *ud, const struct chorus_http_result *r,
@@ -246,11 +272,23 @@ static void classify(void *ud, const struct chorus_http_result *r,
         snprintf(v->msg, sizeof v->msg, "openai: not found (HTTP 404) at %s/audio/speech with "
                  "model '%s': %s; check the model name and OPENAI_BASE_URL", c->p->base,
                  c->model, m);
-    } else if ((st == 400 || st == 422) && strstr(m, "'voice'")) {
+    } else if (st == 409) {
+        /* a conflict (e.g. a lock timeout): openai-python retries it */
+        v->status = CHORUS_E_BUSY;
+        v->retryable = 1;
+        snprintf(v->msg, sizeof v->msg, "openai: the server reported a conflict (HTTP 409): %s",
+                 m);
+    } else if ((st == 400 || st == 422) && !strcmp(e.param, "voice")) {
         v->status = CHORUS_E_UNKNOWN_VOICE;
         snprintf(v->msg, sizeof v->msg, "openai: the server does not take voice '%.80s' (HTTP "
                  "%ld): %s; 'chorus voices -b openai' lists the built-in voices",
                  c->voice, st, m);
+    } else if ((st == 400 || st == 422) && is_too_long(&e)) {
+        v->status = CHORUS_E_TOO_LONG;
+        snprintf(v->msg, sizeof v->msg, "openai: the text is too long for %s (HTTP %ld): %s; "
+                 "gpt-4o-mini-tts takes at most 2000 tokens (token-dense text such as Chinese "
+                 "or Japanese reaches that before 4096 characters): set max_chunk_chars in the "
+                 "[openai] section lower, e.g. 1500", c->model, st, m);
     } else if (st == 400 || st == 422) {
         snprintf(v->msg, sizeof v->msg, "openai: request rejected (HTTP %ld): %s", st, m);
     } else if (st >= 500) {
@@ -299,9 +337,9 @@ static int openai_synthesize(struct chorus_backend *b, const struct chorus_job *
     if (job->speed < 0.25f || job->speed > 4.0f)
         return chorus_job_fail(job, CHORUS_E_INVALID, "openai: speed %.2f is outside the "
                                "0.25-4.0 range the speech API accepts", job->speed);
-    if (p->official && instructions && *instructions && strncmp(model, "gpt-4o", 6) != 0)
-        return chorus_job_fail(job, CHORUS_E_OPTION, "openai: the instructions option works "
-                               "only with gpt-4o-mini-tts, not %s; pick it with -m "
+    if (p->official && instructions && *instructions && !strncmp(model, "tts-1", 5))
+        return chorus_job_fail(job, CHORUS_E_OPTION, "openai: the instructions option does not "
+                               "work with %s; pick a model that takes it, e.g. -m "
                                "gpt-4o-mini-tts", model);
     if (p->official && want_sse && !strncmp(model, "tts-1", 5))
         return chorus_job_fail(job, CHORUS_E_OPTION, "openai: stream_format=sse is not "
@@ -379,7 +417,9 @@ static int openai_synthesize(struct chorus_backend *b, const struct chorus_job *
     req.body_len = strlen(text);
     req.secret = p->key;
     req.what = "openai";
+    req.pool = p->pool;
     req.policy = chorus_remote_policy(job);
+    req.policy.honour_should_retry = 1;
     req.on_response = on_response;
     req.on_body = on_body;
     req.classify = classify;
@@ -426,6 +466,7 @@ static const struct chorus_backend_ops openai_ops = {
     .probe = openai_probe,
     .synthesize = openai_synthesize,
     .list_voices = openai_list_voices,
+    .close = openai_close,
 };
 
 const struct chorus_backend_desc chorus_backend_openai = {

@@ -1,6 +1,8 @@
 // browser.mjs — the web page of `chorus serve` in a real browser (Debian's chromium, headless,
 // driven by playwright-core): pickers fill from the API, Generate streams and plays, words get
-// highlighted, time to first audio is shown; a screenshot is saved.
+// highlighted, time to first audio is shown; a screenshot is saved. Then, from that page, a
+// cross-origin request (127.0.0.1 → localhost, so the browser enforces CORS with a preflight)
+// with Kokoro-FastAPI's voice and pause tags, decoded by the browser's own decoder.
 // usage: node browser.mjs BASE_URL OUT.png CHROMIUM
 import { chromium } from 'playwright-core';
 
@@ -45,6 +47,34 @@ try {
   const status = await page.textContent('#status');
   check('status shows time to first audio', /time to first audio \d+ ms/.test(status), status);
   await page.screenshot({ path: shot, fullPage: true });
+
+  // CORS and voice tags: the server runs with --cors '*'
+  const other = base.replace('127.0.0.1', 'localhost');
+  const cross = await page.evaluate(async (url) => {
+    const speak = async (input) => {
+      const r = await fetch(url + '/v1/audio/speech', {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/json', Authorization: 'Bearer unused' },
+        body: JSON.stringify({ input, voice: 'en-us', response_format: 'wav', allow_voice_tags: true }),
+      });
+      const buf = await r.arrayBuffer();
+      const ctx = new OfflineAudioContext(1, 1, 24000);
+      const audio = await ctx.decodeAudioData(buf);
+      return { status: r.status, voice: r.headers.get('x-chorus-voice'), seconds: audio.duration };
+    };
+    try {
+      return { plain: await speak('One two three.'), tagged: await speak('One [voice:en-gb] two [pause:1.5s] three.') };
+    } catch (e) {
+      return { error: String(e) };
+    }
+  }, other);
+  check('a cross-origin request passes CORS', !cross.error && cross.tagged.status === 200, JSON.stringify(cross));
+  if (!cross.error) {
+    check('an exposed header is readable cross-origin', cross.plain.voice === 'en-us', cross.plain.voice);
+    const gap = cross.tagged.seconds - cross.plain.seconds;
+    check('voice tags: the pause is added and the tags are not spoken', gap > 1.2 && gap < 2.4,
+          `${cross.tagged.seconds.toFixed(2)} s vs ${cross.plain.seconds.toFixed(2)} s`);
+  }
   check('no script errors', errors.length === 0, errors.join('; '));
 } finally {
   await browser.close();
