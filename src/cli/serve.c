@@ -117,6 +117,9 @@ static int start_wyoming(struct chorus_engine *e, const char *uri, const struct 
             return 1;
         }
     }
+    return 0;
+}
+
 /* "*" or scheme://host[:port] with nothing that could split a header. */
 static int cors_origin_check(const char *v) {
     if (!strcmp(v, "*")) return 0;

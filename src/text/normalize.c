@@ -1,7 +1,7 @@
 /*
  * normalize.c — the normalizer's driver: options (Kokoro-FastAPI's seven switches), the output
  * writer with its offset map, the scanning helpers the rules share, the language-neutral rules
- * and the per-language dispatch. The English rules are normalize_en*.c, number words
+ * and the per-language dispatch. The English rules are chorus_tn_normalize_en*.c, number words
  * normalize_words.c, SSML say-as normalize_sayas.c.
  */
 #include "core/util.h"
@@ -106,7 +106,7 @@ int chorus_norm_options_parse(struct chorus_norm_options *o, const char *spec, c
 
 /* ---- the output writer -------------------------------------------------------------------- */
 
-void nw_init(struct nw *w, struct chorus_textbuf *out, const struct chorus_norm_options *o,
+void chorus_tn_nw_init(struct nw *w, struct chorus_textbuf *out, const struct chorus_norm_options *o,
              const char *s, size_t n, size_t base) {
     memset(w, 0, sizeof *w);
     w->out = out;
@@ -122,74 +122,74 @@ static int out_last(const struct nw *w) {
 }
 
 /* Append a space unless the output is empty or already ends in one. */
-void put_space(struct nw *w, size_t src) {
+void chorus_tn_put_space(struct nw *w, size_t src) {
     struct chorus_textbuf *b = w->out;
     if (b->len == 0 || b->text[b->len - 1] == ' ') return;
     if (chorus_textbuf_put(b, " ", 1, src) < 0) w->oom = 1;
 }
 
-void put_copy(struct nw *w, size_t i, size_t n) {
-    if (w->sep && n && isalnum((unsigned char)w->s[i])) put_space(w, w->base + i);
+void chorus_tn_put_copy(struct nw *w, size_t i, size_t n) {
+    if (w->sep && n && isalnum((unsigned char)w->s[i])) chorus_tn_put_space(w, w->base + i);
     w->sep = 0;
     if (chorus_textbuf_copy(w->out, w->s + i, n, w->base + i) < 0) w->oom = 1;
 }
 
 /* Spoken words for the input span starting at i: all mapped to its start. */
-void put_words(struct nw *w, const char *words, size_t i) {
+void chorus_tn_put_words(struct nw *w, const char *words, size_t i) {
     if (!words || !*words) return;
     int c = out_last(w);
-    if (c != ' ' && c != '(' && c != '"' && c != '\'' && c != '[') put_space(w, w->base + i);
+    if (c != ' ' && c != '(' && c != '"' && c != '\'' && c != '[') chorus_tn_put_space(w, w->base + i);
     if (chorus_textbuf_put(w->out, words, strlen(words), w->base + i) < 0) w->oom = 1;
     w->sep = 1;
 }
 
-void put_sb(struct nw *w, struct sb *b, size_t i) {
+void chorus_tn_put_sb(struct nw *w, struct sb *b, size_t i) {
     if (b->oom) w->oom = 1;
-    else put_words(w, b->b, i);
-    sb_free(b);
+    else chorus_tn_put_words(w, b->b, i);
+    chorus_tn_sb_free(b);
 }
 
 /* ---- scanning helpers --------------------------------------------------------------------- */
 
-int char_at(const struct nw *w, size_t i) {
+int chorus_tn_char_at(const struct nw *w, size_t i) {
     NW_WORK(w);
     return i < w->n ? (unsigned char)w->s[i] : 0;
 }
-int is_digit_at(const struct nw *w, size_t i) { return isdigit(char_at(w, i)) != 0; }
-int is_alpha_at(const struct nw *w, size_t i) { return isalpha(char_at(w, i)) != 0; }
-int is_upper_at(const struct nw *w, size_t i) { return isupper(char_at(w, i)) != 0; }
-int is_alnum_at(const struct nw *w, size_t i) {
-    int c = char_at(w, i);
+int chorus_tn_is_digit_at(const struct nw *w, size_t i) { return isdigit(chorus_tn_char_at(w, i)) != 0; }
+int chorus_tn_is_alpha_at(const struct nw *w, size_t i) { return isalpha(chorus_tn_char_at(w, i)) != 0; }
+int chorus_tn_is_upper_at(const struct nw *w, size_t i) { return isupper(chorus_tn_char_at(w, i)) != 0; }
+int chorus_tn_is_alnum_at(const struct nw *w, size_t i) {
+    int c = chorus_tn_char_at(w, i);
     return isalnum(c) || c >= 0x80;
 }
-size_t digits_at(const struct nw *w, size_t i) {
+size_t chorus_tn_digits_at(const struct nw *w, size_t i) {
     size_t k = 0;
-    while (k < 64 && is_digit_at(w, i + k)) k++;
+    while (k < 64 && chorus_tn_is_digit_at(w, i + k)) k++;
     return k;
 }
-size_t alphas_at(const struct nw *w, size_t i) {
+size_t chorus_tn_alphas_at(const struct nw *w, size_t i) {
     size_t k = 0;
-    while (k < 64 && is_alpha_at(w, i + k)) k++;
+    while (k < 64 && chorus_tn_is_alpha_at(w, i + k)) k++;
     return k;
 }
 /* the value of the digits at i (at most nine of them) */
-unsigned uint_at(const struct nw *w, size_t i) {
+unsigned chorus_tn_uint_at(const struct nw *w, size_t i) {
     unsigned v = 0;
-    for (size_t k = 0; k < 9 && is_digit_at(w, i + k); k++)
+    for (size_t k = 0; k < 9 && chorus_tn_is_digit_at(w, i + k); k++)
         v = v * 10 + (unsigned)(w->s[i + k] - '0');
     return v;
 }
 /* 1 if nothing word-like follows position i (end, space or punctuation) */
-int word_ends(const struct nw *w, size_t i) { return !is_alnum_at(w, i); }
+int chorus_tn_word_ends(const struct nw *w, size_t i) { return !chorus_tn_is_alnum_at(w, i); }
 
-int ci_prefix(const struct nw *w, size_t i, const char *word) {
+int chorus_tn_ci_prefix(const struct nw *w, size_t i, const char *word) {
     size_t k = strlen(word);
     *w->work += k;
     return i + k <= w->n && strncasecmp(w->s + i, word, k) == 0;
 }
 /* s[i..i+n) is `word`, ignoring case */
-int ci_word(const struct nw *w, size_t i, size_t n, const char *word) {
-    return strlen(word) == n && ci_prefix(w, i, word);
+int chorus_tn_ci_word(const struct nw *w, size_t i, size_t n, const char *word) {
+    return strlen(word) == n && chorus_tn_ci_prefix(w, i, word);
 }
 
 static int in_class(const struct nw *w, enum run_class cls, size_t i) {
@@ -207,7 +207,7 @@ static int in_class(const struct nw *w, enum run_class cls, size_t i) {
 
 /* Each class is closed under suffixes: the run from any i inside [from, to) also ends at to, so
  * every byte is scanned once per class however many rules ask from however many starts. */
-size_t run_end(struct nw *w, enum run_class cls, size_t i) {
+size_t chorus_tn_run_end(struct nw *w, enum run_class cls, size_t i) {
     struct run_memo *m = &w->memo[cls];
     if (i >= m->from && i < m->to) return m->to;
     m->from = m->to = i;
@@ -229,14 +229,14 @@ static void normalize_neutral(struct nw *w) {
         if (k) {
             size_t start = i;
             while (i < n && (k = chorus_text_space_len(s + i, n - i)) > 0) i += k;
-            put_space(w, w->base + start);
+            chorus_tn_put_space(w, w->base + start);
             continue;
         }
         /* copy the whole run up to the next white space at once */
         size_t j = i;
         while (j < n && !chorus_text_space_len(s + j, n - j))
             j += chorus_utf8_char_len(s + j, n - j);
-        put_copy(w, i, j - i);
+        chorus_tn_put_copy(w, i, j - i);
         i = j;
     }
 }
@@ -245,7 +245,7 @@ static void normalize_neutral(struct nw *w) {
 static const struct {
     const char *lang;
     void (*fn)(struct nw *w);
-} languages[] = {{"en", normalize_en}};
+} languages[] = {{"en", chorus_tn_normalize_en}};
 
 int chorus_text_normalize_work(struct chorus_textbuf *out, const char *s, size_t n, size_t base,
                                const char *lang, const struct chorus_norm_options *o,
@@ -256,7 +256,7 @@ int chorus_text_normalize_work(struct chorus_textbuf *out, const char *s, size_t
         o = &def;
     }
     struct nw w;
-    nw_init(&w, out, o, s, n, base);
+    chorus_tn_nw_init(&w, out, o, s, n, base);
     /* reserving also NUL-terminates an empty result: callers always get a string */
     if (chorus_textbuf_reserve(out, n + n / 2 + 16) < 0) return -1;
     out->text[out->len] = '\0';

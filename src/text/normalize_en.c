@@ -1,5 +1,5 @@
 /*
- * normalize_en.c — the English normalizer: the token loop that tries each rule where a token
+ * chorus_tn_normalize_en.c — the English normalizer: the token loop that tries each rule where a token
  * starts, then words: abbreviations and titles, roman numerals, symbols, (s) plurals, digits
  * inside words. Numbers are normalize_en_num.c, dates normalize_en_date.c, addresses and phone
  * numbers normalize_en_web.c.
@@ -43,37 +43,37 @@ static int prev_capitalized(const struct nw *w, size_t i) {
 /* St. is Street after a name (Main St.) and Saint before one (St. Louis); a full stop before a
  * capital is also the end of the sentence, and stays */
 static size_t rule_street(struct nw *w, size_t i) {
-    int dot = char_at(w, i + 2) == '.';
-    if (i + 2 > w->n || memcmp(w->s + i, "St", 2) != 0 || is_alnum_at(w, i + 2)) return 0;
+    int dot = chorus_tn_char_at(w, i + 2) == '.';
+    if (i + 2 > w->n || memcmp(w->s + i, "St", 2) != 0 || chorus_tn_is_alnum_at(w, i + 2)) return 0;
     size_t q = i + 2 + (size_t)dot;
-    while (char_at(w, q) == ' ') q++;
-    int next_upper = is_upper_at(w, q), after_name = prev_capitalized(w, i);
+    while (chorus_tn_char_at(w, q) == ' ') q++;
+    int next_upper = chorus_tn_is_upper_at(w, q), after_name = prev_capitalized(w, i);
     if (!dot && !(after_name && (q >= w->n || strchr(",;", w->s[q])))) return 0;
     if (!after_name && next_upper) {
-        put_words(w, "Saint", i);
+        chorus_tn_put_words(w, "Saint", i);
         return 2 + (size_t)dot;
     }
-    put_words(w, "Street", i);
-    if (dot && (q >= w->n || next_upper)) put_copy(w, i + 2, 1);
+    chorus_tn_put_words(w, "Street", i);
+    if (dot && (q >= w->n || next_upper)) chorus_tn_put_copy(w, i + 2, 1);
     return 2 + (size_t)dot;
 }
 
-size_t rule_abbrev(struct nw *w, size_t i) {
+size_t chorus_tn_rule_abbrev(struct nw *w, size_t i) {
     size_t used = rule_street(w, i);
     if (used) return used;
     for (const struct abbrev *a = abbrevs; a->abbr; a++) {
         size_t l = strlen(a->abbr);
         if (i + l > w->n || memcmp(w->s + i, a->abbr, l) != 0) continue;
-        if (a->abbr[l - 1] != '.' ? !word_ends(w, i + l) : is_alnum_at(w, i + l)) continue;
+        if (a->abbr[l - 1] != '.' ? !chorus_tn_word_ends(w, i + l) : chorus_tn_is_alnum_at(w, i + l)) continue;
         size_t q = i + l; /* the next word, after white space */
-        while (char_at(w, q) == ' ') q++;
-        int next_upper = is_upper_at(w, q), next_digit = is_digit_at(w, q);
-        put_words(w, a->full, i);
-        if (a->keep_period && (q >= w->n || next_upper) && !next_digit) put_copy(w, i + l - 1, 1);
+        while (chorus_tn_char_at(w, q) == ' ') q++;
+        int next_upper = chorus_tn_is_upper_at(w, q), next_digit = chorus_tn_is_digit_at(w, q);
+        chorus_tn_put_words(w, a->full, i);
+        if (a->keep_period && (q >= w->n || next_upper) && !next_digit) chorus_tn_put_copy(w, i + l - 1, 1);
         return l;
     }
-    if ((ci_prefix(w, i, "No. ") && (w->s[i] == 'N' || w->s[i] == 'n')) && is_digit_at(w, i + 4)) {
-        put_words(w, "number", i);
+    if ((chorus_tn_ci_prefix(w, i, "No. ") && (w->s[i] == 'N' || w->s[i] == 'n')) && chorus_tn_is_digit_at(w, i + 4)) {
+        chorus_tn_put_words(w, "number", i);
         return 3;
     }
     return 0;
@@ -134,43 +134,43 @@ static const char *const regnal_names[] = {
 static int prev_in(const struct nw *w, const char *const *list, int any_case) {
     for (const char *const *k = list; *k; k++) {
         if (strlen(*k) != w->prevlen) continue;
-        if (any_case ? ci_word(w, w->prev, w->prevlen, *k)
+        if (any_case ? chorus_tn_ci_word(w, w->prev, w->prevlen, *k)
                      : memcmp(*k, w->s + w->prev, w->prevlen) == 0)
             return 1;
     }
     return 0;
 }
 
-size_t rule_roman(struct nw *w, size_t i) {
+size_t chorus_tn_rule_roman(struct nw *w, size_t i) {
     size_t p = i;
     while (p < w->n && w->s[p] && strchr("IVXLCDM", w->s[p])) p++;
-    if (p == i || !word_ends(w, p) || !w->prevlen || w->prev + w->prevlen + 1 != i ||
+    if (p == i || !chorus_tn_word_ends(w, p) || !w->prevlen || w->prev + w->prevlen + 1 != i ||
         w->s[i - 1] != ' ')
         return 0;
     unsigned v;
     if (!roman_value(w->s + i, p - i, &v)) return 0;
     struct sb b = SB_INIT;
     if (prev_in(w, roman_cardinal_after, 1)) {
-        sb_cardinal_u(&b, v);
+        chorus_tn_sb_cardinal_u(&b, v);
     } else if (prev_in(w, regnal_names, 0) && v < 40) {
         /* a lone "I" is the pronoun unless nothing word-like follows: "James I was", "Anne I." */
         size_t q = p;
-        while (char_at(w, q) == ' ') q++;
-        if (p - i == 1 && w->s[i] == 'I' && q < w->n && (q > p || isalpha(char_at(w, q))))
+        while (chorus_tn_char_at(w, q) == ' ') q++;
+        if (p - i == 1 && w->s[i] == 'I' && q < w->n && (q > p || isalpha(chorus_tn_char_at(w, q))))
             return 0;
-        sb_word(&b, "the");
-        sb_ordinal_u(&b, v);
+        chorus_tn_sb_word(&b, "the");
+        chorus_tn_sb_ordinal_u(&b, v);
     } else {
         return 0;
     }
-    put_sb(w, &b, i);
+    chorus_tn_put_sb(w, &b, i);
     return p - i;
 }
 
 /* ---- symbols ------------------------------------------------------------------------------ */
 
 /* a symbol spoken as a word (replace_remaining_symbols) */
-const char *symbol_word(const struct nw *w, size_t i, size_t *len) {
+const char *chorus_tn_symbol_word(const struct nw *w, size_t i, size_t *len) {
     static const struct {
         const char *sym, *word;
     } t[] = {{"&", "and"},
@@ -200,7 +200,7 @@ const char *symbol_word(const struct nw *w, size_t i, size_t *len) {
     for (size_t k = 0; k < sizeof t / sizeof t[0]; k++) {
         size_t l = strlen(t[k].sym);
         if (i + l <= w->n && memcmp(w->s + i, t[k].sym, l) == 0 &&
-            !(l == 3 && t[k].sym[0] == '\xC2' && is_alnum_at(w, i + l) &&
+            !(l == 3 && t[k].sym[0] == '\xC2' && chorus_tn_is_alnum_at(w, i + l) &&
               (unsigned char)w->s[i + l] < 0x80)) {
             *len = l;
             return t[k].word;
@@ -208,7 +208,7 @@ const char *symbol_word(const struct nw *w, size_t i, size_t *len) {
     }
     if (w->s[i] == '#') {
         *len = 1;
-        return is_digit_at(w, i + 1) ? "number" : "hash";
+        return chorus_tn_is_digit_at(w, i + 1) ? "number" : "hash";
     }
     return NULL;
 }
@@ -223,32 +223,32 @@ static size_t try_rules(struct nw *w, size_t i) {
     unsigned char c = (unsigned char)w->s[i];
     int digit = isdigit(c) != 0, alpha = isalpha(c) != 0;
     size_t used = 0;
-    if (isalnum(c)) used = rule_email(w, i);
-    if (!used && isalnum(c)) used = rule_url(w, i);
-    if (!used && (digit || c == '+' || c == '(')) used = rule_phone(w, i);
-    if (!used && digit) used = rule_ip(w, i);
-    if (!used && digit) used = rule_time(w, i);
-    if (!used && digit) used = rule_date(w, i);
-    if (!used && digit) used = rule_day_month(w, i);
-    if (!used && digit) used = rule_fraction(w, i);
-    if (!used && !alpha) used = rule_money(w, i);
+    if (isalnum(c)) used = chorus_tn_rule_email(w, i);
+    if (!used && isalnum(c)) used = chorus_tn_rule_url(w, i);
+    if (!used && (digit || c == '+' || c == '(')) used = chorus_tn_rule_phone(w, i);
+    if (!used && digit) used = chorus_tn_rule_ip(w, i);
+    if (!used && digit) used = chorus_tn_rule_time(w, i);
+    if (!used && digit) used = chorus_tn_rule_date(w, i);
+    if (!used && digit) used = chorus_tn_rule_day_month(w, i);
+    if (!used && digit) used = chorus_tn_rule_fraction(w, i);
+    if (!used && !alpha) used = chorus_tn_rule_money(w, i);
     if (!used && (digit || c == '-' || c == '+' || c == '.' || c == '\'' || c == 0xE2))
-        used = rule_number(w, i);
-    if (!used && isupper(c)) used = rule_roman(w, i);
-    if (!used && alpha) used = rule_month_date(w, i);
-    if (!used && alpha) used = rule_abbrev(w, i);
+        used = chorus_tn_rule_number(w, i);
+    if (!used && isupper(c)) used = chorus_tn_rule_roman(w, i);
+    if (!used && alpha) used = chorus_tn_rule_month_date(w, i);
+    if (!used && alpha) used = chorus_tn_rule_abbrev(w, i);
     return used;
 }
 
 /* a dash (or " - ") right after an amount or a time, before another: "$250-$300" reads "to" */
 static size_t range_dash(const struct nw *w, size_t i) {
     if (w->rangeable != i || !i) return 0;
-    size_t q = i + (char_at(w, i) == ' ');
-    size_t dash = char_at(w, q) == '-' ? 1 : (ci_prefix(w, q, "\xE2\x80\x93") ? 3 : 0);
+    size_t q = i + (chorus_tn_char_at(w, i) == ' ');
+    size_t dash = chorus_tn_char_at(w, q) == '-' ? 1 : (chorus_tn_ci_prefix(w, q, "\xE2\x80\x93") ? 3 : 0);
     if (!dash) return 0;
     q += dash;
-    if (q - i > dash && char_at(w, q) == ' ') q++;
-    int c = char_at(w, q);
+    if (q - i > dash && chorus_tn_char_at(w, q) == ' ') q++;
+    int c = chorus_tn_char_at(w, q);
     return isdigit(c) || c == '$' || c >= 0xC2 ? q - i : 0;
 }
 
@@ -256,12 +256,12 @@ static size_t range_dash(const struct nw *w, size_t i) {
  * letter (C24, 2Q22: the number is read on its own) and before a spoken symbol */
 static size_t word_end(const struct nw *w, size_t i) {
     size_t j = i;
-    while (j < w->n && is_alnum_at(w, j) && !chorus_text_space_len(w->s + j, w->n - j)) {
+    while (j < w->n && chorus_tn_is_alnum_at(w, j) && !chorus_text_space_len(w->s + j, w->n - j)) {
         unsigned char c = (unsigned char)w->s[j];
         if (w->o->normalize && j > i && isdigit(c) && isalpha((unsigned char)w->s[j - 1])) break;
         if (c >= 0x80) {
             size_t sl;
-            if (w->o->normalize && w->o->symbols && symbol_word(w, j, &sl)) break;
+            if (w->o->normalize && w->o->symbols && chorus_tn_symbol_word(w, j, &sl)) break;
             uint32_t cp;
             if (chorus_utf8_decode(w->s + j, w->n - j, &cp) > 0 &&
                 ((cp >= 0x2000 && cp <= 0x206F) || (cp >= 0x20A0 && cp <= 0x20CF)))
@@ -274,13 +274,13 @@ static size_t word_end(const struct nw *w, size_t i) {
 
 static size_t copy_word(struct nw *w, size_t i) {
     size_t j = word_end(w, i);
-    put_copy(w, i, j - i);
+    chorus_tn_put_copy(w, i, j - i);
     w->prev = i;
     w->prevlen = j - i;
     /* word(s) -> words */
     if (w->o->normalize && w->o->pluralization && j + 3 <= w->n &&
         memcmp(w->s + j, "(s)", 3) == 0) {
-        put_copy(w, j + 1, 1);
+        chorus_tn_put_copy(w, j + 1, 1);
         return j + 3 - i;
     }
     return j - i;
@@ -291,51 +291,51 @@ static size_t plain_step(struct nw *w, size_t i) {
     unsigned char c = (unsigned char)w->s[i];
     int norm = w->o->normalize;
     size_t sl;
-    const char *word = norm && w->o->symbols ? symbol_word(w, i, &sl) : NULL;
+    const char *word = norm && w->o->symbols ? chorus_tn_symbol_word(w, i, &sl) : NULL;
     if (word) {
-        put_words(w, word, i);
+        chorus_tn_put_words(w, word, i);
         w->prevlen = 0;
         w->symbol_end = i + sl; /* what follows starts a token: ±2, §5 */
         return sl;
     }
     if (isalnum(c) || c >= 0x80) return copy_word(w, i);
     w->prevlen = 0;
-    if (norm && (c == '-' || c == '/') && i > 0 && is_alnum_at(w, i - 1) && is_digit_at(w, i + 1)) {
+    if (norm && (c == '-' || c == '/') && i > 0 && chorus_tn_is_alnum_at(w, i - 1) && chorus_tn_is_digit_at(w, i + 1)) {
         /* COVID-19, A-1: the hyphen is a pause, not a minus; 24/7: "twenty-four seven" */
-        put_space(w, w->base + i);
+        chorus_tn_put_space(w, w->base + i);
         w->sep = 0;
         return 1;
     }
     if (norm && w->o->symbols && is_markup_symbol((char)c)) {
-        put_space(w, w->base + i);
+        chorus_tn_put_space(w, w->base + i);
         return 1;
     }
-    put_copy(w, i, 1);
+    chorus_tn_put_copy(w, i, 1);
     return 1;
 }
 
-void normalize_en(struct nw *w) {
+void chorus_tn_normalize_en(struct nw *w) {
     const char *s = w->s;
     size_t n = w->n, i = 0;
     while (i < n && !w->oom) {
         size_t k = range_dash(w, i);
         if (k) {
-            put_words(w, "to", i);
+            chorus_tn_put_words(w, "to", i);
             i += k;
             continue;
         }
         if ((k = chorus_text_space_len(s + i, n - i)) > 0) {
             size_t start = i;
             while (i < n && (k = chorus_text_space_len(s + i, n - i)) > 0) i += k;
-            put_space(w, w->base + start);
+            chorus_tn_put_space(w, w->base + start);
             w->sep = 0;
             continue;
         }
         unsigned char c = (unsigned char)s[i];
-        int at_start = i == 0 || !is_alnum_at(w, i - 1) || w->symbol_end == i;
+        int at_start = i == 0 || !chorus_tn_is_alnum_at(w, i - 1) || w->symbol_end == i;
         size_t used = 0;
         if (at_start) used = try_rules(w, i);
-        else if (isdigit(c) && isalpha((unsigned char)s[i - 1])) used = rule_number(w, i);
+        else if (isdigit(c) && isalpha((unsigned char)s[i - 1])) used = chorus_tn_rule_number(w, i);
         if (used) {
             w->prevlen = 0;
             i += used;

@@ -37,9 +37,9 @@ static void spell(struct nw *w, int digits_only) {
         else if (c == '-') word = "dash";
         else if (c == '_') word = "underscore";
         else if (c == '/') word = "slash";
-        else if (symbol_word(w, i, &sl)) word = symbol_word(w, i, &sl);
+        else if (chorus_tn_symbol_word(w, i, &sl)) word = chorus_tn_symbol_word(w, i, &sl);
         else memcpy(one, w->s + i, l < 7 ? l : 7);
-        if (word) put_words(w, word, i);
+        if (word) chorus_tn_put_words(w, word, i);
         i += l;
     }
 }
@@ -49,8 +49,8 @@ static int say_telephone(struct nw *w) {
     struct chorus_textbuf *out = w->out;
     for (size_t i = 0; i < w->n && !w->oom; i++) {
         unsigned char c = (unsigned char)w->s[i];
-        if (isdigit(c)) put_words(w, chorus_ones[c - '0'], i);
-        else if (c == '+' && i == 0) put_words(w, "plus", i);
+        if (isdigit(c)) chorus_tn_put_words(w, chorus_ones[c - '0'], i);
+        else if (c == '+' && i == 0) chorus_tn_put_words(w, "plus", i);
         else if ((c == '-' || c == ' ' || c == '.' || c == ')') && out->len &&
                  out->text[out->len - 1] != ',')
             if (chorus_textbuf_put(out, ",", 1, w->base + i) < 0) w->oom = 1;
@@ -61,25 +61,25 @@ static int say_telephone(struct nw *w) {
 }
 
 static int say_ordinal(struct nw *w) {
-    size_t d = digits_at(w, 0), e = d;
-    if (e + 2 <= w->n && (ci_prefix(w, e, "st") || ci_prefix(w, e, "nd") ||
-                          ci_prefix(w, e, "rd") || ci_prefix(w, e, "th")))
+    size_t d = chorus_tn_digits_at(w, 0), e = d;
+    if (e + 2 <= w->n && (chorus_tn_ci_prefix(w, e, "st") || chorus_tn_ci_prefix(w, e, "nd") ||
+                          chorus_tn_ci_prefix(w, e, "rd") || chorus_tn_ci_prefix(w, e, "th")))
         e += 2;
     if (!d || e != w->n || d > MAX_CARDINAL_DIGITS) return 0;
     struct sb b = SB_INIT;
-    sb_ordinal(&b, w->s, d);
-    put_sb(w, &b, 0);
+    chorus_tn_sb_ordinal(&b, w->s, d);
+    chorus_tn_put_sb(w, &b, 0);
     return 1;
 }
 
 static int say_cardinal(struct nw *w) {
     struct num x;
     size_t p = w->n && w->s[0] == '-' ? 1 : 0;
-    if (!parse_num(w, p, &x) || p + x.len != w->n) return 0;
+    if (!chorus_tn_parse_num(w, p, &x) || p + x.len != w->n) return 0;
     struct sb b = SB_INIT;
-    if (p) sb_word(&b, "minus");
-    sb_num(&b, &x);
-    put_sb(w, &b, 0);
+    if (p) chorus_tn_sb_word(&b, "minus");
+    chorus_tn_sb_num(&b, &x);
+    chorus_tn_put_sb(w, &b, 0);
     return 1;
 }
 
@@ -88,9 +88,9 @@ static int date_parts(const struct nw *w, unsigned part[3], size_t *np) {
     size_t p = 0;
     *np = 0;
     while (*np < 3 && p < w->n) {
-        size_t d = digits_at(w, p);
+        size_t d = chorus_tn_digits_at(w, p);
         if (!d || d > 4) break;
-        part[(*np)++] = uint_at(w, p);
+        part[(*np)++] = chorus_tn_uint_at(w, p);
         p += d;
         if (p < w->n && w->s[p] && strchr("-/.", w->s[p])) p++;
         else break;
@@ -105,7 +105,7 @@ static int say_date(struct nw *w, const char *format) {
     size_t np;
     int ok = date_parts(w, part, &np);
     const char *f = format;
-    if (!f || !*f) f = (np == 3 && digits_at(w, 0) == 4) ? "ymd" : (np == 3 ? "mdy" : "md");
+    if (!f || !*f) f = (np == 3 && chorus_tn_digits_at(w, 0) == 4) ? "ymd" : (np == 3 ? "mdy" : "md");
     ok = ok && strlen(f) == np;
     for (size_t k = 0; ok && k < np; k++) {
         if (f[k] == 'y') y = part[k] < 100 && np > 1 ? part[k] + (part[k] < 50 ? 2000 : 1900) : part[k];
@@ -116,24 +116,24 @@ static int say_date(struct nw *w, const char *format) {
     if (!ok) return 0;
     struct sb b = SB_INIT;
     if (strchr(f, 'm') && m >= 1 && m <= 12 && d <= 31 && (d || !strchr(f, 'd')))
-        sb_date(&b, y, m, d, strchr(f, 'y') != NULL);
-    else if (!strcmp(f, "y")) sb_year(&b, y);
-    else if (!strcmp(f, "d") && d >= 1 && d <= 31) sb_ordinal_u(&b, d);
+        chorus_tn_sb_date(&b, y, m, d, strchr(f, 'y') != NULL);
+    else if (!strcmp(f, "y")) chorus_tn_sb_year(&b, y);
+    else if (!strcmp(f, "d") && d >= 1 && d <= 31) chorus_tn_sb_ordinal_u(&b, d);
     else return 0;
-    put_sb(w, &b, 0);
+    chorus_tn_put_sb(w, &b, 0);
     return 1;
 }
 
 static int say_time(struct nw *w) {
-    if (rule_time(w, 0)) return 1;
-    size_t d = digits_at(w, 0);
+    if (chorus_tn_rule_time(w, 0)) return 1;
+    size_t d = chorus_tn_digits_at(w, 0);
     int pm;
-    size_t ap = d ? ampm_at(w, d, &pm) : 0;
+    size_t ap = d ? chorus_tn_ampm_at(w, d, &pm) : 0;
     if (!d || d > 2 || !ap) return 0;
     struct sb b = SB_INIT;
-    sb_cardinal(&b, w->s, d);
-    sb_word(&b, pm ? "PM" : "AM");
-    put_sb(w, &b, 0);
+    chorus_tn_sb_cardinal(&b, w->s, d);
+    chorus_tn_sb_word(&b, pm ? "PM" : "AM");
+    chorus_tn_put_sb(w, &b, 0);
     return 1;
 }
 
@@ -155,7 +155,7 @@ int chorus_text_say_as(struct chorus_textbuf *out, const char *interpret, const 
     struct chorus_norm_options o;
     chorus_norm_options_default(&o);
     struct nw w;
-    nw_init(&w, out, &o, s, n, base);
+    chorus_tn_nw_init(&w, out, &o, s, n, base);
     /* trim the content */
     while (w.n && chorus_text_space_len(w.s, w.n)) {
         size_t k = chorus_text_space_len(w.s, w.n);
@@ -163,6 +163,6 @@ int chorus_text_say_as(struct chorus_textbuf *out, const char *interpret, const 
     }
     while (w.n && isspace((unsigned char)w.s[w.n - 1])) w.n--;
     /* text that does not fit the interpretation is normalized as usual */
-    if (!say_kind(&w, interpret, format)) normalize_en(&w);
+    if (!say_kind(&w, interpret, format)) chorus_tn_normalize_en(&w);
     return w.oom ? -1 : 0;
 }

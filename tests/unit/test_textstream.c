@@ -43,7 +43,7 @@ static int cb(const struct chorus_event *ev, void *ud) {
 
 static struct chorus_engine *engine(void) {
     struct chorus_engine *e = NULL;
-    struct chorus_engine_options o = {0};
+    struct chorus_engine_options o = chorus_engine_options_default();
     o.no_config = 1;
     return chorus_engine_create(&e, &o) == CHORUS_OK ? e : NULL;
 }
@@ -214,7 +214,7 @@ TEST(cancel_frees_the_slot) {
     CHECK_EQ_INT(chorus_textstream_append(ts, t, strlen(t)), CHORUS_E_CANCELLED);
     CHECK_EQ_INT(g.cancelled, 1);
     CHECK_EQ_INT(g.chunks, 2);
-    struct chorus_engine_stats st;
+    struct chorus_engine_stats st = {.size = sizeof st};
     chorus_engine_get_stats(e, &st);
     CHECK_EQ_INT(st.active, 0);
     chorus_textstream_destroy(ts);
