@@ -42,5 +42,6 @@ if(CHORUS_WITH_SERVER)
   list(APPEND CHORUS_CLI_PKGS libmicrohttpd)
 endif()
 # books (src/book): EPUB is a zip (libzip), its package files XML and its chapters XHTML
-# (libxml2, whose HTML parser reads sloppy markup), M4B/MP3 assembly (libavformat)
-list(APPEND CHORUS_PKGS libzip libxml-2.0 libavformat)
+# (libxml2, whose HTML parser reads sloppy markup), M4B/MP3 assembly (libavformat, and the
+# libavcodec/libavutil it calls directly: so CHORUS_WITH_AAC=OFF drops AAC output but not them)
+list(APPEND CHORUS_PKGS libzip libxml-2.0 libavformat libavcodec libavutil)
