@@ -1,0 +1,59 @@
+#!/usr/bin/env bash
+# server_security.sh — hostile requests against `chorus serve` and `chorus say` (issue 13), run on
+# the release build too: libespeak-ng is not instrumented, so only a live process shows its
+# crashes (a 37-byte variant overflowed a 40-byte buffer in voices.c and aborted the server).
+# Binds 127.0.0.1 on ephemeral ports only.
+HERE=$(cd "$(dirname "$0")" && pwd)
+. "$HERE/server/common.bash"
+for tool in curl sox python3; do
+    command -v $tool >/dev/null || { echo "SKIP: $tool is not installed"; exit 0; }
+done
+export CHORUS_CACHE=0 # every request must reach the engine
+W=$WORK
+post() { # post JSON OUTFILE [curl args...]: prints the HTTP status
+    local body=$1 out=$2; shift 2
+    curl -s -o "$out" -w '%{http_code}' -H 'Content-Type: application/json' "$@" --data-binary "$body" "$BASE/v1/audio/speech"
+}
+err_field() { python3 -c "import json,sys; print(json.load(open(sys.argv[1]))['error'][sys.argv[2]])" "$1" "$2"; }
+gt() { awk -v a="$1" -v b="$2" 'BEGIN { exit !(a + 0 > b + 0) }'; }
+alive() { test "$(curl -s -o /dev/null -w '%{http_code}' "$BASE/health")" = 200; }
+A37=$(printf 'a%.0s' $(seq 37))
+
+start_server
+
+# ---------------------------------------------------------------- 1. espeak variant overflow
+check "37-byte variant in the voice: 400" test "$(post "{\"input\":\"hi\",\"voice\":\"en-us+$A37\"}" $W/v1)" = 400
+check "... names the voice" test "$(err_field $W/v1 param)" = voice
+check "server survived the 37-byte variant" alive
+check "37-byte options.variant: 400" test "$(post "{\"input\":\"hi\",\"voice\":\"en-us\",\"options\":{\"variant\":\"$A37\"}}" $W/v2)" = 400
+check "... names the options" test "$(err_field $W/v2 param)" = options
+check "... says what a variant may be" grep -q "variant" $W/v2
+check "server survived options.variant" alive
+check "a listed variant still speaks" test "$(post '{"input":"hello there","voice":"en-us","options":{"variant":"f3"},"response_format":"wav"}' $W/ok.wav)" = 200
+check "... and decodes as speech" gt "$(sox $W/ok.wav -n stat 2>&1 | awk '/^Length/ {print $3}')" 0.3
+
+# ---------------------------------------------------------------- 2. no file read on request
+check "path traversal variant: 400" test "$(post '{"input":"hi","voice":"en-us","options":{"variant":"../../../../../../etc/passwd"}}' $W/t1)" = 400
+check "path traversal voice: 400" test "$(post '{"input":"hi","voice":"../../../../../../etc/passwd"}' $W/t2)" = 400
+check "path traversal after +: 400" test "$(post '{"input":"hi","voice":"en-us+../../../../../../etc/passwd"}' $W/t3)" = 400
+check "no file content in the server log" sh -c "! grep -q 'root:\|Bad voice attribute' '$SERVER_LOG'"
+
+# ---------------------------------------------------------------- the CLI, same inputs
+CLI_OUT=$W/cli.wav
+"$CHORUS_BIN" say -v "en-us+$A37" -o $CLI_OUT hi 2>$W/cli.err; st=$?
+check "say -v with a 37-byte variant exits 1, not a crash ($st)" test $st = 1
+check "... and says why" grep -q "variant" $W/cli.err
+"$CHORUS_BIN" say -v en-us --opt "variant=../../../../../../etc/passwd" -o $CLI_OUT hi 2>$W/cli2.err; st=$?
+check "say --opt variant=../..: refused ($st)" test $st != 0 -a $st -lt 128
+check "... no file content on stderr" sh -c "! grep -q 'root:\|Bad voice attribute' $W/cli2.err"
+# SSML <audio src> made libespeak-ng read the file (and run sox on it): the tone must not appear
+sox -n -r 22050 -c 1 -b 16 $W/tone.wav synth 2 sine 1000 vol 0.8
+"$CHORUS_BIN" say --ssml -o $W/ssml.wav "<speak>a <audio src=\"$W/tone.wav\"/> b</speak>" 2>$W/ssml.err
+check "SSML with <audio src> still speaks" test -s $W/ssml.wav
+LEN=$(sox $W/ssml.wav -n stat 2>&1 | awk '/^Length/ {print $3}')
+check "... without the 2 s file in it ($LEN s)" gt 1.5 "$LEN"
+"$CHORUS_BIN" say --ssml -o $W/ssml2.wav '<speak><voice name="en+../../../../../../etc/passwd">x</voice></speak>' 2>$W/ssml2.err; st=$?
+check "SSML voice name with a path: refused ($st)" test $st != 0 -a $st -lt 128
+check "... no file content on stderr" sh -c "! grep -q 'root:\|Bad voice attribute' $W/ssml2.err"
+
+finish
