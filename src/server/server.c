@@ -5,6 +5,8 @@
  */
 #include "server/server_internal.h"
 
+#include "server/guard.h"
+
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netdb.h>
@@ -396,7 +398,8 @@ enum MHD_Result srv_send_error(struct srv_req *q, const struct srv_error *e) {
     }
     if (e->status == 401) MHD_add_response_header(r, "WWW-Authenticate", "Bearer realm=\"chorus\"");
     if (e->status == 405 && e->allow) MHD_add_response_header(r, "Allow", e->allow);
-    if (e->status == 413 || e->status == 401) MHD_add_response_header(r, "Connection", "close");
+    if (e->status == 413 || e->status == 401 || e->status == 403 || e->status == 415)
+        MHD_add_response_header(r, "Connection", "close"); /* a body may be unread */
     q->bytes_out += n;
     q->errmsg_logged = e->code;
     return srv_queue(q, e->status, r);
@@ -694,6 +697,32 @@ static enum MHD_Result method_not_allowed(struct srv_req *q, const char *allow) 
     return srv_send_error(q, &e);
 }
 
+/* Without a key, refuse what a foreign web page could send (guard.h). 0: refused and answered. */
+static int browser_guard(struct srv_req *q, const char *method) {
+    struct srv *s = q->srv;
+    const char *host = MHD_lookup_connection_value(q->conn, MHD_HEADER_KIND, "Host");
+    const char *origin = MHD_lookup_connection_value(q->conn, MHD_HEADER_KIND, "Origin");
+    const char *ct = MHD_lookup_connection_value(q->conn, MHD_HEADER_KIND, "Content-Type");
+    struct srv_error e;
+    if (!srv_guard_host_ok(host))
+        srv_error_set(&e, 403, "invalid_request_error", "host_not_allowed", NULL,
+                      "Host '%.100s' is not accepted by a server without an API key (it protects against DNS rebinding): connect as 127.0.0.1, [::1] or localhost, or start chorus serve with an API key",
+                      host);
+    else if (!srv_guard_origin_ok(origin, host, s->opt.cors_origins, s->opt.n_cors_origins))
+        srv_error_set(&e, 403, "invalid_request_error", "origin_not_allowed", NULL,
+                      "requests from the web page at origin '%.100s' are refused by a server without an API key; start chorus serve with an API key to serve other sites",
+                      origin);
+    else if (!strcmp(method, "POST") && !srv_guard_json_type(ct))
+        srv_error_set(&e, 415, "invalid_request_error", "unsupported_media_type", NULL,
+                      "a POST body must be sent as 'Content-Type: application/json' (got '%.100s'); with curl add -H 'Content-Type: application/json'",
+                      ct ? ct : "none");
+    else
+        return 1;
+    q->rejected = 1;
+    srv_send_error(q, &e);
+    return 0;
+}
+
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
                                   const char *method, const char *version, const char *upload,
                                   size_t *upload_size, void **con_cls) {
@@ -722,6 +751,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
                           "missing or incorrect API key: send it as 'Authorization: Bearer KEY' (the key given to chorus serve --api-key)");
             return srv_send_error(q, &e);
         }
+        if (!s->opt.n_api_keys && !browser_guard(q, method)) return MHD_YES;
         const char *cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Content-Length");
         if (cl) {
             char *end;

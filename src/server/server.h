@@ -29,6 +29,10 @@ struct srv_options {
     size_t max_buffered;         /**< bytes of audio kept for a non-streamed reply */
     const char *default_backend; /**< backend for OpenAI model names; NULL: engine default */
     int access_log;              /**< one line per request on stderr */
+    /** Origins allowed to call a server without a key from a browser, besides its own and
+     *  loopback ones (guard.h); "*" allows any. The hook for an explicit CORS opt-in. */
+    const char *const *cors_origins;
+    size_t n_cors_origins;
 };
 
 /** Defaults for every field (loopback, port 8880, queue 32, body 1 MiB...). */

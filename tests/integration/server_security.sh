@@ -38,6 +38,27 @@ check "path traversal voice: 400" test "$(post '{"input":"hi","voice":"../../../
 check "path traversal after +: 400" test "$(post '{"input":"hi","voice":"en-us+../../../../../../etc/passwd"}' $W/t3)" = 400
 check "no file content in the server log" sh -c "! grep -q 'root:\|Bad voice attribute' '$SERVER_LOG'"
 
+# ---------------------------------------------------------------- 3. browsers, no key
+# A cross-site form posts text/plain (no CORS preflight); a DNS-rebinding page reaches us under
+# its own host name. The server's own page (fetch with application/json) must keep working.
+code() { curl -s -o "$W/g" -w '%{http_code}' "$@"; }
+check "text/plain POST (a form): 415" test "$(code -H 'Content-Type: text/plain' --data-binary '{"input":"hi"}' $BASE/v1/audio/speech)" = 415
+check "... says to send application/json" grep -q "application/json" $W/g
+check "form-urlencoded POST (curl -d): 415" test "$(code -d '{"input":"hi"}' $BASE/v1/audio/speech)" = 415
+check "rebinding Host name: 403" test "$(code -H 'Host: attacker.example:'$PORT $BASE/v1/models)" = 403
+check "... code host_not_allowed" test "$(err_field $W/g code)" = host_not_allowed
+check "rebinding Host on a POST: 403" test "$(post '{"input":"hi"}' $W/g -H "Host: attacker.example:$PORT")" = 403
+check "cross-site Origin: 403" test "$(post '{"input":"hi"}' $W/g -H 'Origin: https://attacker.example')" = 403
+check "... code origin_not_allowed" test "$(err_field $W/g code)" = origin_not_allowed
+check "Origin null (sandboxed page): 403" test "$(post '{"input":"hi"}' $W/g -H 'Origin: null')" = 403
+check "own page's origin: 200" test "$(post '{"input":"hi","response_format":"wav"}' $W/g -H "Origin: http://127.0.0.1:$PORT")" = 200
+check "localhost Host: 200" test "$(code -H "Host: localhost:$PORT" $BASE/v1/models)" = 200
+stop_server
+start_server --api-key k3y
+check "with a key, any Host and Origin pass to auth" test "$(post '{"input":"hi","response_format":"wav"}' $W/g -H 'Authorization: Bearer k3y' -H 'Host: tts.example' -H 'Origin: https://app.example')" = 200
+stop_server
+start_server
+
 # ---------------------------------------------------------------- the CLI, same inputs
 CLI_OUT=$W/cli.wav
 "$CHORUS_BIN" say -v "en-us+$A37" -o $CLI_OUT hi 2>$W/cli.err; st=$?
