@@ -31,6 +31,7 @@
 #include "../src/server/request.c"
 #include "../src/server/server.c"
 #include "../src/server/speech.c"
+#include "../src/server/watch.c"
 
 static double now_s(void) {
     struct timespec ts;

@@ -30,6 +30,10 @@ struct srv_options srv_options_default(void) {
     o.max_body = 1u << 20;
     o.max_input_chars = 100000;
     o.max_buffered = 64u << 20;
+    o.max_held = 256u << 20;
+    o.request_timeout_ms = 30000;
+    o.stall_timeout_ms = 10000;
+    o.max_client_conns = 64;
     o.access_log = 1;
     return o;
 }
@@ -178,6 +182,25 @@ void srv_slot_release(struct srv *s) {
     pthread_mutex_unlock(&s->mu);
 }
 
+/* ------------------------------------------------------------------ held bytes ---- */
+
+int srv_hold(struct srv *s, size_t n) {
+    size_t cur = atomic_load(&s->held);
+    do {
+        if (n > s->opt.max_held || cur > s->opt.max_held - n) {
+            pthread_mutex_lock(&s->mmu);
+            s->m.refused_held++;
+            pthread_mutex_unlock(&s->mmu);
+            return -1;
+        }
+    } while (!atomic_compare_exchange_weak(&s->held, &cur, cur + n));
+    return 0;
+}
+
+void srv_unhold(struct srv *s, size_t n) {
+    atomic_fetch_sub(&s->held, n);
+}
+
 /* ------------------------------------------------------------------ metrics ---- */
 
 static const char *const endpoint_names[SRV_EP_COUNT] = {
@@ -272,6 +295,17 @@ static char *metrics_text(struct srv *s) {
             "# HELP chorus_engine_generations_queued Generations waiting in the library's limiter.\n"
             "# TYPE chorus_engine_generations_queued gauge\nchorus_engine_generations_queued %d\n",
             active, queued, max_active, es.active, es.queued);
+    fprintf(f,
+            "# HELP chorus_held_bytes Bytes of request bodies and unsent whole responses held now.\n"
+            "# TYPE chorus_held_bytes gauge\nchorus_held_bytes %zu\n"
+            "# HELP chorus_held_refused_total Requests refused (503) because too many bytes were held.\n"
+            "# TYPE chorus_held_refused_total counter\nchorus_held_refused_total %llu\n"
+            "# HELP chorus_connections_cut_total Connections shut down past a deadline.\n"
+            "# TYPE chorus_connections_cut_total counter\n"
+            "chorus_connections_cut_total{reason=\"slow_request\"} %llu\n"
+            "chorus_connections_cut_total{reason=\"stalled_response\"} %llu\n",
+            atomic_load(&s->held), (unsigned long long)m.refused_held,
+            (unsigned long long)m.reaped_slow_requests, (unsigned long long)m.reaped_stalled_responses);
     fputs("# HELP chorus_generations_total Speech generations by outcome.\n"
           "# TYPE chorus_generations_total counter\n", f);
     static const char *const outcomes[SRV_GEN_OUTCOMES] = {"done", "error", "cancelled"};
@@ -332,6 +366,7 @@ static void add_common_headers(struct srv_req *q, struct MHD_Response *r) {
 
 enum MHD_Result srv_queue(struct srv_req *q, int status, struct MHD_Response *r) {
     add_common_headers(q, r);
+    srv_watch_phase(srv_watch_of(q->conn), SRV_PHASE_RESPONDING);
     q->status = status;
     metrics_count(q->srv, q->endpoint, status);
     enum MHD_Result ret = MHD_queue_response(q->conn, (unsigned)status, r);
@@ -421,7 +456,7 @@ void srv_error_from_status(struct srv_error *e, int rc, const char *msg, const c
     case CHORUS_E_BAD_UTF8:
     case CHORUS_E_SSML:
     case CHORUS_E_TOO_LONG:
-        srv_error_set(e, 400, "invalid_request_error", "invalid_value", "input", "%s", m);
+        srv_error_set(e, 400, "invalid_request_error", "invalid_value", param ? param : "input", "%s", m);
         break;
     case CHORUS_E_OPTION:
         srv_error_set(e, 400, "invalid_request_error", "invalid_value", "options", "%s", m);
@@ -723,6 +758,70 @@ static int browser_guard(struct srv_req *q, const char *method) {
     return 0;
 }
 
+/* Refuse a request whose framing a proxy could read differently (two Content-Lengths that
+ * differ, or one beside Transfer-Encoding), or a URL too long to log and route. 0: answered. */
+struct cl_scan {
+    const char *first;
+    int n, conflict, te;
+};
+
+static enum MHD_Result scan_header(void *cls, enum MHD_ValueKind kind, const char *key,
+                                   const char *value) {
+    struct cl_scan *c = cls;
+    (void)kind;
+    if (!strcasecmp(key, "Transfer-Encoding")) c->te = 1;
+    if (strcasecmp(key, "Content-Length")) return MHD_YES;
+    if (c->n++ && (!value || !c->first || strcmp(value, c->first))) c->conflict = 1;
+    if (c->n == 1) c->first = value;
+    return MHD_YES;
+}
+
+static int framing_ok(struct srv_req *q, const char *url) {
+    struct cl_scan c = {NULL, 0, 0, 0};
+    MHD_get_connection_values(q->conn, MHD_HEADER_KIND, scan_header, &c);
+    struct srv_error e;
+    if (c.conflict || (c.n && c.te))
+        srv_error_set(&e, 400, "invalid_request_error", "invalid_request", NULL,
+                      "%s: the request's length is ambiguous; send one Content-Length or chunked Transfer-Encoding, not both",
+                      c.conflict ? "conflicting Content-Length headers" : "Content-Length together with Transfer-Encoding");
+    else if (strlen(url) > SRV_MAX_URL)
+        srv_error_set(&e, 414, "invalid_request_error", "uri_too_long", NULL,
+                      "the URL is %zu bytes long, more than this server's limit of %d", strlen(url), SRV_MAX_URL);
+    else
+        return 1;
+    q->rejected = 1;
+    srv_send_error(q, &e);
+    return 0;
+}
+
+/* Keep a piece of the body (counted against max_held). -1: drop the connection (a body that
+ * keeps coming far past max_body: chunked uploads have no length to refuse up front). */
+static int take_upload(struct srv_req *q, const char *data, size_t n) {
+    struct srv *s = q->srv;
+    if (q->rejected || q->too_large || q->held_refused) {
+        q->discarded += n;
+        /* a client that overshoots a little still gets its 413; past twice the limit, cut */
+        return q->discarded > s->opt.max_body ? -1 : 0;
+    }
+    if (q->body_len + n > s->opt.max_body) {
+        q->too_large = 1;
+        q->discarded = q->body_len + n - s->opt.max_body;
+        return 0;
+    }
+    if (srv_hold(s, n) < 0) {
+        q->held_refused = 1;
+        return 0;
+    }
+    q->body_held += n;
+    char *nb = realloc(q->body, q->body_len + n + 1);
+    if (!nb) return -1;
+    q->body = nb;
+    memcpy(q->body + q->body_len, data, n);
+    q->body_len += n;
+    q->body[q->body_len] = 0;
+    return 0;
+}
+
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
                                   const char *method, const char *version, const char *upload,
                                   size_t *upload_size, void **con_cls) {
@@ -752,6 +851,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
             return srv_send_error(q, &e);
         }
         if (!s->opt.n_api_keys && !browser_guard(q, method)) return MHD_YES;
+        if (!framing_ok(q, url)) return MHD_YES;
         const char *cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Content-Length");
         if (cl) {
             char *end;
@@ -768,22 +868,20 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         return MHD_YES;
     }
     if (*upload_size) {
-        if (!q->rejected) {
-            if (q->body_len + *upload_size > s->opt.max_body) {
-                q->too_large = 1;
-            } else {
-                char *nb = realloc(q->body, q->body_len + *upload_size + 1);
-                if (!nb) return MHD_NO;
-                q->body = nb;
-                memcpy(q->body + q->body_len, upload, *upload_size);
-                q->body_len += *upload_size;
-                q->body[q->body_len] = 0;
-            }
-        }
+        int rc = take_upload(q, upload, *upload_size);
         *upload_size = 0;
-        return MHD_YES;
+        return rc < 0 ? MHD_NO : MHD_YES;
     }
+    srv_watch_phase(srv_watch_of(conn), SRV_PHASE_WORKING); /* the whole request is in */
     if (q->rejected) return MHD_YES; /* the response is already queued */
+    if (q->held_refused) {
+        struct srv_error e;
+        srv_error_set(&e, 503, "server_error", "server_overloaded", NULL,
+                      "the server holds too many request and response bytes for other clients right now (limit %zu bytes); retry shortly",
+                      s->opt.max_held);
+        e.retry_after = 1;
+        return srv_send_error(q, &e);
+    }
     (void)version;
     if (q->too_large) {
         struct srv_error e;
@@ -844,10 +942,14 @@ void srv_req_unref(struct srv_req *q) {
         const char *how = toe == MHD_REQUEST_TERMINATED_COMPLETED_OK ? "" :
                           toe == MHD_REQUEST_TERMINATED_CLIENT_ABORT ? " (client went away)" :
                           toe == MHD_REQUEST_TERMINATED_DAEMON_SHUTDOWN ? " (shutdown)" : " (aborted)";
-        fprintf(stderr, "chorus serve: %s %s %d %zu bytes %.3f s%s%s%s\n", q->method, q->url,
+        char method[64], url[4 * sizeof q->url];
+        srv_log_escape(q->method, method, sizeof method);
+        srv_log_escape(q->url, url, sizeof url);
+        fprintf(stderr, "chorus serve: %s %s %d %zu bytes %.3f s%s%s%s\n", method, url,
                 q->status, q->bytes_out, srv_now() - q->t0, q->errmsg_logged ? " " : "",
                 q->errmsg_logged ? q->errmsg_logged : "", how);
     }
+    if (q->body_held) srv_unhold(q->srv, q->body_held);
     free(q->body);
     free(q);
 }
@@ -856,7 +958,7 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
                          enum MHD_RequestTerminationCode toe) {
     struct srv_req *q = *con_cls;
     (void)cls;
-    (void)conn;
+    srv_watch_phase(srv_watch_of(conn), SRV_PHASE_RECEIVING); /* the next request's clock */
     if (!q) return;
     *con_cls = NULL;
     q->toe = (int)toe;
@@ -881,6 +983,8 @@ int srv_start(struct chorus_engine *e, const struct srv_options *o, struct srv *
     pthread_mutex_init(&s->mu, NULL);
     pthread_cond_init(&s->cv, NULL);
     pthread_mutex_init(&s->mmu, NULL);
+    pthread_mutex_init(&s->wmu, NULL);
+    atomic_init(&s->held, 0);
     struct chorus_engine_stats st;
     chorus_engine_get_stats(e, &st);
     s->max_active = o->max_concurrent > 0 ? o->max_concurrent : st.max_concurrent;
@@ -899,8 +1003,11 @@ int srv_start(struct chorus_engine *e, const struct srv_options *o, struct srv *
     s->daemon = MHD_start_daemon(flags, 0, NULL, NULL, on_request, s,
                                  MHD_OPTION_LISTEN_SOCKET, s->listen_fd,
                                  MHD_OPTION_NOTIFY_COMPLETED, on_completed, s,
+                                 MHD_OPTION_NOTIFY_CONNECTION, srv_watch_notify, s,
                                  MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)120,
                                  MHD_OPTION_CONNECTION_LIMIT, (unsigned)1024,
+                                 MHD_OPTION_PER_IP_CONNECTION_LIMIT,
+                                 (unsigned)(o->max_client_conns > 0 ? o->max_client_conns : 0),
                                  MHD_OPTION_END);
     if (!s->daemon) {
         snprintf(err, errlen, "cannot start the HTTP server on %s port %d (libmicrohttpd refused to start)",
@@ -908,6 +1015,12 @@ int srv_start(struct chorus_engine *e, const struct srv_options *o, struct srv *
         close(s->listen_fd);
         srv_free(s);
         return CHORUS_E_IO;
+    }
+    if (srv_watch_start(s) < 0) {
+        snprintf(err, errlen, "cannot start the connection watcher thread (out of threads?)");
+        MHD_stop_daemon(s->daemon);
+        srv_free(s);
+        return CHORUS_E_NOMEM;
     }
     *out = s;
     return CHORUS_OK;
@@ -922,6 +1035,7 @@ void srv_free(struct srv *s) {
     pthread_mutex_destroy(&s->mu);
     pthread_cond_destroy(&s->cv);
     pthread_mutex_destroy(&s->mmu);
+    pthread_mutex_destroy(&s->wmu);
     free(s);
 }
 
@@ -944,5 +1058,6 @@ void srv_stop(struct srv *s, int grace_ms) {
     }
     atomic_store(&s->force_stop, 1); /* readers cancel their streams within 50 ms */
     MHD_stop_daemon(s->daemon);
+    srv_watch_stop(s);
     srv_free(s);
 }

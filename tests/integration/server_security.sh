@@ -18,6 +18,22 @@ err_field() { python3 -c "import json,sys; print(json.load(open(sys.argv[1]))['e
 gt() { awk -v a="$1" -v b="$2" 'BEGIN { exit !(a + 0 > b + 0) }'; }
 alive() { test "$(curl -s -o /dev/null -w '%{http_code}' "$BASE/health")" = 200; }
 A37=$(printf 'a%.0s' $(seq 37))
+H="python3 $HERE/server/hostile.py"
+sentences() { python3 -c "import json,sys; print(json.dumps({'input': 'This sentence is repeated to make a long speech. ' * int(sys.argv[1]), 'response_format': 'pcm', 'stream': sys.argv[2] == 'stream'}))" "$1" "$2"; }
+wait_zero() { # wait_zero NAME SECONDS
+    local i
+    for i in $(seq 1 $(($2 * 5))); do [ "$(metric "$1")" = 0 ] && return 0; sleep 0.2; done
+    return 1
+}
+no_esc() { ! LC_ALL=C grep -q $'\x1b' "$1"; }
+wait_metric() { # wait_metric NAME MIN SECONDS: until the sample is >= MIN
+    local i
+    for i in $(seq 1 $(($3 * 5))); do
+        awk -v a="$(metric "$1")" -v b="$2" 'BEGIN { exit !(a + 0 >= b + 0) }' && return 0
+        sleep 0.2
+    done
+    return 1
+}
 
 start_server
 
@@ -76,5 +92,57 @@ check "... without the 2 s file in it ($LEN s)" gt 1.5 "$LEN"
 "$CHORUS_BIN" say --ssml -o $W/ssml2.wav '<speak><voice name="en+../../../../../../etc/passwd">x</voice></speak>' 2>$W/ssml2.err; st=$?
 check "SSML voice name with a path: refused ($st)" test $st != 0 -a $st -lt 128
 check "... no file content on stderr" sh -c "! grep -q 'root:\|Bad voice attribute' $W/ssml2.err"
+
+# ---------------------------------------------------------------- 8. -o and --timestamps targets
+mkfifo $W/fifo
+cat $W/fifo > $W/from_fifo &
+CAT=$!
+"$CHORUS_BIN" say -o $W/fifo --timestamps $W/ts.json "hello fifo" 2>$W/fifo.err
+wait $CAT
+check "say -o FIFO leaves the FIFO in place" test -p $W/fifo
+check "... and the audio went through it" gt "$(sox -t wav $W/from_fifo -n stat 2>&1 | awk '/^Length/ {print $3}')" 0.2
+echo old > $W/real.wav
+ln -s $W/real.wav $W/link.wav
+ln -s $W/real.json $W/link.json
+"$CHORUS_BIN" say -o $W/link.wav --timestamps $W/link.json "hello link" 2>$W/link.err
+check "say -o SYMLINK keeps the link" test -L $W/link.wav
+check "... and writes its target" gt "$(sox $W/real.wav -n stat 2>&1 | awk '/^Length/ {print $3}')" 0.2
+check "--timestamps SYMLINK keeps the link and writes its target" sh -c "test -L $W/link.json && grep -q '\"word\"' $W/real.json"
+mkfifo $W/tsfifo
+cat $W/tsfifo > $W/ts_from_fifo &
+CAT=$!
+"$CHORUS_BIN" say -o $W/x.wav --timestamps $W/tsfifo "hello words" 2>/dev/null
+wait $CAT
+check "--timestamps FIFO leaves the FIFO in place" test -p $W/tsfifo
+check "... and the JSON went through it" grep -q '"word"' $W/ts_from_fifo
+"$CHORUS_BIN" say -o - "This sentence is long enough to need more than one pipe buffer of audio. It goes on and on." 2>$W/pipe.err | head -c 100 > /dev/null; st=${PIPESTATUS[0]}
+check "say -o - | head: exit 0 ($st)" test "$st" = 0
+check "... and nothing on stderr" test ! -s $W/pipe.err
+printf 'hello\0world' > $W/nul.txt
+"$CHORUS_BIN" say -f $W/nul.txt -o $W/nul.wav 2>$W/nul.err; st=$?
+check "say with a NUL in the text fails ($st)" test $st = 1
+check "... and says where" grep -q "NUL byte at offset 5" $W/nul.err
+
+# ---------------------------------------------------------------- keys: file, env, --help
+stop_server
+echo "filek3y" > $W/key
+start_server --api-key-file $W/key
+check "--api-key-file: no key 401" test "$(post '{"input":"hi"}' $W/g)" = 401
+check "--api-key-file: with the key 200" test "$(post '{"input":"hi","response_format":"wav"}' $W/g -H 'Authorization: Bearer filek3y')" = 200
+"$CHORUS_BIN" serve --help > $W/help
+check "--help prefers CHORUS_API_KEY and a key file over --api-key" grep -q 'ps: prefer \$CHORUS_API_KEY' $W/help
+check "--help documents --stall-timeout" grep -q -- '--stall-timeout' $W/help
+
+# ---------------------------------------------------------------- 9. --port-file ignores planted links
+echo keep > $W/victim
+ln -s $W/victim $W/pf.tmp
+ln -s $W/victim $W/pf
+"$CHORUS_BIN" serve --host 127.0.0.1 --port 0 --port-file $W/pf 2>/dev/null &
+PF=$!
+for _ in $(seq 1 200); do [ -f $W/pf ] && [ ! -L $W/pf ] && break; sleep 0.05; done
+check "--port-file replaced the planted link with a file" test -f $W/pf -a ! -L $W/pf
+check "... holding the port" grep -qE '^[0-9]+$' $W/pf
+check "... and the link's target is untouched" test "$(cat $W/victim)" = keep
+kill $PF; wait $PF 2>/dev/null
 
 finish
