@@ -2,10 +2,16 @@
 # `make check` does both and runs the suite, `make check-asan` runs it under ASan+UBSan.
 BUILD      ?= build
 ASAN_BUILD ?= build-asan
+MIN_BUILD  ?= build-min
+PREFIX     ?= /usr/local
+DESTDIR    ?=
+# Every optional part OFF (docs/embedding.md): the smallest set of dependencies.
+MINIMAL_ARGS = -DCHORUS_WITH_KOKORO=OFF -DCHORUS_WITH_CHATTERBOX=OFF -DCHORUS_WITH_PLAYER=OFF \
+               -DCHORUS_WITH_AAC=OFF -DCHORUS_WITH_SERVER=OFF
 JOBS       ?= $(shell nproc 2>/dev/null || echo 2)
 CMAKE_ARGS ?=
 
-.PHONY: all deps build check check-asan demo bench fuzz fuzz-run clean
+.PHONY: all deps build check check-asan check-minimal install demo bench fuzz fuzz-run clean
 
 all: build
 
@@ -27,6 +33,17 @@ check-asan: deps
 	cmake --build $(ASAN_BUILD) -j $(JOBS)
 	cd $(ASAN_BUILD) && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
 	  UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 ctest --output-on-failure -j $(JOBS)
+
+# The minimal configuration builds and passes its unit tests (CI runs this too).
+check-minimal: deps
+	cmake -S . -B $(MIN_BUILD) -DCMAKE_BUILD_TYPE=Debug $(MINIMAL_ARGS) $(CMAKE_ARGS)
+	cmake --build $(MIN_BUILD) -j $(JOBS)
+	cd $(MIN_BUILD) && ctest -L unit --output-on-failure -j $(JOBS)
+
+# Install the libraries, headers, chorus.pc, the CMake package and the tool under PREFIX
+# (DESTDIR=/stage for packaging). docs/embedding.md lists what goes where.
+install: build
+	DESTDIR="$(DESTDIR)" cmake --install $(BUILD) --prefix "$(PREFIX)"
 
 # Speak a sentence with the embedded default engine into demo.wav.
 demo: deps
@@ -57,4 +74,4 @@ fuzz-run: fuzz
 	done
 
 clean:
-	rm -rf $(BUILD) $(ASAN_BUILD) build-fuzz
+	rm -rf $(BUILD) $(ASAN_BUILD) $(MIN_BUILD) build-fuzz

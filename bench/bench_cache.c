@@ -137,7 +137,7 @@ int main(int argc, char **argv) {
     unsetenv("CHORUS_CACHE_DIR");
 
     struct chorus_engine *e;
-    struct chorus_engine_options o = {0};
+    struct chorus_engine_options o = chorus_engine_options_default();
     o.config_path = cfgpath;
     char err[512] = "";
     if (chorus_engine_create2(&e, &o, err, sizeof err) != CHORUS_OK) {
@@ -161,7 +161,7 @@ int main(int argc, char **argv) {
         rc |= run_once(e, &r, 0, &f_cold[k], &w_cold[k]);
         rc |= run_once(e, &r, 0, &f_warm[k], &w_warm[k]);
     }
-    struct chorus_cache_stats st;
+    struct chorus_cache_stats st = {.size = sizeof st};
     chorus_engine_cache_stats(e, &st);
     if (!rc) {
         printf("cache backend=%s chars=%zu format=%s runs=%d entries=%llu entry_bytes=%llu\n", backend,

@@ -96,7 +96,7 @@ int main(int argc, char **argv) {
         return WIFEXITED(st) && WEXITSTATUS(st) == 0 ? 0 : 1;
     }
     struct chorus_engine *e;
-    struct chorus_engine_options o = {0};
+    struct chorus_engine_options o = chorus_engine_options_default();
     o.no_config = 1;
     if (chorus_engine_create(&e, &o) != CHORUS_OK) return 1;
     struct ctx c = {0, -1, 0, 0};

@@ -66,7 +66,7 @@ static void on_trace(void *ud, const char *name, float *x, size_t n) {
         }
 }
 static void on_noise(void *ud, float *out, size_t n) {
-    kokoro_rng_normal(&((struct prof *)ud)->rng, out, n);
+    chorus_kokoro_rng_normal(&((struct prof *)ud)->rng, out, n);
 }
 
 static double sgemm_gflops(void) {
@@ -108,11 +108,11 @@ static void put_utf8(FILE *f, uint32_t c) {
  * line per chunk. */
 static double run(const struct kokoro_model *m, const float *pack, int rows, const char *text,
                   struct prof *p, double *first, double *compute, FILE *chunks) {
-    const struct kokoro_config *cfg = kokoro_model_config(m);
+    const struct kokoro_config *cfg = chorus_kokoro_model_config(m);
     struct kokoro_tokens toks;
     char err[512];
     double t0 = now();
-    if (kokoro_g2p(text, strlen(text), "a", cfg, &toks, err, sizeof err)) {
+    if (chorus_kokoro_g2p(text, strlen(text), "a", cfg, &toks, err, sizeof err)) {
         fprintf(stderr, "%s\n", err);
         exit(1);
     }
@@ -122,7 +122,7 @@ static double run(const struct kokoro_model *m, const float *pack, int rows, con
     *first = -1;
     struct kokoro_hooks h = {p, on_trace, on_noise, NULL};
     for (size_t a = 0; a < toks.n;) {
-        size_t e = kokoro_chunk_end(&toks, a, 510), n = kokoro_tokens_ps(&toks, a, e, ps);
+        size_t e = chorus_kokoro_chunk_end(&toks, a, 510), n = chorus_kokoro_tokens_ps(&toks, a, e, ps);
         if (n > 510) n = 510;
         if (chunks) {
             for (size_t i = 0; i < n; i++) put_utf8(chunks, ps[i]);
@@ -131,7 +131,7 @@ static double run(const struct kokoro_model *m, const float *pack, int rows, con
         int t = 0;
         ids[t++] = 0;
         for (size_t i = 0; i < n; i++) {
-            int id = kokoro_vocab_id(cfg, ps[i]);
+            int id = chorus_kokoro_vocab_id(cfg, ps[i]);
             if (id > 0) ids[t++] = id;
         }
         ids[t++] = 0;
@@ -140,7 +140,7 @@ static double run(const struct kokoro_model *m, const float *pack, int rows, con
         int *dur;
         p->last = now();
         int row = (int)n - 1 < rows - 1 ? (int)n - 1 : rows - 1;
-        if (kokoro_model_forward(m, ids, t, pack + (size_t)row * 256, 1.0f, &h, &audio, &na, &dur,
+        if (chorus_kokoro_model_forward(m, ids, t, pack + (size_t)row * 256, 1.0f, &h, &audio, &na, &dur,
                                  err, sizeof err)) {
             fprintf(stderr, "%s\n", err);
             exit(1);
@@ -153,7 +153,7 @@ static double run(const struct kokoro_model *m, const float *pack, int rows, con
     }
     *compute = now() - t0;
     free(ps);
-    kokoro_tokens_release(&toks);
+    chorus_kokoro_tokens_release(&toks);
     return audio_s;
 }
 
@@ -169,7 +169,7 @@ int main(int argc, char **argv) {
            chorus_nn_threads(), sgemm_gflops());
     double t0 = now();
     struct kokoro_model *m;
-    if (kokoro_model_load(&m, argv[2], argv[1], err, sizeof err)) {
+    if (chorus_kokoro_model_load(&m, argv[2], argv[1], err, sizeof err)) {
         fprintf(stderr, "%s\n", err);
         return 1;
     }
@@ -193,8 +193,8 @@ int main(int argc, char **argv) {
     struct kokoro_voices v;
     float *pack;
     int rows;
-    if (kokoro_voices_open(&v, vdir, err, sizeof err) ||
-        kokoro_voices_load(&v, vname, &pack, &rows, err, sizeof err)) {
+    if (chorus_kokoro_voices_open(&v, vdir, err, sizeof err) ||
+        chorus_kokoro_voices_load(&v, vname, &pack, &rows, err, sizeof err)) {
         fprintf(stderr, "%s\n", err);
         return 1;
     }
@@ -212,7 +212,7 @@ int main(int argc, char **argv) {
     }
     struct prof p;
     memset(&p, 0, sizeof p);
-    kokoro_rng_seed(&p.rng, 1);
+    chorus_kokoro_rng_seed(&p.rng, 1);
     char fopen_[64] = "/tmp/chorus-bench-openXXXXXX", ftext[64] = "/tmp/chorus-bench-textXXXXXX";
     const char *ref = getenv("CHORUS_BENCH_REF");
     FILE *fo = NULL, *ft = NULL;
@@ -305,7 +305,7 @@ int main(int argc, char **argv) {
     }
     free(pack);
     free(text);
-    kokoro_voices_close(&v);
-    kokoro_model_free(m);
+    chorus_kokoro_voices_close(&v);
+    chorus_kokoro_model_free(m);
     return 0;
 }

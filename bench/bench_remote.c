@@ -34,7 +34,7 @@ static int cb(const struct chorus_event *ev, void *ud) {
 }
 
 static void one(const char *label, const char *text, const char *mode) {
-    struct chorus_engine_options o = {0};
+    struct chorus_engine_options o = chorus_engine_options_default();
     o.no_config = 1;
     struct chorus_engine *e;
     if (chorus_engine_create(&e, &o) != CHORUS_OK) return;

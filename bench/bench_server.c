@@ -249,7 +249,8 @@ int main(int argc, char **argv) {
     signal(SIGPIPE, SIG_IGN);
     setenv("CHORUS_CACHE", "0", 1); /* measure generation, not the cache */
     struct chorus_engine *e = NULL;
-    struct chorus_engine_options eo = {.no_config = 1};
+    struct chorus_engine_options eo = chorus_engine_options_default();
+    eo.no_config = 1;
     if (chorus_engine_create(&e, &eo) != CHORUS_OK) {
         fprintf(stderr, "bench_server: cannot create the engine\n");
         return 1;
@@ -273,7 +274,7 @@ int main(int argc, char **argv) {
     json_object_set_new(b, "response_format", json_string(fmtname));
     char *body = json_dumps(b, JSON_COMPACT);
     json_decref(b);
-    struct chorus_engine_stats st;
+    struct chorus_engine_stats st = {.size = sizeof st};
     chorus_engine_get_stats(e, &st);
     printf("bench_server: %d clients, %.0f s each, espeak, %s, %d generations at once, %zu-byte text\n",
            clients, seconds, fmtname, st.max_concurrent, strlen(text));

@@ -1,22 +1,46 @@
 # Extra pkg-config modules, one list per subsystem (append; keep one per line for easy merges).
+# A part that can be built OFF (CHORUS_WITH_*, CMakeLists.txt) adds its dependencies only when
+# ON, and otherwise adds its sources' patterns to CHORUS_EXCLUDE.
 # audio stage
-list(APPEND CHORUS_PKGS libopusenc opus ogg flac libavcodec libavutil ao)
+list(APPEND CHORUS_PKGS libopusenc opus ogg flac)
 list(APPEND CHORUS_EXTRA_LIBS mp3lame) # libmp3lame ships no .pc file in Debian 12
+if(CHORUS_WITH_AAC)
+  list(APPEND CHORUS_PKGS libavcodec libavutil)
+else()
+  list(APPEND CHORUS_EXCLUDE "/src/audio/encoders/aac\\.c$" "/src/audio/decode_av\\.c$")
+endif()
+if(CHORUS_WITH_PLAYER)
+  list(APPEND CHORUS_PKGS ao)
+else()
+  list(APPEND CHORUS_EXCLUDE "/src/audio/player\\.c$")
+endif()
 # text stage
 # remote backends
 # kokoro
 # OpenBLAS is dlopen()ed at run time (src/nn/nn.c sets OPENBLAS_CORETYPE first): nothing to link
 # but libdl, which glibc 2.34+ has in libc.
-list(APPEND CHORUS_EXTRA_LIBS ${CMAKE_DL_LIBS})
+if(CHORUS_WITH_KOKORO)
+  list(APPEND CHORUS_EXTRA_LIBS ${CMAKE_DL_LIBS})
+else()
+  list(APPEND CHORUS_EXCLUDE "/src/backends/kokoro/" "/src/nn/")
+endif()
 # audio cache (SHA-256 keys and checksums)
 list(APPEND CHORUS_PKGS nettle)
-# chatterbox: the voice library reads reference clips (libsndfile); candidate validation
-# transcribes with pocketsphinx (Debian's en-us model)
+# the voice library reads reference clips (libsndfile)
 list(APPEND CHORUS_PKGS sndfile)
+# chatterbox: candidate validation transcribes with pocketsphinx (Debian's en-us model)
 # (pocketsphinx.pc names /usr/include/sphinxbase, which Debian 12 does not ship: found by hand)
-find_path(POCKETSPHINX_INCLUDE pocketsphinx.h PATH_SUFFIXES pocketsphinx REQUIRED)
-include_directories(SYSTEM ${POCKETSPHINX_INCLUDE})
-list(APPEND CHORUS_EXTRA_LIBS pocketsphinx sphinxbase)
+if(CHORUS_WITH_CHATTERBOX)
+  find_path(POCKETSPHINX_INCLUDE pocketsphinx.h PATH_SUFFIXES pocketsphinx REQUIRED)
+  include_directories(SYSTEM ${POCKETSPHINX_INCLUDE})
+  list(APPEND CHORUS_EXTRA_LIBS pocketsphinx sphinxbase)
+else()
+  list(APPEND CHORUS_EXCLUDE "/src/backends/chatterbox/")
+endif()
+# server (the CLI's `chorus serve`)
+if(CHORUS_WITH_SERVER)
+  list(APPEND CHORUS_CLI_PKGS libmicrohttpd)
+endif()
 # books (src/book): EPUB is a zip (libzip), its package files XML and its chapters XHTML
 # (libxml2, whose HTML parser reads sloppy markup), M4B/MP3 assembly (libavformat)
 list(APPEND CHORUS_PKGS libzip libxml-2.0 libavformat)

@@ -15,9 +15,11 @@ static const struct chorus_decoder_ops *ops_for(enum chorus_format f) {
     switch (f) {
     case CHORUS_FORMAT_WAV: return &chorus_dec_wav;
     case CHORUS_FORMAT_PCM: return &chorus_dec_pcm;
+#if CHORUS_WITH_AAC
     case CHORUS_FORMAT_MP3:
     case CHORUS_FORMAT_AAC:
     case CHORUS_FORMAT_FLAC: return &chorus_dec_av;
+#endif
     case CHORUS_FORMAT_OPUS: return &chorus_dec_opus;
     default: return NULL;
     }
@@ -48,8 +50,13 @@ int chorus_decoder_create(struct chorus_decoder **out, enum chorus_format f, int
     const struct chorus_decoder_ops *ops = ops_for(f);
     if (!ops) {
         if (err && errlen)
-            snprintf(err, errlen, "cannot decode %s audio: no decoder for it in this build",
-                     chorus_format_name(f) ? chorus_format_name(f) : "unknown");
+            snprintf(err, errlen, "cannot decode %s audio: no decoder for it in this build%s",
+                     chorus_format_name(f) ? chorus_format_name(f) : "unknown",
+                     !CHORUS_WITH_AAC && (f == CHORUS_FORMAT_MP3 || f == CHORUS_FORMAT_AAC ||
+                                          f == CHORUS_FORMAT_FLAC)
+                         ? " (built with CHORUS_WITH_AAC=OFF, which drops libavcodec; rebuild "
+                           "with cmake -DCHORUS_WITH_AAC=ON, or have the engine send wav or pcm)"
+                         : "");
         return CHORUS_E_FORMAT;
     }
     struct chorus_decoder *d = calloc(1, sizeof *d);

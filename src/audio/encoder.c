@@ -12,7 +12,9 @@
 
 static const struct chorus_encoder_vt *const vts[] = {
     &chorus_enc_wav, &chorus_enc_pcm, &chorus_enc_mp3, &chorus_enc_opus, &chorus_enc_flac,
+#if CHORUS_WITH_AAC
     &chorus_enc_aac,
+#endif
 };
 
 static const struct chorus_encoder_vt *vt_for(enum chorus_format f) {
@@ -52,7 +54,11 @@ int chorus_encoder_create(struct chorus_encoder **out, enum chorus_format f, int
     const struct chorus_encoder_vt *vt = vt_for(f);
     if (!vt) {
         if (err && errlen)
-            snprintf(err, errlen, "%s output is not available in this build", chorus_format_name(f));
+            snprintf(err, errlen, "%s output is not available in this build%s", chorus_format_name(f),
+                     f == CHORUS_FORMAT_AAC && !CHORUS_WITH_AAC
+                         ? ": chorus was built with CHORUS_WITH_AAC=OFF (no libavcodec); rebuild "
+                           "with cmake -DCHORUS_WITH_AAC=ON, or choose wav, mp3, opus, flac or pcm"
+                         : "");
         return CHORUS_E_FORMAT;
     }
     struct chorus_encoder_opts defaults = {0, 0, -1, 0};

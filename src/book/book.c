@@ -11,7 +11,7 @@
 
 #include "book/book_internal.h"
 
-int book_fail(struct chorus_book *b, int rc, const char *fmt, ...) {
+int chorus_book_fail(struct chorus_book *b, int rc, const char *fmt, ...) {
     va_list ap;
     va_start(ap, fmt);
     vsnprintf(b->err, sizeof b->err, fmt, ap);
@@ -19,15 +19,15 @@ int book_fail(struct chorus_book *b, int rc, const char *fmt, ...) {
     return rc;
 }
 
-size_t book_utf8_chars(const char *s, size_t n) {
+size_t chorus_book_utf8_chars(const char *s, size_t n) {
     size_t c = 0;
     for (size_t i = 0; i < n; i++) c += ((unsigned char)s[i] & 0xC0) != 0x80;
     return c;
 }
 
-int book_add_chapter(struct chorus_book *b, const char *title, size_t title_len) {
+int chorus_book_add_chapter(struct chorus_book *b, const char *title, size_t title_len) {
     if (b->n_ch >= BOOK_MAX_CHAPTERS)
-        return book_fail(b, CHORUS_E_TOO_LONG, "%s has more than %d chapters", b->path,
+        return chorus_book_fail(b, CHORUS_E_TOO_LONG, "%s has more than %d chapters", b->path,
                          BOOK_MAX_CHAPTERS);
     struct book_chapter *c = realloc(b->ch, (b->n_ch + 1) * sizeof *c);
     if (!c) return CHORUS_E_NOMEM;
@@ -40,18 +40,18 @@ int book_add_chapter(struct chorus_book *b, const char *title, size_t title_len)
     return CHORUS_OK;
 }
 
-int book_read_file(struct chorus_book *b, const char *path, size_t max, char **out,
+int chorus_book_read_file(struct chorus_book *b, const char *path, size_t max, char **out,
                    size_t *len) {
     *out = NULL;
     FILE *f = fopen(path, "rb");
-    if (!f) return book_fail(b, CHORUS_E_IO, "cannot open %s: %s", path, strerror(errno));
+    if (!f) return chorus_book_fail(b, CHORUS_E_IO, "cannot open %s: %s", path, strerror(errno));
     struct chorus_buf buf = {0};
     char tmp[65536];
     size_t r;
     int rc = CHORUS_OK;
     while ((r = fread(tmp, 1, sizeof tmp, f)) > 0) {
         if (buf.len + r > max) {
-            rc = book_fail(b, CHORUS_E_TOO_LONG, "%s is larger than %zu MiB", path, max >> 20);
+            rc = chorus_book_fail(b, CHORUS_E_TOO_LONG, "%s is larger than %zu MiB", path, max >> 20);
             break;
         }
         if (chorus_buf_append(&buf, tmp, r)) {
@@ -59,7 +59,7 @@ int book_read_file(struct chorus_book *b, const char *path, size_t max, char **o
             break;
         }
     }
-    if (!rc && ferror(f)) rc = book_fail(b, CHORUS_E_IO, "cannot read %s: %s", path, strerror(errno));
+    if (!rc && ferror(f)) rc = chorus_book_fail(b, CHORUS_E_IO, "cannot read %s: %s", path, strerror(errno));
     fclose(f);
     if (!rc && chorus_buf_append(&buf, "", 1)) rc = CHORUS_E_NOMEM;
     if (rc) {
@@ -90,8 +90,8 @@ static enum book_kind kind_of(const char *path, const char *head, size_t n) {
 
 static int chapter_text(struct chorus_book *b, size_t i, const char *src, size_t len,
                         struct chorus_buf *out) {
-    return b->kind == BOOK_EPUB ? book_epub_chapter_text(b, i, out)
-                                : book_plain_chapter_text(b, i, src, len, out);
+    return b->kind == BOOK_EPUB ? chorus_book_epub_chapter_text(b, i, out)
+                                : chorus_book_plain_chapter_text(b, i, src, len, out);
 }
 
 /* Count each chapter's characters; drop the empty ones; give untitled ones a title. */
@@ -100,7 +100,7 @@ static int measure(struct chorus_book *b, const char *src, size_t len) {
     for (size_t i = 0; i < b->n_ch; i++) {
         struct chorus_buf t = {0};
         int rc = chapter_text(b, i, src, len, &t);
-        b->ch[i].chars = rc ? 0 : book_utf8_chars(t.p, t.len);
+        b->ch[i].chars = rc ? 0 : chorus_book_utf8_chars(t.p, t.len);
         chorus_buf_release(&t);
         if (rc) return rc;
     }
@@ -115,12 +115,12 @@ static int measure(struct chorus_book *b, const char *src, size_t len) {
         b->ch[keep++] = b->ch[i];
     }
     b->n_ch = keep;
-    if (!keep) return book_fail(b, CHORUS_E_EMPTY_TEXT, "%s has no text to speak", b->path);
+    if (!keep) return chorus_book_fail(b, CHORUS_E_EMPTY_TEXT, "%s has no text to speak", b->path);
     /* recount: a kept chapter now runs to the next kept one */
     for (size_t i = 0; i < b->n_ch; i++) {
         struct chorus_buf t = {0};
         int rc = chapter_text(b, i, src, len, &t);
-        b->ch[i].chars = rc ? 0 : book_utf8_chars(t.p, t.len);
+        b->ch[i].chars = rc ? 0 : chorus_book_utf8_chars(t.p, t.len);
         chorus_buf_release(&t);
         if (rc) return rc;
         if (!b->ch[i].title[0]) {
@@ -137,11 +137,11 @@ static int measure(struct chorus_book *b, const char *src, size_t len) {
 static int open_plain(struct chorus_book *b) {
     char *src = NULL;
     size_t len = 0;
-    int rc = book_read_file(b, b->path, BOOK_MAX_FILE, &src, &len);
+    int rc = chorus_book_read_file(b, b->path, BOOK_MAX_FILE, &src, &len);
     if (rc) return rc;
-    if (b->kind == BOOK_MARKDOWN) rc = book_markdown_open(b, src, len);
-    else if (b->kind == BOOK_HTML) rc = book_html_open(b, src, len);
-    else rc = book_text_open(b, src, len);
+    if (b->kind == BOOK_MARKDOWN) rc = chorus_book_markdown_open(b, src, len);
+    else if (b->kind == BOOK_HTML) rc = chorus_book_html_open(b, src, len);
+    else rc = chorus_book_text_open(b, src, len);
     if (!rc) rc = measure(b, src, len);
     free(src);
     return rc;
@@ -152,23 +152,23 @@ int chorus_book_open(const char *path, struct chorus_book **out) {
     struct chorus_book *b = calloc(1, sizeof *b);
     *out = b;
     if (!b) return CHORUS_E_NOMEM;
-    if (!path || !*path) return book_fail(b, CHORUS_E_INVALID, "no book file given");
+    if (!path || !*path) return chorus_book_fail(b, CHORUS_E_INVALID, "no book file given");
     b->path = chorus_strdup(path);
     if (!b->path) return CHORUS_E_NOMEM;
     struct stat st;
-    if (stat(path, &st) != 0) return book_fail(b, CHORUS_E_IO, "cannot open %s: %s", path, strerror(errno));
-    if (!S_ISREG(st.st_mode)) return book_fail(b, CHORUS_E_IO, "%s is not a regular file", path);
+    if (stat(path, &st) != 0) return chorus_book_fail(b, CHORUS_E_IO, "cannot open %s: %s", path, strerror(errno));
+    if (!S_ISREG(st.st_mode)) return chorus_book_fail(b, CHORUS_E_IO, "%s is not a regular file", path);
     char head[512];
     size_t n = 0;
     FILE *f = fopen(path, "rb");
-    if (!f) return book_fail(b, CHORUS_E_IO, "cannot open %s: %s", path, strerror(errno));
+    if (!f) return chorus_book_fail(b, CHORUS_E_IO, "cannot open %s: %s", path, strerror(errno));
     n = fread(head, 1, sizeof head, f);
     fclose(f);
     b->kind = kind_of(path, head, n);
-    int rc = b->kind == BOOK_EPUB ? book_epub_open(b) : open_plain(b);
+    int rc = b->kind == BOOK_EPUB ? chorus_book_epub_open(b) : open_plain(b);
     if (!rc && b->kind == BOOK_EPUB) rc = measure(b, NULL, 0);
     if (rc && !b->err[0])
-        book_fail(b, rc, "cannot read %s: %s", path, chorus_strerror(rc));
+        chorus_book_fail(b, rc, "cannot read %s: %s", path, chorus_strerror(rc));
     if (!rc) b->err[0] = 0;
     return rc;
 }
@@ -182,7 +182,7 @@ void chorus_book_close(struct chorus_book *b) {
     free(b->ch);
     for (size_t i = 0; i < b->n_spine; i++) free(b->spine[i]);
     free(b->spine);
-    zipread_close(b->zip);
+    chorus_zipread_close(b->zip);
     free(b->path);
     free(b->title);
     free(b->author);
@@ -209,7 +209,7 @@ const char *chorus_book_format(const struct chorus_book *b) {
 int chorus_book_cover(struct chorus_book *b, const unsigned char **data, size_t *len,
                       const char **mime) {
     if (!b) return CHORUS_E_INVALID;
-    if (!b->cover) return book_fail(b, CHORUS_E_NOT_FOUND, "%s has no cover image", b->path);
+    if (!b->cover) return chorus_book_fail(b, CHORUS_E_NOT_FOUND, "%s has no cover image", b->path);
     if (data) *data = b->cover;
     if (len) *len = b->cover_len;
     if (mime) *mime = b->cover_mime;
@@ -223,8 +223,8 @@ void chorus_book_set_image_alt(struct chorus_book *b, int speak_alt_text) {
     if (b) b->speak_alt = speak_alt_text != 0;
 }
 
-size_t book_chapter_chars(const struct chorus_book *b, size_t i);
-size_t book_chapter_chars(const struct chorus_book *b, size_t i) {
+size_t chorus_book_chapter_chars(const struct chorus_book *b, size_t i);
+size_t chorus_book_chapter_chars(const struct chorus_book *b, size_t i) {
     return b && i < b->n_ch ? b->ch[i].chars : 0;
 }
 
@@ -233,12 +233,12 @@ int chorus_book_chapter_text(struct chorus_book *b, size_t i, char **out, size_t
     *out = NULL;
     b->err[0] = 0;
     if (i >= b->n_ch)
-        return book_fail(b, CHORUS_E_INVALID, "chapter %zu does not exist (the book has %zu)",
+        return chorus_book_fail(b, CHORUS_E_INVALID, "chapter %zu does not exist (the book has %zu)",
                          i + 1, b->n_ch);
     char *src = NULL;
     size_t slen = 0;
     int rc = b->kind == BOOK_EPUB ? CHORUS_OK
-                                  : book_read_file(b, b->path, BOOK_MAX_FILE, &src, &slen);
+                                  : chorus_book_read_file(b, b->path, BOOK_MAX_FILE, &src, &slen);
     struct chorus_buf t = {0};
     if (!rc) rc = chapter_text(b, i, src, slen, &t);
     free(src);

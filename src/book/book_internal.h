@@ -57,27 +57,27 @@ struct chorus_book {
 };
 
 /* book.c */
-int book_fail(struct chorus_book *b, int rc, const char *fmt, ...)
+int chorus_book_fail(struct chorus_book *b, int rc, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
-int book_add_chapter(struct chorus_book *b, const char *title, size_t title_len);
-int book_read_file(struct chorus_book *b, const char *path, size_t max, char **out, size_t *len);
+int chorus_book_add_chapter(struct chorus_book *b, const char *title, size_t title_len);
+int chorus_book_read_file(struct chorus_book *b, const char *path, size_t max, char **out, size_t *len);
 /* count UTF-8 characters */
-size_t book_utf8_chars(const char *s, size_t n);
+size_t chorus_book_utf8_chars(const char *s, size_t n);
 
 /* zipread.c: bounded reading of zip entries (libzip). */
-int zipread_open(const char *path, struct zipread **out, char *err, size_t errcap);
-void zipread_close(struct zipread *z);
+int chorus_zipread_open(const char *path, struct zipread **out, char *err, size_t errcap);
+void chorus_zipread_close(struct zipread *z);
 /* Read entry `name` whole (NUL-terminated) if its inflated size is at most `max`. Returns
  * CHORUS_OK, E_NOT_FOUND, E_TOO_LONG or E_INVALID (damaged). */
-int zipread_get(struct zipread *z, const char *name, size_t max, char **out, size_t *len,
+int chorus_zipread_get(struct zipread *z, const char *name, size_t max, char **out, size_t *len,
                 char *err, size_t errcap);
 /* Resolve `href` (relative, percent-encoded, maybe with #fragment) against the folder of
  * `base` (a zip entry name); the fragment, if any, goes to *frag. Returns malloc'd strings. */
-int zipread_resolve(const char *base, const char *href, char **path, char **frag);
+int chorus_zipread_resolve(const char *base, const char *href, char **path, char **frag);
 
 /* epub.c */
-int book_epub_open(struct chorus_book *b);
-int book_epub_chapter_text(struct chorus_book *b, size_t i, struct chorus_buf *out);
+int chorus_book_epub_open(struct chorus_book *b);
+int chorus_book_epub_chapter_text(struct chorus_book *b, size_t i, struct chorus_buf *out);
 /* html_text.c: speakable text of an HTML/XHTML document, optionally only the part between the
  * element with id `from` (NULL: start) and the element with id `to` (NULL: end). */
 struct book_html_opts {
@@ -88,25 +88,25 @@ struct book_html_opts {
     const char *split;
     long from_nth, to_nth;
 };
-int book_html_text(const char *html, size_t len, const struct book_html_opts *o,
+int chorus_book_html_text(const char *html, size_t len, const struct book_html_opts *o,
                    struct chorus_buf *out);
 /* Texts of every `tag` element ("h1") in document order; free each and the array. */
-int book_html_headings(const char *html, size_t len, const char *tag, char ***titles,
+int chorus_book_html_headings(const char *html, size_t len, const char *tag, char ***titles,
                        size_t *n);
 /* Title-ish text of a document: its first h1-h3, else <title>; "" if none. malloc'd. */
-char *book_html_title(const char *html, size_t len);
+char *chorus_book_html_title(const char *html, size_t len);
 
 /* plain.c */
-int book_markdown_open(struct chorus_book *b, const char *src, size_t len);
-int book_text_open(struct chorus_book *b, const char *src, size_t len);
-int book_html_open(struct chorus_book *b, const char *src, size_t len);
+int chorus_book_markdown_open(struct chorus_book *b, const char *src, size_t len);
+int chorus_book_text_open(struct chorus_book *b, const char *src, size_t len);
+int chorus_book_html_open(struct chorus_book *b, const char *src, size_t len);
 /* Text of chapter i of a Markdown/text/HTML book (`src` is the whole file). */
-int book_plain_chapter_text(struct chorus_book *b, size_t i, const char *src, size_t len,
+int chorus_book_plain_chapter_text(struct chorus_book *b, size_t i, const char *src, size_t len,
                             struct chorus_buf *out);
 /* Plain text (hard-wrapped lines, blank-line paragraphs) → speakable text. */
-int book_plain_text(const char *src, size_t len, struct chorus_buf *out);
+int chorus_book_plain_text(const char *src, size_t len, struct chorus_buf *out);
 /* Speakable text of a Markdown span (emphasis, links, code, tables stripped). */
-int book_markdown_text(const char *src, size_t len, struct chorus_buf *out);
+int chorus_book_markdown_text(const char *src, size_t len, struct chorus_buf *out);
 
 /* subtitles.c */
 struct sub_word {
@@ -116,17 +116,17 @@ struct sub_word {
     int sentence_end; /* the word ends a sentence */
 };
 struct sub_writer;
-int sub_open(struct sub_writer **out, const char *path, const char *kind, int per_word,
+int chorus_sub_open(struct sub_writer **out, const char *path, const char *kind, int per_word,
              char *err, size_t errcap);
-int sub_add(struct sub_writer *w, const struct sub_word *word, double offset);
+int chorus_sub_add(struct sub_writer *w, const struct sub_word *word, double offset);
 /* End the pending cue (a chapter ends). */
-void sub_break(struct sub_writer *w);
+void chorus_sub_break(struct sub_writer *w);
 /* Finish (flush the last cue) and rename into place; or abandon (commit 0). Frees w. */
-int sub_close(struct sub_writer *w, int commit, char *err, size_t errcap);
+int chorus_sub_close(struct sub_writer *w, int commit, char *err, size_t errcap);
 /* Whether the text after a word (up to the next word) ends a sentence. */
-int sub_sentence_end(const char *after, size_t n);
+int chorus_sub_sentence_end(const char *after, size_t n);
 /* Widen a word's span [*s, *e) to the punctuation attached to it, within [lo, hi). */
-void sub_span(const char *text, size_t lo, size_t hi, size_t *s, size_t *e);
+void chorus_sub_span(const char *text, size_t lo, size_t hi, size_t *s, size_t *e);
 
 /* m4b.c: join finished chapter files (same codec) into one file with chapters. */
 struct book_mux_chapter {
@@ -139,7 +139,7 @@ struct book_mux_meta {
     size_t cover_len;
     const char *cover_mime;
 };
-int book_mux(const char *out_path, const struct book_mux_chapter *ch, size_t n,
+int chorus_book_mux(const char *out_path, const struct book_mux_chapter *ch, size_t n,
              const struct book_mux_meta *meta, double *durations, char *err, size_t errcap);
 
 #endif

@@ -66,12 +66,12 @@ static char *text_of(const xmlNode *n) {
 static xmlDocPtr read_xml(struct chorus_book *b, const char *name, int *rc) {
     char *buf = NULL;
     size_t len = 0;
-    *rc = zipread_get(b->zip, name, MAX_PKG, &buf, &len, b->err, sizeof b->err);
+    *rc = chorus_zipread_get(b->zip, name, MAX_PKG, &buf, &len, b->err, sizeof b->err);
     if (*rc) return NULL;
     xmlDocPtr d = xmlReadMemory(buf, (int)len, NULL, NULL,
                                 XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING);
     free(buf);
-    if (!d) *rc = book_fail(b, CHORUS_E_INVALID, "%s in the EPUB is not well-formed XML", name);
+    if (!d) *rc = chorus_book_fail(b, CHORUS_E_INVALID, "%s in the EPUB is not well-formed XML", name);
     return d;
 }
 
@@ -90,7 +90,7 @@ static int container_rootfile(struct chorus_book *b, char **opf_path) {
     xmlDocPtr d = read_xml(b, "META-INF/container.xml", &rc);
     if (!d)
         return rc == CHORUS_E_NOT_FOUND
-                   ? book_fail(b, CHORUS_E_INVALID,
+                   ? chorus_book_fail(b, CHORUS_E_INVALID,
                                "%s has no META-INF/container.xml: not an EPUB", b->path)
                    : rc;
     const xmlNode *rf = find(xmlDocGetRootElement(d), "rootfile", 0);
@@ -99,7 +99,7 @@ static int container_rootfile(struct chorus_book *b, char **opf_path) {
     if (!*opf_path || !**opf_path) {
         free(*opf_path);
         *opf_path = NULL;
-        return book_fail(b, CHORUS_E_INVALID,
+        return chorus_book_fail(b, CHORUS_E_INVALID,
                          "%s: META-INF/container.xml names no package (rootfile full-path)",
                          b->path);
     }
@@ -165,7 +165,7 @@ static int read_manifest(struct chorus_book *b, const xmlNode *mf, struct opf *o
         it->id = prop(c, "id");
         it->media = prop(c, "media-type");
         it->props = prop(c, "properties");
-        if (href) zipread_resolve(o->path, href, &it->path, NULL);
+        if (href) chorus_zipread_resolve(o->path, href, &it->path, NULL);
         free(href);
         o->n_items++;
     }
@@ -173,13 +173,13 @@ static int read_manifest(struct chorus_book *b, const xmlNode *mf, struct opf *o
 }
 
 static int read_spine(struct chorus_book *b, const xmlNode *sp, struct opf *o) {
-    if (!sp) return book_fail(b, CHORUS_E_INVALID, "%s: the package has no spine", b->path);
+    if (!sp) return chorus_book_fail(b, CHORUS_E_INVALID, "%s: the package has no spine", b->path);
     o->toc_id = prop(sp, "toc");
     size_t n = 0;
     for (const xmlNode *c = sp->children; c; c = c->next)
         if (lname_is(c, "itemref")) n++;
     if (n > BOOK_MAX_SPINE)
-        return book_fail(b, CHORUS_E_INVALID, "%s: the spine has %zu items (limit %d)", b->path,
+        return chorus_book_fail(b, CHORUS_E_INVALID, "%s: the spine has %zu items (limit %d)", b->path,
                          n, BOOK_MAX_SPINE);
     b->spine = calloc(n ? n : 1, sizeof *b->spine);
     if (!b->spine) return CHORUS_E_NOMEM;
@@ -201,7 +201,7 @@ static int read_spine(struct chorus_book *b, const xmlNode *sp, struct opf *o) {
         free(linear);
     }
     if (!b->n_spine)
-        return book_fail(b, CHORUS_E_INVALID,
+        return chorus_book_fail(b, CHORUS_E_INVALID,
                          "%s: the spine points at no document in the manifest", b->path);
     return CHORUS_OK;
 }
@@ -211,7 +211,7 @@ static int read_opf(struct chorus_book *b, struct opf *o) {
     xmlDocPtr d = read_xml(b, o->path, &rc);
     if (!d)
         return rc == CHORUS_E_NOT_FOUND
-                   ? book_fail(b, CHORUS_E_INVALID,
+                   ? chorus_book_fail(b, CHORUS_E_INVALID,
                                "%s: container.xml names %s, which the EPUB lacks", b->path,
                                o->path)
                    : rc;
@@ -232,7 +232,7 @@ static long spine_index(const struct chorus_book *b, const char *path) {
 /* One TOC entry → a chapter start, kept only if it moves forward through the spine. */
 static int toc_entry(struct chorus_book *b, const char *base, const char *href, char *title) {
     char *path = NULL, *frag = NULL;
-    int rc = zipread_resolve(base, href, &path, &frag);
+    int rc = chorus_zipread_resolve(base, href, &path, &frag);
     if (rc) {
         free(title);
         return rc;
@@ -248,7 +248,7 @@ static int toc_entry(struct chorus_book *b, const char *base, const char *href, 
         free(title);
         return CHORUS_OK;
     }
-    rc = book_add_chapter(b, title ? title : "", title ? strlen(title) : 0);
+    rc = chorus_book_add_chapter(b, title ? title : "", title ? strlen(title) : 0);
     free(title);
     if (rc) {
         free(frag);
@@ -321,7 +321,7 @@ static const xmlNode *find_toc_nav(const xmlNode *n, int depth) {
 static int read_nav(struct chorus_book *b, const struct item *nav) {
     char *buf = NULL;
     size_t len = 0;
-    int rc = zipread_get(b->zip, nav->path, MAX_PKG, &buf, &len, b->err, sizeof b->err);
+    int rc = chorus_zipread_get(b->zip, nav->path, MAX_PKG, &buf, &len, b->err, sizeof b->err);
     if (rc) return rc;
     htmlDocPtr d = htmlReadMemory(buf, (int)len, NULL, "UTF-8",
                                   HTML_PARSE_RECOVER | HTML_PARSE_NOERROR |
@@ -339,12 +339,12 @@ static int chapters_from_spine(struct chorus_book *b) {
     for (size_t i = 0; i < b->n_spine && b->n_ch < BOOK_MAX_CHAPTERS; i++) {
         char *buf = NULL, *title;
         size_t len = 0;
-        int rc = zipread_get(b->zip, b->spine[i], BOOK_MAX_ENTRY, &buf, &len, b->err,
+        int rc = chorus_zipread_get(b->zip, b->spine[i], BOOK_MAX_ENTRY, &buf, &len, b->err,
                              sizeof b->err);
         if (rc == CHORUS_E_NOMEM) return rc;
-        title = rc ? NULL : book_html_title(buf, len);
+        title = rc ? NULL : chorus_book_html_title(buf, len);
         free(buf);
-        rc = book_add_chapter(b, title ? title : "", title ? strlen(title) : 0);
+        rc = chorus_book_add_chapter(b, title ? title : "", title ? strlen(title) : 0);
         free(title);
         if (rc) return rc;
         b->ch[b->n_ch - 1].start.spine = i;
@@ -360,7 +360,7 @@ static int read_cover(struct chorus_book *b, const struct opf *o) {
     char *buf = NULL;
     size_t len = 0;
     char err[256];
-    int rc = zipread_get(b->zip, c->path, BOOK_MAX_COVER, &buf, &len, err, sizeof err);
+    int rc = chorus_zipread_get(b->zip, c->path, BOOK_MAX_COVER, &buf, &len, err, sizeof err);
     if (rc == CHORUS_E_NOMEM) return rc;
     if (rc) return CHORUS_OK; /* a missing or oversized cover is no reason to refuse the book */
     b->cover = (unsigned char *)buf;
@@ -369,8 +369,8 @@ static int read_cover(struct chorus_book *b, const struct opf *o) {
     return b->cover_mime ? CHORUS_OK : CHORUS_E_NOMEM;
 }
 
-int book_epub_open(struct chorus_book *b) {
-    int rc = zipread_open(b->path, &b->zip, b->err, sizeof b->err);
+int chorus_book_epub_open(struct chorus_book *b) {
+    int rc = chorus_zipread_open(b->path, &b->zip, b->err, sizeof b->err);
     if (rc) return rc;
     struct opf o = {0};
     rc = container_rootfile(b, &o.path);
@@ -396,7 +396,7 @@ int book_epub_open(struct chorus_book *b) {
 }
 
 /* The text of chapter i: from its start to the next chapter's start, across spine documents. */
-int book_epub_chapter_text(struct chorus_book *b, size_t i, struct chorus_buf *out) {
+int chorus_book_epub_chapter_text(struct chorus_book *b, size_t i, struct chorus_buf *out) {
     const struct book_pos *from = &b->ch[i].start;
     const struct book_pos *to = i + 1 < b->n_ch ? &b->ch[i + 1].start : NULL;
     size_t last = to ? to->spine : b->n_spine - 1;
@@ -404,7 +404,7 @@ int book_epub_chapter_text(struct chorus_book *b, size_t i, struct chorus_buf *o
         if (to && s == to->spine && !to->anchor) break;
         char *buf = NULL;
         size_t len = 0;
-        int rc = zipread_get(b->zip, b->spine[s], BOOK_MAX_ENTRY, &buf, &len, b->err,
+        int rc = chorus_zipread_get(b->zip, b->spine[s], BOOK_MAX_ENTRY, &buf, &len, b->err,
                              sizeof b->err);
         if (rc == CHORUS_E_NOT_FOUND) continue; /* a spine item the zip lacks: nothing to say */
         if (rc) return rc;
@@ -413,7 +413,7 @@ int book_epub_chapter_text(struct chorus_book *b, size_t i, struct chorus_buf *o
                                     .speak_alt = b->speak_alt};
         size_t before = out->len;
         if (before && chorus_buf_append(out, "\n\n", 2)) rc = CHORUS_E_NOMEM;
-        if (!rc) rc = book_html_text(buf, len, &ho, out);
+        if (!rc) rc = chorus_book_html_text(buf, len, &ho, out);
         if (!rc && out->len == before + (before ? 2 : 0)) out->len = before; /* nothing added */
         free(buf);
         if (rc) return rc;

@@ -208,7 +208,7 @@ static htmlDocPtr parse(const char *html, size_t len) {
     return htmlReadMemory(html, (int)len, NULL, enc, opts);
 }
 
-int book_html_text(const char *html, size_t len, const struct book_html_opts *o,
+int chorus_book_html_text(const char *html, size_t len, const struct book_html_opts *o,
                    struct chorus_buf *out) {
     htmlDocPtr doc = parse(html, len);
     if (!doc) return CHORUS_OK; /* nothing readable: no text */
@@ -245,7 +245,7 @@ static char *folded_text(const xmlNode *n) {
     return b.p;
 }
 
-char *book_html_title(const char *html, size_t len) {
+char *chorus_book_html_title(const char *html, size_t len) {
     htmlDocPtr doc = parse(html, len);
     if (!doc) return chorus_strdup("");
     static const char *const heads[] = {"h1", "h2", "h3", NULL};
@@ -290,7 +290,7 @@ static void collect_heads(const xmlNode *n, const char *tag, char ***titles, siz
     }
 }
 
-int book_html_headings(const char *html, size_t len, const char *tag, char ***titles,
+int chorus_book_html_headings(const char *html, size_t len, const char *tag, char ***titles,
                        size_t *n) {
     *titles = NULL;
     *n = 0;

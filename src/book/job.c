@@ -23,7 +23,7 @@
 
 #include "book/book_internal.h"
 
-size_t book_chapter_chars(const struct chorus_book *b, size_t i);
+size_t chorus_book_chapter_chars(const struct chorus_book *b, size_t i);
 
 struct job {
     struct chorus_engine *e;
@@ -298,8 +298,8 @@ static int save_words(struct job *j, size_t i, const char *text, size_t tlen) {
                           : tlen;
         if (next > tlen) next = tlen;
         if (beg < prev_end) continue; /* overlapping spans: keep the first */
-        int se = sub_sentence_end(text + end, next - end);
-        sub_span(text, prev_end, next, &beg, &end);
+        int se = chorus_sub_sentence_end(text + end, next - end);
+        chorus_sub_span(text, prev_end, next, &beg, &end);
         prev_end = end;
         rc = chorus_buf_printf(&b, "%.3f\t%.3f\t%d\t", w->start, w->end, se);
         for (size_t c = beg; !rc && c < end; c++) {
@@ -365,7 +365,7 @@ static int speak_chapter(struct job *j, size_t i, double *seconds) {
         rc = dialogue_ssml(text, j->o->dialogue_voice, &ssml);
         req_text = ssml.p;
     }
-    struct speak sp = {.j = j, .chars = book_chapter_chars(j->b, i)};
+    struct speak sp = {.j = j, .chars = chorus_book_chapter_chars(j->b, i)};
     j->n_words = 0;
     path = rc ? NULL : chapter_file(j, i);
     if (!rc && !path) rc = CHORUS_E_NOMEM;
@@ -419,7 +419,7 @@ static int parse_selection(struct job *j) {
     if (j->o->redo && (j->o->redo > n))
         return fail(j, CHORUS_E_INVALID, "--redo %zu: the book has %zu chapters", j->o->redo, n);
     for (size_t i = 0; i < n; i++)
-        if (j->sel[i]) j->n_sel++, j->chars_total += book_chapter_chars(j->b, i);
+        if (j->sel[i]) j->n_sel++, j->chars_total += chorus_book_chapter_chars(j->b, i);
     return CHORUS_OK;
 bad:
     return fail(j, CHORUS_E_INVALID,
@@ -453,10 +453,10 @@ static int add_subtitles(struct job *j, struct sub_writer *w, size_t i, double o
         size_t n = strcspn(line + off, "\n");
         struct sub_word sw = {.start = s, .end = e, .text = line + off, .len = n,
                               .sentence_end = se};
-        rc = sub_add(w, &sw, offset);
+        rc = chorus_sub_add(w, &sw, offset);
     }
     fclose(f);
-    sub_break(w);
+    chorus_sub_break(w);
     return rc;
 }
 
@@ -464,10 +464,10 @@ static int write_subtitles(struct job *j, const char *path, const size_t *idx, c
                            size_t n) {
     struct sub_writer *w;
     char err[512] = "";
-    int rc = sub_open(&w, path, j->o->subtitles, j->o->subtitle_words, err, sizeof err);
+    int rc = chorus_sub_open(&w, path, j->o->subtitles, j->o->subtitle_words, err, sizeof err);
     for (size_t k = 0; !rc && k < n; k++) rc = add_subtitles(j, w, idx[k], at[k]);
     if (w) {
-        int rc2 = sub_close(w, !rc, err, sizeof err);
+        int rc2 = chorus_sub_close(w, !rc, err, sizeof err);
         rc = rc ? rc : rc2;
     }
     return rc ? fail(j, rc, "subtitles: %s", err[0] ? err : chorus_strerror(rc)) : CHORUS_OK;
@@ -493,7 +493,7 @@ static int assemble_single(struct job *j, const size_t *idx, size_t n) {
                                  .language = chorus_book_language(j->b), .cover = cover,
                                  .cover_len = cover_len, .cover_mime = mime};
     char err[1024] = "";
-    if (!rc) rc = book_mux(j->o->output, mc, n, &meta, dur, err, sizeof err);
+    if (!rc) rc = chorus_book_mux(j->o->output, mc, n, &meta, dur, err, sizeof err);
     if (rc && rc != CHORUS_E_NOMEM) fail(j, rc, "%s", err);
     for (size_t k = 1; !rc && k < n; k++) at[k] = at[k - 1] + dur[k - 1];
     if (!rc && j->o->subtitles) {
@@ -620,7 +620,7 @@ static int speak_all(struct job *j, size_t *idx) {
         j->cur = i;
         j->nth = ++k;
         idx[k - 1] = i;
-        size_t chars = book_chapter_chars(j->b, i);
+        size_t chars = chorus_book_chapter_chars(j->b, i);
         if (chapter_done(j, i) && j->o->redo != i + 1) {
             json_t *c = manifest_chapter(j, i);
             double s = json_number_value(json_object_get(c, "seconds"));
@@ -655,7 +655,7 @@ int chorus_book_render(struct chorus_engine *e, struct chorus_book *b,
                        const struct chorus_book_render_options *opts) {
     if (!b) return CHORUS_E_INVALID;
     b->err[0] = 0;
-    if (!e || !opts) return book_fail(b, CHORUS_E_INVALID, "no engine or options given");
+    if (!e || !opts) return chorus_book_fail(b, CHORUS_E_INVALID, "no engine or options given");
     struct job j = {.e = e, .b = b, .o = opts};
     int rc = setup(&j);
     size_t *idx = rc ? NULL : calloc(j.n_sel ? j.n_sel : 1, sizeof *idx);
@@ -666,7 +666,7 @@ int chorus_book_render(struct chorus_engine *e, struct chorus_book *b,
         emit(&j, CHORUS_BOOK_ASSEMBLING, j.chars_before, j.audio_before, 0);
         rc = opts->split ? assemble_split(&j, idx, j.n_sel) : assemble_single(&j, idx, j.n_sel);
     }
-    if (rc == CHORUS_E_NOMEM && !b->err[0]) book_fail(b, rc, "out of memory");
+    if (rc == CHORUS_E_NOMEM && !b->err[0]) chorus_book_fail(b, rc, "out of memory");
     free(idx);
     free(j.sel);
     free(j.dir);

@@ -223,7 +223,7 @@ static int mux_to(const char *tmp, const char *out_path, const struct book_mux_c
     return rc;
 }
 
-int book_mux(const char *out_path, const struct book_mux_chapter *ch, size_t n,
+int chorus_book_mux(const char *out_path, const struct book_mux_chapter *ch, size_t n,
              const struct book_mux_meta *meta, double *durations, char *err, size_t errcap) {
     if (!n) {
         chorus_fmt(err, errcap, "no chapters to join");

@@ -150,7 +150,7 @@ static void md_front_matter(struct chorus_book *b, const char *s, size_t body) {
     }
 }
 
-int book_markdown_open(struct chorus_book *b, const char *s, size_t len) {
+int chorus_book_markdown_open(struct chorus_book *b, const char *s, size_t len) {
     struct md_head *h = NULL;
     size_t n = 0, body = 0;
     int rc = md_scan(s, len, &h, &n, &body);
@@ -177,12 +177,12 @@ int book_markdown_open(struct chorus_book *b, const char *s, size_t len) {
     /* text before the first chapter heading: kept as an opening chapter when it says much */
     size_t pre_end = first < n ? h[first].off : len;
     struct chorus_buf pre = {0};
-    rc = book_markdown_text(s + body, pre_end - body, &pre);
-    size_t pre_chars = rc ? 0 : book_utf8_chars(pre.p, pre.len);
+    rc = chorus_book_markdown_text(s + body, pre_end - body, &pre);
+    size_t pre_chars = rc ? 0 : chorus_book_utf8_chars(pre.p, pre.len);
     chorus_buf_release(&pre);
     if (!rc && (pre_chars >= 200 || first == n)) {
         const char *t = b->title ? b->title : "";
-        rc = book_add_chapter(b, t, strlen(t));
+        rc = chorus_book_add_chapter(b, t, strlen(t));
         if (!rc) b->ch[b->n_ch - 1].off = body, b->ch[b->n_ch - 1].len = pre_end - body;
     }
     for (size_t i = first; !rc && i < n; i++) {
@@ -193,7 +193,7 @@ int book_markdown_open(struct chorus_book *b, const char *s, size_t len) {
                 end = h[j].off;
                 break;
             }
-        rc = book_add_chapter(b, h[i].title, strlen(h[i].title));
+        rc = chorus_book_add_chapter(b, h[i].title, strlen(h[i].title));
         if (!rc) b->ch[b->n_ch - 1].off = h[i].off, b->ch[b->n_ch - 1].len = end - h[i].off;
     }
     for (size_t i = 0; i < n; i++) free(h[i].title);
@@ -290,7 +290,7 @@ static int md_block_line(const struct line *l, struct chorus_buf *out, int *para
     return rc;
 }
 
-int book_markdown_text(const char *s, size_t len, struct chorus_buf *out) {
+int chorus_book_markdown_text(const char *s, size_t len, struct chorus_buf *out) {
     struct line l, nx;
     int in_fence = 0, para = 0, rc = CHORUS_OK;
     for (size_t off = 0; !rc && next_line(s, len, off, &l); off = l.next) {
@@ -379,7 +379,7 @@ static void gutenberg(struct chorus_book *b, const char *s, size_t len, size_t *
     }
 }
 
-int book_text_open(struct chorus_book *b, const char *s, size_t len) {
+int chorus_book_text_open(struct chorus_book *b, const char *s, size_t len) {
     size_t from, to;
     gutenberg(b, s, len, &from, &to);
     struct line l, nx;
@@ -391,12 +391,12 @@ int book_text_open(struct chorus_book *b, const char *s, size_t len) {
         if (!head) continue;
         if (!b->n_ch && off > start) { /* the opening, before the first heading */
             struct chorus_buf t = {0};
-            rc = book_plain_text(s + start, off - start, &t);
-            size_t c = rc ? 0 : book_utf8_chars(t.p, t.len);
+            rc = chorus_book_plain_text(s + start, off - start, &t);
+            size_t c = rc ? 0 : chorus_book_utf8_chars(t.p, t.len);
             chorus_buf_release(&t);
             if (!rc && c >= 200) {
                 const char *tt = b->title ? b->title : "";
-                rc = book_add_chapter(b, tt, strlen(tt));
+                rc = chorus_book_add_chapter(b, tt, strlen(tt));
                 if (!rc) b->ch[0].off = start, b->ch[0].len = off - start;
             }
         }
@@ -424,19 +424,19 @@ int book_text_open(struct chorus_book *b, const char *s, size_t len) {
             struct book_chapter *c = &b->ch[b->n_ch - 1];
             c->len = off - c->off;
         }
-        rc = book_add_chapter(b, title, strlen(title));
+        rc = chorus_book_add_chapter(b, title, strlen(title));
         free(title);
         if (!rc) b->ch[b->n_ch - 1].off = off, b->ch[b->n_ch - 1].len = to - off;
     }
     if (!rc && !b->n_ch) {
         const char *tt = b->title ? b->title : "";
-        rc = book_add_chapter(b, tt, strlen(tt));
+        rc = chorus_book_add_chapter(b, tt, strlen(tt));
         if (!rc) b->ch[0].off = from, b->ch[0].len = to - from;
     }
     return rc;
 }
 
-int book_plain_text(const char *s, size_t len, struct chorus_buf *out) {
+int chorus_book_plain_text(const char *s, size_t len, struct chorus_buf *out) {
     struct line l;
     int para = 0;
     for (size_t off = 0; next_line(s, len, off, &l); off = l.next) {
@@ -458,13 +458,13 @@ int book_plain_text(const char *s, size_t len, struct chorus_buf *out) {
 
 /* ---- one HTML file ---- */
 
-int book_html_open(struct chorus_book *b, const char *s, size_t len) {
+int chorus_book_html_open(struct chorus_book *b, const char *s, size_t len) {
     static const char *const tags[] = {"h1", "h2", NULL};
     char **titles = NULL;
     size_t n = 0;
     int rc = CHORUS_OK;
     for (const char *const *t = tags; *t && !rc; t++) {
-        rc = book_html_headings(s, len, *t, &titles, &n);
+        rc = chorus_book_html_headings(s, len, *t, &titles, &n);
         if (!rc && n >= 2) {
             b->split_tag = *t;
             break;
@@ -474,32 +474,32 @@ int book_html_open(struct chorus_book *b, const char *s, size_t len) {
         titles = NULL;
         n = 0;
     }
-    if (!b->title) b->title = book_html_title(s, len);
+    if (!b->title) b->title = chorus_book_html_title(s, len);
     if (!rc && n >= 2) {
         /* text before the first heading is an opening chapter */
         struct chorus_buf pre = {0};
         struct book_html_opts o = {.split = b->split_tag, .from_nth = 0, .to_nth = 1};
-        rc = book_html_text(s, len, &o, &pre);
-        size_t c = rc ? 0 : book_utf8_chars(pre.p, pre.len);
+        rc = chorus_book_html_text(s, len, &o, &pre);
+        size_t c = rc ? 0 : chorus_book_utf8_chars(pre.p, pre.len);
         chorus_buf_release(&pre);
         if (!rc && c >= 200) {
-            rc = book_add_chapter(b, b->title ? b->title : "", b->title ? strlen(b->title) : 0);
+            rc = chorus_book_add_chapter(b, b->title ? b->title : "", b->title ? strlen(b->title) : 0);
             if (!rc) b->ch[b->n_ch - 1].nth = 0;
         }
         for (size_t i = 0; !rc && i < n; i++) {
-            rc = book_add_chapter(b, titles[i], strlen(titles[i]));
+            rc = chorus_book_add_chapter(b, titles[i], strlen(titles[i]));
             if (!rc) b->ch[b->n_ch - 1].nth = (long)i + 1;
         }
     } else if (!rc) {
         b->split_tag = NULL;
-        rc = book_add_chapter(b, b->title ? b->title : "", b->title ? strlen(b->title) : 0);
+        rc = chorus_book_add_chapter(b, b->title ? b->title : "", b->title ? strlen(b->title) : 0);
     }
     for (size_t i = 0; i < n; i++) free(titles[i]);
     free(titles);
     return rc;
 }
 
-int book_plain_chapter_text(struct chorus_book *b, size_t i, const char *src, size_t len,
+int chorus_book_plain_chapter_text(struct chorus_book *b, size_t i, const char *src, size_t len,
                             struct chorus_buf *out) {
     const struct book_chapter *c = &b->ch[i];
     if (b->kind == BOOK_HTML) {
@@ -509,9 +509,9 @@ int book_plain_chapter_text(struct chorus_book *b, size_t i, const char *src, si
             o.from_nth = c->nth;
             o.to_nth = i + 1 < b->n_ch ? b->ch[i + 1].nth : 0;
         }
-        return book_html_text(src, len, &o, out);
+        return chorus_book_html_text(src, len, &o, out);
     }
     if (c->off > len || c->len > len - c->off) return CHORUS_E_INVALID;
-    if (b->kind == BOOK_MARKDOWN) return book_markdown_text(src + c->off, c->len, out);
-    return book_plain_text(src + c->off, c->len, out);
+    if (b->kind == BOOK_MARKDOWN) return chorus_book_markdown_text(src + c->off, c->len, out);
+    return chorus_book_plain_text(src + c->off, c->len, out);
 }

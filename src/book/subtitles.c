@@ -25,7 +25,7 @@ struct sub_writer {
     int err;
 };
 
-int sub_open(struct sub_writer **out, const char *path, const char *kind, int per_word,
+int chorus_sub_open(struct sub_writer **out, const char *path, const char *kind, int per_word,
              char *err, size_t errcap) {
     *out = NULL;
     int vtt = kind && strcmp(kind, "vtt") == 0;
@@ -93,7 +93,7 @@ static int add_text(struct sub_writer *w, const char *s, size_t n) {
     return CHORUS_OK;
 }
 
-int sub_add(struct sub_writer *w, const struct sub_word *word, double offset) {
+int chorus_sub_add(struct sub_writer *w, const struct sub_word *word, double offset) {
     if (w->err) return w->err;
     double s = word->start + offset, e = word->end + offset;
     if (w->open && (w->per_word || s - w->end > CUE_GAP || e - w->start > CUE_MAX_SECONDS ||
@@ -111,9 +111,9 @@ int sub_add(struct sub_writer *w, const struct sub_word *word, double offset) {
     return CHORUS_OK;
 }
 
-void sub_break(struct sub_writer *w) { flush_cue(w); }
+void chorus_sub_break(struct sub_writer *w) { flush_cue(w); }
 
-int sub_close(struct sub_writer *w, int commit, char *err, size_t errcap) {
+int chorus_sub_close(struct sub_writer *w, int commit, char *err, size_t errcap) {
     if (!w) return CHORUS_OK;
     int rc = w->err;
     if (commit && !rc) flush_cue(w);
@@ -129,7 +129,7 @@ int sub_close(struct sub_writer *w, int commit, char *err, size_t errcap) {
     return rc;
 }
 
-int sub_sentence_end(const char *after, size_t n) {
+int chorus_sub_sentence_end(const char *after, size_t n) {
     for (size_t i = 0; i < n; i++) {
         char c = after[i];
         if (c == '.' || c == '!' || c == '?' || c == '\n' || c == ';' || c == ':') return 1;
@@ -137,7 +137,7 @@ int sub_sentence_end(const char *after, size_t n) {
     return 0;
 }
 
-void sub_span(const char *text, size_t lo, size_t hi, size_t *s, size_t *e) {
+void chorus_sub_span(const char *text, size_t lo, size_t hi, size_t *s, size_t *e) {
     while (*s > lo && !isspace((unsigned char)text[*s - 1])) (*s)--;
     while (*e < hi && !isspace((unsigned char)text[*e])) (*e)++;
 }
@@ -151,7 +151,7 @@ int chorus_subtitles_write(const char *path, const char *kind, const char *text,
     }
     size_t tlen = strlen(text);
     struct sub_writer *w;
-    int rc = sub_open(&w, path, kind, per_word, errbuf, errbuf_size);
+    int rc = chorus_sub_open(&w, path, kind, per_word, errbuf, errbuf_size);
     size_t prev_end = 0;
     for (size_t i = 0; !rc && i < n; i++) {
         const struct chorus_word *cw = &words[i];
@@ -160,15 +160,15 @@ int chorus_subtitles_write(const char *path, const char *kind, const char *text,
         size_t next = i + 1 < n && words[i + 1].text_offset >= end ? words[i + 1].text_offset
                                                                   : tlen;
         if (next > tlen) next = tlen;
-        int se = sub_sentence_end(text + end, next - end);
-        sub_span(text, prev_end, next, &beg, &end);
+        int se = chorus_sub_sentence_end(text + end, next - end);
+        chorus_sub_span(text, prev_end, next, &beg, &end);
         prev_end = end;
         struct sub_word sw = {.start = cw->start, .end = cw->end, .text = text + beg,
                               .len = end - beg, .sentence_end = se};
-        rc = sub_add(w, &sw, 0);
+        rc = chorus_sub_add(w, &sw, 0);
     }
     if (w) {
-        int rc2 = sub_close(w, !rc, errbuf, errbuf_size);
+        int rc2 = chorus_sub_close(w, !rc, errbuf, errbuf_size);
         rc = rc ? rc : rc2;
     }
     return rc;

@@ -11,7 +11,7 @@ struct zipread {
     zip_t *za;
 };
 
-int zipread_open(const char *path, struct zipread **out, char *err, size_t errcap) {
+int chorus_zipread_open(const char *path, struct zipread **out, char *err, size_t errcap) {
     *out = NULL;
     int ze = 0;
     zip_t *za = zip_open(path, ZIP_RDONLY | ZIP_CHECKCONS, &ze);
@@ -33,7 +33,7 @@ int zipread_open(const char *path, struct zipread **out, char *err, size_t errca
     return CHORUS_OK;
 }
 
-void zipread_close(struct zipread *z) {
+void chorus_zipread_close(struct zipread *z) {
     if (!z) return;
     zip_discard(z->za);
     free(z);
@@ -74,7 +74,7 @@ static int read_bounded(zip_file_t *zf, size_t max, char **out, size_t *len) {
     return CHORUS_OK;
 }
 
-int zipread_get(struct zipread *z, const char *name, size_t max, char **out, size_t *len,
+int chorus_zipread_get(struct zipread *z, const char *name, size_t max, char **out, size_t *len,
                 char *err, size_t errcap) {
     *out = NULL;
     zip_int64_t idx = zip_name_locate(z->za, name, 0);
@@ -144,7 +144,7 @@ static void push_segment(char *buf, size_t *blen, const char *p, size_t n) {
     buf[*blen] = 0;
 }
 
-int zipread_resolve(const char *base, const char *href, char **path, char **frag) {
+int chorus_zipread_resolve(const char *base, const char *href, char **path, char **frag) {
     *path = NULL;
     if (frag) *frag = NULL;
     size_t hl = strlen(href), bl = base ? strlen(base) : 0;

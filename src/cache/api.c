@@ -2,12 +2,19 @@
 #include <string.h>
 
 #include "cache/cache.h"
+#include "core/abi.h"
 #include "core/engine.h"
 
 int chorus_engine_cache_stats(struct chorus_engine *e, struct chorus_cache_stats *out) {
     if (!e || !out) return CHORUS_E_INVALID;
     char err[1024] = "";
-    int rc = chorus_cache_get_stats(e->cache, out, err, sizeof err);
+    struct chorus_cache_stats st;
+    memset(&st, 0, sizeof st);
+    st.size = sizeof st;
+    int rc = chorus_cache_get_stats(e->cache, &st, err, sizeof err);
+    if (rc == CHORUS_OK)
+        rc = chorus_abi_write(out, &st, sizeof st, CHORUS_CACHE_STATS_MIN, "chorus_cache_stats",
+                              err, sizeof err);
     if (rc) chorus_engine_set_err("%s", err);
     return rc;
 }

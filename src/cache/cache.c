@@ -156,7 +156,7 @@ const char *chorus_cache_dir(const struct chorus_cache *c) {
     return c ? c->dir : NULL;
 }
 
-void cache_warn(struct chorus_cache *c, const char *fmt, ...) {
+void chorus_cache_warn(struct chorus_cache *c, const char *fmt, ...) {
     char msg[1024];
     va_list ap;
     va_start(ap, fmt);
@@ -241,7 +241,7 @@ static const char schema[] =
 
 static int open_index(struct chorus_cache *c, int create, int retry, char *err, size_t errlen);
 
-int cache_open_locked(struct chorus_cache *c, int create, char *err, size_t errlen) {
+int chorus_cache_open_locked(struct chorus_cache *c, int create, char *err, size_t errlen) {
     return open_index(c, create, 1, err, errlen);
 }
 
@@ -295,7 +295,7 @@ static int open_index(struct chorus_cache *c, int create, int retry, char *err, 
         snprintf(aside, sizeof aside, "%s-shm", path);
         unlink(aside);
         unlink(path);
-        cache_warn(c, "index %s was damaged; started a new one", path);
+        chorus_cache_warn(c, "index %s was damaged; started a new one", path);
         return open_index(c, create, 0, err, errlen);
     }
     if (rc != SQLITE_OK) {
@@ -383,7 +383,7 @@ static int evict_damaged(struct chorus_cache *c, const struct chorus_cache_key *
     char path[PATH_MAX], err[256];
     chorus_cache_entry_path(c, key, path, sizeof path);
     pthread_mutex_lock(&c->mu);
-    if (cache_open_locked(c, 1, err, sizeof err) == 0 &&
+    if (chorus_cache_open_locked(c, 1, err, sizeof err) == 0 &&
         exec_sql(c->db, "BEGIN IMMEDIATE", err, sizeof err) == SQLITE_OK) {
         struct stat now;
         int same = seen == NULL ? (stat(path, &now) < 0)
@@ -410,7 +410,7 @@ int chorus_cache_contains(struct chorus_cache *c, const struct chorus_cache_key 
     char err[256];
     int found = 0;
     pthread_mutex_lock(&c->mu);
-    if (cache_open_locked(c, 0, err, sizeof err) == 0) {
+    if (chorus_cache_open_locked(c, 0, err, sizeof err) == 0) {
         sqlite3_stmt *st = NULL;
         if (sqlite3_prepare_v2(c->db, "SELECT 1 FROM entries WHERE key=?", -1, &st, NULL) == SQLITE_OK) {
             bind_text(st, 1, key->hex);
@@ -432,7 +432,7 @@ static int get_once(struct chorus_cache *c, const struct chorus_cache_key *key,
     int64_t size = -1;
     char sum_hex[65] = "";
     pthread_mutex_lock(&c->mu);
-    int orc = cache_open_locked(c, 1, err, sizeof err);
+    int orc = chorus_cache_open_locked(c, 1, err, sizeof err);
     if (orc == 0) {
         sqlite3_stmt *st = NULL;
         int rc = sqlite3_prepare_v2(c->db, "SELECT size, checksum FROM entries WHERE key=?", -1, &st, NULL);
@@ -452,7 +452,7 @@ static int get_once(struct chorus_cache *c, const struct chorus_cache_key *key,
         sqlite3_finalize(st);
     }
     pthread_mutex_unlock(&c->mu);
-    if (orc < 0) cache_warn(c, "%s", err);
+    if (orc < 0) chorus_cache_warn(c, "%s", err);
     atomic_fetch_add(&c->misses, 1); /* undone below on a hit */
     if (size < 0) return CHORUS_E_NOT_FOUND;
 
@@ -467,7 +467,7 @@ static int get_once(struct chorus_cache *c, const struct chorus_cache_key *key,
         if (e == ENOENT) { /* indexed but gone (removed by hand, or a race): drop the row */
             *again = !evict_damaged(c, key, NULL, sum_hex);
         } else {
-            cache_warn(c, "cannot read entry %s: %s", path, strerror(e));
+            chorus_cache_warn(c, "cannot read entry %s: %s", path, strerror(e));
         }
         return CHORUS_E_NOT_FOUND;
     }
@@ -502,7 +502,7 @@ static int get_once(struct chorus_cache *c, const struct chorus_cache_key *key,
         sqlite3_bind_int64(up, 1, now_ms());
         bind_text(up, 2, key->hex);
         if (sqlite3_step(up) != SQLITE_DONE)
-            cache_warn(c, "cannot record a hit in %s: %s", c->dir, sqlite3_errmsg(c->db));
+            chorus_cache_warn(c, "cannot record a hit in %s: %s", c->dir, sqlite3_errmsg(c->db));
     }
     sqlite3_finalize(up);
     pthread_mutex_unlock(&c->mu);
@@ -566,14 +566,14 @@ out:
     return rc;
 }
 
-int cache_index_insert(struct chorus_cache *c, const struct chorus_cache_key *key,
+int chorus_cache_index_insert(struct chorus_cache *c, const struct chorus_cache_key *key,
                        const char *tmp_path, uint64_t size, const unsigned char sum[32]) {
     char err[512] = "", path[PATH_MAX], sub[PATH_MAX], sum_hex[65];
     hex32(sum, sum_hex);
     chorus_cache_entry_path(c, key, path, sizeof path);
     chorus_fmt(sub, sizeof sub, "%s/entries/%.2s", c->dir, key->hex);
     pthread_mutex_lock(&c->mu);
-    int rc = cache_open_locked(c, 1, err, sizeof err) == 0 ? SQLITE_OK : SQLITE_ERROR;
+    int rc = chorus_cache_open_locked(c, 1, err, sizeof err) == 0 ? SQLITE_OK : SQLITE_ERROR;
     if (rc == SQLITE_OK) rc = exec_sql(c->db, "BEGIN IMMEDIATE", err, sizeof err);
     if (rc != SQLITE_OK) goto fail;
     /* the rename happens under the index's write lock, so an eviction or a clear in another
@@ -607,7 +607,7 @@ int cache_index_insert(struct chorus_cache *c, const struct chorus_cache_key *ke
         exec_sql(c->db, "ROLLBACK", NULL, 0);
         unlink(path);
         pthread_mutex_unlock(&c->mu);
-        cache_warn(c, "cannot index entry %s: %s", key->hex, err);
+        chorus_cache_warn(c, "cannot index entry %s: %s", key->hex, err);
         return CHORUS_E_IO;
     }
     pthread_mutex_unlock(&c->mu);
@@ -616,7 +616,7 @@ int cache_index_insert(struct chorus_cache *c, const struct chorus_cache_key *ke
 fail:
     pthread_mutex_unlock(&c->mu);
     unlink(tmp_path);
-    cache_warn(c, "%s", err[0] ? err : "cannot store an entry");
+    chorus_cache_warn(c, "%s", err[0] ? err : "cannot store an entry");
     return CHORUS_E_IO;
 }
 
@@ -636,7 +636,7 @@ int chorus_cache_get_stats(struct chorus_cache *c, struct chorus_cache_stats *ou
     char err[512] = "";
     int rc = CHORUS_OK;
     pthread_mutex_lock(&c->mu);
-    int orc = cache_open_locked(c, 0, err, sizeof err);
+    int orc = chorus_cache_open_locked(c, 0, err, sizeof err);
     if (orc == 0) {
         sqlite3_stmt *st = NULL;
         if (sqlite3_prepare_v2(c->db, "SELECT COUNT(*), COALESCE(SUM(size),0), COALESCE(SUM(hits),0) FROM entries",
@@ -691,7 +691,7 @@ int chorus_cache_clear(struct chorus_cache *c, uint64_t *entries, uint64_t *byte
     if (bytes) *bytes = 0;
     char err[512] = "";
     pthread_mutex_lock(&c->mu);
-    int orc = cache_open_locked(c, 0, err, sizeof err);
+    int orc = chorus_cache_open_locked(c, 0, err, sizeof err);
     if (orc > 0) { /* no index: at most orphan files */
         pthread_mutex_unlock(&c->mu);
         remove_entry_files(c);

@@ -53,13 +53,13 @@ struct chorus_cache {
 };
 
 /** Open (once) the directory and index; 0 on success. Caller holds c->mu. */
-int cache_open_locked(struct chorus_cache *c, int create, char *err, size_t errlen);
+int chorus_cache_open_locked(struct chorus_cache *c, int create, char *err, size_t errlen);
 /** Index a finished temporary file as key's entry: rename into place and insert, inside one
  *  write transaction, then evict down to the cap. Removes tmp_path on failure. */
-int cache_index_insert(struct chorus_cache *c, const struct chorus_cache_key *key,
+int chorus_cache_index_insert(struct chorus_cache *c, const struct chorus_cache_key *key,
                        const char *tmp_path, uint64_t size, const unsigned char sum[32]);
 /** Log a cache problem once per cache at WARN (then at DEBUG). */
-void cache_warn(struct chorus_cache *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void chorus_cache_warn(struct chorus_cache *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 static inline void le32_put(unsigned char *p, uint32_t v) {
     for (int i = 0; i < 4; i++) p[i] = (unsigned char)(v >> (8 * i));

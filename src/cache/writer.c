@@ -36,10 +36,10 @@ int chorus_cache_writer_begin(struct chorus_cache *c, const struct chorus_cache_
     *out = NULL;
     char err[512] = "";
     pthread_mutex_lock(&c->mu);
-    int rc = cache_open_locked(c, 1, err, sizeof err);
+    int rc = chorus_cache_open_locked(c, 1, err, sizeof err);
     pthread_mutex_unlock(&c->mu);
     if (rc) {
-        cache_warn(c, "%s", err);
+        chorus_cache_warn(c, "%s", err);
         return CHORUS_E_IO;
     }
     struct chorus_cache_writer *w = malloc(sizeof *w);
@@ -50,13 +50,13 @@ int chorus_cache_writer_begin(struct chorus_cache *c, const struct chorus_cache_
     chorus_fmt(w->path, sizeof w->path, "%s/tmp/%.16s-XXXXXX.tmp", c->dir, key->hex);
     w->fd = mkostemps(w->path, 4, O_CLOEXEC);
     if (w->fd < 0) {
-        cache_warn(c, "cannot create a temporary entry in %s/tmp: %s", c->dir, strerror(errno));
+        chorus_cache_warn(c, "cannot create a temporary entry in %s/tmp: %s", c->dir, strerror(errno));
         free(w);
         return CHORUS_E_IO;
     }
     unsigned char zero[CHORUS_CACHE_HEADER_SIZE] = {0};
     if (write(w->fd, zero, sizeof zero) != (ssize_t)sizeof zero) {
-        cache_warn(c, "cannot write %s: %s", w->path, strerror(errno));
+        chorus_cache_warn(c, "cannot write %s: %s", w->path, strerror(errno));
         chorus_cache_writer_abort(w);
         return CHORUS_E_IO;
     }
@@ -79,7 +79,7 @@ static int write_all(int fd, const unsigned char *p, size_t n) {
 
 static int flush_buf(struct chorus_cache_writer *w) {
     if (w->bn && write_all(w->fd, w->buf, w->bn) < 0) {
-        if (!w->failed) cache_warn(w->c, "cannot write %s: %s", w->path, strerror(errno));
+        if (!w->failed) chorus_cache_warn(w->c, "cannot write %s: %s", w->path, strerror(errno));
         w->failed = 1;
     }
     w->bn = 0;
@@ -219,13 +219,13 @@ int chorus_cache_writer_commit(struct chorus_cache_writer *w) {
     memcpy(h + 56, sum, 32);
     le32_put(h + 88, w->nrec);
     if (pwrite(w->fd, h, sizeof h, 0) != (ssize_t)sizeof h || close(w->fd) < 0) {
-        cache_warn(w->c, "cannot finish %s: %s", w->path, strerror(errno));
+        chorus_cache_warn(w->c, "cannot finish %s: %s", w->path, strerror(errno));
         w->fd = -1;
         chorus_cache_writer_abort(w);
         return CHORUS_E_IO;
     }
     w->fd = -1;
-    int rc = cache_index_insert(w->c, &w->key, w->path, w->plen + CHORUS_CACHE_HEADER_SIZE, sum);
+    int rc = chorus_cache_index_insert(w->c, &w->key, w->path, w->plen + CHORUS_CACHE_HEADER_SIZE, sum);
     free(w);
     return rc;
 }

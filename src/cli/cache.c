@@ -32,7 +32,7 @@ static const char *human(uint64_t n, char *buf, size_t cap) {
 }
 
 static int cache_stats(struct chorus_engine *e, int json) {
-    struct chorus_cache_stats st;
+    struct chorus_cache_stats st = {.size = sizeof st};
     int rc = chorus_engine_cache_stats(e, &st);
     if (rc != CHORUS_OK) {
         cli_err("cannot read the cache: %s", chorus_engine_errmsg(e));
@@ -91,7 +91,7 @@ int cli_cache(int argc, char **argv) {
     if (!strcmp(sub, "stats")) {
         status = cache_stats(e, json);
     } else if (!strcmp(sub, "path")) {
-        struct chorus_cache_stats st;
+        struct chorus_cache_stats st = {.size = sizeof st};
         chorus_engine_cache_stats(e, &st);
         if (!st.dir) {
             cli_err("no cache directory: set XDG_CACHE_HOME, HOME or [cache] dir");
@@ -107,7 +107,7 @@ int cli_cache(int argc, char **argv) {
             status = 1;
         } else {
             char a[32];
-            struct chorus_cache_stats st;
+            struct chorus_cache_stats st = {.size = sizeof st};
             chorus_engine_cache_stats(e, &st);
             printf("removed %" PRIu64 " entr%s (%s) from %s\n", n, n == 1 ? "y" : "ies",
                    human(bytes, a, sizeof a), st.dir ? st.dir : "the cache");

@@ -346,7 +346,7 @@ int cli_say(int argc, char **argv) {
             free(text);
             return 1;
         }
-        struct chorus_estimate est;
+        struct chorus_estimate est = {.size = sizeof est};
         int erc = chorus_estimate(ee, &r, &est);
         if (erc != CHORUS_OK) {
             cli_err("cannot estimate: %s", chorus_engine_errmsg(ee)[0] ? chorus_engine_errmsg(ee) : chorus_strerror(erc));

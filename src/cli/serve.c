@@ -13,8 +13,9 @@
 #include <unistd.h>
 
 #include "cli.h"
-#include "server/request.h"
-#include "server/server.h"
+#if CHORUS_WITH_SERVER
+#include "request.h"
+#include "server.h"
 
 static const char serve_usage[] =
     "usage: chorus serve [options]\n"
@@ -198,7 +199,7 @@ int cli_serve(int argc, char **argv) {
     mallopt(M_ARENA_MAX, 4);
 
     struct chorus_engine *e = NULL;
-    struct chorus_engine_options eo = {0};
+    struct chorus_engine_options eo = chorus_engine_options_default();
     eo.max_concurrent = maxc > 0 ? (int)maxc : 0;
     char err[1024] = "";
     int rc = chorus_engine_create2(&e, &eo, err, sizeof err);
@@ -279,3 +280,15 @@ out:
     chorus_engine_destroy(e);
     return status;
 }
+
+#else /* built with CHORUS_WITH_SERVER=OFF */
+
+int cli_serve(int argc, char **argv) {
+    (void)argc;
+    (void)argv;
+    cli_err("this chorus was built without the server (CHORUS_WITH_SERVER=OFF, which drops "
+            "libmicrohttpd): rebuild with cmake -DCHORUS_WITH_SERVER=ON to use `chorus serve`");
+    return 1;
+}
+
+#endif

@@ -1,4 +1,5 @@
 /* engine.c — the engine handle: config, registry, backend instances, limiter, listings. */
+#include "core/abi.h"
 #include "core/engine.h"
 
 #include <ctype.h>
@@ -13,6 +14,7 @@
 #include "core/log.h"
 #include "core/util.h"
 
+#define CHORUS_BACKEND_DROPPED(name, option)
 #define CHORUS_BACKEND(sym) extern const struct chorus_backend_desc sym;
 #include "backends/backends.def"
 #undef CHORUS_BACKEND
@@ -22,6 +24,19 @@ static const struct chorus_backend_desc *const registry[] = {
 #include "backends/backends.def"
 #undef CHORUS_BACKEND
     NULL};
+#undef CHORUS_BACKEND_DROPPED
+
+/* Backends this build left out (a CHORUS_WITH_* option OFF): named so a request for one says
+ * how to get it rather than "unknown". */
+static const struct {
+    const char *name, *option;
+} dropped[] = {
+#define CHORUS_BACKEND(sym)
+#define CHORUS_BACKEND_DROPPED(name, option) {name, option},
+#include "backends/backends.def"
+#undef CHORUS_BACKEND
+#undef CHORUS_BACKEND_DROPPED
+    {NULL, NULL}};
 
 /* Names the prior implementation used for its backends, routed to ours. */
 static const struct {
@@ -70,8 +85,16 @@ int chorus_engine_create2(struct chorus_engine **out, const struct chorus_engine
                           char *errbuf, size_t errbuf_size) {
     if (!out) return CHORUS_E_INVALID;
     *out = NULL;
-    struct chorus_engine_options o = {0};
-    if (opts) o = *opts;
+    struct chorus_engine_options o = chorus_engine_options_default();
+    if (opts) {
+        char aerr[1024];
+        if (chorus_abi_read(&o, sizeof o, opts, CHORUS_ENGINE_OPTIONS_MIN, "chorus_engine_options",
+                            aerr, sizeof aerr)) {
+            chorus_engine_set_err("%s", aerr);
+            if (errbuf) chorus_fmt(errbuf, errbuf_size, "%s", engine_err);
+            return CHORUS_E_INVALID;
+        }
+    }
     struct chorus_engine *e = calloc(1, sizeof *e);
     if (!e) return CHORUS_E_NOMEM;
     pthread_mutex_init(&e->mu, NULL);
@@ -164,11 +187,24 @@ const struct chorus_config *chorus_backend_config(const struct chorus_backend *b
     return b->engine->cfg;
 }
 
-void chorus_engine_get_stats(struct chorus_engine *e, struct chorus_engine_stats *out) {
-    memset(out, 0, sizeof *out);
-    if (!e) return;
-    chorus_limiter_stats(e->limiter, &out->max_concurrent, &out->active, &out->queued,
-                         &out->started_total);
+void chorus_engine_options_init(struct chorus_engine_options *o, size_t size) {
+    struct chorus_engine_options def;
+    memset(&def, 0, sizeof def);
+    chorus_abi_init(o, size, &def, sizeof def);
+}
+
+int chorus_engine_get_stats(struct chorus_engine *e, struct chorus_engine_stats *out) {
+    if (!e || !out) return CHORUS_E_INVALID;
+    struct chorus_engine_stats st;
+    memset(&st, 0, sizeof st);
+    st.size = sizeof st;
+    chorus_limiter_stats(e->limiter, &st.max_concurrent, &st.active, &st.queued,
+                         &st.started_total);
+    char err[1024];
+    int rc = chorus_abi_write(out, &st, sizeof st, CHORUS_ENGINE_STATS_MIN, "chorus_engine_stats",
+                              err, sizeof err);
+    if (rc) chorus_engine_set_err("%s", err);
+    return rc;
 }
 
 /* Match `name` against the registry: exact names first, then prefix patterns, then the prior
@@ -201,6 +237,20 @@ static const struct chorus_backend_desc *registry_match(const char *name, const 
     return NULL;
 }
 
+/* The build option that left out backend `name` (or an instance of it, "name_..."), or NULL. */
+static const char *dropped_option(const char *name) {
+    for (size_t i = 0; name && dropped[i].name; i++) {
+        size_t n = strlen(dropped[i].name);
+        if (!strncasecmp(name, dropped[i].name, n) && (name[n] == 0 || name[n] == '_'))
+            return dropped[i].option;
+        for (size_t k = 0; k < sizeof legacy_aliases / sizeof legacy_aliases[0]; k++)
+            if (!strcmp(legacy_aliases[k].target, dropped[i].name) &&
+                !strncasecmp(name, legacy_aliases[k].prefix, strlen(legacy_aliases[k].prefix)))
+                return dropped[i].option;
+    }
+    return NULL;
+}
+
 static void known_backends(char *buf, size_t cap) {
     size_t off = 0;
     buf[0] = 0;
@@ -223,6 +273,14 @@ int chorus_engine_backend(struct chorus_engine *e, const char *name, struct chor
     if (!d) {
         char known[512];
         known_backends(known, sizeof known);
+        const char *opt = dropped_option(name);
+        if (opt) {
+            chorus_fmt(err, errlen,
+                       "backend '%s' is not in this build: chorus was built without it (%s=OFF); "
+                       "rebuild with cmake -D%s=ON, or use one of: %s",
+                       name, opt, opt, known);
+            return CHORUS_E_UNAVAILABLE;
+        }
         chorus_fmt(err, errlen, "unknown backend '%s'; known backends: %s", name ? name : "",
                    known);
         return CHORUS_E_UNKNOWN_BACKEND;
@@ -352,6 +410,13 @@ int chorus_backend_options(struct chorus_engine *e, const char *backend,
     if (!d) {
         char known[512];
         known_backends(known, sizeof known);
+        const char *opt = dropped_option(backend);
+        if (opt) {
+            chorus_engine_set_err("backend '%s' is not in this build: chorus was built without it "
+                                  "(%s=OFF); rebuild with cmake -D%s=ON, or use one of: %s",
+                                  backend, opt, opt, known);
+            return CHORUS_E_UNAVAILABLE;
+        }
         chorus_engine_set_err("unknown backend '%s'; known backends: %s", backend ? backend : "",
                               known);
         return CHORUS_E_UNKNOWN_BACKEND;

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "audio/audio.h"
+#include "core/abi.h"
 #include "core/stream_internal.h"
 #include "core/util.h"
 
@@ -120,16 +121,21 @@ int chorus_synthesize_file(struct chorus_engine *e, const struct chorus_request 
         chorus_fmt(errbuf, errbuf_size, "no output path given");
         return CHORUS_E_INVALID;
     }
-    struct chorus_request r = *req;
+    struct chorus_request r = chorus_request_default();
+    char aerr[1024];
+    if (chorus_abi_read(&r, sizeof r, req, CHORUS_REQUEST_MIN, "chorus_request", aerr,
+                        sizeof aerr)) {
+        chorus_fmt(errbuf, errbuf_size, "%s", aerr);
+        return CHORUS_E_INVALID;
+    }
     if (r.format == CHORUS_FORMAT_DEFAULT) r.format = chorus_format_from_path(path);
     if (r.format == CHORUS_FORMAT_DEFAULT) r.format = CHORUS_FORMAT_WAV;
-    r.flags |= CHORUS_FLAG_FILE_OUTPUT;
-    struct file_ctx f = {-1, 0, req->callback, req->userdata};
+    struct file_ctx f = {-1, 0, r.callback, r.userdata};
     r.callback = file_cb;
     r.userdata = &f;
 
     struct chorus_stream *s = NULL;
-    int rc = chorus_stream_open(e, &r, &s);
+    int rc = chorus_stream_open_internal(e, &r, CHORUS_SFLAG_FILE_OUTPUT, &s);
     if (rc != CHORUS_OK) {
         chorus_fmt(errbuf, errbuf_size, "%s", s ? chorus_stream_errmsg(s) : chorus_strerror(rc));
         chorus_stream_destroy(s);

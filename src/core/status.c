@@ -4,6 +4,10 @@ const char *chorus_version(void) {
     return CHORUS_VERSION_STRING;
 }
 
+unsigned chorus_version_number(void) {
+    return CHORUS_VERSION_NUMBER;
+}
+
 const char *chorus_strerror(int status) {
     switch (status) {
 #define X(name, value, text)                                                                      \

@@ -22,6 +22,7 @@
 #include "cache/cache.h"
 #include "core/engine.h"
 #include "core/log.h"
+#include "core/abi.h"
 #include "core/stream_internal.h"
 #include "core/util.h"
 #include "text/text.h"
@@ -42,11 +43,11 @@ struct chorus_sink {
 
 /* ---------------------------------------------------------------- request ---- */
 
-struct chorus_request chorus_request_default(void) {
-    struct chorus_request r;
-    memset(&r, 0, sizeof r);
-    r.speed = 1.0f;
-    return r;
+void chorus_request_init(struct chorus_request *r, size_t size) {
+    struct chorus_request def;
+    memset(&def, 0, sizeof def);
+    def.speed = 1.0f;
+    chorus_abi_init(r, size, &def, sizeof def);
 }
 
 /* Record the stream's first failure (a cancellation may be replaced by the real cause); the
@@ -224,6 +225,11 @@ static int resolve_voice(struct chorus_stream *s, const char *want) {
 
 int chorus_stream_open(struct chorus_engine *e, const struct chorus_request *req,
                        struct chorus_stream **out) {
+    return chorus_stream_open_internal(e, req, 0, out);
+}
+
+int chorus_stream_open_internal(struct chorus_engine *e, const struct chorus_request *creq,
+                                unsigned sflags, struct chorus_stream **out) {
     if (!out) return CHORUS_E_INVALID;
     *out = NULL;
     struct chorus_stream *s = calloc(1, sizeof *s);
@@ -233,11 +239,21 @@ int chorus_stream_open(struct chorus_engine *e, const struct chorus_request *req
     atomic_init(&s->cancel, 0);
     s->engine = e;
     *out = s;
-    if (!e || !req) return fail(s, CHORUS_E_INVALID, "no engine or request given");
+    if (!e || !creq) return fail(s, CHORUS_E_INVALID, "no engine or request given");
+    struct chorus_request rq = chorus_request_default();
+    char err[1024];
+    if (chorus_abi_read(&rq, sizeof rq, creq, CHORUS_REQUEST_MIN, "chorus_request", err, sizeof err))
+        return fail(s, CHORUS_E_INVALID, "%s", err);
+    const struct chorus_request *req = &rq;
+    if (req->flags & ~CHORUS_FLAG_PUBLIC_MASK)
+        return fail(s, CHORUS_E_INVALID,
+                    "request flags 0x%x include bits this library does not know (0x%x): use the "
+                    "CHORUS_FLAG_* of the chorus.h this library was built with",
+                    req->flags, req->flags & ~CHORUS_FLAG_PUBLIC_MASK);
 
     s->callback = req->callback;
     s->userdata = req->userdata;
-    s->flags = req->flags;
+    s->flags = req->flags | sflags;
     s->input = req->input;
     s->speed = req->speed > 0 ? req->speed : 1.0f;
     if (!(s->speed >= 0.25f && s->speed <= 4.0f))
@@ -258,7 +274,6 @@ int chorus_stream_open(struct chorus_engine *e, const struct chorus_request *req
 
     /* backend */
     const char *bname = req->backend && *req->backend ? req->backend : chorus_engine_default_backend(e);
-    char err[1024];
     int rc = chorus_engine_backend(e, bname, &s->backend, err, sizeof err);
     if (rc != CHORUS_OK) return fail(s, rc, "%s", err);
     struct chorus_probe why;
@@ -301,8 +316,12 @@ int chorus_stream_open(struct chorus_engine *e, const struct chorus_request *req
     if ((int)s->format < 0 || s->format >= CHORUS_FORMAT_COUNT_)
         return fail(s, CHORUS_E_FORMAT, "invalid output format %d", (int)req->format);
     if (!chorus_format_supported(s->format))
-        return fail(s, CHORUS_E_FORMAT, "output format %s is not available in this build",
-                    chorus_format_name(s->format));
+        return fail(s, CHORUS_E_FORMAT, "output format %s is not available in this build%s",
+                    chorus_format_name(s->format),
+                    s->format == CHORUS_FORMAT_AAC && !CHORUS_WITH_AAC
+                        ? ": chorus was built with CHORUS_WITH_AAC=OFF (no libavcodec); rebuild "
+                          "with cmake -DCHORUS_WITH_AAC=ON, or choose wav, mp3, opus, flac or pcm"
+                        : "");
     rc = chorus_format_pick_rate(s->format, req->sample_rate, d->sample_rate, &s->out_rate, err, sizeof err);
     if (rc != CHORUS_OK) return fail(s, rc, "%s", err);
     s->req_rate = req->sample_rate;
@@ -469,7 +488,7 @@ int chorus_sink_encoded(struct chorus_sink *k, enum chorus_format fmt, const voi
         /* bytes go to the caller untouched (single job, same format, no samples wanted) */
         s->passthrough_used = 1;
         if (chorus_buf_append(&s->pend_bytes, data, n) < 0) return CHORUS_E_NOMEM;
-        int rc = emit_raw_chunk(s);
+        int rc = chorus_stream_emit_raw_chunk(s);
         return rc ? rc : check_cancel(s);
     }
     if (!k->dec) {
@@ -534,7 +553,7 @@ int chorus_sink_mark(struct chorus_sink *k, const char *name, double time) {
 
 /* ---------------------------------------------------------------- segments ---- */
 
-int seg_copy_take(struct seg_copy *c, const struct chorus_textseg *src) {
+int chorus_seg_copy_take(struct seg_copy *c, const struct chorus_textseg *src) {
     memset(c, 0, sizeof *c);
     c->seg = *src;
     c->text = chorus_strndup(src->text ? src->text : "", src->len);
@@ -559,11 +578,11 @@ int seg_copy_take(struct seg_copy *c, const struct chorus_textseg *src) {
     c->seg.marks = (const char *const *)c->marks;
     return 0;
 oom:
-    seg_copy_release(c);
+    chorus_seg_copy_release(c);
     return CHORUS_E_NOMEM;
 }
 
-void seg_copy_release(struct seg_copy *c) {
+void chorus_seg_copy_release(struct seg_copy *c) {
     free(c->text);
     free(c->map);
     free(c->voice);
@@ -607,7 +626,7 @@ static int run_segment(struct chorus_stream *s, const struct chorus_textseg *seg
     job.is_first = index == 0;
     job.is_last = is_last;
     job.passthrough_ok = job.is_first && is_last && s->req_rate == 0 &&
-                         (s->flags & CHORUS_FLAG_NO_SAMPLES) && !(s->flags & CHORUS_FLAG_FILE_OUTPUT);
+                         (s->flags & CHORUS_FLAG_NO_SAMPLES) && !(s->flags & CHORUS_SFLAG_FILE_OUTPUT);
     job.stream = s;
     struct chorus_sink sink = {.s = s, .seg = seg, .job = &job, .passthrough = job.passthrough_ok};
     s->speed_time_div = 1.0f; /* engines report times in their own (already sped-up) audio */
@@ -652,7 +671,7 @@ static int run_segment(struct chorus_stream *s, const struct chorus_textseg *seg
     return 0;
 }
 
-int emit_raw_chunk(struct chorus_stream *s) {
+int chorus_stream_emit_raw_chunk(struct chorus_stream *s) {
     struct chorus_chunk c = {0};
     c.index = s->chunk_index++;
     c.sample_rate = s->out_rate;
@@ -689,7 +708,7 @@ static int run_pipeline(struct chorus_stream *s) {
     struct chorus_output_opts oo = {0};
     oo.format = s->format;
     oo.sample_rate = s->out_rate;
-    oo.enc.seekable = (s->flags & CHORUS_FLAG_FILE_OUTPUT) != 0;
+    oo.enc.seekable = (s->flags & CHORUS_SFLAG_FILE_OUTPUT) != 0;
     oo.enc.compression = -1;
     oo.volume = s->volume;
     /* joins and shaping: [BACKEND] then [chorus] crossfade_ms, fade_ms, trim_silence,
@@ -715,17 +734,17 @@ static int run_pipeline(struct chorus_stream *s) {
     unsigned index = 0;
     while (have > 0) {
         struct seg_copy cp;
-        rc = seg_copy_take(&cp, &cur);
+        rc = chorus_seg_copy_take(&cp, &cur);
         if (rc) return fail(s, CHORUS_E_NOMEM, "out of memory");
         int more = chorus_textiter_next(s->iter, &next);
         if (more < 0) {
-            seg_copy_release(&cp);
+            chorus_seg_copy_release(&cp);
             return fail(s, more, "%s", chorus_textiter_errmsg(s->iter));
         }
         rc = run_segment(s, &cp.seg, index++, more == 0);
         if (!rc) rc = emit_progress(s, cp.seg.src_offset + cp.seg.src_len);
         s->cur_seg = NULL;
-        seg_copy_release(&cp);
+        chorus_seg_copy_release(&cp);
         if (rc) return check_cancel(s) ? CHORUS_E_CANCELLED : rc;
         cur = next;
         have = more;

@@ -64,7 +64,16 @@ struct chorus_stream {
     size_t qhead, qn;
 };
 
-int emit_raw_chunk(struct chorus_stream *s);
+/* Stream flags only the library sets (the public ones are enum chorus_request_flags). */
+#define CHORUS_SFLAG_FILE_OUTPUT (1u << 31) /* output goes to a seekable file (file.c) */
+#define CHORUS_FLAG_PUBLIC_MASK                                                                   \
+    (CHORUS_FLAG_NO_CACHE | CHORUS_FLAG_NO_SAMPLES | CHORUS_FLAG_NO_NORMALIZE)
+
+/* chorus_stream_open() with internal stream flags (CHORUS_SFLAG_*) added to the request's. */
+int chorus_stream_open_internal(struct chorus_engine *e, const struct chorus_request *req,
+                                unsigned sflags, struct chorus_stream **out);
+
+int chorus_stream_emit_raw_chunk(struct chorus_stream *s);
 
 /* A segment copied out of the iterator (which owns its storage only until the next call). */
 struct seg_copy {
@@ -74,7 +83,7 @@ struct seg_copy {
     char *voice;
     char **marks;
 };
-int seg_copy_take(struct seg_copy *c, const struct chorus_textseg *src);
-void seg_copy_release(struct seg_copy *c);
+int chorus_seg_copy_take(struct seg_copy *c, const struct chorus_textseg *src);
+void chorus_seg_copy_release(struct seg_copy *c);
 
 #endif

@@ -1,12 +1,12 @@
 /* guard.c — Host, Origin and Content-Type rules for a server without an API key (guard.h). */
-#include "server/guard.h"
+#include "guard.h"
 
 #include <arpa/inet.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
 
-#include "server/request.h"
+#include "request.h"
 
 /* Split "name:port" or "[v6]:port" into the bare name (brackets removed). 0 if malformed. */
 static int host_name(const char *hp, char *out, size_t cap) {

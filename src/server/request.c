@@ -1,5 +1,5 @@
 /* request.c — parsing and validating speech request bodies; model and voice name mapping. */
-#include "server/request.h"
+#include "request.h"
 
 #include <arpa/inet.h>
 #include <jansson.h>

@@ -3,9 +3,9 @@
  * authentication, admission (slots and a bounded queue), the JSON endpoints, metrics and
  * graceful shutdown. The speech endpoints live in speech.c.
  */
-#include "server/server_internal.h"
+#include "server_internal.h"
 
-#include "server/guard.h"
+#include "guard.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -247,7 +247,7 @@ void srv_metrics_generation(struct srv *s, int outcome, double ttfb, double wall
 }
 
 static char *metrics_text(struct srv *s) {
-    struct chorus_engine_stats es;
+    struct chorus_engine_stats es = {.size = sizeof es};
     chorus_engine_get_stats(s->engine, &es);
     pthread_mutex_lock(&s->mu);
     int active = s->active, queued = s->queued, max_active = s->max_active;
@@ -318,7 +318,7 @@ static char *metrics_text(struct srv *s) {
             "# HELP chorus_audio_seconds_total Seconds of audio generated.\n"
             "# TYPE chorus_audio_seconds_total counter\nchorus_audio_seconds_total %.3f\n",
             (unsigned long long)m.bytes_out, m.audio_seconds);
-    struct chorus_cache_stats cs;
+    struct chorus_cache_stats cs = {.size = sizeof cs};
     if (chorus_engine_cache_stats(s->engine, &cs) == CHORUS_OK) {
         fprintf(f,
                 "# HELP chorus_cache_enabled 1 if generations read and write the audio cache.\n"
@@ -985,7 +985,7 @@ int srv_start(struct chorus_engine *e, const struct srv_options *o, struct srv *
     pthread_mutex_init(&s->mmu, NULL);
     pthread_mutex_init(&s->wmu, NULL);
     atomic_init(&s->held, 0);
-    struct chorus_engine_stats st;
+    struct chorus_engine_stats st = {.size = sizeof st};
     chorus_engine_get_stats(e, &st);
     s->max_active = o->max_concurrent > 0 ? o->max_concurrent : st.max_concurrent;
     if (s->max_active <= 0) s->max_active = 1;

@@ -12,9 +12,9 @@
 #include <stdatomic.h>
 #include <stdint.h>
 
-#include "server/request.h"
-#include "server/server.h"
-#include "server/watch.h"
+#include "request.h"
+#include "server.h"
+#include "watch.h"
 
 /** Longest URL routed (longer: 414 in the JSON envelope, up to libmicrohttpd's own limit). */
 #define SRV_MAX_URL 2048

@@ -14,7 +14,7 @@
 #include <string.h>
 #include <strings.h>
 
-#include "server/server_internal.h"
+#include "server_internal.h"
 
 enum gen_mode { GEN_AUDIO, GEN_SSE, GEN_NDJSON };
 

@@ -1,5 +1,5 @@
 /* watch.c — per-connection deadlines and the reaper thread (see watch.h). */
-#include "server/watch.h"
+#include "watch.h"
 
 #include <linux/sockios.h>
 #include <stdlib.h>
@@ -7,7 +7,7 @@
 #include <sys/socket.h>
 #include <time.h>
 
-#include "server/server_internal.h"
+#include "server_internal.h"
 
 struct srv_conn {
     struct srv_conn *prev, *next; /* in srv.conns, guarded by srv.wmu */

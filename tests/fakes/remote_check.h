@@ -63,7 +63,7 @@ static __attribute__((unused)) int run_cb(const struct chorus_event *ev, void *u
 }
 
 static __attribute__((unused)) struct chorus_engine *remote_engine(void) {
-    struct chorus_engine_options o = {0};
+    struct chorus_engine_options o = chorus_engine_options_default();
     o.no_config = 1;
     struct chorus_engine *e = NULL;
     if (chorus_engine_create(&e, &o) != CHORUS_OK) return NULL;

@@ -22,7 +22,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     size_t n = size - 1;
     switch (data[0] % 4) {
     case 0: {
-        char *out = cb_preprocess(s, n);
+        char *out = chorus_cb_preprocess(s, n);
         if (out && strlen(out) > 2 * n) abort(); /* the bound the buffer was sized for */
         free(out);
         break;
@@ -33,7 +33,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         memcpy(a, s, n);
         a[n] = '\0';
         size_t half = strlen(a) / 2;
-        double m = cb_text_match(a + half, a);
+        double m = chorus_cb_text_match(a + half, a);
         if (!(m >= 0.0 && m <= 1.0)) abort();
         free(a);
         break;
@@ -49,7 +49,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     }
     default: {
         size_t total = 0;
-        (void)cb_parse_voice_list(s, n, data[0] & 4 ? 1 : 0, on_name, &total);
+        (void)chorus_cb_parse_voice_list(s, n, data[0] & 4 ? 1 : 0, on_name, &total);
         break;
     }
     }

@@ -8,7 +8,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     struct kokoro_config c;
     char err[512];
-    if (kokoro_config_parse(&c, (const char *)data, size, "fuzz", err, sizeof err) == 0)
-        (void)kokoro_vocab_id(&c, 0x259);
+    if (chorus_kokoro_config_parse(&c, (const char *)data, size, "fuzz", err, sizeof err) == 0)
+        (void)chorus_kokoro_vocab_id(&c, 0x259);
     return 0;
 }

@@ -42,7 +42,7 @@ static struct chorus_engine *cache_engine(const char *dir, const char *max_bytes
     if (max_bytes) fprintf(f, "max_bytes = \"%s\"\n", max_bytes);
     if (extra) fputs(extra, f);
     fclose(f);
-    struct chorus_engine_options o = {0};
+    struct chorus_engine_options o = chorus_engine_options_default();
     o.config_path = cfg;
     struct chorus_engine *e = NULL;
     char err[512] = "";
@@ -106,7 +106,7 @@ static int speak(struct chorus_engine *e, const char *text, enum chorus_format f
 }
 
 static struct chorus_cache_stats stats(struct chorus_engine *e) {
-    struct chorus_cache_stats st;
+    struct chorus_cache_stats st = {.size = sizeof st};
     if (chorus_engine_cache_stats(e, &st) != CHORUS_OK) memset(&st, 0xff, sizeof st);
     return st;
 }
@@ -374,7 +374,7 @@ TEST(test_no_cache_flag_and_disabled) {
     unsetenv("CHORUS_CACHE");
 
     /* engines without config (the other subsystems' tests) have no cache at all */
-    struct chorus_engine_options o = {0};
+    struct chorus_engine_options o = chorus_engine_options_default();
     o.no_config = 1;
     CHECK_EQ_INT(chorus_engine_create(&e, &o), CHORUS_OK);
     st = stats(e);
@@ -394,7 +394,7 @@ TEST(test_bad_settings_are_reported) {
     CHECK(f);
     fputs("[cache]\nmax_bytes = \"lots\"\n", f);
     fclose(f);
-    struct chorus_engine_options o = {0};
+    struct chorus_engine_options o = chorus_engine_options_default();
     o.config_path = cfg;
     struct chorus_engine *e = NULL;
     char err[512] = "";
@@ -418,7 +418,7 @@ TEST(test_bad_settings_are_reported) {
     setenv("CHORUS_LOG", "error", 1);
     CHECK_EQ_INT(speak(e, "Still speaks.", CHORUS_FORMAT_WAV, 0, &a), CHORUS_OK);
     CHECK(a.n > 1000);
-    struct chorus_cache_stats st;
+    struct chorus_cache_stats st = {.size = sizeof st};
     CHECK_EQ_INT(chorus_engine_cache_stats(e, &st), CHORUS_E_IO);
     CHECK_EQ_INT(st.enabled, 0);
     CHECK_MSG(strstr(chorus_engine_errmsg(e), "cannot create cache directory") && strstr(chorus_engine_errmsg(e), filedir),
@@ -655,7 +655,7 @@ TEST(test_eviction_is_lru_and_respects_the_cap) {
     CHECK_EQ_INT(put_entry(c, "A", 5000, 1), CHORUS_OK);
     CHECK_EQ_INT(put_entry(c, "B", 5000, 2), CHORUS_OK);
     CHECK_EQ_INT(put_entry(c, "C", 5000, 3), CHORUS_OK);
-    struct chorus_cache_stats st;
+    struct chorus_cache_stats st = {.size = sizeof st};
     chorus_cache_get_stats(c, &st, NULL, 0);
     CHECK_EQ_INT(st.entries, 3);
     CHECK(get_entry(c, "A", 5000, 1)); /* A is now the most recently used */
@@ -736,7 +736,7 @@ static int child_work(const char *dir, int id) {
             if (!get_entry(c, "shared", 3000, -1) && chorus_cache_contains(c, &k)) bad++;
         }
     }
-    struct chorus_cache_stats st;
+    struct chorus_cache_stats st = {.size = sizeof st};
     chorus_cache_get_stats(c, &st, NULL, 0);
     if (st.corrupt) bad++;
     chorus_cache_destroy(c);
@@ -759,7 +759,7 @@ TEST(test_two_processes_share_a_directory) {
     }
     struct chorus_cache *c = chorus_cache_create(dir, 120000, 1);
     CHECK(c);
-    struct chorus_cache_stats st;
+    struct chorus_cache_stats st = {.size = sizeof st};
     CHECK_EQ_INT(chorus_cache_get_stats(c, &st, NULL, 0), CHORUS_OK);
     CHECK(st.entries > 0);
     CHECK(st.bytes <= 120000);

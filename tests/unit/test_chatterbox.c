@@ -52,7 +52,7 @@ static struct chorus_engine *engine_for(const char *url, const char *api) {
     setenv("CHATTERBOX_URL", url, 1);
     if (api) setenv("CHATTERBOX_API", api, 1);
     else unsetenv("CHATTERBOX_API");
-    struct chorus_engine_options eo = {0};
+    struct chorus_engine_options eo = chorus_engine_options_default();
     eo.no_config = 1;
     struct chorus_engine *e = NULL;
     if (chorus_engine_create(&e, &eo) != CHORUS_OK) return NULL;
@@ -154,23 +154,23 @@ TEST(preprocess_rules) {
         {"In the U.S.", "In the U S."},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-        char *out = cb_preprocess(cases[i].in, strlen(cases[i].in));
+        char *out = chorus_cb_preprocess(cases[i].in, strlen(cases[i].in));
         CHECK(out != NULL);
         CHECK_MSG(!strcmp(out, cases[i].want), "preprocess(\"%s\") = \"%s\", want \"%s\"",
                   cases[i].in, out, cases[i].want);
         free(out);
     }
-    char *empty = cb_preprocess("[1]", 3);
+    char *empty = chorus_cb_preprocess("[1]", 3);
     CHECK_STR(empty, "");
     free(empty);
 }
 
 TEST(transcript_match) {
-    CHECK_NEAR(cb_text_match("The quick brown fox.", "the quick brown fox"), 1.0, 1e-9);
-    CHECK_NEAR(cb_text_match("a b c d", "a b x d"), 0.75, 1e-9);
-    CHECK_NEAR(cb_text_match("hello world", ""), 0.0, 1e-9);
-    CHECK_NEAR(cb_text_match("hello world", "goodbye moon"), 0.0, 1e-9);
-    double partial = cb_text_match("one two three four five six", "one two four six");
+    CHECK_NEAR(chorus_cb_text_match("The quick brown fox.", "the quick brown fox"), 1.0, 1e-9);
+    CHECK_NEAR(chorus_cb_text_match("a b c d", "a b x d"), 0.75, 1e-9);
+    CHECK_NEAR(chorus_cb_text_match("hello world", ""), 0.0, 1e-9);
+    CHECK_NEAR(chorus_cb_text_match("hello world", "goodbye moon"), 0.0, 1e-9);
+    double partial = chorus_cb_text_match("one two three four five six", "one two four six");
     CHECK(partial > 0.7 && partial < 0.9);
 }
 
@@ -506,7 +506,7 @@ TEST(cancel_stops_before_the_next_chunk) {
     CHECK_EQ_INT(rc, CHORUS_E_CANCELLED);
     CHECK_EQ_INT(chunks, 1);
     CHECK_EQ_INT(cbfake_count(&f, "POST", "/tts"), 1); /* no request after the cancel */
-    struct chorus_engine_stats st;
+    struct chorus_engine_stats st = {.size = sizeof st};
     chorus_engine_get_stats(e, &st);
     CHECK_EQ_INT(st.active, 0); /* the slot is free */
     chorus_engine_destroy(e);
@@ -553,7 +553,7 @@ TEST(bad_input_errors) {
 
     /* a config that names an unknown API */
     setenv("CHATTERBOX_API", "bogus", 1);
-    struct chorus_engine_options eo = {0};
+    struct chorus_engine_options eo = chorus_engine_options_default();
     eo.no_config = 1;
     CHECK_EQ_INT(chorus_engine_create(&e, &eo), CHORUS_OK);
     memset(&r, 0, sizeof r);

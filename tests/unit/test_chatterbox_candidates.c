@@ -47,7 +47,7 @@ static int speak(const char *url, const char *text, const struct chorus_option *
                  size_t nopts, struct run *r, char *err, size_t errlen) {
     setenv("CHATTERBOX_URL", url, 1);
     setenv("CHATTERBOX_API", "devnen", 1);
-    struct chorus_engine_options eo = {0};
+    struct chorus_engine_options eo = chorus_engine_options_default();
     eo.no_config = 1;
     struct chorus_engine *e;
     if (chorus_engine_create(&e, &eo) != CHORUS_OK) return -999;
@@ -109,24 +109,24 @@ TEST(recognizer_tells_speech_from_garble) {
     CHECK(n > 16000);
     struct cb_asr *a;
     char err[512];
-    CHECK_MSG(cb_asr_create(&a, "/usr/share/pocketsphinx/model/en-us", err, sizeof err) == 0,
+    CHECK_MSG(chorus_cb_asr_create(&a, "/usr/share/pocketsphinx/model/en-us", err, sizeof err) == 0,
               "%s", err);
     char hyp[1024];
-    CHECK_EQ_INT(cb_asr_transcribe(a, pcm, n, 16000, hyp, sizeof hyp), CHORUS_OK);
-    double good = cb_text_match(TEXT, hyp);
+    CHECK_EQ_INT(chorus_cb_asr_transcribe(a, pcm, n, 16000, hyp, sizeof hyp), CHORUS_OK);
+    double good = chorus_cb_text_match(TEXT, hyp);
     unsigned seed = 7;
     for (size_t i = 0; i < n; i++) {
         seed = seed * 1103515245u + 12345u;
         pcm[i] = (int16_t)((int)((seed >> 16) & 0x3fff) - 0x2000);
     }
     n = n < 16000 * 2 ? n : 16000 * 2; /* two seconds of noise */
-    CHECK_EQ_INT(cb_asr_transcribe(a, pcm, n, 16000, hyp, sizeof hyp), CHORUS_OK);
-    double bad = cb_text_match(TEXT, hyp);
-    cb_asr_destroy(a);
+    CHECK_EQ_INT(chorus_cb_asr_transcribe(a, pcm, n, 16000, hyp, sizeof hyp), CHORUS_OK);
+    double bad = chorus_cb_text_match(TEXT, hyp);
+    chorus_cb_asr_destroy(a);
     CHECK_MSG(good >= 0.4 && bad < 0.25 && good > bad + 0.3, "speech %.3f, noise %.3f", good,
               bad);
     /* a missing model is a clear error */
-    CHECK_EQ_INT(cb_asr_create(&a, "/nonexistent", err, sizeof err), CHORUS_E_MODEL);
+    CHECK_EQ_INT(chorus_cb_asr_create(&a, "/nonexistent", err, sizeof err), CHORUS_E_MODEL);
     CHECK(strstr(err, "pocketsphinx-en-us") != NULL);
 }
 

@@ -9,7 +9,7 @@
 #include "test.h"
 
 static struct chorus_engine *engine(int maxc) {
-    struct chorus_engine_options o = {0};
+    struct chorus_engine_options o = chorus_engine_options_default();
     o.no_config = 1;
     o.max_concurrent = maxc;
     struct chorus_engine *e = NULL;
@@ -207,7 +207,7 @@ TEST(cancel_from_another_thread) {
     /* promptly: at most one buffer in flight after the cancel (espeak gives 40 ms buffers; the
      * whole text would be ~4 hours of audio) */
     CHECK_MSG(atomic_load(&c.after_cancel) <= 1, "%d chunks after cancel", atomic_load(&c.after_cancel));
-    struct chorus_engine_stats st;
+    struct chorus_engine_stats st = {.size = sizeof st};
     chorus_engine_get_stats(e, &st);
     CHECK_EQ_INT(st.active, 0); /* slot freed */
     chorus_stream_destroy(c.s);
@@ -241,7 +241,7 @@ TEST(cancel_from_callback) {
     CHECK_EQ_INT(c.final_event, CHORUS_EVENT_CANCELLED);
     CHECK(strstr(chorus_stream_errmsg(s), "cancel") != NULL);
     chorus_stream_destroy(s);
-    struct chorus_engine_stats st;
+    struct chorus_engine_stats st = {.size = sizeof st};
     chorus_engine_get_stats(e, &st);
     CHECK_EQ_INT(st.active, 0);
     free(text);
@@ -294,7 +294,7 @@ TEST(at_most_four_at_once) {
     CHECK_EQ_INT(fails, 0);
     CHECK_MSG(atomic_load(&peak) <= 4, "peak %d generations at once", atomic_load(&peak));
     CHECK_MSG(atomic_load(&peak) >= 2, "streams never overlapped (peak %d)", atomic_load(&peak));
-    struct chorus_engine_stats st;
+    struct chorus_engine_stats st = {.size = sizeof st};
     chorus_engine_get_stats(e, &st);
     CHECK_EQ_INT(st.max_concurrent, 4);
     CHECK_EQ_INT(st.active, 0);
@@ -340,7 +340,7 @@ TEST(waiting_for_a_slot_is_cancellable) {
     struct chorus_stream *s;
     CHECK(chorus_stream_open(e, &r, &s) == CHORUS_OK);
     pthread_create(&tw, NULL, waiter_thread, s);
-    struct chorus_engine_stats st;
+    struct chorus_engine_stats st = {.size = sizeof st};
     do {
         usleep(1000);
         chorus_engine_get_stats(e, &st);
@@ -411,7 +411,7 @@ TEST(pull_mode_destroy_midway) {
     CHECK(chorus_stream_receive(s, &ch, -1) == CHORUS_OK);
     chorus_chunk_free(ch);
     chorus_stream_destroy(s); /* cancels and joins the worker */
-    struct chorus_engine_stats st;
+    struct chorus_engine_stats st = {.size = sizeof st};
     chorus_engine_get_stats(e, &st);
     CHECK_EQ_INT(st.active, 0);
     free(text);
@@ -593,7 +593,7 @@ TEST(per_backend_config) {
     const char *cfg = "[espeak]\nmax_chunk_chars = 40\nloudness_db = -30\n";
     CHECK(write(fd, cfg, strlen(cfg)) == (ssize_t)strlen(cfg));
     close(fd);
-    struct chorus_engine_options o = {0};
+    struct chorus_engine_options o = chorus_engine_options_default();
     o.config_path = path;
     struct chorus_engine *e = NULL;
     CHECK(chorus_engine_create(&e, &o) == CHORUS_OK);

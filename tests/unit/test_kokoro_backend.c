@@ -53,7 +53,7 @@ static int on_event(const struct chorus_event *ev, void *ud) {
 
 static int speak(const char *text, const char *voice, const char *seed, enum chorus_input_kind in,
                  struct got *g, char *msg, size_t msglen) {
-    struct chorus_engine_options eo = {0};
+    struct chorus_engine_options eo = chorus_engine_options_default();
     eo.config_path = cfg_path;
     struct chorus_engine *e;
     int rc = chorus_engine_create(&e, &eo);

@@ -20,18 +20,18 @@ static int load_cfg(void) {
     if (!f) return -1;
     size_t n = fread(buf, 1, sizeof buf, f);
     fclose(f);
-    return kokoro_config_parse(&cfg, buf, n, p, err, sizeof err);
+    return chorus_kokoro_config_parse(&cfg, buf, n, p, err, sizeof err);
 }
 
 static char *ps_of(const char *lang, const char *text) {
     struct kokoro_tokens t;
     char err[256];
-    if (kokoro_g2p(text, strlen(text), lang, &cfg, &t, err, sizeof err)) {
+    if (chorus_kokoro_g2p(text, strlen(text), lang, &cfg, &t, err, sizeof err)) {
         fprintf(stderr, "  g2p: %s\n", err);
         return NULL;
     }
-    char *s = kokoro_tokens_ps_utf8(&t, 0, t.n);
-    kokoro_tokens_release(&t);
+    char *s = chorus_kokoro_tokens_ps_utf8(&t, 0, t.n);
+    chorus_kokoro_tokens_release(&t);
     return s;
 }
 
@@ -62,8 +62,8 @@ TEST(every_phoneme_is_in_the_vocab_and_offsets_point_at_words) {
     const char *text = "  «Wow»,  she said… “really?”  Yes — 42 cats! 😀 ";
     struct kokoro_tokens t;
     char err[256];
-    CHECK(kokoro_g2p(text, strlen(text), "a", &cfg, &t, err, sizeof err) == 0);
-    for (size_t i = 0; i < t.ncp; i++) CHECK(kokoro_vocab_id(&cfg, t.cp[i]) > 0);
+    CHECK(chorus_kokoro_g2p(text, strlen(text), "a", &cfg, &t, err, sizeof err) == 0);
+    for (size_t i = 0; i < t.ncp; i++) CHECK(chorus_kokoro_vocab_id(&cfg, t.cp[i]) > 0);
     int words = 0;
     for (size_t i = 0; i < t.n; i++) {
         const struct kokoro_token *k = &t.t[i];
@@ -75,20 +75,20 @@ TEST(every_phoneme_is_in_the_vocab_and_offsets_point_at_words) {
         CHECK_MSG(strchr(w, ' ') == NULL && strchr(w, ',') == NULL, "word token '%s'", w);
     }
     CHECK_EQ_INT(words, 8); /* Wow she said really Yes 42 cats 😀 */
-    kokoro_tokens_release(&t);
+    chorus_kokoro_tokens_release(&t);
 }
 
 TEST(ps_len_matches_ps) {
     struct kokoro_tokens t;
     char err[256];
     const char *text = "One, two; three: four. Five! Six? ";
-    CHECK(kokoro_g2p(text, strlen(text), "a", &cfg, &t, err, sizeof err) == 0);
+    CHECK(chorus_kokoro_g2p(text, strlen(text), "a", &cfg, &t, err, sizeof err) == 0);
     for (size_t a = 0; a < t.n; a++)
         for (size_t b = a; b <= t.n; b++) {
             uint32_t buf[512];
-            CHECK_EQ_INT(kokoro_tokens_ps(&t, a, b, buf), kokoro_tokens_ps_len(&t, a, b));
+            CHECK_EQ_INT(chorus_kokoro_tokens_ps(&t, a, b, buf), chorus_kokoro_tokens_ps_len(&t, a, b));
         }
-    kokoro_tokens_release(&t);
+    chorus_kokoro_tokens_release(&t);
 }
 
 TEST(chunks_respect_the_limit_and_cut_at_punctuation) {
@@ -97,12 +97,12 @@ TEST(chunks_respect_the_limit_and_cut_at_punctuation) {
     for (int i = 0; i < 30; i++) strcat(text, "This is a test, of chunking. ");
     struct kokoro_tokens t;
     char err[256];
-    CHECK(kokoro_g2p(text, strlen(text), "a", &cfg, &t, err, sizeof err) == 0);
+    CHECK(chorus_kokoro_g2p(text, strlen(text), "a", &cfg, &t, err, sizeof err) == 0);
     size_t a = 0, chunks = 0;
     while (a < t.n) {
-        size_t b = kokoro_chunk_end(&t, a, 40);
+        size_t b = chorus_kokoro_chunk_end(&t, a, 40);
         CHECK(b > a);
-        CHECK(kokoro_tokens_ps_len(&t, a, b) <= 40);
+        CHECK(chorus_kokoro_tokens_ps_len(&t, a, b) <= 40);
         if (b < t.n) {
             const struct kokoro_token *k = &t.t[b - 1];
             CHECK(k->ph_len == 1 && (t.cp[k->ph_off] == '.' || t.cp[k->ph_off] == ','));
@@ -111,19 +111,19 @@ TEST(chunks_respect_the_limit_and_cut_at_punctuation) {
         chunks++;
     }
     CHECK(chunks >= 10);
-    kokoro_tokens_release(&t);
+    chorus_kokoro_tokens_release(&t);
 }
 
 TEST(timestamps_follow_join_timestamps) {
     /* tokens: "ab"(ws) "c" ","(ws) "de"; ps = "ab c, de" (8), durations for 10 ids */
     struct kokoro_tokens t;
     char err[256];
-    CHECK(kokoro_tokens_from_phonemes("ab c, de", 8, &cfg, &t, err, sizeof err) == 0);
+    CHECK(chorus_kokoro_tokens_from_phonemes("ab c, de", 8, &cfg, &t, err, sizeof err) == 0);
     CHECK_EQ_INT(t.n, 4);
-    CHECK_EQ_INT(kokoro_tokens_ps_len(&t, 0, t.n), 8);
+    CHECK_EQ_INT(chorus_kokoro_tokens_ps_len(&t, 0, t.n), 8);
     int dur[10] = {5, 2, 3, 4, 6, 1, 7, 2, 2, 9};
     double s[4], e[4];
-    kokoro_join_timestamps(&t, 0, 4, dur, 10, s, e);
+    chorus_kokoro_join_timestamps(&t, 0, 4, dur, 10, s, e);
     /* left = right = 2*(5-3) = 4 half-frames.
      * "ab": i=1..2, tok=5, space=dur[3]=4: start 4, left = 4+10+4 = 18, right = 22, i=4
      * "c":  i=4, tok=6, no ws: start 18, left = 22+12 = 34, right = 34, i=5
@@ -137,13 +137,13 @@ TEST(timestamps_follow_join_timestamps) {
     CHECK_NEAR(e[2], 43 / 80.0, 1e-12);
     CHECK_NEAR(s[3], 43 / 80.0, 1e-12);
     CHECK_NEAR(e[3], 58 / 80.0, 1e-12);
-    kokoro_tokens_release(&t);
+    chorus_kokoro_tokens_release(&t);
 }
 
 TEST(unknown_language_is_an_error) {
     struct kokoro_tokens t;
     char err[256];
-    CHECK(kokoro_g2p("hi", 2, "j", &cfg, &t, err, sizeof err) != 0);
+    CHECK(chorus_kokoro_g2p("hi", 2, "j", &cfg, &t, err, sizeof err) != 0);
     CHECK(strstr(err, "'j'") != NULL);
 }
 

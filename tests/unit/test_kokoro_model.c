@@ -106,7 +106,7 @@ static void golden_noise(void *ud, float *out, size_t n) {
 TEST(forward_matches_reference) {
     char err[512];
     struct kokoro_model *m;
-    int rc = kokoro_model_load(&m, dp(0, "tiny-config.json"), dp(1, "tiny.pth"), err, sizeof err);
+    int rc = chorus_kokoro_model_load(&m, dp(0, "tiny-config.json"), dp(1, "tiny.pth"), err, sizeof err);
     CHECK_MSG(rc == 0, "load: %s", err);
     struct chorus_tensor_file g;
     rc = chorus_tensor_file_load(&g, dp(2, "golden.npz"), err, sizeof err);
@@ -121,7 +121,7 @@ TEST(forward_matches_reference) {
     float *audio;
     size_t n;
     int *dur;
-    rc = kokoro_model_forward(m, ids, t, ref_s->data, 1.0f, &h, &audio, &n, &dur, err, sizeof err);
+    rc = chorus_kokoro_model_forward(m, ids, t, ref_s->data, 1.0f, &h, &audio, &n, &dur, err, sizeof err);
     CHECK_MSG(rc == 0, "forward: %s", err);
     const struct chorus_tensor *pd = chorus_tensor_file_find(&g, "pred_dur");
     long frames = 0;
@@ -137,13 +137,13 @@ TEST(forward_matches_reference) {
     /* speed divides the continuous durations before rounding */
     const struct chorus_tensor *pf = chorus_tensor_file_find(&g, "pred_dur_fast");
     struct kokoro_hooks h2 = {&c, NULL, golden_noise, NULL};
-    rc = kokoro_model_forward(m, ids, t, ref_s->data, 1.37f, &h2, &audio, &n, &dur, err, sizeof err);
+    rc = chorus_kokoro_model_forward(m, ids, t, ref_s->data, 1.37f, &h2, &audio, &n, &dur, err, sizeof err);
     CHECK_MSG(rc == 0, "forward: %s", err);
     for (int i = 0; i < t; i++) CHECK_EQ_INT(dur[i], (int)pf->data[i]);
     free(audio);
     free(dur);
     chorus_tensor_file_release(&g);
-    kokoro_model_free(m);
+    chorus_kokoro_model_free(m);
 }
 
 /* Without injecting the reference's har: the whole pass end to end. The phases of near-silent
@@ -172,7 +172,7 @@ static void audio_only(void *ud, const char *name, float *x, size_t n) {
 TEST(end_to_end_audio_close_to_reference) {
     char err[512];
     struct kokoro_model *m;
-    int rc = kokoro_model_load(&m, dp(0, "tiny-config.json"), dp(1, "tiny.pth"), err, sizeof err);
+    int rc = chorus_kokoro_model_load(&m, dp(0, "tiny-config.json"), dp(1, "tiny.pth"), err, sizeof err);
     CHECK_MSG(rc == 0, "load: %s", err);
     struct chorus_tensor_file g;
     rc = chorus_tensor_file_load(&g, dp(2, "golden.npz"), err, sizeof err);
@@ -186,14 +186,14 @@ TEST(end_to_end_audio_close_to_reference) {
     float *audio;
     size_t n;
     int *dur;
-    rc = kokoro_model_forward(m, ids, t, ref_s->data, 1.0f, &h, &audio, &n, &dur, err, sizeof err);
+    rc = chorus_kokoro_model_forward(m, ids, t, ref_s->data, 1.0f, &h, &audio, &n, &dur, err, sizeof err);
     CHECK_MSG(rc == 0, "forward: %s", err);
     CHECK_EQ_INT(c.seen, 1);
     CHECK_EQ_INT(c.bad, 0);
     free(audio);
     free(dur);
     chorus_tensor_file_release(&g);
-    kokoro_model_free(m);
+    chorus_kokoro_model_free(m);
 }
 
 static int cancel_now(void *ud) { return 1; }
@@ -201,7 +201,7 @@ static int cancel_now(void *ud) { return 1; }
 TEST(seeded_noise_is_deterministic_and_cancel_stops) {
     char err[512];
     struct kokoro_model *m;
-    int rc = kokoro_model_load(&m, dp(0, "tiny-config.json"), dp(1, "tiny.pth"), err, sizeof err);
+    int rc = chorus_kokoro_model_load(&m, dp(0, "tiny-config.json"), dp(1, "tiny.pth"), err, sizeof err);
     CHECK_MSG(rc == 0, "load: %s", err);
     float ref_s[256];
     for (int i = 0; i < 256; i++) ref_s[i] = 0.1f * sinf((float)i);
@@ -211,9 +211,9 @@ TEST(seeded_noise_is_deterministic_and_cancel_stops) {
     int *d[3];
     for (int k = 0; k < 3; k++) {
         struct kokoro_rng r;
-        kokoro_rng_seed(&r, k == 2 ? 99 : 42);
-        struct kokoro_hooks h = {&r, NULL, kokoro_rng_normal, NULL};
-        rc = kokoro_model_forward(m, ids, 9, ref_s, 1.0f, &h, &a[k], &n[k], &d[k], err, sizeof err);
+        chorus_kokoro_rng_seed(&r, k == 2 ? 99 : 42);
+        struct kokoro_hooks h = {&r, NULL, chorus_kokoro_rng_normal, NULL};
+        rc = chorus_kokoro_model_forward(m, ids, 9, ref_s, 1.0f, &h, &a[k], &n[k], &d[k], err, sizeof err);
         CHECK_MSG(rc == 0, "%s", err);
     }
     CHECK(n[0] == n[1] && memcmp(a[0], a[1], n[0] * sizeof(float)) == 0);
@@ -226,26 +226,26 @@ TEST(seeded_noise_is_deterministic_and_cancel_stops) {
     float *x;
     size_t nx;
     int *dx;
-    rc = kokoro_model_forward(m, ids, 9, ref_s, 1.0f, &hc, &x, &nx, &dx, err, sizeof err);
+    rc = chorus_kokoro_model_forward(m, ids, 9, ref_s, 1.0f, &hc, &x, &nx, &dx, err, sizeof err);
     CHECK_EQ_INT(rc, CHORUS_E_CANCELLED);
     CHECK(x == NULL && dx == NULL);
     int bad_ids[] = {0, 500, 0};
-    rc = kokoro_model_forward(m, bad_ids, 3, ref_s, 1.0f, NULL, &x, &nx, &dx, err, sizeof err);
+    rc = chorus_kokoro_model_forward(m, bad_ids, 3, ref_s, 1.0f, NULL, &x, &nx, &dx, err, sizeof err);
     CHECK_EQ_INT(rc, CHORUS_E_INVALID);
     CHECK(strstr(err, "500") != NULL);
-    kokoro_model_free(m);
+    chorus_kokoro_model_free(m);
 }
 
 TEST(mismatched_config_is_a_clear_error) {
     char err[512];
     struct kokoro_model *m;
     /* the full-size config against the tiny weights */
-    int rc = kokoro_model_load(&m, dp(0, "config-v1_0.json"), dp(1, "tiny.pth"), err, sizeof err);
+    int rc = chorus_kokoro_model_load(&m, dp(0, "config-v1_0.json"), dp(1, "tiny.pth"), err, sizeof err);
     CHECK_EQ_INT(rc, CHORUS_E_MODEL);
     CHECK(m == NULL);
     CHECK(strstr(err, "tiny.pth") && strstr(err, "shape"));
     fprintf(stderr, "  (%s)\n", err);
-    rc = kokoro_model_load(&m, dp(0, "tiny.pth"), dp(1, "tiny.pth"), err, sizeof err);
+    rc = chorus_kokoro_model_load(&m, dp(0, "tiny.pth"), dp(1, "tiny.pth"), err, sizeof err);
     CHECK_EQ_INT(rc, CHORUS_E_MODEL);
     CHECK(strstr(err, "config") != NULL);
 }

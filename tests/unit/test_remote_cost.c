@@ -72,7 +72,7 @@ TEST(config_overrides_prices) {
 }
 
 TEST(request_estimate_uses_backend_and_default_model) {
-    struct chorus_engine_options o = {0};
+    struct chorus_engine_options o = chorus_engine_options_default();
     o.no_config = 1;
     struct chorus_engine *e = NULL;
     CHECK(chorus_engine_create(&e, &o) == CHORUS_OK);

@@ -374,7 +374,7 @@ TEST(cancel_aborts_a_request_the_server_never_answers) {
     int rc = chorus_stream_run(s);
     pthread_join(t, NULL);
     CHECK_EQ_INT(rc, CHORUS_E_CANCELLED);
-    struct chorus_engine_stats st;
+    struct chorus_engine_stats st = {.size = sizeof st};
     chorus_engine_get_stats(e, &st);
     CHECK_EQ_INT(st.active, 0);
     chorus_stream_destroy(s);

@@ -22,7 +22,7 @@ struct cb_asr {
     cmd_ln_t *cfg;
 };
 
-int cb_asr_create(struct cb_asr **out, const char *model_dir, char *err, size_t errlen) {
+int chorus_cb_asr_create(struct cb_asr **out, const char *model_dir, char *err, size_t errlen) {
     *out = NULL;
     char hmm[600], lm[600], dict[600];
     snprintf(hmm, sizeof hmm, "%s/en-us", model_dir);
@@ -43,7 +43,7 @@ int cb_asr_create(struct cb_asr **out, const char *model_dir, char *err, size_t 
     if (!a->ps) {
         chorus_fmt(err, errlen, "the speech recognizer could not load its model from %s",
                    model_dir);
-        cb_asr_destroy(a);
+        chorus_cb_asr_destroy(a);
         return CHORUS_E_MODEL;
     }
     *out = a;
@@ -69,7 +69,7 @@ static int collect16(void *ud, const float *x, size_t n, int rate) {
     return 0;
 }
 
-int cb_asr_transcribe(struct cb_asr *a, const int16_t *pcm, size_t n, int rate, char *out,
+int chorus_cb_asr_transcribe(struct cb_asr *a, const int16_t *pcm, size_t n, int rate, char *out,
                       size_t cap) {
     out[0] = '\0';
     struct pcm16 p = {0};
@@ -105,7 +105,7 @@ int cb_asr_transcribe(struct cb_asr *a, const int16_t *pcm, size_t n, int rate, 
     return rc;
 }
 
-void cb_asr_destroy(struct cb_asr *a) {
+void chorus_cb_asr_destroy(struct cb_asr *a) {
     if (!a) return;
     if (a->ps) ps_free(a->ps);
     if (a->cfg) cmd_ln_free_r(a->cfg);

@@ -17,23 +17,23 @@
  * (Turbo's "[laugh]" tags); drop URLs; collapse runs of . ! ? to one mark; a space after . ! ?
  * before a capital. Returns a malloc'd NUL-terminated string (possibly empty), NULL on OOM.
  */
-char *cb_preprocess(const char *in, size_t len);
+char *chorus_cb_preprocess(const char *in, size_t len);
 
 /**
  * How well a transcript matches the text, 0..1: 2*LCS/(|a|+|b|) over lowercased words (letters,
  * digits and apostrophes). 1.0 for identical word sequences, 0 when nothing matches or either
  * side is empty.
  */
-double cb_text_match(const char *text, const char *transcript);
+double chorus_cb_text_match(const char *text, const char *transcript);
 
 /** Speech recognizer for candidate validation (one decoder; not thread-safe: lock around it). */
 struct cb_asr;
 /** model_dir holds en-us/ (acoustic model), en-us.lm.bin and cmudict-en-us.dict. */
-int cb_asr_create(struct cb_asr **out, const char *model_dir, char *err, size_t errlen);
+int chorus_cb_asr_create(struct cb_asr **out, const char *model_dir, char *err, size_t errlen);
 /** Transcribe mono s16 PCM at `rate` into out (lowercase words). CHORUS_OK or a status. */
-int cb_asr_transcribe(struct cb_asr *a, const int16_t *pcm, size_t n, int rate, char *out,
+int chorus_cb_asr_transcribe(struct cb_asr *a, const int16_t *pcm, size_t n, int rate, char *out,
                       size_t cap);
-void cb_asr_destroy(struct cb_asr *a);
+void chorus_cb_asr_destroy(struct cb_asr *a);
 
 /**
  * Names of the voices in a server's voice-list answer (outside input). api 0 (devnen
@@ -41,7 +41,7 @@ void cb_asr_destroy(struct cb_asr *a);
  * api 1 (travisvn /voices: {"voices":[names or {"name":...}]}). Calls fn for each name
  * (display may be NULL). Returns the number of names, or -1 if the body is not such a list.
  */
-int cb_parse_voice_list(const char *body, size_t len, int api,
+int chorus_cb_parse_voice_list(const char *body, size_t len, int api,
                         void (*fn)(void *ud, const char *name, const char *display), void *ud);
 
 #endif

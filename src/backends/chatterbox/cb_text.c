@@ -84,7 +84,7 @@ static size_t initials_len(const char *s, size_t n, size_t *letters) {
     return i;
 }
 
-char *cb_preprocess(const char *in, size_t len) {
+char *chorus_cb_preprocess(const char *in, size_t len) {
     /* every rule shortens or keeps the text, except the added spaces: at most one per mark */
     char *out = malloc(2 * len + 1);
     if (!out) return NULL;
@@ -191,7 +191,7 @@ static void free_words(char **w, size_t n) {
     free(w);
 }
 
-double cb_text_match(const char *text, const char *transcript) {
+double chorus_cb_text_match(const char *text, const char *transcript) {
     char **a, **b;
     size_t na = split_words(text, &a), nb = split_words(transcript, &b);
     double r = 0;

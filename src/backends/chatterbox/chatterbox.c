@@ -357,7 +357,7 @@ static int cb_probe(struct chorus_backend *b, struct chorus_probe *why) {
 
 /* ---- voice lists ----------------------------------------------------------------------- */
 
-int cb_parse_voice_list(const char *body, size_t len, int api,
+int chorus_cb_parse_voice_list(const char *body, size_t len, int api,
                         void (*fn)(void *ud, const char *name, const char *display), void *ud) {
     json_t *j = json_loadb(body, len, 0, NULL);
     if (!j) return -1;
@@ -436,7 +436,7 @@ static int cb_list_voices(struct chorus_backend *b, struct chorus_voice_list *ou
         return CHORUS_OK; /* the cloned voices still work */
     }
     struct list_ctx c = {.out = out};
-    if (cb_parse_voice_list(body, strlen(body), p->api, add_server_voice, &c) < 0)
+    if (chorus_cb_parse_voice_list(body, strlen(body), p->api, add_server_voice, &c) < 0)
         CHORUS_LOGW("chatterbox: the server's voice list is not a JSON list of voices");
     free(body);
     return c.rc;
@@ -538,7 +538,7 @@ static int ensure_uploaded(struct chorus_backend *b, const struct chorus_job *jo
         return rc == CHORUS_E_CANCELLED ? rc : chorus_job_fail(job, rc, "%s", err);
     }
     struct list_ctx c = {.want = srv_name};
-    cb_parse_voice_list(body, strlen(body), p->api, has_voice, &c);
+    chorus_cb_parse_voice_list(body, strlen(body), p->api, has_voice, &c);
     free(body);
     if (c.found) {
         remember_uploaded(p, srv_name);
@@ -809,13 +809,13 @@ static int get_asr(struct cb_priv *p, char *err, size_t errlen) {
         return CHORUS_E_MODEL;
     }
     struct cb_asr *a;
-    int rc = cb_asr_create(&a, p->asr_dir, p->asr_err, sizeof p->asr_err);
+    int rc = chorus_cb_asr_create(&a, p->asr_dir, p->asr_err, sizeof p->asr_err);
     if (rc) {
         p->asr_failed = 1;
         chorus_fmt(err, errlen, "%s", p->asr_err);
         return rc;
     }
-    cb_asr_destroy(asr_shared);
+    chorus_cb_asr_destroy(asr_shared);
     asr_shared = a;
     snprintf(asr_shared_dir, sizeof asr_shared_dir, "%s", p->asr_dir);
     return CHORUS_OK;
@@ -826,11 +826,11 @@ static int score_take(struct cb_priv *p, const char *text, const struct pcmbuf *
     pthread_mutex_lock(&asr_mu);
     int rc = get_asr(p, err, errlen);
     if (rc == CHORUS_OK)
-        rc = cb_asr_transcribe(asr_shared, pcm->x, pcm->n, pcm->rate, hyp, hypcap);
+        rc = chorus_cb_asr_transcribe(asr_shared, pcm->x, pcm->n, pcm->rate, hyp, hypcap);
     pthread_mutex_unlock(&asr_mu);
     if (rc == CHORUS_E_BACKEND) chorus_fmt(err, errlen, "chatterbox: transcription failed");
     if (rc) return rc;
-    *score = cb_text_match(text, hyp);
+    *score = chorus_cb_text_match(text, hyp);
     return CHORUS_OK;
 }
 
@@ -990,7 +990,7 @@ static int cb_synthesize(struct chorus_backend *b, const struct chorus_job *job,
         snprintf(srv_voice, sizeof srv_voice, "%.150s", want);
     }
 
-    char *text = setting_bool(b, job, "preprocess") ? cb_preprocess(job->text, job->len)
+    char *text = setting_bool(b, job, "preprocess") ? chorus_cb_preprocess(job->text, job->len)
                                                      : strndup(job->text, job->len);
     if (!text) return chorus_job_fail(job, CHORUS_E_NOMEM, "chatterbox: out of memory");
     if (!text[strspn(text, " \t\r\n.,;:!?-\"'()")]) {

@@ -109,8 +109,8 @@ static int kokoro_open(struct chorus_backend *b, const struct chorus_config *cfg
 
 static void kokoro_close(struct chorus_backend *b) {
     struct kokoro_priv *p = b->priv;
-    kokoro_model_free(p->m);
-    kokoro_voices_close(&p->v);
+    chorus_kokoro_model_free(p->m);
+    chorus_kokoro_voices_close(&p->v);
     if (p->lock_init) pthread_mutex_destroy(&p->lock);
     p->m = NULL;
 }
@@ -139,9 +139,9 @@ static int kokoro_probe(struct chorus_backend *b, struct chorus_probe *why) {
 static int ensure_loaded(struct kokoro_priv *p) {
     pthread_mutex_lock(&p->lock);
     if (!p->loaded) {
-        p->load_status = kokoro_model_load(&p->m, p->config, p->model, p->load_err, sizeof p->load_err);
+        p->load_status = chorus_kokoro_model_load(&p->m, p->config, p->model, p->load_err, sizeof p->load_err);
         if (!p->load_status)
-            p->load_status = kokoro_voices_open(&p->v, p->voices, p->load_err, sizeof p->load_err);
+            p->load_status = chorus_kokoro_voices_open(&p->v, p->voices, p->load_err, sizeof p->load_err);
         p->loaded = 1;
     }
     pthread_mutex_unlock(&p->lock);
@@ -167,12 +167,12 @@ static int kokoro_list_voices(struct chorus_backend *b, struct chorus_voice_list
     struct kokoro_priv *p = b->priv;
     struct kokoro_voices v;
     char err[512];
-    int rc = kokoro_voices_open(&v, p->voices, err, sizeof err);
+    int rc = chorus_kokoro_voices_open(&v, p->voices, err, sizeof err);
     if (rc) return rc;
     char **names;
-    int n = kokoro_voices_list(&v, &names);
+    int n = chorus_kokoro_voices_list(&v, &names);
     if (n < 0) {
-        kokoro_voices_close(&v);
+        chorus_kokoro_voices_close(&v);
         return CHORUS_E_IO;
     }
     for (int i = 0; i < n && rc == CHORUS_OK; i++) {
@@ -181,8 +181,8 @@ static int kokoro_list_voices(struct chorus_backend *b, struct chorus_voice_list
         const char *lang = g ? lang_name(nm[0]) : NULL;
         rc = chorus_voice_list_add(out, nm, nm, lang, g, "Kokoro-82M voice");
     }
-    kokoro_voices_list_free(names, n);
-    kokoro_voices_close(&v);
+    chorus_kokoro_voices_list_free(names, n);
+    chorus_kokoro_voices_close(&v);
     return rc;
 }
 
@@ -201,7 +201,7 @@ struct hook_ctx {
 };
 static int hook_cancelled(void *ud) { return chorus_job_cancelled(((struct hook_ctx *)ud)->job); }
 static void hook_noise(void *ud, float *out, size_t n) {
-    kokoro_rng_normal(&((struct hook_ctx *)ud)->rng, out, n);
+    chorus_kokoro_rng_normal(&((struct hook_ctx *)ud)->rng, out, n);
 }
 
 /* Kokoro's IPA for a text: what --phonemes input takes for this backend. */
@@ -217,10 +217,10 @@ static int kokoro_phonemize(struct chorus_backend *b, const char *voice, const c
     char l1[2] = {v[0], 0};
     const char *lang = language && *language ? language : l1;
     struct kokoro_tokens toks;
-    rc = kokoro_g2p(text, len, lang, kokoro_model_config(p->m), &toks, err, errlen);
+    rc = chorus_kokoro_g2p(text, len, lang, chorus_kokoro_model_config(p->m), &toks, err, errlen);
     if (rc) return rc;
-    *out = kokoro_tokens_ps_utf8(&toks, 0, toks.n);
-    kokoro_tokens_release(&toks);
+    *out = chorus_kokoro_tokens_ps_utf8(&toks, 0, toks.n);
+    chorus_kokoro_tokens_release(&toks);
     return *out ? CHORUS_OK : CHORUS_E_NOMEM;
 }
 
@@ -229,28 +229,28 @@ static int kokoro_synthesize(struct chorus_backend *b, const struct chorus_job *
     struct kokoro_priv *p = b->priv;
     int rc = ensure_loaded(p);
     if (rc) return chorus_job_fail(job, rc, "%s", p->load_err);
-    const struct kokoro_config *cfg = kokoro_model_config(p->m);
+    const struct kokoro_config *cfg = chorus_kokoro_model_config(p->m);
     const char *voice = map_voice(p, job->voice && *job->voice ? job->voice : "af_heart");
     char err[512] = "";
     float *pack = NULL;
     int rows = 0;
-    rc = kokoro_voices_load(&p->v, voice, &pack, &rows, err, sizeof err);
+    rc = chorus_kokoro_voices_load(&p->v, voice, &pack, &rows, err, sizeof err);
     if (rc) return chorus_job_fail(job, rc, "%s", err);
     const char *lang = chorus_job_option(job, "lang_code");
     char l1[2] = {voice[0], 0};
     if (!lang || !*lang) lang = job->language && *job->language ? job->language : l1;
     struct kokoro_tokens toks;
     if (job->input == CHORUS_INPUT_PHONEMES)
-        rc = kokoro_tokens_from_phonemes(job->text, job->len, cfg, &toks, err, sizeof err);
+        rc = chorus_kokoro_tokens_from_phonemes(job->text, job->len, cfg, &toks, err, sizeof err);
     else
-        rc = kokoro_g2p(job->text, job->len, lang, cfg, &toks, err, sizeof err);
+        rc = chorus_kokoro_g2p(job->text, job->len, lang, cfg, &toks, err, sizeof err);
     if (rc) {
         free(pack);
         return chorus_job_fail(job, rc, "%s", err);
     }
     struct hook_ctx hc = {.job = job};
     const char *seed = chorus_job_option(job, "seed");
-    kokoro_rng_seed(&hc.rng, seed ? strtoull(seed, NULL, 10)
+    chorus_kokoro_rng_seed(&hc.rng, seed ? strtoull(seed, NULL, 10)
                                   : (uint64_t)time(NULL) ^ (uint64_t)(uintptr_t)&hc ^ job->index);
     struct kokoro_hooks hooks = {&hc, NULL, hook_noise, hook_cancelled};
     float speed = job->speed > 0 ? job->speed : 1.0f;
@@ -266,8 +266,8 @@ static int kokoro_synthesize(struct chorus_backend *b, const struct chorus_job *
             rc = CHORUS_E_CANCELLED;
             break;
         }
-        size_t e = kokoro_chunk_end(&toks, a, maxp);
-        size_t n = kokoro_tokens_ps(&toks, a, e, ps);
+        size_t e = chorus_kokoro_chunk_end(&toks, a, maxp);
+        size_t n = chorus_kokoro_tokens_ps(&toks, a, e, ps);
         if (n > maxp) n = maxp; /* one giant token: truncate */
         if (n == 0) {
             a = e;
@@ -276,7 +276,7 @@ static int kokoro_synthesize(struct chorus_backend *b, const struct chorus_job *
         int t = 0;
         ids[t++] = 0;
         for (size_t i = 0; i < n; i++) {
-            int id = kokoro_vocab_id(cfg, ps[i]);
+            int id = chorus_kokoro_vocab_id(cfg, ps[i]);
             if (id > 0) ids[t++] = id;
         }
         ids[t++] = 0;
@@ -284,7 +284,7 @@ static int kokoro_synthesize(struct chorus_backend *b, const struct chorus_job *
         float *audio;
         size_t na;
         int *dur;
-        rc = kokoro_model_forward(p->m, ids, t, pack + (size_t)row * 256, speed, &hooks, &audio,
+        rc = chorus_kokoro_model_forward(p->m, ids, t, pack + (size_t)row * 256, speed, &hooks, &audio,
                                   &na, &dur, err, sizeof err);
         if (rc) {
             if (rc != CHORUS_E_CANCELLED) rc = chorus_job_fail(job, rc, "%s", err);
@@ -292,7 +292,7 @@ static int kokoro_synthesize(struct chorus_backend *b, const struct chorus_job *
         }
         double t0 = (double)done / KOKORO_RATE, tend = (double)(done + na) / KOKORO_RATE;
         double *st = ts, *en = ts + (e - a);
-        kokoro_join_timestamps(&toks, a, e, dur, (size_t)t, st, en);
+        chorus_kokoro_join_timestamps(&toks, a, e, dur, (size_t)t, st, en);
         for (size_t q = a; q < e && rc == 0; q++) {
             const struct kokoro_token *k = &toks.t[q];
             if (!k->is_word || st[q - a] < 0) continue;
@@ -311,7 +311,7 @@ static int kokoro_synthesize(struct chorus_backend *b, const struct chorus_job *
     free(ids);
     free(ts);
     free(pack);
-    kokoro_tokens_release(&toks);
+    chorus_kokoro_tokens_release(&toks);
     if (rc == CHORUS_E_NOMEM) return chorus_job_fail(job, rc, "kokoro: out of memory");
     return rc;
 }

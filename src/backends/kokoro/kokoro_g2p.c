@@ -74,7 +74,7 @@ static int is_punct(uint32_t c) {
 /* ---------------------------------------------------------------------------------------- */
 /* Token list                                                                                 */
 
-void kokoro_tokens_release(struct kokoro_tokens *t) {
+void chorus_kokoro_tokens_release(struct kokoro_tokens *t) {
     if (!t) return;
     free(t->t);
     free(t->cp);
@@ -112,7 +112,7 @@ static int add_ps(struct kokoro_tokens *t, struct kokoro_token *k, const char *s
     for (size_t i = 0; i < n;) {
         uint32_t c;
         i += (size_t)u8_dec((const unsigned char *)s + i, n - i, &c);
-        if (kokoro_vocab_id(cfg, c) < 0) continue;
+        if (chorus_kokoro_vocab_id(cfg, c) < 0) continue;
         if (add_cp(t, c)) return -1;
         k->ph_len++;
     }
@@ -122,7 +122,7 @@ static int add_ps(struct kokoro_tokens *t, struct kokoro_token *k, const char *s
 /* ---------------------------------------------------------------------------------------- */
 /* espeak and misaki's rewrites                                                               */
 
-const char *kokoro_lang_espeak(const char *lang) {
+const char *chorus_kokoro_lang_espeak(const char *lang) {
     static const char *const map[][2] = {
         {"a", "en-us"}, {"b", "en-gb"}, {"e", "es"},    {"f", "fr-fr"}, {"h", "hi"},
         {"i", "it"},    {"p", "pt-br"}, {"en-us", "en-us"}, {"en", "en-us"}, {"en-gb", "en-gb"},
@@ -349,10 +349,10 @@ static int core_direct(struct kokoro_tokens *t, struct kokoro_token *k, const ch
     return add_ps(t, k, w, n, cfg);
 }
 
-int kokoro_g2p(const char *text, size_t len, const char *lang, const struct kokoro_config *cfg,
+int chorus_kokoro_g2p(const char *text, size_t len, const char *lang, const struct kokoro_config *cfg,
                struct kokoro_tokens *out, char *err, size_t errlen) {
     memset(out, 0, sizeof *out);
-    const char *voice = kokoro_lang_espeak(lang);
+    const char *voice = chorus_kokoro_lang_espeak(lang);
     if (!voice) {
         snprintf(err, errlen,
                  "kokoro: language '%s' is not supported (use a, b, e, f, h, i, p or en-us, "
@@ -377,15 +377,15 @@ int kokoro_g2p(const char *text, size_t len, const char *lang, const struct koko
         rc = CHORUS_E_NOMEM;
     }
     chorus_espeak_unlock();
-    if (rc) kokoro_tokens_release(out);
+    if (rc) chorus_kokoro_tokens_release(out);
     return rc;
 }
 
-int kokoro_tokens_from_phonemes(const char *ps, size_t len, const struct kokoro_config *cfg,
+int chorus_kokoro_tokens_from_phonemes(const char *ps, size_t len, const struct kokoro_config *cfg,
                                 struct kokoro_tokens *out, char *err, size_t errlen) {
     memset(out, 0, sizeof *out);
     if (tokenize(ps, len, cfg, out, core_direct, NULL)) {
-        kokoro_tokens_release(out);
+        chorus_kokoro_tokens_release(out);
         snprintf(err, errlen, "kokoro: out of memory");
         return CHORUS_E_NOMEM;
     }
@@ -395,7 +395,7 @@ int kokoro_tokens_from_phonemes(const char *ps, size_t len, const struct kokoro_
 /* ---------------------------------------------------------------------------------------- */
 /* Phoneme strings, chunks, timestamps                                                        */
 
-size_t kokoro_tokens_ps(const struct kokoro_tokens *t, size_t a, size_t b, uint32_t *out) {
+size_t chorus_kokoro_tokens_ps(const struct kokoro_tokens *t, size_t a, size_t b, uint32_t *out) {
     size_t n = 0, start = 0, first = 1;
     /* join */
     for (size_t i = a; i < b; i++) {
@@ -430,8 +430,8 @@ size_t kokoro_tokens_ps(const struct kokoro_tokens *t, size_t a, size_t b, uint3
     return n;
 }
 
-size_t kokoro_tokens_ps_len(const struct kokoro_tokens *t, size_t a, size_t b) {
-    return kokoro_tokens_ps(t, a, b, NULL);
+size_t chorus_kokoro_tokens_ps_len(const struct kokoro_tokens *t, size_t a, size_t b) {
+    return chorus_kokoro_tokens_ps(t, a, b, NULL);
 }
 
 static int ps_is_one_of(const struct kokoro_tokens *t, size_t i, const uint32_t *set, size_t n) {
@@ -442,17 +442,17 @@ static int ps_is_one_of(const struct kokoro_tokens *t, size_t i, const uint32_t 
     return 0;
 }
 
-size_t kokoro_chunk_end(const struct kokoro_tokens *t, size_t a, size_t max) {
+size_t chorus_kokoro_chunk_end(const struct kokoro_tokens *t, size_t a, size_t max) {
     if (a >= t->n) return t->n;
     size_t k = a;
-    while (k < t->n && kokoro_tokens_ps_len(t, a, k + 1) <= max) k++;
+    while (k < t->n && chorus_kokoro_tokens_ps_len(t, a, k + 1) <= max) k++;
     if (k == t->n) return k;
     if (k == a) return a + 1; /* one token over the limit: the caller truncates */
     static const uint32_t w0[] = {'!', '.', '?', 0x2026}, w1[] = {':', ';'}, w2[] = {',', 0x2014},
                           bumps[] = {')', 0x201d};
     const uint32_t *ws[3] = {w0, w1, w2};
     size_t wn[3] = {4, 2, 2};
-    size_t next = kokoro_tokens_ps_len(t, a, k + 1);
+    size_t next = chorus_kokoro_tokens_ps_len(t, a, k + 1);
     for (int w = 0; w < 3; w++) {
         size_t z = k;
         while (z-- > a)
@@ -460,12 +460,12 @@ size_t kokoro_chunk_end(const struct kokoro_tokens *t, size_t a, size_t max) {
         if (z == (size_t)-1 || z < a) continue;
         z++;
         if (z < k && ps_is_one_of(t, z, bumps, 2)) z++;
-        if (next - kokoro_tokens_ps_len(t, a, z) <= max) return z;
+        if (next - chorus_kokoro_tokens_ps_len(t, a, z) <= max) return z;
     }
     return k;
 }
 
-void kokoro_join_timestamps(const struct kokoro_tokens *t, size_t a, size_t b, const int *dur,
+void chorus_kokoro_join_timestamps(const struct kokoro_tokens *t, size_t a, size_t b, const int *dur,
                             size_t n_dur, double *start, double *end) {
     for (size_t q = a; q < b; q++) start[q - a] = end[q - a] = -1;
     if (b <= a || n_dur < 3) return;
@@ -498,8 +498,8 @@ void kokoro_join_timestamps(const struct kokoro_tokens *t, size_t a, size_t b, c
     }
 }
 
-char *kokoro_tokens_ps_utf8(const struct kokoro_tokens *t, size_t a, size_t b) {
-    size_t n = kokoro_tokens_ps_len(t, a, b);
+char *chorus_kokoro_tokens_ps_utf8(const struct kokoro_tokens *t, size_t a, size_t b) {
+    size_t n = chorus_kokoro_tokens_ps_len(t, a, b);
     uint32_t *cp = malloc((n + 1) * sizeof *cp);
     char *o = malloc(n * 4 + 1);
     if (!cp || !o) {
@@ -507,7 +507,7 @@ char *kokoro_tokens_ps_utf8(const struct kokoro_tokens *t, size_t a, size_t b) {
         free(o);
         return NULL;
     }
-    n = kokoro_tokens_ps(t, a, b, cp);
+    n = chorus_kokoro_tokens_ps(t, a, b, cp);
     size_t w = 0;
     for (size_t i = 0; i < n; i++) w += u8_enc(cp[i], o + w);
     o[w] = 0;

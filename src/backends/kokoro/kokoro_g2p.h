@@ -33,30 +33,30 @@ struct kokoro_tokens {
 
 /** espeak voice for a Kokoro language code ('a' en-us, 'b' en-gb, 'e' es, 'f' fr-fr, 'h' hi,
  *  'i' it, 'p' pt-br) or an espeak name given directly; NULL if unsupported. */
-const char *kokoro_lang_espeak(const char *lang);
+const char *chorus_kokoro_lang_espeak(const char *lang);
 
-/** Tokens of `text` in language `lang` (see kokoro_lang_espeak). Returns 0 or a negative
+/** Tokens of `text` in language `lang` (see chorus_kokoro_lang_espeak). Returns 0 or a negative
  *  chorus status with a message in err. */
-int kokoro_g2p(const char *text, size_t len, const char *lang, const struct kokoro_config *cfg,
+int chorus_kokoro_g2p(const char *text, size_t len, const char *lang, const struct kokoro_config *cfg,
                struct kokoro_tokens *out, char *err, size_t errlen);
 /** Tokens of a phoneme string given directly (words split at spaces, punctuation split off). */
-int kokoro_tokens_from_phonemes(const char *ps, size_t len, const struct kokoro_config *cfg,
+int chorus_kokoro_tokens_from_phonemes(const char *ps, size_t len, const struct kokoro_config *cfg,
                                 struct kokoro_tokens *out, char *err, size_t errlen);
-void kokoro_tokens_release(struct kokoro_tokens *t);
+void chorus_kokoro_tokens_release(struct kokoro_tokens *t);
 
 /** Phoneme code points of tokens [a, b), as KPipeline.tokens_to_ps (joined, then stripped).
- *  out must hold kokoro_tokens_ps_len(); returns the count. */
-size_t kokoro_tokens_ps(const struct kokoro_tokens *t, size_t a, size_t b, uint32_t *out);
-size_t kokoro_tokens_ps_len(const struct kokoro_tokens *t, size_t a, size_t b);
+ *  out must hold chorus_kokoro_tokens_ps_len(); returns the count. */
+size_t chorus_kokoro_tokens_ps(const struct kokoro_tokens *t, size_t a, size_t b, uint32_t *out);
+size_t chorus_kokoro_tokens_ps_len(const struct kokoro_tokens *t, size_t a, size_t b);
 /** End of the chunk starting at token a: at most `max` phonemes, cut after the last sentence
  *  end, else clause punctuation, else comma/dash (KPipeline.waterfall_last), else at the limit.
  *  Always > a when a < n. */
-size_t kokoro_chunk_end(const struct kokoro_tokens *t, size_t a, size_t max);
+size_t chorus_kokoro_chunk_end(const struct kokoro_tokens *t, size_t a, size_t max);
 /** KPipeline.join_timestamps for tokens [a, b) and their chunk's durations (n_dur = phonemes
  *  + 2): start/end in seconds per token, -1 when the token got none. */
-void kokoro_join_timestamps(const struct kokoro_tokens *t, size_t a, size_t b, const int *dur,
+void chorus_kokoro_join_timestamps(const struct kokoro_tokens *t, size_t a, size_t b, const int *dur,
                             size_t n_dur, double *start, double *end);
 /** UTF-8 of tokens' phonemes (malloc'd), for inspection. */
-char *kokoro_tokens_ps_utf8(const struct kokoro_tokens *t, size_t a, size_t b);
+char *chorus_kokoro_tokens_ps_utf8(const struct kokoro_tokens *t, size_t a, size_t b);
 
 #endif

@@ -455,7 +455,7 @@ static int parse_config_json(struct kokoro_config *c, json_t *root, const char *
     return 0;
 }
 
-int kokoro_config_parse(struct kokoro_config *c, const char *text, size_t len, const char *label,
+int chorus_kokoro_config_parse(struct kokoro_config *c, const char *text, size_t len, const char *label,
                         char *err, size_t errlen) {
     json_error_t je;
     json_t *root = json_loadb(text, len, 0, &je);
@@ -482,13 +482,13 @@ static int parse_config(struct kokoro_config *c, const char *path, char *err, si
     return rc;
 }
 
-int kokoro_vocab_id(const struct kokoro_config *c, uint32_t cp) {
+int chorus_kokoro_vocab_id(const struct kokoro_config *c, uint32_t cp) {
     for (int i = 0; i < c->n_vocab; i++)
         if (c->vocab_cp[i] == cp) return c->vocab_id[i];
     return -1;
 }
 
-const struct kokoro_config *kokoro_model_config(const struct kokoro_model *m) { return &m->cfg; }
+const struct kokoro_config *chorus_kokoro_model_config(const struct kokoro_model *m) { return &m->cfg; }
 
 /* ---------------------------------------------------------------------------------------- */
 /* Loading                                                                                    */
@@ -661,7 +661,7 @@ static void lstm_free(struct kk_lstm *l) {
     free(l->l.bias[1]);
 }
 
-void kokoro_model_free(struct kokoro_model *m) {
+void chorus_kokoro_model_free(struct kokoro_model *m) {
     if (!m) return;
     for (int i = 0; i < 8; i++) {
         lstm_free(&m->dur_lstm[i]);
@@ -692,7 +692,7 @@ void kokoro_model_free(struct kokoro_model *m) {
     free(m);
 }
 
-int kokoro_model_load(struct kokoro_model **out, const char *config_path,
+int chorus_kokoro_model_load(struct kokoro_model **out, const char *config_path,
                       const char *weights_path, char *err, size_t errlen) {
     *out = NULL;
     struct kokoro_model *m = calloc(1, sizeof *m);
@@ -716,7 +716,7 @@ int kokoro_model_load(struct kokoro_model **out, const char *config_path,
     rc = load_all(m);
     m->err = NULL;
     if (rc) {
-        kokoro_model_free(m);
+        chorus_kokoro_model_free(m);
         return rc;
     }
     /* Conv weights now live in packed copies; let the kernel drop the pages of the mapping we
@@ -1064,7 +1064,7 @@ static int concat_rows(float **out, const float *a, int ra, const float *b, int 
     return 0;
 }
 
-int kokoro_model_forward(const struct kokoro_model *m, const int *ids, int t,
+int chorus_kokoro_model_forward(const struct kokoro_model *m, const int *ids, int t,
                          const float *ref_s, float speed, const struct kokoro_hooks *hooks,
                          float **audio, size_t *n_audio, int **durations, char *err,
                          size_t errlen) {
@@ -1308,7 +1308,7 @@ static uint64_t splitmix(uint64_t *x) {
     return z ^ (z >> 31);
 }
 
-void kokoro_rng_seed(struct kokoro_rng *r, uint64_t seed) {
+void chorus_kokoro_rng_seed(struct kokoro_rng *r, uint64_t seed) {
     r->s[0] = splitmix(&seed);
     r->s[1] = splitmix(&seed);
     r->have = 0;
@@ -1322,7 +1322,7 @@ static uint64_t rng_next(struct kokoro_rng *r) { /* xoroshiro128+ */
     return res;
 }
 
-void kokoro_rng_normal(void *rng, float *out, size_t n) {
+void chorus_kokoro_rng_normal(void *rng, float *out, size_t n) {
     struct kokoro_rng *r = rng;
     for (size_t i = 0; i < n; i++) {
         if (r->have) {

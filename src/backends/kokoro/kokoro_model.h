@@ -1,12 +1,12 @@
 /*
  * kokoro_model.h — the Kokoro-82M network (hexgrad/kokoro KModel) in C on src/nn kernels.
  *
- * kokoro_model_load() reads config.json (every dimension and the vocab) and the weights
+ * chorus_kokoro_model_load() reads config.json (every dimension and the vocab) and the weights
  * (a torch.save checkpoint such as kokoro-v1_0.pth, with or without the `module.` prefix,
  * weight-norm pairs folded at load). Widths the reference hard-codes in its Decoder (1024, 64,
  * 512) are taken from the weight shapes, so smaller test models load too.
  *
- * kokoro_model_forward() runs KModel.forward_with_tokens for one chunk: token ids (with the two
+ * chorus_kokoro_model_forward() runs KModel.forward_with_tokens for one chunk: token ids (with the two
  * 0 pads) and a 256-float style row -> 24 kHz audio and per-token durations. It allocates its
  * own scratch, so one model can serve several threads at once. See docs/kokoro.md.
  */
@@ -42,18 +42,18 @@ struct kokoro_hooks {
     int (*cancelled)(void *ud);
 };
 
-/** Parse config.json text (for tools and the fuzzer; kokoro_model_load reads the file). */
-int kokoro_config_parse(struct kokoro_config *c, const char *text, size_t len, const char *label,
+/** Parse config.json text (for tools and the fuzzer; chorus_kokoro_model_load reads the file). */
+int chorus_kokoro_config_parse(struct kokoro_config *c, const char *text, size_t len, const char *label,
                         char *err, size_t errlen);
 
 /** Load. Returns 0 or a negative chorus status with "FILE: what is wrong" in err. */
-int kokoro_model_load(struct kokoro_model **out, const char *config_path,
+int chorus_kokoro_model_load(struct kokoro_model **out, const char *config_path,
                       const char *weights_path, char *err, size_t errlen);
-void kokoro_model_free(struct kokoro_model *m);
-const struct kokoro_config *kokoro_model_config(const struct kokoro_model *m);
+void chorus_kokoro_model_free(struct kokoro_model *m);
+const struct kokoro_config *chorus_kokoro_model_config(const struct kokoro_model *m);
 
 /** Vocab id of a code point, or -1. */
-int kokoro_vocab_id(const struct kokoro_config *c, uint32_t cp);
+int chorus_kokoro_vocab_id(const struct kokoro_config *c, uint32_t cp);
 
 /**
  * One chunk. ids: T token ids including the leading and trailing 0; ref_s: 256 floats (the
@@ -61,7 +61,7 @@ int kokoro_vocab_id(const struct kokoro_config *c, uint32_t cp);
  * *durations (malloc'd, T frame counts, 600 samples each) are set; returns 0, or
  * CHORUS_E_CANCELLED, CHORUS_E_NOMEM, CHORUS_E_INVALID (message in err).
  */
-int kokoro_model_forward(const struct kokoro_model *m, const int *ids, int t,
+int chorus_kokoro_model_forward(const struct kokoro_model *m, const int *ids, int t,
                          const float *ref_s, float speed, const struct kokoro_hooks *hooks,
                          float **audio, size_t *n_audio, int **durations, char *err,
                          size_t errlen);
@@ -72,7 +72,7 @@ struct kokoro_rng {
     int have;
     float spare;
 };
-void kokoro_rng_seed(struct kokoro_rng *r, uint64_t seed);
-void kokoro_rng_normal(void *rng, float *out, size_t n);
+void chorus_kokoro_rng_seed(struct kokoro_rng *r, uint64_t seed);
+void chorus_kokoro_rng_normal(void *rng, float *out, size_t n);
 
 #endif

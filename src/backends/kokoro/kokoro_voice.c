@@ -14,7 +14,7 @@
 #define KV_DIM 256
 #define KV_MAX_TERMS 16
 
-int kokoro_voices_open(struct kokoro_voices *v, const char *path, char *err, size_t errlen) {
+int chorus_kokoro_voices_open(struct kokoro_voices *v, const char *path, char *err, size_t errlen) {
     memset(v, 0, sizeof *v);
     snprintf(v->path, sizeof v->path, "%s", path);
     struct stat st;
@@ -29,7 +29,7 @@ int kokoro_voices_open(struct kokoro_voices *v, const char *path, char *err, siz
     return chorus_tensor_file_load(&v->npz, path, err, errlen);
 }
 
-void kokoro_voices_close(struct kokoro_voices *v) {
+void chorus_kokoro_voices_close(struct kokoro_voices *v) {
     if (!v) return;
     chorus_tensor_file_release(&v->npz);
     memset(v, 0, sizeof *v);
@@ -44,12 +44,12 @@ static int ends_with(const char *s, const char *sfx) {
     return a > b && strcmp(s + a - b, sfx) == 0;
 }
 
-void kokoro_voices_list_free(char **names, int n) {
+void chorus_kokoro_voices_list_free(char **names, int n) {
     for (int i = 0; i < n; i++) free(names[i]);
     free(names);
 }
 
-int kokoro_voices_list(const struct kokoro_voices *v, char ***names) {
+int chorus_kokoro_voices_list(const struct kokoro_voices *v, char ***names) {
     size_t n = 0, cap = 64;
     char **o = malloc(cap * sizeof *o);
     if (!o) return -1;
@@ -175,7 +175,7 @@ static int load_one(const struct kokoro_voices *v, const char *name, float **out
     return rc;
 }
 
-int kokoro_voices_load(const struct kokoro_voices *v, const char *spec, float **pack, int *rows,
+int chorus_kokoro_voices_load(const struct kokoro_voices *v, const char *spec, float **pack, int *rows,
                        char *err, size_t errlen) {
     char names[KV_MAX_TERMS][128];
     double w[KV_MAX_TERMS], sign[KV_MAX_TERMS], total = 0;

@@ -24,14 +24,14 @@ struct kokoro_voices {
 };
 
 /** Open a voices directory or npz archive. Returns 0 or a chorus status with err set. */
-int kokoro_voices_open(struct kokoro_voices *v, const char *path, char *err, size_t errlen);
-void kokoro_voices_close(struct kokoro_voices *v);
+int chorus_kokoro_voices_open(struct kokoro_voices *v, const char *path, char *err, size_t errlen);
+void chorus_kokoro_voices_close(struct kokoro_voices *v);
 /** Voice names, sorted (malloc'd array of malloc'd strings). Returns the count, or -1. */
-int kokoro_voices_list(const struct kokoro_voices *v, char ***names);
-void kokoro_voices_list_free(char **names, int n);
+int chorus_kokoro_voices_list(const struct kokoro_voices *v, char ***names);
+void chorus_kokoro_voices_list_free(char **names, int n);
 /** The pack for a voice or a mix spec: *pack malloc'd [*rows][256]. Returns 0, or
  *  CHORUS_E_UNKNOWN_VOICE / CHORUS_E_MODEL / CHORUS_E_INVALID with err set. */
-int kokoro_voices_load(const struct kokoro_voices *v, const char *spec, float **pack, int *rows,
+int chorus_kokoro_voices_load(const struct kokoro_voices *v, const char *spec, float **pack, int *rows,
                        char *err, size_t errlen);
 
 #endif
