@@ -9,7 +9,6 @@
 #include <strings.h>
 
 #include "audio/audio.h"
-#include "cache/cache.h"
 #include "core/log.h"
 #include "core/util.h"
 
@@ -23,15 +22,15 @@ static const struct chorus_backend_desc *const registry[] = {
 #undef CHORUS_BACKEND
     NULL};
 
-/* Names the prior implementation used for its backends, routed to ours. */
-static const struct {
-    const char *prefix;
-    const char *target;
-} legacy_aliases[] = {
-    {"openai_official_", "openai"},
-    {"local_kokoro_", "kokoro"},
-    {"local_chatterbox_", "chatterbox"},
-};
+#define CHORUS_JOB_FILTER(sym) extern const struct chorus_job_filter_desc sym;
+#include "filters.def"
+#undef CHORUS_JOB_FILTER
+
+const struct chorus_job_filter_desc *const chorus_job_filters[] = {
+#define CHORUS_JOB_FILTER(sym) &sym,
+#include "filters.def"
+#undef CHORUS_JOB_FILTER
+    NULL};
 
 static _Thread_local char engine_err[1024];
 
@@ -63,6 +62,23 @@ static const char *default_config_path(char *buf, size_t cap, int *explicit_) {
     if (x && *x) return chorus_fmt(buf, cap, "%s/chorus/config.toml", x);
     const char *h = getenv("HOME");
     if (h && *h) return chorus_fmt(buf, cap, "%s/.config/chorus/config.toml", h);
+    return NULL;
+}
+
+/* One state per job filter (src/filters.def); the first failure fails the engine. */
+static int create_filters(struct chorus_engine *e, int no_config, char *err, size_t errlen) {
+    for (size_t i = 0; i < CHORUS_N_JOB_FILTERS; i++) {
+        int rc = chorus_job_filters[i]->create(e->cfg, no_config, &e->filter_state[i], err, errlen);
+        if (rc != CHORUS_OK) return rc;
+    }
+    return CHORUS_OK;
+}
+
+void *chorus_engine_filter_state(const struct chorus_engine *e,
+                                 const struct chorus_job_filter_desc *d) {
+    if (!e) return NULL;
+    for (size_t i = 0; i < CHORUS_N_JOB_FILTERS; i++)
+        if (chorus_job_filters[i] == d) return e->filter_state[i];
     return NULL;
 }
 
@@ -114,7 +130,7 @@ int chorus_engine_create2(struct chorus_engine **out, const struct chorus_engine
         chorus_engine_destroy(e);
         return CHORUS_E_NOMEM;
     }
-    int crc = chorus_cache_from_config(e->cfg, o.no_config, &e->cache, err, sizeof err);
+    int crc = create_filters(e, o.no_config, err, sizeof err);
     if (crc != CHORUS_OK) {
         chorus_engine_set_err("%s", err[0] ? err : chorus_strerror(crc));
         if (errbuf) chorus_fmt(errbuf, errbuf_size, "%s", engine_err);
@@ -143,7 +159,8 @@ void chorus_engine_destroy(struct chorus_engine *e) {
         b = next;
     }
     chorus_limiter_destroy(e->limiter);
-    chorus_cache_destroy(e->cache);
+    for (size_t i = 0; i < CHORUS_N_JOB_FILTERS; i++)
+        if (e->filter_state[i]) chorus_job_filters[i]->destroy(e->filter_state[i]);
     chorus_config_free(e->cfg);
     free(e->config_path);
     free(e->default_backend);
@@ -188,17 +205,21 @@ static const struct chorus_backend_desc *registry_match(const char *name, const 
             return registry[i];
         }
     }
-    for (size_t k = 0; k < sizeof legacy_aliases / sizeof legacy_aliases[0]; k++) {
-        size_t pl = strlen(legacy_aliases[k].prefix);
-        if (!strncasecmp(name, legacy_aliases[k].prefix, pl)) {
-            for (size_t i = 0; registry[i]; i++)
-                if (!strcmp(registry[i]->name, legacy_aliases[k].target)) {
-                    *variant = "";
-                    return registry[i];
-                }
-        }
-    }
+    /* the prior implementation's ids ("local_kokoro_default"): the descriptors' prefixes */
+    for (size_t i = 0; registry[i]; i++)
+        for (const char *const *lp = registry[i]->legacy_prefixes; lp && *lp; lp++)
+            if (!strncasecmp(name, *lp, strlen(*lp))) {
+                *variant = "";
+                return registry[i];
+            }
     return NULL;
+}
+
+const char *chorus_voice_alias_lookup(const struct chorus_backend_desc *d, const char *voice) {
+    if (!d || !voice) return voice;
+    for (const struct chorus_voice_alias *a = d->voice_aliases; a && a->from; a++)
+        if (!strcasecmp(voice, a->from)) return a->to;
+    return voice;
 }
 
 static void known_backends(char *buf, size_t cap) {

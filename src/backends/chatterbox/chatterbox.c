@@ -38,7 +38,7 @@
 #include "core/util.h"
 #include "core/voicelib.h"
 #include "net/net.h"
-#include "net/remote.h"
+#include "remote/remote.h"
 
 enum { API_DEVNEN = 0, API_TRAVISVN = 1 };
 
@@ -1109,6 +1109,7 @@ const struct chorus_backend_desc chorus_backend_chatterbox = {
     .options = cb_options,
     .priv_size = sizeof(struct cb_priv),
     .ops = &cb_ops,
+    .legacy_prefixes = (const char *const[]){"local_chatterbox_", NULL},
     .loudness_db = -20, /* the prior implementation normalized Chatterbox to -20 dB */
     .crossfade_ms = 50,
 };

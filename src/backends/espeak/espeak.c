@@ -245,6 +245,13 @@ static int espeak_phonemize(struct chorus_backend *b, const char *voice, const c
     return CHORUS_OK;
 }
 
+/* espeak-ng stand-ins for OpenAI's voices: a language plus a variant of the matching gender. */
+static const struct chorus_voice_alias espeak_openai[] = {
+    {"alloy", "en-us"},      {"ash", "en-us+m3"},   {"ballad", "en-gb+m2"}, {"coral", "en-us+f3"},
+    {"echo", "en-us+m2"},    {"fable", "en-gb-x-rp"}, {"onyx", "en-us+m1"}, {"nova", "en-us+f2"},
+    {"sage", "en-us+f4"},    {"shimmer", "en-us+f5"}, {"verse", "en-gb+m3"}, {"marin", "en-us+f1"},
+    {"cedar", "en-us+m4"},   {NULL, NULL}};
+
 const struct chorus_backend_desc chorus_backend_espeak = {
     .name = "espeak",
     .pattern = NULL,
@@ -265,4 +272,5 @@ const struct chorus_backend_desc chorus_backend_espeak = {
         .list_voices = espeak_list_voices,
         .phonemize = espeak_phonemize,
     },
+    .voice_aliases = espeak_openai,
 };

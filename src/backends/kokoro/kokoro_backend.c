@@ -40,6 +40,8 @@ struct kokoro_priv {
     const struct chorus_config *cfg;
 };
 
+extern const struct chorus_backend_desc chorus_backend_kokoro;
+
 static const struct chorus_option_desc kokoro_options[] = {
     {"lang_code", "string", NULL, 1, 0, NULL,
      "language for G2P: a (en-us), b (en-gb), e, f, h, i, p, or an espeak name; default from "
@@ -48,11 +50,12 @@ static const struct chorus_option_desc kokoro_options[] = {
      "seed of the harmonic-source noise (same seed, same audio); default random"},
     {NULL, NULL, NULL, 0, 0, NULL, NULL}};
 
-/* OpenAI voice names -> Kokoro voices; [kokoro.voices] name = target overrides. */
-static const char *const openai_map[][2] = {
+/* OpenAI voice names -> Kokoro voices (the descriptor's voice_aliases); [kokoro.voices]
+ * name = target overrides. */
+static const struct chorus_voice_alias openai_map[] = {
     {"alloy", "af_alloy"}, {"echo", "am_echo"},    {"fable", "bm_fable"}, {"onyx", "am_onyx"},
     {"nova", "af_nova"},   {"shimmer", "af_bella"}, {"ash", "am_adam"},   {"coral", "af_heart"},
-    {"sage", "af_sarah"},  {"ballad", "bm_george"}, {"verse", "am_michael"}};
+    {"sage", "af_sarah"},  {"ballad", "bm_george"}, {"verse", "am_michael"}, {NULL, NULL}};
 
 static int file_exists(const char *p) {
     struct stat st;
@@ -190,9 +193,7 @@ static int kokoro_list_voices(struct chorus_backend *b, struct chorus_voice_list
 static const char *map_voice(const struct kokoro_priv *p, const char *voice) {
     const char *o = p->cfg ? chorus_config_get(p->cfg, "kokoro.voices", voice) : NULL;
     if (o && *o) return o;
-    for (size_t i = 0; i < sizeof openai_map / sizeof openai_map[0]; i++)
-        if (!strcasecmp(voice, openai_map[i][0])) return openai_map[i][1];
-    return voice;
+    return chorus_voice_alias_lookup(&chorus_backend_kokoro, voice);
 }
 
 struct hook_ctx {
@@ -339,4 +340,7 @@ const struct chorus_backend_desc chorus_backend_kokoro = {
         .list_voices = kokoro_list_voices,
         .close = kokoro_close,
     },
+    .model = &kokoro_download,
+    .voice_aliases = openai_map,
+    .legacy_prefixes = (const char *const[]){"local_kokoro_", NULL},
 };
