@@ -128,6 +128,8 @@ struct chorus_cache_blob {
 int chorus_cache_get(struct chorus_cache *c, const struct chorus_cache_key *key,
                      struct chorus_cache_blob **out);
 void chorus_cache_blob_free(struct chorus_cache_blob *b);
+/** Remove key's entry: CHORUS_OK, or CHORUS_E_NOT_FOUND if there was none. */
+int chorus_cache_evict(struct chorus_cache *c, const struct chorus_cache_key *key);
 /** 1 if the index lists `key` (no checks, no counting) — for tests and tools. */
 int chorus_cache_contains(struct chorus_cache *c, const struct chorus_cache_key *key);
 /** The path of key's entry file into buf. */
