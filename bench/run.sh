@@ -11,6 +11,10 @@ if [ -x "$B/bench/bench_espeak" ]; then
         "$B/bench/bench_espeak" --chars $n --raw
     done
 fi
+if [ -x "$B/chorus" ] && command -v ffprobe >/dev/null; then
+    echo "== bench_book"
+    sh "$(dirname "$0")/bench_book.sh" "$B/chorus"
+fi
 for b in "$B"/bench/bench_*; do
     case "$b" in */bench_espeak) continue ;; esac
     [ -x "$b" ] || continue

@@ -17,3 +17,6 @@ list(APPEND CHORUS_PKGS sndfile)
 find_path(POCKETSPHINX_INCLUDE pocketsphinx.h PATH_SUFFIXES pocketsphinx REQUIRED)
 include_directories(SYSTEM ${POCKETSPHINX_INCLUDE})
 list(APPEND CHORUS_EXTRA_LIBS pocketsphinx sphinxbase)
+# books (src/book): EPUB is a zip (libzip), its package files XML and its chapters XHTML
+# (libxml2, whose HTML parser reads sloppy markup), M4B/MP3 assembly (libavformat)
+list(APPEND CHORUS_PKGS libzip libxml-2.0 libavformat)

@@ -15,6 +15,7 @@ int cli_text(int argc, char **argv);
 int cli_models(int argc, char **argv);
 int cli_serve(int argc, char **argv);
 int cli_cache(int argc, char **argv);
+int cli_book(int argc, char **argv);  /* book.c: chorus book */
 int cli_voicelib(int argc, char **argv); /* voicelib.c: chorus voices add|rm|--cloned */
 
 /* helpers shared by subcommands (main.c) */

@@ -22,6 +22,7 @@ static const char usage[] =
     "  models [list|path|pull]   local engines' model files (chorus models pull kokoro)\n"
     "  serve [options]           OpenAI-compatible speech server (HTTP, default 127.0.0.1:8880)\n"
     "  cache stats|clear|path    the audio cache: its size and hits, empty it, where it is\n"
+    "  book INPUT -o OUT.m4b     a book (EPUB, Markdown, HTML, text) to a chaptered audiobook\n"
     "\n"
     "  chorus <command> --help   options of a command\n"
     "  chorus --version          print the version\n"
@@ -103,6 +104,7 @@ int main(int argc, char **argv) {
     if (!strcmp(cmd, "models")) return cli_models(argc - 1, argv + 1);
     if (!strcmp(cmd, "serve")) return cli_serve(argc - 1, argv + 1);
     if (!strcmp(cmd, "cache")) return cli_cache(argc - 1, argv + 1);
+    if (!strcmp(cmd, "book")) return cli_book(argc - 1, argv + 1);
     cli_err("unknown command '%s'; run 'chorus --help' for the list", cmd);
     return EXIT_USAGE;
 }
