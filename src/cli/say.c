@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "chorus/book.h"
 #include "chorus/textstream.h"
 #include "cli.h"
 
@@ -36,6 +37,8 @@ static const char say_usage[] =
     "      --phonemes           the text is phonemes in the engine's notation\n"
     "      --no-normalize       speak the text as written (no number/abbreviation expansion)\n"
     "      --timestamps FILE    write word timings as JSON: [{word, start, end, offset, length}]\n"
+    "      --subtitles FILE     write read-along subtitles, one cue per sentence: SubRip, or\n"
+    "                           WebVTT when FILE ends in .vtt\n"
     "      --opt KEY=VALUE      a backend option (repeatable; chorus backends --options)\n"
     "      --estimate           print what the request would cost and exit (sends nothing)\n"
     "      --no-cache           neither read nor write the audio cache for this request\n"
@@ -168,6 +171,27 @@ static int write_timestamps(const char *path, json_t *words) {
     return ok ? 0 : -1;
 }
 
+/* --subtitles FILE: the collected word timings as SubRip or (for .vtt) WebVTT. */
+static int write_subtitles(const char *path, const char *text, json_t *words) {
+    size_t n = json_array_size(words);
+    struct chorus_word *w = calloc(n ? n : 1, sizeof *w);
+    if (!w) return -1;
+    for (size_t i = 0; i < n; i++) {
+        json_t *o = json_array_get(words, i);
+        w[i].text_offset = (size_t)json_integer_value(json_object_get(o, "offset"));
+        w[i].text_len = (size_t)json_integer_value(json_object_get(o, "length"));
+        w[i].start = json_real_value(json_object_get(o, "start"));
+        w[i].end = json_real_value(json_object_get(o, "end"));
+    }
+    size_t pl = strlen(path);
+    const char *kind = pl > 4 && !strcmp(path + pl - 4, ".vtt") ? "vtt" : "srt";
+    char err[512] = "";
+    int rc = chorus_subtitles_write(path, kind, text, w, n, 0, err, sizeof err);
+    free(w);
+    if (rc != CHORUS_OK) cli_err("cannot write subtitles: %s", err[0] ? err : chorus_strerror(rc));
+    return rc == CHORUS_OK ? 0 : -1;
+}
+
 /* --stream-input: append standard input to a text stream as it arrives. */
 static int say_stream_input(struct chorus_request *r, int play, const char *device, int quiet,
                             const char *ts_path) {
@@ -250,7 +274,7 @@ static int say_stream_input(struct chorus_request *r, int play, const char *devi
 
 int cli_say(int argc, char **argv) {
     enum { OPT_SSML = 256, OPT_TS, OPT_OPT, OPT_PHON, OPT_NONORM, OPT_PLAY, OPT_DEVICE, OPT_ESTIMATE, OPT_NOCACHE,
-           OPT_STREAMIN };
+           OPT_STREAMIN, OPT_SUBS };
     static const struct option opts[] = {
         {"backend", required_argument, 0, 'b'}, {"voice", required_argument, 0, 'v'},
         {"model", required_argument, 0, 'm'},   {"lang", required_argument, 0, 'l'},
@@ -262,9 +286,10 @@ int cli_say(int argc, char **argv) {
         {"estimate", no_argument, 0, OPT_ESTIMATE}, {"play", no_argument, 0, OPT_PLAY},     {"device", required_argument, 0, OPT_DEVICE},
         {"quiet", no_argument, 0, 'q'},         {"help", no_argument, 0, 'h'},
         {"no-cache", no_argument, 0, OPT_NOCACHE}, {"stream-input", no_argument, 0, OPT_STREAMIN},
+        {"subtitles", required_argument, 0, OPT_SUBS},
         {0, 0, 0, 0}};
     struct chorus_request r = chorus_request_default();
-    const char *file = NULL, *out = NULL, *ts_path = NULL, *fmt = NULL;
+    const char *file = NULL, *out = NULL, *ts_path = NULL, *fmt = NULL, *subs = NULL;
     int quiet = 0, play = 0, estimate = 0, stream_input = 0, c;
     const char *device = NULL;
     struct chorus_option kv[64];
@@ -302,6 +327,7 @@ int cli_say(int argc, char **argv) {
         case OPT_NOCACHE: r.flags |= CHORUS_FLAG_NO_CACHE; break;
         case OPT_TS: ts_path = optarg; break;
         case OPT_STREAMIN: stream_input = 1; break;
+        case OPT_SUBS: subs = optarg; break;
         case OPT_OPT: {
             char *eq = strchr(optarg, '=');
             if (!eq || eq == optarg) {
@@ -345,7 +371,7 @@ int cli_say(int argc, char **argv) {
     }
     if (stream_input) {
         if (optind < argc || (file && strcmp(file, "-")) || (out && strcmp(out, "-")) ||
-            estimate || r.input != CHORUS_INPUT_TEXT) {
+            estimate || subs || r.input != CHORUS_INPUT_TEXT) {
             cli_err("--stream-input reads standard input and writes standard output or --play; "
                     "it takes no TEXT, -f FILE, -o FILE, --ssml, --phonemes or --estimate");
             return EXIT_USAGE;
@@ -440,7 +466,7 @@ int cli_say(int argc, char **argv) {
     ctx.progress_bar = !quiet && isatty(2);
     ctx.play = play;
     ctx.device = device;
-    if (ts_path) ctx.words = json_array();
+    if (ts_path || subs) ctx.words = json_array();
     r.callback = say_cb;
     r.userdata = &ctx;
 
@@ -499,6 +525,8 @@ int cli_say(int argc, char **argv) {
         cli_err("%s", err[0] ? err : chorus_strerror(rc));
         status = 1;
     } else if (ts_path && write_timestamps(ts_path, ctx.words) < 0) {
+        status = 1;
+    } else if (subs && write_subtitles(subs, text, ctx.words) < 0) {
         status = 1;
     }
     json_decref(ctx.words);

@@ -224,5 +224,11 @@ check '[ "$(tail -1 "$T/rss")" -lt 200000 ]' "zip bomb took $(tail -1 "$T/rss") 
 expect_err 1 "cannot open .*nosuch" -- "$BIN" book --list "$T/nosuch.epub"
 expect_err 2 "no output" -- "$BIN" book "$T/b3.epub"
 
+# ---------------------------------------------------------------- chorus say --subtitles
+"$BIN" say -q -o "$T/s.wav" --subtitles "$T/s.srt" "Hello there. It's a fine day, isn't it? Yes." 2>"$T/err"
+check 'grep -q "^It.s a fine day, isn.t it?$" "$T/s.srt" && [ "$(grep -c -- "-->" "$T/s.srt")" = 3 ]' "say --subtitles: $(cat "$T/s.srt" "$T/err")"
+last=$(grep -- "-->" "$T/s.srt" | tail -1 | sed 's/.*--> //; s/,/./' | awk -F: '{print $1*3600+$2*60+$3}')
+check 'near "$last" "$(soxi -D "$T/s.wav")" 0.5' "last cue ends at $last, audio $(soxi -D "$T/s.wav")"
+
 echo "$pass passed, $fail failed"
 [ "$fail" = 0 ]
