@@ -471,12 +471,16 @@ static void job_release(struct job *j) {
 /* Input with nothing to speak (only symbols, only whitespace once normalized) becomes a short
  * silence in the requested format, so a client reading fragments one by one (Open WebUI's
  * read-aloud sends "***") goes on. The silence comes from the embedded espeak backend (local,
- * no cost, whatever backend was asked for): a word at volume "silent". */
+ * no cost, whatever backend was asked for): a short word at an output gain of 1e-6, which
+ * rounds to digital silence in every format. (SSML's volume="silent" is not honoured once
+ * chorus emulates SSML for espeak.) */
 static int open_silence(struct srv *s, const struct chorus_request *r, struct chorus_stream **st) {
-    static const char doc[] = "<speak><prosody volume=\"silent\" rate=\"x-fast\">ah</prosody></speak>";
+    static const char doc[] = "ah";
     struct chorus_request q = chorus_request_default();
     q.backend = "espeak";
-    q.input = CHORUS_INPUT_SSML;
+    q.input = CHORUS_INPUT_TEXT;
+    q.volume = 1e-6f;
+    q.speed = 2.0f;
     q.text = doc;
     q.text_len = strlen(doc);
     q.format = r->format;

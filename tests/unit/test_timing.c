@@ -15,7 +15,7 @@
 #define TEXT "Timing matters. Every format must line up with the words, to the millisecond."
 
 static struct chorus_engine *engine(void) {
-    struct chorus_engine_options o = {0};
+    struct chorus_engine_options o = chorus_engine_options_default();
     o.no_config = 1;
     struct chorus_engine *e = NULL;
     return chorus_engine_create(&e, &o) == CHORUS_OK ? e : NULL;
