@@ -129,7 +129,9 @@ check '! cmp -s "$T/de.wav" "$T/a.wav" && gt "$(duration "$T/de.wav")" 0.3' "con
 python3 -c "print('This goes on for a very long time. ' * 40000)" > "$T/long.txt"
 "$BIN" say -q -f "$T/long.txt" -o "$T/long.wav" 2>"$T/err" &
 pid=$!
-sleep 0.5
+# interrupt once it is writing (its temp file exists), not before its handler is in place: a
+# background job of a script starts with SIGINT ignored
+for _ in $(seq 1 200); do ls "$T"/long.wav.*.tmp >/dev/null 2>&1 && break; sleep 0.05; done
 kill -INT $pid
 wait $pid
 st=$?
