@@ -57,6 +57,16 @@ static void on_signal(int sig) {
     atomic_store(&interrupted, 1);
 }
 
+/* Ctrl-C and SIGTERM stop the run cleanly; a closed output pipe is a write error, not a kill. */
+static void catch_signals(void) {
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_signal;
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+    signal(SIGPIPE, SIG_IGN);
+}
+
 struct say_ctx {
     const char *text;
     int progress_bar;
@@ -209,12 +219,7 @@ static int say_stream_input(struct chorus_request *r, int play, const char *devi
     if (ts_path) ctx.words = json_array();
     r->callback = say_cb;
     r->userdata = &ctx;
-    struct sigaction sa;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_handler = on_signal;
-    sigaction(SIGINT, &sa, NULL);
-    sigaction(SIGTERM, &sa, NULL);
-    signal(SIGPIPE, SIG_IGN);
+    catch_signals();
     struct chorus_engine *e = cli_engine();
     if (!e) {
         json_decref(ctx.words);
@@ -470,12 +475,7 @@ int cli_say(int argc, char **argv) {
     r.callback = say_cb;
     r.userdata = &ctx;
 
-    struct sigaction sa;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_handler = on_signal;
-    sigaction(SIGINT, &sa, NULL);
-    sigaction(SIGTERM, &sa, NULL);
-    signal(SIGPIPE, SIG_IGN);
+    catch_signals();
 
     struct chorus_engine *e = cli_engine();
     if (!e) {
