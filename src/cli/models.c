@@ -58,15 +58,19 @@ int cli_models(int argc, char **argv) {
     if (!strcmp(what, "list")) {
         struct chorus_engine *e = cli_engine();
         if (!e) return 1;
+        /* the engines with a downloadable model (their descriptor's, named as the engine) */
         char dir[4096];
-        chorus_model_dir("kokoro", dir, sizeof dir);
         struct chorus_backend_info *b;
         size_t n;
-        printf("%-8s %s\n", "kokoro", dir);
         if (chorus_list_backends(e, &b, &n) == CHORUS_OK) {
-            for (size_t i = 0; i < n; i++)
-                if (!strcmp(b[i].name, "kokoro"))
-                    printf("         %s\n", b[i].available ? "installed: the kokoro backend can run" : b[i].reason);
+            for (size_t i = 0; i < n; i++) {
+                if (chorus_model_dir(b[i].name, dir, sizeof dir) != CHORUS_OK) continue;
+                printf("%-8s %s\n", b[i].name, dir);
+                if (b[i].available)
+                    printf("         installed: the %s backend can run\n", b[i].name);
+                else
+                    printf("         %s\n", b[i].reason);
+            }
             chorus_backend_infos_free(b, n);
         }
         chorus_engine_destroy(e);

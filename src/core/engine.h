@@ -9,7 +9,16 @@
 #include "chorus/chorus.h"
 #include "core/backend.h"
 #include "core/config.h"
+#include "core/job_filter.h"
 #include "core/limiter.h"
+
+/** How many job filters src/filters.def lists. */
+enum {
+    CHORUS_N_JOB_FILTERS = 0
+#define CHORUS_JOB_FILTER(sym) +1
+#include "filters.def"
+#undef CHORUS_JOB_FILTER
+};
 
 struct chorus_engine {
     struct chorus_config *cfg;
@@ -18,8 +27,12 @@ struct chorus_engine {
     pthread_mutex_t mu; /* instances list and their open() */
     struct chorus_backend *instances;
     uint64_t serial; /* tags this engine's messages (engine.c) */
-    struct chorus_cache *cache; /* NULL: no cache (no_config, no directory); src/cache */
+    /* each job filter's state (src/filters.def order), NULL where the filter is off */
+    void *filter_state[CHORUS_N_JOB_FILTERS > 0 ? CHORUS_N_JOB_FILTERS : 1];
 };
+
+/** The job filters, in src/filters.def order (CHORUS_N_JOB_FILTERS of them). */
+extern const struct chorus_job_filter_desc *const chorus_job_filters[];
 
 /** Find or create and open the instance `name`. On failure returns a status with a message
  *  (unknown backend listing the known ones; open failure) in err. The instance stays owned by

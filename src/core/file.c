@@ -19,24 +19,11 @@ struct file_ctx {
     void *user_ud;
 };
 
-static int write_all(int fd, const void *p, size_t n) {
-    const char *c = p;
-    while (n) {
-        ssize_t w = write(fd, c, n);
-        if (w < 0) {
-            if (errno == EINTR) continue;
-            return -1;
-        }
-        c += w;
-        n -= (size_t)w;
-    }
-    return 0;
-}
 
 static int file_cb(const struct chorus_event *ev, void *ud) {
     struct file_ctx *f = ud;
     if (ev->type == CHORUS_EVENT_CHUNK && ev->chunk->data_len) {
-        if (write_all(f->fd, ev->chunk->data, ev->chunk->data_len) < 0) {
+        if (chorus_write_all(f->fd, ev->chunk->data, ev->chunk->data_len) < 0) {
             f->write_errno = errno;
             return 1;
         }

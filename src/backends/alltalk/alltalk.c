@@ -39,7 +39,7 @@
 #include "core/config.h"
 #include "core/log.h"
 #include "net/net.h"
-#include "net/remote.h"
+#include "remote/remote.h"
 
 #define AT_DEFAULT_URL "http://127.0.0.1:7851"
 
@@ -631,4 +631,5 @@ const struct chorus_backend_desc chorus_backend_alltalk = {
     .options = at_options,
     .priv_size = sizeof(struct at_priv),
     .ops = &at_ops,
+    .prices = (const struct chorus_price[]){{.model = NULL, .basis = "local server: free"}},
 };

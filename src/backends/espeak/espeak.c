@@ -239,6 +239,14 @@ static const struct chorus_pause_point espeak_pauses[] = {
     {0.25f, 896, 530}, {0.5f, 851, 505}, {0.75f, 483, 298}, {1.0f, 308, 199}, {1.25f, 210, 139},
     {1.5f, 139, 97},   {2.0f, 51, 40},   {2.5f, 33, 23},    {3.0f, 52, 41},   {4.0f, 52, 41},
     {0, 0, 0}};
+/* espeak-ng stand-ins for OpenAI's voices: a language plus a variant of the matching gender. */
+/* One table for every entry point (library, CLI, server): the core applies it, and
+ * [espeak.voices] overrides it. */
+static const char *const espeak_voice_aliases[][2] = {
+    {"alloy", "en-us"},      {"ash", "en-us+m3"},   {"ballad", "en-gb+m2"}, {"coral", "en-us+f3"},
+    {"echo", "en-us+m2"},    {"fable", "en-gb-x-rp"}, {"onyx", "en-us+m1"}, {"nova", "en-us+f2"},
+    {"sage", "en-us+f4"},    {"shimmer", "en-us+f5"}, {"verse", "en-gb+m3"}, {"marin", "en-us+f1"},
+    {"cedar", "en-us+m4"},   {NULL, NULL}};
 
 const struct chorus_backend_desc chorus_backend_espeak = {
     .name = "espeak",
@@ -264,4 +272,5 @@ const struct chorus_backend_desc chorus_backend_espeak = {
         .list_voices = espeak_list_voices,
         .phonemize = espeak_phonemize,
     },
+    .voice_aliases = espeak_voice_aliases,
 };

@@ -44,6 +44,8 @@ struct kokoro_priv {
     const struct chorus_config *cfg;
 };
 
+extern const struct chorus_backend_desc chorus_backend_kokoro;
+
 static const struct chorus_option_desc kokoro_options[] = {
     {"lang_code", "string", NULL, 1, 0, NULL,
      "language for G2P: a (en-us), b (en-gb), e, f, h, i, p, or an espeak name; default from "
@@ -339,4 +341,6 @@ const struct chorus_backend_desc chorus_backend_kokoro = {
         .list_voices = kokoro_list_voices,
         .close = kokoro_close,
     },
+    .model = &chorus_kokoro_download,
+    .legacy_prefixes = (const char *const[]){"local_kokoro_", NULL},
 };
