@@ -397,6 +397,27 @@ static const char *dropped_option(const char *name) {
     return NULL;
 }
 
+const char *chorus_backend_voice_alias(const struct chorus_config *cfg,
+                                       const struct chorus_backend_desc *d, const char *voice) {
+    if (!d || !voice || !*voice) return NULL;
+    char sec[160];
+    chorus_fmt(sec, sizeof sec, "%s.voices", d->name);
+    const char *o = cfg ? chorus_config_get(cfg, sec, voice) : NULL;
+    if (o && *o) return o;
+    for (size_t i = 0; d->voice_aliases && d->voice_aliases[i][0]; i++)
+        if (!strcasecmp(voice, d->voice_aliases[i][0])) return d->voice_aliases[i][1];
+    return NULL;
+}
+
+const char *chorus_voice_alias(struct chorus_engine *e, const char *backend, const char *voice) {
+    chorus_engine_clear_err(e);
+    if (!e || !voice) return NULL;
+    if (!backend || !*backend) backend = chorus_engine_default_backend(e);
+    const char *variant = "";
+    const struct chorus_backend_desc *d = backend ? registry_match(backend, &variant) : NULL;
+    return chorus_backend_voice_alias(e->cfg, d, voice);
+}
+
 static void known_backends(char *buf, size_t cap) {
     size_t off = 0;
     buf[0] = 0;

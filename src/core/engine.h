@@ -39,6 +39,10 @@ extern const struct chorus_job_filter_desc *const chorus_job_filters[];
  *  the engine. */
 int chorus_engine_backend(struct chorus_engine *e, const char *name, struct chorus_backend **out,
                           char *err, size_t errlen);
+/** The voice `voice` stands for on engine d: the config's [NAME.voices] entry, else the
+ *  descriptor's voice_aliases; NULL when it is no alias there. */
+const char *chorus_backend_voice_alias(const struct chorus_config *cfg,
+                                       const struct chorus_backend_desc *d, const char *voice);
 /** Probe an instance (including a failed open). 1 available, else 0 with why filled. */
 int chorus_backend_probe(struct chorus_backend *b, struct chorus_probe *why);
 /** Where the message of a backend op goes (backend.h, chorus_backend_fail): a buffer, or the

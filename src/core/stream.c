@@ -178,18 +178,6 @@ static int voice_matches(const struct chorus_voice *v, const char *want, size_t 
            (v->name && strlen(v->name) == n && !strncasecmp(v->name, want, n));
 }
 
-/* The voice an alias names: the config's [NAME.voices], then the backend's own table. */
-static const char *voice_alias(const struct chorus_backend *b, const char *want) {
-    if (!want || !*want) return want;
-    char sec[128];
-    chorus_fmt(sec, sizeof sec, "%s.voices", b->desc->name);
-    const char *o = chorus_config_get(b->engine->cfg, sec, want);
-    if (o && *o) return o;
-    for (size_t i = 0; b->desc->voice_aliases && b->desc->voice_aliases[i][0]; i++)
-        if (!strcasecmp(want, b->desc->voice_aliases[i][0])) return b->desc->voice_aliases[i][1];
-    return want;
-}
-
 /* Resolve the request's voice against the backend's list (id, then name, then language;
  * "base+variant" matches on the base). */
 static int resolve_voice(struct chorus_stream *s, const char *want) {
@@ -197,7 +185,8 @@ static int resolve_voice(struct chorus_stream *s, const char *want) {
     const char *places[] = {b->desc->name, "voice", b->desc->name, "default_voice", NULL};
     if (!want || !*want) want = chorus_config_find(b->engine->cfg, NULL, places);
     if (!want || !*want) want = b->desc->default_voice;
-    want = voice_alias(b, want);
+    const char *alias = chorus_backend_voice_alias(b->engine->cfg, b->desc, want);
+    if (alias) want = alias;
     if (!b->desc->ops->list_voices || (b->desc->flags & CHORUS_BF_ANY_VOICE)) {
         if (!want || !*want) {
             s->voice = strdup("");

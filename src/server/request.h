@@ -85,8 +85,6 @@ int srv_model_split(const char *model, char *backend, size_t bcap, char *bmodel,
 
 /** 1 if `voice` is one of OpenAI's built-in voice names (alloy, ash, ... cedar). */
 int srv_voice_is_openai(const char *voice);
-/** Built-in mapping of an OpenAI voice name for a backend ("espeak", "kokoro"), or NULL. */
-const char *srv_voice_builtin(const char *backend, const char *voice);
 /** The OpenAI voice names, NULL-terminated. */
 extern const char *const srv_openai_voices[];
 

@@ -53,7 +53,9 @@ const char *srv_voice_map(struct srv *s, const char *backend, const char *voice)
     const char *v = chorus_engine_config(s->engine, sec, voice);
     if (!v && !strcmp(backend, s->default_backend))
         v = chorus_engine_config(s->engine, "server.voices", voice);
-    if (!v) v = srv_voice_builtin(backend, voice);
+    /* the engine's own table (its descriptor) and [BACKEND.voices]: one table for every entry
+     * point, so the library, the CLI and this server agree */
+    if (!v) v = chorus_voice_alias(s->engine, backend, voice);
     return v && *v ? v : NULL;
 }
 

@@ -164,6 +164,7 @@ TEST(openai_voice_names) {
     eo.config_path = cfg_path;
     struct chorus_engine *e;
     CHECK(chorus_engine_create(&e, &eo) == CHORUS_OK);
+    CHECK_STR(chorus_voice_alias(e, "kokoro", "alloy"), "am_adam"); /* the one table */
     struct chorus_request r = chorus_request_default();
     r.backend = "kokoro";
     r.text = "Hello.";
