@@ -143,7 +143,7 @@ TEST(estimates_from_its_price_rows) {
     struct chorus_request r = chorus_request_default();
     r.backend = "tone";
     r.text = "h\xc3\xa9llo"; /* 5 characters in 6 bytes */
-    struct chorus_estimate est;
+    struct chorus_estimate est = {.size = sizeof est};
     CHECK_EQ_INT(chorus_estimate(e, &r, &est), CHORUS_OK);
     CHECK_STR(est.provider, "tone");
     CHECK_STR(est.model, "standard"); /* the backend's default_model op */

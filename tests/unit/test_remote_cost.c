@@ -87,7 +87,7 @@ TEST(request_estimate_uses_backend_and_default_model) {
     struct chorus_request r = chorus_request_default();
     r.backend = "openai";
     r.text = "Estimate me, please.";
-    struct chorus_estimate c;
+    struct chorus_estimate c = {.size = sizeof c};
     unsetenv("OPENAI_TTS_MODEL");
     CHECK_EQ_INT(chorus_estimate(e, &r, &c), 0);
     CHECK_STR(c.provider, "openai");
