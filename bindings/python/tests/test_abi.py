@@ -66,3 +66,29 @@ def test_format_table_matches_the_library():
     for value in range(1, 7):
         assert _lib.lib.chorus_format_name(value).decode() in _args.FORMATS
     assert _lib.lib.chorus_format_name(7) is None  # CHORUS_FORMAT_COUNT_: the table is complete
+
+
+def _python(code, env):
+    import sys
+    return subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True)
+
+
+def test_library_search_order(tmp_path):
+    import shutil
+    from pathlib import Path
+    pkg = Path(chorus.__file__).parent
+    env = dict(os.environ)
+    # a wrong CHORUS_LIBRARY is an ImportError that names it and says what to do
+    env["CHORUS_LIBRARY"] = str(tmp_path / "nope.so")
+    r = _python("import chorus", env)
+    assert r.returncode != 0 and "nope.so" in r.stderr and "CHORUS_LIBRARY" in r.stderr
+    # without it, a libchorus.so.1 next to the package is the one loaded
+    shutil.copytree(pkg, tmp_path / "site" / "chorus")
+    real = os.path.realpath(_lib.lib._name)
+    shutil.copy(real, tmp_path / "site" / "chorus" / "libchorus.so.1")
+    del env["CHORUS_LIBRARY"]
+    env["PYTHONPATH"] = str(tmp_path / "site")
+    r = _python("import chorus, chorus._lib as l; print(l.lib._name); "
+                "print(chorus.library_version()[0])", env)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.split()[0] == str(tmp_path / "site" / "chorus" / "libchorus.so.1")

@@ -3,6 +3,7 @@
 and argument checking that happens before any C call."""
 import asyncio
 import gc
+import os
 import threading
 
 import pytest
@@ -56,6 +57,7 @@ def test_cancel_while_another_thread_waits_in_receive(engine):
     t.join(60)
     assert not t.is_alive()
     assert s.closed
+    assert len(errors) == 1 and isinstance(errors[0], chorus.Cancelled)
     assert wait_for(lambda: no_slots(engine))
 
 
@@ -140,7 +142,7 @@ def test_engine_gc_and_close_with_open_streams():
     s = e.stream(LONG, backend="espeak")
     next(s)
     e.close()  # closes the stream first (C: streams before their engine)
-    assert s.closed is False and s._h is not None and s._h.ptr is None
+    assert s.closed
     with pytest.raises(chorus.Cancelled):
         next(s)
     with pytest.raises(ValueError, match="closed"):
@@ -154,18 +156,29 @@ def test_engine_gc_and_close_with_open_streams():
     gc.collect()
 
 
+SANITIZED = bool(os.environ.get("LD_PRELOAD"))  # ctest.sh preloads ASan in that build
+
+
 def test_a_thousand_short_requests_do_not_grow_rss(engine):
+    # Under ASan, RSS measures its allocator's quarantine, not chorus: that build runs a
+    # hundred requests for the sanitizer's sake and checks the counters only.
+    n = 100 if SANITIZED else 1000
     for _ in range(100):
         engine.say("Hi.", backend="espeak", format="pcm")
     gc.collect()
     before = rss_kib()
-    for i in range(1000):
+    for i in range(n):
         assert engine.say("Hi %d." % i, backend="espeak", format="pcm")
+        if i % 10 == 0:  # and as many streams dropped half-read, left to the GC
+            s = engine.stream("Dropped %d. " % i * 20, backend="espeak", format="pcm")
+            next(s)
+            del s
     gc.collect()
     grown = rss_kib() - before
-    assert grown < 4096, "RSS grew by %d KiB over 1000 requests" % grown
+    if not SANITIZED:
+        assert grown < 4096, "RSS grew by %d KiB over %d requests" % (grown, n)
     assert no_slots(engine) and not engine._h.streams
-    assert engine.stats().started_total >= 1100
+    assert engine.stats().started_total >= 100 + n + n // 10
 
 
 def test_threads_share_an_engine(engine):

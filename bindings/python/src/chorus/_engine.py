@@ -213,7 +213,7 @@ class Stream:
     # -- information ---------------------------------------------------------------------
     def _ptr(self) -> int:
         if self._h is None or self._h.ptr is None:
-            raise ValueError("the stream is closed")
+            raise ValueError("the stream is closed")  # like a closed file's methods
         return self._h.ptr
 
     @property
@@ -236,7 +236,7 @@ class Stream:
         """One chorus_stream_receive(): a chunk pointer, None at EOF, or _AGAIN."""
         h = self._h
         if h is None:
-            raise ValueError("the stream is closed")
+            raise ValueError("the stream was not opened")
         out = ctypes.POINTER(_lib.Chunk)()
         with h.rlock:
             ptr = h.ptr
@@ -332,14 +332,14 @@ class Stream:
             self._h.cancel()
 
     def close(self) -> None:
-        """Cancel if still running and free the stream (idempotent)."""
-        h, self._h = self._h, None
-        if h is not None:
-            h.close()
+        """Cancel if still running and free the stream (idempotent). A thread still reading
+        it gets :class:`Cancelled`; so does reading it afterwards."""
+        if self._h is not None:
+            self._h.close()
 
     @property
     def closed(self) -> bool:
-        return self._h is None
+        return self._h is None or self._h.ptr is None
 
     def __enter__(self) -> "Stream":
         return self
