@@ -112,7 +112,8 @@ class _EngineHandle:
 
     def __init__(self, ptr: int) -> None:
         self.ptr: Optional[int] = ptr
-        self.cv = threading.Condition()
+        # reentrant: a garbage collection inside a locked section may close another stream
+        self.cv = threading.Condition(threading.RLock())
         self.users = 0
         self.closing = False
         self.streams: Dict[int, "_StreamHandle"] = {}
