@@ -149,7 +149,7 @@ check "input too long envelope" is_error $W/e string_above_max_length input
 head -c 300000 /dev/zero | tr '\0' 'a' | sed 's/^/{"input":"/; s/$/"}/' > $W/huge.json
 check "body over --max-body: 413" test "$(post /v1/audio/speech @$W/huge.json $W/e)" = 413
 check "413 envelope" is_error $W/e request_too_large
-check "413 with chunked upload" test "$(curl -s -o $W/e -w '%{http_code}' -H 'Transfer-Encoding: chunked' --data-binary @$W/huge.json $BASE/v1/audio/speech)" = 413
+check "413 with chunked upload" test "$(curl -s -o $W/e -w '%{http_code}' -H 'Content-Type: application/json' -H 'Transfer-Encoding: chunked' --data-binary @$W/huge.json $BASE/v1/audio/speech)" = 413
 
 # ---------------------------------------------------------------- load, disconnects
 python3 -c "import json; print(json.dumps({'input': 'This sentence is repeated to make a long speech. ' * 90, 'response_format': 'pcm'}))" > $W/long.json
