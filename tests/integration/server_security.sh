@@ -123,6 +123,28 @@ printf 'hello\0world' > $W/nul.txt
 check "say with a NUL in the text fails ($st)" test $st = 1
 check "... and says where" grep -q "NUL byte at offset 5" $W/nul.err
 
+# ---------------------------------------------------------------- 7. URL credentials never echoed
+# An upstream URL with userinfo (http://user:pass@host) appeared in /v1/backends reasons and in
+# error messages. Port 9 on loopback (discard) is closed: the backends are unavailable, and say so.
+stop_server
+ALLTALK_TTS_URL=http://bob:s3cretpw@127.0.0.1:9 CHATTERBOX_URL=http://carol:s3cretpw@127.0.0.1:9 \
+    OPENAI_BASE_URL=http://alice:s3cretpw@127.0.0.1:9/v1 OPENAI_API_KEY=sk-test start_server
+curl -s -o $W/backends.json "$BASE/v1/backends"
+check "/v1/backends explains why alltalk is unavailable" python3 - $W/backends.json <<'PY'
+import json, sys
+b = {x["name"]: x for x in json.load(open(sys.argv[1]))["data"]}
+assert not b["alltalk"]["available"] and "127.0.0.1:9" in b["alltalk"]["reason"], b["alltalk"]
+PY
+check "... without the URL's password" sh -c "! grep -q s3cretpw $W/backends.json"
+check "... nor its user name" sh -c "! grep -q 'bob' $W/backends.json"
+MODELS="alltalk openai"
+grep -q '"chatterbox"' $W/backends.json && MODELS="$MODELS chatterbox" # built with it
+for m in $MODELS; do
+    post "{\"input\":\"hi\",\"model\":\"$m\"}" $W/cred_$m >/dev/null
+    check "$m error names the upstream host without its credentials" sh -c "grep -q '127.0.0.1' $W/cred_$m && ! grep -q s3cretpw $W/cred_$m"
+done
+check "... nor in the server log" sh -c "! grep -q s3cretpw '$SERVER_LOG'"
+
 # ---------------------------------------------------------------- keys: file, env, --help
 stop_server
 echo "filek3y" > $W/key
