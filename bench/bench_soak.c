@@ -171,9 +171,11 @@ int main(int argc, char **argv) {
     setenv("CHORUS_CACHE", "0", 1);
     mallopt(M_ARENA_MAX, 4); /* as chorus serve does */
     struct chorus_engine *e = NULL;
-    struct chorus_engine_options eo = {.no_config = 1};
-    if (chorus_engine_create(&e, &eo) != CHORUS_OK) {
-        fprintf(stderr, "bench_soak: cannot create the engine\n");
+    struct chorus_engine_options eo = chorus_engine_options_default();
+    eo.no_config = 1;
+    char eerr[512] = "";
+    if (chorus_engine_create2(&e, &eo, eerr, sizeof eerr) != CHORUS_OK) {
+        fprintf(stderr, "bench_soak: cannot create the engine: %s\n", eerr);
         return 1;
     }
     struct srv_options o = srv_options_default();
