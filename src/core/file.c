@@ -1,11 +1,9 @@
 /* file.c — chorus_synthesize_file(): atomic file output (temp file + rename), exact WAV header. */
 #include <errno.h>
 #include <fcntl.h>
-#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include "audio/audio.h"
@@ -62,54 +60,15 @@ int chorus_stream_final_header(const struct chorus_stream *s, unsigned char *buf
     return rc;
 }
 
-/* The file a symlink leads to, even one that does not exist yet (then one level of the link,
- * relative to its folder); NULL if path is no link. Free it. */
-static char *link_target(const char *path) {
-    struct stat lst;
-    if (lstat(path, &lst) != 0 || !S_ISLNK(lst.st_mode)) return NULL;
-    char *real = realpath(path, NULL);
-    if (real) return real;
-    char buf[PATH_MAX];
-    ssize_t n = readlink(path, buf, sizeof buf - 1);
-    if (n <= 0) return NULL;
-    buf[n] = 0;
-    const char *slash = strrchr(path, '/');
-    size_t dl = buf[0] == '/' || !slash ? 0 : (size_t)(slash - path + 1);
-    char *out = malloc(dl + (size_t)n + 1);
-    if (!out) return NULL;
-    memcpy(out, path, dl);
-    memcpy(out + dl, buf, (size_t)n + 1);
-    return out;
-}
-
-/* Open the output for path. A path that exists and is not a regular file (a device, a FIFO) is
- * opened in place (*tmp stays NULL); otherwise a new temp file is made beside the real target
- * (symlinks followed, so the rename replaces the file they point to, not the link), and *target
- * and *tmp are set (free both). Returns the fd, -1 (I/O, message in err) or -2 (no memory). */
+/* The output for path (chorus_output_open): in place for a device or FIFO (*tmp NULL), else a
+ * temp file beside the real target. Returns the fd, -1 (I/O, message in err) or -2 (no memory). */
 static int open_output(const char *path, char **target, char **tmp, char *err, size_t errlen) {
-    struct stat st;
-    *target = *tmp = NULL;
-    if (stat(path, &st) == 0 && !S_ISREG(st.st_mode)) {
-        int fd = S_ISDIR(st.st_mode) ? (errno = EISDIR, -1)
-                                     : open(path, O_WRONLY | O_CLOEXEC | O_NOCTTY);
-        if (fd < 0) chorus_fmt(err, errlen, "cannot write to %s: %s", path, strerror(errno));
-        return fd;
-    }
-    char *real = link_target(path);
-    *target = real ? real : strdup(path);
-    if (!*target) return -2;
-    /* created with the mode a plain creat() would give (the kernel applies the umask: no
-     * umask() call, which would change it for every thread of the process) */
-    int fd = chorus_create_beside(*target, ".tmp", tmp);
-    if (fd < 0) {
-        int e = errno;
-        chorus_fmt(err, errlen, "cannot write to %s: %s%s", path, strerror(e),
-                   e == ENOENT ? " (does its directory exist?)" : "");
-        free(*target);
-        *target = NULL;
-        return e == ENOMEM ? -2 : -1;
-    }
-    return fd;
+    int fd = chorus_output_open(path, ".tmp", target, tmp);
+    if (fd >= 0) return fd;
+    int e = errno;
+    chorus_fmt(err, errlen, "cannot write to %s: %s%s", path, strerror(e),
+               e == ENOENT ? " (does its directory exist?)" : "");
+    return e == ENOMEM ? -2 : -1;
 }
 
 static int synthesize_file(struct chorus_engine *e, const struct chorus_request *req,

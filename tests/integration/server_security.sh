@@ -115,6 +115,18 @@ CAT=$!
 wait $CAT
 check "--timestamps FIFO leaves the FIFO in place" test -p $W/tsfifo
 check "... and the JSON went through it" grep -q '"word"' $W/ts_from_fifo
+# --subtitles (written by the library's subtitle writer) follows the same rules
+ln -s $W/real.srt $W/link.srt
+"$CHORUS_BIN" say -o $W/s.wav --subtitles $W/link.srt "hello subtitles. second cue." 2>$W/subs.err
+check "--subtitles SYMLINK keeps the link and writes its target" sh -c "test -L $W/link.srt && grep -q -- '-->' $W/real.srt"
+mkfifo $W/srtfifo
+cat $W/srtfifo > $W/srt_from_fifo &
+CAT=$!
+"$CHORUS_BIN" say -o $W/s.wav --subtitles $W/srtfifo "hello subtitles" 2>/dev/null
+wait $CAT
+check "--subtitles FIFO leaves the FIFO in place" test -p $W/srtfifo
+check "... and the cues went through it" grep -q -- '-->' $W/srt_from_fifo
+check "no temp file left beside the targets" sh -c "! ls $W | grep -q '\.tmp\$'"
 "$CHORUS_BIN" say -o - "This sentence is long enough to need more than one pipe buffer of audio. It goes on and on." 2>$W/pipe.err | head -c 100 > /dev/null; st=${PIPESTATUS[0]}
 check "say -o - | head: exit 0 ($st)" test "$st" = 0
 check "... and nothing on stderr" test ! -s $W/pipe.err
