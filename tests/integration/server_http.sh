@@ -33,7 +33,9 @@ gt() { python3 -c "import sys; sys.exit(0 if float(sys.argv[1]) > float(sys.argv
 between() { python3 -c "import sys; a,l,h=map(float,sys.argv[1:]); sys.exit(0 if l <= a <= h else 1)" "$1" "$2" "$3"; }
 
 TEXT="Hello there. This is chorus speaking through an OpenAI compatible server."
-start_server -j 1 --max-queue 1 --queue-timeout 1500 --max-body 200000 --max-input 5000 --grace 300
+# a client that stops reading holds its slot until --stall-timeout: long here, so the held
+# slot below stays held however slow the build (server_limits.sh tests the cut)
+start_server -j 1 --max-queue 1 --queue-timeout 1500 --max-body 200000 --max-input 5000 --grace 300 --stall-timeout 120000
 W=$WORK
 
 # ---------------------------------------------------------------- simple endpoints
