@@ -701,6 +701,15 @@ CHORUS_API int chorus_normalize_text(const char *text, size_t len, const char *o
 CHORUS_API int chorus_phonemize(struct chorus_engine *e, const char *backend, const char *voice,
                                 const char *text, size_t len, char **out, char *errbuf,
                                 size_t errbuf_size);
+/**
+ * chorus_phonemize with a language ("en-gb", or Kokoro's "a"/"b"; NULL: from the voice). The
+ * text is normalized first, as a job's is (numbers, abbreviations...), so the result is what
+ * the engine speaks; the backend's model files are not needed (Kokoro's G2P is espeak-ng and
+ * misaki's lexicons).
+ */
+CHORUS_API int chorus_phonemize_lang(struct chorus_engine *e, const char *backend,
+                                     const char *voice, const char *language, const char *text,
+                                     size_t len, char **out, char *errbuf, size_t errbuf_size);
 
 /** Detect the language of a text: an ISO 639-1 code ("en", "fr"...) or "und"; static string. */
 CHORUS_API const char *chorus_detect_language(const char *text, size_t len, double *confidence);

@@ -17,7 +17,8 @@ static const char text_usage[] =
     "  chunk [--max N] TEXT  the segments a stream sends, one engine call each\n"
     "  ssml FILE             the segments an SSML document becomes (pauses, prosody, voices)\n"
     "  lang TEXT             the detected language and the confidence\n"
-    "  phonemize TEXT        the phonemes an engine speaks (what `say --phonemes` takes)\n"
+    "  phonemize TEXT        the phonemes an engine speaks after normalization (what\n"
+    "                        `say --phonemes` takes); Kokoro needs no model files for it\n"
     "\n"
     "  -f, --file FILE       read the text from FILE ('-' = standard input)\n"
     "      --max N           chunk size limit in bytes (default: unbounded; engines set theirs)\n"
@@ -25,6 +26,7 @@ static const char text_usage[] =
     "      --no-normalize    chunk without normalizing\n"
     "  -b, --backend NAME    phonemize: the engine (default: the default backend)\n"
     "  -v, --voice NAME      phonemize: the voice (its language picks the rules)\n"
+    "  -l, --lang CODE       phonemize: the language (en-us, en-gb...; Kokoro's a and b too)\n"
     "      --json            machine-readable output\n";
 
 struct plan_ctx {
@@ -68,6 +70,7 @@ int cli_text(int argc, char **argv) {
                                          {"json", no_argument, 0, OPT_JSON},
                                          {"backend", required_argument, 0, 'b'},
                                          {"voice", required_argument, 0, 'v'},
+                                         {"lang", required_argument, 0, 'l'},
                                          {"help", no_argument, 0, 'h'},
                                          {0, 0, 0, 0}};
     if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
@@ -80,14 +83,15 @@ int cli_text(int argc, char **argv) {
         cli_err("unknown text command '%s': use normalize, chunk, ssml, lang or phonemize", what);
         return EXIT_USAGE;
     }
-    const char *file = NULL, *options = NULL, *backend = NULL, *voice = NULL;
+    const char *file = NULL, *options = NULL, *backend = NULL, *voice = NULL, *lang = NULL;
     size_t max = 0;
     int json = 0, normalize = 1, c;
     optind = 1;
-    while ((c = getopt_long(argc - 1, argv + 1, "f:b:v:h", opts, NULL)) != -1) {
+    while ((c = getopt_long(argc - 1, argv + 1, "f:b:v:l:h", opts, NULL)) != -1) {
         switch (c) {
         case 'b': backend = optarg; break;
         case 'v': voice = optarg; break;
+        case 'l': lang = !strcmp(optarg, "a") ? "en-us" : !strcmp(optarg, "b") ? "en-gb" : optarg; break;
         case 'f': file = optarg; break;
         case OPT_MAX: {
             char *end;
@@ -150,7 +154,7 @@ int cli_text(int argc, char **argv) {
     } else if (!strcmp(what, "phonemize")) {
         struct chorus_engine *e = cli_engine();
         char *out = NULL;
-        int rc = e ? chorus_phonemize(e, backend, voice, text, len, &out, err, sizeof err) : CHORUS_E_CONFIG;
+        int rc = e ? chorus_phonemize_lang(e, backend, voice, lang, text, len, &out, err, sizeof err) : CHORUS_E_CONFIG;
         if (!e) {
             status = 1;
         } else if (rc != CHORUS_OK) {

@@ -308,7 +308,7 @@ int chorus_stream_open_internal(struct chorus_engine *e, const struct chorus_req
     int rc = chorus_engine_backend(e, bname, &s->backend, err, sizeof err);
     if (rc != CHORUS_OK) return fail(s, rc, "%s", err);
     struct chorus_probe why;
-    if (!chorus_backend_probe(s->backend, &why))
+    if (!(sflags & CHORUS_SFLAG_NO_PROBE) && !chorus_backend_probe(s->backend, &why))
         return fail(s, CHORUS_E_UNAVAILABLE, "backend %s cannot run: %s", s->backend->name, why.reason);
     const struct chorus_backend_desc *d = s->backend->desc;
     if (s->input == CHORUS_INPUT_PHONEMES && !(d->caps & CHORUS_CAP_PHONEMES))

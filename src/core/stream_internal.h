@@ -75,6 +75,7 @@ struct chorus_stream {
 
 /* Stream flags only the library sets (the public ones are enum chorus_request_flags). */
 #define CHORUS_SFLAG_FILE_OUTPUT (1u << 31) /* output goes to a seekable file (file.c) */
+#define CHORUS_SFLAG_NO_PROBE (1u << 30)    /* phonemize: the G2P needs no model files */
 #define CHORUS_FLAG_PUBLIC_MASK                                                                   \
     (CHORUS_FLAG_NO_CACHE | CHORUS_FLAG_NO_SAMPLES | CHORUS_FLAG_NO_NORMALIZE)
 

@@ -77,8 +77,64 @@ int chorus_plan_text(const char *text, size_t len, enum chorus_input_kind kind, 
     return rc < 0 ? rc : CHORUS_OK;
 }
 
+/* Phonemes of each segment the stream's text stage gives (normalized as a job's text is),
+ * joined by spaces. */
+static int phonemize_segments(struct chorus_stream *s, char **out, char *why, size_t whylen) {
+    struct chorus_backend *b = s->backend;
+    const struct chorus_backend_desc *d = b->desc;
+    struct chorus_text_config tc = {0};
+    tc.max_chars = d->max_input_chars;
+    tc.normalize = !(s->flags & CHORUS_FLAG_NO_NORMALIZE);
+    tc.paragraph_pause = -1;
+    tc.language = s->language;
+    tc.normalize_options = s->normalize_options;
+    struct chorus_textiter *it;
+    int rc = chorus_textiter_create(&it, s->text, s->text_len, CHORUS_INPUT_TEXT, &tc, why, whylen);
+    if (rc) return rc < 0 ? rc : CHORUS_E_INVALID;
+    char *acc = NULL;
+    size_t alen = 0;
+    struct chorus_textseg seg;
+    while ((rc = chorus_textiter_next(it, &seg)) > 0) {
+        char *ph = NULL;
+        struct chorus_op op;
+        chorus_op_begin(&op, why, whylen, NULL);
+        rc = d->ops->phonemize(b, s->voice, s->language ? s->language : seg.language, seg.text,
+                               seg.len, &ph);
+        chorus_op_end(&op);
+        if (rc != CHORUS_OK) break;
+        size_t pl = ph ? strlen(ph) : 0;
+        char *n = pl ? realloc(acc, alen + pl + 2) : acc;
+        if (pl && !n) {
+            free(ph);
+            rc = CHORUS_E_NOMEM;
+            break;
+        }
+        acc = n;
+        if (pl) {
+            if (alen) acc[alen++] = ' ';
+            memcpy(acc + alen, ph, pl + 1);
+            alen += pl;
+        }
+        free(ph);
+    }
+    if (rc < 0 && !why[0]) chorus_fmt(why, whylen, "%s", chorus_textiter_errmsg(it));
+    chorus_textiter_destroy(it);
+    if (rc < 0) {
+        free(acc);
+        return rc;
+    }
+    *out = acc ? acc : strdup("");
+    return *out ? CHORUS_OK : CHORUS_E_NOMEM;
+}
+
 int chorus_phonemize(struct chorus_engine *e, const char *backend, const char *voice,
                      const char *text, size_t len, char **out, char *errbuf, size_t errbuf_size) {
+    return chorus_phonemize_lang(e, backend, voice, NULL, text, len, out, errbuf, errbuf_size);
+}
+
+int chorus_phonemize_lang(struct chorus_engine *e, const char *backend, const char *voice,
+                          const char *language, const char *text, size_t len, char **out,
+                          char *errbuf, size_t errbuf_size) {
     chorus_engine_clear_err(e);
     if (!e || !text || !out) {
         chorus_engine_set_err(e, "chorus_phonemize: no engine, text or output pointer given");
@@ -86,28 +142,26 @@ int chorus_phonemize(struct chorus_engine *e, const char *backend, const char *v
         return CHORUS_E_INVALID;
     }
     *out = NULL;
-    /* a stream does the validation and voice resolution a real request would get */
+    /* a stream does the validation and voice resolution a real request would get; the
+     * backend's probe is skipped (a G2P needs no model weights) */
     struct chorus_request r = chorus_request_default();
     r.backend = backend;
     r.voice = voice;
+    r.language = language;
     r.text = text;
     r.text_len = len;
     struct chorus_stream *s = NULL;
-    int rc = chorus_stream_open(e, &r, &s);
+    int rc = chorus_stream_open_internal(e, &r, CHORUS_SFLAG_NO_PROBE, &s);
     if (rc != CHORUS_OK) {
         chorus_engine_set_err(e, "%s", s ? chorus_stream_errmsg(s) : chorus_strerror(rc));
     } else if (!s->backend->desc->ops->phonemize) {
         chorus_engine_set_err(e, "backend %s has no phoneme notation to show", s->backend->name);
         rc = CHORUS_E_INVALID;
     } else {
-        struct chorus_backend *b = s->backend;
-        char why[1024];
-        struct chorus_op op;
-        chorus_op_begin(&op, why, sizeof why, NULL);
-        rc = b->desc->ops->phonemize(b, s->voice, s->language, s->text, s->text_len, out);
-        chorus_op_end(&op);
+        char why[1024] = "";
+        rc = phonemize_segments(s, out, why, sizeof why);
         if (rc != CHORUS_OK)
-            chorus_engine_set_err(e, "cannot phonemize with %s: %s", b->name,
+            chorus_engine_set_err(e, "cannot phonemize with %s: %s", s->backend->name,
                                   why[0] ? why : chorus_strerror(rc));
     }
     if (rc != CHORUS_OK) chorus_fmt(errbuf, errbuf_size, "%s", chorus_engine_errmsg(e));

@@ -22,11 +22,14 @@
 #include <sys/stat.h>
 #include <time.h>
 
+#include "backends/kokoro/kokoro_en.h"
 #include "backends/kokoro/kokoro_g2p.h"
+#include "backends/kokoro/kokoro_lexicon.h"
 #include "backends/kokoro/kokoro_model.h"
 #include "backends/kokoro/kokoro_voice.h"
 #include "core/backend.h"
 #include "core/config.h"
+#include "core/log.h"
 
 #define KOKORO_RATE 24000
 #define KOKORO_MAX_PHONEMES 510
@@ -42,6 +45,13 @@ struct kokoro_priv {
     struct kokoro_model *m;
     struct kokoro_voices v;
     const struct chorus_config *cfg;
+    /* misaki's lexicons, [0] en-us and [1] en-gb, loaded on the first English job */
+    char lexdir[1024];
+    pthread_mutex_t lexlock;
+    int lexlock_init;
+    atomic_int lex_tried[2];
+    struct kokoro_lexicon *gold[2], *silver[2];
+    struct kokoro_en_lex lex[2];
 };
 
 static const struct chorus_option_desc kokoro_options[] = {
@@ -108,6 +118,12 @@ static int kokoro_open(struct chorus_backend *b, const struct chorus_config *cfg
         snprintf(p->voices, sizeof p->voices, "%.990s/voices-v1.0.bin", md);
         if (!file_exists(p->voices)) snprintf(p->voices, sizeof p->voices, "%.990s/voices", md);
     }
+    static const char *const lplaces[] = {"kokoro", "lexicon_dir", NULL};
+    const char *ld = chorus_config_find(cfg, "KOKORO_LEXICON_DIR", lplaces);
+    if (ld) snprintf(p->lexdir, sizeof p->lexdir, "%s", ld);
+    else snprintf(p->lexdir, sizeof p->lexdir, "%.1000s/misaki", dd);
+    if (pthread_mutex_init(&p->lexlock, NULL) != 0) return CHORUS_E_NOMEM;
+    p->lexlock_init = 1;
     snprintf(p->looked, sizeof p->looked,
              "$KOKORO_MODEL_PATH/$KOKORO_VOICES_PATH, [kokoro] model_path/config_path/"
              "voices_path in config.toml, then %s/",
@@ -120,6 +136,12 @@ static void kokoro_close(struct chorus_backend *b) {
     chorus_kokoro_model_free(p->m);
     chorus_kokoro_voices_close(&p->v);
     if (p->lock_init) pthread_mutex_destroy(&p->lock);
+    if (p->lexlock_init) pthread_mutex_destroy(&p->lexlock);
+    for (int i = 0; i < 2; i++) {
+        chorus_kokoro_lexicon_free(p->gold[i]);
+        chorus_kokoro_lexicon_free(p->silver[i]);
+        p->gold[i] = p->silver[i] = NULL;
+    }
     p->m = NULL;
 }
 
@@ -156,6 +178,42 @@ static int ensure_loaded(struct kokoro_priv *p) {
     int rc = p->load_status;
     pthread_mutex_unlock(&p->lock);
     return rc;
+}
+
+/* misaki's lexicons for an English language code (a/en-us or b/en-gb), loaded once; NULL for
+ * other languages. A missing or broken file is one warning, then espeak-ng alone. */
+static const struct kokoro_en_lex *english_lex(struct kokoro_priv *p, const char *lang) {
+    const char *v = chorus_kokoro_lang_espeak(lang);
+    if (!v || strncmp(v, "en-", 3)) return NULL;
+    int gb = !strcmp(v, "en-gb");
+    if (atomic_load_explicit(&p->lex_tried[gb], memory_order_acquire)) return &p->lex[gb];
+    pthread_mutex_lock(&p->lexlock);
+    if (!atomic_load_explicit(&p->lex_tried[gb], memory_order_relaxed)) {
+        const char *d = gb ? "gb" : "us";
+        char path[1200], err[512] = "";
+        snprintf(path, sizeof path, "%s/%s_gold.json", p->lexdir, d);
+        int rc = chorus_kokoro_lexicon_load(&p->gold[gb], path, err, sizeof err);
+        if (!rc) {
+            snprintf(path, sizeof path, "%s/%s_silver.json", p->lexdir, d);
+            rc = chorus_kokoro_lexicon_load(&p->silver[gb], path, err, sizeof err);
+        }
+        if (rc == CHORUS_E_NOT_FOUND)
+            CHORUS_LOGW("kokoro: misaki's %s lexicon is not installed (%s): English words are "
+                        "phonemized by espeak-ng alone; run 'chorus models pull kokoro' to get it",
+                        v, path);
+        else if (rc)
+            CHORUS_LOGW("kokoro: cannot use misaki's %s lexicon: %s; English words are phonemized by "
+                        "espeak-ng alone", v, err);
+        if (rc) {
+            chorus_kokoro_lexicon_free(p->gold[gb]);
+            chorus_kokoro_lexicon_free(p->silver[gb]);
+            p->gold[gb] = p->silver[gb] = NULL;
+        }
+        p->lex[gb] = (struct kokoro_en_lex){p->gold[gb], p->silver[gb]};
+        atomic_store_explicit(&p->lex_tried[gb], 1, memory_order_release);
+    }
+    pthread_mutex_unlock(&p->lexlock);
+    return &p->lex[gb];
 }
 
 static const char *lang_name(char c) {
@@ -205,18 +263,20 @@ static void hook_noise(void *ud, float *out, size_t n) {
     chorus_kokoro_rng_normal(&((struct hook_ctx *)ud)->rng, out, n);
 }
 
-/* Kokoro's IPA for a text: what --phonemes input takes for this backend. */
+/* Kokoro's IPA for a text: what --phonemes input takes for this backend. Needs no model files:
+ * the G2P is espeak-ng and the lexicons; the vocab is v1.0's unless a model is loaded. */
 static int kokoro_phonemize(struct chorus_backend *b, const char *voice, const char *language,
                             const char *text, size_t len, char **out) {
     struct kokoro_priv *p = b->priv;
-    int rc = ensure_loaded(p);
-    if (rc) return chorus_backend_fail(b, rc, "%s", p->load_err);
+    const struct kokoro_config *cfg = NULL;
+    if (atomic_load_explicit(&p->loaded, memory_order_acquire) && !p->load_status)
+        cfg = chorus_kokoro_model_config(p->m);
     const char *v = voice && *voice ? voice : "af_heart";
     char l1[2] = {v[0], 0};
     const char *lang = language && *language ? language : l1;
     struct kokoro_tokens toks;
     char err[512] = "";
-    rc = chorus_kokoro_g2p(text, len, lang, chorus_kokoro_model_config(p->m), &toks, err, sizeof err);
+    int rc = chorus_kokoro_g2p_lex(text, len, lang, cfg, english_lex(p, lang), &toks, err, sizeof err);
     if (rc) return chorus_backend_fail(b, rc, "%s", err[0] ? err : chorus_strerror(rc));
     *out = chorus_kokoro_tokens_ps_utf8(&toks, 0, toks.n);
     chorus_kokoro_tokens_release(&toks);
@@ -242,7 +302,8 @@ static int kokoro_synthesize(struct chorus_backend *b, const struct chorus_job *
     if (job->input == CHORUS_INPUT_PHONEMES)
         rc = chorus_kokoro_tokens_from_phonemes(job->text, job->len, cfg, &toks, err, sizeof err);
     else
-        rc = chorus_kokoro_g2p(job->text, job->len, lang, cfg, &toks, err, sizeof err);
+        rc = chorus_kokoro_g2p_lex(job->text, job->len, lang, cfg, english_lex(p, lang), &toks, err,
+                                   sizeof err);
     if (rc) {
         free(pack);
         return chorus_job_fail(job, rc, "%s", err);

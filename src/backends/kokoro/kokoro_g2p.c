@@ -8,6 +8,7 @@
 #include <strings.h>
 
 #include "backends/espeak/espeak_shared.h"
+#include "backends/kokoro/kokoro_en.h"
 #include "backends/kokoro/kokoro_model.h"
 #include "chorus/chorus.h"
 
@@ -106,13 +107,40 @@ static struct kokoro_token *add_tok(struct kokoro_tokens *t, size_t off, size_t 
     return k;
 }
 
+/* The symbols of Kokoro-82M v1.0's vocab (hexgrad/Kokoro-82M config.json), for phonemizing
+ * without the model files. */
+static const uint32_t builtin_vocab[] = {
+    0x20, 0x21, 0x22, 0x28, 0x29, 0x2c, 0x2e, 0x3a, 0x3b, 0x3f,
+    0x41, 0x49, 0x4f, 0x51, 0x53, 0x54, 0x57, 0x59, 0x61, 0x62,
+    0x63, 0x64, 0x65, 0x66, 0x68, 0x69, 0x6a, 0x6b, 0x6c, 0x6d,
+    0x6e, 0x6f, 0x70, 0x71, 0x72, 0x73, 0x74, 0x75, 0x76, 0x77,
+    0x78, 0x79, 0x7a, 0xe6, 0xe7, 0xf0, 0xf8, 0x14b, 0x153, 0x250,
+    0x251, 0x252, 0x254, 0x255, 0x256, 0x259, 0x25a, 0x25b, 0x25c, 0x25f,
+    0x261, 0x263, 0x264, 0x265, 0x268, 0x26a, 0x26f, 0x270, 0x272, 0x273,
+    0x274, 0x278, 0x279, 0x27b, 0x27d, 0x27e, 0x281, 0x282, 0x283, 0x288,
+    0x28a, 0x28b, 0x28c, 0x28e, 0x292, 0x294, 0x29d, 0x2a3, 0x2a4, 0x2a5,
+    0x2a6, 0x2a7, 0x2a8, 0x2b0, 0x2b2, 0x2c8, 0x2cc, 0x2d0, 0x303, 0x3b2,
+    0x3b8, 0x3c7, 0x1d4a, 0x1d5d, 0x1d7b, 0x2014, 0x201c, 0x201d, 0x2026, 0x2192,
+    0x2193, 0x2197, 0x2198, 0xab67,
+};
+
+static int cmp_u32(const void *a, const void *b) {
+    uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+static int in_vocab(const struct kokoro_config *cfg, uint32_t c) {
+    if (cfg) return chorus_kokoro_vocab_id(cfg, c) >= 0;
+    return bsearch(&c, builtin_vocab, sizeof builtin_vocab / sizeof *builtin_vocab, sizeof c, cmp_u32) != NULL;
+}
+
 /* Append the vocab characters of UTF-8 `s` to token k's phonemes. */
 static int add_ps(struct kokoro_tokens *t, struct kokoro_token *k, const char *s, size_t n,
                   const struct kokoro_config *cfg) {
     for (size_t i = 0; i < n;) {
         uint32_t c;
         i += (size_t)u8_dec((const unsigned char *)s + i, n - i, &c);
-        if (chorus_kokoro_vocab_id(cfg, c) < 0) continue;
+        if (!in_vocab(cfg, c)) continue;
         if (add_cp(t, c)) return -1;
         k->ph_len++;
     }
@@ -187,7 +215,35 @@ static int syllabic(char **s) {
     return 0;
 }
 
-static int rewrite_en(char **s, int british) {
+/* Collapse ɹɹ to ɹ: espeak writes the r of a rhotic vowel and the next syllable's r both
+ * (during dˈʊ^ɹɹɪŋ, around ɚɹˈa^ʊnd -> əɹɹ), which misaki's lexicon never has except where
+ * the spelling doubles the r across a boundary (irregular, earring, far-reaching). */
+static int single_r(char **s, const char *word) {
+    for (const char *w = word; *w; w++)
+        if ((w[0] == 'r' || w[0] == 'R') && (w[1] == 'r' || w[1] == 'R' || (w[1] == '-' && (w[2] == 'r' || w[2] == 'R'))))
+            return 0;
+    while (strstr(*s, "ɹɹ"))
+        if (repl(s, "ɹɹ", "ɹ")) return -1;
+    return 0;
+}
+
+/* "one", "once" and their compounds are wʌn in misaki's British lexicon; espeak en-gb says wɒn. */
+static int gb_one(char **s, const char *word) {
+    char lw[64];
+    size_t n = strlen(word);
+    if (n >= sizeof lw) return 0;
+    for (size_t i = 0; i <= n; i++) lw[i] = (char)((word[i] >= 'A' && word[i] <= 'Z') ? word[i] + 32 : word[i]);
+    if (!strstr(lw, "one") && !strstr(lw, "once")) return 0;
+    return repl(s, "wˈɒn", "wˈʌn") || repl(s, "wˌɒn", "wˌʌn") || repl(s, "wɒn", "wʌn") ? -1 : 0;
+}
+
+static int rewrite_en(char **s, int british, const char *word) {
+    /* British SQUARE and NEAR first: misaki's table turns every e into A (SQUARE would become
+     * Aə) and its iə rule never sees espeak's tied i^ə; its lexicon has ɛː and ɪə. */
+    static const char *const gb0[][2] = {{"e^ə", "ɛː"}, {"i^ə", "ɪə"}, {"ɪ^ə", "ɪə"}};
+    if (british)
+        for (size_t i = 0; i < 3; i++)
+            if (repl(s, gb0[i][0], gb0[i][1])) return -1;
     /* misaki EspeakFallback.E2M, longest keys first (stable for equal lengths). */
     static const char *const e2m[][2] = {
         {"ʔˌn\xcc\xa9", "ʔn"}, {"ʔn\xcc\xa9", "ʔn"}, {"a^ɪ", "I"}, {"a^ʊ", "W"}, {"d^ʒ", "ʤ"},
@@ -209,6 +265,8 @@ static int rewrite_en(char **s, int british) {
     }
     if (repl(s, "o", "ɔ") || repl(s, "ɾ", "T") || repl(s, "ʔ", "t") || repl(s, "^", ""))
         return -1;
+    if (single_r(s, word)) return -1;
+    if (british && gb_one(s, word)) return -1;
     return 0;
 }
 
@@ -229,14 +287,14 @@ static int rewrite_other(char **s) {
     return 0;
 }
 
-/* espeak phonemes of one word, ties '^', clauses joined by spaces (lock held). */
-static char *espeak_word(const char *w) {
+/* espeak phonemes of one word in `mode` (espeak_TextToPhonemes' phonememode), clauses joined
+ * by spaces (lock held). */
+static char *espeak_mode(const char *w, int mode) {
     size_t cap = 64, len = 0;
     char *o = malloc(cap);
     if (!o) return NULL;
     o[0] = 0;
     const void *p = w;
-    int mode = 0x02 | 0x80 | ('^' << 8);
     while (p) {
         const char *ph = espeak_TextToPhonemes(&p, espeakCHARS_UTF8, mode);
         if (!ph) break;
@@ -259,6 +317,77 @@ static char *espeak_word(const char *w) {
         o[len] = 0;
     }
     return o;
+}
+
+/* IPA with '^' ties inside multi-letter phonemes. */
+static char *espeak_word(const char *w) { return espeak_mode(w, 0x02 | 0x80 | ('^' << 8)); }
+
+/* Split s at '_' into at most max segments with leading stress marks dropped; returns the
+ * count, or 0 when there are more. */
+static size_t segments(char *s, char **seg, size_t max) {
+    size_t k = 0;
+    for (char *p = s, *q; p; p = q) {
+        q = strchr(p, '_');
+        if (q) *q++ = 0;
+        while (*p == '\'' || *p == ',' || !strncmp(p, "ˈ", 2) || !strncmp(p, "ˌ", 2)) p += *p == '\'' || *p == ',' ? 1 : 2;
+        if (!*p) continue;
+        if (k == max) return 0;
+        seg[k++] = p;
+    }
+    return k;
+}
+
+/* British BATH: espeak en-gb writes the BATH vowel (its phoneme aa) as IPA a, the TRAP vowel's
+ * symbol; misaki's lexicon has ɑː (after, last, dance). The phoneme names, split by phoneme,
+ * say which a of the IPA is which (lock held). */
+static int gb_bath(char **ps, const char *word) {
+    if (!strpbrk(word, "aA")) return 0;
+    char *names = espeak_mode(word, '_' << 8), *ipa = espeak_mode(word, 0x02 | ('_' << 8));
+    char *ns[64], *is[64];
+    size_t nn = names ? segments(names, ns, 64) : 0, ni = ipa ? segments(ipa, is, 64) : 0;
+    int bath[64], nb = 0, any = 0;
+    if (nn && nn == ni)
+        for (size_t i = 0; i < ni; i++)
+            if (!strcmp(is[i], "a")) {
+                bath[nb] = !strcmp(ns[i], "aa");
+                any |= bath[nb++];
+            }
+    free(names);
+    free(ipa);
+    if (!any) return 0;
+    /* the standalone a's of the tied IPA, in order */
+    size_t len = strlen(*ps), k = 0;
+    int count = 0;
+    for (size_t i = 0; i < len; i++)
+        if ((*ps)[i] == 'a' && (i == 0 || (*ps)[i - 1] != '^') && (*ps)[i + 1] != '^') count++;
+    if (count != nb) return 0;
+    char *o = malloc(len + 3 * (size_t)nb + 1);
+    if (!o) return -1;
+    size_t w = 0;
+    for (size_t i = 0; i < len; i++) {
+        char c = (*ps)[i];
+        if (c == 'a' && (i == 0 || (*ps)[i - 1] != '^') && (*ps)[i + 1] != '^' && bath[k++]) {
+            memcpy(o + w, "ɑː", 4);
+            w += 4;
+        } else {
+            o[w++] = c;
+        }
+    }
+    o[w] = 0;
+    free(*ps);
+    *ps = o;
+    return 0;
+}
+
+/* misaki's EspeakFallback for one English word (lock held): malloc'd phonemes or NULL. */
+static char *espeak_en(const char *word, int british) {
+    char *ps = espeak_word(word);
+    if (!ps) return NULL;
+    if ((british && gb_bath(&ps, word)) || rewrite_en(&ps, british, word)) {
+        free(ps);
+        return NULL;
+    }
+    return ps;
 }
 
 /* ---------------------------------------------------------------------------------------- */
@@ -325,20 +454,101 @@ static int tokenize(const char *text, size_t len, const struct kokoro_config *cf
     return 0;
 }
 
-struct g2p_ctx {
-    int english, british;
-    int failed;
+/* A dotted abbreviation (U.S, Ph.D, e.g): letters in runs of at most two, with a '.' inside. */
+static int dotted(const char *w, size_t n) {
+    size_t run = 0;
+    int dot = 0;
+    for (size_t i = 0; i < n; i++) {
+        char c = w[i];
+        if (c == '.') {
+            dot |= i > 0;
+            run = 0;
+        } else if (((c | 32) >= 'a' && (c | 32) <= 'z') && ++run <= 2) {
+            continue;
+        } else {
+            return 0;
+        }
+    }
+    return dot;
+}
+
+/* English: words and punctuation of the whole text first, then misaki's rules right to left
+ * (a word's form depends on the next one), then the tokens in order. */
+struct en_list {
+    struct kokoro_en_tok *t;
+    size_t n, cap;
 };
+
+static int en_add(struct en_list *l, const char *text, size_t s, size_t e, int word) {
+    if (l->n == l->cap) {
+        size_t nc = l->cap ? 2 * l->cap : 64;
+        struct kokoro_en_tok *x = realloc(l->t, nc * sizeof *x);
+        if (!x) return -1;
+        l->t = x;
+        l->cap = nc;
+    }
+    struct kokoro_en_tok *k = &l->t[l->n];
+    *k = (struct kokoro_en_tok){text + s, e - s, word, 0, NULL};
+    if (!word && !(k->ps = strndup(text + s, e - s))) return -1;
+    l->n++;
+    return 0;
+}
+
+static int en_spans(const char *text, size_t len, struct en_list *l) {
+    size_t i = 0;
+    while (i < len) {
+        uint32_t c;
+        int cl = u8_dec((const unsigned char *)text + i, len - i, &c);
+        if (is_space(c)) {
+            i += (size_t)cl;
+            continue;
+        }
+        size_t s = i;
+        while (i < len) {
+            cl = u8_dec((const unsigned char *)text + i, len - i, &c);
+            if (is_space(c)) break;
+            i += (size_t)cl;
+        }
+        size_t cs, ce, first = l->n;
+        split_run(text, s, i, &cs, &ce);
+        /* "U.S." keeps its last full stop (no pause inside a sentence), except at the end */
+        if (ce < i && text[ce] == '.' && dotted(text + cs, ce - cs) && i < len) ce++;
+        if (cs > s && en_add(l, text, s, cs, 0)) return -1;
+        if (ce > cs && en_add(l, text, cs, ce, 1)) return -1;
+        if (i > ce && en_add(l, text, ce, i, 0)) return -1;
+        if (l->n > first && i < len) l->t[l->n - 1].space_after = 1;
+    }
+    return 0;
+}
+
+static char *en_fallback(void *ud, const char *word) { return espeak_en(word, *(int *)ud); }
+
+static int g2p_english(const char *text, size_t len, int british, const struct kokoro_en_lex *lex,
+                       const struct kokoro_config *cfg, struct kokoro_tokens *out) {
+    struct en_list l = {0};
+    int rc = en_spans(text, len, &l);
+    if (!rc) rc = chorus_kokoro_en_g2p(l.t, l.n, british, lex, en_fallback, &british);
+    for (size_t i = 0; !rc && i < l.n; i++) {
+        const struct kokoro_en_tok *e = &l.t[i];
+        struct kokoro_token *k = add_tok(out, (size_t)(e->text - text), e->len, e->is_word);
+        if (!k) rc = -1;
+        else if (e->ps) rc = add_ps(out, k, e->ps, strlen(e->ps), cfg);
+        if (!rc) out->t[out->n - 1].whitespace = e->space_after;
+    }
+    for (size_t i = 0; i < l.n; i++) free(l.t[i].ps);
+    free(l.t);
+    return rc;
+}
 
 static int core_espeak(struct kokoro_tokens *t, struct kokoro_token *k, const char *w, size_t n,
                        const struct kokoro_config *cfg, void *ud) {
-    struct g2p_ctx *g = ud;
+    (void)ud;
     char *word = strndup(w, n);
     if (!word) return -1;
     char *ps = espeak_word(word);
     free(word);
     if (!ps) return -1;
-    int rc = g->english ? rewrite_en(&ps, g->british) : rewrite_other(&ps);
+    int rc = rewrite_other(&ps);
     if (!rc) rc = add_ps(t, k, ps, strlen(ps), cfg);
     free(ps);
     return rc;
@@ -346,11 +556,18 @@ static int core_espeak(struct kokoro_tokens *t, struct kokoro_token *k, const ch
 
 static int core_direct(struct kokoro_tokens *t, struct kokoro_token *k, const char *w, size_t n,
                        const struct kokoro_config *cfg, void *ud) {
+    (void)ud;
     return add_ps(t, k, w, n, cfg);
 }
 
 int chorus_kokoro_g2p(const char *text, size_t len, const char *lang, const struct kokoro_config *cfg,
                struct kokoro_tokens *out, char *err, size_t errlen) {
+    return chorus_kokoro_g2p_lex(text, len, lang, cfg, NULL, out, err, errlen);
+}
+
+int chorus_kokoro_g2p_lex(const char *text, size_t len, const char *lang,
+                          const struct kokoro_config *cfg, const struct kokoro_en_lex *lex,
+                          struct kokoro_tokens *out, char *err, size_t errlen) {
     memset(out, 0, sizeof *out);
     const char *voice = chorus_kokoro_lang_espeak(lang);
     if (!voice) {
@@ -362,7 +579,7 @@ int chorus_kokoro_g2p(const char *text, size_t len, const char *lang, const stru
     }
     int r = chorus_espeak_init(err, errlen);
     if (r < 0) return r;
-    struct g2p_ctx g = {strncmp(voice, "en-", 3) == 0, strcmp(voice, "en-gb") == 0, 0};
+    int english = strncmp(voice, "en-", 3) == 0, british = strcmp(voice, "en-gb") == 0;
     chorus_espeak_lock();
     int rc = CHORUS_OK;
     espeak_VOICE want;
@@ -372,7 +589,8 @@ int chorus_kokoro_g2p(const char *text, size_t len, const char *lang, const stru
         snprintf(err, errlen, "kokoro: espeak-ng has no voice '%s' for phonemization (is "
                               "espeak-ng-data installed?)", voice);
         rc = CHORUS_E_UNAVAILABLE;
-    } else if (tokenize(text, len, cfg, out, core_espeak, &g)) {
+    } else if (english ? g2p_english(text, len, british, lex, cfg, out)
+                       : tokenize(text, len, cfg, out, core_espeak, NULL)) {
         snprintf(err, errlen, "kokoro: out of memory during phonemization");
         rc = CHORUS_E_NOMEM;
     }

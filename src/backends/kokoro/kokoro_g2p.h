@@ -39,6 +39,12 @@ const char *chorus_kokoro_lang_espeak(const char *lang);
  *  chorus status with a message in err. */
 int chorus_kokoro_g2p(const char *text, size_t len, const char *lang, const struct kokoro_config *cfg,
                struct kokoro_tokens *out, char *err, size_t errlen);
+struct kokoro_en_lex;
+/** As chorus_kokoro_g2p, English words looked up in misaki's lexicons first (lex may be NULL:
+ *  espeak-ng and misaki's rules only). cfg may be NULL: Kokoro v1.0's vocab filters. */
+int chorus_kokoro_g2p_lex(const char *text, size_t len, const char *lang,
+                          const struct kokoro_config *cfg, const struct kokoro_en_lex *lex,
+                          struct kokoro_tokens *out, char *err, size_t errlen);
 /** Tokens of a phoneme string given directly (words split at spaces, punctuation split off). */
 int chorus_kokoro_tokens_from_phonemes(const char *ps, size_t len, const struct kokoro_config *cfg,
                                 struct kokoro_tokens *out, char *err, size_t errlen);
