@@ -885,7 +885,7 @@ int chorus_kokoro_en_g2p(struct kokoro_en_tok *t, size_t n, int british,
     struct ctx c = {FV_NONE, 0};
     for (size_t i = n; i-- > 0;) {
         struct kokoro_en_tok *k = &t[i];
-        if (!k->is_word) {
+        if (!k->is_word || k->given) {
             token_context(&c, k->ps, k->text, k->len, NULL);
             continue;
         }
@@ -919,6 +919,11 @@ int chorus_kokoro_en_g2p(struct kokoro_en_tok *t, size_t n, int british,
         } else {
             ps = whole_word(&e, w, wl, tag, &c);
             if (ps) token_context(&c, ps, w, wl, tag);
+        }
+        if (ps && k->stress2 != NONE) {
+            char *r = chorus_kokoro_en_apply_stress(ps, k->stress2);
+            free(ps);
+            ps = r;
         }
         if (ps) final_map(ps);
         k->ps = ps;

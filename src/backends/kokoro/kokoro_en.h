@@ -33,6 +33,8 @@ struct kokoro_en_tok {
     int is_word;
     int space_after; /**< whitespace follows */
     char *ps;        /**< malloc'd phonemes (words: filled in; NULL: nothing speakable) */
+    int given;       /**< a word whose ps the caller set ([word](/phonemes/)): kept as is */
+    int stress2;     /**< [word](N): misaki's stress for the word, twice over, or KOKORO_EN_NO_STRESS */
 };
 
 /** Phonemes of one word (NUL-terminated) by espeak-ng and misaki's rewrites; malloc'd or NULL. */
