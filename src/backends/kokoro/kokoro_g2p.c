@@ -588,11 +588,13 @@ static int en_spans(const char *text, size_t len, struct en_list *l) {
 
 static char *en_fallback(void *ud, const char *word) { return espeak_en(word, *(int *)ud); }
 
-static int g2p_english(const char *text, size_t len, int british, const struct kokoro_en_lex *lex,
-                       const struct kokoro_config *cfg, struct kokoro_tokens *out) {
+int chorus_kokoro_g2p_english(const char *text, size_t len, int british,
+                              const struct kokoro_config *cfg, const struct kokoro_en_lex *lex,
+                              kokoro_en_fallback_fn fb, void *ud, struct kokoro_tokens *out) {
     struct en_list l = {0};
+    memset(out, 0, sizeof *out);
     int rc = en_spans(text, len, &l);
-    if (!rc) rc = chorus_kokoro_en_g2p(l.t, l.n, british, lex, en_fallback, &british);
+    if (!rc) rc = chorus_kokoro_en_g2p(l.t, l.n, british, lex, fb, ud);
     for (size_t i = 0; !rc && i < l.n; i++) {
         const struct kokoro_en_tok *e = &l.t[i];
         struct kokoro_token *k = add_tok(out, (size_t)(e->text - text), e->len, e->is_word);
@@ -602,6 +604,7 @@ static int g2p_english(const char *text, size_t len, int british, const struct k
     }
     for (size_t i = 0; i < l.n; i++) free(l.t[i].ps);
     free(l.t);
+    if (rc) chorus_kokoro_tokens_release(out);
     return rc;
 }
 
@@ -654,7 +657,7 @@ int chorus_kokoro_g2p_lex(const char *text, size_t len, const char *lang,
         snprintf(err, errlen, "kokoro: espeak-ng has no voice '%s' for phonemization (is "
                               "espeak-ng-data installed?)", voice);
         rc = CHORUS_E_UNAVAILABLE;
-    } else if (english ? g2p_english(text, len, british, lex, cfg, out)
+    } else if (english ? chorus_kokoro_g2p_english(text, len, british, cfg, lex, en_fallback, &british, out)
                        : tokenize(text, len, cfg, out, core_espeak, NULL)) {
         snprintf(err, errlen, "kokoro: out of memory during phonemization");
         rc = CHORUS_E_NOMEM;
