@@ -112,7 +112,7 @@ int main(int argc, char **argv) {
         fprintf(stderr, "bench_kokoro_g2p: %s\n", err);
         return 1;
     }
-    struct kokoro_en_lex lex = {gold, silver};
+    struct kokoro_en_lex lex = {gold, silver, NULL};
     struct kokoro_tokens t;
     double t0 = now();
     if (chorus_kokoro_g2p_lex(text, strlen(text), lang, NULL, dir ? &lex : NULL, &t, err, sizeof err)) {

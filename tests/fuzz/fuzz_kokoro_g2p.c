@@ -28,7 +28,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     char err[256];
     if (!l && chorus_kokoro_lexicon_parse(&l, lexicon, strlen(lexicon), "fuzz", err, sizeof err)) abort();
     if (size > 2000) return 0; /* jobs are cut at 1,000 characters before the G2P */
-    struct kokoro_en_lex lex = {l, l};
+    struct kokoro_en_lex lex = {l, l, NULL};
     for (int gb = 0; gb < 2; gb++) {
         struct kokoro_tokens t;
         if (chorus_kokoro_g2p_english((const char *)data, size, gb, NULL, &lex, fallback, NULL, &t))

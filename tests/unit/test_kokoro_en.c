@@ -38,7 +38,7 @@ static void check_table(const struct kokoro_en_lex *lex, const char *const (*tab
 }
 
 TEST(lexicon_words_and_context_forms) {
-    struct kokoro_en_lex lex = {gold, NULL};
+    struct kokoro_en_lex lex = {gold, NULL, NULL};
     static const char *const table[][2] = {
         /* the gold form, not espeak's: want is wˈɑnt in misaki, wˈɔnt in espeak */
         {"I want a cat.", "ˌI wˈɑnt ɐ kˈæt."},
@@ -57,7 +57,7 @@ TEST(lexicon_words_and_context_forms) {
 }
 
 TEST(heteronyms_by_tag_guess) {
-    struct kokoro_en_lex lex = {gold, NULL};
+    struct kokoro_en_lex lex = {gold, NULL, NULL};
     static const char *const table[][2] = {
         {"I will read it.", "ˌI wɪl ɹˈid ɪt."},        /* after a modal: the verb */
         {"I have read it.", "ˌI hæv ɹˈɛd ɪt."},        /* after have: the participle */
@@ -79,7 +79,7 @@ TEST(heteronyms_by_tag_guess) {
 }
 
 TEST(suffixes_capitals_acronyms_compounds) {
-    struct kokoro_en_lex lex = {gold, NULL};
+    struct kokoro_en_lex lex = {gold, NULL, NULL};
     static const char *const table[][2] = {
         /* -s, -'s, -ed, -ing on lexicon stems (misaki's _s, _ed, _ing) */
         {"cats boxes cities John's", "kˈæts bˈɑksᵻz sˈɪTiz ʤˈɑnz"},
@@ -101,7 +101,7 @@ TEST(suffixes_capitals_acronyms_compounds) {
 }
 
 TEST(inline_phonemes_and_stress) {
-    struct kokoro_en_lex lex = {gold, NULL};
+    struct kokoro_en_lex lex = {gold, NULL, NULL};
     static const char *const table[][2] = {
         /* misaki's [word](/phonemes/): the word's phonemes as given, the next word's context
          * from them (the before the given vowel is ði) */
@@ -126,7 +126,7 @@ TEST(inline_phonemes_and_stress) {
 }
 
 TEST(unknown_words_fall_back_to_espeak) {
-    struct kokoro_en_lex lex = {gold, NULL};
+    struct kokoro_en_lex lex = {gold, NULL, NULL};
     char *s = ps_of(&lex, "The zebra");
     CHECK(s && !strcmp(s, "ðə zˈibɹə"));
     free(s);

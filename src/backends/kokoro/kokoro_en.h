@@ -21,9 +21,9 @@
 
 struct kokoro_lexicon;
 
-/** One dialect's lexicons; either may be NULL. */
+/** One dialect's lexicons, any may be NULL; user (the [pronunciations] kokoro file) comes first. */
 struct kokoro_en_lex {
-    const struct kokoro_lexicon *gold, *silver;
+    const struct kokoro_lexicon *gold, *silver, *user;
 };
 
 /** A token of running text: a word, or punctuation whose ps the caller has set. */
