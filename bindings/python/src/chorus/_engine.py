@@ -18,13 +18,12 @@ from __future__ import annotations
 import bisect
 import ctypes
 import math
-import os
 import threading
 from array import array
 from typing import TYPE_CHECKING, Any, Callable, Dict, Iterator, List, Mapping, Optional, Union
 
 from . import _args, _lib
-from ._errors import ChorusError, error
+from ._errors import error
 from ._types import (Backend, CacheStats, Chunk, EngineStats, Estimate, OptionInfo, Voice,
                      WordTiming)
 
