@@ -158,26 +158,6 @@ struct chorus_price {
     const char *basis; /**< how it is priced, for people ("$15.00 / 1M characters") */
 };
 
-/** A file of a downloadable model (path relative to its folder) and its SHA-256 (hex), or NULL
- *  when no checksum is pinned (then the file must at least look like its kind). */
-struct chorus_model_file {
-    const char *path;
-    const char *sha256;
-};
-
-/** A model `chorus models pull NAME` installs into chorus_model_dir(NAME). */
-struct chorus_model_desc {
-    const char *name;       /**< "kokoro" */
-    const char *url;        /**< base URL the paths are joined to (pinned to a revision) */
-    const char *url_key;    /**< [models] key that overrides the URL ("kokoro_url") */
-    const char *const *files; /**< always fetched, in order; NULL-terminated */
-    const char *voice_dir;    /**< voices are VOICE_DIR/NAME.VOICE_EXT */
-    const char *voice_ext;
-    const char *const *default_voices; /**< fetched when none are asked for */
-    const char *const *all_voices;     /**< what "all" means */
-    const struct chorus_model_file *pinned; /**< checksums, NULL-path terminated */
-};
-
 struct chorus_backend_desc {
     const char *name;        /**< exact name ("espeak") */
     const char *pattern;     /**< prefix pattern also served ("alltalk_*"), or NULL */
@@ -208,8 +188,6 @@ struct chorus_backend_desc {
     const struct chorus_pause_point *pauses;
     /** What a request costs (NULL: a local engine, free; see struct chorus_price). */
     const struct chorus_price *prices;
-    /** The model `chorus models pull` installs for this engine, or NULL. */
-    const struct chorus_model_desc *model;
     /** Name prefixes the prior implementation used for this engine ("local_kokoro_"), routed
      *  here; NULL-terminated, or NULL. */
     const char *const *legacy_prefixes;

@@ -1,7 +1,6 @@
 /*
  * models.c — installing local engines' model files (chorus_model_pull) over the shared HTTP
- * layer: each file streams to NAME.part beside its final name, is checked, then renamed. What
- * a model consists of (files, voices, URL, checksums) is its backend descriptor's `model`.
+ * layer: each file streams to NAME.XXXXXX.part beside its final name, is checked, then renamed.
  */
 #include <errno.h>
 #include <dirent.h>
@@ -19,36 +18,68 @@
 #include "core/util.h"
 #include "net/net.h"
 
-/* The downloadable model named `name`: a backend descriptor's model (struct chorus_model_desc). */
-static const struct chorus_model_desc *model_find(const char *name) {
-    const struct chorus_backend_desc *const *reg = chorus_registry();
-    for (size_t i = 0; name && reg[i]; i++)
-        if (reg[i]->model && !strcmp(reg[i]->model->name, name)) return reg[i]->model;
-    return NULL;
-}
+/* The published files, pinned to one revision of hexgrad/Kokoro-82M, with their SHA-256. */
+#define KOKORO_URL "https://huggingface.co/hexgrad/Kokoro-82M/resolve/f3ff3571791e39611d31c381e3a41a3af07b4987"
 
-/* "unknown model 'x'; models chorus can install: kokoro, ..." */
-static int unknown_model(const char *name, char *err, size_t errlen) {
-    char list[256] = "";
-    size_t off = 0;
-    const struct chorus_backend_desc *const *reg = chorus_registry();
-    for (size_t i = 0; reg[i]; i++) {
-        if (!reg[i]->model) continue;
-        int n = snprintf(list + off, sizeof list - off, "%s%s", off ? ", " : "", reg[i]->model->name);
-        if (n < 0 || (size_t)n >= sizeof list - off) break;
-        off += (size_t)n;
-    }
-    chorus_fmt(err, errlen, "unknown model '%s'; models chorus can install: %s", name ? name : "",
-               off ? list : "none");
-    return CHORUS_E_NOT_FOUND;
-}
+struct pinned {
+    const char *path;
+    const char *sha256;
+};
+static const struct pinned kokoro_pinned[] = {
+    {"config.json", "5abb01e2403b072bf03d04fde160443e209d7a0dad49a423be15196b9b43c17f"},
+    {"kokoro-v1_0.pth", "496dba118d1a58f5f3db2efc88dbdc216e0483fc89fe6e47ee1f2c53f18ad1e4"},
+    {"voices/af_heart.pt", "0ab5709b8ffab19bfd849cd11d98f75b60af7733253ad0d67b12382a102cb4ff"},
+    {"voices/af_bella.pt", "8cb64e02fcc8de0327a8e13817e49c76c945ecf0052ceac97d3081480e8e48d6"},
+    {"voices/am_michael.pt", "9a443b79a4b22489a5b0ab7c651a0bcd1a30bef675c28333f06971abbd47bd37"},
+    {"voices/am_fenrir.pt", "98e507eca1db08230ae3b6232d59c10aec9630022d19accac4f5d12fcec3c37a"},
+    {"voices/bf_emma.pt", "d0a423deabf4a52b4f49318c51742c54e21bb89bbbe9a12141e7758ddb5da701"},
+    {"voices/jf_alpha.pt", "1bf4c9dc69e45ee46183b071f4db766349aac5592acbcfeaf051018048a5d787"},
+    {"voices/jf_gongitsune.pt", "1b171917f18f351e65f2bf9657700cd6bfec4e65589c297525b9cf3c20105770"},
+    {"voices/jf_nezumi.pt", "d83f007a7f01783b77014561a7d493d327a0210e143440e91c9b697590d27661"},
+    {"voices/jf_tebukuro.pt", "0d6917904438aec85f73a6fa1f7ac2be6481aae47c697834936930a91796c576"},
+    {"voices/jm_kumo.pt", "98340afd68b1cee84fe0cd95528cfa6d4b39e416aa75a9df64049d52c8b55896"},
+    /* misaki's English lexicons (Kokoro's G2P), from hexgrad/misaki at MISAKI_URL's commit */
+    {"misaki/us_gold.json", "dc414872a49a28ae6c141463d502fd945f3b2fde040484fdc47d00cc4612686f"},
+    {"misaki/us_silver.json", "de8f67be911bb6c659187b4a65fd966b6a30e56350e0f790d763210b053ac475"},
+    {"misaki/gb_gold.json", "29e62f4b60261c88f7f3c2c7811ca3825978948090b72d2b27d565b729282f71"},
+    {"misaki/gb_silver.json", "48131e2d92ccc41655f4543e87e0f938e71463eb5a54be7f0693bb712ebb6bce"},
+    {NULL, NULL}};
+
+/* misaki's lexicons (Apache-2.0), pinned to commit fba1236 of hexgrad/misaki (2025-08-10). A
+ * mirror given with --from serves them as misaki/NAME under its base URL. */
+#define MISAKI_URL "https://raw.githubusercontent.com/hexgrad/misaki/fba1236595f2d2bf21d414ba6e57d25256afada3/misaki/data/"
+static const char *const misaki_files[] = {"us_gold.json", "us_silver.json", "gb_gold.json",
+                                           "gb_silver.json", NULL};
+
+static const char *const kokoro_default_voices[] = {"af_heart", "af_bella", "am_michael",
+                                                    "am_fenrir", "bf_emma", NULL};
+static const char *const kokoro_all_voices[] = {
+    "af_heart", "af_alloy", "af_aoede", "af_bella", "af_jessica", "af_kore", "af_nicole", "af_nova",
+    "af_river", "af_sarah", "af_sky", "am_adam", "am_echo", "am_eric", "am_fenrir", "am_liam",
+    "am_michael", "am_onyx", "am_puck", "am_santa", "bf_alice", "bf_emma", "bf_isabella", "bf_lily",
+    "bm_daniel", "bm_fable", "bm_george", "bm_lewis", "jf_alpha", "jf_gongitsune", "jf_nezumi",
+    "jf_tebukuro", "jm_kumo", "zf_xiaobei", "zf_xiaoni", "zf_xiaoxiao", "zf_xiaoyi", "zm_yunjian",
+    "zm_yunxi", "zm_yunxia", "zm_yunyang", "ef_dora", "em_alex", "em_santa", "ff_siwis", "hf_alpha",
+    "hf_beta", "hm_omega", "hm_psi", "if_sara", "im_nicola", "pf_dora", "pm_alex", "pm_santa", NULL};
 
 int chorus_model_dir(const char *model, char *buf, size_t cap) {
-    if (!model_find(model)) return CHORUS_E_NOT_FOUND;
+    if (!model || strcmp(model, "kokoro")) return CHORUS_E_NOT_FOUND;
     const char *x = getenv("XDG_DATA_HOME"), *h = getenv("HOME");
     if (x && *x) chorus_fmt(buf, cap, "%s/chorus/models/%s", x, model);
     else chorus_fmt(buf, cap, "%s/.local/share/chorus/models/%s", h && *h ? h : ".", model);
     return CHORUS_OK;
+}
+
+static int mkdirs(const char *path) {
+    char tmp[4096];
+    chorus_fmt(tmp, sizeof tmp, "%s", path);
+    for (char *p = tmp + 1; *p; p++) {
+        if (*p != '/') continue;
+        *p = 0;
+        if (mkdir(tmp, 0755) < 0 && errno != EEXIST) return -1;
+        *p = '/';
+    }
+    return mkdir(tmp, 0755) < 0 && errno != EEXIST ? -1 : 0;
 }
 
 /* A valid voice or name: letters, digits, '_' and '-' only (no path can escape the folder). */
@@ -108,15 +139,14 @@ static void manifest_free(struct manifest *m) {
 }
 
 /* Expected SHA-256 of rel: the manifest's when one is given, else the pinned table's. */
-static const char *expected_sha(const struct manifest *m, const struct chorus_model_file *pinned,
-                                const char *rel) {
+static const char *expected_sha(const struct manifest *m, const char *rel) {
     if (m->n || m->path) {
         for (size_t i = 0; i < m->n; i++)
             if (!strcmp(m->path[i], rel)) return m->sha[i];
         return NULL;
     }
-    for (size_t i = 0; pinned && pinned[i].path; i++)
-        if (!strcmp(pinned[i].path, rel)) return pinned[i].sha256;
+    for (size_t i = 0; kokoro_pinned[i].path; i++)
+        if (!strcmp(kokoro_pinned[i].path, rel)) return kokoro_pinned[i].sha256;
     return NULL;
 }
 
@@ -225,18 +255,18 @@ static int check_file(const char *rel, const char *path, const char *want_sha, c
     return CHORUS_OK;
 }
 
-/* Fetch rel into dir/rel through dir/rel.part: a .part left by an interrupted pull is resumed
- * with a Range request; the file takes its final name only once complete and verified. */
-static int fetch_one(const struct chorus_model_desc *md, const char *base, const char *dir,
-                     const char *rel, const struct manifest *m, chorus_download_fn fn, void *ud,
-                     char *err, size_t errlen) {
+/* Fetch base/url_rel into dir/rel through dir/rel.part: a .part left by an interrupted pull is
+ * resumed with a Range request; the file takes its final name only once complete and verified. */
+static int fetch_as(const char *base, const char *url_rel, const char *dir, const char *rel,
+                    const struct manifest *m, chorus_download_fn fn, void *ud, char *err,
+                    size_t errlen) {
     char final[4096], url[4096], part[4200];
     chorus_fmt(final, sizeof final, "%s/%s", dir, rel);
     chorus_fmt(part, sizeof part, "%s.part", final);
-    const char *want = expected_sha(m, md->pinned, rel);
+    const char *want = expected_sha(m, rel);
     struct stat st;
     if (stat(final, &st) == 0 && st.st_size > 0) return CHORUS_OK; /* already installed */
-    if (chorus_net_join_url(url, sizeof url, base, rel) < 0) {
+    if (chorus_net_join_url(url, sizeof url, base, url_rel) < 0) {
         chorus_fmt(err, errlen, "model URL too long");
         return CHORUS_E_INVALID;
     }
@@ -300,49 +330,35 @@ static int fetch_one(const struct chorus_model_desc *md, const char *base, const
     return rc;
 }
 
-/* The voices a pull asks for: the caller's, "all", or the model's defaults; each name safe. */
-static int pick_voices(const struct chorus_model_desc *md, const char *const **voices, char *err,
-                       size_t errlen) {
-    if (!*voices) *voices = md->default_voices;
-    else if ((*voices)[0] && !strcmp((*voices)[0], "all")) *voices = md->all_voices;
-    for (size_t i = 0; *voices && (*voices)[i]; i++)
-        if (!safe_name((*voices)[i])) {
-            chorus_fmt(err, errlen, "invalid voice name '%s': use names like %s", (*voices)[i],
-                       md->default_voices && md->default_voices[0] ? md->default_voices[0] : "x");
-            return CHORUS_E_INVALID;
-        }
-    return CHORUS_OK;
-}
-
-static int fetch_all(const struct chorus_model_desc *md, const char *base_url, const char *dir,
-                     const struct manifest *m, const char *const *voices,
-                     chorus_download_fn progress, void *ud, char *err, size_t errlen) {
-    int rc = CHORUS_OK;
-    for (size_t i = 0; rc == CHORUS_OK && md->files[i]; i++)
-        rc = fetch_one(md, base_url, dir, md->files[i], m, progress, ud, err, errlen);
-    for (size_t i = 0; rc == CHORUS_OK && voices && voices[i]; i++) {
-        char rel[160];
-        chorus_fmt(rel, sizeof rel, "%s/%s%s", md->voice_dir, voices[i], md->voice_ext);
-        rc = fetch_one(md, base_url, dir, rel, m, progress, ud, err, errlen);
-    }
-    return rc;
+static int fetch_one(const char *base, const char *dir, const char *rel, const struct manifest *m,
+                     chorus_download_fn fn, void *ud, char *err, size_t errlen) {
+    return fetch_as(base, rel, dir, rel, m, fn, ud, err, errlen);
 }
 
 int chorus_model_pull(struct chorus_engine *e, const char *model, const char *base_url,
                       const char *manifest, const char *const *voices,
                       chorus_download_fn progress, void *userdata, char *errbuf,
                       size_t errbuf_size) {
-    const struct chorus_model_desc *md = model_find(model);
     char dir[4096];
-    if (!md || chorus_model_dir(model, dir, sizeof dir) != CHORUS_OK)
-        return unknown_model(model, errbuf, errbuf_size);
-    const char *places[] = {"models", md->url_key, NULL};
+    if (chorus_model_dir(model, dir, sizeof dir) != CHORUS_OK) {
+        chorus_fmt(errbuf, errbuf_size, "unknown model '%s'; models chorus can install: kokoro",
+                   model ? model : "");
+        return CHORUS_E_NOT_FOUND;
+    }
+    const char *places[] = {"models", "kokoro_url", NULL};
     if (!base_url || !*base_url) base_url = chorus_config_find(e ? e->cfg : NULL, "CHORUS_MODELS_URL", places);
-    if (!base_url || !*base_url) base_url = md->url;
-    int rc = pick_voices(md, &voices, errbuf, errbuf_size);
-    if (rc != CHORUS_OK) return rc;
+    int mirror = base_url && *base_url;
+    if (!base_url || !*base_url) base_url = KOKORO_URL;
+    if (!voices) voices = kokoro_default_voices;
+    else if (voices[0] && !strcmp(voices[0], "all")) voices = kokoro_all_voices;
+    for (size_t i = 0; voices[i]; i++)
+        if (!safe_name(voices[i])) {
+            chorus_fmt(errbuf, errbuf_size, "invalid voice name '%s': use names like af_heart", voices[i]);
+            return CHORUS_E_INVALID;
+        }
     struct manifest m;
     memset(&m, 0, sizeof m);
+    int rc = CHORUS_OK;
     if (manifest && *manifest) {
         rc = manifest_load(manifest, &m, errbuf, errbuf_size);
         if (rc == CHORUS_OK && !m.path) m.path = calloc(1, sizeof *m.path); /* empty: nothing pinned */
@@ -352,51 +368,65 @@ int chorus_model_pull(struct chorus_engine *e, const char *model, const char *ba
         }
     }
     rc = chorus_net_global_init();
-    char vdir[4200];
-    chorus_fmt(vdir, sizeof vdir, "%s/%s", dir, md->voice_dir);
+    char vdir[4200], ldir[4200];
+    chorus_fmt(vdir, sizeof vdir, "%s/voices", dir);
+    chorus_fmt(ldir, sizeof ldir, "%s/misaki", dir);
     if (rc != CHORUS_OK) {
         chorus_fmt(errbuf, errbuf_size, "cannot start the HTTP client");
-    } else if (chorus_mkdir_p(vdir, 0755) < 0) {
+    } else if (mkdirs(vdir) < 0 || mkdirs(ldir) < 0) {
         chorus_fmt(errbuf, errbuf_size, "cannot create %s: %s", vdir, strerror(errno));
         rc = CHORUS_E_IO;
     }
-    if (rc == CHORUS_OK)
-        rc = fetch_all(md, base_url, dir, &m, voices, progress, userdata, errbuf, errbuf_size);
+    if (rc == CHORUS_OK) rc = fetch_one(base_url, dir, "config.json", &m, progress, userdata, errbuf, errbuf_size);
+    if (rc == CHORUS_OK) rc = fetch_one(base_url, dir, "kokoro-v1_0.pth", &m, progress, userdata, errbuf, errbuf_size);
+    for (size_t i = 0; rc == CHORUS_OK && voices[i]; i++) {
+        char rel[128];
+        chorus_fmt(rel, sizeof rel, "voices/%s.pt", voices[i]);
+        rc = fetch_one(base_url, dir, rel, &m, progress, userdata, errbuf, errbuf_size);
+    }
+    for (size_t i = 0; rc == CHORUS_OK && misaki_files[i]; i++) {
+        char rel[128];
+        chorus_fmt(rel, sizeof rel, "misaki/%s", misaki_files[i]);
+        rc = fetch_as(mirror ? base_url : MISAKI_URL, mirror ? rel : misaki_files[i], dir, rel, &m,
+                      progress, userdata, errbuf, errbuf_size);
+    }
     manifest_free(&m);
     return rc;
 }
 
-/* 1 if name is NAME.ext or NAME.ext.part */
-static int has_ext(const char *name, const char *ext) {
-    size_t l = strlen(name), el = strlen(ext);
-    if (l > el && !strcmp(name + l - el, ext)) return 1;
-    return l > el + 5 && !strncmp(name + l - el - 5, ext, el) && !strcmp(name + l - 5, ".part");
-}
-
-static int unlink_one(const char *dir, const char *rel, const char *suffix) {
-    char path[4400];
-    chorus_fmt(path, sizeof path, "%s/%s%s", dir, rel, suffix);
-    return unlink(path) < 0 && errno != ENOENT ? CHORUS_E_IO : CHORUS_OK;
-}
-
 int chorus_model_remove(const char *model, char *errbuf, size_t errbuf_size) {
-    const struct chorus_model_desc *md = model_find(model);
     char dir[4096];
-    if (!md || chorus_model_dir(model, dir, sizeof dir) != CHORUS_OK)
-        return unknown_model(model, errbuf, errbuf_size);
-    /* only what a pull writes: the model's files, voice packs and partial downloads */
-    int rc = CHORUS_OK;
-    for (size_t i = 0; md->files[i]; i++) {
-        if (unlink_one(dir, md->files[i], "") != CHORUS_OK) rc = CHORUS_E_IO;
-        if (unlink_one(dir, md->files[i], ".part") != CHORUS_OK) rc = CHORUS_E_IO;
+    if (chorus_model_dir(model, dir, sizeof dir) != CHORUS_OK) {
+        chorus_fmt(errbuf, errbuf_size, "unknown model '%s'; models chorus can install: kokoro", model ? model : "");
+        return CHORUS_E_NOT_FOUND;
     }
+    /* only what a pull writes: the two model files, voice packs and partial downloads */
+    static const char *const top[] = {"config.json", "config.json.part", "kokoro-v1_0.pth", "kokoro-v1_0.pth.part", NULL};
     char path[4300];
-    chorus_fmt(path, sizeof path, "%s/%s", dir, md->voice_dir);
+    int rc = CHORUS_OK;
+    for (size_t i = 0; top[i]; i++) {
+        chorus_fmt(path, sizeof path, "%s/%s", dir, top[i]);
+        if (unlink(path) < 0 && errno != ENOENT) rc = CHORUS_E_IO;
+    }
+    for (size_t i = 0; misaki_files[i]; i++) {
+        chorus_fmt(path, sizeof path, "%s/misaki/%s", dir, misaki_files[i]);
+        if (unlink(path) < 0 && errno != ENOENT) rc = CHORUS_E_IO;
+        chorus_fmt(path, sizeof path, "%s/misaki/%s.part", dir, misaki_files[i]);
+        if (unlink(path) < 0 && errno != ENOENT) rc = CHORUS_E_IO;
+    }
+    chorus_fmt(path, sizeof path, "%s/misaki", dir);
+    rmdir(path);
+    chorus_fmt(path, sizeof path, "%s/voices", dir);
     DIR *d = opendir(path);
     struct dirent *de;
-    while (d && (de = readdir(d)) != NULL)
-        if (has_ext(de->d_name, md->voice_ext) && unlink_one(path, de->d_name, "") != CHORUS_OK)
-            rc = CHORUS_E_IO;
+    while (d && (de = readdir(d)) != NULL) {
+        size_t l = strlen(de->d_name);
+        if ((l > 3 && !strcmp(de->d_name + l - 3, ".pt")) || (l > 8 && !strcmp(de->d_name + l - 8, ".pt.part"))) {
+            char f[4600];
+            chorus_fmt(f, sizeof f, "%s/%s", path, de->d_name);
+            if (unlink(f) < 0 && errno != ENOENT) rc = CHORUS_E_IO;
+        }
+    }
     if (d) closedir(d);
     rmdir(path);
     rmdir(dir);
