@@ -6,7 +6,9 @@
  * .pt/.bin packs or voices-v1.0.bin). Looked up in this order: $KOKORO_MODEL_PATH /
  * $KOKORO_VOICES_PATH, [kokoro] model_path / config_path / voices_path, then
  * $XDG_DATA_HOME/chorus/models/kokoro/ (~/.local/share/... when unset). The model loads on the
- * first job (once, shared by all threads; its weights stay memory-mapped).
+ * first job (once, shared by all threads; its weights stay memory-mapped). Jobs run at the same
+ * time on that one copy: the model is read-only after load and each forward pass allocates
+ * its own activations.
  *
  * A job is phonemized (or taken as phonemes), cut into chunks of at most 510 phonemes at
  * punctuation, and each chunk's audio goes to the sink as soon as it is computed, with word
@@ -388,7 +390,9 @@ const struct chorus_backend_desc chorus_backend_kokoro = {
     .max_input_chars = 1000,
     .first_chunk_chars = 64, /* ~one clause: first audio in about half a second on 2 cores */
     .sample_rate = KOKORO_RATE,
-    .max_concurrent = 1,
+    /* no limit of its own: jobs share the one read-only model and allocate their own scratch,
+     * so the engine's [chorus] max_concurrent applies ([kokoro] max_concurrent caps it) */
+    .max_concurrent = 0,
     .default_voice = "af_heart",
     .options = kokoro_options,
     .priv_size = sizeof(struct kokoro_priv),
