@@ -16,6 +16,9 @@
  * in order, a line `chunk FILE_INDEX COMPUTE_SECONDS AUDIO_SECONDS` (FILE_INDEX 0 or 1), and
  * at the end `maxrss MEGABYTES`. docs/kokoro.md ("Speed") describes the driver we used.
  *
+ * Load: with CHORUS_BENCH_PACK=PATH the model loads through a packfile there (written by the
+ * first run, mapped by the next; see nn/packfile.h) and the load line says which.
+ *
  * Concurrency: with CHORUS_BENCH_JOBS=N (2-16) it then synthesizes the text once alone and N
  * times at once (N threads sharing the one loaded model, as the server's concurrent requests
  * do) and prints both throughputs (seconds of audio per wall-clock second) and their ratio.
@@ -88,6 +91,14 @@ static double sgemm_gflops(void) {
     free(b);
     free(c);
     return 2.0 * n * n * (double)n * reps / dt / 1e9;
+}
+
+/* CPU time of this process so far (user + system), less sensitive to a busy machine. */
+static double cpu_seconds(void) {
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    return (double)ru.ru_utime.tv_sec + ru.ru_utime.tv_usec * 1e-6 + (double)ru.ru_stime.tv_sec +
+           ru.ru_stime.tv_usec * 1e-6;
 }
 
 /* The machine's load average (shared machines: read the numbers with it). */
@@ -238,13 +249,16 @@ int main(int argc, char **argv) {
     printf("BLAS: %s, threads: %d, sgemm 1024^3: %.1f GFLOP/s\n", chorus_nn_blas_name(),
            chorus_nn_threads(), sgemm_gflops());
     print_load("start");
-    double t0 = now();
+    double t0 = now(), c0 = cpu_seconds();
     struct kokoro_model *m;
-    if (chorus_kokoro_model_load(&m, argv[2], argv[1], err, sizeof err)) {
+    const char *pk = getenv("CHORUS_BENCH_PACK");
+    int mapped = 0;
+    if (chorus_kokoro_model_load_packed(&m, argv[2], argv[1], pk, &mapped, err, sizeof err)) {
         fprintf(stderr, "%s\n", err);
         return 1;
     }
-    printf("load: %.2f s\n", now() - t0);
+    printf("load: %.2f s (%.2f s of CPU)%s\n", now() - t0, cpu_seconds() - c0,
+           !pk || !*pk ? "" : mapped ? ", packfile mapped" : ", packfile written");
     /* voice: NAME@ARCHIVE, or a single pack file (its directory and stem) */
     char vdir[1024], vname[256];
     const char *at = strchr(argv[3], '@');
