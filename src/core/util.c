@@ -10,7 +10,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <limits.h>
 #include <sys/random.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -201,4 +203,50 @@ int chorus_create_beside(const char *path, const char *suffix, char **tmp_out) {
     free(tmp);
     errno = saved;
     return -1;
+}
+
+/* The file a symlink leads to, even one that does not exist yet (then one level of the link,
+ * relative to its folder); NULL if path is no link. Free it. */
+static char *link_target(const char *path) {
+    struct stat lst;
+    if (lstat(path, &lst) != 0 || !S_ISLNK(lst.st_mode)) return NULL;
+    char *real = realpath(path, NULL);
+    if (real) return real;
+    char buf[PATH_MAX];
+    ssize_t n = readlink(path, buf, sizeof buf - 1);
+    if (n <= 0) return NULL;
+    buf[n] = 0;
+    const char *slash = strrchr(path, '/');
+    size_t dl = buf[0] == '/' || !slash ? 0 : (size_t)(slash - path + 1);
+    char *out = malloc(dl + (size_t)n + 1);
+    if (!out) return NULL;
+    memcpy(out, path, dl);
+    memcpy(out + dl, buf, (size_t)n + 1);
+    return out;
+}
+
+int chorus_output_open(const char *path, const char *suffix, char **target, char **tmp) {
+    *target = *tmp = NULL;
+    struct stat st;
+    if (stat(path, &st) == 0 && !S_ISREG(st.st_mode)) {
+        if (S_ISDIR(st.st_mode)) {
+            errno = EISDIR;
+            return -1;
+        }
+        return open(path, O_WRONLY | O_CLOEXEC | O_NOCTTY);
+    }
+    char *real = link_target(path);
+    *target = real ? real : strdup(path);
+    if (!*target) {
+        errno = ENOMEM;
+        return -1;
+    }
+    int fd = chorus_create_beside(*target, suffix, tmp);
+    if (fd < 0) {
+        int e = errno;
+        free(*target);
+        *target = NULL;
+        errno = e;
+    }
+    return fd;
 }

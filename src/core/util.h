@@ -33,6 +33,13 @@ int chorus_parse_number(const char *v, double *out);
  * process umask (read by the kernel: nothing process-wide is changed). Returns the open fd and
  * the malloc'd name in *tmp_out, or -1 with errno. */
 int chorus_create_beside(const char *path, const char *suffix, char **tmp_out);
+/* Open path for an atomic write without harming what is there. A path that exists and is not a
+ * regular file (a device, a FIFO) is opened in place: *tmp and *target stay NULL, and replacing
+ * /dev/null with a file cannot happen. Otherwise a new file is made beside the real target
+ * (chorus_create_beside; a symlink is followed, even a dangling one, so the final
+ * rename(*tmp, *target) replaces the file it points to and keeps the link): free both. Returns
+ * the fd, or -1 with errno (EISDIR for a directory). */
+int chorus_output_open(const char *path, const char *suffix, char **target, char **tmp);
 
 /* Monotonic clock in seconds. */
 double chorus_now(void);

@@ -521,3 +521,22 @@ int srv_path_normalize(const char *url, char *out, size_t cap) {
     }
     return 0;
 }
+
+void srv_log_escape(const char *s, char *out, size_t cap) {
+    static const char hex[] = "0123456789abcdef";
+    size_t o = 0;
+    for (; s && *s; s++) {
+        unsigned char c = (unsigned char)*s;
+        int esc = c < 0x20 || c >= 0x7f || c == '\\' || c == '"'; /* C1 controls too */
+        if (o + (esc ? 4 : 1) >= cap) break;
+        if (esc) {
+            out[o++] = '\\';
+            out[o++] = 'x';
+            out[o++] = hex[c >> 4];
+            out[o++] = hex[c & 15];
+        } else {
+            out[o++] = (char)c;
+        }
+    }
+    out[o] = 0;
+}

@@ -5,11 +5,29 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "server/guard.c"
 #include "server/request.c"
 #include "server/tags.c"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+/* The Host/Origin/Content-Type rules of a server without a key (guard.c) on the same bytes. */
+static void fuzz_guard(const uint8_t *data, size_t size) {
+    char *s = malloc(size + 1);
+    if (!s) return;
+    memcpy(s, data, size);
+    s[size] = 0;
+    char *nl = strchr(s, '\n'); /* "origin\nhost" */
+    if (nl) *nl = 0;
+    int h = srv_guard_host_ok(s);
+    if (h && strpbrk(s, "/@ ")) abort(); /* a host never holds these */
+    int o = srv_guard_origin_ok(s, nl ? nl + 1 : NULL, NULL, 0);
+    if (o && !strcmp(s, "null")) abort();
+    (void)srv_guard_json_type(s);
+    free(s);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
+    fuzz_guard(data, size);
     struct srv_speech r;
     struct srv_error e;
     if (srv_speech_parse((const char *)data, size, 4096, &r, &e) == 0) {

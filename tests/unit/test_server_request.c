@@ -324,7 +324,19 @@ TEST(path_normalize) {
     CHECK_EQ_INT(srv_path_normalize("v1/audio", small, sizeof small), -1);
 }
 
+/* issue 13: a decoded %0a forged access-log lines, %1b sent terminal escapes */
+TEST(log_escape) {
+    char out[64];
+    srv_log_escape("/x\nFORGED \x1b[31m\"\\\xc2\x9b", out, sizeof out);
+    CHECK_STR(out, "/x\\x0aFORGED \\x1b[31m\\x22\\x5c\\xc2\\x9b");
+    srv_log_escape("\n\n\n\n", out, 10); /* never a partial escape */
+    CHECK_STR(out, "\\x0a\\x0a");
+    srv_log_escape(NULL, out, sizeof out);
+    CHECK_STR(out, "");
+}
+
 int main(void) {
+    RUN(log_escape);
     RUN(full_openai_request);
     RUN(defaults_when_absent);
     RUN(kokoro_extras);
