@@ -11,7 +11,8 @@ is timed through the C pull API (BUILD_DIR/bench/bench_pull) and through the pac
   say      engine.say(...): the joined bytes (no float samples)
 Rounds alternate C and Python so a busy machine loads both alike; per mode the minimum over
 all rounds' minima and the median of the medians are printed, with the overhead against C in
-percent and in microseconds per chunk. Nothing is asserted.
+percent and in microseconds per chunk, for wall time and for the process's CPU time (all
+threads; steadier than wall time on a busy machine). Nothing is asserted.
 """
 import os
 import statistics
@@ -28,17 +29,19 @@ def c_baseline(build, chars, reps, no_samples):
         cmd.append("--no-samples")
     out = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout.split()
     kv = dict(w.split("=") for w in out[1:])
-    return int(kv["chunks"]), float(kv["min_ms"]), float(kv["median_ms"])
+    return int(kv["chunks"]), (float(kv["min_ms"]), float(kv["median_ms"])), \
+        (float(kv["cpu_min_ms"]), float(kv["cpu_median_ms"]))
 
 
 def timed(fn, reps):
     fn()  # warm-up
-    t = []
+    t, cpu = [], []
     for _ in range(reps):
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         fn()
         t.append((time.perf_counter() - t0) * 1000.0)
-    return min(t), statistics.median(t)
+        cpu.append((time.process_time() - c0) * 1000.0)
+    return (min(t), statistics.median(t)), (min(cpu), statistics.median(cpu))
 
 
 def main():
@@ -70,24 +73,25 @@ def main():
 
     res = {"c_samples": [], "stream": [], "c_bytes": [], "say": []}
     for _ in range(rounds):
-        chunks, mn, md = c_baseline(build, chars, reps, False)
-        res["c_samples"].append((mn, md))
+        chunks, *c = c_baseline(build, chars, reps, False)
+        res["c_samples"].append(c)
         res["stream"].append(timed(stream, reps))
-        chunks2, mn, md = c_baseline(build, chars, reps, True)
-        res["c_bytes"].append((mn, md))
+        _, *c = c_baseline(build, chars, reps, True)
+        res["c_bytes"].append(c)
         res["say"].append(timed(say, reps))
     engine.close()
     print("== python vs C: espeak, %d characters, pcm, %d chunks per request, %d rounds x %d "
           "requests (%s)" % (chars, chunks, rounds, reps, chorus.library_version()[0]))
     for mode, base in (("stream", "c_samples"), ("say", "c_bytes")):
-        cmin = min(m for m, _ in res[base])
-        cmed = statistics.median(d for _, d in res[base])
-        pmin = min(m for m, _ in res[mode])
-        pmed = statistics.median(d for _, d in res[mode])
-        print("%-6s C min %8.3f ms  median %8.3f ms | Python min %8.3f ms  median %8.3f ms | "
-              "overhead min %+6.2f%% (%+7.1f us/chunk)  median %+6.2f%%"
-              % (mode, cmin, cmed, pmin, pmed, 100 * (pmin - cmin) / cmin,
-                 1000 * (pmin - cmin) / chunks, 100 * (pmed - cmed) / cmed))
+        for k, what in ((0, "wall"), (1, "cpu")):
+            cmin = min(r[k][0] for r in res[base])
+            cmed = statistics.median(r[k][1] for r in res[base])
+            pmin = min(r[k][0] for r in res[mode])
+            pmed = statistics.median(r[k][1] for r in res[mode])
+            print("%-6s %-4s C min %8.3f ms  median %8.3f ms | Python min %8.3f ms  median "
+                  "%8.3f ms | overhead min %+6.2f%% (%+6.1f us/chunk)  median %+6.2f%%"
+                  % (mode, what, cmin, cmed, pmin, pmed, 100 * (pmin - cmin) / cmin,
+                     1000 * (pmin - cmin) / chunks, 100 * (pmed - cmed) / cmed))
 
 
 if __name__ == "__main__":

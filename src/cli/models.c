@@ -26,6 +26,8 @@ static const char models_usage[] =
     "                   one revision; $CHORUS_MODELS_URL or [models] kokoro_url also set it)\n"
     "    --manifest F   checksums to verify against, sha256sum format (for a mirror or your own\n"
     "                   weights; default: the published files' pinned checksums)\n"
+    "                kokoro also gets misaki's English lexicons (hexgrad/misaki, pinned; a\n"
+    "                mirror serves them as misaki/us_gold.json...), which its G2P reads first\n"
     "  rm NAME       remove NAME's files\n";
 
 static atomic_int interrupted;

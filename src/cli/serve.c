@@ -306,8 +306,11 @@ int cli_serve(int argc, char **argv) {
     sigaddset(&set, SIGTERM);
     pthread_sigmask(SIG_BLOCK, &set, NULL);
     signal(SIGPIPE, SIG_IGN);
-    /* one malloc arena per connection thread grew RSS without bound under load: a few suffice */
+    /* one malloc arena per connection thread grew RSS without bound under load: a few suffice;
+     * audio buffers of a MiB or more are mapped and unmapped, so RSS falls back after a burst
+     * (glibc's sliding threshold would otherwise keep them on the heap; bench/bench_soak.c) */
     mallopt(M_ARENA_MAX, 4);
+    mallopt(M_MMAP_THRESHOLD, 1 << 20);
 
     struct chorus_engine *e = NULL;
     struct chorus_engine_options eo = chorus_engine_options_default();

@@ -178,5 +178,28 @@ check "--port-file replaced the planted link with a file" test -f $W/pf -a ! -L 
 check "... holding the port" grep -qE '^[0-9]+$' $W/pf
 check "... and the link's target is untouched" test "$(cat $W/victim)" = keep
 kill $PF; wait $PF 2>/dev/null
+echo keep > $W/wvictim
+ln -s $W/wvictim $W/wpf
+"$CHORUS_BIN" serve --wyoming-only --wyoming tcp://127.0.0.1:0 --wyoming-port-file $W/wpf -q 2>/dev/null &
+PF=$!
+for _ in $(seq 1 200); do [ -f $W/wpf ] && [ ! -L $W/wpf ] && break; sleep 0.05; done
+check "--wyoming-port-file replaced the planted link with a file" test -f $W/wpf -a ! -L $W/wpf
+check "... and the link's target is untouched" test "$(cat $W/wvictim)" = keep
+kill $PF; wait $PF 2>/dev/null
+
+# ---------------------------------------------------------------- --insecure warns loudly
+# (the one non-loopback bind of the suite: an ephemeral port, gone as soon as it is reported)
+"$CHORUS_BIN" serve --host 0.0.0.0 --port 0 --insecure --port-file $W/ipf 2>$W/insecure.err &
+PF=$!
+for _ in $(seq 1 200); do [ -s $W/ipf ] && break; sleep 0.05; done
+kill $PF; wait $PF 2>/dev/null
+check "--insecure without a key prints a WARNING" grep -q "WARNING: --insecure" $W/insecure.err
+check "... that says how to set a key" grep -q "CHORUS_API_KEY" $W/insecure.err
+"$CHORUS_BIN" serve --port 0 --api-key on-the-command-line --port-file $W/kpf 2>$W/argkey.err &
+PF=$!
+for _ in $(seq 1 200); do [ -s $W/kpf ] && break; sleep 0.05; done
+kill $PF; wait $PF 2>/dev/null
+check "--api-key notes that ps shows it" grep -q "shows in ps" $W/argkey.err
+check "... without printing the key" sh -c "! grep -q on-the-command-line $W/argkey.err"
 
 finish

@@ -4,7 +4,6 @@
 its audio is a tone of 1/15 s per character, so durations are known)."""
 import asyncio
 import threading
-import time
 
 import pytest
 

@@ -53,7 +53,8 @@ struct kokoro_priv {
     pthread_mutex_t lexlock;
     int lexlock_init;
     atomic_int lex_tried[2];
-    struct kokoro_lexicon *gold[2], *silver[2];
+    struct kokoro_lexicon *gold[2], *silver[2], *user;
+    char userfile[1024];
     struct kokoro_en_lex lex[2];
 };
 
@@ -125,6 +126,9 @@ static int kokoro_open(struct chorus_backend *b, const struct chorus_config *cfg
     const char *ld = chorus_config_find(cfg, "KOKORO_LEXICON_DIR", lplaces);
     if (ld) snprintf(p->lexdir, sizeof p->lexdir, "%s", ld);
     else snprintf(p->lexdir, sizeof p->lexdir, "%.1000s/misaki", dd);
+    static const char *const uplaces[] = {"pronunciations", "kokoro", NULL};
+    const char *uf = chorus_config_find(cfg, NULL, uplaces);
+    if (uf) snprintf(p->userfile, sizeof p->userfile, "%s", uf);
     if (pthread_mutex_init(&p->lexlock, NULL) != 0) return CHORUS_E_NOMEM;
     p->lexlock_init = 1;
     snprintf(p->looked, sizeof p->looked,
@@ -145,6 +149,8 @@ static void kokoro_close(struct chorus_backend *b) {
         chorus_kokoro_lexicon_free(p->silver[i]);
         p->gold[i] = p->silver[i] = NULL;
     }
+    chorus_kokoro_lexicon_free(p->user);
+    p->user = NULL;
     p->m = NULL;
 }
 
@@ -249,7 +255,14 @@ static const struct kokoro_en_lex *english_lex(struct kokoro_priv *p, const char
             chorus_kokoro_lexicon_free(p->silver[gb]);
             p->gold[gb] = p->silver[gb] = NULL;
         }
-        p->lex[gb] = (struct kokoro_en_lex){p->gold[gb], p->silver[gb]};
+        /* the user's pronunciations ([pronunciations] kokoro = FILE, misaki's JSON format) */
+        if (p->userfile[0] && !p->user && !atomic_load_explicit(&p->lex_tried[!gb], memory_order_relaxed)) {
+            rc = chorus_kokoro_lexicon_load(&p->user, p->userfile, err, sizeof err);
+            if (rc)
+                CHORUS_LOGW("kokoro: cannot use the pronunciations in [pronunciations] kokoro: %s; "
+                            "it is a JSON object of word -> Kokoro phonemes", err);
+        }
+        p->lex[gb] = (struct kokoro_en_lex){p->gold[gb], p->silver[gb], p->user};
         atomic_store_explicit(&p->lex_tried[gb], 1, memory_order_release);
     }
     pthread_mutex_unlock(&p->lexlock);

@@ -18,13 +18,12 @@ from __future__ import annotations
 import bisect
 import ctypes
 import math
-import os
 import threading
 from array import array
 from typing import TYPE_CHECKING, Any, Callable, Dict, Iterator, List, Mapping, Optional, Union
 
 from . import _args, _lib
-from ._errors import ChorusError, error
+from ._errors import error
 from ._types import (Backend, CacheStats, Chunk, EngineStats, Estimate, OptionInfo, Voice,
                      WordTiming)
 
@@ -258,11 +257,13 @@ class Stream:
     def _convert(self, cp: Any) -> Chunk:
         try:
             c = cp.contents
+            n = c.n_samples
             data = ctypes.string_at(c.data, c.data_len) if c.data_len else b""
             samples = None
-            if self._samples and c.samples and c.n_samples:
-                samples = array("f")
-                samples.frombytes(ctypes.string_at(c.samples, c.n_samples * 4))
+            if self._samples and c.samples and n:
+                samples = array("f")  # one copy, straight from the library's buffer
+                samples.frombytes((ctypes.c_char * (n * 4)).from_address(
+                    ctypes.addressof(c.samples.contents)))
             off = self._offsets
             words = []
             for i in range(c.n_words):
@@ -274,7 +275,7 @@ class Stream:
             self._spoken = done = max(self._spoken, c.text_offset + c.text_len)
             return Chunk(index=c.index, data=data, samples=samples, sample_rate=rate,
                          start_time=c.start_time,
-                         duration=c.n_samples / rate if rate > 0 else 0.0,
+                         duration=n / rate if rate > 0 else 0.0,
                          text_offset=a, text_len=b - a,
                          percent=100.0 * min(done, off.nbytes) / off.nbytes if off.nbytes else 100.0,
                          words=tuple(words))

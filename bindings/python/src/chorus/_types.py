@@ -22,9 +22,10 @@ class WordTiming:
     length: int
 
 
-@dataclass(frozen=True)
+@dataclass
 class Chunk:
-    """A piece of a stream's audio (chorus_chunk), copied out of the library.
+    """A piece of a stream's audio (chorus_chunk), copied out of the library (a plain, not a
+    frozen, dataclass: it is made for every chunk and frozen ones are slower to build).
 
     data: the encoded bytes in the stream's format (may be empty, e.g. while an encoder fills
     its first frame). samples: mono float PCM in [-1, 1] as ``array('f')``, or None when the
@@ -41,7 +42,7 @@ class Chunk:
     text_offset: int
     text_len: int
     percent: float
-    words: Tuple[WordTiming, ...] = ()
+    words: Tuple[WordTiming, ...]
 
     def pcm(self) -> memoryview:
         """The samples as a memoryview of C floats (format 'f'); empty when there are none."""
