@@ -8,9 +8,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 
 #include "chorus/chorus.h"
+#include "core/log.h"
 #include "nn/nn.h"
+#include "nn/packfile.h"
 #include "nn/tensorfile.h"
 
 /* ---------------------------------------------------------------------------------------- */
@@ -71,6 +74,10 @@ struct kokoro_model {
     const float *src_w, *src_b; /* l_linear 9 -> 1 */
     struct chorus_nn_conv noise_convs[4], ups[4], post;
     struct kk_res1 noise_res[4], resblocks[16];
+    /* packed conv weights: mapped from a packfile (pk_mapped), or collected to write one (pw) */
+    struct chorus_packfile pk;
+    int pk_mapped, pk_misses;
+    struct chorus_pack_writer *pw;
     char *err;
     size_t errlen;
 };
@@ -200,22 +207,62 @@ static int get_wn(struct kokoro_model *m, const char *top, const char *name, int
     return 0;
 }
 
+/* Geometry checks shared by both ways of getting a conv's weights. */
+static int conv_fits(struct kokoro_model *m, const char *top, const char *name, const int *d,
+                     int transposed, int cin, int cout, int k, int groups) {
+    int wcin = transposed ? d[0] : d[1] * groups, wcout = transposed ? d[1] * groups : d[0];
+    if ((cin >= 0 && wcin != cin) || (cout >= 0 && wcout != cout) || (k >= 0 && d[2] != k) ||
+        (groups != 1 && (wcin != groups || wcout != groups)))
+        return kerr(m, CHORUS_E_MODEL,
+                    "conv '%s.%s' has weights [%d,%d,%d], expected %d->%d channels, kernel %d",
+                    top, name, d[0], d[1], d[2], cin, cout, k);
+    return 0;
+}
+
+/* The conv's packed weights from the mapped packfile, if it has them and they fit: 1 = done,
+ * 0 = not there (load from the checkpoint), or a negative status. */
+static int conv_from_pack(struct kokoro_model *m, struct chorus_nn_conv *c, const char *top,
+                          const char *name, int transposed, int cin, int cout, int k,
+                          int stride, int pad, int dil, int groups, int out_pad, int bias) {
+    char key[CHORUS_PACK_NAME_MAX + 8];
+    snprintf(key, sizeof key, "%s.%s", top, name);
+    const struct chorus_pack_entry *e = m->pk_mapped ? chorus_packfile_find(&m->pk, key) : NULL;
+    if (!e) return 0;
+    int d[3] = {e->dims[0], e->dims[1], e->dims[2]};
+    int wcin = transposed ? d[0] : d[1] * groups, wcout = transposed ? d[1] * groups : d[0];
+    struct chorus_nn_conv probe = {.cin = wcin, .cout = wcout, .k = d[2], .groups = groups};
+    if (conv_fits(m, top, name, d, transposed, cin, cout, k, groups) ||
+        chorus_nn_conv_packed_count(&probe) != e->count)
+        return 0; /* the checkpoint decides (and reports) */
+    const float *b = NULL;
+    if (bias) {
+        char r[384];
+        snprintf(r, sizeof r, "%.200s.bias", name);
+        int rc = get1(m, &b, top, r, wcout);
+        if (rc) return rc;
+    }
+    if (chorus_nn_conv_init_packed(c, transposed, wcin, wcout, d[2], stride, pad, dil, groups,
+                                   out_pad, e->data, b))
+        return kerr(m, CHORUS_E_NOMEM, "out of memory");
+    return 1;
+}
+
 /* A conv from the checkpoint. cin/cout/k: -1 = take from the weights (checked otherwise). */
 static int get_conv(struct kokoro_model *m, struct chorus_nn_conv *c, const char *top,
                     const char *name, int transposed, int cin, int cout, int k, int stride,
                     int pad, int dil, int groups, int out_pad, int bias) {
+    int rc = conv_from_pack(m, c, top, name, transposed, cin, cout, k, stride, pad, dil, groups,
+                            out_pad, bias);
+    if (rc) return rc < 0 ? rc : 0;
+    if (m->pk_mapped) m->pk_misses++;
     int d[3] = {0, 0, 0};
     float *w;
-    int rc = get_wn(m, top, name, d, &w);
-    if (rc) return rc;
-    int wcin = transposed ? d[0] : d[1] * groups, wcout = transposed ? d[1] * groups : d[0];
-    if ((cin >= 0 && wcin != cin) || (cout >= 0 && wcout != cout) || (k >= 0 && d[2] != k) ||
-        (groups != 1 && (wcin != groups || wcout != groups))) {
+    if ((rc = get_wn(m, top, name, d, &w))) return rc;
+    if ((rc = conv_fits(m, top, name, d, transposed, cin, cout, k, groups))) {
         free(w);
-        return kerr(m, CHORUS_E_MODEL,
-                    "conv '%s.%s' has weights [%d,%d,%d], expected %d->%d channels, kernel %d",
-                    top, name, d[0], d[1], d[2], cin, cout, k);
+        return rc;
     }
+    int wcin = transposed ? d[0] : d[1] * groups, wcout = transposed ? d[1] * groups : d[0];
     const float *b = NULL;
     if (bias) {
         char r[384];
@@ -228,7 +275,13 @@ static int get_conv(struct kokoro_model *m, struct chorus_nn_conv *c, const char
     rc = chorus_nn_conv_init(c, transposed, wcin, wcout, d[2], stride, pad, dil, groups, out_pad,
                              w, b);
     free(w);
-    return rc ? kerr(m, CHORUS_E_NOMEM, "out of memory") : 0;
+    if (rc) return kerr(m, CHORUS_E_NOMEM, "out of memory");
+    if (m->pw) {
+        char key[CHORUS_PACK_NAME_MAX + 8];
+        snprintf(key, sizeof key, "%s.%s", top, name);
+        chorus_pack_writer_add(m->pw, key, d, c->w, chorus_nn_conv_packed_count(c));
+    }
+    return 0;
 }
 
 static int get_adain(struct kokoro_model *m, struct kk_adain *a, const char *top,
@@ -688,13 +741,44 @@ void chorus_kokoro_model_free(struct kokoro_model *m) {
     }
     for (int i = 0; i < 16; i++) res1_free(&m->resblocks[i]);
     chorus_nn_conv_release(&m->post);
+    chorus_packfile_release(&m->pk);
     chorus_tensor_file_release(&m->tf);
     free(m);
 }
 
-int chorus_kokoro_model_load(struct kokoro_model **out, const char *config_path,
-                      const char *weights_path, char *err, size_t errlen) {
+/* Map the packfile if it was made from this checkpoint; otherwise get ready to write one. */
+static void pack_open(struct kokoro_model *m, const char *weights_path, const char *pack_path,
+                      struct chorus_pack_source *src) {
+    struct stat st;
+    if (stat(weights_path, &st) != 0) return;
+    uint64_t mt = (uint64_t)st.st_mtim.tv_sec * 1000000000u + (uint64_t)st.st_mtim.tv_nsec;
+    chorus_pack_source_id(src, (uint64_t)m->tf.map_size, mt, m->tf.map);
+    char why[256];
+    if (chorus_packfile_open(&m->pk, pack_path, src, why, sizeof why) == 0) {
+        m->pk_mapped = 1;
+        return;
+    }
+    CHORUS_LOGD("kokoro: %s: %s; packing %s and writing it", pack_path, why, weights_path);
+    m->pw = calloc(1, sizeof *m->pw);
+}
+
+static void pack_write(struct kokoro_model *m, const char *pack_path,
+                       const struct chorus_pack_source *src) {
+    char why[256];
+    if (chorus_pack_writer_write(m->pw, pack_path, src, why, sizeof why) == 0)
+        CHORUS_LOGI("kokoro: wrote the packed weights to %s (later starts map them)", pack_path);
+    else
+        CHORUS_LOGW("kokoro: %s (starts keep packing the weights)", why);
+    chorus_pack_writer_release(m->pw);
+    free(m->pw);
+    m->pw = NULL;
+}
+
+int chorus_kokoro_model_load_packed(struct kokoro_model **out, const char *config_path,
+                                    const char *weights_path, const char *pack_path,
+                                    int *mapped, char *err, size_t errlen) {
     *out = NULL;
+    if (mapped) *mapped = 0;
     struct kokoro_model *m = calloc(1, sizeof *m);
     if (!m) {
         snprintf(err, errlen, "out of memory loading %s", weights_path);
@@ -713,12 +797,22 @@ int chorus_kokoro_model_load(struct kokoro_model **out, const char *config_path,
     m->path = m->pathbuf;
     m->err = err;
     m->errlen = errlen;
+    struct chorus_pack_source src = {0, 0, 0};
+    if (pack_path && *pack_path && m->tf.map_is_mmap) pack_open(m, weights_path, pack_path, &src);
     rc = load_all(m);
     m->err = NULL;
     if (rc) {
+        chorus_pack_writer_release(m->pw);
+        free(m->pw);
+        m->pw = NULL;
         chorus_kokoro_model_free(m);
         return rc;
     }
+    if (m->pw) pack_write(m, pack_path, &src);
+    if (m->pk_mapped && m->pk_misses)
+        CHORUS_LOGW("kokoro: %s lacked %d convolutions (packed them again in memory)", pack_path,
+                    m->pk_misses);
+    if (mapped) *mapped = m->pk_mapped && !m->pk_misses;
     /* Conv weights now live in packed copies; let the kernel drop the pages of the mapping we
      * read while packing (the ones still used, LSTM and Linear weights, fault back in from the
      * page cache). Halves the resident size of a loaded model. */
@@ -726,6 +820,12 @@ int chorus_kokoro_model_load(struct kokoro_model **out, const char *config_path,
     chorus_nn_init();
     *out = m;
     return 0;
+}
+
+int chorus_kokoro_model_load(struct kokoro_model **out, const char *config_path,
+                      const char *weights_path, char *err, size_t errlen) {
+    return chorus_kokoro_model_load_packed(out, config_path, weights_path, NULL, NULL, err,
+                                           errlen);
 }
 
 /* ---------------------------------------------------------------------------------------- */
