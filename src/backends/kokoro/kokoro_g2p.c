@@ -681,37 +681,26 @@ int chorus_kokoro_tokens_from_phonemes(const char *ps, size_t len, const struct 
 /* ---------------------------------------------------------------------------------------- */
 /* Phoneme strings, chunks, timestamps                                                        */
 
+/* The phoneme string of tokens [a, b) with leading and trailing spaces stripped. With out NULL
+ * only the length is computed. Spaces are written only once a non-space follows them, so the
+ * string never goes past the length the counting pass returns. */
+static void ps_put(uint32_t *out, size_t *n, size_t *pending, uint32_t c) {
+    if (is_space(c)) {
+        if (*n) (*pending)++; /* leading spaces are dropped */
+        return;
+    }
+    for (; *pending; (*pending)--, (*n)++)
+        if (out) out[*n] = ' ';
+    if (out) out[*n] = c;
+    (*n)++;
+}
+
 size_t chorus_kokoro_tokens_ps(const struct kokoro_tokens *t, size_t a, size_t b, uint32_t *out) {
-    size_t n = 0, start = 0, first = 1;
-    /* join */
+    size_t n = 0, pending = 0;
     for (size_t i = a; i < b; i++) {
         const struct kokoro_token *k = &t->t[i];
-        for (size_t j = 0; j < k->ph_len; j++) {
-            uint32_t c = t->cp[k->ph_off + j];
-            if (first && is_space(c)) continue; /* strip leading */
-            first = 0;
-            if (out) out[n] = c;
-            n++;
-        }
-        if (k->whitespace && !first) {
-            if (out) out[n] = ' ';
-            n++;
-        }
-    }
-    (void)start;
-    /* strip trailing */
-    while (n && out && is_space(out[n - 1])) n--;
-    if (!out) {
-        /* recount trailing spaces without a buffer */
-        size_t trail = 0;
-        for (size_t i = b; i-- > a;) {
-            const struct kokoro_token *k = &t->t[i];
-            if (k->whitespace) trail++;
-            size_t j = k->ph_len;
-            while (j && is_space(t->cp[k->ph_off + j - 1])) j--, trail++;
-            if (j) break;
-        }
-        n = n > trail ? n - trail : 0;
+        for (size_t j = 0; j < k->ph_len; j++) ps_put(out, &n, &pending, t->cp[k->ph_off + j]);
+        if (k->whitespace) ps_put(out, &n, &pending, ' ');
     }
     return n;
 }
