@@ -15,7 +15,15 @@
  * order), so both sides get the same phonemes, weights and voice. It must print, for every chunk
  * in order, a line `chunk FILE_INDEX COMPUTE_SECONDS AUDIO_SECONDS` (FILE_INDEX 0 or 1), and
  * at the end `maxrss MEGABYTES`. docs/kokoro.md ("Speed") describes the driver we used.
+ *
+ * Load: with CHORUS_BENCH_PACK=PATH the model loads through a packfile there (written by the
+ * first run, mapped by the next; see nn/packfile.h) and the load line says which.
+ *
+ * Concurrency: with CHORUS_BENCH_JOBS=N (2-16) it then synthesizes the text once alone and N
+ * times at once (N threads sharing the one loaded model, as the server's concurrent requests
+ * do) and prints both throughputs (seconds of audio per wall-clock second) and their ratio.
  */
+#include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -83,6 +91,26 @@ static double sgemm_gflops(void) {
     free(b);
     free(c);
     return 2.0 * n * n * (double)n * reps / dt / 1e9;
+}
+
+/* CPU time of this process so far (user + system), less sensitive to a busy machine. */
+static double cpu_seconds(void) {
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    return (double)ru.ru_utime.tv_sec + ru.ru_utime.tv_usec * 1e-6 + (double)ru.ru_stime.tv_sec +
+           ru.ru_stime.tv_usec * 1e-6;
+}
+
+/* The machine's load average (shared machines: read the numbers with it). */
+static void print_load(const char *when) {
+    char buf[128] = "";
+    FILE *f = fopen("/proc/loadavg", "r");
+    if (f) {
+        if (!fgets(buf, sizeof buf, f)) buf[0] = 0;
+        fclose(f);
+    }
+    buf[strcspn(buf, "\n")] = 0;
+    printf("load average (%s): %s\n", when, buf[0] ? buf : "unknown");
 }
 
 static void put_utf8(FILE *f, uint32_t c) {
@@ -157,6 +185,59 @@ static double run(const struct kokoro_model *m, const float *pack, int rows, con
     return audio_s;
 }
 
+/* One synthesis of the text in its own thread, with its own noise and no trace hook. */
+struct conc_job {
+    const struct kokoro_model *m;
+    const float *pack;
+    int rows;
+    const char *text;
+    double audio;
+};
+static void *conc_run(void *arg) {
+    struct conc_job *j = arg;
+    struct prof p;
+    memset(&p, 0, sizeof p);
+    chorus_kokoro_rng_seed(&p.rng, 7);
+    double first, compute;
+    j->audio = run(j->m, j->pack, j->rows, j->text, &p, &first, &compute, NULL);
+    return NULL;
+}
+
+/* Throughput (audio seconds per wall second) of n simultaneous syntheses of text. */
+static double throughput(const struct kokoro_model *m, const float *pack, int rows,
+                         const char *text, int n, double *wall) {
+    struct conc_job jobs[16];
+    pthread_t th[16];
+    double t0 = now(), audio = 0;
+    for (int i = 0; i < n; i++) {
+        jobs[i] = (struct conc_job){m, pack, rows, text, 0};
+        if (pthread_create(&th[i], NULL, conc_run, &jobs[i]) != 0) {
+            fprintf(stderr, "pthread_create failed\n");
+            exit(1);
+        }
+    }
+    for (int i = 0; i < n; i++) {
+        pthread_join(th[i], NULL);
+        audio += jobs[i].audio;
+    }
+    *wall = now() - t0;
+    return audio / *wall;
+}
+
+static void report_concurrency(const struct kokoro_model *m, const float *pack, int rows,
+                               const char *text) {
+    const char *e = getenv("CHORUS_BENCH_JOBS");
+    int n = e ? atoi(e) : 0;
+    if (n < 2) return;
+    if (n > 16) n = 16;
+    double w1, wn, t1 = throughput(m, pack, rows, text, 1, &w1);
+    double tn = throughput(m, pack, rows, text, n, &wn);
+    printf("concurrency (one shared model, %d threads per job):\n", chorus_nn_threads());
+    printf("  1 job:  %.2f s wall, %.2f s of audio per second\n", w1, t1);
+    printf("  %d jobs: %.2f s wall, %.2f s of audio per second (%.2fx the single job's "
+           "throughput)\n", n, wn, tn, tn / t1);
+}
+
 int main(int argc, char **argv) {
     if (argc < 4) {
         fprintf(stderr, "usage: %s MODEL.pth CONFIG.json VOICE.pt|VOICE.bin|NAME@voices.bin [TEXT_FILE]\n",
@@ -167,13 +248,17 @@ int main(int argc, char **argv) {
     setvbuf(stdout, NULL, _IOLBF, 0);
     printf("BLAS: %s, threads: %d, sgemm 1024^3: %.1f GFLOP/s\n", chorus_nn_blas_name(),
            chorus_nn_threads(), sgemm_gflops());
-    double t0 = now();
+    print_load("start");
+    double t0 = now(), c0 = cpu_seconds();
     struct kokoro_model *m;
-    if (chorus_kokoro_model_load(&m, argv[2], argv[1], err, sizeof err)) {
+    const char *pk = getenv("CHORUS_BENCH_PACK");
+    int mapped = 0;
+    if (chorus_kokoro_model_load_packed(&m, argv[2], argv[1], pk, &mapped, err, sizeof err)) {
         fprintf(stderr, "%s\n", err);
         return 1;
     }
-    printf("load: %.2f s\n", now() - t0);
+    printf("load: %.2f s (%.2f s of CPU)%s\n", now() - t0, cpu_seconds() - c0,
+           !pk || !*pk ? "" : mapped ? ", packfile mapped" : ", packfile written");
     /* voice: NAME@ARCHIVE, or a single pack file (its directory and stem) */
     char vdir[1024], vname[256];
     const char *at = strchr(argv[3], '@');
@@ -254,6 +339,8 @@ int main(int argc, char **argv) {
         printf("  %-22s %7.3f  %5.1f%%\n", label[i], p.t[i], 100 * p.t[i] / (sum > 0 ? sum : 1));
     struct rusage ru;
     getrusage(RUSAGE_SELF, &ru);
+    report_concurrency(m, pack, rows, body);
+    print_load("end");
     double rss = ru.ru_maxrss / 1024.0;
     printf("peak RSS: %.0f MB\n", rss);
     if (fo && ft) {

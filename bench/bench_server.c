@@ -76,7 +76,7 @@ static int one_http(struct client *c) {
     }
     char req[8192];
     int n = snprintf(req, sizeof req,
-                     "POST /v1/audio/speech HTTP/1.1\r\nHost: bench\r\nContent-Type: application/json\r\n"
+                     "POST /v1/audio/speech HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
                      "Connection: close\r\nContent-Length: %zu\r\n\r\n%s",
                      strlen(c->body), c->body);
     if (n <= 0 || write(fd, req, (size_t)n) != n) {

@@ -19,8 +19,11 @@ if [ -x "$B/chorus" ]; then
     echo "== bench_stream_input"
     sh "$(dirname "$0")/bench_stream_input.sh" "$B/chorus"
 fi
+if [ -x "$B/bench/bench_pull" ] && [ -x /usr/bin/python3 ]; then
+    /usr/bin/python3 "$(dirname "$0")/bench_python.py" "$B"
+fi
 for b in "$B"/bench/bench_*; do
-    case "$b" in */bench_espeak) continue ;; esac
+    case "$b" in */bench_espeak|*/bench_pull) continue ;; esac
     [ -x "$b" ] || continue
     echo "== $(basename "$b")"
     "$b"

@@ -363,6 +363,12 @@ struct chorus_voice {
 CHORUS_API int chorus_list_voices(struct chorus_engine *e, const char *backend,
                                   struct chorus_voice **out, size_t *n);
 CHORUS_API void chorus_voices_free(struct chorus_voice *voices, size_t n);
+/** The voice `voice` stands for on `backend` (NULL: the default backend) when it is another
+ *  name for one of its voices, such as OpenAI's "alloy": the config's [BACKEND.voices] entry,
+ *  else the backend's own table (one per engine, in its descriptor; requests apply it too).
+ *  NULL when `voice` is no alias there. The string lives as long as the engine. */
+CHORUS_API const char *chorus_voice_alias(struct chorus_engine *e, const char *backend,
+                                          const char *voice);
 
 /*
  * The local voice library: reference clips for voice-cloning backends (Chatterbox), kept under

@@ -19,12 +19,6 @@ int chorus_book_fail(struct chorus_book *b, int rc, const char *fmt, ...) {
     return rc;
 }
 
-size_t chorus_book_utf8_chars(const char *s, size_t n) {
-    size_t c = 0;
-    for (size_t i = 0; i < n; i++) c += ((unsigned char)s[i] & 0xC0) != 0x80;
-    return c;
-}
-
 int chorus_book_add_chapter(struct chorus_book *b, const char *title, size_t title_len) {
     if (b->n_ch >= BOOK_MAX_CHAPTERS)
         return chorus_book_fail(b, CHORUS_E_TOO_LONG, "%s has more than %d chapters", b->path,
@@ -100,7 +94,7 @@ static int measure(struct chorus_book *b, const char *src, size_t len) {
     for (size_t i = 0; i < b->n_ch; i++) {
         struct chorus_buf t = {0};
         int rc = chapter_text(b, i, src, len, &t);
-        b->ch[i].chars = rc ? 0 : chorus_book_utf8_chars(t.p, t.len);
+        b->ch[i].chars = rc ? 0 : chorus_utf8_chars(t.p, t.len);
         chorus_buf_release(&t);
         if (rc) return rc;
     }
@@ -120,7 +114,7 @@ static int measure(struct chorus_book *b, const char *src, size_t len) {
     for (size_t i = 0; i < b->n_ch; i++) {
         struct chorus_buf t = {0};
         int rc = chapter_text(b, i, src, len, &t);
-        b->ch[i].chars = rc ? 0 : chorus_book_utf8_chars(t.p, t.len);
+        b->ch[i].chars = rc ? 0 : chorus_utf8_chars(t.p, t.len);
         chorus_buf_release(&t);
         if (rc) return rc;
         if (!b->ch[i].title[0]) {

@@ -61,8 +61,6 @@ int chorus_book_fail(struct chorus_book *b, int rc, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 int chorus_book_add_chapter(struct chorus_book *b, const char *title, size_t title_len);
 int chorus_book_read_file(struct chorus_book *b, const char *path, size_t max, char **out, size_t *len);
-/* count UTF-8 characters */
-size_t chorus_book_utf8_chars(const char *s, size_t n);
 
 /* zipread.c: bounded reading of zip entries (libzip). */
 int chorus_zipread_open(const char *path, struct zipread **out, char *err, size_t errcap);

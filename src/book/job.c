@@ -47,23 +47,6 @@ struct job {
 
 /* ---- small helpers ---- */
 
-static int mkdir_p(const char *path) {
-    char *p = chorus_strdup(path);
-    if (!p) return -1;
-    for (char *s = p + 1; *s; s++)
-        if (*s == '/') {
-            *s = 0;
-            if (mkdir(p, 0777) != 0 && errno != EEXIST) {
-                free(p);
-                return -1;
-            }
-            *s = '/';
-        }
-    int r = mkdir(p, 0777) != 0 && errno != EEXIST ? -1 : 0;
-    free(p);
-    return r;
-}
-
 static char *path_join(const char *dir, const char *name) {
     char *p = malloc(strlen(dir) + strlen(name) + 2);
     if (p) sprintf(p, "%s/%s", dir, name);
@@ -582,7 +565,7 @@ static int setup(struct job *j) {
     int rc = choose_codec(j);
     if (!rc) rc = parse_selection(j);
     if (rc) return rc;
-    if (o->split && mkdir_p(o->output) != 0)
+    if (o->split && chorus_mkdir_p(o->output, 0777) != 0)
         return fail(j, CHORUS_E_IO, "cannot create the folder %s: %s", o->output, strerror(errno));
     if (o->job_dir) j->dir = chorus_strdup(o->job_dir);
     else if (o->split) j->dir = path_join(o->output, ".chorus-job");
@@ -591,7 +574,7 @@ static int setup(struct job *j) {
         if (j->dir) sprintf(j->dir, "%s.chorus-job", o->output);
     }
     if (!j->dir) return CHORUS_E_NOMEM;
-    if (mkdir_p(j->dir) != 0)
+    if (chorus_mkdir_p(j->dir, 0777) != 0)
         return fail(j, CHORUS_E_IO, "cannot create the job folder %s: %s", j->dir,
                     strerror(errno));
     rc = job_key(j);

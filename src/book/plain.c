@@ -178,7 +178,7 @@ int chorus_book_markdown_open(struct chorus_book *b, const char *s, size_t len) 
     size_t pre_end = first < n ? h[first].off : len;
     struct chorus_buf pre = {0};
     rc = chorus_book_markdown_text(s + body, pre_end - body, &pre);
-    size_t pre_chars = rc ? 0 : chorus_book_utf8_chars(pre.p, pre.len);
+    size_t pre_chars = rc ? 0 : chorus_utf8_chars(pre.p, pre.len);
     chorus_buf_release(&pre);
     if (!rc && (pre_chars >= 200 || first == n)) {
         const char *t = b->title ? b->title : "";
@@ -392,7 +392,7 @@ int chorus_book_text_open(struct chorus_book *b, const char *s, size_t len) {
         if (!b->n_ch && off > start) { /* the opening, before the first heading */
             struct chorus_buf t = {0};
             rc = chorus_book_plain_text(s + start, off - start, &t);
-            size_t c = rc ? 0 : chorus_book_utf8_chars(t.p, t.len);
+            size_t c = rc ? 0 : chorus_utf8_chars(t.p, t.len);
             chorus_buf_release(&t);
             if (!rc && c >= 200) {
                 const char *tt = b->title ? b->title : "";
@@ -480,7 +480,7 @@ int chorus_book_html_open(struct chorus_book *b, const char *s, size_t len) {
         struct chorus_buf pre = {0};
         struct book_html_opts o = {.split = b->split_tag, .from_nth = 0, .to_nth = 1};
         rc = chorus_book_html_text(s, len, &o, &pre);
-        size_t c = rc ? 0 : chorus_book_utf8_chars(pre.p, pre.len);
+        size_t c = rc ? 0 : chorus_utf8_chars(pre.p, pre.len);
         chorus_buf_release(&pre);
         if (!rc && c >= 200) {
             rc = chorus_book_add_chapter(b, b->title ? b->title : "", b->title ? strlen(b->title) : 0);

@@ -1,6 +1,7 @@
 /* subtitles.c — SubRip and WebVTT from word timings, one cue per word or per sentence (a cue
  * also ends before it grows past ~7 s or 84 characters, or across a pause of over a second, so
- * read-along text stays on screen in readable pieces). Written to a temp file renamed into place. */
+ * read-along text stays on screen in readable pieces). Written to a temp file renamed into place
+ * (chorus_output_open: a device or FIFO in place, a symlink's target replaced). */
 #include <ctype.h>
 #include <errno.h>
 #include <stdio.h>
@@ -37,21 +38,18 @@ int chorus_sub_open(struct sub_writer **out, const char *path, const char *kind,
     if (!w) return CHORUS_E_NOMEM;
     w->vtt = vtt;
     w->per_word = per_word;
-    w->path = chorus_strdup(path);
-    w->tmp = w->path ? malloc(strlen(path) + 32) : NULL;
-    if (!w->tmp) {
-        free(w->path);
-        free(w);
-        return CHORUS_E_NOMEM;
-    }
-    sprintf(w->tmp, "%s.%ld.tmp", path, (long)getpid());
-    w->f = fopen(w->tmp, "w");
+    /* a device or FIFO is written in place; a symlink keeps pointing at the file written */
+    int fd = chorus_output_open(path, ".tmp", &w->path, &w->tmp);
+    w->f = fd >= 0 ? fdopen(fd, "w") : NULL;
     if (!w->f) {
-        chorus_fmt(err, errcap, "cannot write %s: %s", w->tmp, strerror(errno));
+        int e = errno;
+        if (fd >= 0) close(fd);
+        if (w->tmp) unlink(w->tmp);
+        chorus_fmt(err, errcap, "cannot write %s: %s", path, strerror(e));
         free(w->tmp);
         free(w->path);
         free(w);
-        return CHORUS_E_IO;
+        return e == ENOMEM ? CHORUS_E_NOMEM : CHORUS_E_IO;
     }
     if (vtt) fputs("WEBVTT\n\n", w->f);
     *out = w;
@@ -119,9 +117,11 @@ int chorus_sub_close(struct sub_writer *w, int commit, char *err, size_t errcap)
     if (commit && !rc) flush_cue(w);
     if (fflush(w->f) != 0 || ferror(w->f)) rc = rc ? rc : CHORUS_E_IO;
     if (fclose(w->f) != 0 && !rc) rc = CHORUS_E_IO;
-    if (commit && !rc && rename(w->tmp, w->path) != 0) rc = CHORUS_E_IO;
-    if (rc == CHORUS_E_IO) chorus_fmt(err, errcap, "cannot write %s: %s", w->path, strerror(errno));
-    if (!commit || rc) unlink(w->tmp);
+    if (commit && !rc && w->tmp && rename(w->tmp, w->path) != 0) rc = CHORUS_E_IO;
+    if (rc == CHORUS_E_IO)
+        chorus_fmt(err, errcap, "cannot write %s: %s", w->path ? w->path : "the subtitles",
+                   strerror(errno));
+    if ((!commit || rc) && w->tmp) unlink(w->tmp);
     chorus_buf_release(&w->text);
     free(w->tmp);
     free(w->path);

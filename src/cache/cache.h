@@ -128,6 +128,8 @@ struct chorus_cache_blob {
 int chorus_cache_get(struct chorus_cache *c, const struct chorus_cache_key *key,
                      struct chorus_cache_blob **out);
 void chorus_cache_blob_free(struct chorus_cache_blob *b);
+/** Remove key's entry: CHORUS_OK, or CHORUS_E_NOT_FOUND if there was none. */
+int chorus_cache_evict(struct chorus_cache *c, const struct chorus_cache_key *key);
 /** 1 if the index lists `key` (no checks, no counting) — for tests and tools. */
 int chorus_cache_contains(struct chorus_cache *c, const struct chorus_cache_key *key);
 /** The path of key's entry file into buf. */
@@ -160,28 +162,23 @@ int chorus_cache_get_stats(struct chorus_cache *c, struct chorus_cache_stats *ou
 int chorus_cache_clear(struct chorus_cache *c, uint64_t *entries, uint64_t *bytes, char *err,
                        size_t errlen);
 
-/* ---- the stream's hook (segment.c): a few calls from run_segment and the sink ---- */
+/* ---- the job filter (filter.c): how streams use the cache ---- */
 
-struct chorus_cache_seg;
-/** Start a job: NULL when the cache is off for it (disabled, CHORUS_FLAG_NO_CACHE, error).
- *  Otherwise a handle that is either a hit (replay it) or a recorder for the miss. */
-struct chorus_cache_seg *chorus_cache_seg_begin(struct chorus_cache *c,
-                                                const struct chorus_backend *b,
-                                                const struct chorus_job *job, unsigned flags);
-/** 1 if the handle holds a verified entry to replay instead of calling the backend. */
-int chorus_cache_seg_is_hit(const struct chorus_cache_seg *cs);
-/** Replay the entry into the sink (as the backend would have). Returns what the sink returned. */
-int chorus_cache_seg_replay(struct chorus_cache_seg *cs, struct chorus_sink *sink);
-/** Recording hooks, called by the sink's entry points; no-ops for NULL or a hit. */
-void chorus_cache_seg_pcm_f32(struct chorus_cache_seg *cs, const float *x, size_t n, int rate);
-void chorus_cache_seg_pcm_s16(struct chorus_cache_seg *cs, const int16_t *x, size_t n, int rate);
-void chorus_cache_seg_encoded(struct chorus_cache_seg *cs, enum chorus_format fmt,
-                              const void *data, size_t n);
-void chorus_cache_seg_word(struct chorus_cache_seg *cs, size_t off, size_t len, double start,
-                           double end);
-void chorus_cache_seg_mark(struct chorus_cache_seg *cs, const char *name, double time);
-/** End the job: `ok` (the backend finished and the stream was not cancelled or failed) commits a
- *  recording; otherwise it is dropped, leaving no entry. Frees cs; NULL is a no-op. */
-void chorus_cache_seg_end(struct chorus_cache_seg *cs, int ok);
+/** The cache as a job filter (listed in src/filters.def); its engine state is the engine's
+ *  struct chorus_cache (chorus_engine_filter_state(e, &chorus_cache_filter)). */
+struct chorus_job_filter_desc;
+extern const struct chorus_job_filter_desc chorus_cache_filter;
+/**
+ * Run one job through cache `c`: off (NULL or disabled cache, CHORUS_FLAG_NO_CACHE in flags):
+ * produce(ctx, sink). A verified hit: the entry replayed into sink, as the backend would have
+ * made those calls. A miss: produce(ctx, tee) where the tee records every call and passes it on
+ * to sink; the entry is committed if produce returned CHORUS_OK, else dropped. A cache failure
+ * never fails the job (the cache steps aside). Returns produce's or the replay's status.
+ */
+int chorus_cache_run_job(struct chorus_cache *c, const struct chorus_backend *b,
+                         const struct chorus_job *job, unsigned flags, struct chorus_sink *sink,
+                         int (*produce)(void *ctx, struct chorus_sink *out), void *ctx);
+/** Replay a verified entry into a sink. Returns what the sink returned. */
+int chorus_cache_replay(const struct chorus_cache_blob *hit, struct chorus_sink *sink);
 
 #endif

@@ -40,10 +40,48 @@
 #define REC_MAX_BODY ((size_t)4 << 20)
 #define MARK_NAME_MAX 1024
 
+/*
+ * A store: where a cache's entries live and how they are found (one file under src/cache/
+ * each; store_sqlite.c is the directory + SQLite index one). Everything else — keys, the entry
+ * format and its checks (chorus_cache_entry_check), the writer that produces a finished entry
+ * file, the job filter's tee and replay, settings — is shared, so stores are interchangeable.
+ * Every op may be called from any thread at once; a failure is logged through chorus_cache_warn and
+ * makes the cache step aside for that job, never fail it.
+ */
+struct chorus_cache_store_ops {
+    const char *name;
+    /** The verified bytes of key's entry (chorus_cache_entry_check passed against key, and
+     *  the store's own record of its size and checksum agrees): CHORUS_OK with *out, counted
+     *  as a hit; CHORUS_E_NOT_FOUND on a miss. An entry that fails verification is evicted and
+     *  is a miss (counted in `corrupt`). */
+    int (*get)(struct chorus_cache *c, const struct chorus_cache_key *key,
+               struct chorus_cache_blob **out);
+    /** Take the finished entry file tmp_path (size bytes, payload checksum sum) as key's entry,
+     *  replacing any, then evict least-recently-used entries down to max_bytes. The store owns
+     *  tmp_path afterwards (removed or renamed, also on failure). */
+    int (*put)(struct chorus_cache *c, const struct chorus_cache_key *key, const char *tmp_path,
+               uint64_t size, const unsigned char sum[32]);
+    /** Remove key's entry: CHORUS_OK, or CHORUS_E_NOT_FOUND if there was none. */
+    int (*evict)(struct chorus_cache *c, const struct chorus_cache_key *key);
+    /** 1 if the store lists key (no checks, no counting). */
+    int (*contains)(struct chorus_cache *c, const struct chorus_cache_key *key);
+    /** Fill entries/bytes/index hits (the caller filled the counters and settings). */
+    int (*stats)(struct chorus_cache *c, struct chorus_cache_stats *out, char *err, size_t errlen);
+    /** Remove every entry, including leftovers of crashed writers. */
+    int (*clear)(struct chorus_cache *c, uint64_t *entries, uint64_t *bytes, char *err,
+                 size_t errlen);
+    /** Release what the store holds (connections); the cache is being destroyed. */
+    void (*close)(struct chorus_cache *c);
+};
+
+extern const struct chorus_cache_store_ops chorus_cache_store_sqlite;
+
 struct chorus_cache {
     char *dir;
     uint64_t max_bytes;
     int enabled;
+    const struct chorus_cache_store_ops *store;
+    void *store_priv;   /* a store's own state (the SQLite store uses the fields below) */
     pthread_mutex_t mu; /* guards db and opened */
     sqlite3 *db;
     atomic_int opened;  /* 1 ok, -1 failed (then the cache steps aside); written under mu */

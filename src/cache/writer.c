@@ -66,19 +66,9 @@ int chorus_cache_writer_begin(struct chorus_cache *c, const struct chorus_cache_
     return CHORUS_OK;
 }
 
-static int write_all(int fd, const unsigned char *p, size_t n) {
-    while (n) {
-        ssize_t r = write(fd, p, n);
-        if (r < 0 && errno == EINTR) continue;
-        if (r <= 0) return -1;
-        p += r;
-        n -= (size_t)r;
-    }
-    return 0;
-}
 
 static int flush_buf(struct chorus_cache_writer *w) {
-    if (w->bn && write_all(w->fd, w->buf, w->bn) < 0) {
+    if (w->bn && chorus_write_all(w->fd, w->buf, w->bn) < 0) {
         if (!w->failed) chorus_cache_warn(w->c, "cannot write %s: %s", w->path, strerror(errno));
         w->failed = 1;
     }

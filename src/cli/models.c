@@ -26,6 +26,8 @@ static const char models_usage[] =
     "                   one revision; $CHORUS_MODELS_URL or [models] kokoro_url also set it)\n"
     "    --manifest F   checksums to verify against, sha256sum format (for a mirror or your own\n"
     "                   weights; default: the published files' pinned checksums)\n"
+    "                kokoro also gets misaki's English lexicons (hexgrad/misaki, pinned; a\n"
+    "                mirror serves them as misaki/us_gold.json...), which its G2P reads first\n"
     "  rm NAME       remove NAME's files\n";
 
 static atomic_int interrupted;
@@ -58,15 +60,19 @@ int cli_models(int argc, char **argv) {
     if (!strcmp(what, "list")) {
         struct chorus_engine *e = cli_engine();
         if (!e) return 1;
+        /* the engines with a downloadable model (their descriptor's, named as the engine) */
         char dir[4096];
-        chorus_model_dir("kokoro", dir, sizeof dir);
         struct chorus_backend_info *b;
         size_t n;
-        printf("%-8s %s\n", "kokoro", dir);
         if (chorus_list_backends(e, &b, &n) == CHORUS_OK) {
-            for (size_t i = 0; i < n; i++)
-                if (!strcmp(b[i].name, "kokoro"))
-                    printf("         %s\n", b[i].available ? "installed: the kokoro backend can run" : b[i].reason);
+            for (size_t i = 0; i < n; i++) {
+                if (chorus_model_dir(b[i].name, dir, sizeof dir) != CHORUS_OK) continue;
+                printf("%-8s %s\n", b[i].name, dir);
+                if (b[i].available)
+                    printf("         installed: the %s backend can run\n", b[i].name);
+                else
+                    printf("         %s\n", b[i].reason);
+            }
             chorus_backend_infos_free(b, n);
         }
         chorus_engine_destroy(e);

@@ -1,6 +1,7 @@
 /* say.c — `chorus say`: speak text to a file, to standard output as it is generated, or both. */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <getopt.h>
 #include <jansson.h>
 #include <signal.h>
@@ -146,38 +147,85 @@ static int say_cb(const struct chorus_event *ev, void *ud) {
     return atomic_load(&interrupted) ? 1 : 0;
 }
 
-/* Write the timestamps JSON atomically. */
-static int write_timestamps(const char *path, json_t *words) {
-    /* a new file beside the target (this process's id makes the name ours), mode 0666 less
-     * the umask as the kernel applies it: umask() itself would change it for every thread */
+/* The file a symlink leads to, even one that does not exist yet (then one level of the link,
+ * relative to its folder); NULL if path is no link. Free it. */
+static char *link_target(const char *path) {
+    struct stat lst;
+    if (lstat(path, &lst) != 0 || !S_ISLNK(lst.st_mode)) return NULL;
+    char *real = realpath(path, NULL);
+    if (real) return real;
+    char buf[PATH_MAX];
+    ssize_t n = readlink(path, buf, sizeof buf - 1);
+    if (n <= 0) return NULL;
+    buf[n] = 0;
+    const char *slash = strrchr(path, '/');
+    size_t dl = buf[0] == '/' || !slash ? 0 : (size_t)(slash - path + 1);
+    char *out = malloc(dl + (size_t)n + 1);
+    if (!out) return NULL;
+    memcpy(out, path, dl);
+    memcpy(out + dl, buf, (size_t)n + 1);
+    return out;
+}
+
+/* Write all of s to fd. */
+static int write_str(int fd, const char *s, size_t n) {
+    while (n) {
+        ssize_t w = write(fd, s, n);
+        if (w < 0 && errno == EINTR) continue;
+        if (w <= 0) return -1;
+        s += w;
+        n -= (size_t)w;
+    }
+    return 0;
+}
+
+/* A new file beside path (this process's id makes the name ours), mode 0666 less the umask as
+ * the kernel applies it: umask() itself would change it for every thread. The fd, and its name
+ * in *tmp (free it), or -1 with errno. */
+static int create_beside(const char *path, char **tmp) {
     size_t pl = strlen(path);
-    char *tmp = malloc(pl + 40);
-    if (!tmp) return -1;
+    *tmp = malloc(pl + 40);
+    if (!*tmp) return -1;
     int fd = -1;
     for (unsigned i = 0; i < 100 && fd < 0; i++) {
-        snprintf(tmp, pl + 40, "%s.%ld.%u.tmp", path, (long)getpid(), i);
-        fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
+        snprintf(*tmp, pl + 40, "%s.%ld.%u.tmp", path, (long)getpid(), i);
+        fd = open(*tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
         if (fd < 0 && errno != EEXIST) break;
     }
-    if (fd < 0) {
-        cli_err("cannot write timestamps to %s: %s", path, strerror(errno));
-        free(tmp);
-        return -1;
-    }
+    return fd;
+}
+
+/* Write the timestamps JSON: in place to a device or FIFO that exists, else atomically (a temp
+ * file renamed over the real target, symlinks followed). */
+static int write_timestamps(const char *path, json_t *words) {
     char *s = json_dumps(words, JSON_INDENT(2) | JSON_REAL_PRECISION(6));
-    int ok = s != NULL;
-    if (ok) {
-        size_t n = strlen(s);
-        ok = write(fd, s, n) == (ssize_t)n && write(fd, "\n", 1) == 1;
+    if (!s) return -1;
+    size_t n = strlen(s);
+    s[n] = '\n'; /* json_dumps's NUL becomes the final newline; write n + 1 bytes */
+    struct stat st;
+    int ok;
+    char *target = NULL, *tmp = NULL;
+    if (stat(path, &st) == 0 && !S_ISREG(st.st_mode)) {
+        int fd = open(path, O_WRONLY | O_CLOEXEC | O_NOCTTY);
+        ok = fd >= 0 && write_str(fd, s, n + 1) == 0;
+        if (fd >= 0 && close(fd) < 0) ok = 0;
+    } else {
+        target = link_target(path);
+        if (!target) target = strdup(path);
+        int fd = target ? create_beside(target, &tmp) : -1;
+        ok = fd >= 0 && write_str(fd, s, n + 1) == 0;
+        if (fd >= 0 && close(fd) < 0) ok = 0;
+        if (ok && rename(tmp, target) < 0) ok = 0;
+        if (!ok && fd >= 0) {
+            int e = errno;
+            unlink(tmp);
+            errno = e;
+        }
     }
+    if (!ok) cli_err("cannot write timestamps to %s: %s", path, strerror(errno ? errno : EIO));
     free(s);
-    if (close(fd) < 0) ok = 0;
-    if (ok && rename(tmp, path) < 0) ok = 0;
-    if (!ok) {
-        cli_err("cannot write timestamps to %s: %s", path, strerror(errno));
-        unlink(tmp);
-    }
     free(tmp);
+    free(target);
     return ok ? 0 : -1;
 }
 
@@ -513,6 +561,9 @@ int cli_say(int argc, char **argv) {
         snprintf(err, sizeof err, "%s", ctx.play_err);
         rc = ctx.play_status;
     }
+    /* a reader that stops early (say -o - | head) is a normal, quiet end */
+    int pipe_closed = ctx.write_errno == EPIPE;
+    if (pipe_closed) rc = CHORUS_OK, ctx.write_errno = 0;
     if (ctx.write_errno && !atomic_load(&interrupted)) {
         snprintf(err, sizeof err, "cannot write audio to standard output: %s", strerror(ctx.write_errno));
         rc = CHORUS_E_IO;

@@ -1,15 +1,20 @@
 /* serve.c — `chorus serve`: run the OpenAI-compatible speech server until SIGINT/SIGTERM. */
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
+#include <limits.h>
+#include <malloc.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "cli.h"
 #if CHORUS_WITH_SERVER
+#include "request.h"
 #include "server.h"
 #include "wyoming.h"
 
@@ -19,16 +24,27 @@ static const char serve_usage[] =
     "\n"
     "  -H, --host ADDR          address to listen on (default 127.0.0.1; [server] host)\n"
     "  -p, --port N             port, 0 = any free one (default 8880; [server] port)\n"
-    "  -k, --api-key KEY        accept 'Authorization: Bearer KEY' (repeatable); also\n"
-    "                           $CHORUS_API_KEY and [server] api_key. Required to listen on a\n"
-    "                           non-loopback address\n"
-    "      --insecure           allow a non-loopback address without an API key\n"
+    "  -k, --api-key KEY        accept 'Authorization: Bearer KEY' (repeatable). Other users\n"
+    "                           can read a key given here in ps: prefer $CHORUS_API_KEY,\n"
+    "                           --api-key-file or [server] api_key. A key is required to\n"
+    "                           listen on a non-loopback address\n"
+    "      --api-key-file FILE  read the key from the first line of FILE\n"
+    "      --insecure           allow a non-loopback address without an API key (anyone who\n"
+    "                           can reach it can use it)\n"
     "  -b, --backend NAME       backend for OpenAI model names (tts-1...): default from config\n"
     "  -j, --max-concurrent N   generations at once (default: [chorus] max_concurrent, else 4)\n"
     "      --max-queue N        requests waiting for a slot before 429 (default 32)\n"
     "      --queue-timeout MS   waiting longer than this gives 503 (default 30000)\n"
     "      --max-body BYTES     largest request body before 413 (default 1048576)\n"
     "      --max-input N        most characters of input per request (default 100000)\n"
+    "      --max-buffered BYTES largest whole (\"stream\": false) reply (default 67108864)\n"
+    "      --max-held BYTES     request bodies and unsent whole (\"stream\": false) replies held\n"
+    "                           across all connections before 503 (default 268435456)\n"
+    "      --request-timeout MS a request's headers and body must arrive within this\n"
+    "                           (default 30000; also bounds idle keep-alive)\n"
+    "      --stall-timeout MS   cut a response the client does not read for this long,\n"
+    "                           freeing its generation slot (default 10000)\n"
+    "      --max-client-conns N connections at once from one IP address (default 64)\n"
     "      --grace MS           on SIGINT/SIGTERM, let generations finish this long (default 10000)\n"
     "      --port-file FILE     write the bound port to FILE once listening\n"
     "      --wyoming tcp://HOST:PORT  also serve Home Assistant's Wyoming protocol (port\n"
@@ -66,6 +82,37 @@ static int cfg_long(struct chorus_engine *e, const char *key, long lo, long hi, 
         return -1;
     }
     return 0;
+}
+
+/* Write the port to path atomically without following anything planted there: a fresh file
+ * from mkstemp (O_EXCL) beside it, renamed over it (rename replaces a symlink, not its target). */
+static int write_port_file(const char *path, int port) {
+    char tmp[PATH_MAX];
+    if (snprintf(tmp, sizeof tmp, "%s.XXXXXX", path) >= (int)sizeof tmp) {
+        errno = ENAMETOOLONG;
+        return -1;
+    }
+    int fd = mkstemp(tmp);
+    if (fd < 0) return -1;
+    char line[16];
+    int n = snprintf(line, sizeof line, "%d\n", port);
+    int ok = fchmod(fd, 0644) == 0 && write(fd, line, (size_t)n) == n;
+    int e = errno;
+    if (close(fd) != 0 && ok) ok = 0, e = errno;
+    if (ok && rename(tmp, path) == 0) return 0;
+    if (ok) e = errno;
+    unlink(tmp);
+    errno = e;
+    return -1;
+}
+
+static void warn_insecure(const struct srv_options *o, size_t nkeys) {
+    if (!o->insecure || nkeys || srv_host_is_loopback(o->host)) return;
+    fprintf(stderr,
+            "chorus serve: WARNING: --insecure: no API key, so anyone who can reach %s can make\n"
+            "chorus serve: WARNING: this machine generate speech (and spend remote-backend credit).\n"
+            "chorus serve: WARNING: set CHORUS_API_KEY or --api-key-file unless the network is trusted.\n",
+            o->host);
 }
 
 static int loopback(const char *h) {
@@ -106,16 +153,31 @@ static int start_wyoming(struct chorus_engine *e, const char *uri, const struct 
     fprintf(stderr, "chorus serve: Wyoming on tcp://%s%s%s:%d\n", bracket ? "[" : "", host,
             bracket ? "]" : "", wy_port(*out));
     if (port_file) {
-        char tmp[4096];
-        snprintf(tmp, sizeof tmp, "%s.tmp", port_file);
-        FILE *f = fopen(tmp, "w");
-        if (!f || fprintf(f, "%d\n", wy_port(*out)) < 0 || fclose(f) != 0 ||
-            rename(tmp, port_file) != 0) {
+        if (write_port_file(port_file, wy_port(*out)) < 0) {
             cli_err("cannot write the port to %s: %s", port_file, strerror(errno));
             wy_stop(*out);
             *out = NULL;
             return 1;
         }
+    }
+    return 0;
+}
+
+/* The key from the first line of path (trailing white space removed) into buf. */
+static int read_key_file(const char *path, char *buf, size_t cap) {
+    FILE *f = fopen(path, "r");
+    if (!f) {
+        cli_err("cannot read the API key file %s: %s", path, strerror(errno));
+        return -1;
+    }
+    int ok = fgets(buf, (int)cap, f) != NULL;
+    fclose(f);
+    size_t n = ok ? strlen(buf) : 0;
+    while (n && (buf[n - 1] == '\n' || buf[n - 1] == '\r' || buf[n - 1] == ' ' || buf[n - 1] == '\t'))
+        buf[--n] = 0;
+    if (!n) {
+        cli_err("the API key file %s is empty: put the key on its first line", path);
+        return -1;
     }
     return 0;
 }
@@ -159,7 +221,8 @@ static int serve_client_options(struct chorus_engine *e, struct srv_options *o, 
 
 int cli_serve(int argc, char **argv) {
     enum { OPT_INSECURE = 256, OPT_QUEUE, OPT_QTIMEOUT, OPT_BODY, OPT_INPUT, OPT_GRACE, OPT_PORTFILE,
-           OPT_WYOMING, OPT_WYONLY, OPT_WYPORTFILE, OPT_OPEN_LISTING, OPT_CORS, OPT_DL_TTL };
+           OPT_WYOMING, OPT_WYONLY, OPT_WYPORTFILE, OPT_OPEN_LISTING, OPT_CORS, OPT_DL_TTL,
+           OPT_KEYFILE, OPT_HELD, OPT_REQTIMEOUT, OPT_STALL, OPT_CLIENTCONNS, OPT_BUFFERED };
     static const struct option opts[] = {
         {"host", required_argument, 0, 'H'},         {"port", required_argument, 0, 'p'},
         {"api-key", required_argument, 0, 'k'},      {"insecure", no_argument, 0, OPT_INSECURE},
@@ -172,14 +235,22 @@ int cli_serve(int argc, char **argv) {
         {"quiet", no_argument, 0, 'q'},              {"help", no_argument, 0, 'h'},
         {"open-listing", no_argument, 0, OPT_OPEN_LISTING}, {"cors", required_argument, 0, OPT_CORS},
         {"download-ttl", required_argument, 0, OPT_DL_TTL},
+        {"api-key-file", required_argument, 0, OPT_KEYFILE}, {"max-held", required_argument, 0, OPT_HELD},
+        {"request-timeout", required_argument, 0, OPT_REQTIMEOUT},
+        {"stall-timeout", required_argument, 0, OPT_STALL},
+        {"max-client-conns", required_argument, 0, OPT_CLIENTCONNS},
+        {"max-buffered", required_argument, 0, OPT_BUFFERED},
         {0, 0, 0, 0}};
     struct srv_options o = srv_options_default();
     const char *keys[65];
     size_t nkeys = 0;
     const char *host = NULL, *port_file = NULL, *wyoming = NULL, *wy_port_file = NULL;
-    int wy_only = 0;
+    const char *key_file = NULL;
+    static char file_key[1024];
+    int wy_only = 0, argv_key = 0;
     long port = -1, maxc = -1, queue = -1, qtimeout = -1, body = -1, input = -1, grace = 10000;
     long dl_ttl = -1, dl_max = -1;
+    long held = -1, reqto = -1, stall = -1, cconns = -1, buffered = -1;
     int open_listing = -1;
     int c;
     optind = 1;
@@ -191,8 +262,14 @@ int cli_serve(int argc, char **argv) {
         case 'k':
             if (!*optarg) what = "--api-key: the key is empty";
             else if (nkeys == 64) what = "--api-key: at most 64 keys";
-            else keys[nkeys++] = optarg;
+            else keys[nkeys++] = optarg, argv_key = 1;
             break;
+        case OPT_KEYFILE: key_file = optarg; break;
+        case OPT_HELD: if (parse_long(optarg, 1024, 1L << 40, &held)) what = "--max-held: use 1024 to 1099511627776 bytes"; break;
+        case OPT_REQTIMEOUT: if (parse_long(optarg, 100, 3600000, &reqto)) what = "--request-timeout: use 100 to 3600000 ms"; break;
+        case OPT_STALL: if (parse_long(optarg, 100, 3600000, &stall)) what = "--stall-timeout: use 100 to 3600000 ms"; break;
+        case OPT_BUFFERED: if (parse_long(optarg, 1024, 1L << 32, &buffered)) what = "--max-buffered: use 1024 to 4294967296 bytes"; break;
+        case OPT_CLIENTCONNS: if (parse_long(optarg, 1, 1024, &cconns)) what = "--max-client-conns: use 1 to 1024"; break;
         case OPT_INSECURE: o.insecure = 1; break;
         case 'b': o.default_backend = optarg; break;
         case 'j': if (parse_long(optarg, 1, 1024, &maxc)) what = "--max-concurrent: use 1 to 1024"; break;
@@ -229,6 +306,11 @@ int cli_serve(int argc, char **argv) {
     sigaddset(&set, SIGTERM);
     pthread_sigmask(SIG_BLOCK, &set, NULL);
     signal(SIGPIPE, SIG_IGN);
+    /* one malloc arena per connection thread grew RSS without bound under load: a few suffice;
+     * audio buffers of a MiB or more are mapped and unmapped, so RSS falls back after a burst
+     * (glibc's sliding threshold would otherwise keep them on the heap; bench/bench_soak.c) */
+    mallopt(M_ARENA_MAX, 4);
+    mallopt(M_MMAP_THRESHOLD, 1 << 20);
 
     struct chorus_engine *e = NULL;
     struct chorus_engine_options eo = chorus_engine_options_default();
@@ -253,7 +335,23 @@ int cli_serve(int argc, char **argv) {
     if (body > 0) o.max_body = (size_t)body;
     if (input < 0 && cfg_long(e, "max_input_chars", 1, 100000000, &input)) goto out;
     if (input > 0) o.max_input_chars = (size_t)input;
+    if (buffered < 0 && cfg_long(e, "max_buffered", 1024, 1L << 32, &buffered)) goto out;
+    if (buffered > 0) o.max_buffered = (size_t)buffered;
+    if (held < 0 && cfg_long(e, "max_held", 1024, 1L << 40, &held)) goto out;
+    if (held > 0) o.max_held = (size_t)held;
+    if (reqto < 0 && cfg_long(e, "request_timeout_ms", 100, 3600000, &reqto)) goto out;
+    if (reqto > 0) o.request_timeout_ms = (int)reqto;
+    if (stall < 0 && cfg_long(e, "stall_timeout_ms", 100, 3600000, &stall)) goto out;
+    if (stall > 0) o.stall_timeout_ms = (int)stall;
+    if (cconns < 0 && cfg_long(e, "max_client_conns", 1, 1024, &cconns)) goto out;
+    if (cconns > 0) o.max_client_conns = (int)cconns;
     if (!o.default_backend) o.default_backend = chorus_engine_config(e, "server", "default_backend");
+    if (key_file) {
+        if (read_key_file(key_file, file_key, sizeof file_key) < 0) goto out;
+        if (nkeys < 64) keys[nkeys++] = file_key;
+    }
+    if (argv_key)
+        fprintf(stderr, "chorus serve: note: a key given with --api-key shows in ps to other users; prefer CHORUS_API_KEY or --api-key-file\n");
     if (nkeys == 0) {
         const char *k = getenv("CHORUS_API_KEY");
         if (k && *k) keys[nkeys++] = k;
@@ -284,11 +382,9 @@ int cli_serve(int argc, char **argv) {
     fprintf(stderr, "chorus serve: listening on http://%s%s%s:%d/ (%s; Ctrl-C stops)\n",
             bracket ? "[" : "", h, bracket ? "]" : "", p,
             nkeys ? "API key required" : "no API key");
+    warn_insecure(&o, nkeys);
     if (port_file) {
-        char tmp[4096];
-        snprintf(tmp, sizeof tmp, "%s.tmp", port_file);
-        FILE *f = fopen(tmp, "w");
-        if (!f || fprintf(f, "%d\n", p) < 0 || fclose(f) != 0 || rename(tmp, port_file) != 0) {
+        if (write_port_file(port_file, p) < 0) {
             cli_err("cannot write the port to %s: %s", port_file, strerror(errno));
             srv_stop(s, 0);
             goto out;

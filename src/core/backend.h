@@ -84,7 +84,23 @@ int chorus_job_fail(const struct chorus_job *job, int status, const char *fmt, .
  * Output of a job. Each call returns CHORUS_OK or a negative status (CHORUS_E_CANCELLED when
  * the stream was cancelled): on non-zero the backend stops and returns that status.
  * Word offsets are byte offsets into job->text; times are seconds from the job's first sample.
+ *
+ * A sink is an ops table: the stream's own sink (core/stream.c) turns the calls into audio
+ * chunks and events; a job filter (core/job_filter.h, the cache) may hand the backend a sink of
+ * its own that records each call and passes it on. Backends only call the functions below.
  */
+struct chorus_sink_ops {
+    int (*pcm_f32)(struct chorus_sink *s, const float *x, size_t n, int sample_rate);
+    int (*pcm_s16)(struct chorus_sink *s, const int16_t *x, size_t n, int sample_rate);
+    int (*encoded)(struct chorus_sink *s, enum chorus_format fmt, const void *data, size_t n);
+    int (*word)(struct chorus_sink *s, size_t text_offset, size_t text_len, double start,
+                double end);
+    int (*mark)(struct chorus_sink *s, const char *name, double time);
+};
+/** The base every sink starts with (first member, so a sink pointer converts to its type). */
+struct chorus_sink {
+    const struct chorus_sink_ops *ops;
+};
 int chorus_sink_pcm_f32(struct chorus_sink *s, const float *x, size_t n, int sample_rate);
 int chorus_sink_pcm_s16(struct chorus_sink *s, const int16_t *x, size_t n, int sample_rate);
 /** Encoded audio (a container stream: wav, mp3, ...) as it arrives; the core passes it through
@@ -113,6 +129,9 @@ struct chorus_backend_ops {
     int (*list_voices)(struct chorus_backend *b, struct chorus_voice_list *out);
     /** Release what open made. Optional. */
     void (*close)(struct chorus_backend *b);
+    /** The model a job without one uses (read from the config at open). Optional; the
+     *  estimate prices it. */
+    const char *(*default_model)(struct chorus_backend *b);
     /** The phonemes the engine would speak for text[0..len) with `voice` (resolved id) in the
      *  notation its CHORUS_INPUT_PHONEMES takes; *out malloc'd. Optional. */
     int (*phonemize)(struct chorus_backend *b, const char *voice, const char *language,
@@ -126,6 +145,21 @@ struct chorus_backend_ops {
 enum chorus_backend_flags {
     CHORUS_BF_ANY_VOICE = 1u << 0, /**< accepts voice ids it cannot list (custom voices) */
     CHORUS_BF_DEFAULT_CANDIDATE = 1u << 1 /**< may be picked as the default local engine */
+};
+
+/** A price row of an engine that bills (chorus_estimate): `model` is a case-insensitive prefix;
+ *  the last row has model NULL and prices every model no earlier row names. Input tokens are
+ *  estimated at 4 characters each; audio tokens at audio_tokens_per_char. Each figure can be
+ *  overridden in the config under [pricing.BACKEND.MODEL] by its field name. */
+struct chorus_price {
+    const char *model;
+    double usd_per_million_chars;
+    double usd_per_million_input_tokens;
+    double usd_per_million_output_tokens;
+    double audio_tokens_per_char;
+    double credits_per_char;
+    double usd_per_credit;
+    const char *basis; /**< how it is priced, for people ("$15.00 / 1M characters") */
 };
 
 struct chorus_backend_desc {
@@ -156,12 +190,25 @@ struct chorus_backend_desc {
      *  (ascending, ended by speed 0); a chunk join gets the same pause, interpolated. NULL: the
      *  core's defaults (350 and 200 ms at speed 1, divided by the speed). */
     const struct chorus_pause_point *pauses;
+    /** What a request costs (NULL: a local engine, free; see struct chorus_price). */
+    const struct chorus_price *prices;
+    /** Name prefixes the prior implementation used for this engine ("local_kokoro_"), routed
+     *  here; NULL-terminated, or NULL. */
+    const char *const *legacy_prefixes;
 };
 
 struct chorus_pause_point {
     float speed;
     float sentence_ms, clause_ms;
 };
+
+/** Estimate what speaking text[0..len) with model (NULL: the last row's) costs on an engine
+ *  described by d, from d->prices and the config's [pricing.NAME.MODEL] overrides (cfg may be
+ *  NULL). Fills provider (d->name, or "local" for a free engine), model, characters, tokens,
+ *  credits, usd and basis; backend is left to the caller. Returns CHORUS_OK. */
+int chorus_price_estimate(const struct chorus_backend_desc *d, const struct chorus_config *cfg,
+                          const char *model, const char *text, size_t len,
+                          struct chorus_estimate *out);
 
 /** One live instance of a backend ("alltalk_narrator" is an instance of "alltalk_*"). */
 struct chorus_backend {

@@ -13,11 +13,10 @@
 #include <strings.h>
 
 #include "audio/audio.h"
-#include "cache/cache.h"
 #include "core/log.h"
 #include "core/util.h"
 
-#define CHORUS_BACKEND_DROPPED(name, option)
+#define CHORUS_BACKEND_DROPPED(name, option, legacy_prefix)
 #define CHORUS_BACKEND(sym) extern const struct chorus_backend_desc sym;
 #include "backends/backends.def"
 #undef CHORUS_BACKEND
@@ -32,24 +31,24 @@ static const struct chorus_backend_desc *const registry[] = {
 /* Backends this build left out (a CHORUS_WITH_* option OFF): named so a request for one says
  * how to get it rather than "unknown". */
 static const struct {
-    const char *name, *option;
+    const char *name, *option, *legacy_prefix;
 } dropped[] = {
 #define CHORUS_BACKEND(sym)
-#define CHORUS_BACKEND_DROPPED(name, option) {name, option},
+#define CHORUS_BACKEND_DROPPED(name, option, legacy_prefix) {name, option, legacy_prefix},
 #include "backends/backends.def"
 #undef CHORUS_BACKEND
 #undef CHORUS_BACKEND_DROPPED
-    {NULL, NULL}};
+    {NULL, NULL, NULL}};
 
-/* Names the prior implementation used for its backends, routed to ours. */
-static const struct {
-    const char *prefix;
-    const char *target;
-} legacy_aliases[] = {
-    {"openai_official_", "openai"},
-    {"local_kokoro_", "kokoro"},
-    {"local_chatterbox_", "chatterbox"},
-};
+#define CHORUS_JOB_FILTER(sym) extern const struct chorus_job_filter_desc sym;
+#include "filters.def"
+#undef CHORUS_JOB_FILTER
+
+const struct chorus_job_filter_desc *const chorus_job_filters[] = {
+#define CHORUS_JOB_FILTER(sym) &sym,
+#include "filters.def"
+#undef CHORUS_JOB_FILTER
+    NULL};
 
 /*
  * The engine's error channel (sqlite3_errmsg per handle, but safe with threads): each thread
@@ -115,6 +114,23 @@ static const char *default_config_path(char *buf, size_t cap, int *explicit_) {
     if (x && *x) return chorus_fmt(buf, cap, "%s/chorus/config.toml", x);
     const char *h = getenv("HOME");
     if (h && *h) return chorus_fmt(buf, cap, "%s/.config/chorus/config.toml", h);
+    return NULL;
+}
+
+/* One state per job filter (src/filters.def); the first failure fails the engine. */
+static int create_filters(struct chorus_engine *e, int no_config, char *err, size_t errlen) {
+    for (size_t i = 0; i < CHORUS_N_JOB_FILTERS; i++) {
+        int rc = chorus_job_filters[i]->create(e->cfg, no_config, &e->filter_state[i], err, errlen);
+        if (rc != CHORUS_OK) return rc;
+    }
+    return CHORUS_OK;
+}
+
+void *chorus_engine_filter_state(const struct chorus_engine *e,
+                                 const struct chorus_job_filter_desc *d) {
+    if (!e) return NULL;
+    for (size_t i = 0; i < CHORUS_N_JOB_FILTERS; i++)
+        if (chorus_job_filters[i] == d) return e->filter_state[i];
     return NULL;
 }
 
@@ -250,7 +266,7 @@ int chorus_engine_create2(struct chorus_engine **out, const struct chorus_engine
     }
     if (rc == CHORUS_OK) rc = load_config(e, &o, err, sizeof err);
     if (rc == CHORUS_OK) rc = make_limiter(e, &o, err, sizeof err);
-    if (rc == CHORUS_OK) rc = chorus_cache_from_config(e->cfg, o.no_config, &e->cache, err, sizeof err);
+    if (rc == CHORUS_OK) rc = create_filters(e, o.no_config, err, sizeof err);
     if (rc != CHORUS_OK) {
         chorus_engine_set_err(NULL, "%s", err[0] ? err : chorus_strerror(rc));
         if (errbuf) chorus_fmt(errbuf, errbuf_size, "%s", chorus_engine_errmsg(NULL));
@@ -295,7 +311,8 @@ void chorus_engine_destroy(struct chorus_engine *e) {
         b = next;
     }
     chorus_limiter_destroy(e->limiter);
-    chorus_cache_destroy(e->cache);
+    for (size_t i = 0; i < CHORUS_N_JOB_FILTERS; i++)
+        if (e->filter_state[i]) chorus_job_filters[i]->destroy(e->filter_state[i]);
     chorus_config_free(e->cfg);
     free(e->config_path);
     pthread_mutex_destroy(&e->mu);
@@ -357,31 +374,48 @@ static const struct chorus_backend_desc *registry_match(const char *name, const 
             return registry[i];
         }
     }
-    for (size_t k = 0; k < sizeof legacy_aliases / sizeof legacy_aliases[0]; k++) {
-        size_t pl = strlen(legacy_aliases[k].prefix);
-        if (!strncasecmp(name, legacy_aliases[k].prefix, pl)) {
-            for (size_t i = 0; registry[i]; i++)
-                if (!strcmp(registry[i]->name, legacy_aliases[k].target)) {
-                    *variant = "";
-                    return registry[i];
-                }
-        }
-    }
+    /* the prior implementation's ids ("local_kokoro_default"): the descriptors' prefixes */
+    for (size_t i = 0; registry[i]; i++)
+        for (const char *const *lp = registry[i]->legacy_prefixes; lp && *lp; lp++)
+            if (!strncasecmp(name, *lp, strlen(*lp))) {
+                *variant = "";
+                return registry[i];
+            }
     return NULL;
 }
 
-/* The build option that left out backend `name` (or an instance of it, "name_..."), or NULL. */
+/* The build option that left out backend `name` (or an instance of it, "name_...", or one of
+ * the prior implementation's ids for it), or NULL. */
 static const char *dropped_option(const char *name) {
     for (size_t i = 0; name && dropped[i].name; i++) {
         size_t n = strlen(dropped[i].name);
         if (!strncasecmp(name, dropped[i].name, n) && (name[n] == 0 || name[n] == '_'))
             return dropped[i].option;
-        for (size_t k = 0; k < sizeof legacy_aliases / sizeof legacy_aliases[0]; k++)
-            if (!strcmp(legacy_aliases[k].target, dropped[i].name) &&
-                !strncasecmp(name, legacy_aliases[k].prefix, strlen(legacy_aliases[k].prefix)))
-                return dropped[i].option;
+        const char *lp = dropped[i].legacy_prefix;
+        if (lp && !strncasecmp(name, lp, strlen(lp))) return dropped[i].option;
     }
     return NULL;
+}
+
+const char *chorus_backend_voice_alias(const struct chorus_config *cfg,
+                                       const struct chorus_backend_desc *d, const char *voice) {
+    if (!d || !voice || !*voice) return NULL;
+    char sec[160];
+    chorus_fmt(sec, sizeof sec, "%s.voices", d->name);
+    const char *o = cfg ? chorus_config_get(cfg, sec, voice) : NULL;
+    if (o && *o) return o;
+    for (size_t i = 0; d->voice_aliases && d->voice_aliases[i][0]; i++)
+        if (!strcasecmp(voice, d->voice_aliases[i][0])) return d->voice_aliases[i][1];
+    return NULL;
+}
+
+const char *chorus_voice_alias(struct chorus_engine *e, const char *backend, const char *voice) {
+    chorus_engine_clear_err(e);
+    if (!e || !voice) return NULL;
+    if (!backend || !*backend) backend = chorus_engine_default_backend(e);
+    const char *variant = "";
+    const struct chorus_backend_desc *d = backend ? registry_match(backend, &variant) : NULL;
+    return chorus_backend_voice_alias(e->cfg, d, voice);
 }
 
 static void known_backends(char *buf, size_t cap) {

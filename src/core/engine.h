@@ -9,7 +9,16 @@
 #include "chorus/chorus.h"
 #include "core/backend.h"
 #include "core/config.h"
+#include "core/job_filter.h"
 #include "core/limiter.h"
+
+/** How many job filters src/filters.def lists. */
+enum {
+    CHORUS_N_JOB_FILTERS = 0
+#define CHORUS_JOB_FILTER(sym) +1
+#include "filters.def"
+#undef CHORUS_JOB_FILTER
+};
 
 struct chorus_engine {
     struct chorus_config *cfg;
@@ -18,14 +27,22 @@ struct chorus_engine {
     pthread_mutex_t mu; /* instances list and their open() */
     struct chorus_backend *instances;
     uint64_t serial; /* tags this engine's messages (engine.c) */
-    struct chorus_cache *cache; /* NULL: no cache (no_config, no directory); src/cache */
+    /* each job filter's state (src/filters.def order), NULL where the filter is off */
+    void *filter_state[CHORUS_N_JOB_FILTERS > 0 ? CHORUS_N_JOB_FILTERS : 1];
 };
+
+/** The job filters, in src/filters.def order (CHORUS_N_JOB_FILTERS of them). */
+extern const struct chorus_job_filter_desc *const chorus_job_filters[];
 
 /** Find or create and open the instance `name`. On failure returns a status with a message
  *  (unknown backend listing the known ones; open failure) in err. The instance stays owned by
  *  the engine. */
 int chorus_engine_backend(struct chorus_engine *e, const char *name, struct chorus_backend **out,
                           char *err, size_t errlen);
+/** The voice `voice` stands for on engine d: the config's [NAME.voices] entry, else the
+ *  descriptor's voice_aliases; NULL when it is no alias there. */
+const char *chorus_backend_voice_alias(const struct chorus_config *cfg,
+                                       const struct chorus_backend_desc *d, const char *voice);
 /** Probe an instance (including a failed open). 1 available, else 0 with why filled. */
 int chorus_backend_probe(struct chorus_backend *b, struct chorus_probe *why);
 /** Where the message of a backend op goes (backend.h, chorus_backend_fail): a buffer, or the

@@ -19,24 +19,11 @@ struct file_ctx {
     void *user_ud;
 };
 
-static int write_all(int fd, const void *p, size_t n) {
-    const char *c = p;
-    while (n) {
-        ssize_t w = write(fd, c, n);
-        if (w < 0) {
-            if (errno == EINTR) continue;
-            return -1;
-        }
-        c += w;
-        n -= (size_t)w;
-    }
-    return 0;
-}
 
 static int file_cb(const struct chorus_event *ev, void *ud) {
     struct file_ctx *f = ud;
     if (ev->type == CHORUS_EVENT_CHUNK && ev->chunk->data_len) {
-        if (write_all(f->fd, ev->chunk->data, ev->chunk->data_len) < 0) {
+        if (chorus_write_all(f->fd, ev->chunk->data, ev->chunk->data_len) < 0) {
             f->write_errno = errno;
             return 1;
         }
@@ -58,6 +45,17 @@ int chorus_stream_final_header(const struct chorus_stream *s, unsigned char *buf
                    chorus_format_name(w->format), enc->err);
     }
     return rc;
+}
+
+/* The output for path (chorus_output_open): in place for a device or FIFO (*tmp NULL), else a
+ * temp file beside the real target. Returns the fd, -1 (I/O, message in err) or -2 (no memory). */
+static int open_output(const char *path, char **target, char **tmp, char *err, size_t errlen) {
+    int fd = chorus_output_open(path, ".tmp", target, tmp);
+    if (fd >= 0) return fd;
+    int e = errno;
+    chorus_fmt(err, errlen, "cannot write to %s: %s%s", path, strerror(e),
+               e == ENOENT ? " (does its directory exist?)" : "");
+    return e == ENOMEM ? -2 : -1;
 }
 
 static int synthesize_file(struct chorus_engine *e, const struct chorus_request *req,
@@ -86,39 +84,39 @@ static int synthesize_file(struct chorus_engine *e, const struct chorus_request 
         chorus_stream_destroy(s);
         return rc;
     }
-    /* temp file beside the target so the final rename is atomic; created with the mode a
-     * plain creat() would give (the kernel applies the umask: no umask() call, which would
-     * change it for every thread of the process) */
-    char *tmp = NULL;
-    f.fd = chorus_create_beside(path, ".tmp", &tmp);
+    /* a temp file beside the (real) target so the final rename is atomic; a device or FIFO
+     * that exists is written in place (replacing /dev/null with a file would be a disaster) */
+    char *target = NULL, *tmp = NULL;
+    f.fd = open_output(path, &target, &tmp, errbuf, errbuf_size);
     if (f.fd < 0) {
-        int err = errno;
-        chorus_fmt(errbuf, errbuf_size, "cannot write to %s: %s%s", path, strerror(err),
-                   err == ENOENT ? " (does its directory exist?)" : "");
         chorus_stream_destroy(s);
-        return err == ENOMEM ? CHORUS_E_NOMEM : CHORUS_E_IO;
+        return f.fd == -2 ? CHORUS_E_NOMEM : CHORUS_E_IO;
     }
     rc = chorus_stream_run(s);
     if (rc == CHORUS_OK) {
         unsigned char hdr[CHORUS_FINAL_HEADER_MAX];
         size_t hl = 0;
+        /* a pipe or a device cannot seek: it keeps the streamed header, as standard output does */
         rc = chorus_stream_final_header(s, hdr, sizeof hdr, &hl);
-        if (rc == CHORUS_OK && hl && pwrite(f.fd, hdr, hl, 0) != (ssize_t)hl)
+        if (rc == CHORUS_OK && hl && lseek(f.fd, 0, SEEK_CUR) >= 0 &&
+            pwrite(f.fd, hdr, hl, 0) != (ssize_t)hl)
             f.write_errno = errno ? errno : EIO;
     }
-    if (rc == CHORUS_OK && !f.write_errno && fsync(f.fd) < 0 && errno != EINVAL) f.write_errno = errno;
+    if (rc == CHORUS_OK && !f.write_errno && tmp && fsync(f.fd) < 0 && errno != EINVAL)
+        f.write_errno = errno;
     if (close(f.fd) < 0 && !f.write_errno && rc == CHORUS_OK) f.write_errno = errno;
     if (f.write_errno) {
         chorus_fmt(errbuf, errbuf_size, "cannot write to %s: %s", path, strerror(f.write_errno));
         rc = CHORUS_E_IO;
     } else if (rc != CHORUS_OK) {
         chorus_fmt(errbuf, errbuf_size, "%s", chorus_stream_errmsg(s));
-    } else if (rename(tmp, path) < 0) {
+    } else if (tmp && rename(tmp, target) < 0) {
         chorus_fmt(errbuf, errbuf_size, "cannot write to %s: %s", path, strerror(errno));
         rc = CHORUS_E_IO;
     }
-    if (rc != CHORUS_OK) unlink(tmp);
+    if (rc != CHORUS_OK && tmp) unlink(tmp);
     free(tmp);
+    free(target);
     chorus_stream_destroy(s);
     return rc;
 }

@@ -85,8 +85,25 @@ static void redact_after(char *s, const char *marker) {
     }
 }
 
+/* "scheme://user:password@host" → "scheme://[redacted]@host": credentials in a URL. */
+static void redact_userinfo(char *s) {
+    for (char *p = strstr(s, "://"); p; p = strstr(p, "://")) {
+        char *a = p + 3;
+        size_t n = strcspn(a, "/?#\"'<>() \t\r\n");
+        char *at = NULL;
+        for (size_t i = 0; i < n; i++)
+            if (a[i] == '@') at = a + i;
+        if (at && at > a && strncmp(a, "[redacted]@", 11) != 0) {
+            replace_span(s, (size_t)(a - s), (size_t)(at - a));
+            n = strcspn(a, "/?#\"'<>() \t\r\n");
+        }
+        p = a + n;
+    }
+}
+
 void chorus_redact(char *s) {
     if (!s) return;
+    redact_userinfo(s);
     pthread_mutex_lock(&log_mu);
     for (size_t i = 0; i < n_secrets; i++) {
         size_t l = strlen(secrets[i]);

@@ -15,7 +15,8 @@ void chorus_log(enum chorus_log_level level, const char *fmt, ...) __attribute__
 int chorus_log_enabled(enum chorus_log_level level);
 /** Remember a secret so it is redacted wherever it would be printed (copied; process-wide). */
 void chorus_secret_register(const char *secret);
-/** Redact secrets in s in place (result never longer than the input). */
+/** Redact secrets and URL credentials (scheme://user:pass@) in s in place (result never
+ *  longer than the input). */
 void chorus_redact(char *s);
 
 #define CHORUS_LOGE(...) chorus_log(CHORUS_LOG_ERROR, __VA_ARGS__)

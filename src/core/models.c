@@ -38,7 +38,18 @@ static const struct pinned kokoro_pinned[] = {
     {"voices/jf_nezumi.pt", "d83f007a7f01783b77014561a7d493d327a0210e143440e91c9b697590d27661"},
     {"voices/jf_tebukuro.pt", "0d6917904438aec85f73a6fa1f7ac2be6481aae47c697834936930a91796c576"},
     {"voices/jm_kumo.pt", "98340afd68b1cee84fe0cd95528cfa6d4b39e416aa75a9df64049d52c8b55896"},
+    /* misaki's English lexicons (Kokoro's G2P), from hexgrad/misaki at MISAKI_URL's commit */
+    {"misaki/us_gold.json", "dc414872a49a28ae6c141463d502fd945f3b2fde040484fdc47d00cc4612686f"},
+    {"misaki/us_silver.json", "de8f67be911bb6c659187b4a65fd966b6a30e56350e0f790d763210b053ac475"},
+    {"misaki/gb_gold.json", "29e62f4b60261c88f7f3c2c7811ca3825978948090b72d2b27d565b729282f71"},
+    {"misaki/gb_silver.json", "48131e2d92ccc41655f4543e87e0f938e71463eb5a54be7f0693bb712ebb6bce"},
     {NULL, NULL}};
+
+/* misaki's lexicons (Apache-2.0), pinned to commit fba1236 of hexgrad/misaki (2025-08-10). A
+ * mirror given with --from serves them as misaki/NAME under its base URL. */
+#define MISAKI_URL "https://raw.githubusercontent.com/hexgrad/misaki/fba1236595f2d2bf21d414ba6e57d25256afada3/misaki/data/"
+static const char *const misaki_files[] = {"us_gold.json", "us_silver.json", "gb_gold.json",
+                                           "gb_silver.json", NULL};
 
 static const char *const kokoro_default_voices[] = {"af_heart", "af_bella", "am_michael",
                                                     "am_fenrir", "bf_emma", NULL};
@@ -244,17 +255,18 @@ static int check_file(const char *rel, const char *path, const char *want_sha, c
     return CHORUS_OK;
 }
 
-/* Fetch rel into dir/rel through dir/rel.part: a .part left by an interrupted pull is resumed
- * with a Range request; the file takes its final name only once complete and verified. */
-static int fetch_one(const char *base, const char *dir, const char *rel, const struct manifest *m,
-                     chorus_download_fn fn, void *ud, char *err, size_t errlen) {
+/* Fetch base/url_rel into dir/rel through dir/rel.part: a .part left by an interrupted pull is
+ * resumed with a Range request; the file takes its final name only once complete and verified. */
+static int fetch_as(const char *base, const char *url_rel, const char *dir, const char *rel,
+                    const struct manifest *m, chorus_download_fn fn, void *ud, char *err,
+                    size_t errlen) {
     char final[4096], url[4096], part[4200];
     chorus_fmt(final, sizeof final, "%s/%s", dir, rel);
     chorus_fmt(part, sizeof part, "%s.part", final);
     const char *want = expected_sha(m, rel);
     struct stat st;
     if (stat(final, &st) == 0 && st.st_size > 0) return CHORUS_OK; /* already installed */
-    if (chorus_net_join_url(url, sizeof url, base, rel) < 0) {
+    if (chorus_net_join_url(url, sizeof url, base, url_rel) < 0) {
         chorus_fmt(err, errlen, "model URL too long");
         return CHORUS_E_INVALID;
     }
@@ -318,6 +330,11 @@ static int fetch_one(const char *base, const char *dir, const char *rel, const s
     return rc;
 }
 
+static int fetch_one(const char *base, const char *dir, const char *rel, const struct manifest *m,
+                     chorus_download_fn fn, void *ud, char *err, size_t errlen) {
+    return fetch_as(base, rel, dir, rel, m, fn, ud, err, errlen);
+}
+
 int chorus_model_pull(struct chorus_engine *e, const char *model, const char *base_url,
                       const char *manifest, const char *const *voices,
                       chorus_download_fn progress, void *userdata, char *errbuf,
@@ -330,6 +347,7 @@ int chorus_model_pull(struct chorus_engine *e, const char *model, const char *ba
     }
     const char *places[] = {"models", "kokoro_url", NULL};
     if (!base_url || !*base_url) base_url = chorus_config_find(e ? e->cfg : NULL, "CHORUS_MODELS_URL", places);
+    int mirror = base_url && *base_url;
     if (!base_url || !*base_url) base_url = KOKORO_URL;
     if (!voices) voices = kokoro_default_voices;
     else if (voices[0] && !strcmp(voices[0], "all")) voices = kokoro_all_voices;
@@ -350,11 +368,12 @@ int chorus_model_pull(struct chorus_engine *e, const char *model, const char *ba
         }
     }
     rc = chorus_net_global_init();
-    char vdir[4200];
+    char vdir[4200], ldir[4200];
     chorus_fmt(vdir, sizeof vdir, "%s/voices", dir);
+    chorus_fmt(ldir, sizeof ldir, "%s/misaki", dir);
     if (rc != CHORUS_OK) {
         chorus_fmt(errbuf, errbuf_size, "cannot start the HTTP client");
-    } else if (mkdirs(vdir) < 0) {
+    } else if (mkdirs(vdir) < 0 || mkdirs(ldir) < 0) {
         chorus_fmt(errbuf, errbuf_size, "cannot create %s: %s", vdir, strerror(errno));
         rc = CHORUS_E_IO;
     }
@@ -364,6 +383,12 @@ int chorus_model_pull(struct chorus_engine *e, const char *model, const char *ba
         char rel[128];
         chorus_fmt(rel, sizeof rel, "voices/%s.pt", voices[i]);
         rc = fetch_one(base_url, dir, rel, &m, progress, userdata, errbuf, errbuf_size);
+    }
+    for (size_t i = 0; rc == CHORUS_OK && misaki_files[i]; i++) {
+        char rel[128];
+        chorus_fmt(rel, sizeof rel, "misaki/%s", misaki_files[i]);
+        rc = fetch_as(mirror ? base_url : MISAKI_URL, mirror ? rel : misaki_files[i], dir, rel, &m,
+                      progress, userdata, errbuf, errbuf_size);
     }
     manifest_free(&m);
     return rc;
@@ -383,6 +408,14 @@ int chorus_model_remove(const char *model, char *errbuf, size_t errbuf_size) {
         chorus_fmt(path, sizeof path, "%s/%s", dir, top[i]);
         if (unlink(path) < 0 && errno != ENOENT) rc = CHORUS_E_IO;
     }
+    for (size_t i = 0; misaki_files[i]; i++) {
+        chorus_fmt(path, sizeof path, "%s/misaki/%s", dir, misaki_files[i]);
+        if (unlink(path) < 0 && errno != ENOENT) rc = CHORUS_E_IO;
+        chorus_fmt(path, sizeof path, "%s/misaki/%s.part", dir, misaki_files[i]);
+        if (unlink(path) < 0 && errno != ENOENT) rc = CHORUS_E_IO;
+    }
+    chorus_fmt(path, sizeof path, "%s/misaki", dir);
+    rmdir(path);
     chorus_fmt(path, sizeof path, "%s/voices", dir);
     DIR *d = opendir(path);
     struct dirent *de;

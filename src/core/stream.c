@@ -19,7 +19,6 @@
 #include <time.h>
 
 #include "audio/audio.h"
-#include "cache/cache.h"
 #include "core/engine.h"
 #include "core/log.h"
 #include "core/abi.h"
@@ -31,16 +30,18 @@
 
 static int words_drain(struct chorus_stream *s, int final);
 
-struct chorus_sink {
+/* The stream's sink: what a backend (or a filter's replay) hands over becomes audio and events. */
+struct stream_sink {
+    struct chorus_sink base; /* first: a struct chorus_sink * is a struct stream_sink * */
     struct chorus_stream *s;
     const struct chorus_textseg *seg;
     struct chorus_job *job;
     struct chorus_decoder *dec;
     enum chorus_format dec_fmt;
+    int dec_finished;
     int passthrough;
     int engine_rate;
     size_t job_chars; /* code points → bytes map built lazily for words */
-    struct chorus_cache_seg *cache; /* records this job for the cache (src/cache), or NULL */
 };
 
 /* ---------------------------------------------------------------- request ---- */
@@ -177,18 +178,6 @@ static int voice_matches(const struct chorus_voice *v, const char *want, size_t 
            (v->name && strlen(v->name) == n && !strncasecmp(v->name, want, n));
 }
 
-/* The voice an alias names: the config's [NAME.voices], then the backend's own table. */
-static const char *voice_alias(const struct chorus_backend *b, const char *want) {
-    if (!want || !*want) return want;
-    char sec[128];
-    chorus_fmt(sec, sizeof sec, "%s.voices", b->desc->name);
-    const char *o = chorus_config_get(b->engine->cfg, sec, want);
-    if (o && *o) return o;
-    for (size_t i = 0; b->desc->voice_aliases && b->desc->voice_aliases[i][0]; i++)
-        if (!strcasecmp(want, b->desc->voice_aliases[i][0])) return b->desc->voice_aliases[i][1];
-    return want;
-}
-
 /* Resolve the request's voice against the backend's list (id, then name, then language;
  * "base+variant" matches on the base). */
 static int resolve_voice(struct chorus_stream *s, const char *want) {
@@ -196,7 +185,8 @@ static int resolve_voice(struct chorus_stream *s, const char *want) {
     const char *places[] = {b->desc->name, "voice", b->desc->name, "default_voice", NULL};
     if (!want || !*want) want = chorus_config_find(b->engine->cfg, NULL, places);
     if (!want || !*want) want = b->desc->default_voice;
-    want = voice_alias(b, want);
+    const char *alias = chorus_backend_voice_alias(b->engine->cfg, b->desc, want);
+    if (alias) want = alias;
     if (!b->desc->ops->list_voices || (b->desc->flags & CHORUS_BF_ANY_VOICE)) {
         if (!want || !*want) {
             s->voice = strdup("");
@@ -472,7 +462,7 @@ static int check_cancel(struct chorus_stream *s) {
 
 /* ---------------------------------------------------------------- sink ---- */
 
-static int sink_pcm(struct chorus_sink *k, const float *x, size_t n, int rate) {
+static int sink_pcm(struct stream_sink *k, const float *x, size_t n, int rate) {
     struct chorus_stream *s = k->s;
     if (check_cancel(s)) return CHORUS_E_CANCELLED;
     if (rate <= 0) return chorus_job_fail(k->job, CHORUS_E_BACKEND, "backend %s gave audio without a sample rate", s->backend->name);
@@ -489,13 +479,12 @@ static int sink_pcm(struct chorus_sink *k, const float *x, size_t n, int rate) {
     return check_cancel(s);
 }
 
-int chorus_sink_pcm_f32(struct chorus_sink *k, const float *x, size_t n, int sample_rate) {
-    chorus_cache_seg_pcm_f32(k->cache, x, n, sample_rate);
-    return sink_pcm(k, x, n, sample_rate);
+static int ss_pcm_f32(struct chorus_sink *sk, const float *x, size_t n, int sample_rate) {
+    return sink_pcm((struct stream_sink *)sk, x, n, sample_rate);
 }
 
-int chorus_sink_pcm_s16(struct chorus_sink *k, const int16_t *x, size_t n, int sample_rate) {
-    chorus_cache_seg_pcm_s16(k->cache, x, n, sample_rate);
+static int ss_pcm_s16(struct chorus_sink *sk, const int16_t *x, size_t n, int sample_rate) {
+    struct stream_sink *k = (struct stream_sink *)sk;
     float tmp[2048];
     while (n) {
         size_t m = n < 2048 ? n : 2048;
@@ -512,9 +501,10 @@ static int on_decoded(void *ud, const float *x, size_t n, int rate) {
     return sink_pcm(ud, x, n, rate);
 }
 
-int chorus_sink_encoded(struct chorus_sink *k, enum chorus_format fmt, const void *data, size_t n) {
+static int ss_encoded(struct chorus_sink *sk, enum chorus_format fmt, const void *data,
+                      size_t n) {
+    struct stream_sink *k = (struct stream_sink *)sk;
     struct chorus_stream *s = k->s;
-    chorus_cache_seg_encoded(k->cache, fmt, data, n);
     if (check_cancel(s)) return CHORUS_E_CANCELLED;
     if (k->passthrough && fmt == s->format && (s->flags & CHORUS_FLAG_NO_SAMPLES)) {
         /* bytes go to the caller untouched (single job, same format, no samples wanted) */
@@ -584,9 +574,9 @@ static int words_drain(struct chorus_stream *s, int final) {
     return rc;
 }
 
-int chorus_sink_word(struct chorus_sink *k, size_t off, size_t len, double start, double end) {
+static int ss_word(struct chorus_sink *sk, size_t off, size_t len, double start, double end) {
+    struct stream_sink *k = (struct stream_sink *)sk;
     struct chorus_stream *s = k->s;
-    chorus_cache_seg_word(k->cache, off, len, start, end);
     const struct chorus_textseg *seg = k->seg;
     if (off > seg->len) return 0;
     if (off + len > seg->len) len = seg->len - off;
@@ -618,13 +608,33 @@ int chorus_sink_word(struct chorus_sink *k, size_t off, size_t len, double start
     return rc ? rc : check_cancel(s);
 }
 
-int chorus_sink_mark(struct chorus_sink *k, const char *name, double time) {
+static int ss_mark(struct chorus_sink *sk, const char *name, double time) {
+    struct stream_sink *k = (struct stream_sink *)sk;
     struct chorus_stream *s = k->s;
-    chorus_cache_seg_mark(k->cache, name, time);
     struct chorus_event ev = {.type = CHORUS_EVENT_MARK, .mark_name = name,
                               .mark_time = chorus_output_segment_start(s->out) + time};
     emit(s, &ev);
     return check_cancel(s);
+}
+
+static const struct chorus_sink_ops stream_sink_ops = {ss_pcm_f32, ss_pcm_s16, ss_encoded, ss_word,
+                                                       ss_mark};
+
+/* What backends call: dispatch to whichever sink they were handed. */
+int chorus_sink_pcm_f32(struct chorus_sink *k, const float *x, size_t n, int sample_rate) {
+    return k->ops->pcm_f32(k, x, n, sample_rate);
+}
+int chorus_sink_pcm_s16(struct chorus_sink *k, const int16_t *x, size_t n, int sample_rate) {
+    return k->ops->pcm_s16(k, x, n, sample_rate);
+}
+int chorus_sink_encoded(struct chorus_sink *k, enum chorus_format fmt, const void *data, size_t n) {
+    return k->ops->encoded(k, fmt, data, n);
+}
+int chorus_sink_word(struct chorus_sink *k, size_t off, size_t len, double start, double end) {
+    return k->ops->word(k, off, len, start, end);
+}
+int chorus_sink_mark(struct chorus_sink *k, const char *name, double time) {
+    return k->ops->mark(k, name, time);
 }
 
 /* ---------------------------------------------------------------- segments ---- */
@@ -730,6 +740,59 @@ static double join_pause(const struct chorus_stream *s, const struct chorus_text
     return para > sent ? para : sent;
 }
 
+/* Finish the job's decoder (encoded audio) once: the last samples go out, or the error. */
+static int finish_decoder(struct stream_sink *k, const struct chorus_job *job, int rc) {
+    struct chorus_stream *s = k->s;
+    if (!k->dec || k->dec_finished) return rc;
+    k->dec_finished = 1;
+    if (rc != CHORUS_OK) return rc;
+    int r2 = chorus_decoder_finish(k->dec);
+    if (r2 && !s->status) return chorus_job_fail(job, r2, "cannot decode the audio from %s", s->backend->name);
+    return r2;
+}
+
+/* The backend itself: wait for its limiter, synthesize into `out`, finish the decoding. The
+ * result is CHORUS_OK only if the job ended well (see chorus_job_produce_fn). */
+static int produce_backend(struct chorus_stream *s, struct chorus_job *job, struct stream_sink *k,
+                           struct chorus_sink *out) {
+    struct chorus_limiter *bl = s->backend->limiter;
+    if (bl) {
+        int rc = chorus_limiter_acquire(bl, &s->cancel, NULL);
+        if (rc) return check_cancel(s) ? CHORUS_E_CANCELLED : rc;
+    }
+    struct chorus_op op;
+    chorus_op_begin(&op, NULL, 0, s);
+    int rc = s->backend->desc->ops->synthesize(s->backend, job, out);
+    chorus_op_end(&op);
+    if (bl) chorus_limiter_release(bl);
+    rc = finish_decoder(k, job, rc);
+    if (rc == CHORUS_OK && s->status) rc = s->status;
+    if (rc == CHORUS_OK && atomic_load(&s->cancel)) rc = CHORUS_E_CANCELLED;
+    return rc;
+}
+
+/* The job filters (src/filters.def) around the backend, outermost first: level i runs filter
+ * i (when its engine state is on) with level i + 1 as what produces the job. */
+struct filter_level {
+    struct chorus_stream *s;
+    struct chorus_job *job;
+    struct stream_sink *sink;
+    size_t i;
+    struct filter_level *all;
+};
+
+static int produce_at(void *ud, struct chorus_sink *out) {
+    struct filter_level *l = ud;
+    struct chorus_stream *s = l->s;
+    for (size_t i = l->i; i < CHORUS_N_JOB_FILTERS; i++) {
+        void *st = s->engine->filter_state[i];
+        if (st)
+            return chorus_job_filters[i]->run(st, s->backend, l->job, s->flags, out, produce_at,
+                                              &l->all[i + 1]);
+    }
+    return produce_backend(s, l->job, l->sink, out);
+}
+
 static int run_segment(struct chorus_stream *s, const struct chorus_textseg *seg, unsigned index,
                        int is_last) {
     int rc = 0;
@@ -768,39 +831,19 @@ static int run_segment(struct chorus_stream *s, const struct chorus_textseg *seg
     job.passthrough_ok = job.is_first && is_last && s->req_rate == 0 &&
                          (s->flags & CHORUS_FLAG_NO_SAMPLES) && !(s->flags & CHORUS_SFLAG_FILE_OUTPUT);
     job.stream = s;
-    struct chorus_sink sink = {.s = s, .seg = seg, .job = &job, .passthrough = job.passthrough_ok};
+    struct stream_sink sink = {.base = {&stream_sink_ops}, .s = s, .seg = seg, .job = &job,
+                               .passthrough = job.passthrough_ok};
     s->speed_time_div = 1.0f; /* engines report times in their own (already sped-up) audio */
 
     rc = chorus_output_segment_begin(s->out);
     if (rc) return fail(s, rc, "audio output failed: %s", chorus_output_errmsg(s->out));
-    /* the cache: replay a stored job instead of running the backend, or record this one */
-    sink.cache = chorus_cache_seg_begin(s->engine->cache, s->backend, &job, s->flags);
-    if (chorus_cache_seg_is_hit(sink.cache)) {
-        rc = chorus_cache_seg_replay(sink.cache, &sink);
-    } else {
-        struct chorus_limiter *bl = s->backend->limiter;
-        if (bl) {
-            rc = chorus_limiter_acquire(bl, &s->cancel, NULL);
-            if (rc) {
-                chorus_cache_seg_end(sink.cache, 0);
-                return check_cancel(s) ? CHORUS_E_CANCELLED : rc;
-            }
-        }
-        struct chorus_op op;
-        chorus_op_begin(&op, NULL, 0, s);
-        rc = s->backend->desc->ops->synthesize(s->backend, &job, &sink);
-        chorus_op_end(&op);
-        if (bl) chorus_limiter_release(bl);
-    }
-    if (sink.dec) {
-        if (rc == CHORUS_OK) {
-            int r2 = chorus_decoder_finish(sink.dec);
-            if (r2 && !s->status) rc = chorus_job_fail(&job, r2, "cannot decode the audio from %s", s->backend->name);
-        }
-        chorus_decoder_destroy(sink.dec);
-    }
-    /* only a job that ended well is kept: a cancelled or failed one leaves no entry */
-    chorus_cache_seg_end(sink.cache, rc == CHORUS_OK && s->status == CHORUS_OK && !atomic_load(&s->cancel));
+    struct filter_level levels[CHORUS_N_JOB_FILTERS + 1];
+    for (size_t i = 0; i <= CHORUS_N_JOB_FILTERS; i++)
+        levels[i] = (struct filter_level){s, &job, &sink, i, levels};
+    rc = produce_at(&levels[0], &sink.base);
+    /* a replayed job's encoded audio is finished here (a produced one already was) */
+    if (rc == CHORUS_OK) rc = finish_decoder(&sink, &job, rc);
+    chorus_decoder_destroy(sink.dec);
     if (check_cancel(s)) return CHORUS_E_CANCELLED;
     if (rc) {
         if (s->status == CHORUS_OK) fail(s, rc, "backend %s failed: %s", s->backend->name, chorus_strerror(rc));

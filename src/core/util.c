@@ -10,7 +10,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <limits.h>
 #include <sys/random.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -66,6 +68,90 @@ size_t chorus_edit_distance(const char *a, const char *b, size_t cap) {
         if (best >= cap) return cap;
     }
     return row[lb] < cap ? row[lb] : cap;
+}
+
+size_t chorus_utf8_chars(const char *s, size_t n) {
+    size_t c = 0;
+    for (size_t i = 0; i < n; i++)
+        if (((unsigned char)s[i] & 0xC0) != 0x80) c++;
+    return c;
+}
+
+int chorus_mkdir_p(const char *path, unsigned mode) {
+    char tmp[4096];
+    size_t n = strlen(path);
+    if (n == 0 || n >= sizeof tmp) {
+        errno = n ? ENAMETOOLONG : ENOENT;
+        return -1;
+    }
+    memcpy(tmp, path, n + 1);
+    for (char *p = tmp + 1; *p; p++) {
+        if (*p != '/') continue;
+        *p = 0;
+        if (mkdir(tmp, (mode_t)mode) < 0 && errno != EEXIST) return -1;
+        *p = '/';
+    }
+    if (mkdir(tmp, (mode_t)mode) < 0 && errno != EEXIST) return -1;
+    struct stat st;
+    if (stat(tmp, &st) < 0) return -1;
+    if (!S_ISDIR(st.st_mode)) {
+        errno = ENOTDIR;
+        return -1;
+    }
+    return 0;
+}
+
+int chorus_write_all(int fd, const void *p, size_t n) {
+    const char *c = p;
+    while (n) {
+        ssize_t w = write(fd, c, n);
+        if (w < 0) {
+            if (errno == EINTR) continue;
+            return -1;
+        }
+        c += w;
+        n -= (size_t)w;
+    }
+    return 0;
+}
+
+int chorus_read_file(const char *path, size_t max, char **out, size_t *len) {
+    *out = NULL;
+    if (len) *len = 0;
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return -1;
+    struct stat st;
+    if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || (uint64_t)st.st_size > (uint64_t)max) {
+        int e = errno;
+        if (fstat(fd, &st) == 0) e = S_ISREG(st.st_mode) ? EFBIG : EINVAL;
+        close(fd);
+        errno = e;
+        return -1;
+    }
+    size_t n = (size_t)st.st_size, got = 0;
+    char *b = malloc(n + 1);
+    if (!b) {
+        close(fd);
+        errno = ENOMEM;
+        return -1;
+    }
+    while (got < n) {
+        ssize_t r = read(fd, b + got, n - got);
+        if (r < 0 && errno == EINTR) continue;
+        if (r <= 0) break;
+        got += (size_t)r;
+    }
+    int e = errno;
+    close(fd);
+    if (got != n) {
+        free(b);
+        errno = got < n ? (e ? e : EIO) : EIO;
+        return -1;
+    }
+    b[n] = 0;
+    *out = b;
+    if (len) *len = n;
+    return 0;
 }
 
 int chorus_buf_append(struct chorus_buf *b, const void *data, size_t n) {
@@ -201,4 +287,50 @@ int chorus_create_beside(const char *path, const char *suffix, char **tmp_out) {
     free(tmp);
     errno = saved;
     return -1;
+}
+
+/* The file a symlink leads to, even one that does not exist yet (then one level of the link,
+ * relative to its folder); NULL if path is no link. Free it. */
+static char *link_target(const char *path) {
+    struct stat lst;
+    if (lstat(path, &lst) != 0 || !S_ISLNK(lst.st_mode)) return NULL;
+    char *real = realpath(path, NULL);
+    if (real) return real;
+    char buf[PATH_MAX];
+    ssize_t n = readlink(path, buf, sizeof buf - 1);
+    if (n <= 0) return NULL;
+    buf[n] = 0;
+    const char *slash = strrchr(path, '/');
+    size_t dl = buf[0] == '/' || !slash ? 0 : (size_t)(slash - path + 1);
+    char *out = malloc(dl + (size_t)n + 1);
+    if (!out) return NULL;
+    memcpy(out, path, dl);
+    memcpy(out + dl, buf, (size_t)n + 1);
+    return out;
+}
+
+int chorus_output_open(const char *path, const char *suffix, char **target, char **tmp) {
+    *target = *tmp = NULL;
+    struct stat st;
+    if (stat(path, &st) == 0 && !S_ISREG(st.st_mode)) {
+        if (S_ISDIR(st.st_mode)) {
+            errno = EISDIR;
+            return -1;
+        }
+        return open(path, O_WRONLY | O_CLOEXEC | O_NOCTTY);
+    }
+    char *real = link_target(path);
+    *target = real ? real : strdup(path);
+    if (!*target) {
+        errno = ENOMEM;
+        return -1;
+    }
+    int fd = chorus_create_beside(*target, suffix, tmp);
+    if (fd < 0) {
+        int e = errno;
+        free(*target);
+        *target = NULL;
+        errno = e;
+    }
+    return fd;
 }

@@ -12,6 +12,16 @@ int chorus_strcaseeq(const char *a, const char *b); /* ASCII case-insensitive eq
 char *chorus_fmt(char *dst, size_t cap, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 /* Levenshtein distance on ASCII-lowercased strings, capped at `cap` (returns cap if more). */
 size_t chorus_edit_distance(const char *a, const char *b, size_t cap);
+/* Unicode code points in s[0..n) (UTF-8; continuation bytes are not counted). */
+size_t chorus_utf8_chars(const char *s, size_t n);
+
+/* Files. mkdir -p with `mode` for each created folder: 0, or -1 with errno. */
+int chorus_mkdir_p(const char *path, unsigned mode);
+/* write(2) all of p[0..n) (retrying short writes and EINTR): 0, or -1 with errno. */
+int chorus_write_all(int fd, const void *p, size_t n);
+/* Read a whole regular file of at most `max` bytes into a malloc'd, NUL-terminated buffer:
+ * 0 with *out and *len set, or -1 with errno (EFBIG when larger than max). */
+int chorus_read_file(const char *path, size_t max, char **out, size_t *len);
 
 /* Growable byte buffer. */
 struct chorus_buf {
@@ -33,6 +43,13 @@ int chorus_parse_number(const char *v, double *out);
  * process umask (read by the kernel: nothing process-wide is changed). Returns the open fd and
  * the malloc'd name in *tmp_out, or -1 with errno. */
 int chorus_create_beside(const char *path, const char *suffix, char **tmp_out);
+/* Open path for an atomic write without harming what is there. A path that exists and is not a
+ * regular file (a device, a FIFO) is opened in place: *tmp and *target stay NULL, and replacing
+ * /dev/null with a file cannot happen. Otherwise a new file is made beside the real target
+ * (chorus_create_beside; a symlink is followed, even a dangling one, so the final
+ * rename(*tmp, *target) replaces the file it points to and keeps the link): free both. Returns
+ * the fd, or -1 with errno (EISDIR for a directory). */
+int chorus_output_open(const char *path, const char *suffix, char **target, char **tmp);
 
 /* Monotonic clock in seconds. */
 double chorus_now(void);

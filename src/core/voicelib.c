@@ -59,18 +59,6 @@ int chorus_voicelib_dir(const struct chorus_config *cfg, char *buf, size_t cap) 
     return 0;
 }
 
-static int mkdir_p(const char *path) {
-    char tmp[1024];
-    if (snprintf(tmp, sizeof tmp, "%s", path) >= (int)sizeof tmp) return -1;
-    for (char *p = tmp + 1; *p; p++) {
-        if (*p != '/') continue;
-        *p = '\0';
-        if (mkdir(tmp, 0755) != 0 && errno != EEXIST) return -1;
-        *p = '/';
-    }
-    if (mkdir(tmp, 0755) != 0 && errno != EEXIST) return -1;
-    return 0;
-}
 
 void chorus_voicelib_entry_release(struct chorus_voicelib_entry *e) {
     if (!e) return;
@@ -453,7 +441,7 @@ int chorus_voicelib_add(const struct chorus_config *cfg, const char *name, const
                    errno ? strerror(errno) : "not a regular file");
         return CHORUS_E_IO;
     }
-    if (mkdir_p(dir) != 0) {
+    if (chorus_mkdir_p(dir, 0755) != 0) {
         chorus_fmt(err, errlen, "cannot create the voice library %s: %s", dir, strerror(errno));
         return CHORUS_E_IO;
     }

@@ -285,41 +285,5 @@ struct chorus_provider_error {
  */
 int chorus_provider_error_parse(const char *body, size_t len, struct chorus_provider_error *e);
 
-/* ---- cost estimates ---------------------------------------------------------------------- */
-
-struct chorus_cost {
-    const char *provider;  /* "openai", "elevenlabs", "alltalk" */
-    const char *model;     /* the model priced */
-    size_t characters;     /* Unicode characters of the input */
-    double input_tokens;   /* estimated (token-priced models), 0 otherwise */
-    double output_tokens;  /* estimated audio tokens (gpt-4o-mini-tts), 0 otherwise */
-    double credits;        /* ElevenLabs credits, 0 otherwise */
-    double usd;            /* estimated cost in US dollars (0 for local servers) */
-    const char *basis;     /* how it was priced, e.g. "$15.00 / 1M characters" */
-};
-
-/**
- * Estimate the cost of speaking text[0..len) with provider/model from the built-in table
- * (docs/net.md lists it), overridable per model by config keys
- *   [pricing] <provider>.<model>.usd_per_million_chars / usd_per_million_input_tokens /
- *   usd_per_million_output_tokens / credits_per_char / usd_per_credit
- * (`cfg` may be NULL). Unknown models price as the provider's default model. Returns CHORUS_OK,
- * or E_NOT_FOUND for an unknown provider (local engines: use "local", which costs 0).
- */
-struct chorus_config;
-int chorus_cost_estimate(const struct chorus_config *cfg, const char *provider,
-                         const char *model, const char *text, size_t len,
-                         struct chorus_cost *out);
-/**
- * Estimate a request without sending anything (for `chorus say --estimate`): the backend (or the
- * engine's default) picks the provider (openai, elevenlabs, alltalk, else "local" = free), the
- * model is the request's or the backend's configured default, prices from the engine's config.
- */
-struct chorus_engine;
-struct chorus_request;
-int chorus_cost_estimate_request(struct chorus_engine *e, const struct chorus_request *req,
-                                 struct chorus_cost *out);
-/** Audio output tokens gpt-4o-mini-tts bills per character of English text (the estimate). */
-double chorus_cost_openai_audio_tokens_per_char(void);
 
 #endif

@@ -245,7 +245,7 @@ int chorus_nn_conv_init(struct chorus_nn_conv *c, int transposed, int cin, int c
                         const float *tw, const float *bias) {
     memset(c, 0, sizeof *c);
     *c = (struct chorus_nn_conv){cin, cout, k, stride, pad, dil, groups, out_pad, transposed,
-                                 NULL, NULL};
+                                 NULL, NULL, 0};
     size_t per = groups == 1 ? (size_t)cin * cout : (size_t)cin;
     c->w = malloc(per * (size_t)k * sizeof *c->w);
     if (!c->w) return -1;
@@ -273,9 +273,30 @@ int chorus_nn_conv_init(struct chorus_nn_conv *c, int transposed, int cin, int c
     return 0;
 }
 
+size_t chorus_nn_conv_packed_count(const struct chorus_nn_conv *c) {
+    return (c->groups == 1 ? (size_t)c->cin * c->cout : (size_t)c->cin) * (size_t)c->k;
+}
+
+int chorus_nn_conv_init_packed(struct chorus_nn_conv *c, int transposed, int cin, int cout,
+                               int k, int stride, int pad, int dil, int groups, int out_pad,
+                               const float *packed_w, const float *bias) {
+    *c = (struct chorus_nn_conv){cin, cout, k, stride, pad, dil, groups, out_pad, transposed,
+                                 NULL, NULL, 1};
+    c->w = (float *)(uintptr_t)packed_w; /* read-only: forward passes never write weights */
+    if (bias) {
+        c->b = malloc((size_t)cout * sizeof *c->b);
+        if (!c->b) {
+            c->w = NULL;
+            return -1;
+        }
+        memcpy(c->b, bias, (size_t)cout * sizeof *c->b);
+    }
+    return 0;
+}
+
 void chorus_nn_conv_release(struct chorus_nn_conv *c) {
     if (!c) return;
-    free(c->w);
+    if (!c->w_borrowed) free(c->w);
     free(c->b);
     c->w = c->b = NULL;
 }

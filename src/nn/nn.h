@@ -43,12 +43,21 @@ struct chorus_nn_conv {
     int cin, cout, k, stride, pad, dil, groups, out_pad, transposed;
     float *w; /**< packed: [k][cout][cin] for groups == 1; [c][k] for depthwise */
     float *b; /**< [cout] or NULL */
+    int w_borrowed; /**< w points into a packfile mapping (not freed by release) */
 };
 /** Pack torch weights (Conv1d [cout][cin/g][k], ConvTranspose1d [cin][cout/g][k]) and copy
  *  the bias. groups must be 1, or cin == cout == groups (depthwise). Returns 0 or -1 (nomem). */
 int chorus_nn_conv_init(struct chorus_nn_conv *c, int transposed, int cin, int cout, int k,
                         int stride, int pad, int dil, int groups, int out_pad,
                         const float *torch_w, const float *bias);
+/** Same geometry, with weights already packed (`chorus_nn_conv_packed_count` floats in the
+ *  layout of `w` above, e.g. from a packfile): w is borrowed, not copied; the bias is copied.
+ *  Returns 0 or -1 (nomem). */
+int chorus_nn_conv_init_packed(struct chorus_nn_conv *c, int transposed, int cin, int cout,
+                               int k, int stride, int pad, int dil, int groups, int out_pad,
+                               const float *packed_w, const float *bias);
+/** Number of floats in a conv's packed weights. */
+size_t chorus_nn_conv_packed_count(const struct chorus_nn_conv *c);
 void chorus_nn_conv_release(struct chorus_nn_conv *c);
 /** Output length for an input of length l. */
 int chorus_nn_conv_out_len(const struct chorus_nn_conv *c, int l);

@@ -1,7 +1,8 @@
 /*
  * admission.c — admission is the library's (chorus_engine_set_admission: slots, the bounded
  * queue, its timeout, CHORUS_E_BUSY); the server only counts the generations in flight, so a
- * graceful stop can wait for them.
+ * graceful stop can wait for them, and the bytes held in memory across connections (request
+ * bodies, unsent whole replies) against max_held.
  */
 #include "server_internal.h"
 
@@ -32,4 +33,23 @@ int srv_stopping(struct srv *s) {
     int v = s->stopping;
     pthread_mutex_unlock(&s->mu);
     return v;
+}
+
+/* ------------------------------------------------------------------ held bytes ---- */
+
+int srv_hold(struct srv *s, size_t n) {
+    size_t cur = atomic_load(&s->held);
+    do {
+        if (n > s->opt.max_held || cur > s->opt.max_held - n) {
+            pthread_mutex_lock(&s->mmu);
+            s->m.refused_held++;
+            pthread_mutex_unlock(&s->mmu);
+            return -1;
+        }
+    } while (!atomic_compare_exchange_weak(&s->held, &cur, cur + n));
+    return 0;
+}
+
+void srv_unhold(struct srv *s, size_t n) {
+    atomic_fetch_sub(&s->held, n);
 }

@@ -99,6 +99,17 @@ char *srv_metrics_text(struct srv *s) {
             "# HELP chorus_engine_generations_queued Generations waiting in the library's limiter.\n"
             "# TYPE chorus_engine_generations_queued gauge\nchorus_engine_generations_queued %d\n",
             active, queued, max_active, es.active, es.queued);
+    fprintf(f,
+            "# HELP chorus_held_bytes Bytes of request bodies and unsent whole responses held now.\n"
+            "# TYPE chorus_held_bytes gauge\nchorus_held_bytes %zu\n"
+            "# HELP chorus_held_refused_total Requests refused (503) because too many bytes were held.\n"
+            "# TYPE chorus_held_refused_total counter\nchorus_held_refused_total %llu\n"
+            "# HELP chorus_connections_cut_total Connections shut down past a deadline.\n"
+            "# TYPE chorus_connections_cut_total counter\n"
+            "chorus_connections_cut_total{reason=\"slow_request\"} %llu\n"
+            "chorus_connections_cut_total{reason=\"stalled_response\"} %llu\n",
+            atomic_load(&s->held), (unsigned long long)m.refused_held,
+            (unsigned long long)m.reaped_slow_requests, (unsigned long long)m.reaped_stalled_responses);
     fputs("# HELP chorus_generations_total Speech generations by outcome.\n"
           "# TYPE chorus_generations_total counter\n", f);
     static const char *const outcomes[SRV_GEN_OUTCOMES] = {"done", "error", "cancelled"};

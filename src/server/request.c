@@ -23,30 +23,11 @@ const char *const srv_openai_voices[] = {"alloy", "ash",  "ballad", "coral", "ec
                                          "fable", "onyx", "nova",   "sage",  "shimmer",
                                          "verse", "marin", "cedar", NULL};
 
-/* espeak-ng stand-ins for OpenAI's voices: a language plus a variant of the matching gender. */
-static const char *const espeak_map[][2] = {
-    {"alloy", "en-us"},        {"ash", "en-us+m3"},    {"ballad", "en-gb+m2"},
-    {"coral", "en-us+f3"},     {"echo", "en-us+m2"},   {"fable", "en-gb-x-rp"},
-    {"onyx", "en-us+m1"},      {"nova", "en-us+f2"},   {"sage", "en-us+f4"},
-    {"shimmer", "en-us+f5"},   {"verse", "en-gb+m3"},  {"marin", "en-us+f1"},
-    {"cedar", "en-us+m4"},     {NULL, NULL}};
-
 int srv_voice_is_openai(const char *voice) {
     if (!voice) return 0;
     for (size_t i = 0; srv_openai_voices[i]; i++)
         if (!strcasecmp(voice, srv_openai_voices[i])) return 1;
     return 0;
-}
-
-const char *srv_voice_builtin(const char *backend, const char *voice) {
-    if (!backend || !voice) return NULL;
-    const char *const(*map)[2] = NULL;
-    /* Kokoro's OpenAI names are the library's (its backend descriptor), as for the CLI */
-    if (!strcmp(backend, "espeak")) map = espeak_map;
-    if (!map) return NULL;
-    for (size_t i = 0; map[i][0]; i++)
-        if (!strcasecmp(voice, map[i][0])) return map[i][1];
-    return NULL;
 }
 
 int srv_model_is_openai(const char *model) {
@@ -520,4 +501,23 @@ int srv_path_normalize(const char *url, char *out, size_t cap) {
         memcpy(out, "/v1", 3);
     }
     return 0;
+}
+
+void srv_log_escape(const char *s, char *out, size_t cap) {
+    static const char hex[] = "0123456789abcdef";
+    size_t o = 0;
+    for (; s && *s; s++) {
+        unsigned char c = (unsigned char)*s;
+        int esc = c < 0x20 || c >= 0x7f || c == '\\' || c == '"'; /* C1 controls too */
+        if (o + (esc ? 4 : 1) >= cap) break;
+        if (esc) {
+            out[o++] = '\\';
+            out[o++] = 'x';
+            out[o++] = hex[c >> 4];
+            out[o++] = hex[c & 15];
+        } else {
+            out[o++] = (char)c;
+        }
+    }
+    out[o] = 0;
 }

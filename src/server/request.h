@@ -85,8 +85,6 @@ int srv_model_split(const char *model, char *backend, size_t bcap, char *bmodel,
 
 /** 1 if `voice` is one of OpenAI's built-in voice names (alloy, ash, ... cedar). */
 int srv_voice_is_openai(const char *voice);
-/** Built-in mapping of an OpenAI voice name for a backend ("espeak", "kokoro"), or NULL. */
-const char *srv_voice_builtin(const char *backend, const char *voice);
 /** The OpenAI voice names, NULL-terminated. */
 extern const char *const srv_openai_voices[];
 
@@ -102,6 +100,10 @@ int srv_path_normalize(const char *url, char *out, size_t cap);
 
 /** 1 if host is a loopback address or name (127.0.0.0/8, ::1, ::ffff:127.x, localhost). */
 int srv_host_is_loopback(const char *host);
+
+/** Copy s into out (cap > 0) for a log line: bytes below 0x20 or from 0x7f up, '\\' and '"' become
+ *  \xHH, so a request cannot forge log lines or send terminal escapes. Truncates to fit. */
+void srv_log_escape(const char *s, char *out, size_t cap);
 
 /** Standard base64 of data into a new NUL-terminated string (free it), NULL on no memory. */
 char *srv_base64(const unsigned char *data, size_t n, size_t *out_len);

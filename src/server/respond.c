@@ -87,6 +87,7 @@ enum MHD_Result srv_send_preflight(struct srv_req *q) {
 
 enum MHD_Result srv_queue(struct srv_req *q, int status, struct MHD_Response *r) {
     add_common_headers(q, r);
+    srv_watch_phase(srv_watch_of(q->conn), SRV_PHASE_RESPONDING);
     q->status = status;
     srv_metrics_count(q->srv, q->endpoint, status);
     enum MHD_Result ret = MHD_queue_response(q->conn, (unsigned)status, r);
@@ -153,7 +154,8 @@ enum MHD_Result srv_send_error(struct srv_req *q, const struct srv_error *e) {
     }
     if (e->status == 401) MHD_add_response_header(r, "WWW-Authenticate", "Bearer realm=\"chorus\"");
     if (e->status == 405 && e->allow) MHD_add_response_header(r, "Allow", e->allow);
-    if (e->status == 413 || e->status == 401) MHD_add_response_header(r, "Connection", "close");
+    if (e->status == 413 || e->status == 401 || e->status == 403 || e->status == 415)
+        MHD_add_response_header(r, "Connection", "close"); /* a body may be unread */
     q->bytes_out += n;
     q->errmsg_logged = e->code;
     return srv_queue(q, e->status, r);
@@ -175,7 +177,7 @@ void srv_error_from_status(struct srv_error *e, int rc, const char *msg, const c
     case CHORUS_E_BAD_UTF8:
     case CHORUS_E_SSML:
     case CHORUS_E_TOO_LONG:
-        srv_error_set(e, 400, "invalid_request_error", "invalid_value", "input", "%s", m);
+        srv_error_set(e, 400, "invalid_request_error", "invalid_value", param ? param : "input", "%s", m);
         break;
     case CHORUS_E_OPTION:
         srv_error_set(e, 400, "invalid_request_error", "invalid_value", "options", "%s", m);

@@ -5,6 +5,8 @@
  */
 #include "server_internal.h"
 
+#include "guard.h"
+
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netdb.h>
@@ -28,6 +30,10 @@ struct srv_options srv_options_default(void) {
     o.max_body = 1u << 20;
     o.max_input_chars = 100000;
     o.max_buffered = 64u << 20;
+    o.max_held = 256u << 20;
+    o.request_timeout_ms = 30000;
+    o.stall_timeout_ms = 10000;
+    o.max_client_conns = 64;
     o.access_log = 1;
     o.download_ttl_s = 3600;
     o.download_max_bytes = 256u << 20;
@@ -181,9 +187,70 @@ static enum MHD_Result reject(struct srv_req *q, const struct srv_error *e) {
     return srv_send_error(q, e);
 }
 
+/* Without a key, refuse what a foreign web page could send (guard.h). 0: refused and answered. */
+static int browser_guard(struct srv_req *q) {
+    struct srv *s = q->srv;
+    const char *host = MHD_lookup_connection_value(q->conn, MHD_HEADER_KIND, "Host");
+    const char *origin = MHD_lookup_connection_value(q->conn, MHD_HEADER_KIND, "Origin");
+    const char *ct = MHD_lookup_connection_value(q->conn, MHD_HEADER_KIND, "Content-Type");
+    const char *allowed = s->opt.cors_origin;
+    struct srv_error e;
+    if (!srv_guard_host_ok(host))
+        srv_error_set(&e, 403, "invalid_request_error", "host_not_allowed", NULL,
+                      "Host '%.100s' is not accepted by a server without an API key (it protects against DNS rebinding): connect as 127.0.0.1, [::1] or localhost, or start chorus serve with an API key",
+                      host);
+    else if (!srv_guard_origin_ok(origin, host, allowed ? &allowed : NULL, allowed ? 1 : 0))
+        srv_error_set(&e, 403, "invalid_request_error", "origin_not_allowed", NULL,
+                      "requests from the web page at origin '%.100s' are refused by a server without an API key; allow that site with --cors ORIGIN, or start chorus serve with an API key",
+                      origin);
+    else if (!strcmp(q->method, "POST") && !srv_guard_json_type(ct))
+        srv_error_set(&e, 415, "invalid_request_error", "unsupported_media_type", NULL,
+                      "a POST body must be sent as 'Content-Type: application/json' (got '%.100s'); with curl add -H 'Content-Type: application/json'",
+                      ct ? ct : "none");
+    else
+        return 1;
+    reject(q, &e);
+    return 0;
+}
+
+/* Refuse a request whose framing a proxy could read differently (two Content-Lengths that
+ * differ, or one beside Transfer-Encoding), or a URL too long to log and route. 0: answered. */
+struct cl_scan {
+    const char *first;
+    int n, conflict, te;
+};
+
+static enum MHD_Result scan_header(void *cls, enum MHD_ValueKind kind, const char *key,
+                                   const char *value) {
+    struct cl_scan *c = cls;
+    (void)kind;
+    if (!strcasecmp(key, "Transfer-Encoding")) c->te = 1;
+    if (strcasecmp(key, "Content-Length")) return MHD_YES;
+    if (c->n++ && (!value || !c->first || strcmp(value, c->first))) c->conflict = 1;
+    if (c->n == 1) c->first = value;
+    return MHD_YES;
+}
+
+static int framing_ok(struct srv_req *q, const char *url) {
+    struct cl_scan c = {NULL, 0, 0, 0};
+    MHD_get_connection_values(q->conn, MHD_HEADER_KIND, scan_header, &c);
+    struct srv_error e;
+    if (c.conflict || (c.n && c.te))
+        srv_error_set(&e, 400, "invalid_request_error", "invalid_request", NULL,
+                      "%s: the request's length is ambiguous; send one Content-Length or chunked Transfer-Encoding, not both",
+                      c.conflict ? "conflicting Content-Length headers" : "Content-Length together with Transfer-Encoding");
+    else if (strlen(url) > SRV_MAX_URL)
+        srv_error_set(&e, 414, "invalid_request_error", "uri_too_long", NULL,
+                      "the URL is %zu bytes long, more than this server's limit of %d", strlen(url), SRV_MAX_URL);
+    else
+        return 1;
+    reject(q, &e);
+    return 0;
+}
+
 /* The first call for a request: route it, answer a preflight, refuse what we can before its
  * body arrives (no key, a declared body over the limit). */
-static enum MHD_Result request_begin(struct srv *s, struct srv_req *q) {
+static enum MHD_Result request_begin(struct srv *s, struct srv_req *q, const char *url) {
     struct srv_error e;
     if (srv_path_normalize(q->url, q->path, sizeof q->path) < 0) q->path[0] = 0;
     q->endpoint = route(q->path, &q->model_id);
@@ -197,6 +264,8 @@ static enum MHD_Result request_begin(struct srv *s, struct srv_req *q) {
                       "missing or incorrect API key: send it as 'Authorization: Bearer KEY' (the key given to chorus serve --api-key)");
         return reject(q, &e);
     }
+    if (!s->opt.n_api_keys && !browser_guard(q)) return MHD_YES;
+    if (!framing_ok(q, url)) return MHD_YES;
     const char *cl = MHD_lookup_connection_value(q->conn, MHD_HEADER_KIND, "Content-Length");
     if (cl) {
         char *end;
@@ -211,13 +280,24 @@ static enum MHD_Result request_begin(struct srv *s, struct srv_req *q) {
     return MHD_YES;
 }
 
-/* A piece of the body: kept up to the limit, the rest only noted. */
+/* Keep a piece of the body (counted against max_held). -1: drop the connection (a body that
+ * keeps coming far past max_body: chunked uploads have no length to refuse up front). */
 static int request_body(struct srv *s, struct srv_req *q, const char *upload, size_t n) {
-    if (q->rejected) return 0;
+    if (q->rejected || q->too_large || q->held_refused) {
+        q->discarded += n;
+        /* a client that overshoots a little still gets its 413; past twice the limit, cut */
+        return q->discarded > s->opt.max_body ? -1 : 0;
+    }
     if (q->body_len + n > s->opt.max_body) {
         q->too_large = 1;
+        q->discarded = q->body_len + n - s->opt.max_body;
         return 0;
     }
+    if (srv_hold(s, n) < 0) {
+        q->held_refused = 1;
+        return 0;
+    }
+    q->body_held += n;
     char *nb = realloc(q->body, q->body_len + n + 1);
     if (!nb) return -1;
     q->body = nb;
@@ -317,14 +397,23 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     if (!q) {
         if (!(q = request_new(s, conn, url, method))) return MHD_NO;
         *con_cls = q;
-        return request_begin(s, q);
+        return request_begin(s, q, url);
     }
     if (*upload_size) {
-        if (request_body(s, q, upload, *upload_size) < 0) return MHD_NO;
+        int rc = request_body(s, q, upload, *upload_size);
         *upload_size = 0;
-        return MHD_YES;
+        return rc < 0 ? MHD_NO : MHD_YES;
     }
+    srv_watch_phase(srv_watch_of(conn), SRV_PHASE_WORKING); /* the whole request is in */
     if (q->rejected) return MHD_YES; /* the response is already queued */
+    if (q->held_refused) {
+        struct srv_error e;
+        srv_error_set(&e, 503, "server_error", "server_overloaded", NULL,
+                      "the server holds too many request and response bytes for other clients right now (limit %zu bytes); retry shortly",
+                      s->opt.max_held);
+        e.retry_after = 1;
+        return srv_send_error(q, &e);
+    }
     return dispatch(q);
 }
 
@@ -335,10 +424,14 @@ void srv_req_unref(struct srv_req *q) {
         const char *how = toe == MHD_REQUEST_TERMINATED_COMPLETED_OK ? "" :
                           toe == MHD_REQUEST_TERMINATED_CLIENT_ABORT ? " (client went away)" :
                           toe == MHD_REQUEST_TERMINATED_DAEMON_SHUTDOWN ? " (shutdown)" : " (aborted)";
-        fprintf(stderr, "chorus serve: %s %s %d %zu bytes %.3f s%s%s%s\n", q->method, q->url,
+        char method[64], url[4 * sizeof q->url];
+        srv_log_escape(q->method, method, sizeof method);
+        srv_log_escape(q->url, url, sizeof url);
+        fprintf(stderr, "chorus serve: %s %s %d %zu bytes %.3f s%s%s%s\n", method, url,
                 q->status, q->bytes_out, srv_now() - q->t0, q->errmsg_logged ? " " : "",
                 q->errmsg_logged ? q->errmsg_logged : "", how);
     }
+    if (q->body_held) srv_unhold(q->srv, q->body_held);
     free(q->body);
     free(q);
 }
@@ -347,7 +440,7 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
                          enum MHD_RequestTerminationCode toe) {
     struct srv_req *q = *con_cls;
     (void)cls;
-    (void)conn;
+    srv_watch_phase(srv_watch_of(conn), SRV_PHASE_RECEIVING); /* the next request's clock */
     if (!q) return;
     *con_cls = NULL;
     q->toe = (int)toe;
@@ -372,6 +465,8 @@ int srv_start(struct chorus_engine *e, const struct srv_options *o, struct srv *
     pthread_mutex_init(&s->mu, NULL);
     pthread_mutex_init(&s->mmu, NULL);
     pthread_mutex_init(&s->dmu, NULL);
+    pthread_mutex_init(&s->wmu, NULL);
+    atomic_init(&s->held, 0);
     struct chorus_engine_stats st = {.size = sizeof st};
     chorus_engine_get_stats(e, &st);
     int max_active = o->max_concurrent > 0 ? o->max_concurrent : st.max_concurrent;
@@ -396,8 +491,11 @@ int srv_start(struct chorus_engine *e, const struct srv_options *o, struct srv *
     s->daemon = MHD_start_daemon(flags, 0, NULL, NULL, on_request, s,
                                  MHD_OPTION_LISTEN_SOCKET, s->listen_fd,
                                  MHD_OPTION_NOTIFY_COMPLETED, on_completed, s,
+                                 MHD_OPTION_NOTIFY_CONNECTION, srv_watch_notify, s,
                                  MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)120,
                                  MHD_OPTION_CONNECTION_LIMIT, (unsigned)1024,
+                                 MHD_OPTION_PER_IP_CONNECTION_LIMIT,
+                                 (unsigned)(o->max_client_conns > 0 ? o->max_client_conns : 0),
                                  MHD_OPTION_END);
     if (!s->daemon) {
         snprintf(err, errlen, "cannot start the HTTP server on %s port %d (libmicrohttpd refused to start)",
@@ -405,6 +503,12 @@ int srv_start(struct chorus_engine *e, const struct srv_options *o, struct srv *
         close(s->listen_fd);
         srv_free(s);
         return CHORUS_E_IO;
+    }
+    if (srv_watch_start(s) < 0) {
+        snprintf(err, errlen, "cannot start the connection watcher thread (out of threads?)");
+        MHD_stop_daemon(s->daemon);
+        srv_free(s);
+        return CHORUS_E_NOMEM;
     }
     *out = s;
     return CHORUS_OK;
@@ -419,6 +523,7 @@ void srv_free(struct srv *s) {
     pthread_mutex_destroy(&s->mu);
     pthread_mutex_destroy(&s->mmu);
     pthread_mutex_destroy(&s->dmu);
+    pthread_mutex_destroy(&s->wmu);
     free(s);
 }
 
@@ -440,6 +545,7 @@ void srv_stop(struct srv *s, int grace_ms) {
     }
     atomic_store(&s->force_stop, 1); /* readers cancel their streams within 50 ms */
     MHD_stop_daemon(s->daemon);
+    srv_watch_stop(s);
     srv_dl_cleanup(s);
     srv_free(s);
 }

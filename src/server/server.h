@@ -27,6 +27,11 @@ struct srv_options {
     size_t max_body;             /**< request body bytes before 413 */
     size_t max_input_chars;      /**< characters of 'input' before 400 */
     size_t max_buffered;         /**< bytes of audio kept for a non-streamed reply */
+    size_t max_held;             /**< bytes of request bodies and unsent whole replies kept
+                                      across all connections before 503 */
+    int request_timeout_ms;      /**< a request (headers and body) must arrive within this */
+    int stall_timeout_ms;        /**< a response that makes no progress this long is cut */
+    int max_client_conns;        /**< connections at once from one IP address */
     const char *default_backend; /**< backend for OpenAI model names; NULL: engine default */
     int access_log;              /**< one line per request on stderr */
     int open_listing;            /**< GET /v1/models, /v1/audio/models, /v1/audio/voices

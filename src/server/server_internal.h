@@ -14,6 +14,10 @@
 
 #include "request.h"
 #include "server.h"
+#include "watch.h"
+
+/** Longest URL routed (longer: 414 in the JSON envelope, up to libmicrohttpd's own limit). */
+#define SRV_MAX_URL 2048
 
 /** Endpoints, for routing and the metrics label. */
 enum {
@@ -57,6 +61,9 @@ struct srv_metrics {
     uint64_t generations[SRV_GEN_OUTCOMES];
     uint64_t bytes_out;
     double audio_seconds;
+    uint64_t reaped_slow_requests;     /* requests not in within request_timeout_ms */
+    uint64_t reaped_stalled_responses; /* responses without progress for stall_timeout_ms */
+    uint64_t refused_held;             /* 503s because too many bytes were held */
 };
 
 struct srv {
@@ -73,7 +80,18 @@ struct srv {
     struct srv_metrics m;
     struct srv_downloads *dls; /* download.c, made on first use */
     pthread_mutex_t dmu;
+    pthread_mutex_t wmu;    /* the watched connections (watch.c) */
+    struct srv_conn *conns;
+    pthread_t reaper;
+    int reaper_on;
+    atomic_int reaper_stop;
+    atomic_size_t held;     /* request bodies and unsent whole responses, in bytes */
 };
+
+/** Hold n more bytes against opt.max_held (request bodies, unsent whole responses): 0, or -1
+ *  (nothing held) when that would pass the limit. */
+int srv_hold(struct srv *s, size_t n);
+void srv_unhold(struct srv *s, size_t n);
 
 /** One HTTP request (MHD's per-request pointer), freed when MHD reports it complete. */
 struct srv_req {
@@ -87,8 +105,9 @@ struct srv_req {
     char path[256];       /* the normalized path the router matched */
     const char *model_id; /* GET /v1/models/{id}, GET /v1/download/{file}: points into path */
     char *body;
-    size_t body_len;
-    int too_large, rejected;
+    size_t body_len, body_held; /* body_held: bytes counted by srv_hold */
+    int too_large, rejected, held_refused;
+    size_t discarded; /* body bytes read and dropped after a refusal */
     int status;
     size_t bytes_out;
     const char *errmsg_logged; /* error code for the access log (never the message) */

@@ -25,6 +25,7 @@ struct gen {
     struct srv *srv;
     struct srv_req *q; /* referenced while a streamed response lives (bytes for the log) */
     struct MHD_Connection *conn;
+    struct srv_conn *watch; /* the connection's deadlines (watch.h) */
     struct chorus_stream *s;
     enum gen_mode mode;
     int collect;           /* whole body: append everything, no streaming */
@@ -36,8 +37,10 @@ struct gen {
     struct chorus_chunk *first;
     char *out;
     size_t out_len, out_off, out_cap;
+    size_t held;           /* bytes of out counted by srv_hold (whole bodies only) */
     json_t *words;         /* collect + captioned: every word */
     int ended, failed, outcome, slot;
+    int metered;           /* the generation was counted (whole bodies: before sending) */
     int err_status;        /* collect: the failure */
     char err_msg[512];
     double t_arrival, t_start, t_first, audio; /* request arrival, slot taken, first byte */
@@ -53,7 +56,9 @@ const char *srv_voice_map(struct srv *s, const char *backend, const char *voice)
     const char *v = chorus_engine_config(s->engine, sec, voice);
     if (!v && !strcmp(backend, s->default_backend))
         v = chorus_engine_config(s->engine, "server.voices", voice);
-    if (!v) v = srv_voice_builtin(backend, voice);
+    /* the engine's own table (its descriptor) and [BACKEND.voices]: one table for every entry
+     * point, so the library, the CLI and this server agree */
+    if (!v) v = chorus_voice_alias(s->engine, backend, voice);
     return v && *v ? v : NULL;
 }
 
@@ -62,6 +67,15 @@ static int out_append(struct gen *g, const void *p, size_t n) {
     if (g->out_len + n + 1 > g->out_cap) {
         size_t nc = g->out_cap ? g->out_cap : 8192;
         while (nc < g->out_len + n + 1) nc *= 2;
+        /* a whole body waits in memory until sent: it counts against the server's limit */
+        if (g->collect && srv_hold(g->srv, nc - g->out_cap) < 0) {
+            g->err_status = CHORUS_E_BUSY;
+            snprintf(g->err_msg, sizeof g->err_msg,
+                     "the server holds too much unsent audio for other clients right now (limit %zu bytes); retry shortly, or send \"stream\": true",
+                     g->srv->opt.max_held);
+            return -1;
+        }
+        if (g->collect) g->held += nc - g->out_cap;
         char *q = realloc(g->out, nc);
         if (!q) return -1;
         g->out = q;
@@ -241,15 +255,18 @@ static void gen_publish(struct gen *g) {
 static ssize_t gen_read(void *cls, uint64_t pos, char *buf, size_t max) {
     struct gen *g = cls;
     (void)pos;
+    srv_watch_pull_begin(g->watch); /* waiting for audio is not the client's stall */
     while (g->out_off == g->out_len) {
         g->out_off = g->out_len = 0;
-        if (g->ended) {
+        if (g->ended || g->failed) {
+            srv_watch_pull_end(g->watch);
+            if (g->failed) return MHD_CONTENT_READER_END_WITH_ERROR;
             gen_publish(g);
             return MHD_CONTENT_READER_END_OF_STREAM;
         }
-        if (g->failed) return MHD_CONTENT_READER_END_WITH_ERROR;
         gen_fill(g);
     }
+    srv_watch_pull_end(g->watch);
     size_t n = g->out_len - g->out_off;
     if (n > max) n = max;
     memcpy(buf, g->out + g->out_off, n);
@@ -268,9 +285,16 @@ static void gen_free(void *cls) {
     chorus_stream_destroy(g->s); /* cancels and joins the worker */
     chorus_chunk_free(g->first);
     double now = srv_now();
-    srv_metrics_generation(g->srv, g->outcome, g->t_first > 0 ? g->t_first - g->t_arrival : -1,
-                           now - g->t_start, g->audio, g->bytes);
+    if (!g->metered) {
+        srv_metrics_generation(g->srv, g->outcome, g->t_first > 0 ? g->t_first - g->t_arrival : -1,
+                               now - g->t_start, g->audio, g->bytes);
+    } else {
+        pthread_mutex_lock(&g->srv->mmu);
+        g->srv->m.bytes_out += g->bytes;
+        pthread_mutex_unlock(&g->srv->mmu);
+    }
     if (g->slot) srv_gen_end(g->srv);
+    if (g->held) srv_unhold(g->srv, g->held);
     if (g->q) {
         g->q->bytes_out += g->bytes;
         srv_req_unref(g->q);
@@ -283,47 +307,78 @@ static void gen_free(void *cls) {
 
 static void add_audio_headers(struct gen *g, struct MHD_Response *resp);
 
-/* The captioned whole body: one JSON object with the base64 audio and every word. */
-static enum MHD_Result collected_json(struct srv_req *q, struct gen *g) {
+/* Generate everything, watching the client and the server's stop flag between chunks too (a
+ * fast backend never makes next_chunk wait, where it would otherwise look). */
+static void collect_all(struct gen *g) {
+    while (!g->ended && !g->failed) {
+        if (atomic_load(&g->srv->force_stop) || srv_client_gone(g->conn)) {
+            chorus_stream_cancel(g->s);
+            g->failed = 1;
+            g->outcome = SRV_GEN_CANCELLED;
+            return;
+        }
+        gen_fill(g);
+    }
+}
+
+/* The generation is over: count it and give back its stream (and with it the library's
+ * generation slot) before the body is sent, however slowly the client reads. */
+static void generation_done(struct gen *g) {
+    double now = srv_now();
+    srv_metrics_generation(g->srv, SRV_GEN_DONE, now - g->t_arrival, now - g->t_start, g->audio, 0);
+    g->metered = 1;
+    chorus_stream_destroy(g->s);
+    g->s = NULL;
+    if (g->slot) srv_gen_end(g->srv);
+    g->slot = 0;
+}
+
+/* The captioned whole body: one JSON document with the base64 audio and every word replaces the
+ * audio in g->out. -2 when holding it would pass max_held, -1 out of memory. */
+static int captioned_body(struct gen *g) {
     char *b = srv_base64((unsigned char *)g->out, g->out_len, NULL);
     json_t *o = json_object();
     json_object_set_new(o, "audio", b ? json_string(b) : json_null());
     free(b);
     json_object_set_new(o, "audio_format", json_string(g->mime));
     json_object_set_new(o, "timestamps", g->words ? json_incref(g->words) : json_array());
-    char *s = json_dumps(o, JSON_COMPACT | JSON_REAL_PRECISION(6));
+    char *doc = json_dumps(o, JSON_COMPACT | JSON_REAL_PRECISION(6));
     json_decref(o);
-    size_t n = s ? strlen(s) : 0;
-    g->bytes = n;
-    return s ? srv_send_buffer(q, 200, "application/json", s, n) : MHD_NO;
-}
-
-/* The audio whole body, with a Content-Length; its download copy is published first. */
-static enum MHD_Result collected_audio(struct srv_req *q, struct gen *g) {
-    if (g->dl) {
-        srv_dl_write(g->dl, g->out, g->out_len);
-        gen_publish(g);
+    if (!doc) return -1;
+    size_t n = strlen(doc);
+    if (srv_hold(g->srv, n) < 0) {
+        free(doc);
+        return -2;
     }
-    struct MHD_Response *r = MHD_create_response_from_buffer(g->out_len, g->out, MHD_RESPMEM_MUST_FREE);
-    if (!r) return MHD_NO;
-    g->bytes = g->out_len;
-    g->out = NULL;
-    add_audio_headers(g, r);
-    q->bytes_out += g->bytes;
-    return srv_queue(q, 200, r);
+    free(g->out);
+    srv_unhold(g->srv, g->held);
+    g->out = doc;
+    g->held = g->out_cap = g->out_len = n;
+    return 0;
 }
 
-/* The whole body at once ("stream": false). */
+static void collected_error(struct gen *g, struct srv_error *e) {
+    if (g->err_status == CHORUS_E_BUSY) {
+        srv_error_set(e, 503, "server_error", "server_overloaded", "stream", "%s", g->err_msg);
+        e->retry_after = 1;
+    } else {
+        srv_error_from_status(e, g->err_status ? g->err_status : CHORUS_E_BACKEND, g->err_msg,
+                              g->err_status == CHORUS_E_TOO_LONG ? "stream" : NULL);
+    }
+}
+
+/* The whole body at once ("stream": false), with a Content-Length. It is sent from g->out by
+ * gen_read (so a client that does not read is cut by the stall deadline), and stays counted
+ * against max_held until libmicrohttpd is done with it. The download copy is published first. */
 static enum MHD_Result send_collected(struct srv_req *q, struct gen *g, int captioned) {
-    while (!g->ended && !g->failed) gen_fill(g);
+    collect_all(g);
     if (g->outcome == SRV_GEN_CANCELLED) {
         gen_free(g);
         return MHD_NO;
     }
+    struct srv_error e;
     if (g->failed) {
-        struct srv_error e;
-        srv_error_from_status(&e, g->err_status ? g->err_status : CHORUS_E_BACKEND, g->err_msg,
-                              g->err_status == CHORUS_E_TOO_LONG ? "stream" : NULL);
+        collected_error(g, &e);
         gen_free(g);
         return srv_send_error(q, &e);
     }
@@ -331,10 +386,35 @@ static enum MHD_Result send_collected(struct srv_req *q, struct gen *g, int capt
     size_t hl = 0;
     if (chorus_stream_final_header(g->s, hdr, sizeof hdr, &hl) == CHORUS_OK && hl && hl <= g->out_len)
         memcpy(g->out, hdr, hl); /* the exact sizes, now that they are known */
+    if (g->dl && !captioned) {
+        srv_dl_write(g->dl, g->out, g->out_len);
+        gen_publish(g);
+    }
+    generation_done(g);
+    int rc = captioned ? captioned_body(g) : 0;
+    if (rc < 0) {
+        if (rc == -2)
+            srv_error_set(&e, 503, "server_error", "server_overloaded", "stream",
+                          "the server holds too much unsent audio for other clients right now (limit %zu bytes); retry shortly, or send \"stream\": true",
+                          g->srv->opt.max_held);
+        else
+            srv_error_set(&e, 500, "server_error", "internal_error", NULL, "out of memory");
+        e.retry_after = rc == -2 ? 1 : 0;
+        gen_free(g);
+        return srv_send_error(q, &e);
+    }
+    struct MHD_Response *r = MHD_create_response_from_callback(g->out_len, 65536, gen_read, g, gen_free);
+    if (!r) {
+        gen_free(g);
+        return MHD_NO;
+    }
     g->t_first = srv_now();
-    enum MHD_Result ret = captioned ? collected_json(q, g) : collected_audio(q, g);
-    gen_free(g);
-    return ret;
+    g->ended = 1;
+    atomic_fetch_add(&q->refs, 1);
+    g->q = q;
+    if (captioned) MHD_add_response_header(r, "Content-Type", "application/json");
+    else add_audio_headers(g, r);
+    return srv_queue(q, 200, r);
 }
 
 /* ------------------------------------------------------------------ the request ---- */
@@ -523,6 +603,7 @@ static struct gen *gen_new(struct srv_req *q, struct chorus_stream *st, const st
     g->input_chars = run->input_chars;
     g->srv = q->srv;
     g->conn = q->conn;
+    g->watch = srv_watch_of(q->conn);
     g->s = st;
     g->slot = 1;
     g->t_arrival = q->t0;
@@ -575,6 +656,8 @@ enum MHD_Result srv_run(struct srv_req *q, const struct chorus_request *r, const
     int rc = open_stream(s, r, &st);
     if (rc != CHORUS_OK) {
         srv_error_from_status(&e, rc, st ? chorus_stream_errmsg(st) : NULL, NULL);
+        /* the format itself was checked before: what it refuses now is the requested rate */
+        if (rc == CHORUS_E_FORMAT && r->sample_rate > 0) e.param = "sample_rate";
         chorus_stream_destroy(st);
         srv_gen_end(s);
         return srv_send_error(q, &e);

@@ -100,6 +100,13 @@ int chorus_textiter_create(struct chorus_textiter **out, const char *input, size
                  (unsigned char)input[bad], bad);
         return CHORUS_E_BAD_UTF8;
     }
+    const char *nul = len ? memchr(input, 0, len) : NULL;
+    if (nul) {
+        /* engines read text up to a NUL: the rest would be dropped without a word */
+        snprintf(err, errlen, "input holds a NUL byte at offset %zu; remove it (text cannot contain NUL)",
+                 (size_t)(nul - input));
+        return CHORUS_E_BAD_UTF8;
+    }
     if (kind == CHORUS_INPUT_TEXT && chorus_text_is_blank(input, len)) {
         snprintf(err, errlen, len ? "input holds only white space: nothing to speak"
                                   : "input is empty: nothing to speak");

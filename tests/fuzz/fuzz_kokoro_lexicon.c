@@ -18,9 +18,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
                                         "there", "by", "I", "a", "used", "to", "x-y", "FBI"};
     enum { N = sizeof words / sizeof *words };
     struct kokoro_en_tok t[N + 1];
-    for (size_t i = 0; i < N; i++) t[i] = (struct kokoro_en_tok){words[i], strlen(words[i]), 1, 1, NULL};
-    t[N] = (struct kokoro_en_tok){".", 1, 0, 0, strdup(".")};
-    struct kokoro_en_lex lex = {l, l};
+    for (size_t i = 0; i < N; i++) t[i] = (struct kokoro_en_tok){words[i], strlen(words[i]), 1, 1, NULL, 0, KOKORO_EN_NO_STRESS};
+    t[N] = (struct kokoro_en_tok){".", 1, 0, 0, strdup("."), 0, KOKORO_EN_NO_STRESS};
+    struct kokoro_en_lex lex = {l, l, NULL};
     for (int gb = 0; gb < 2; gb++) {
         (void)chorus_kokoro_en_g2p(t, N + 1, gb, &lex, NULL, NULL);
         for (size_t i = 0; i < N; i++) {

@@ -9,7 +9,7 @@
 
 #include "chorus/chorus.h"
 #include "net/net.h"
-#include "net/remote.h"
+#include "remote/remote.h"
 
 static int on_frame(void *ud, const char *s, size_t n) {
     size_t *count = ud;

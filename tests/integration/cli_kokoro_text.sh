@@ -33,5 +33,14 @@ printf '{"want": ' > "$T/lex/us_gold.json"
 out=$(KOKORO_LEXICON_DIR="$T/lex" "$BIN" text phonemize -b kokoro --lang a "I want to read." 2>"$T/err")
 check '[ "$out" = "ˌI wˈɔnt tə ɹˈid." ] && grep -q "us_gold.json" "$T/err"' "corrupt lexicon: '$out' $(cat "$T/err")"
 
+# the user's pronunciations ([pronunciations] kokoro = FILE) come before everything, any case
+printf '{"kokoro": "kˈOkəɹO", "read": "ɹˈɛd"}' > "$T/mine.json"
+printf '[pronunciations]\nkokoro = "%s"\n' "$T/mine.json" > "$T/c.toml"
+out=$(CHORUS_CONFIG="$T/c.toml" KOKORO_LEXICON_DIR="$T/lex" "$BIN" text phonemize -b kokoro --lang a "Kokoro will read." 2>/dev/null)
+check '[ "$out" = "kˈOkəɹO wɪl ɹˈɛd." ]' "user pronunciations: '$out'"
+# misaki's inline markup
+out=$("$BIN" text phonemize -b kokoro --lang a "Say [tomato](/təmˈɑtO/)." 2>/dev/null)
+check '[ "$out" = "sˈA təmˈɑtO." ]' "inline phonemes: '$out'"
+
 echo "$pass passed, $fail failed"
 [ "$fail" = 0 ]

@@ -24,10 +24,13 @@ serve() { # serve ARGS... -> sets PORT and LAST; requests logged in $T/log
     PORT=$(awk '/PORT/ {print $2}' "$T/port")
 }
 MAP=(--map config.json="$DATA/tiny-config.json" --map kokoro-v1_0.pth="$DATA/tiny.pth" --map voices/af_heart.pt="$DATA/voice.pt" --map voices/am_adam.pt="$DATA/voice.pt")
+# misaki's lexicons: a mirror serves them under misaki/ (the test's small lexicon stands in)
+for f in us_gold us_silver gb_gold gb_silver; do MAP+=(--map "misaki/$f.json=$DATA/lexicon-us.json"); done
 # the fixtures' checksums, as a mirror of your own would publish them
 ( cd "$DATA" && printf '%s  config.json\n%s  kokoro-v1_0.pth\n%s  voices/af_heart.pt\n%s  voices/am_adam.pt\n' \
     "$(sha256sum tiny-config.json | cut -d' ' -f1)" "$(sha256sum tiny.pth | cut -d' ' -f1)" \
-    "$(sha256sum voice.pt | cut -d' ' -f1)" "$(sha256sum voice.pt | cut -d' ' -f1)" ) > "$T/manifest"
+    "$(sha256sum voice.pt | cut -d' ' -f1)" "$(sha256sum voice.pt | cut -d' ' -f1)"
+  for f in us_gold us_silver gb_gold gb_silver; do echo "$(sha256sum lexicon-us.json | cut -d' ' -f1)  misaki/$f.json"; done ) > "$T/manifest"
 pull() { "$BIN" models pull kokoro --from "http://127.0.0.1:$PORT" --manifest "$T/manifest" "$@"; }
 DIR=$("$BIN" models path kokoro)
 check '[ "$DIR" = "$T/data/chorus/models/kokoro" ]' "models path: $DIR"
@@ -79,6 +82,10 @@ check '[ $st = 1 ] && grep -q "unknown model" "$T/err"' "unknown model"
 # the whole path: install, then the kokoro backend runs on what was installed
 pull --voices af_heart,am_adam 2>"$T/err"
 check '[ $? = 0 ] && cmp -s "$DIR/voices/am_adam.pt" "$DATA/voice.pt"' "pull failed: $(cat "$T/err")"
+check 'cmp -s "$DIR/misaki/gb_silver.json" "$DATA/lexicon-us.json"' "misaki lexicons not installed: $(ls "$DIR" "$DIR/misaki" 2>&1)"
+# the installed lexicon comes before espeak-ng (want: wˈɑnt there, wˈɔnt in espeak)
+ph=$("$BIN" text phonemize -b kokoro -v af_heart "I want it.")
+check '[ "$ph" = "ˌI wˈɑnt ɪt." ]' "kokoro phonemes with the pulled lexicon: $ph"
 "$BIN" backends --json > "$T/b.json"
 check 'python3 -c "import json,sys; b={x[\"name\"]:x for x in json.load(open(sys.argv[1]))}; assert b[\"kokoro\"][\"available\"], b[\"kokoro\"]" "$T/b.json"' "kokoro not available after pull"
 "$BIN" say -q -b kokoro -v af_heart -o "$T/k.wav" "Hello there." 2>"$T/err"

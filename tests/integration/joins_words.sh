@@ -116,7 +116,7 @@ check "python3 '$T/ssml.py' '$T' \"\$S\"" "ssml: normalized, spans in the text, 
 "$BIN" serve --host 127.0.0.1 --port 0 --port-file "$T/port" 2>"$T/server.log" &
 SERVER=$!
 for _ in $(seq 1 200); do [ -s "$T/port" ] && break; sleep 0.05; done
-code=$(curl -s -o "$T/http.mp3" -w '%{http_code}' -d '{"input":"Streamed, not tagged.","response_format":"mp3"}' "http://127.0.0.1:$(cat "$T/port")/v1/audio/speech")
+code=$(curl -s -o "$T/http.mp3" -w '%{http_code}' -H 'Content-Type: application/json' -d '{"input":"Streamed, not tagged.","response_format":"mp3"}' "http://127.0.0.1:$(cat "$T/port")/v1/audio/speech")
 kill -TERM $SERVER; wait $SERVER
 check "[ '$code' = 200 ] && [ -s '$T/http.mp3' ] && ! head -c 200 '$T/http.mp3' | grep -qa -e Info -e Xing" "HTTP mp3 has no Info/Xing frame (HTTP $code)"
 

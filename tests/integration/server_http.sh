@@ -33,7 +33,9 @@ gt() { python3 -c "import sys; sys.exit(0 if float(sys.argv[1]) > float(sys.argv
 between() { python3 -c "import sys; a,l,h=map(float,sys.argv[1:]); sys.exit(0 if l <= a <= h else 1)" "$1" "$2" "$3"; }
 
 TEXT="Hello there. This is chorus speaking through an OpenAI compatible server."
-start_server -j 1 --max-queue 1 --queue-timeout 1500 --max-body 200000 --max-input 5000 --grace 300
+# a client that stops reading holds its slot until --stall-timeout: long here, so the held
+# slot below stays held however slow the build (server_limits.sh tests the cut)
+start_server -j 1 --max-queue 1 --queue-timeout 1500 --max-body 200000 --max-input 5000 --grace 300 --stall-timeout 120000
 W=$WORK
 
 # ---------------------------------------------------------------- simple endpoints
@@ -149,7 +151,7 @@ check "input too long envelope" is_error $W/e string_above_max_length input
 head -c 300000 /dev/zero | tr '\0' 'a' | sed 's/^/{"input":"/; s/$/"}/' > $W/huge.json
 check "body over --max-body: 413" test "$(post /v1/audio/speech @$W/huge.json $W/e)" = 413
 check "413 envelope" is_error $W/e request_too_large
-check "413 with chunked upload" test "$(curl -s -o $W/e -w '%{http_code}' -H 'Transfer-Encoding: chunked' --data-binary @$W/huge.json $BASE/v1/audio/speech)" = 413
+check "413 with chunked upload" test "$(curl -s -o $W/e -w '%{http_code}' -H 'Content-Type: application/json' -H 'Transfer-Encoding: chunked' --data-binary @$W/huge.json $BASE/v1/audio/speech)" = 413
 
 # ---------------------------------------------------------------- load, disconnects
 python3 -c "import json; print(json.dumps({'input': 'This sentence is repeated to make a long speech. ' * 90, 'response_format': 'pcm'}))" > $W/long.json

@@ -786,6 +786,108 @@ TEST(test_two_processes_share_a_directory) {
     chorus_cache_destroy(c);
 }
 
+TEST(test_store_evict) {
+    char dir[1024];
+    fresh_dir(dir, sizeof dir);
+    struct chorus_cache *c = chorus_cache_create(dir, 1 << 20, 1);
+    CHECK(c);
+    CHECK_EQ_INT(put_entry(c, "A", 1000, 1), CHORUS_OK);
+    struct chorus_cache_key ka = key_of("A");
+    CHECK(get_entry(c, "A", 1000, 1));
+    CHECK_EQ_INT(chorus_cache_evict(c, &ka), CHORUS_OK);
+    CHECK(!chorus_cache_contains(c, &ka));
+    char path[PATH_MAX];
+    CHECK_MSG(access(chorus_cache_entry_path(c, &ka, path, sizeof path), F_OK) < 0, "A's file remains");
+    CHECK(!get_entry(c, "A", 1000, 1));
+    CHECK_EQ_INT(chorus_cache_evict(c, &ka), CHORUS_E_NOT_FOUND);
+    chorus_cache_destroy(c);
+}
+
+/* A sink that records what reaches it (the stream's sink stand-in). */
+struct rec_sink {
+    struct chorus_sink base;
+    size_t samples, words, marks;
+    double sum;
+};
+static int rs_f32(struct chorus_sink *k, const float *x, size_t n, int rate) {
+    struct rec_sink *r = (struct rec_sink *)k;
+    for (size_t i = 0; i < n; i++) r->sum += x[i];
+    r->samples += n;
+    return rate == 22050 ? 0 : CHORUS_E_BACKEND;
+}
+static int rs_s16(struct chorus_sink *k, const int16_t *x, size_t n, int rate) {
+    return CHORUS_E_BACKEND; /* this test's backend only gives floats */
+}
+static int rs_enc(struct chorus_sink *k, enum chorus_format f, const void *d, size_t n) {
+    return CHORUS_E_BACKEND;
+}
+static int rs_word(struct chorus_sink *k, size_t off, size_t len, double s, double e) {
+    ((struct rec_sink *)k)->words++;
+    return 0;
+}
+static int rs_mark(struct chorus_sink *k, const char *name, double t) {
+    ((struct rec_sink *)k)->marks++;
+    return 0;
+}
+static const struct chorus_sink_ops rec_ops = {rs_f32, rs_s16, rs_enc, rs_word, rs_mark};
+
+/* The backend stand-in: 3000 samples of a ramp, a word, a mark; `fail` makes it fail at the end. */
+struct producer {
+    int calls, fail;
+};
+static int produce(void *ctx, struct chorus_sink *out) {
+    struct producer *p = ctx;
+    p->calls++;
+    float x[1000];
+    for (int b = 0; b < 3; b++) {
+        for (int i = 0; i < 1000; i++) x[i] = (float)(b * 1000 + i) / 3000.0f;
+        int rc = chorus_sink_pcm_f32(out, x, 1000, 22050);
+        if (rc) return rc;
+    }
+    chorus_sink_word(out, 0, 5, 0.0, 0.1);
+    chorus_sink_mark(out, "m", 0.05);
+    return p->fail ? CHORUS_E_BACKEND : CHORUS_OK;
+}
+
+TEST(test_job_filter_tees_a_miss_and_replays_a_hit) {
+    char dir[1024];
+    fresh_dir(dir, sizeof dir);
+    struct chorus_cache *c = chorus_cache_create(dir, 1 << 20, 1);
+    CHECK(c);
+    struct chorus_job j = {.text = "hello", .len = 5, .voice = "v", .speed = 1, .pitch = 1,
+                           .volume = 1};
+    struct chorus_backend b = {.desc = &local_desc, .name = "fakelocal", .variant = ""};
+    struct chorus_cache_key k = job_key(&local_desc, j);
+    /* a failed job passes everything on but leaves no entry */
+    struct producer p = {0, 1};
+    struct rec_sink r = {{&rec_ops}, 0, 0, 0, 0};
+    CHECK_EQ_INT(chorus_cache_run_job(c, &b, &j, 0, &r.base, produce, &p), CHORUS_E_BACKEND);
+    CHECK_EQ_INT(r.samples, 3000);
+    CHECK(!chorus_cache_contains(c, &k));
+    /* a miss: the backend runs once, the sink sees its calls, the entry is committed */
+    p.fail = 0;
+    p.calls = 0;
+    r = (struct rec_sink){{&rec_ops}, 0, 0, 0, 0};
+    CHECK_EQ_INT(chorus_cache_run_job(c, &b, &j, 0, &r.base, produce, &p), CHORUS_OK);
+    CHECK_EQ_INT(p.calls, 1);
+    CHECK(chorus_cache_contains(c, &k));
+    double sum = r.sum;
+    CHECK_EQ_INT(r.samples, 3000);
+    /* a hit: the same calls reach the sink, and the backend is not asked */
+    r = (struct rec_sink){{&rec_ops}, 0, 0, 0, 0};
+    CHECK_EQ_INT(chorus_cache_run_job(c, &b, &j, 0, &r.base, produce, &p), CHORUS_OK);
+    CHECK_EQ_INT(p.calls, 1);
+    CHECK_EQ_INT(r.samples, 3000);
+    CHECK_EQ_INT(r.words, 1);
+    CHECK_EQ_INT(r.marks, 1);
+    CHECK(r.sum == sum);
+    /* CHORUS_FLAG_NO_CACHE: straight to the backend */
+    CHECK_EQ_INT(chorus_cache_run_job(c, &b, &j, CHORUS_FLAG_NO_CACHE, &r.base, produce, &p),
+                 CHORUS_OK);
+    CHECK_EQ_INT(p.calls, 2);
+    chorus_cache_destroy(c);
+}
+
 int main(void) {
     unsetenv("CHORUS_CACHE");
     unsetenv("CHORUS_CACHE_DIR");
@@ -797,6 +899,8 @@ int main(void) {
     /* nothing here may reach the user's cache even by accident */
     setenv("XDG_CACHE_HOME", tmproot, 1);
     RUN(test_key_covers_every_field);
+    RUN(test_store_evict);
+    RUN(test_job_filter_tees_a_miss_and_replays_a_hit);
     RUN(test_parse_size);
     RUN(test_hit_gives_identical_bytes_and_words);
     RUN(test_hit_serves_other_formats);

@@ -2,11 +2,14 @@
  * The kokoro backend through the public API, on the tiny test model (random weights, so the
  * audio is noise-like, but its length, timing and word events are real): audio at 24 kHz in
  * whole 600-sample frames, one word event per word pointing at the word in the input, times
- * monotonic and inside the audio, seeded determinism, voice mixes, clear errors, cancellation.
+ * monotonic and inside the audio, seeded determinism, voice mixes, clear errors, cancellation,
+ * and two generations at once on one engine (one shared model) giving the audio each gives alone.
  */
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "chorus/chorus.h"
@@ -51,6 +54,10 @@ static int on_event(const struct chorus_event *ev, void *ud) {
     if (ev->type == CHORUS_EVENT_WORD && g->nw < 64) g->w[g->nw++] = *ev->word;
     return 0;
 }
+
+/* Run one request on engine e (NULL: a fresh engine from cfg_path). */
+static int speak_on(struct chorus_engine *e, const char *text, const char *voice, const char *seed,
+                    struct got *g, chorus_callback cb, void *ud);
 
 static int speak(const char *text, const char *voice, const char *seed, enum chorus_input_kind in,
                  struct got *g, char *msg, size_t msglen) {
@@ -123,6 +130,96 @@ TEST(seed_gives_identical_audio) {
     free(c.pcm);
 }
 
+static int speak_on(struct chorus_engine *e, const char *text, const char *voice, const char *seed,
+                    struct got *g, chorus_callback cb, void *ud) {
+    struct chorus_request r = chorus_request_default();
+    r.backend = "kokoro";
+    r.voice = voice;
+    r.text = text;
+    r.format = CHORUS_FORMAT_PCM;
+    r.sample_rate = 24000;
+    r.flags = CHORUS_FLAG_NO_CACHE;
+    struct chorus_option opt[1] = {{"seed", seed}};
+    r.options = opt;
+    r.n_options = 1;
+    r.callback = cb ? cb : on_event;
+    r.userdata = cb ? ud : g;
+    struct chorus_stream *s = NULL;
+    int rc = chorus_stream_open(e, &r, &s);
+    if (rc == CHORUS_OK) rc = chorus_stream_run(s);
+    chorus_stream_destroy(s);
+    return rc;
+}
+
+/* Two streams that each, on their first chunk, wait (up to 60 s) for the other's first chunk:
+ * they can only both get there if the engine runs them at the same time. */
+struct meet {
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    int arrived;
+};
+struct side {
+    struct meet *m;
+    struct chorus_engine *e;
+    const char *text, *seed;
+    struct got g;
+    int met, rc;
+};
+static int on_event_meet(const struct chorus_event *ev, void *ud) {
+    struct side *s = ud;
+    if (ev->type == CHORUS_EVENT_CHUNK && ev->chunk->samples && s->g.chunks == 0) {
+        pthread_mutex_lock(&s->m->mu);
+        s->m->arrived++;
+        pthread_cond_broadcast(&s->m->cv);
+        struct timespec dl;
+        clock_gettime(CLOCK_REALTIME, &dl);
+        dl.tv_sec += 60;
+        while (s->m->arrived < 2)
+            if (pthread_cond_timedwait(&s->m->cv, &s->m->mu, &dl) != 0) break;
+        s->met = s->m->arrived >= 2;
+        pthread_mutex_unlock(&s->m->mu);
+    }
+    return on_event(ev, &s->g);
+}
+static void *side_run(void *arg) {
+    struct side *s = arg;
+    s->rc = speak_on(s->e, s->text, "af_test", s->seed, &s->g, on_event_meet, s);
+    return NULL;
+}
+
+TEST(two_generations_at_once_share_the_model) {
+    write_config("tiny.pth");
+    struct chorus_engine_options eo = chorus_engine_options_default();
+    eo.config_path = cfg_path;
+    struct chorus_engine *e;
+    CHECK(chorus_engine_create(&e, &eo) == CHORUS_OK);
+    const char *ta = "The first voice reads a sentence about the weather today.";
+    const char *tb = "A second request asks for something else entirely, at once.";
+    struct got alone_a = {0}, alone_b = {0};
+    CHECK(speak_on(e, ta, "af_test", "11", &alone_a, NULL, NULL) == CHORUS_OK);
+    CHECK(speak_on(e, tb, "af_test", "12", &alone_b, NULL, NULL) == CHORUS_OK);
+    struct meet m = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0};
+    struct side a = {&m, e, ta, "11", {0}, 0, -1}, b = {&m, e, tb, "12", {0}, 0, -1};
+    pthread_t th[2];
+    CHECK(pthread_create(&th[0], NULL, side_run, &a) == 0);
+    CHECK(pthread_create(&th[1], NULL, side_run, &b) == 0);
+    pthread_join(th[0], NULL);
+    pthread_join(th[1], NULL);
+    CHECK_EQ_INT(a.rc, CHORUS_OK);
+    CHECK_EQ_INT(b.rc, CHORUS_OK);
+    CHECK_MSG(a.met && b.met, "the two generations did not run at the same time");
+    /* same seed, same text: the same samples as alone (no state shared between the jobs) */
+    CHECK(a.g.n == alone_a.n && alone_a.n > 0 &&
+          memcmp(a.g.pcm, alone_a.pcm, a.g.n * sizeof(float)) == 0);
+    CHECK(b.g.n == alone_b.n && alone_b.n > 0 &&
+          memcmp(b.g.pcm, alone_b.pcm, b.g.n * sizeof(float)) == 0);
+    free(a.g.pcm);
+    free(b.g.pcm);
+    free(alone_a.pcm);
+    free(alone_b.pcm);
+    chorus_engine_destroy(e);
+}
+
 TEST(voice_mixes) {
     write_config("tiny.pth");
     struct got a = {0}, b = {0};
@@ -164,6 +261,7 @@ TEST(openai_voice_names) {
     eo.config_path = cfg_path;
     struct chorus_engine *e;
     CHECK(chorus_engine_create(&e, &eo) == CHORUS_OK);
+    CHECK_STR(chorus_voice_alias(e, "kokoro", "alloy"), "am_adam"); /* the one table */
     struct chorus_request r = chorus_request_default();
     r.backend = "kokoro";
     r.text = "Hello.";
@@ -259,6 +357,7 @@ int main(void) {
     RUN(errors_are_clear);
     RUN(cancel_stops_after_a_chunk);
     RUN(openai_voice_names);
+    RUN(two_generations_at_once_share_the_model);
     unlink(cfg_path);
     return test_summary();
 }

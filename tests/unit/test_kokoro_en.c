@@ -38,7 +38,7 @@ static void check_table(const struct kokoro_en_lex *lex, const char *const (*tab
 }
 
 TEST(lexicon_words_and_context_forms) {
-    struct kokoro_en_lex lex = {gold, NULL};
+    struct kokoro_en_lex lex = {gold, NULL, NULL};
     static const char *const table[][2] = {
         /* the gold form, not espeak's: want is wˈɑnt in misaki, wˈɔnt in espeak */
         {"I want a cat.", "ˌI wˈɑnt ɐ kˈæt."},
@@ -57,7 +57,7 @@ TEST(lexicon_words_and_context_forms) {
 }
 
 TEST(heteronyms_by_tag_guess) {
-    struct kokoro_en_lex lex = {gold, NULL};
+    struct kokoro_en_lex lex = {gold, NULL, NULL};
     static const char *const table[][2] = {
         {"I will read it.", "ˌI wɪl ɹˈid ɪt."},        /* after a modal: the verb */
         {"I have read it.", "ˌI hæv ɹˈɛd ɪt."},        /* after have: the participle */
@@ -79,7 +79,7 @@ TEST(heteronyms_by_tag_guess) {
 }
 
 TEST(suffixes_capitals_acronyms_compounds) {
-    struct kokoro_en_lex lex = {gold, NULL};
+    struct kokoro_en_lex lex = {gold, NULL, NULL};
     static const char *const table[][2] = {
         /* -s, -'s, -ed, -ing on lexicon stems (misaki's _s, _ed, _ing) */
         {"cats boxes cities John's", "kˈæts bˈɑksᵻz sˈɪTiz ʤˈɑnz"},
@@ -100,8 +100,33 @@ TEST(suffixes_capitals_acronyms_compounds) {
     check_table(&lex, table, sizeof table / sizeof table[0]);
 }
 
+TEST(inline_phonemes_and_stress) {
+    struct kokoro_en_lex lex = {gold, NULL, NULL};
+    static const char *const table[][2] = {
+        /* misaki's [word](/phonemes/): the word's phonemes as given, the next word's context
+         * from them (the before the given vowel is ði) */
+        {"I like [tomato](/təmˈɑtO/).", "ˌI lˈIk təmˈɑtO."},
+        {"The [apple](/ˈæpəl/) and \"[Kokoro](/kˈOkəɹO/)\".", "ði ˈæpəl ænd \"kˈOkəɹO\"."},
+        /* [word](N): misaki's stress values */
+        {"[It](2) [is](-2) [cat](-1)", "ˈɪt ɪz kˌæt"},
+        /* not markup: brackets stay punctuation */
+        {"[cat] (is)", "kˈæt (ɪz)"},
+    };
+    check_table(&lex, table, sizeof table / sizeof table[0]);
+    /* the word token spans the word inside the brackets (word timestamps point at it) */
+    const char *text = "I like [tomato](/təmˈɑtO/) a lot.";
+    struct kokoro_tokens t;
+    char err[256];
+    CHECK(chorus_kokoro_g2p_lex(text, strlen(text), "a", NULL, &lex, &t, err, sizeof err) == 0);
+    int found = 0;
+    for (size_t i = 0; i < t.n; i++)
+        if (t.t[i].is_word && t.t[i].text_len == 6 && !memcmp(text + t.t[i].text_off, "tomato", 6)) found = 1;
+    CHECK(found);
+    chorus_kokoro_tokens_release(&t);
+}
+
 TEST(unknown_words_fall_back_to_espeak) {
-    struct kokoro_en_lex lex = {gold, NULL};
+    struct kokoro_en_lex lex = {gold, NULL, NULL};
     char *s = ps_of(&lex, "The zebra");
     CHECK(s && !strcmp(s, "ðə zˈibɹə"));
     free(s);
@@ -172,6 +197,7 @@ int main(void) {
     RUN(lexicon_words_and_context_forms);
     RUN(heteronyms_by_tag_guess);
     RUN(suffixes_capitals_acronyms_compounds);
+    RUN(inline_phonemes_and_stress);
     RUN(unknown_words_fall_back_to_espeak);
     RUN(loader_rejects_broken_files);
     RUN(lookup_and_tags);

@@ -36,7 +36,25 @@ TEST(level_filter) {
     CHECK_STR(last, "shown");
 }
 
+/* issue 13: credentials in upstream URLs reached /v1/backends reasons and error messages */
+TEST(url_credentials_are_redacted) {
+    char a[256] = "cannot connect to http://alice:pa55w0rd-xyz@10.0.0.2:7851/api (refused)";
+    chorus_redact(a);
+    CHECK(strstr(a, "pa55w0rd") == NULL);
+    CHECK(strstr(a, "alice") == NULL);
+    CHECK(strstr(a, "@10.0.0.2:7851/api (refused)") != NULL);
+    CHECK(strstr(a, "http://") != NULL);
+    char b[256] = "server URL 'ftp://u:p@h' is not an http(s) URL; see https://example.org/a@b";
+    chorus_redact(b);
+    CHECK(strstr(b, "u:p@") == NULL);
+    CHECK(strstr(b, "https://example.org/a@b") != NULL); /* '@' in a path is not userinfo */
+    char c[64] = "no urls here: a@b, ://@x";
+    chorus_redact(c);
+    CHECK_STR(c, "no urls here: a@b, ://@x");
+}
+
 int main(void) {
+    RUN(url_credentials_are_redacted);
     RUN(registered_secret_is_redacted);
     RUN(header_patterns_are_redacted);
     RUN(level_filter);

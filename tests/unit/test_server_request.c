@@ -183,14 +183,22 @@ TEST(model_split) {
 }
 
 TEST(voice_tables) {
+    /* the server maps OpenAI's names through the library's one table per engine (its
+     * descriptor), the same one requests to the library and the CLI go through */
+    struct chorus_engine_options o = chorus_engine_options_default();
+    o.no_config = 1;
+    struct chorus_engine *eng = NULL;
+    CHECK_EQ_INT(chorus_engine_create(&eng, &o), CHORUS_OK);
     for (size_t i = 0; srv_openai_voices[i]; i++) {
         CHECK(srv_voice_is_openai(srv_openai_voices[i]));
-        CHECK_MSG(srv_voice_builtin("espeak", srv_openai_voices[i]) != NULL, "espeak lacks %s", srv_openai_voices[i]);
+        CHECK_MSG(chorus_voice_alias(eng, "espeak", srv_openai_voices[i]) != NULL,
+                  "espeak lacks %s", srv_openai_voices[i]);
     }
-    CHECK_STR(srv_voice_builtin("espeak", "ALLOY"), "en-us");
-    /* Kokoro's OpenAI names are the library's own (test_kokoro_backend: openai_voice_names) */
-    CHECK(srv_voice_builtin("kokoro", "alloy") == NULL);
-    CHECK(srv_voice_builtin("openai", "alloy") == NULL);  /* the real thing knows its voices */
+    CHECK_STR(chorus_voice_alias(eng, "espeak", "ALLOY"), "en-us");
+    CHECK(chorus_voice_alias(eng, "espeak", "en-us") == NULL); /* a voice, not an alias */
+    CHECK(chorus_voice_alias(eng, "openai", "alloy") == NULL); /* the real thing knows its voices */
+    CHECK(chorus_voice_alias(eng, "no-such-backend", "alloy") == NULL);
+    chorus_engine_destroy(eng);
     CHECK(!srv_voice_is_openai("en-us"));
     CHECK_STR(srv_lang_from_code("a"), "en-us");
     CHECK_STR(srv_lang_from_code("z"), "zh");
@@ -324,7 +332,19 @@ TEST(path_normalize) {
     CHECK_EQ_INT(srv_path_normalize("v1/audio", small, sizeof small), -1);
 }
 
+/* issue 13: a decoded %0a forged access-log lines, %1b sent terminal escapes */
+TEST(log_escape) {
+    char out[64];
+    srv_log_escape("/x\nFORGED \x1b[31m\"\\\xc2\x9b", out, sizeof out);
+    CHECK_STR(out, "/x\\x0aFORGED \\x1b[31m\\x22\\x5c\\xc2\\x9b");
+    srv_log_escape("\n\n\n\n", out, 10); /* never a partial escape */
+    CHECK_STR(out, "\\x0a\\x0a");
+    srv_log_escape(NULL, out, sizeof out);
+    CHECK_STR(out, "");
+}
+
 int main(void) {
+    RUN(log_escape);
     RUN(full_openai_request);
     RUN(defaults_when_absent);
     RUN(kokoro_extras);

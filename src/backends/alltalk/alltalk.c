@@ -14,7 +14,7 @@
  * none is configured, and /api/tts-generate gets no voice field when there is none); the OpenAI
  * names (alloy...) map to XTTS sample files only when XTTS is loaded. Whatever audio comes back
  * (float32 WAV from XTTS, a transcoded mp3/opus/flac, a streaming WAV whose header says 0
- * bytes, served as text/plain) is recognised by its bytes and decoded (net/remote.h); a WAV is
+ * bytes, served as text/plain) is recognised by its bytes and decoded (remote/remote.h); a WAV is
  * never passed through as is. Checked against erew123/alltalk_tts alltalkbeta @7a59e9c
  * (docs/backends/alltalk.md). The server URL comes from
  * ALLTALK_TTS_URL, the instance's section ([alltalk_narrator] url), [alltalk] url, the prior
@@ -39,7 +39,7 @@
 #include "core/config.h"
 #include "core/log.h"
 #include "net/net.h"
-#include "net/remote.h"
+#include "remote/remote.h"
 
 #define AT_DEFAULT_URL "http://127.0.0.1:7851"
 
@@ -631,4 +631,5 @@ const struct chorus_backend_desc chorus_backend_alltalk = {
     .options = at_options,
     .priv_size = sizeof(struct at_priv),
     .ops = &at_ops,
+    .prices = (const struct chorus_price[]){{.model = NULL, .basis = "local server: free"}},
 };

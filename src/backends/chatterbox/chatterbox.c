@@ -18,6 +18,7 @@
  * uploaded under "chorus-NAME-<sha8>" the first time; anything else is a server voice
  * (devnen: a predefined voice file; travisvn: a library voice or alias).
  */
+#include <errno.h>
 #include <math.h>
 #include <pthread.h>
 #include <stdarg.h>
@@ -38,7 +39,7 @@
 #include "core/util.h"
 #include "core/voicelib.h"
 #include "net/net.h"
-#include "net/remote.h"
+#include "remote/remote.h"
 
 enum { API_DEVNEN = 0, API_TRAVISVN = 1 };
 
@@ -509,21 +510,9 @@ static void remember_uploaded(struct cb_priv *p, const char *name) {
     pthread_mutex_unlock(&p->mu);
 }
 
-static int read_file(const char *path, struct chorus_buf *b) {
-    FILE *f = fopen(path, "rb");
-    if (!f) return CHORUS_E_IO;
-    char tmp[65536];
-    size_t k;
-    int rc = CHORUS_OK;
-    while ((k = fread(tmp, 1, sizeof tmp, f)) > 0)
-        if (chorus_buf_append(b, tmp, k)) {
-            rc = CHORUS_E_NOMEM;
-            break;
-        }
-    if (ferror(f)) rc = CHORUS_E_IO;
-    fclose(f);
-    return rc;
-}
+/* A reference clip is at most a minute of audio (CHORUS_VOICELIB_MAX_S); this bounds what a
+ * damaged or replaced library file can make us hold. */
+#define CB_CLIP_MAX ((size_t)64 << 20)
 
 /* multipart/form-data: text fields, then one file field. */
 static int multipart(struct chorus_buf *out, char *ctype, size_t ctcap, const char *const *fields,
@@ -577,11 +566,11 @@ static int ensure_uploaded(struct chorus_backend *b, const struct chorus_job *jo
                                "again with a clip of at most %d s, or raise that setting",
                                v->name, v->duration, CB_DEVNEN_MAX_REF_S, CB_DEVNEN_MAX_REF_S);
     struct chorus_buf clip = {0}, form = {0};
-    if ((rc = read_file(v->path, &clip)) != CHORUS_OK) {
-        chorus_buf_release(&clip);
-        return chorus_job_fail(job, rc, "chatterbox: cannot read the reference clip %s of "
-                               "voice '%s'; add the voice again", v->path, v->name);
-    }
+    if (chorus_read_file(v->path, CB_CLIP_MAX, &clip.p, &clip.len) < 0)
+        return chorus_job_fail(job, errno == ENOMEM ? CHORUS_E_NOMEM : CHORUS_E_IO,
+                               "chatterbox: cannot read the reference clip %s of voice '%s' (%s); "
+                               "add the voice again", v->path, v->name, strerror(errno));
+    clip.cap = clip.len + 1;
     char ctype[128];
     char lang[16];
     job_language(b, job, lang, sizeof lang);
@@ -1202,6 +1191,7 @@ const struct chorus_backend_desc chorus_backend_chatterbox = {
     .options = cb_options,
     .priv_size = sizeof(struct cb_priv),
     .ops = &cb_ops,
+    .legacy_prefixes = (const char *const[]){"local_chatterbox_", NULL},
     .loudness_db = -20, /* the prior implementation normalized Chatterbox to -20 dB */
     .crossfade_ms = 50,
 };

@@ -40,7 +40,7 @@
 #include "core/config.h"
 #include "core/log.h"
 #include "net/net.h"
-#include "net/remote.h"
+#include "remote/remote.h"
 #include "text/text.h"
 
 #define EL_DEFAULT_BASE "https://api.elevenlabs.io"
@@ -838,9 +838,9 @@ static int el_request(struct chorus_backend *b, const struct chorus_job *job,
         else
             *time_base += c.al.last_end; /* encoded audio: the alignment's end */
         if (r.character_cost[0]) {
-            struct chorus_cost est;
-            if (chorus_cost_estimate(chorus_backend_config(b), "elevenlabs", model, text, len,
-                                     &est) == CHORUS_OK)
+            struct chorus_estimate est;
+            if (chorus_price_estimate(b->desc, chorus_backend_config(b), model, text, len,
+                                      &est) == CHORUS_OK)
                 CHORUS_LOGI("elevenlabs: %s credits charged (estimated %.0f)", r.character_cost,
                             est.credits);
         }
@@ -967,7 +967,23 @@ static int el_synthesize(struct chorus_backend *b, const struct chorus_job *job,
     return rc;
 }
 
+static const char *el_default_model(struct chorus_backend *b) {
+    return ((struct el_priv *)b->priv)->model;
+}
+
+/* ElevenLabs' published prices (../shared/specs/providers.md §2.7), as of 2026: 1 credit per
+ * character, flash and turbo models 0.5; USD per credit from the Creator plan ($22 / 100k). */
+static const struct chorus_price el_prices[] = {
+    {.model = "eleven_flash", .credits_per_char = 0.5, .usd_per_credit = 0.00022,
+     .basis = "0.5 credit / character, $22 / 100k credits"},
+    {.model = "eleven_turbo", .credits_per_char = 0.5, .usd_per_credit = 0.00022,
+     .basis = "0.5 credit / character, $22 / 100k credits"},
+    {.model = NULL, .credits_per_char = 1.0, .usd_per_credit = 0.00022,
+     .basis = "1 credit / character, $22 / 100k credits"},
+};
+
 static const struct chorus_backend_ops el_ops = {
+    .default_model = el_default_model,
     .open = el_open,
     .probe = el_probe,
     .synthesize = el_synthesize,
@@ -989,4 +1005,5 @@ const struct chorus_backend_desc chorus_backend_elevenlabs = {
     .options = el_options,
     .priv_size = sizeof(struct el_priv),
     .ops = &el_ops,
+    .prices = el_prices,
 };

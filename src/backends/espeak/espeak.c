@@ -13,6 +13,7 @@
 #include <strings.h>
 #include <stdio.h>
 
+#include "backends/espeak/espeak_names.h"
 #include "backends/espeak/espeak_shared.h"
 #include "backends/espeak/words.h"
 #include "core/backend.h"
@@ -94,6 +95,7 @@ static int espeak_open(struct chorus_backend *b, const struct chorus_config *cfg
     if (r < 0) return r;
     chorus_espeak_lock();
     espeak_SetSynthCallback(synth_cb);
+    chorus_espeak_refuse_uris(); /* SSML <audio src> would read files; speak its text */
     chorus_espeak_unlock();
     p->rate = r;
     return CHORUS_OK;
@@ -139,12 +141,14 @@ static int espeak_synthesize(struct chorus_backend *b, const struct chorus_job *
     c.char_to_byte[c.n_chars] = job->len;
     chorus_ew_init(&c.words, job->text, job->len, job->input == CHORUS_INPUT_TEXT, c.rate);
 
-    char voice[256];
     const char *variant = chorus_job_option(job, "variant");
-    if (variant && !strchr(job->voice, '+'))
-        chorus_fmt(voice, sizeof voice, "%s+%s", job->voice, variant);
-    else
-        chorus_fmt(voice, sizeof voice, "%s", job->voice);
+    /* libespeak-ng reads text up to a NUL: one inside would silently drop the rest */
+    if (memchr(job->text, 0, job->len)) {
+        free(c.char_to_byte);
+        return chorus_job_fail(job, CHORUS_E_INVALID,
+                               "the text holds a NUL byte at offset %zu; remove it",
+                               (size_t)((const char *)memchr(job->text, 0, job->len) - job->text));
+    }
 
     /* phoneme input is espeak's [[...]] notation */
     char *text = NULL;
@@ -169,10 +173,17 @@ static int espeak_synthesize(struct chorus_backend *b, const struct chorus_job *
     if (job->input == CHORUS_INPUT_SSML) flags |= espeakSSML;
 
     chorus_espeak_lock();
-    int rc = CHORUS_OK;
-    if (espeak_SetVoiceByName(voice) != EE_OK) {
+    char voice[96], why[512];
+    int rc = chorus_espeak_voice_check(job->voice, variant, voice, sizeof voice, why, sizeof why);
+    if (rc == CHORUS_OK && job->input == CHORUS_INPUT_SSML)
+        rc = chorus_espeak_ssml_check(speak, strlen(speak), why, sizeof why);
+    if (rc != CHORUS_OK) {
+        rc = chorus_job_fail(job, rc, "%s", why);
+    } else if (espeak_SetVoiceByName(voice) != EE_OK) {
         espeak_VOICE want = {0};
-        want.languages = job->voice;
+        char base[CHORUS_ESPEAK_MAX_BASE + 1];
+        chorus_fmt(base, sizeof base, "%.*s", (int)strcspn(voice, "+"), voice);
+        want.languages = base;
         if (espeak_SetVoiceByProperties(&want) != EE_OK)
             rc = chorus_job_fail(job, CHORUS_E_UNKNOWN_VOICE, "espeak-ng cannot load voice '%s'", voice);
     }
@@ -202,6 +213,9 @@ static int espeak_synthesize(struct chorus_backend *b, const struct chorus_job *
 static int espeak_phonemize(struct chorus_backend *b, const char *voice, const char *language,
                             const char *text, size_t len, char **out) {
     (void)language;
+    if (memchr(text, 0, len))
+        return chorus_backend_fail(b, CHORUS_E_INVALID, "the text holds a NUL byte at offset %zu; remove it",
+                                   (size_t)((const char *)memchr(text, 0, len) - text));
     char *copy = chorus_strndup(text, len);
     struct chorus_buf acc = {0};
     if (!copy || chorus_buf_append(&acc, "", 0) < 0) {
@@ -209,12 +223,16 @@ static int espeak_phonemize(struct chorus_backend *b, const char *voice, const c
         chorus_buf_release(&acc);
         return chorus_backend_fail(b, CHORUS_E_NOMEM, "out of memory");
     }
-    int rc = CHORUS_OK;
+    char spec[96];
     chorus_espeak_lock();
-    if (espeak_SetVoiceByName(voice) != EE_OK)
+    char why[512];
+    int rc = chorus_espeak_voice_check(voice, NULL, spec, sizeof spec, why, sizeof why);
+    if (rc != CHORUS_OK)
+        rc = chorus_backend_fail(b, rc, "%s", why);
+    else if (espeak_SetVoiceByName(spec) != EE_OK)
         rc = chorus_backend_fail(b, CHORUS_E_UNKNOWN_VOICE,
                                  "espeak-ng cannot load voice '%s'; run 'chorus voices -b espeak'",
-                                 voice);
+                                 spec);
     const void *pos = copy;
     while (rc == CHORUS_OK && pos) {
         const char *ph = espeak_TextToPhonemes(&pos, espeakCHARS_UTF8, 0);
@@ -239,6 +257,14 @@ static const struct chorus_pause_point espeak_pauses[] = {
     {0.25f, 896, 530}, {0.5f, 851, 505}, {0.75f, 483, 298}, {1.0f, 308, 199}, {1.25f, 210, 139},
     {1.5f, 139, 97},   {2.0f, 51, 40},   {2.5f, 33, 23},    {3.0f, 52, 41},   {4.0f, 52, 41},
     {0, 0, 0}};
+/* espeak-ng stand-ins for OpenAI's voices: a language plus a variant of the matching gender. */
+/* One table for every entry point (library, CLI, server): the core applies it, and
+ * [espeak.voices] overrides it. */
+static const char *const espeak_voice_aliases[][2] = {
+    {"alloy", "en-us"},      {"ash", "en-us+m3"},   {"ballad", "en-gb+m2"}, {"coral", "en-us+f3"},
+    {"echo", "en-us+m2"},    {"fable", "en-gb-x-rp"}, {"onyx", "en-us+m1"}, {"nova", "en-us+f2"},
+    {"sage", "en-us+f4"},    {"shimmer", "en-us+f5"}, {"verse", "en-gb+m3"}, {"marin", "en-us+f1"},
+    {"cedar", "en-us+m4"},   {NULL, NULL}};
 
 const struct chorus_backend_desc chorus_backend_espeak = {
     .name = "espeak",
@@ -264,4 +290,5 @@ const struct chorus_backend_desc chorus_backend_espeak = {
         .list_voices = espeak_list_voices,
         .phonemize = espeak_phonemize,
     },
+    .voice_aliases = espeak_voice_aliases,
 };

@@ -6,7 +6,9 @@
  * .pt/.bin packs or voices-v1.0.bin). Looked up in this order: $KOKORO_MODEL_PATH /
  * $KOKORO_VOICES_PATH, [kokoro] model_path / config_path / voices_path, then
  * $XDG_DATA_HOME/chorus/models/kokoro/ (~/.local/share/... when unset). The model loads on the
- * first job (once, shared by all threads; its weights stay memory-mapped).
+ * first job (once, shared by all threads; its weights stay memory-mapped). Jobs run at the same
+ * time on that one copy: the model is read-only after load and each forward pass allocates
+ * its own activations.
  *
  * A job is phonemized (or taken as phonemes), cut into chunks of at most 510 phonemes at
  * punctuation, and each chunk's audio goes to the sink as soon as it is computed, with word
@@ -21,6 +23,7 @@
 #include <strings.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "backends/kokoro/kokoro_en.h"
 #include "backends/kokoro/kokoro_g2p.h"
@@ -51,9 +54,12 @@ struct kokoro_priv {
     pthread_mutex_t lexlock;
     int lexlock_init;
     atomic_int lex_tried[2];
-    struct kokoro_lexicon *gold[2], *silver[2];
+    struct kokoro_lexicon *gold[2], *silver[2], *user;
+    char userfile[1024];
     struct kokoro_en_lex lex[2];
 };
+
+extern const struct chorus_backend_desc chorus_backend_kokoro;
 
 static const struct chorus_option_desc kokoro_options[] = {
     {"lang_code", "string", NULL, 1, 0, NULL,
@@ -123,6 +129,9 @@ static int kokoro_open(struct chorus_backend *b, const struct chorus_config *cfg
     const char *ld = chorus_config_find(cfg, "KOKORO_LEXICON_DIR", lplaces);
     if (ld) snprintf(p->lexdir, sizeof p->lexdir, "%s", ld);
     else snprintf(p->lexdir, sizeof p->lexdir, "%.1000s/misaki", dd);
+    static const char *const uplaces[] = {"pronunciations", "kokoro", NULL};
+    const char *uf = chorus_config_find(cfg, NULL, uplaces);
+    if (uf) snprintf(p->userfile, sizeof p->userfile, "%s", uf);
     if (pthread_mutex_init(&p->lexlock, NULL) != 0) return CHORUS_E_NOMEM;
     p->lexlock_init = 1;
     snprintf(p->looked, sizeof p->looked,
@@ -143,6 +152,8 @@ static void kokoro_close(struct chorus_backend *b) {
         chorus_kokoro_lexicon_free(p->silver[i]);
         p->gold[i] = p->silver[i] = NULL;
     }
+    chorus_kokoro_lexicon_free(p->user);
+    p->user = NULL;
     p->m = NULL;
 }
 
@@ -166,12 +177,49 @@ static int kokoro_probe(struct chorus_backend *b, struct chorus_probe *why) {
     return 1;
 }
 
+/* Where the packed weights live (see nn/packfile.h): beside the model as MODEL.chorus-pack,
+ * or, when that directory is read-only, in $XDG_CACHE_HOME/chorus/kokoro (~/.cache/...) under
+ * a name made from the model's path. Models under 16 MiB (tests' tiny ones) pack in
+ * milliseconds and get none; CHORUS_KOKORO_PACK=0 turns it off. Empty result: none. */
+#define KOKORO_PACK_MIN_BYTES (16u << 20)
+static void pack_path(const char *model, char *out, size_t n) {
+    out[0] = 0;
+    struct stat st;
+    const char *off = getenv("CHORUS_KOKORO_PACK");
+    if ((off && !strcmp(off, "0")) || stat(model, &st) != 0 || !S_ISREG(st.st_mode) ||
+        (uint64_t)st.st_size < KOKORO_PACK_MIN_BYTES)
+        return;
+    char dir[1024];
+    dir_of(model, dir, sizeof dir);
+    if (access(dir, W_OK) == 0) {
+        snprintf(out, n, "%s.chorus-pack", model);
+        return;
+    }
+    char base[1024];
+    const char *x = getenv("XDG_CACHE_HOME"), *h = getenv("HOME");
+    if (x && x[0] == '/') snprintf(base, sizeof base, "%s/chorus", x);
+    else if (h && *h) snprintf(base, sizeof base, "%s/.cache/chorus", h);
+    else return;
+    char kdir[1100];
+    snprintf(kdir, sizeof kdir, "%s/kokoro", base);
+    if ((mkdir(base, 0755) != 0 && errno != EEXIST) || (mkdir(kdir, 0755) != 0 && errno != EEXIST))
+        return;
+    uint64_t hsh = 0xcbf29ce484222325ULL;
+    for (const char *c = model; *c; c++) hsh = (hsh ^ (unsigned char)*c) * 0x100000001b3ULL;
+    const char *slash = strrchr(model, '/');
+    snprintf(out, n, "%s/%.200s-%016llx.chorus-pack", kdir, slash ? slash + 1 : model,
+             (unsigned long long)hsh);
+}
+
 /* Load model and voices once. */
 static int ensure_loaded(struct kokoro_priv *p) {
     if (atomic_load_explicit(&p->loaded, memory_order_acquire)) return p->load_status;
     pthread_mutex_lock(&p->lock);
     if (!atomic_load_explicit(&p->loaded, memory_order_relaxed)) {
-        p->load_status = chorus_kokoro_model_load(&p->m, p->config, p->model, p->load_err, sizeof p->load_err);
+        char pk[2048];
+        pack_path(p->model, pk, sizeof pk);
+        p->load_status = chorus_kokoro_model_load_packed(&p->m, p->config, p->model, pk, NULL,
+                                                         p->load_err, sizeof p->load_err);
         if (!p->load_status)
             p->load_status = chorus_kokoro_voices_open(&p->v, p->voices, p->load_err, sizeof p->load_err);
         atomic_store_explicit(&p->loaded, 1, memory_order_release);
@@ -210,7 +258,14 @@ static const struct kokoro_en_lex *english_lex(struct kokoro_priv *p, const char
             chorus_kokoro_lexicon_free(p->silver[gb]);
             p->gold[gb] = p->silver[gb] = NULL;
         }
-        p->lex[gb] = (struct kokoro_en_lex){p->gold[gb], p->silver[gb]};
+        /* the user's pronunciations ([pronunciations] kokoro = FILE, misaki's JSON format) */
+        if (p->userfile[0] && !p->user && !atomic_load_explicit(&p->lex_tried[!gb], memory_order_relaxed)) {
+            rc = chorus_kokoro_lexicon_load(&p->user, p->userfile, err, sizeof err);
+            if (rc)
+                CHORUS_LOGW("kokoro: cannot use the pronunciations in [pronunciations] kokoro: %s; "
+                            "it is a JSON object of word -> Kokoro phonemes", err);
+        }
+        p->lex[gb] = (struct kokoro_en_lex){p->gold[gb], p->silver[gb], p->user};
         atomic_store_explicit(&p->lex_tried[gb], 1, memory_order_release);
     }
     pthread_mutex_unlock(&p->lexlock);
@@ -411,7 +466,9 @@ const struct chorus_backend_desc chorus_backend_kokoro = {
     .max_input_chars = 1000,
     .first_chunk_chars = 64, /* ~one clause: first audio in about half a second on 2 cores */
     .sample_rate = KOKORO_RATE,
-    .max_concurrent = 1,
+    /* no limit of its own: jobs share the one read-only model and allocate their own scratch,
+     * so the engine's [chorus] max_concurrent applies ([kokoro] max_concurrent caps it) */
+    .max_concurrent = 0,
     .default_voice = "af_heart",
     .options = kokoro_options,
     .priv_size = sizeof(struct kokoro_priv),
@@ -424,4 +481,5 @@ const struct chorus_backend_desc chorus_backend_kokoro = {
         .export_voice = kokoro_export_voice,
         .close = kokoro_close,
     },
+    .legacy_prefixes = (const char *const[]){"local_kokoro_", NULL},
 };

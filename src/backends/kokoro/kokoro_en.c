@@ -249,7 +249,7 @@ struct ctx {
 
 struct en {
     int british;
-    const struct kokoro_lexicon *gold, *silver;
+    const struct kokoro_lexicon *gold, *silver, *user;
     kokoro_en_fallback_fn fb;
     void *ud;
 };
@@ -271,7 +271,13 @@ static const char *lex_get(const struct kokoro_lexicon *l, const char *w, size_t
     return r;
 }
 
-static int in_gold(const struct en *e, const char *w, size_t n) { return lex_get(e->gold, w, n) != NULL; }
+/* The user's pronunciations come before misaki's gold lexicon. */
+static const char *gold_get(const struct en *e, const char *w, size_t n) {
+    const char *r = lex_get(e->user, w, n);
+    return r ? r : lex_get(e->gold, w, n);
+}
+
+static int in_gold(const struct en *e, const char *w, size_t n) { return gold_get(e, w, n) != NULL; }
 
 static const char *symbol_name(const char *w, size_t n) {
     if (n != 1) return NULL;
@@ -294,13 +300,13 @@ static const char *parent_tag(const char *tag) {
 }
 
 static int is_known(const struct en *e, const char *w, size_t n) {
-    if (lex_get(e->gold, w, n) || lex_get(e->silver, w, n) || symbol_name(w, n)) return 1;
+    if (gold_get(e, w, n) || lex_get(e->silver, w, n) || symbol_name(w, n)) return 1;
     if (!all_alpha(w, n)) return 0;
     if (n == 1) return 1;
     if (no_lower(w, n) && n < 128) {
         char b[128];
         lower_into(b, w, n);
-        if (lex_get(e->gold, b, n)) return 1;
+        if (gold_get(e, b, n)) return 1;
     }
     return no_lower(w + 1, n - 1);
 }
@@ -314,7 +320,7 @@ static char *get_nnp(const struct en *e, const char *w, size_t n) {
     for (size_t i = 0; i < n; i++) {
         if (!is_alpha(w[i])) continue;
         char up[2] = {is_lower(w[i]) ? (char)(w[i] - 32) : w[i], 0};
-        const char *raw = lex_get(e->gold, up, 1);
+        const char *raw = gold_get(e, up, 1);
         size_t pl = 0;
         const char *p = raw ? chorus_kokoro_lexicon_pick(raw, NULL, &pl) : NULL;
         char *fbp = NULL;
@@ -358,7 +364,7 @@ static char *lookup(const struct en *e, const char *w, size_t n, const char *tag
         lower_into(word, w, n);
         is_nnp = tag && !strcmp(tag, "NNP");
     }
-    const char *raw = lex_get(e->gold, word, n);
+    const char *raw = gold_get(e, word, n);
     if (!raw && is_nnp != 1) raw = lex_get(e->silver, word, n);
     const char *ps = NULL;
     size_t pl = 0;
@@ -388,7 +394,7 @@ static char *lookup_s(const struct en *e, const char *w, const char *tag, int st
 
 /* The value of a builtin word when there is no lexicon (misaki's gold forms). */
 static char *gold_or(const struct en *e, const char *w, const char *tag, const char *us, const char *gb) {
-    const char *raw = lex_get(e->gold, w, strlen(w));
+    const char *raw = gold_get(e, w, strlen(w));
     size_t pl;
     const char *p = chorus_kokoro_lexicon_pick(raw, tag, &pl);
     return p ? strndup(p, pl) : strdup(e->british ? gb : us);
@@ -546,9 +552,9 @@ static char *get_word(const struct en *e, const char *w0, size_t n, const char *
     int alpha = n > 1;
     for (size_t i = 0; i < n; i++)
         if (word[i] != '\'' && !is_alpha(word[i])) alpha = 0;
-    if (alpha && strcmp(word, wl) && (!tag || strcmp(tag, "NNP") || n > 7) && !lex_get(e->gold, word, n) &&
+    if (alpha && strcmp(word, wl) && (!tag || strcmp(tag, "NNP") || n > 7) && !gold_get(e, word, n) &&
         !lex_get(e->silver, word, n) && (no_lower(word, n) || no_upper(word + 1, n - 1))) {
-        int known = lex_get(e->gold, wl, n) || lex_get(e->silver, wl, n);
+        int known = gold_get(e, wl, n) || lex_get(e->silver, wl, n);
         for (int k = 0; !known && k < 3; k++) {
             char *t = k == 0 ? stem_s(e, wl, n, tag, stress, c) : k == 1 ? stem_ed(e, wl, n, tag, stress, c)
                                                                           : stem_ing(e, wl, n, tag, stress, c);
@@ -661,7 +667,7 @@ static const char *guess_tag(const struct en *e, const struct kokoro_en_tok *t, 
         }
         return shout ? NULL : "NNP";
     }
-    const char *raw = lex_get(e->gold, lw, len);
+    const char *raw = gold_get(e, lw, len);
     if (!chorus_kokoro_lexicon_tagged(raw)) return NULL;
     if (listed(modals, prev, strlen(prev))) return "VB";
     if (listed(perfect, prev, strlen(prev))) return "VBN";
@@ -881,11 +887,11 @@ static void final_map(char *ps) {
 
 int chorus_kokoro_en_g2p(struct kokoro_en_tok *t, size_t n, int british,
                          const struct kokoro_en_lex *lex, kokoro_en_fallback_fn fb, void *ud) {
-    struct en e = {british, lex ? lex->gold : NULL, lex ? lex->silver : NULL, fb, ud};
+    struct en e = {british, lex ? lex->gold : NULL, lex ? lex->silver : NULL, lex ? lex->user : NULL, fb, ud};
     struct ctx c = {FV_NONE, 0};
     for (size_t i = n; i-- > 0;) {
         struct kokoro_en_tok *k = &t[i];
-        if (!k->is_word) {
+        if (!k->is_word || k->given) {
             token_context(&c, k->ps, k->text, k->len, NULL);
             continue;
         }
@@ -919,6 +925,11 @@ int chorus_kokoro_en_g2p(struct kokoro_en_tok *t, size_t n, int british,
         } else {
             ps = whole_word(&e, w, wl, tag, &c);
             if (ps) token_context(&c, ps, w, wl, tag);
+        }
+        if (ps && k->stress2 != NONE) {
+            char *r = chorus_kokoro_en_apply_stress(ps, k->stress2);
+            free(ps);
+            ps = r;
         }
         if (ps) final_map(ps);
         k->ps = ps;

@@ -21,9 +21,9 @@
 
 struct kokoro_lexicon;
 
-/** One dialect's lexicons; either may be NULL. */
+/** One dialect's lexicons, any may be NULL; user (the [pronunciations] kokoro file) comes first. */
 struct kokoro_en_lex {
-    const struct kokoro_lexicon *gold, *silver;
+    const struct kokoro_lexicon *gold, *silver, *user;
 };
 
 /** A token of running text: a word, or punctuation whose ps the caller has set. */
@@ -33,6 +33,8 @@ struct kokoro_en_tok {
     int is_word;
     int space_after; /**< whitespace follows */
     char *ps;        /**< malloc'd phonemes (words: filled in; NULL: nothing speakable) */
+    int given;       /**< a word whose ps the caller set ([word](/phonemes/)): kept as is */
+    int stress2;     /**< [word](N): misaki's stress for the word, twice over, or KOKORO_EN_NO_STRESS */
 };
 
 /** Phonemes of one word (NUL-terminated) by espeak-ng and misaki's rewrites; malloc'd or NULL. */

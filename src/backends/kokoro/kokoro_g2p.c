@@ -488,10 +488,51 @@ static int en_add(struct en_list *l, const char *text, size_t s, size_t e, int w
         l->cap = nc;
     }
     struct kokoro_en_tok *k = &l->t[l->n];
-    *k = (struct kokoro_en_tok){text + s, e - s, word, 0, NULL};
+    *k = (struct kokoro_en_tok){text + s, e - s, word, 0, NULL, 0, KOKORO_EN_NO_STRESS};
     if (!word && !(k->ps = strndup(text + s, e - s))) return -1;
     l->n++;
     return 0;
+}
+
+/* misaki's inline markup at text[i]: [word](/phonemes/) gives the word's phonemes, [word](N)
+ * its stress (N = -2, -1, -0.5, 0, 0.5, 1, 2). Returns the byte after it, or 0 when there is no
+ * such markup here; *ws..*we is the word, *fs..*fe what is in the parentheses. */
+static size_t en_link(const char *text, size_t len, size_t i, size_t *ws, size_t *we, size_t *fs,
+                      size_t *fe) {
+    if (i >= len || text[i] != '[') return 0;
+    const char *rb = memchr(text + i + 1, ']', len - i - 1);
+    if (!rb || rb == text + i + 1 || (size_t)(rb - text) + 1 >= len || rb[1] != '(') return 0;
+    const char *rp = memchr(rb + 2, ')', len - (size_t)(rb + 2 - text));
+    if (!rp || memchr(text + i + 1, '[', (size_t)(rb - text) - i - 1)) return 0;
+    *ws = i + 1;
+    *we = (size_t)(rb - text);
+    *fs = (size_t)(rb - text) + 2;
+    *fe = (size_t)(rp - text);
+    return *fe + 1;
+}
+
+/* The stress of a link's feature, twice over, or KOKORO_EN_NO_STRESS. */
+static int link_stress(const char *f, size_t n) {
+    static const char *const v[] = {"-2", "-1", "-0.5", "0", "0.5", "+0.5", "1", "+1", "2", "+2"};
+    static const int s2[] = {-4, -2, -1, 0, 1, 1, 2, 2, 4, 4};
+    for (size_t k = 0; k < sizeof v / sizeof v[0]; k++)
+        if (strlen(v[k]) == n && !memcmp(f, v[k], n)) return s2[k];
+    return KOKORO_EN_NO_STRESS;
+}
+
+/* Add the markup at text[i] (see en_link) as one word token; returns its end or 0. */
+static size_t en_add_link(const char *text, size_t len, size_t i, struct en_list *l, int *oom) {
+    size_t ws, we, fs, fe, end = en_link(text, len, i, &ws, &we, &fs, &fe);
+    if (!end) return 0;
+    if (en_add(l, text, ws, we, 1)) return *oom = 1, 0;
+    struct kokoro_en_tok *k = &l->t[l->n - 1];
+    if (fe - fs >= 2 && text[fs] == '/' && text[fe - 1] == '/') {
+        if (!(k->ps = strndup(text + fs + 1, fe - fs - 2))) return *oom = 1, 0;
+        k->given = 1;
+    } else {
+        k->stress2 = link_stress(text + fs, fe - fs);
+    }
+    return end;
 }
 
 static int en_spans(const char *text, size_t len, struct en_list *l) {
@@ -501,6 +542,30 @@ static int en_spans(const char *text, size_t len, struct en_list *l) {
         int cl = u8_dec((const unsigned char *)text + i, len - i, &c);
         if (is_space(c)) {
             i += (size_t)cl;
+            continue;
+        }
+        /* [word](/phonemes/), after any opening punctuation */
+        size_t p = i, x;
+        while (p < len && (text[p] == '"' || text[p] == '(')) p++;
+        if (en_link(text, len, p, &x, &x, &x, &x)) {
+            size_t first = l->n;
+            int oom = 0;
+            if (p > i && en_add(l, text, i, p, 0)) return -1;
+            size_t end = en_add_link(text, len, p, l, &oom), e = end;
+            if (oom) return -1;
+            /* what follows up to white space: punctuation, or more of the word ('s) */
+            while (e < len) {
+                cl = u8_dec((const unsigned char *)text + e, len - e, &c);
+                if (is_space(c)) break;
+                e += (size_t)cl;
+            }
+            size_t cs, ce;
+            split_run(text, end, e, &cs, &ce);
+            if (cs > end && en_add(l, text, end, cs, 0)) return -1;
+            if (ce > cs && en_add(l, text, cs, ce, 1)) return -1;
+            if (e > ce && en_add(l, text, ce, e, 0)) return -1;
+            if (l->n > first && e < len) l->t[l->n - 1].space_after = 1;
+            i = e;
             continue;
         }
         size_t s = i;
@@ -523,11 +588,13 @@ static int en_spans(const char *text, size_t len, struct en_list *l) {
 
 static char *en_fallback(void *ud, const char *word) { return espeak_en(word, *(int *)ud); }
 
-static int g2p_english(const char *text, size_t len, int british, const struct kokoro_en_lex *lex,
-                       const struct kokoro_config *cfg, struct kokoro_tokens *out) {
+int chorus_kokoro_g2p_english(const char *text, size_t len, int british,
+                              const struct kokoro_config *cfg, const struct kokoro_en_lex *lex,
+                              kokoro_en_fallback_fn fb, void *ud, struct kokoro_tokens *out) {
     struct en_list l = {0};
+    memset(out, 0, sizeof *out);
     int rc = en_spans(text, len, &l);
-    if (!rc) rc = chorus_kokoro_en_g2p(l.t, l.n, british, lex, en_fallback, &british);
+    if (!rc) rc = chorus_kokoro_en_g2p(l.t, l.n, british, lex, fb, ud);
     for (size_t i = 0; !rc && i < l.n; i++) {
         const struct kokoro_en_tok *e = &l.t[i];
         struct kokoro_token *k = add_tok(out, (size_t)(e->text - text), e->len, e->is_word);
@@ -537,6 +604,7 @@ static int g2p_english(const char *text, size_t len, int british, const struct k
     }
     for (size_t i = 0; i < l.n; i++) free(l.t[i].ps);
     free(l.t);
+    if (rc) chorus_kokoro_tokens_release(out);
     return rc;
 }
 
@@ -589,7 +657,7 @@ int chorus_kokoro_g2p_lex(const char *text, size_t len, const char *lang,
         snprintf(err, errlen, "kokoro: espeak-ng has no voice '%s' for phonemization (is "
                               "espeak-ng-data installed?)", voice);
         rc = CHORUS_E_UNAVAILABLE;
-    } else if (english ? g2p_english(text, len, british, lex, cfg, out)
+    } else if (english ? chorus_kokoro_g2p_english(text, len, british, cfg, lex, en_fallback, &british, out)
                        : tokenize(text, len, cfg, out, core_espeak, NULL)) {
         snprintf(err, errlen, "kokoro: out of memory during phonemization");
         rc = CHORUS_E_NOMEM;
@@ -613,37 +681,26 @@ int chorus_kokoro_tokens_from_phonemes(const char *ps, size_t len, const struct 
 /* ---------------------------------------------------------------------------------------- */
 /* Phoneme strings, chunks, timestamps                                                        */
 
+/* The phoneme string of tokens [a, b) with leading and trailing spaces stripped. With out NULL
+ * only the length is computed. Spaces are written only once a non-space follows them, so the
+ * string never goes past the length the counting pass returns. */
+static void ps_put(uint32_t *out, size_t *n, size_t *pending, uint32_t c) {
+    if (is_space(c)) {
+        if (*n) (*pending)++; /* leading spaces are dropped */
+        return;
+    }
+    for (; *pending; (*pending)--, (*n)++)
+        if (out) out[*n] = ' ';
+    if (out) out[*n] = c;
+    (*n)++;
+}
+
 size_t chorus_kokoro_tokens_ps(const struct kokoro_tokens *t, size_t a, size_t b, uint32_t *out) {
-    size_t n = 0, start = 0, first = 1;
-    /* join */
+    size_t n = 0, pending = 0;
     for (size_t i = a; i < b; i++) {
         const struct kokoro_token *k = &t->t[i];
-        for (size_t j = 0; j < k->ph_len; j++) {
-            uint32_t c = t->cp[k->ph_off + j];
-            if (first && is_space(c)) continue; /* strip leading */
-            first = 0;
-            if (out) out[n] = c;
-            n++;
-        }
-        if (k->whitespace && !first) {
-            if (out) out[n] = ' ';
-            n++;
-        }
-    }
-    (void)start;
-    /* strip trailing */
-    while (n && out && is_space(out[n - 1])) n--;
-    if (!out) {
-        /* recount trailing spaces without a buffer */
-        size_t trail = 0;
-        for (size_t i = b; i-- > a;) {
-            const struct kokoro_token *k = &t->t[i];
-            if (k->whitespace) trail++;
-            size_t j = k->ph_len;
-            while (j && is_space(t->cp[k->ph_off + j - 1])) j--, trail++;
-            if (j) break;
-        }
-        n = n > trail ? n - trail : 0;
+        for (size_t j = 0; j < k->ph_len; j++) ps_put(out, &n, &pending, t->cp[k->ph_off + j]);
+        if (k->whitespace) ps_put(out, &n, &pending, ' ');
     }
     return n;
 }

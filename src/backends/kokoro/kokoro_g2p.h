@@ -45,6 +45,12 @@ struct kokoro_en_lex;
 int chorus_kokoro_g2p_lex(const char *text, size_t len, const char *lang,
                           const struct kokoro_config *cfg, const struct kokoro_en_lex *lex,
                           struct kokoro_tokens *out, char *err, size_t errlen);
+/** The English path of chorus_kokoro_g2p_lex with the fallback for unknown words given (the
+ *  engine's is espeak-ng with the lock held; tests and the fuzzer pass their own). 0 or -1. */
+int chorus_kokoro_g2p_english(const char *text, size_t len, int british,
+                              const struct kokoro_config *cfg, const struct kokoro_en_lex *lex,
+                              char *(*fb)(void *ud, const char *word), void *ud,
+                              struct kokoro_tokens *out);
 /** Tokens of a phoneme string given directly (words split at spaces, punctuation split off). */
 int chorus_kokoro_tokens_from_phonemes(const char *ps, size_t len, const struct kokoro_config *cfg,
                                 struct kokoro_tokens *out, char *err, size_t errlen);

@@ -8,9 +8,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 
 #include "chorus/chorus.h"
+#include "core/log.h"
 #include "nn/nn.h"
+#include "nn/packfile.h"
 #include "nn/tensorfile.h"
 
 /* ---------------------------------------------------------------------------------------- */
@@ -71,6 +74,10 @@ struct kokoro_model {
     const float *src_w, *src_b; /* l_linear 9 -> 1 */
     struct chorus_nn_conv noise_convs[4], ups[4], post;
     struct kk_res1 noise_res[4], resblocks[16];
+    /* packed conv weights: mapped from a packfile (pk_mapped), or collected to write one (pw) */
+    struct chorus_packfile pk;
+    int pk_mapped, pk_misses;
+    struct chorus_pack_writer *pw;
     char *err;
     size_t errlen;
 };
@@ -200,22 +207,62 @@ static int get_wn(struct kokoro_model *m, const char *top, const char *name, int
     return 0;
 }
 
+/* Geometry checks shared by both ways of getting a conv's weights. */
+static int conv_fits(struct kokoro_model *m, const char *top, const char *name, const int *d,
+                     int transposed, int cin, int cout, int k, int groups) {
+    int wcin = transposed ? d[0] : d[1] * groups, wcout = transposed ? d[1] * groups : d[0];
+    if ((cin >= 0 && wcin != cin) || (cout >= 0 && wcout != cout) || (k >= 0 && d[2] != k) ||
+        (groups != 1 && (wcin != groups || wcout != groups)))
+        return kerr(m, CHORUS_E_MODEL,
+                    "conv '%s.%s' has weights [%d,%d,%d], expected %d->%d channels, kernel %d",
+                    top, name, d[0], d[1], d[2], cin, cout, k);
+    return 0;
+}
+
+/* The conv's packed weights from the mapped packfile, if it has them and they fit: 1 = done,
+ * 0 = not there (load from the checkpoint), or a negative status. */
+static int conv_from_pack(struct kokoro_model *m, struct chorus_nn_conv *c, const char *top,
+                          const char *name, int transposed, int cin, int cout, int k,
+                          int stride, int pad, int dil, int groups, int out_pad, int bias) {
+    char key[CHORUS_PACK_NAME_MAX + 8];
+    snprintf(key, sizeof key, "%s.%s", top, name);
+    const struct chorus_pack_entry *e = m->pk_mapped ? chorus_packfile_find(&m->pk, key) : NULL;
+    if (!e) return 0;
+    int d[3] = {e->dims[0], e->dims[1], e->dims[2]};
+    int wcin = transposed ? d[0] : d[1] * groups, wcout = transposed ? d[1] * groups : d[0];
+    struct chorus_nn_conv probe = {.cin = wcin, .cout = wcout, .k = d[2], .groups = groups};
+    if (conv_fits(m, top, name, d, transposed, cin, cout, k, groups) ||
+        chorus_nn_conv_packed_count(&probe) != e->count)
+        return 0; /* the checkpoint decides (and reports) */
+    const float *b = NULL;
+    if (bias) {
+        char r[384];
+        snprintf(r, sizeof r, "%.200s.bias", name);
+        int rc = get1(m, &b, top, r, wcout);
+        if (rc) return rc;
+    }
+    if (chorus_nn_conv_init_packed(c, transposed, wcin, wcout, d[2], stride, pad, dil, groups,
+                                   out_pad, e->data, b))
+        return kerr(m, CHORUS_E_NOMEM, "out of memory");
+    return 1;
+}
+
 /* A conv from the checkpoint. cin/cout/k: -1 = take from the weights (checked otherwise). */
 static int get_conv(struct kokoro_model *m, struct chorus_nn_conv *c, const char *top,
                     const char *name, int transposed, int cin, int cout, int k, int stride,
                     int pad, int dil, int groups, int out_pad, int bias) {
+    int rc = conv_from_pack(m, c, top, name, transposed, cin, cout, k, stride, pad, dil, groups,
+                            out_pad, bias);
+    if (rc) return rc < 0 ? rc : 0;
+    if (m->pk_mapped) m->pk_misses++;
     int d[3] = {0, 0, 0};
     float *w;
-    int rc = get_wn(m, top, name, d, &w);
-    if (rc) return rc;
-    int wcin = transposed ? d[0] : d[1] * groups, wcout = transposed ? d[1] * groups : d[0];
-    if ((cin >= 0 && wcin != cin) || (cout >= 0 && wcout != cout) || (k >= 0 && d[2] != k) ||
-        (groups != 1 && (wcin != groups || wcout != groups))) {
+    if ((rc = get_wn(m, top, name, d, &w))) return rc;
+    if ((rc = conv_fits(m, top, name, d, transposed, cin, cout, k, groups))) {
         free(w);
-        return kerr(m, CHORUS_E_MODEL,
-                    "conv '%s.%s' has weights [%d,%d,%d], expected %d->%d channels, kernel %d",
-                    top, name, d[0], d[1], d[2], cin, cout, k);
+        return rc;
     }
+    int wcin = transposed ? d[0] : d[1] * groups, wcout = transposed ? d[1] * groups : d[0];
     const float *b = NULL;
     if (bias) {
         char r[384];
@@ -228,7 +275,13 @@ static int get_conv(struct kokoro_model *m, struct chorus_nn_conv *c, const char
     rc = chorus_nn_conv_init(c, transposed, wcin, wcout, d[2], stride, pad, dil, groups, out_pad,
                              w, b);
     free(w);
-    return rc ? kerr(m, CHORUS_E_NOMEM, "out of memory") : 0;
+    if (rc) return kerr(m, CHORUS_E_NOMEM, "out of memory");
+    if (m->pw) {
+        char key[CHORUS_PACK_NAME_MAX + 8];
+        snprintf(key, sizeof key, "%s.%s", top, name);
+        chorus_pack_writer_add(m->pw, key, d, c->w, chorus_nn_conv_packed_count(c));
+    }
+    return 0;
 }
 
 static int get_adain(struct kokoro_model *m, struct kk_adain *a, const char *top,
@@ -688,13 +741,44 @@ void chorus_kokoro_model_free(struct kokoro_model *m) {
     }
     for (int i = 0; i < 16; i++) res1_free(&m->resblocks[i]);
     chorus_nn_conv_release(&m->post);
+    chorus_packfile_release(&m->pk);
     chorus_tensor_file_release(&m->tf);
     free(m);
 }
 
-int chorus_kokoro_model_load(struct kokoro_model **out, const char *config_path,
-                      const char *weights_path, char *err, size_t errlen) {
+/* Map the packfile if it was made from this checkpoint; otherwise get ready to write one. */
+static void pack_open(struct kokoro_model *m, const char *weights_path, const char *pack_path,
+                      struct chorus_pack_source *src) {
+    struct stat st;
+    if (stat(weights_path, &st) != 0) return;
+    uint64_t mt = (uint64_t)st.st_mtim.tv_sec * 1000000000u + (uint64_t)st.st_mtim.tv_nsec;
+    chorus_pack_source_id(src, (uint64_t)m->tf.map_size, mt, m->tf.map);
+    char why[256];
+    if (chorus_packfile_open(&m->pk, pack_path, src, why, sizeof why) == 0) {
+        m->pk_mapped = 1;
+        return;
+    }
+    CHORUS_LOGD("kokoro: %s: %s; packing %s and writing it", pack_path, why, weights_path);
+    m->pw = calloc(1, sizeof *m->pw);
+}
+
+static void pack_write(struct kokoro_model *m, const char *pack_path,
+                       const struct chorus_pack_source *src) {
+    char why[256];
+    if (chorus_pack_writer_write(m->pw, pack_path, src, why, sizeof why) == 0)
+        CHORUS_LOGI("kokoro: wrote the packed weights to %s (later starts map them)", pack_path);
+    else
+        CHORUS_LOGW("kokoro: %s (starts keep packing the weights)", why);
+    chorus_pack_writer_release(m->pw);
+    free(m->pw);
+    m->pw = NULL;
+}
+
+int chorus_kokoro_model_load_packed(struct kokoro_model **out, const char *config_path,
+                                    const char *weights_path, const char *pack_path,
+                                    int *mapped, char *err, size_t errlen) {
     *out = NULL;
+    if (mapped) *mapped = 0;
     struct kokoro_model *m = calloc(1, sizeof *m);
     if (!m) {
         snprintf(err, errlen, "out of memory loading %s", weights_path);
@@ -713,12 +797,22 @@ int chorus_kokoro_model_load(struct kokoro_model **out, const char *config_path,
     m->path = m->pathbuf;
     m->err = err;
     m->errlen = errlen;
+    struct chorus_pack_source src = {0, 0, 0};
+    if (pack_path && *pack_path && m->tf.map_is_mmap) pack_open(m, weights_path, pack_path, &src);
     rc = load_all(m);
     m->err = NULL;
     if (rc) {
+        chorus_pack_writer_release(m->pw);
+        free(m->pw);
+        m->pw = NULL;
         chorus_kokoro_model_free(m);
         return rc;
     }
+    if (m->pw) pack_write(m, pack_path, &src);
+    if (m->pk_mapped && m->pk_misses)
+        CHORUS_LOGW("kokoro: %s lacked %d convolutions (packed them again in memory)", pack_path,
+                    m->pk_misses);
+    if (mapped) *mapped = m->pk_mapped && !m->pk_misses;
     /* Conv weights now live in packed copies; let the kernel drop the pages of the mapping we
      * read while packing (the ones still used, LSTM and Linear weights, fault back in from the
      * page cache). Halves the resident size of a loaded model. */
@@ -726,6 +820,12 @@ int chorus_kokoro_model_load(struct kokoro_model **out, const char *config_path,
     chorus_nn_init();
     *out = m;
     return 0;
+}
+
+int chorus_kokoro_model_load(struct kokoro_model **out, const char *config_path,
+                      const char *weights_path, char *err, size_t errlen) {
+    return chorus_kokoro_model_load_packed(out, config_path, weights_path, NULL, NULL, err,
+                                           errlen);
 }
 
 /* ---------------------------------------------------------------------------------------- */
@@ -1064,16 +1164,30 @@ static int concat_rows(float **out, const float *a, int ra, const float *b, int 
     return 0;
 }
 
-int chorus_kokoro_model_forward(const struct kokoro_model *m, const int *ids, int t,
-                         const float *ref_s, float speed, const struct kokoro_hooks *hooks,
-                         float **audio, size_t *n_audio, int **durations, char *err,
-                         size_t errlen) {
-    const struct kokoro_config *c = &m->cfg;
-    struct fwd f = {m, hooks, err, errlen};
-    if (errlen) err[0] = 0;
-    *audio = NULL;
-    *n_audio = 0;
-    *durations = NULL;
+/* What one forward pass keeps between its stages; fwd_release frees all of it, whatever
+ * stage failed. Temporaries used inside one stage stay local to that stage. */
+struct fwd_state {
+    int t;             /* tokens (with the two pads) */
+    int F;             /* frames: the sum of the predicted durations */
+    int L2;            /* length of the F0 and noise curves (2F) */
+    float *d;          /* [t][H+S] duration encoder output, style appended */
+    int *pd;           /* [t] predicted frames per token (the caller's durations) */
+    int *tok;          /* [F] frame -> token */
+    float *f0, *nn_;   /* [L2] F0 and noise curves */
+    float *asr;        /* [H][F] text encoder output aligned to frames */
+};
+
+static void fwd_release(struct fwd_state *b) {
+    free(b->d);
+    free(b->pd);
+    free(b->tok);
+    free(b->f0);
+    free(b->nn_);
+    free(b->asr);
+}
+
+static int check_inputs(const struct kokoro_config *c, const int *ids, int t, float speed,
+                        char *err, size_t errlen) {
     if (t < 3 || t > c->bert_maxpos) {
         snprintf(err, errlen, "kokoro: %d tokens (with pads) is outside 3..%d", t, c->bert_maxpos);
         return CHORUS_E_INVALID;
@@ -1087,27 +1201,30 @@ int chorus_kokoro_model_forward(const struct kokoro_model *m, const int *ids, in
             snprintf(err, errlen, "kokoro: token id %d is outside 0..%d", ids[i], c->n_token - 1);
             return CHORUS_E_INVALID;
         }
-    int H = c->hidden, S = c->style_dim, HS = H + S, rc = CHORUS_E_NOMEM;
-    const float *s_pred = ref_s + S, *s_dec = ref_s;
+    return CHORUS_OK;
+}
+
+/* ALBERT, bert_encoder and the DurationEncoder: b->d [t][H+S]. */
+static int duration_encoder(struct fwd *f, struct fwd_state *b, const int *ids,
+                            const float *s_pred) {
+    const struct kokoro_model *m = f->m;
+    const struct kokoro_config *c = &m->cfg;
+    int t = b->t, H = c->hidden, S = c->style_dim, HS = H + S, rc = CHORUS_E_NOMEM;
     float *bert = fnew((size_t)t * c->bert_hidden), *den = fnew((size_t)t * H),
-          *d = fnew((size_t)t * HS), *y = fnew((size_t)t * H), *proj = fnew((size_t)t * c->max_dur),
-          *dur = fnew((size_t)t), *xin = NULL, *sh = NULL, *shc = NULL, *f0 = NULL, *nn_ = NULL,
-          *te = NULL, *te2 = NULL, *ten = NULL, *asr = NULL, *x = NULL, *x2 = NULL, *f0c = NULL,
-          *nc = NULL, *ares = NULL, *gamma = fnew(2 * (size_t)H);
-    int *pd = malloc(sizeof(int) * (size_t)t);
-    if (!bert || !den || !d || !y || !proj || !dur || !pd || !gamma) goto done;
-    /* ALBERT + bert_encoder */
-    if (albert(&f, ids, t, bert)) goto done;
-    trace(&f, "bert", bert, (size_t)t * c->bert_hidden);
+          *y = fnew((size_t)t * H), *gamma = fnew(2 * (size_t)H);
+    b->d = fnew((size_t)t * HS);
+    if (!bert || !den || !y || !gamma || !b->d) goto out;
+    if (albert(f, ids, t, bert)) goto out;
+    trace(f, "bert", bert, (size_t)t * c->bert_hidden);
     chorus_nn_linear(bert, t, c->bert_hidden, m->bert_enc.w, m->bert_enc.b, H, den);
-    trace_t(&f, "d_en", den, t, H);
-    /* DurationEncoder */
+    trace_t(f, "d_en", den, t, H);
+    float *d = b->d;
     for (int i = 0; i < t; i++) {
         memcpy(d + (size_t)i * HS, den + (size_t)i * H, (size_t)H * sizeof *d);
         memcpy(d + (size_t)i * HS + H, s_pred, (size_t)S * sizeof *d);
     }
     for (int l = 0; l < c->n_layer; l++) {
-        if (chorus_nn_lstm_forward(&m->dur_lstm[l].l, d, t, y)) goto done;
+        if (chorus_nn_lstm_forward(&m->dur_lstm[l].l, d, t, y)) goto out;
         chorus_nn_linear(s_pred, 1, S, m->dur_aln[l].w, m->dur_aln[l].b, 2 * H, gamma);
         chorus_nn_layer_norm(y, t, H, NULL, NULL, 1e-5f);
         for (int i = 0; i < t; i++)
@@ -1116,9 +1233,26 @@ int chorus_kokoro_model_forward(const struct kokoro_model *m, const int *ids, in
                 *p = (1.0f + gamma[j]) * y[(size_t)i * H + j] + gamma[H + j];
             }
     }
-    trace(&f, "d", d, (size_t)t * HS);
-    if (chorus_nn_lstm_forward(&m->pred_lstm.l, d, t, y)) goto done;
-    trace(&f, "lstm", y, (size_t)t * H);
+    trace(f, "d", d, (size_t)t * HS);
+    rc = CHORUS_OK;
+out:
+    free(bert);
+    free(den);
+    free(y);
+    free(gamma);
+    return rc;
+}
+
+/* The duration predictor: frames per token b->pd, their sum b->F, and the alignment b->tok. */
+static int durations(struct fwd *f, struct fwd_state *b, float speed) {
+    const struct kokoro_model *m = f->m;
+    const struct kokoro_config *c = &m->cfg;
+    int t = b->t, H = c->hidden, rc = CHORUS_E_NOMEM;
+    float *y = fnew((size_t)t * H), *proj = fnew((size_t)t * c->max_dur), *dur = fnew((size_t)t);
+    b->pd = malloc(sizeof(int) * (size_t)t);
+    if (!y || !proj || !dur || !b->pd) goto out;
+    if (chorus_nn_lstm_forward(&m->pred_lstm.l, b->d, t, y)) goto out;
+    trace(f, "lstm", y, (size_t)t * H);
     chorus_nn_linear(y, t, H, m->dur_proj.w, m->dur_proj.b, c->max_dur, proj);
     long frames = 0;
     for (int i = 0; i < t; i++) {
@@ -1127,174 +1261,185 @@ int chorus_kokoro_model_forward(const struct kokoro_model *m, const int *ids, in
             sum += 1.0f / (1.0f + expf(-proj[(size_t)i * c->max_dur + j]));
         dur[i] = sum / speed;
         float r = rintf(dur[i]); /* torch.round: half to even */
-        pd[i] = r < 1.0f ? 1 : (int)r;
-        frames += pd[i];
+        b->pd[i] = r < 1.0f ? 1 : (int)r;
+        frames += b->pd[i];
     }
-    trace(&f, "dur", dur, (size_t)t);
-    if (hooks && hooks->trace) {
-        float *pf = fnew((size_t)t);
-        if (pf) {
-            for (int i = 0; i < t; i++) pf[i] = (float)pd[i];
-            trace(&f, "pred_dur", pf, (size_t)t);
-            free(pf);
-        }
+    trace(f, "dur", dur, (size_t)t);
+    if (f->h && f->h->trace) {
+        for (int i = 0; i < t; i++) dur[i] = (float)b->pd[i];
+        trace(f, "pred_dur", dur, (size_t)t);
     }
-    int F = (int)frames;
-    if (cancelled(&f)) {
-        rc = CHORUS_E_CANCELLED;
-        goto done;
-    }
+    b->F = (int)frames;
     /* Alignment: frame -> token. */
-    int *tok = malloc(sizeof(int) * (size_t)F);
-    if (!tok) goto done;
+    if (!(b->tok = malloc(sizeof(int) * (size_t)b->F))) goto out;
     for (int i = 0, p = 0; i < t; i++)
-        for (int r = 0; r < pd[i]; r++) tok[p++] = i;
-    /* F0Ntrain */
-    if (!(xin = fnew((size_t)F * HS)) || !(sh = fnew((size_t)F * H)) || !(shc = fnew((size_t)F * H))) {
-        free(tok);
-        goto done;
+        for (int r = 0; r < b->pd[i]; r++) b->tok[p++] = i;
+    rc = CHORUS_OK;
+out:
+    free(y);
+    free(proj);
+    free(dur);
+    return rc;
+}
+
+/* One of the F0 and noise chains: three blocks from `in` [H][F], then the 1x1 projection. */
+static int curve_chain(const struct kk_blk *chain, const struct chorus_nn_conv *proj,
+                       const float *s_pred, const float *in, int F, float **out, int *len) {
+    const float *cur = in;
+    float *owned = NULL, *nx = NULL;
+    int l = F;
+    for (int i = 0; i < 3; i++) {
+        int lo;
+        int bad = blk_forward(&chain[i], s_pred, cur, l, &nx, &lo);
+        free(owned);
+        if (bad) return CHORUS_E_NOMEM;
+        cur = owned = nx;
+        l = lo;
     }
-    for (int q = 0; q < F; q++) memcpy(xin + (size_t)q * HS, d + (size_t)tok[q] * HS, (size_t)HS * sizeof *xin);
-    trace_t(&f, "en", xin, F, HS);
-    if (chorus_nn_lstm_forward(&m->shared.l, xin, F, sh)) {
-        free(tok);
-        goto done;
-    }
+    *out = fnew((size_t)l);
+    int bad = !*out || chorus_nn_conv_forward(proj, cur, l, *out);
+    free(owned);
+    *len = l;
+    return bad ? CHORUS_E_NOMEM : CHORUS_OK;
+}
+
+/* F0Ntrain: the shared LSTM over the frame-aligned encoder output, then the F0 and noise
+ * chains: b->f0, b->nn_ [L2]. */
+static int f0_noise(struct fwd *f, struct fwd_state *b, const float *s_pred) {
+    const struct kokoro_model *m = f->m;
+    const struct kokoro_config *c = &m->cfg;
+    int F = b->F, H = c->hidden, HS = H + c->style_dim, rc = CHORUS_E_NOMEM;
+    float *xin = fnew((size_t)F * HS), *sh = fnew((size_t)F * H), *shc = fnew((size_t)F * H);
+    if (!xin || !sh || !shc) goto out;
+    for (int q = 0; q < F; q++)
+        memcpy(xin + (size_t)q * HS, b->d + (size_t)b->tok[q] * HS, (size_t)HS * sizeof *xin);
+    trace_t(f, "en", xin, F, HS);
+    if (chorus_nn_lstm_forward(&m->shared.l, xin, F, sh)) goto out;
     chorus_nn_transpose(sh, F, H, shc);
-    int L2 = 0;
-    {
-        const struct kk_blk *chains[2] = {m->f0, m->nb};
-        const struct chorus_nn_conv *projs[2] = {&m->f0_proj, &m->n_proj};
-        float **outs[2] = {&f0, &nn_};
-        for (int b = 0; b < 2; b++) {
-            float *cur = shc, *nx = NULL;
-            int l = F;
-            for (int i = 0; i < 3; i++) {
-                int lo;
-                if (blk_forward(&chains[b][i], s_pred, cur, l, &nx, &lo)) {
-                    if (cur != shc) free(cur);
-                    free(tok);
-                    goto done;
-                }
-                if (cur != shc) free(cur);
-                cur = nx;
-                l = lo;
-            }
-            *outs[b] = fnew((size_t)l);
-            if (!*outs[b] || chorus_nn_conv_forward(projs[b], cur, l, *outs[b])) {
-                free(cur);
-                free(tok);
-                goto done;
-            }
-            free(cur);
-            L2 = l;
-        }
-    }
-    trace(&f, "F0", f0, (size_t)L2);
-    trace(&f, "N", nn_, (size_t)L2);
-    if (cancelled(&f)) {
-        free(tok);
-        rc = CHORUS_E_CANCELLED;
-        goto done;
-    }
-    /* TextEncoder */
-    if (!(te = fnew((size_t)t * H)) || !(te2 = fnew((size_t)t * H)) || !(ten = fnew((size_t)t * H))) {
-        free(tok);
-        goto done;
-    }
-    for (int i = 0; i < t; i++) memcpy(te + (size_t)i * H, m->temb + (size_t)ids[i] * H, (size_t)H * sizeof *te);
+    if (curve_chain(m->f0, &m->f0_proj, s_pred, shc, F, &b->f0, &b->L2)) goto out;
+    if (curve_chain(m->nb, &m->n_proj, s_pred, shc, F, &b->nn_, &b->L2)) goto out;
+    trace(f, "F0", b->f0, (size_t)b->L2);
+    trace(f, "N", b->nn_, (size_t)b->L2);
+    rc = CHORUS_OK;
+out:
+    free(xin);
+    free(sh);
+    free(shc);
+    return rc;
+}
+
+/* TextEncoder: embeddings, CNN layers, LSTM, aligned to frames: b->asr [H][F]. */
+static int text_encoder(struct fwd *f, struct fwd_state *b, const int *ids) {
+    const struct kokoro_model *m = f->m;
+    const struct kokoro_config *c = &m->cfg;
+    int t = b->t, F = b->F, H = c->hidden, rc = CHORUS_E_NOMEM;
+    float *te = fnew((size_t)t * H), *te2 = fnew((size_t)t * H), *ten = fnew((size_t)t * H);
+    if (!te || !te2 || !ten) goto out;
+    for (int i = 0; i < t; i++)
+        memcpy(te + (size_t)i * H, m->temb + (size_t)ids[i] * H, (size_t)H * sizeof *te);
     for (int l = 0; l < c->n_layer; l++) {
         chorus_nn_transpose(te, t, H, te2);
-        if (chorus_nn_conv_forward(&m->tcnn[l], te2, t, ten)) {
-            free(tok);
-            goto done;
-        }
+        if (chorus_nn_conv_forward(&m->tcnn[l], te2, t, ten)) goto out;
         chorus_nn_transpose(ten, H, t, te);
         chorus_nn_layer_norm(te, t, H, m->tln_g[l], m->tln_b[l], 1e-5f);
         chorus_nn_leaky_relu(te, (size_t)t * H, 0.2f);
     }
-    if (chorus_nn_lstm_forward(&m->tlstm.l, te, t, te2)) {
-        free(tok);
-        goto done;
-    }
+    if (chorus_nn_lstm_forward(&m->tlstm.l, te, t, te2)) goto out;
     chorus_nn_transpose(te2, t, H, ten); /* t_en [H][T] */
-    trace(&f, "t_en", ten, (size_t)t * H);
-    if (!(asr = fnew((size_t)H * F))) {
-        free(tok);
-        goto done;
-    }
+    trace(f, "t_en", ten, (size_t)t * H);
+    if (!(b->asr = fnew((size_t)H * F))) goto out;
     for (int ch = 0; ch < H; ch++)
-        for (int q = 0; q < F; q++) asr[(size_t)ch * F + q] = ten[(size_t)ch * t + tok[q]];
-    free(tok);
-    trace(&f, "asr", asr, (size_t)H * F);
-    /* Decoder */
-    int lf = chorus_nn_conv_out_len(&m->f0_conv, L2);
+        for (int q = 0; q < F; q++) b->asr[(size_t)ch * F + q] = ten[(size_t)ch * t + b->tok[q]];
+    trace(f, "asr", b->asr, (size_t)H * F);
+    rc = CHORUS_OK;
+out:
+    free(te);
+    free(te2);
+    free(ten);
+    return rc;
+}
+
+/* Decoder: encode block, four decode blocks (the first ones with the residual inputs), then
+ * the generator: *audio. */
+static int decoder(struct fwd *f, struct fwd_state *b, const float *s_dec, float **audio,
+                   size_t *n_audio) {
+    const struct kokoro_model *m = f->m;
+    const struct kokoro_config *c = &m->cfg;
+    int F = b->F, H = c->hidden, rc = CHORUS_E_NOMEM;
+    int lf = chorus_nn_conv_out_len(&m->f0_conv, b->L2);
     if (lf != F) {
-        snprintf(err, errlen, "kokoro decoder: F0 length %d does not match %d frames", lf, F);
-        rc = CHORUS_E_INVALID;
-        goto done;
+        snprintf(f->err, f->errlen, "kokoro decoder: F0 length %d does not match %d frames", lf, F);
+        return CHORUS_E_INVALID;
     }
-    if (!(f0c = fnew((size_t)F)) || !(nc = fnew((size_t)F)) ||
-        chorus_nn_conv_forward(&m->f0_conv, f0, L2, f0c) || chorus_nn_conv_forward(&m->n_conv, nn_, L2, nc) ||
-        concat_rows(&x, asr, H, f0c, 1, nc, 1, NULL, 0, F) ||
-        !(ares = fnew((size_t)m->asr_dim * F)) || chorus_nn_conv_forward(&m->asr_res, asr, F, ares))
-        goto done;
+    float *f0c = fnew((size_t)F), *nc = fnew((size_t)F), *ares = NULL, *x = NULL, *x2 = NULL;
+    if (!f0c || !nc || chorus_nn_conv_forward(&m->f0_conv, b->f0, b->L2, f0c) ||
+        chorus_nn_conv_forward(&m->n_conv, b->nn_, b->L2, nc) ||
+        concat_rows(&x, b->asr, H, f0c, 1, nc, 1, NULL, 0, F) ||
+        !(ares = fnew((size_t)m->asr_dim * F)) || chorus_nn_conv_forward(&m->asr_res, b->asr, F, ares))
+        goto out;
     int l = F, lo;
-    if (blk_forward(&m->encode, s_dec, x, l, &x2, &lo)) goto done;
+    if (blk_forward(&m->encode, s_dec, x, l, &x2, &lo)) goto out;
     free(x);
     x = x2;
     x2 = NULL;
-    trace(&f, "dec_encode", x, (size_t)m->dec_dim * F);
+    trace(f, "dec_encode", x, (size_t)m->dec_dim * F);
     int res = 1;
     for (int i = 0; i < 4; i++) {
-        if (cancelled(&f)) {
+        if (cancelled(f)) {
             rc = CHORUS_E_CANCELLED;
-            goto done;
+            goto out;
         }
         if (res) {
-            if (concat_rows(&x2, x, m->dec_dim, ares, m->asr_dim, f0c, 1, nc, 1, l)) goto done;
+            if (concat_rows(&x2, x, m->dec_dim, ares, m->asr_dim, f0c, 1, nc, 1, l)) goto out;
             free(x);
             x = x2;
             x2 = NULL;
         }
-        if (blk_forward(&m->decode[i], s_dec, x, l, &x2, &lo)) goto done;
+        if (blk_forward(&m->decode[i], s_dec, x, l, &x2, &lo)) goto out;
         free(x);
         x = x2;
         x2 = NULL;
         if (m->decode[i].up) res = 0;
         l = lo;
     }
-    trace(&f, "gen_in", x, (size_t)c->up_channel * l);
-    rc = generator(&f, s_dec, x, l, f0, L2, audio, n_audio);
-    if (rc == 0) {
-        trace(&f, "audio", *audio, *n_audio);
-        *durations = pd;
-        pd = NULL;
-    }
-done:
-    free(bert);
-    free(den);
-    free(d);
-    free(y);
-    free(proj);
-    free(dur);
-    free(xin);
-    free(sh);
-    free(shc);
-    free(f0);
-    free(nn_);
-    free(te);
-    free(te2);
-    free(ten);
-    free(asr);
-    free(x);
-    free(x2);
+    trace(f, "gen_in", x, (size_t)c->up_channel * l);
+    rc = generator(f, s_dec, x, l, b->f0, b->L2, audio, n_audio);
+out:
     free(f0c);
     free(nc);
     free(ares);
-    free(gamma);
-    free(pd);
-    if (rc == CHORUS_E_NOMEM && err[0] == 0) snprintf(err, errlen, "kokoro: out of memory");
+    free(x);
+    free(x2);
+    return rc;
+}
+
+int chorus_kokoro_model_forward(const struct kokoro_model *m, const int *ids, int t,
+                         const float *ref_s, float speed, const struct kokoro_hooks *hooks,
+                         float **audio, size_t *n_audio, int **durations_out, char *err,
+                         size_t errlen) {
+    struct fwd f = {m, hooks, err, errlen};
+    if (errlen) err[0] = 0;
+    *audio = NULL;
+    *n_audio = 0;
+    *durations_out = NULL;
+    int rc = check_inputs(&m->cfg, ids, t, speed, err, errlen);
+    if (rc != CHORUS_OK) return rc;
+    const float *s_pred = ref_s + m->cfg.style_dim, *s_dec = ref_s;
+    struct fwd_state b = {.t = t};
+    rc = duration_encoder(&f, &b, ids, s_pred);
+    if (rc == CHORUS_OK) rc = durations(&f, &b, speed);
+    if (rc == CHORUS_OK && cancelled(&f)) rc = CHORUS_E_CANCELLED;
+    if (rc == CHORUS_OK) rc = f0_noise(&f, &b, s_pred);
+    if (rc == CHORUS_OK && cancelled(&f)) rc = CHORUS_E_CANCELLED;
+    if (rc == CHORUS_OK) rc = text_encoder(&f, &b, ids);
+    if (rc == CHORUS_OK) rc = decoder(&f, &b, s_dec, audio, n_audio);
+    if (rc == CHORUS_OK) {
+        trace(&f, "audio", *audio, *n_audio);
+        *durations_out = b.pd;
+        b.pd = NULL;
+    }
+    fwd_release(&b);
+    if (rc == CHORUS_E_NOMEM && errlen && err[0] == 0) snprintf(err, errlen, "kokoro: out of memory");
     return rc;
 }
 

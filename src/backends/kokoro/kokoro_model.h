@@ -49,6 +49,16 @@ int chorus_kokoro_config_parse(struct kokoro_config *c, const char *text, size_t
 /** Load. Returns 0 or a negative chorus status with "FILE: what is wrong" in err. */
 int chorus_kokoro_model_load(struct kokoro_model **out, const char *config_path,
                       const char *weights_path, char *err, size_t errlen);
+/**
+ * Load with a packfile of the packed convolution weights at pack_path (NULL: none; see
+ * nn/packfile.h). If pack_path holds one made from this very checkpoint (size, mtime, hash),
+ * the convolutions use its mapped arrays and weight norm is not folded again (*mapped = 1);
+ * otherwise the model is packed as usual and pack_path is (re)written for the next start
+ * (*mapped = 0; a file that cannot be written is logged, not an error). mapped may be NULL.
+ */
+int chorus_kokoro_model_load_packed(struct kokoro_model **out, const char *config_path,
+                                    const char *weights_path, const char *pack_path,
+                                    int *mapped, char *err, size_t errlen);
 void chorus_kokoro_model_free(struct kokoro_model *m);
 const struct kokoro_config *chorus_kokoro_model_config(const struct kokoro_model *m);
 

@@ -34,4 +34,5 @@ void chorus_kokoro_voices_list_free(char **names, int n);
 int chorus_kokoro_voices_load(const struct kokoro_voices *v, const char *spec, float **pack, int *rows,
                        char *err, size_t errlen);
 
+
 #endif

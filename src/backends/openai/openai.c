@@ -30,7 +30,7 @@
 #include "core/config.h"
 #include "core/log.h"
 #include "net/net.h"
-#include "net/remote.h"
+#include "remote/remote.h"
 
 #define OPENAI_DEFAULT_BASE "https://api.openai.com/v1"
 
@@ -441,9 +441,9 @@ static int openai_synthesize(struct chorus_backend *b, const struct chorus_job *
         if (r.retries)
             CHORUS_LOGI("openai: chunk %u needed %d retries", job->index, r.retries);
         if (c.sse_done) {
-            struct chorus_cost est;
-            if (chorus_cost_estimate(chorus_backend_config(b), "openai", model, job->text,
-                                     job->len, &est) == CHORUS_OK)
+            struct chorus_estimate est;
+            if (chorus_price_estimate(b->desc, chorus_backend_config(b), model, job->text,
+                                      job->len, &est) == CHORUS_OK)
                 CHORUS_LOGI("openai: usage %lld input + %lld audio tokens (estimated %.0f + "
                             "%.0f)", c.usage_in, c.usage_out, est.input_tokens,
                             est.output_tokens);
@@ -461,13 +461,33 @@ static int openai_synthesize(struct chorus_backend *b, const struct chorus_job *
     return rc;
 }
 
+static const char *openai_default_model(struct chorus_backend *b) {
+    return ((struct openai_priv *)b->priv)->model;
+}
+
 static const struct chorus_backend_ops openai_ops = {
     .open = openai_open,
     .probe = openai_probe,
     .synthesize = openai_synthesize,
     .list_voices = openai_list_voices,
     .close = openai_close,
+    .default_model = openai_default_model,
 };
+
+/* OpenAI's published prices (../shared/specs/providers.md §1.4), as of 2026. gpt-4o-mini-tts
+ * bills ~1250 audio tokens per minute of speech ($0.015/min at $12/1M), and about 900
+ * characters of English are spoken per minute (150 words of ~6 characters). */
+static const struct chorus_price openai_prices[] = {
+    {.model = "tts-1-hd", .usd_per_million_chars = 30.0, .basis = "$30.00 / 1M characters"},
+    {.model = "tts-1", .usd_per_million_chars = 15.0, .basis = "$15.00 / 1M characters"},
+    {.model = "gpt-4o-mini-tts", .usd_per_million_input_tokens = 0.60,
+     .usd_per_million_output_tokens = 12.0, .audio_tokens_per_char = 1250.0 / 900.0,
+     .basis = "$0.60 / 1M input tokens + $12.00 / 1M audio tokens (estimated from characters)"},
+    {.model = NULL, .usd_per_million_chars = 15.0,
+     .basis = "$15.00 / 1M characters (priced as tts-1)"},
+};
+
+static const char *const openai_legacy[] = {"openai_official_", NULL};
 
 const struct chorus_backend_desc chorus_backend_openai = {
     .name = "openai",
@@ -484,4 +504,6 @@ const struct chorus_backend_desc chorus_backend_openai = {
     .options = openai_options,
     .priv_size = sizeof(struct openai_priv),
     .ops = &openai_ops,
+    .prices = openai_prices,
+    .legacy_prefixes = openai_legacy,
 };

@@ -94,7 +94,7 @@ def main():
         port = int(sys.argv[2])
         body = open(sys.argv[3], "rb").read()
         s = socket.create_connection(("127.0.0.1", port))
-        s.sendall(b"POST /v1/audio/speech HTTP/1.1\r\nHost: t\r\nContent-Type: application/json\r\n"
+        s.sendall(b"POST /v1/audio/speech HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
                   b"Content-Length: %d\r\n\r\n" % len(body) + body)
         first = s.recv(4096)
         if not first.startswith(b"HTTP/1.1 200"):
@@ -116,14 +116,14 @@ def main():
         body = open(sys.argv[3], "rb").read()
         s = socket.create_connection(("127.0.0.1", port))
         s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
-        s.sendall(b"POST /v1/audio/speech HTTP/1.1\r\nHost: t\r\nContent-Length: %d\r\n\r\n" % len(body) + body)
+        s.sendall(b"POST /v1/audio/speech HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n" % len(body) + body)
         s.recv(100)
         time.sleep(60)
     elif mode == "queued-disconnect":
         port = int(sys.argv[2])
         body = json.dumps({"input": "queued request"}).encode()
         s = socket.create_connection(("127.0.0.1", port))
-        s.sendall(b"POST /v1/audio/speech HTTP/1.1\r\nHost: t\r\nContent-Length: %d\r\n\r\n" % len(body) + body)
+        s.sendall(b"POST /v1/audio/speech HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n" % len(body) + body)
         t0 = time.monotonic()
         while metric(port, "chorus_generations_queued") != 1:
             if time.monotonic() - t0 > 5:

@@ -1,5 +1,6 @@
 /*
- * remote.h — glue shared by the remote backends (openai, elevenlabs, alltalk): turning a
+ * remote.h — glue shared by the remote backends (openai, elevenlabs, alltalk), between the core
+ * (sinks, jobs, config) and the HTTP layer (src/net, which knows nothing of the core): turning a
  * response's audio bytes into sink calls exactly once across retries, the HTTP policy from a
  * job's options, cancellation, base64, and config look-ups with the prior implementation's keys.
  *
@@ -17,8 +18,8 @@
  *   retries (0-10, default 3), timeout (idle seconds, default 60), connect_timeout (seconds,
  *   default 10), retry_mode (stream|buffer, default stream; see docs/net.md).
  */
-#ifndef CHORUS_NET_REMOTE_H
-#define CHORUS_NET_REMOTE_H
+#ifndef CHORUS_REMOTE_REMOTE_H
+#define CHORUS_REMOTE_REMOTE_H
 
 #include <stddef.h>
 

@@ -9,7 +9,7 @@
 #include "audio/audio.h"
 #include "core/config.h"
 #include "core/log.h"
-#include "net/remote.h"
+#include "remote/remote.h"
 
 static int deliver_pcm_bytes(struct chorus_remote_audio *a, const unsigned char *p, size_t n) {
     int16_t tmp[2048];

@@ -1,0 +1,171 @@
+/*
+ * The packed-weights file (nn/packfile.h) through chorus_kokoro_model_load_packed, on the tiny
+ * test model: the first load writes it, the next maps it and gives bit-identical audio; a
+ * changed source (new mtime), a truncated or foreign packfile, or an unwritable place make the
+ * load pack again (and rewrite where it can), never fail or crash.
+ */
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "backends/kokoro/kokoro_model.h"
+#include "chorus/chorus.h"
+#include "nn/packfile.h"
+#include "test.h"
+
+static char dir[256], cfg[1024], src[1024], pth[512], pack[512];
+
+static int copy_file(const char *from, const char *to) {
+    FILE *a = fopen(from, "rb"), *b = fopen(to, "wb");
+    char buf[65536];
+    size_t n;
+    int ok = a && b;
+    while (ok && (n = fread(buf, 1, sizeof buf, a)) > 0) ok = fwrite(buf, 1, n, b) == n;
+    if (a) fclose(a);
+    if (b && fclose(b) != 0) ok = 0;
+    return ok ? 0 : -1;
+}
+
+static void setup(void) {
+    const char *d = getenv("CHORUS_TEST_DATA");
+    snprintf(cfg, sizeof cfg, "%s/kokoro/tiny-config.json", d ? d : "tests/data");
+    snprintf(src, sizeof src, "%s/kokoro/tiny.pth", d ? d : "tests/data");
+    snprintf(dir, sizeof dir, "/tmp/chorus-pack-test-XXXXXX");
+    if (!mkdtemp(dir)) abort();
+    snprintf(pth, sizeof pth, "%s/tiny.pth", dir);
+    snprintf(pack, sizeof pack, "%s/tiny.pth.chorus-pack", dir);
+    if (copy_file(src, pth)) abort();
+}
+
+/* Load with the packfile; returns *mapped, or -1 on a failed load. */
+static int load(struct kokoro_model **m, const char *pk) {
+    char err[512] = "";
+    int mapped = -7;
+    int rc = chorus_kokoro_model_load_packed(m, cfg, pth, pk, &mapped, err, sizeof err);
+    if (rc) {
+        fprintf(stderr, "  load: %s\n", err);
+        return -1;
+    }
+    return mapped;
+}
+
+static float *speak(const struct kokoro_model *m, size_t *n) {
+    static const int ids[] = {0, 50, 83, 54, 156, 57, 135, 16, 102, 4, 0};
+    float ref[256];
+    for (int i = 0; i < 256; i++) ref[i] = 0.1f * (float)((i * 37) % 11 - 5);
+    struct kokoro_rng rng;
+    chorus_kokoro_rng_seed(&rng, 3);
+    struct kokoro_hooks h = {&rng, NULL, chorus_kokoro_rng_normal, NULL};
+    float *audio = NULL;
+    int *dur = NULL;
+    char err[256];
+    if (chorus_kokoro_model_forward(m, ids, 11, ref, 1.0f, &h, &audio, n, &dur, err, sizeof err))
+        return NULL;
+    free(dur);
+    return audio;
+}
+
+static off_t file_size(const char *p) {
+    struct stat st;
+    return stat(p, &st) == 0 ? st.st_size : -1;
+}
+
+TEST(second_load_maps_and_speaks_the_same) {
+    struct kokoro_model *plain, *first, *second;
+    CHECK(load(&plain, NULL) == 0);
+    CHECK(file_size(pack) < 0); /* no packfile asked for, none written */
+    CHECK_EQ_INT(load(&first, pack), 0);
+    CHECK(file_size(pack) > 64);
+    CHECK_EQ_INT(load(&second, pack), 1);
+    size_t n0 = 0, n1 = 0, n2 = 0;
+    float *a0 = speak(plain, &n0), *a1 = speak(first, &n1), *a2 = speak(second, &n2);
+    CHECK(a0 && a1 && a2 && n0 > 0 && n0 == n1 && n0 == n2);
+    CHECK(memcmp(a0, a1, n0 * sizeof *a0) == 0);
+    CHECK(memcmp(a0, a2, n0 * sizeof *a0) == 0);
+    free(a0);
+    free(a1);
+    free(a2);
+    chorus_kokoro_model_free(plain);
+    chorus_kokoro_model_free(first);
+    chorus_kokoro_model_free(second); /* releases the mapping after the convs that borrow it */
+}
+
+TEST(changed_source_rebuilds) {
+    struct kokoro_model *m;
+    CHECK(load(&m, pack) >= 0);
+    chorus_kokoro_model_free(m);
+    struct timespec ts[2] = {{1000000000, 5}, {1000000000, 5}};
+    CHECK(utimensat(AT_FDCWD, pth, ts, 0) == 0); /* same bytes, another mtime */
+    CHECK_EQ_INT(load(&m, pack), 0);
+    chorus_kokoro_model_free(m);
+    CHECK_EQ_INT(load(&m, pack), 1); /* rewritten for the new mtime */
+    chorus_kokoro_model_free(m);
+}
+
+TEST(damaged_packfile_rebuilds) {
+    struct kokoro_model *m;
+    CHECK(load(&m, pack) >= 0);
+    chorus_kokoro_model_free(m);
+    off_t full = file_size(pack);
+    CHECK(truncate(pack, full / 2) == 0);
+    CHECK_EQ_INT(load(&m, pack), 0);
+    chorus_kokoro_model_free(m);
+    CHECK(file_size(pack) == full);
+    FILE *f = fopen(pack, "wb");
+    CHECK(f != NULL);
+    fputs("CHORUSPK garbage that is not a packfile at all, but starts like one..............", f);
+    fclose(f);
+    CHECK_EQ_INT(load(&m, pack), 0);
+    chorus_kokoro_model_free(m);
+    CHECK_EQ_INT(load(&m, pack), 1);
+    size_t n;
+    float *a = speak(m, &n);
+    CHECK(a && n > 0);
+    free(a);
+    chorus_kokoro_model_free(m);
+}
+
+TEST(unwritable_place_still_loads) {
+    char bad[600];
+    snprintf(bad, sizeof bad, "%s/no/such/dir/tiny.chorus-pack", dir);
+    struct kokoro_model *m;
+    CHECK_EQ_INT(load(&m, bad), 0);
+    size_t n;
+    float *a = speak(m, &n);
+    CHECK(a && n > 0);
+    free(a);
+    chorus_kokoro_model_free(m);
+}
+
+TEST(reader_rejects_foreign_sources) {
+    struct kokoro_model *m;
+    CHECK(load(&m, pack) >= 0);
+    chorus_kokoro_model_free(m);
+    struct chorus_packfile pf;
+    char err[256];
+    struct chorus_pack_source other = {1, 2, 3};
+    CHECK(chorus_packfile_open(&pf, pack, &other, err, sizeof err) == -1);
+    CHECK(strstr(err, "different version") != NULL);
+    CHECK(chorus_packfile_open(&pf, pack, NULL, err, sizeof err) == 0);
+    const struct chorus_pack_entry *e = chorus_packfile_find(&pf, "decoder.generator.conv_post");
+    CHECK(e && e->count > 0 && ((uintptr_t)e->data % 64) == 0);
+    CHECK(pf.n > 10);
+    chorus_packfile_release(&pf);
+}
+
+int main(void) {
+    setup();
+    RUN(second_load_maps_and_speaks_the_same);
+    RUN(changed_source_rebuilds);
+    RUN(damaged_packfile_rebuilds);
+    RUN(unwritable_place_still_loads);
+    RUN(reader_rejects_foreign_sources);
+    unlink(pack);
+    unlink(pth);
+    rmdir(dir);
+    return test_summary();
+}
