@@ -328,7 +328,7 @@ TEST(exported_mix_speaks_like_the_mix) {
     CHECK_MSG(rc == CHORUS_OK, "%s", msg);
     char dir[] = "/tmp/chorus-kokoro-export-XXXXXX", pt[128];
     CHECK(mkdtemp(dir) != NULL);
-    snprintf(pt, sizeof pt, "%s/mixed.pt", dir);
+    snprintf(pt, sizeof pt, "%s/af_mixed.pt", dir); /* the first letter names the language */
     FILE *f = fopen(pt, "wb");
     CHECK(f && fwrite(data, 1, len, f) == len);
     fclose(f);
@@ -340,7 +340,7 @@ TEST(exported_mix_speaks_like_the_mix) {
     fprintf(f, "[kokoro]\nmodel_path = \"%s/kokoro/tiny.pth\"\nconfig_path = \"%s/kokoro/tiny-config.json\"\n"
                "voices_path = \"%s\"\n", tdir, tdir, dir);
     fclose(f);
-    rc = speak("Good morning.", "mixed", "1", CHORUS_INPUT_TEXT, &file, msg, sizeof msg);
+    rc = speak("Good morning.", "af_mixed", "1", CHORUS_INPUT_TEXT, &file, msg, sizeof msg);
     CHECK_MSG(rc == CHORUS_OK, "%s", msg);
     CHECK(mix.n > 0 && mix.n == file.n && memcmp(mix.pcm, file.pcm, mix.n * sizeof(float)) == 0);
     unlink(pt);
