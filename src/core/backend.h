@@ -136,6 +136,10 @@ struct chorus_backend_ops {
      *  notation its CHORUS_INPUT_PHONEMES takes; *out malloc'd. Optional. */
     int (*phonemize)(struct chorus_backend *b, const char *voice, const char *language,
                      const char *text, size_t len, char **out);
+    /** The voice `voice` (resolved id, mixes included) as a file the engine's own tools load
+     *  (Kokoro: a torch.save .pt tensor); *data malloc'd, *len its size. Optional. */
+    int (*export_voice)(struct chorus_backend *b, const char *voice, unsigned char **data,
+                        size_t *len);
 };
 
 enum chorus_backend_flags {
