@@ -201,6 +201,7 @@ enum MHD_Result srv_handle_download(struct srv_req *q);
 /** POST /dev/phonemize and /dev/generate_from_phonemes (dev.c). */
 enum MHD_Result srv_handle_phonemize(struct srv_req *q);
 enum MHD_Result srv_handle_from_phonemes(struct srv_req *q);
+enum MHD_Result srv_handle_combine(struct srv_req *q);
 
 /** POST /v1/audio/speech (captioned = 0) and its captioned NDJSON variant (speech.c). */
 enum MHD_Result srv_handle_speech(struct srv_req *q, int captioned);
