@@ -360,7 +360,7 @@ static enum MHD_Result dispatch(struct srv_req *q) {
         {SRV_EP_BACKENDS, 0, srv_handle_backends},  {SRV_EP_HEALTH, 0, srv_handle_health},
         {SRV_EP_METRICS, 0, send_metrics},          {SRV_EP_PAGE, 0, send_page},
         {SRV_EP_DOWNLOAD, 0, srv_handle_download},  {SRV_EP_PHONEMIZE, 1, srv_handle_phonemize},
-        {SRV_EP_FROM_PHONEMES, 1, srv_handle_from_phonemes},
+        {SRV_EP_FROM_PHONEMES, 1, srv_handle_from_phonemes}, {SRV_EP_COMBINE, 1, srv_handle_combine},
         {SRV_EP_STREAM_INPUT, 0, srv_handle_stream_input}};
     if (q->too_large) {
         struct srv_error e;

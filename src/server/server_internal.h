@@ -205,6 +205,7 @@ enum MHD_Result srv_handle_download(struct srv_req *q);
 /** POST /dev/phonemize and /dev/generate_from_phonemes (dev.c). */
 enum MHD_Result srv_handle_phonemize(struct srv_req *q);
 enum MHD_Result srv_handle_from_phonemes(struct srv_req *q);
+enum MHD_Result srv_handle_combine(struct srv_req *q);
 
 /** GET /v1/text-to-speech/{voice}/stream-input: the text-stream WebSocket (streamin.c); the
  *  voice is q->model_id. */
