@@ -527,6 +527,13 @@ void srv_free(struct srv *s) {
     free(s);
 }
 
+void srv_drain(struct srv *s) {
+    if (!s) return;
+    pthread_mutex_lock(&s->mu);
+    s->draining = 1;
+    pthread_mutex_unlock(&s->mu);
+}
+
 void srv_stop(struct srv *s, int grace_ms) {
     if (!s) return;
     MHD_socket lfd = MHD_quiesce_daemon(s->daemon);
