@@ -654,7 +654,8 @@ CHORUS_API int chorus_player_close(struct chorus_player *p);
 /**
  * The folder a local engine's model is installed into by chorus_model_pull() and looked up in
  * by default: $XDG_DATA_HOME/chorus/models/NAME (else ~/.local/share/chorus/models/NAME).
- * Models known: "kokoro". Returns E_NOT_FOUND for an unknown name.
+ * Models known: the local engines of this build with downloadable files ("kokoro"). Returns
+ * E_NOT_FOUND for an unknown name.
  */
 CHORUS_API int chorus_model_dir(const char *model, char *buf, size_t cap);
 

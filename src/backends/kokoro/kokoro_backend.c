@@ -60,6 +60,7 @@ struct kokoro_priv {
 };
 
 extern const struct chorus_backend_desc chorus_backend_kokoro;
+extern const struct chorus_model_desc chorus_kokoro_model;
 
 static const struct chorus_option_desc kokoro_options[] = {
     {"lang_code", "string", NULL, 1, 0, NULL,
@@ -482,4 +483,5 @@ const struct chorus_backend_desc chorus_backend_kokoro = {
         .close = kokoro_close,
     },
     .legacy_prefixes = (const char *const[]){"local_kokoro_", NULL},
+    .model = &chorus_kokoro_model, /* kokoro_files.c */
 };
