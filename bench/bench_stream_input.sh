@@ -71,4 +71,39 @@ print(f"waiting for the whole text ({backend}): first audio {w_total*1000:.0f} m
       f"{w_after*1000:.0f} ms after the text was complete ({w_total/s_total:.1f}x later)")
 print(f"reference ({backend}): a cold `chorus say \"Hello there.\"` writes its first audio after {c*1000:.0f} ms")
 PY
+    # the same over the server's WebSocket (docs/server.md, stream-input)
+    /usr/bin/python3 -c 'import websockets' 2>/dev/null || { echo "server: skipped (no python3-websockets)"; continue; }
+    rm -f "$TMP/port"
+    CHORUS_CONFIG=$TMP/empty.toml CHORUS_CACHE=0 "$B" serve -q --port 0 --port-file "$TMP/port" 2>/dev/null &
+    spid=$!
+    for _ in $(seq 1 100); do [ -s "$TMP/port" ] && break; sleep 0.1; done
+    /usr/bin/python3 - "$(cat "$TMP/port")" "$BACKEND" <<'PY'
+import asyncio, json, sys, time, websockets
+port, backend = sys.argv[1], sys.argv[2]
+text = ("The weather today is mild, with a light breeze from the west. Later this afternoon "
+        "clouds will gather over the hills. Expect rain after six, clearing by midnight.")
+toks = [text[i:i + 4] for i in range(0, len(text), 4)]
+async def main():
+    url = f"ws://127.0.0.1:{port}/v1/text-to-speech/x/stream-input?model_id={backend}&output_format=pcm"
+    async with websockets.connect(url.replace("/x/", "/af_heart/" if backend == "kokoro" else "/alloy/")) as ws:
+        first, end_first, last_sent = [], None, None
+        async def reader():
+            async for m in ws:
+                if not first and json.loads(m).get("audio"): first.append(time.time())
+        r = asyncio.create_task(reader())
+        t0 = time.time()
+        for i, t in enumerate(toks):
+            await ws.send(json.dumps({"text": t}))
+            if end_first is None and ". " in "".join(toks[:i + 1]): end_first = time.time()
+            await asyncio.sleep(1 / 30)
+        last_sent = time.time()
+        await ws.send(json.dumps({"text": ""}))
+        await r
+    f = first[0]
+    print(f"server WebSocket ({backend}): first audio {(f-t0)*1000:.0f} ms after the first token, "
+          f"{(f-end_first)*1000:.0f} ms after the first sentence was complete, " + (f"{(last_sent-f)*1000:.0f} ms before the last text was sent" if f < last_sent
+             else f"{(f-last_sent)*1000:.0f} ms after the last text was sent"))
+asyncio.run(main())
+PY
+    kill $spid; wait $spid
 done
