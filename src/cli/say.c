@@ -37,6 +37,10 @@ static const char say_usage[] =
     "      --ssml               the text is an SSML document\n"
     "      --phonemes           the text is phonemes in the engine's notation\n"
     "      --no-normalize       speak the text as written (no number/abbreviation expansion)\n"
+    "      --pronunciations FILE  a pronunciation dictionary for this run, instead of the\n"
+    "                           config's [pronunciations] file: WORD = /kokoro ipa/,\n"
+    "                           WORD = [[espeak mnemonics]] or WORD = respelling, one a line\n"
+    "                           (docs/text.md)\n"
     "      --timestamps FILE    write word timings as JSON: [{word, start, end, offset, length}]\n"
     "      --subtitles FILE     write read-along subtitles, one cue per sentence: SubRip, or\n"
     "                           WebVTT when FILE ends in .vtt\n"
@@ -327,7 +331,7 @@ static int say_stream_input(struct chorus_request *r, int play, const char *devi
 
 int cli_say(int argc, char **argv) {
     enum { OPT_SSML = 256, OPT_TS, OPT_OPT, OPT_PHON, OPT_NONORM, OPT_PLAY, OPT_DEVICE, OPT_ESTIMATE, OPT_NOCACHE,
-           OPT_STREAMIN, OPT_SUBS };
+           OPT_STREAMIN, OPT_SUBS, OPT_PRON };
     static const struct option opts[] = {
         {"backend", required_argument, 0, 'b'}, {"voice", required_argument, 0, 'v'},
         {"model", required_argument, 0, 'm'},   {"lang", required_argument, 0, 'l'},
@@ -340,6 +344,7 @@ int cli_say(int argc, char **argv) {
         {"quiet", no_argument, 0, 'q'},         {"help", no_argument, 0, 'h'},
         {"no-cache", no_argument, 0, OPT_NOCACHE}, {"stream-input", no_argument, 0, OPT_STREAMIN},
         {"subtitles", required_argument, 0, OPT_SUBS},
+        {"pronunciations", required_argument, 0, OPT_PRON},
         {0, 0, 0, 0}};
     struct chorus_request r = chorus_request_default();
     const char *file = NULL, *out = NULL, *ts_path = NULL, *fmt = NULL, *subs = NULL;
@@ -377,6 +382,7 @@ int cli_say(int argc, char **argv) {
         case OPT_SSML: r.input = CHORUS_INPUT_SSML; break;
         case OPT_PHON: r.input = CHORUS_INPUT_PHONEMES; break;
         case OPT_NONORM: r.flags |= CHORUS_FLAG_NO_NORMALIZE; break;
+        case OPT_PRON: cli_pronunciations = optarg; break;
         case OPT_NOCACHE: r.flags |= CHORUS_FLAG_NO_CACHE; break;
         case OPT_TS: ts_path = optarg; break;
         case OPT_STREAMIN: stream_input = 1; break;

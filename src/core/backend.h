@@ -191,6 +191,10 @@ struct chorus_backend_desc {
     /** Name prefixes the prior implementation used for this engine ("local_kokoro_"), routed
      *  here; NULL-terminated, or NULL. */
     const char *const *legacy_prefixes;
+    /** The inline phoneme markup its text takes (enum chorus_pron_notation, text/pron.h):
+     *  pronunciation dictionaries and SSML <phoneme> become espeak's [[...]] or misaki's
+     *  [word](/.../); 0 (none): they give it their aliases. */
+    int notation;
 };
 
 struct chorus_pause_point {

@@ -533,6 +533,8 @@ static int job_prepare(struct srv *s, struct srv_req *q, struct job *j, struct s
     if (j->sp.no_normalize) r->flags |= CHORUS_FLAG_NO_NORMALIZE;
     r->volume = (float)j->sp.volume;
     r->normalize_options = j->sp.normalize_opts[0] ? j->sp.normalize_opts : NULL;
+    r->pronunciations = j->sp.n_prons ? j->sp.prons : NULL;
+    r->n_pronunciations = j->sp.n_prons;
     return 0;
 fail:
     srv_speech_release(&j->sp);

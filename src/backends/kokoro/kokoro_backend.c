@@ -33,6 +33,7 @@
 #include "core/backend.h"
 #include "core/config.h"
 #include "core/log.h"
+#include "text/pron.h"
 
 #define KOKORO_RATE 24000
 #define KOKORO_MAX_PHONEMES 510
@@ -458,4 +459,5 @@ const struct chorus_backend_desc chorus_backend_kokoro = {
         .close = kokoro_close,
     },
     .legacy_prefixes = (const char *const[]){"local_kokoro_", NULL},
+    .notation = CHORUS_NOTATION_MISAKI, /* pronunciations as [word](/ipa/) (kokoro_g2p.c) */
 };
