@@ -45,6 +45,7 @@ bad() { # bad DESCRIPTION JSON-PRONUNCIATIONS
     check "$1: 400 ($c, $(head -c 300 $W/bad.json))" test "$c" = 400
 }
 bad "phonemes closing espeak's input" '{"x":{"phonemes":"a]] [[b","alphabet":"x-espeak"}}'
+check "the library's check names the field" test "$(param $W/bad.json)" = pronunciations
 bad "an unknown alphabet" '{"x":{"phonemes":"a","alphabet":"x-sampa"}}'
 bad "a number" '{"x":5}'
 bad "an unknown field" '{"x":{"file":"/etc/passwd"}}'
