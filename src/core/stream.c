@@ -885,6 +885,13 @@ static int run_segment(struct chorus_stream *s, const struct chorus_textseg *seg
     /* what the engine speaks: the text with its pronunciations, mapped to the same words */
     struct chorus_textseg rs;
     if (chorus_stream_pronounce(s, seg, &s->pron_buf, &rs)) return fail(s, CHORUS_E_NOMEM, "out of memory");
+    size_t lim = s->backend->desc->max_input_chars, chars = 0;
+    for (size_t i = 0; lim && rs.text != seg->text && i < rs.len; i++)
+        chars += ((unsigned char)rs.text[i] & 0xC0) != 0x80;
+    if (lim && chars > lim)
+        return fail(s, CHORUS_E_TOO_LONG, "the pronunciations make a part of the text %zu characters "
+                    "long, over %s's limit of %zu per call; use shorter aliases", chars,
+                    s->backend->name, lim);
     struct chorus_job job = {0};
     job.text = rs.text;
     job.len = rs.len;
@@ -962,6 +969,8 @@ static int run_pipeline(struct chorus_stream *s) {
     double mc = chorus_config_double(s->engine->cfg, d->name, "max_chunk_chars", 0);
     if (mc >= 1 && (tc.max_chars == 0 || (size_t)mc < tc.max_chars)) tc.max_chars = (size_t)mc;
     tc.first_chars = d->first_chunk_chars;
+    /* aliases may make a chunk longer: keep a quarter of an engine's limit for them */
+    if (tc.max_chars && (s->pron_req.n || s->engine->pron.n)) tc.max_chars -= tc.max_chars / 4;
     /* SSML emulated for an engine without it is normalized too (numbers between tags) */
     tc.normalize = !(s->flags & CHORUS_FLAG_NO_NORMALIZE) && s->input != CHORUS_INPUT_PHONEMES;
     tc.ssml_native = (d->caps & CHORUS_CAP_SSML) != 0;

@@ -82,5 +82,11 @@ got = [r['input'] for r in reqs]
 assert got == ['A tomahto in sequel, not sql.', 'A tomato and World Wide Web.'], got
 PY" "the remote engine got the aliases: $(cat "$T/err") $(head -c 600 "$T/fake.log")"
 
+# aliases that would make a call longer than the engine takes fail clearly, before sending
+printf 'a = %s\n' "$(printf 'b%.0s' $(seq 500))" > "$T/long.dict"
+n0=$(grep -c audio/speech "$T/fake.log")
+"$BIN" say -q -b openai --pronunciations "$T/long.dict" -o "$T/long.wav" "$(printf 'a %.0s' $(seq 100))" 2>"$T/err"; rc=$?
+check '[ $rc = 1 ] && grep -q "over openai.s limit of 4096" "$T/err" && [ "$(grep -c audio/speech "$T/fake.log")" = "$n0" ]' "too long with aliases: $(cat "$T/err")"
+
 echo "$pass passed, $fail failed"
 [ "$fail" = 0 ]
