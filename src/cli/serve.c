@@ -17,6 +17,7 @@
 #include "request.h"
 #include "server.h"
 #include "wyoming.h"
+#include "zeroconf.h"
 
 static const char serve_usage[] =
     "usage: chorus serve [options]\n"
@@ -52,6 +53,9 @@ static const char serve_usage[] =
     "                           non-loopback HOST needs --insecure\n"
     "      --wyoming-only       serve Wyoming alone, no HTTP\n"
     "      --wyoming-port-file FILE  write the bound Wyoming port to FILE\n"
+    "      --zeroconf[=NAME]    announce the Wyoming server as _wyoming._tcp through the\n"
+    "                           Avahi daemon (name default 'chorus'), so Home Assistant\n"
+    "                           discovers it; without Avahi a warning, serving goes on\n"
     "      --open-listing       GET /v1/models, /v1/audio/models and /v1/audio/voices need no\n"
     "                           key (Open WebUI lists voices without one); speech stays keyed\n"
     "      --cors ORIGIN|*      let web pages from ORIGIN (or any) call the API: CORS headers\n"
@@ -119,9 +123,21 @@ static int loopback(const char *h) {
     return !strcmp(h, "localhost") || !strcmp(h, "::1") || !strncmp(h, "127.", 4);
 }
 
+/* --zeroconf: announce; a missing Avahi is a warning, not a failure. */
+static void announce(const char *name, const char *host, int port, struct zc **zc) {
+    char why[256];
+    if (loopback(host))
+        fprintf(stderr, "chorus serve: note: zeroconf announces a Wyoming server that listens on %s only: "
+                        "other machines cannot connect; use --wyoming tcp://0.0.0.0:%d --insecure\n",
+                host, port);
+    *zc = zc_announce(name, port, why, sizeof why);
+    if (!*zc) fprintf(stderr, "chorus serve: warning: %s; serving goes on without it\n", why);
+}
+
 /* --wyoming tcp://HOST:PORT (HOST may be [v6]; PORT defaults to 10200). */
 static int start_wyoming(struct chorus_engine *e, const char *uri, const struct srv_options *so,
-                         const char *port_file, struct wy_server **out) {
+                         const char *port_file, struct wy_server **out, const char *zc_name,
+                         struct zc **zc) {
     struct wy_options wo = {.port = 10200, .backend = so->default_backend};
     char host[256];
     const char *p = strncmp(uri, "tcp://", 6) == 0 ? uri + 6 : NULL;
@@ -160,6 +176,7 @@ static int start_wyoming(struct chorus_engine *e, const char *uri, const struct 
             return 1;
         }
     }
+    if (zc_name) announce(zc_name, host, wy_port(*out), zc);
     return 0;
 }
 
@@ -221,7 +238,7 @@ static int serve_client_options(struct chorus_engine *e, struct srv_options *o, 
 
 int cli_serve(int argc, char **argv) {
     enum { OPT_INSECURE = 256, OPT_QUEUE, OPT_QTIMEOUT, OPT_BODY, OPT_INPUT, OPT_GRACE, OPT_PORTFILE,
-           OPT_WYOMING, OPT_WYONLY, OPT_WYPORTFILE, OPT_OPEN_LISTING, OPT_CORS, OPT_DL_TTL,
+           OPT_WYOMING, OPT_WYONLY, OPT_WYPORTFILE, OPT_ZEROCONF, OPT_OPEN_LISTING, OPT_CORS, OPT_DL_TTL,
            OPT_KEYFILE, OPT_HELD, OPT_REQTIMEOUT, OPT_STALL, OPT_CLIENTCONNS, OPT_BUFFERED };
     static const struct option opts[] = {
         {"host", required_argument, 0, 'H'},         {"port", required_argument, 0, 'p'},
@@ -232,6 +249,7 @@ int cli_serve(int argc, char **argv) {
         {"grace", required_argument, 0, OPT_GRACE},  {"port-file", required_argument, 0, OPT_PORTFILE},
         {"wyoming", required_argument, 0, OPT_WYOMING}, {"wyoming-only", no_argument, 0, OPT_WYONLY},
         {"wyoming-port-file", required_argument, 0, OPT_WYPORTFILE},
+        {"zeroconf", optional_argument, 0, OPT_ZEROCONF},
         {"quiet", no_argument, 0, 'q'},              {"help", no_argument, 0, 'h'},
         {"open-listing", no_argument, 0, OPT_OPEN_LISTING}, {"cors", required_argument, 0, OPT_CORS},
         {"download-ttl", required_argument, 0, OPT_DL_TTL},
@@ -248,6 +266,8 @@ int cli_serve(int argc, char **argv) {
     const char *key_file = NULL;
     static char file_key[1024];
     int wy_only = 0, argv_key = 0;
+    const char *zc_name = NULL;
+    struct zc *zc = NULL;
     long port = -1, maxc = -1, queue = -1, qtimeout = -1, body = -1, input = -1, grace = 10000;
     long dl_ttl = -1, dl_max = -1;
     long held = -1, reqto = -1, stall = -1, cconns = -1, buffered = -1;
@@ -282,6 +302,10 @@ int cli_serve(int argc, char **argv) {
         case OPT_WYOMING: wyoming = optarg; break;
         case OPT_WYONLY: wy_only = 1; break;
         case OPT_WYPORTFILE: wy_port_file = optarg; break;
+        case OPT_ZEROCONF:
+            zc_name = optarg ? optarg : "chorus";
+            if (!*zc_name || strlen(zc_name) > 63) what = "--zeroconf: a name of 1 to 63 bytes";
+            break;
         case OPT_OPEN_LISTING: open_listing = 1; break;
         case OPT_CORS: if (cors_origin_check(optarg)) what = "--cors: give * or an origin such as https://app.example"; else o.cors_origin = optarg; break;
         case OPT_DL_TTL: if (parse_long(optarg, 0, 7L * 86400, &dl_ttl)) what = "--download-ttl: use 0 to 604800 seconds"; break;
@@ -367,7 +391,13 @@ int cli_serve(int argc, char **argv) {
     struct wy_server *wy = NULL;
     if (!wyoming) wyoming = chorus_engine_config(e, "server", "wyoming");
     if (wy_only && !wyoming) wyoming = "tcp://127.0.0.1:10200";
-    if (wyoming && (status = start_wyoming(e, wyoming, &o, wy_port_file, &wy)) != 0) goto out;
+    if (zc_name && !wyoming) {
+        cli_err("--zeroconf announces the Wyoming server: add --wyoming tcp://HOST:PORT");
+        status = EXIT_USAGE;
+        goto out;
+    }
+    if (wyoming && (status = start_wyoming(e, wyoming, &o, wy_port_file, &wy, zc_name, &zc)) != 0)
+        goto out;
     status = 1;
     if (wy_only) goto wait;
     rc = srv_start(e, &o, &s, err, sizeof err);
@@ -395,12 +425,15 @@ wait:;
     sigwait(&set, &sig);
     fprintf(stderr, "chorus serve: %s received, stopping (running generations get %ld ms)\n",
             sig == SIGINT ? "SIGINT" : "SIGTERM", grace);
+    zc_stop(zc);
+    zc = NULL;
     wy_stop(wy);
     wy = NULL;
     if (s) srv_stop(s, (int)grace);
     fprintf(stderr, "chorus serve: stopped\n");
     status = 0;
 out:
+    zc_stop(zc);
     wy_stop(wy);
     chorus_engine_destroy(e);
     return status;
