@@ -47,6 +47,8 @@ static const char serve_usage[] =
     "                           freeing its generation slot (default 10000)\n"
     "      --max-client-conns N connections at once from one IP address (default 64)\n"
     "      --grace MS           on SIGINT/SIGTERM, let generations finish this long (default 10000)\n"
+    "      --drain-delay MS     on SIGINT/SIGTERM, first answer /health 503 \"draining\" this long while still\n"
+    "                           serving, so a load balancer stops routing here (default 0)\n"
     "      --port-file FILE     write the bound port to FILE once listening\n"
     "      --wyoming tcp://HOST:PORT  also serve Home Assistant's Wyoming protocol (port\n"
     "                           default 10200; [server] wyoming); no authentication: a\n"
@@ -239,7 +241,7 @@ static int serve_client_options(struct chorus_engine *e, struct srv_options *o, 
 int cli_serve(int argc, char **argv) {
     enum { OPT_INSECURE = 256, OPT_QUEUE, OPT_QTIMEOUT, OPT_BODY, OPT_INPUT, OPT_GRACE, OPT_PORTFILE,
            OPT_WYOMING, OPT_WYONLY, OPT_WYPORTFILE, OPT_ZEROCONF, OPT_OPEN_LISTING, OPT_CORS, OPT_DL_TTL,
-           OPT_KEYFILE, OPT_HELD, OPT_REQTIMEOUT, OPT_STALL, OPT_CLIENTCONNS, OPT_BUFFERED };
+           OPT_KEYFILE, OPT_HELD, OPT_REQTIMEOUT, OPT_STALL, OPT_CLIENTCONNS, OPT_BUFFERED, OPT_DRAIN };
     static const struct option opts[] = {
         {"host", required_argument, 0, 'H'},         {"port", required_argument, 0, 'p'},
         {"api-key", required_argument, 0, 'k'},      {"insecure", no_argument, 0, OPT_INSECURE},
@@ -247,6 +249,7 @@ int cli_serve(int argc, char **argv) {
         {"max-queue", required_argument, 0, OPT_QUEUE}, {"queue-timeout", required_argument, 0, OPT_QTIMEOUT},
         {"max-body", required_argument, 0, OPT_BODY}, {"max-input", required_argument, 0, OPT_INPUT},
         {"grace", required_argument, 0, OPT_GRACE},  {"port-file", required_argument, 0, OPT_PORTFILE},
+        {"drain-delay", required_argument, 0, OPT_DRAIN},
         {"wyoming", required_argument, 0, OPT_WYOMING}, {"wyoming-only", no_argument, 0, OPT_WYONLY},
         {"wyoming-port-file", required_argument, 0, OPT_WYPORTFILE},
         {"zeroconf", optional_argument, 0, OPT_ZEROCONF},
@@ -268,7 +271,7 @@ int cli_serve(int argc, char **argv) {
     int wy_only = 0, argv_key = 0;
     const char *zc_name = NULL;
     struct zc *zc = NULL;
-    long port = -1, maxc = -1, queue = -1, qtimeout = -1, body = -1, input = -1, grace = 10000;
+    long port = -1, maxc = -1, queue = -1, qtimeout = -1, body = -1, input = -1, grace = 10000, drain = 0;
     long dl_ttl = -1, dl_max = -1;
     long held = -1, reqto = -1, stall = -1, cconns = -1, buffered = -1;
     int open_listing = -1;
@@ -298,6 +301,7 @@ int cli_serve(int argc, char **argv) {
         case OPT_BODY: if (parse_long(optarg, 64, 1L << 30, &body)) what = "--max-body: use 64 to 1073741824 bytes"; break;
         case OPT_INPUT: if (parse_long(optarg, 1, 100000000, &input)) what = "--max-input: use 1 to 100000000"; break;
         case OPT_GRACE: if (parse_long(optarg, 0, 3600000, &grace)) what = "--grace: use 0 to 3600000 ms"; break;
+        case OPT_DRAIN: if (parse_long(optarg, 0, 600000, &drain)) what = "--drain-delay: use 0 to 600000 ms"; break;
         case OPT_PORTFILE: port_file = optarg; break;
         case OPT_WYOMING: wyoming = optarg; break;
         case OPT_WYONLY: wy_only = 1; break;
@@ -427,6 +431,12 @@ wait:;
             sig == SIGINT ? "SIGINT" : "SIGTERM", grace);
     zc_stop(zc);
     zc = NULL;
+    if (s && drain > 0) {
+        srv_drain(s);
+        fprintf(stderr, "chorus serve: draining for %ld ms (/health says so; requests still served)\n", drain);
+        struct timespec ts = {drain / 1000, (drain % 1000) * 1000000L};
+        while (nanosleep(&ts, &ts) < 0 && errno == EINTR) {}
+    }
     wy_stop(wy);
     wy = NULL;
     if (s) srv_stop(s, (int)grace);

@@ -199,6 +199,10 @@ struct chorus_backend_desc {
     const char *const *legacy_prefixes;
     /** The files `chorus models pull NAME` installs for a local engine, or NULL. */
     const struct chorus_model_desc *model;
+    /** The inline phoneme markup its text takes (enum chorus_pron_notation, text/pron.h):
+     *  pronunciation dictionaries and SSML <phoneme> become espeak's [[...]] or misaki's
+     *  [word](/.../); 0 (none): they give it their aliases. */
+    int notation;
 };
 
 /** A group of a model's files: NAMEs fetched from base_url + NAME (a mirror given by the user

@@ -34,6 +34,7 @@
 #include "core/backend.h"
 #include "core/config.h"
 #include "core/log.h"
+#include "text/pron.h"
 
 #define KOKORO_RATE 24000
 #define KOKORO_MAX_PHONEMES 510
@@ -500,4 +501,5 @@ const struct chorus_backend_desc chorus_backend_kokoro = {
     },
     .legacy_prefixes = (const char *const[]){"local_kokoro_", NULL},
     .model = &chorus_kokoro_model, /* kokoro_files.c */
+    .notation = CHORUS_NOTATION_MISAKI, /* pronunciations as [word](/ipa/) (kokoro_g2p.c) */
 };
