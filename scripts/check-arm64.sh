@@ -53,8 +53,11 @@ run() {
     echo "check-arm64: $t (CHORUS_NN_BLAS=$blas)"
     # One OpenBLAS thread from the start (its pool of busy-waiting threads made dlopen take
     # minutes under qemu; nn.c sets one thread anyway) and no x86 core type from the host.
+    # One chorus thread too (CHORUS_THREADS=2 to try more): Debian 12's qemu-user 7.2 stalled
+    # for minutes on any guest that starts a second thread (even a ten-line pthread program;
+    # docs/kokoro.md, "ARM64").
     if CHORUS_TEST_DATA="$here/tests/data" CHORUS_LOG=error CHORUS_NN_BLAS=$blas \
-        OPENBLAS_NUM_THREADS=1 "$QEMU" -L "$ROOT" -E LD_LIBRARY_PATH="$LIBDIR" \
+        CHORUS_THREADS=${CHORUS_THREADS:-1} OPENBLAS_NUM_THREADS=1 "$QEMU" -L "$ROOT" -E LD_LIBRARY_PATH="$LIBDIR" \
         -U OPENBLAS_CORETYPE "$OUT/$t"; then
         echo "check-arm64: $t passed"
     else
