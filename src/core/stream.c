@@ -794,7 +794,8 @@ static int produce_at(void *ud, struct chorus_sink *out) {
 }
 
 static int run_segment(struct chorus_stream *s, const struct chorus_textseg *seg, unsigned index,
-                       int is_last) {
+                       const struct chorus_textseg *next) {
+    int is_last = next == NULL;
     int rc = 0;
     s->cur_seg = seg;
     float speed = s->speed * (seg->rate > 0 ? seg->rate : 1.0f);
@@ -831,6 +832,7 @@ static int run_segment(struct chorus_stream *s, const struct chorus_textseg *seg
     job.passthrough_ok = job.is_first && is_last && s->req_rate == 0 &&
                          (s->flags & CHORUS_FLAG_NO_SAMPLES) && !(s->flags & CHORUS_SFLAG_FILE_OUTPUT);
     job.stream = s;
+    if (next && !next->is_ssml && next->len > 0) job.next_text = next->text, job.next_len = next->len;
     struct stream_sink sink = {.base = {&stream_sink_ops}, .s = s, .seg = seg, .job = &job,
                                .passthrough = job.passthrough_ok};
     s->speed_time_div = 1.0f; /* engines report times in their own (already sped-up) audio */
@@ -936,7 +938,7 @@ static int run_pipeline(struct chorus_stream *s) {
             chorus_seg_copy_release(&cp);
             return fail(s, more, "%s", chorus_textiter_errmsg(s->iter));
         }
-        rc = run_segment(s, &cp.seg, index++, more == 0);
+        rc = run_segment(s, &cp.seg, index++, more > 0 ? &next : NULL);
         if (!rc) rc = emit_progress(s, cp.seg.src_offset + cp.seg.src_len);
         s->cur_seg = NULL;
         chorus_seg_copy_release(&cp);

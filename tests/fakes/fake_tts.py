@@ -36,7 +36,8 @@ Binds 127.0.0.1 on an ephemeral port and prints "PORT <n>" on stdout.
 Every request is appended to --log as one JSON object per line: method, path, query,
 headers (lower-case names), body (text), json (parsed body or null), form (parsed or null),
 inflight (requests being served when it arrived, itself included), conn (the number of the TCP
-connection it came on: equal numbers mean a reused connection).
+connection it came on: equal numbers mean a reused connection), answer_id (the request-id header
+its answer carries, ElevenLabs: what a later request names in previous_request_ids).
 --tls-cert/--tls-key serve HTTPS (for the connection-reuse benchmark).
 """
 import argparse
@@ -214,7 +215,8 @@ class Handler(BaseHTTPRequestHandler):
                  "raw_path": self.path,
                  "headers": {k.lower(): v for k, v in self.headers.items()},
                  "body": text, "json": js, "form": form,
-                 "inflight": getattr(self, "inflight", 1)}
+                 "inflight": getattr(self, "inflight", 1),
+                 "answer_id": getattr(self, "answer_id", None)}
         if ARGS.log:
             with LOCK, open(ARGS.log, "a") as f:
                 f.write(json.dumps(entry) + "\n")
@@ -314,6 +316,7 @@ class Handler(BaseHTTPRequestHandler):
         with LOCK:
             STATE["inflight"] = STATE.get("inflight", 0) + 1
             self.inflight = STATE["inflight"]
+        self.answer_id = "el-req-" + uuid.uuid4().hex if ARGS.provider == "elevenlabs" else None
         try:
             entry = self.record(body)
             getattr(self, "handle_" + ARGS.provider)(method, entry)
@@ -539,6 +542,20 @@ class Handler(BaseHTTPRequestHandler):
             return self.el_error(400, "max_character_limit_exceeded", "Text is too long: %d "
                                  "characters, the limit for %s is %d." %
                                  (len(text), model, EL_LIMITS[model]))
+        # request stitching: previous_text/next_text are strings, previous_request_ids and
+        # next_request_ids lists of at most 3 ids ("A maximum of 3 request_ids can be send",
+        # elevenlabs-python src/elevenlabs/text_to_speech/raw_client.py)
+        for k in ("previous_text", "next_text"):
+            if k in js and not isinstance(js[k], str):
+                return self.send_json(422, {"detail": [{"loc": ["body", k], "msg": "str type "
+                                                        "expected", "type": "type_error.str"}]})
+        for k in ("previous_request_ids", "next_request_ids"):
+            v = js.get(k)
+            if v is not None and (not isinstance(v, list) or len(v) > 3 or
+                                  not all(isinstance(x, str) for x in v)):
+                return self.send_json(422, {"detail": [{"loc": ["body", k], "msg": "ensure this "
+                                                        "value has at most 3 items",
+                                                        "type": "value_error.list.max_items"}]})
         vs = js.get("voice_settings") or {}
         speed = float(vs.get("speed") or 1.0)
         if not 0.7 <= speed <= 1.2:
@@ -562,7 +579,7 @@ class Handler(BaseHTTPRequestHandler):
             else (len(text) + 1) // 2
         # ElevenLabs' stitching id is the request-id header; a proxy's x-request-id may
         # come along (the fake sends one after it, so "last header wins" would pick it)
-        hdr = {"request-id": "el-req-" + uuid.uuid4().hex,
+        hdr = {"request-id": self.answer_id,
                "x-request-id": "proxy-" + uuid.uuid4().hex, "character-cost": str(cost),
                "current-concurrent-requests": "1", "maximum-concurrent-requests": "4"}
         mime = {"mp3": "audio/mpeg", "pcm": "audio/pcm", "opus": "audio/ogg",
