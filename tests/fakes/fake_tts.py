@@ -30,6 +30,7 @@ Binds 127.0.0.1 on an ephemeral port and prints "PORT <n>" on stdout.
   quota         the provider's quota error (OpenAI 429 insufficient_quota, ElevenLabs 401)
   401 400 404 500 503 422   that status in the provider's envelope
   html502       a 502 with an HTML body (a proxy in the way)
+  toolong       OpenAI gpt-4o-mini-tts: the over-2000-tokens refusal, whatever the input
   drop:N        send N bytes of the audio, then drop the connection
   hang          read the request and never answer
   slow:MS       answer with MS ms between chunks
@@ -170,6 +171,33 @@ def encode(pcm, rate, fmt):
                        ["pipe:1"], input=pcm, stdout=subprocess.PIPE, check=True)
     CACHE[key] = p.stdout
     return p.stdout
+
+
+# Pieces of o200k_base's pre-tokenizer (the tokenizer of the gpt-4o models: tiktoken
+# model.py maps "gpt-4o-" to it; its pattern in tiktoken_ext/openai_public.py): a word with
+# one leading non-letter, 1-3 digits, a run of punctuation with one leading space, whitespace.
+# Python's re has no \p{L}; [^\W\d_] stands for letters. BPE then merges within a piece.
+O200K_PIECE = re.compile(r"[^\r\n\w]?[^\W\d_]+|\d{1,3}| ?[^\s\w]+[\r\n/]*|\s+")
+CJK = re.compile(r"[\u3040-\u30ff\u3400-\u9fff\uac00-\ud7af\uf900-\ufaff]")
+
+
+def o200k_tokens(text):
+    """The fake's token count: a word piece is one token per 10 letters (rounded up), a CJK
+    character one token (o200k's measured density is 0.7-1.5 characters per token), each
+    punctuation character one, a digit group or whitespace run one."""
+    n = 0
+    for m in O200K_PIECE.finditer(text):
+        p = m.group()
+        cjk = len(CJK.findall(p))
+        if cjk:
+            n += cjk + (1 if len(p) > cjk else 0)
+        elif p[-1:].isalpha():
+            n += (len(p) + 9) // 10
+        elif p.isspace() or p.isdigit():
+            n += 1
+        else:
+            n += len(p.strip())
+    return n
 
 
 def next_plan():
@@ -407,16 +435,14 @@ class Handler(BaseHTTPRequestHandler):
                                      "'input'), 'msg': 'String should have at most 4096 "
                                      "characters'}]", "invalid_request_error", None)
         model = js.get("model")
-        if model == "gpt-4o-mini-tts":
-            # gpt-4o-mini-tts caps input at 2000 tokens (OpenAI's model page; the wording of
-            # this refusal is the fake's own): CJK characters are about a token each
-            tokens = len(re.findall(r"[\u3040-\u30ff\u3400-\u9fff\uac00-\ud7af]", text)) + \
-                len(re.findall(r"[A-Za-z0-9]+|[^\w\s]", text))
-            if tokens > 2000:
-                return self.openai_error(400, "Your input exceeds the maximum input limit of "
-                                         "2000 tokens for this model (%d tokens)." % tokens,
-                                         "invalid_request_error", "string_above_max_length",
-                                         param="input")
+        if model == "gpt-4o-mini-tts" and (o200k_tokens(text) > 2000 or plan == "toolong"):
+            # gpt-4o-mini-tts caps input at 2000 tokens; the refusal as the real API words it
+            # (an openai-python traceback in troykelly/live-news-break#222: 400, code
+            # invalid_value, param null)
+            return self.openai_error(400, "Input of %d tokens is over the maximum input limit "
+                                     "of 2000 tokens. Please shorten your input."
+                                     % max(o200k_tokens(text), 2001), "invalid_request_error",
+                                     "invalid_value")
         if model not in ("tts-1", "tts-1-hd", "gpt-4o-mini-tts"):
             return self.openai_error(404, "The model '%s' does not exist or you do not have "
                                      "access to it." % model, "invalid_request_error",
