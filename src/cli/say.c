@@ -536,8 +536,13 @@ int cli_say(int argc, char **argv) {
     if (out && !to_stdout) {
         rc = chorus_synthesize_file(e, &r, out, err, sizeof err);
     } else {
+        /* standard output redirected to a regular file, at its start, not in append mode
+         * (pwrite appends there on Linux): the same file as -o would make */
         struct stat st;
-        int seekable = to_stdout && fstat(1, &st) == 0 && S_ISREG(st.st_mode) && lseek(1, 0, SEEK_CUR) == 0;
+        int fl = fcntl(1, F_GETFL);
+        int seekable = to_stdout && fstat(1, &st) == 0 && S_ISREG(st.st_mode) &&
+                       lseek(1, 0, SEEK_CUR) == 0 && fl >= 0 && !(fl & O_APPEND);
+        if (seekable) r.flags |= CHORUS_FLAG_SEEKABLE_OUTPUT;
         if (r.format == CHORUS_FORMAT_DEFAULT) r.format = CHORUS_FORMAT_WAV;
         struct chorus_stream *s = NULL;
         rc = chorus_stream_open(e, &r, &s);

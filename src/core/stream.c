@@ -275,6 +275,7 @@ int chorus_stream_open_internal(struct chorus_engine *e, const struct chorus_req
     s->callback = req->callback;
     s->userdata = req->userdata;
     s->flags = req->flags | sflags;
+    if (s->flags & CHORUS_FLAG_SEEKABLE_OUTPUT) s->flags |= CHORUS_SFLAG_FILE_OUTPUT;
     s->input = req->input;
     s->speed = req->speed > 0 ? req->speed : 1.0f;
     if (!(s->speed >= 0.25f && s->speed <= 4.0f))
