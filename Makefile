@@ -11,7 +11,8 @@ PREFIX     ?= /usr/local
 DESTDIR    ?=
 # Every optional part OFF (docs/embedding.md): the smallest set of dependencies.
 MINIMAL_ARGS = -DCHORUS_WITH_KOKORO=OFF -DCHORUS_WITH_CHATTERBOX=OFF -DCHORUS_WITH_PLAYER=OFF \
-               -DCHORUS_WITH_AAC=OFF -DCHORUS_WITH_SERVER=OFF
+               -DCHORUS_WITH_AAC=OFF -DCHORUS_WITH_SERVER=OFF -DCHORUS_WITH_REDIS=OFF \
+               -DCHORUS_WITH_WEBSOCKET=OFF
 JOBS       ?= $(shell nproc 2>/dev/null || echo 2)
 CMAKE_ARGS ?=
 

@@ -21,5 +21,7 @@ function(chorus_check_layer folder)
   endforeach()
 endfunction()
 
-chorus_check_layer(net core cache remote backends text nn server cli)
-chorus_check_layer(core cache remote server cli)
+chorus_check_layer(net core cache remote backends text nn server cli redis)
+# src/redis: the Redis client (connections, URL); used by the cache and the remote glue
+chorus_check_layer(redis cache remote backends server cli)
+chorus_check_layer(core cache remote server cli redis)

@@ -659,7 +659,8 @@ CHORUS_API int chorus_player_close(struct chorus_player *p);
 /**
  * The folder a local engine's model is installed into by chorus_model_pull() and looked up in
  * by default: $XDG_DATA_HOME/chorus/models/NAME (else ~/.local/share/chorus/models/NAME).
- * Models known: "kokoro". Returns E_NOT_FOUND for an unknown name.
+ * Models known: the local engines of this build with downloadable files ("kokoro"). Returns
+ * E_NOT_FOUND for an unknown name.
  */
 CHORUS_API int chorus_model_dir(const char *model, char *buf, size_t cap);
 
@@ -721,6 +722,18 @@ CHORUS_API int chorus_phonemize(struct chorus_engine *e, const char *backend, co
 CHORUS_API int chorus_phonemize_lang(struct chorus_engine *e, const char *backend,
                                      const char *voice, const char *language, const char *text,
                                      size_t len, char **out, char *errbuf, size_t errbuf_size);
+
+/**
+ * A voice as a file the backend's own tools load. kokoro: a voice or a mix ("af_bella+af_sky",
+ * "af_bella(2)+af_sky(1)"; OpenAI names through the alias table) as a PyTorch .pt file, the
+ * float32 tensor [rows, 1, 256] that torch.load() returns and Kokoro-FastAPI's
+ * POST /v1/audio/voices/combine sends; chorus and Kokoro-FastAPI load it as a voice file. Needs
+ * the voice files only, not the model. `backend` NULL: the default. On success *data is a buffer
+ * of *len bytes to chorus_free(). CHORUS_E_INVALID if the backend has no voice files to export,
+ * CHORUS_E_UNKNOWN_VOICE for a voice it does not have.
+ */
+CHORUS_API int chorus_voice_export(struct chorus_engine *e, const char *backend, const char *voice,
+                                   void **data, size_t *len, char *errbuf, size_t errbuf_size);
 
 /** Detect the language of a text: an ISO 639-1 code ("en", "fr"...) or "und"; static string. */
 CHORUS_API const char *chorus_detect_language(const char *text, size_t len, double *confidence);

@@ -223,6 +223,83 @@ static int mux_to(const char *tmp, const char *out_path, const struct book_mux_c
     return rc;
 }
 
+/* The muxer needs a seekable file of its own. For a regular target (or a symlink, followed) that
+ * is a new file beside it, renamed over it at the end; for a device or FIFO (/dev/stdout,
+ * /dev/null) a temp file in $TMPDIR whose bytes are then written into the target in place, so
+ * nothing that is not a regular file is ever replaced (chorus_output_open). */
+struct mux_out {
+    int fd;       /* the target opened in place, or -1 */
+    char *target; /* the file renamed over (NULL in place) */
+    char *tmp;    /* where the muxer writes */
+};
+
+static int out_begin(struct mux_out *o, const char *out_path, char *err, size_t errcap) {
+    o->tmp = o->target = NULL;
+    int fd = chorus_output_open(out_path, ".tmp", &o->target, &o->tmp);
+    if (fd < 0) {
+        chorus_fmt(err, errcap, "cannot write to %s: %s%s", out_path, strerror(errno),
+                   errno == ENOENT ? " (does its directory exist?)" : "");
+        return errno == ENOMEM ? CHORUS_E_NOMEM : CHORUS_E_IO;
+    }
+    if (o->tmp) { /* a regular file: the muxer reopens the temp by name */
+        close(fd);
+        o->fd = -1;
+        return CHORUS_OK;
+    }
+    o->fd = fd;
+    const char *dir = getenv("TMPDIR");
+    size_t cap = strlen(dir && *dir ? dir : "/tmp") + 32;
+    int t = -1;
+    if ((o->tmp = malloc(cap))) {
+        snprintf(o->tmp, cap, "%s/chorus-book-XXXXXX", dir && *dir ? dir : "/tmp");
+        t = mkstemp(o->tmp);
+    }
+    if (t < 0) {
+        int nomem = !o->tmp;
+        chorus_fmt(err, errcap, "cannot create a temporary file for %s: %s", out_path,
+                   nomem ? "out of memory" : strerror(errno));
+        close(fd);
+        free(o->tmp);
+        o->tmp = NULL;
+        return nomem ? CHORUS_E_NOMEM : CHORUS_E_IO;
+    }
+    close(t);
+    return CHORUS_OK;
+}
+
+static int copy_into(int fd, const char *from) {
+    FILE *f = fopen(from, "rb");
+    char buf[65536];
+    size_t n;
+    int ok = f != NULL;
+    while (ok && (n = fread(buf, 1, sizeof buf, f)) > 0)
+        for (size_t w = 0; ok && w < n;) {
+            ssize_t k = write(fd, buf + w, n - w);
+            if (k < 0 && errno == EINTR) continue;
+            ok = k > 0;
+            w += k > 0 ? (size_t)k : 0;
+        }
+    if (f && ferror(f)) ok = 0;
+    if (f) fclose(f);
+    return ok ? 0 : -1;
+}
+
+/* Commit (rc 0) or discard what the muxer wrote; frees o. */
+static int out_end(struct mux_out *o, int rc, const char *out_path, char *err, size_t errcap) {
+    if (!rc && o->fd >= 0 && copy_into(o->fd, o->tmp) != 0) {
+        chorus_fmt(err, errcap, "cannot write to %s: %s", out_path, strerror(errno));
+        rc = CHORUS_E_IO;
+    } else if (!rc && o->fd < 0 && rename(o->tmp, o->target) != 0) {
+        chorus_fmt(err, errcap, "cannot rename %s to %s: %s", o->tmp, o->target, strerror(errno));
+        rc = CHORUS_E_IO;
+    }
+    if (o->tmp && (rc || o->fd >= 0)) unlink(o->tmp);
+    if (o->fd >= 0) close(o->fd);
+    free(o->tmp);
+    free(o->target);
+    return rc;
+}
+
 int chorus_book_mux(const char *out_path, const struct book_mux_chapter *ch, size_t n,
              const struct book_mux_meta *meta, double *durations, char *err, size_t errcap) {
     if (!n) {
@@ -231,23 +308,15 @@ int chorus_book_mux(const char *out_path, const struct book_mux_chapter *ch, siz
     }
     av_log_set_level(AV_LOG_QUIET);
     int64_t *samples = calloc(n, sizeof *samples);
-    char *tmp = malloc(strlen(out_path) + 32);
-    if (!samples || !tmp) {
-        free(samples);
-        free(tmp);
-        return CHORUS_E_NOMEM;
-    }
-    sprintf(tmp, "%s.%ld.tmp", out_path, (long)getpid());
+    if (!samples) return CHORUS_E_NOMEM;
     int rate = 0;
     int rc = measure(ch, n, samples, &rate, err, errcap);
-    if (!rc) rc = mux_to(tmp, out_path, ch, n, meta, samples, rate, err, errcap);
-    if (!rc && rename(tmp, out_path) != 0) {
-        chorus_fmt(err, errcap, "cannot rename %s to %s: %s", tmp, out_path, strerror(errno));
-        rc = CHORUS_E_IO;
+    struct mux_out o = {-1, NULL, NULL};
+    if (!rc && !(rc = out_begin(&o, out_path, err, errcap))) {
+        rc = mux_to(o.tmp, out_path, ch, n, meta, samples, rate, err, errcap);
+        rc = out_end(&o, rc, out_path, err, errcap);
     }
-    if (rc) unlink(tmp);
     for (size_t i = 0; !rc && durations && i < n; i++) durations[i] = (double)samples[i] / rate;
     free(samples);
-    free(tmp);
     return rc;
 }

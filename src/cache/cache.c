@@ -21,8 +21,12 @@
 #include "core/config.h"
 #include "core/log.h"
 #include "core/util.h"
+#if CHORUS_WITH_REDIS
+#include "redis/redis.h"
+#endif
 
 #define DEFAULT_MAX_BYTES ((uint64_t)1 << 30)
+#define DEFAULT_TTL_S ((uint64_t)30 * 86400)
 
 /* ------------------------------------------------------------------ settings ---- */
 
@@ -52,6 +56,70 @@ int chorus_cache_parse_size(const char *s, uint64_t *out) {
     if (shift && v > (UINT64_MAX >> shift)) return -1;
     *out = v << shift;
     return 0;
+}
+
+#if CHORUS_WITH_REDIS
+/* A duration: "3600", "90s", "30m", "12h", "30d"; 0 on success (1 s to 10 years). */
+static int parse_ttl(const char *s, uint64_t *out) {
+    uint64_t v = 0;
+    size_t i = 0;
+    for (; s[i] >= '0' && s[i] <= '9' && i < 12; i++) v = v * 10 + (uint64_t)(s[i] - '0');
+    if (i == 0) return -1;
+    uint64_t mul = 1;
+    switch (s[i]) {
+    case 0: break;
+    case 's': mul = 1; i++; break;
+    case 'm': mul = 60; i++; break;
+    case 'h': mul = 3600; i++; break;
+    case 'd': mul = 86400; i++; break;
+    default: return -1;
+    }
+    if (s[i] || v == 0 || v * mul > (uint64_t)3650 * 86400) return -1;
+    *out = v * mul;
+    return 0;
+}
+#endif
+
+/* [cache] backend = "redis://..." (with ttl, local): put the cache's entries in Redis. */
+static int configure_backend(const struct chorus_config *cfg, struct chorus_cache *c, char *err,
+                             size_t errlen) {
+    const char *v = getenv("CHORUS_CACHE_BACKEND");
+    if (!v || !*v) v = chorus_config_get(cfg, "cache", "backend");
+    if (!v || !*v || !strcmp(v, "local")) return CHORUS_OK;
+    if (strncmp(v, "redis://", 8) && strncmp(v, "rediss://", 9)) {
+        chorus_fmt(err, errlen, "invalid [cache] backend: use \"local\" or a redis:// URL");
+        return CHORUS_E_CONFIG;
+    }
+#if CHORUS_WITH_REDIS
+    struct chorus_redis_url u;
+    char why[512];
+    if (chorus_redis_url_parse(v, &u, why, sizeof why) < 0) {
+        chorus_fmt(err, errlen, "invalid [cache] backend: %s", why);
+        return CHORUS_E_CONFIG;
+    }
+    const char *pw = getenv("CHORUS_REDIS_PASSWORD");
+    if (pw && *pw) chorus_fmt(u.password, sizeof u.password, "%s", pw);
+    uint64_t ttl = DEFAULT_TTL_S;
+    const char *t = chorus_config_get(cfg, "cache", "ttl");
+    if (t && parse_ttl(t, &ttl) < 0) {
+        chorus_fmt(err, errlen, "invalid [cache] ttl '%s': use seconds or 90s, 30m, 12h, 30d (at most 10 years)", t);
+        return CHORUS_E_CONFIG;
+    }
+    int local_first = 1;
+    t = chorus_config_get(cfg, "cache", "local");
+    if (t && chorus_parse_bool(t, &local_first) < 0) {
+        chorus_fmt(err, errlen, "invalid [cache] local '%s': use true or false", t);
+        return CHORUS_E_CONFIG;
+    }
+    int rc = chorus_cache_use_redis(c, &u, ttl, local_first);
+    memset(&u, 0, sizeof u);
+    return rc;
+#else
+    (void)c;
+    chorus_fmt(err, errlen, "[cache] backend is Redis, but this chorus was built without Redis "
+                            "(CHORUS_WITH_REDIS=OFF: install libhiredis-dev and rebuild)");
+    return CHORUS_E_CONFIG;
+#endif
 }
 
 int chorus_cache_from_config(const struct chorus_config *cfg, int no_config,
@@ -102,7 +170,13 @@ int chorus_cache_from_config(const struct chorus_config *cfg, int no_config,
         return CHORUS_OK;
     }
     *out = chorus_cache_create(dir, max, enabled);
-    return *out ? CHORUS_OK : CHORUS_E_NOMEM;
+    if (!*out) return CHORUS_E_NOMEM;
+    int rc = configure_backend(cfg, *out, err, errlen);
+    if (rc) {
+        chorus_cache_destroy(*out);
+        *out = NULL;
+    }
+    return rc;
 }
 
 struct chorus_cache *chorus_cache_create(const char *dir, uint64_t max_bytes, int enabled) {

@@ -75,6 +75,29 @@ struct chorus_cache_store_ops {
 };
 
 extern const struct chorus_cache_store_ops chorus_cache_store_sqlite;
+/* store_redis.c (CHORUS_WITH_REDIS): entries in Redis, behind the directory store if local_first */
+extern const struct chorus_cache_store_ops chorus_cache_store_redis;
+struct chorus_redis_url;
+int chorus_cache_use_redis(struct chorus_cache *c, const struct chorus_redis_url *u, uint64_t ttl_s,
+                           int local_first);
+
+/* The meta record of a Redis entry (store_redis.c; redis_meta.c parses it — it comes back from
+ * a server others write to, so every field is checked):
+ * "CHRSRED1 SIZE PIECE NPIECES GEN SUM" — decimal SIZE (entry file bytes, header to
+ * CHORUS_CACHE_MAX_ENTRY), PIECE (4 KiB to 16 MiB), NPIECES (exactly ceil(SIZE/PIECE)), GEN (16
+ * lowercase hex digits), SUM (the payload's SHA-256, 64 lowercase hex digits). */
+#define CHORUS_CACHE_RMETA_MAX 192
+struct chorus_cache_rmeta {
+    uint64_t size;
+    uint32_t piece, npieces;
+    char gen[17];
+    unsigned char sum[32];
+};
+int chorus_cache_rmeta_parse(const char *s, size_t n, struct chorus_cache_rmeta *m);
+/** The length piece i of a parsed meta must have (0 if i is out of range). */
+size_t chorus_cache_rmeta_piece_len(const struct chorus_cache_rmeta *m, uint32_t i);
+/** Write m into buf (cap >= CHORUS_CACHE_RMETA_MAX); returns the length. */
+size_t chorus_cache_rmeta_format(const struct chorus_cache_rmeta *m, char *buf, size_t cap);
 
 struct chorus_cache {
     char *dir;

@@ -325,7 +325,52 @@ static int say_stream_input(struct chorus_request *r, int play, const char *devi
     return status;
 }
 
-int cli_say(int argc, char **argv) {
+struct say_args {
+    struct chorus_request r;
+    const char *file, *out, *ts_path, *fmt, *subs, *device;
+    int quiet, play, estimate, stream_input;
+    struct chorus_option kv[64];
+    size_t nkv;
+};
+
+static int parse_opt_kv(struct say_args *a, char *arg) {
+    char *eq = strchr(arg, '=');
+    if (!eq || eq == arg) {
+        cli_err("invalid --opt '%s': use KEY=VALUE", arg);
+        return EXIT_USAGE;
+    }
+    if (a->nkv == sizeof a->kv / sizeof a->kv[0]) {
+        cli_err("too many --opt options");
+        return EXIT_USAGE;
+    }
+    *eq = 0;
+    a->kv[a->nkv].key = arg;
+    a->kv[a->nkv].value = eq + 1;
+    a->nkv++;
+    return 0;
+}
+
+static int parse_number_opt(int c, const char *arg, struct chorus_request *r) {
+    char *end;
+    if (c == 's') {
+        r->speed = strtof(arg, &end);
+        if (end == arg || *end || !(r->speed >= 0.25f && r->speed <= 4.0f)) {
+            cli_err("invalid --speed '%s': use a number from 0.25 to 4.0", arg);
+            return EXIT_USAGE;
+        }
+        return 0;
+    }
+    long v = strtol(arg, &end, 10);
+    if (end == arg || *end || v < 1000 || v > 384000) {
+        cli_err("invalid --sample-rate '%s': use a rate in Hz, e.g. 24000", arg);
+        return EXIT_USAGE;
+    }
+    r->sample_rate = (int)v;
+    return 0;
+}
+
+/* The options into a; returns -1 to go on, else the exit status. */
+static int parse_args(int argc, char **argv, struct say_args *a) {
     enum { OPT_SSML = 256, OPT_TS, OPT_OPT, OPT_PHON, OPT_NONORM, OPT_PLAY, OPT_DEVICE, OPT_ESTIMATE, OPT_NOCACHE,
            OPT_STREAMIN, OPT_SUBS };
     static const struct option opts[] = {
@@ -336,122 +381,84 @@ int cli_say(int argc, char **argv) {
         {"sample-rate", required_argument, 0, 'r'}, {"ssml", no_argument, 0, OPT_SSML},
         {"phonemes", no_argument, 0, OPT_PHON}, {"no-normalize", no_argument, 0, OPT_NONORM},
         {"timestamps", required_argument, 0, OPT_TS}, {"opt", required_argument, 0, OPT_OPT},
-        {"estimate", no_argument, 0, OPT_ESTIMATE}, {"play", no_argument, 0, OPT_PLAY},     {"device", required_argument, 0, OPT_DEVICE},
+        {"estimate", no_argument, 0, OPT_ESTIMATE}, {"play", no_argument, 0, OPT_PLAY},
+        {"device", required_argument, 0, OPT_DEVICE},
         {"quiet", no_argument, 0, 'q'},         {"help", no_argument, 0, 'h'},
         {"no-cache", no_argument, 0, OPT_NOCACHE}, {"stream-input", no_argument, 0, OPT_STREAMIN},
         {"subtitles", required_argument, 0, OPT_SUBS},
         {0, 0, 0, 0}};
-    struct chorus_request r = chorus_request_default();
-    const char *file = NULL, *out = NULL, *ts_path = NULL, *fmt = NULL, *subs = NULL;
-    int quiet = 0, play = 0, estimate = 0, stream_input = 0, c;
-    const char *device = NULL;
-    struct chorus_option kv[64];
-    size_t nkv = 0;
+    struct chorus_request *r = &a->r;
+    int c, st = 0;
     optind = 1;
-    while ((c = getopt_long(argc, argv, "b:v:m:l:f:o:F:s:r:qh", opts, NULL)) != -1) {
-        char *end;
+    while (!st && (c = getopt_long(argc, argv, "b:v:m:l:f:o:F:s:r:qh", opts, NULL)) != -1) {
         switch (c) {
-        case 'b': r.backend = optarg; break;
-        case 'v': r.voice = optarg; break;
-        case 'm': r.model = optarg; break;
-        case 'l': r.language = optarg; break;
-        case 'f': file = optarg; break;
-        case 'o': out = optarg; break;
-        case 'F': fmt = optarg; break;
+        case 'b': r->backend = optarg; break;
+        case 'v': r->voice = optarg; break;
+        case 'm': r->model = optarg; break;
+        case 'l': r->language = optarg; break;
+        case 'f': a->file = optarg; break;
+        case 'o': a->out = optarg; break;
+        case 'F': a->fmt = optarg; break;
         case 's':
-            r.speed = strtof(optarg, &end);
-            if (end == optarg || *end || !(r.speed >= 0.25f && r.speed <= 4.0f)) {
-                cli_err("invalid --speed '%s': use a number from 0.25 to 4.0", optarg);
-                return EXIT_USAGE;
-            }
-            break;
-        case 'r': {
-            long v = strtol(optarg, &end, 10);
-            if (end == optarg || *end || v < 1000 || v > 384000) {
-                cli_err("invalid --sample-rate '%s': use a rate in Hz, e.g. 24000", optarg);
-                return EXIT_USAGE;
-            }
-            r.sample_rate = (int)v;
-            break;
-        }
-        case OPT_SSML: r.input = CHORUS_INPUT_SSML; break;
-        case OPT_PHON: r.input = CHORUS_INPUT_PHONEMES; break;
-        case OPT_NONORM: r.flags |= CHORUS_FLAG_NO_NORMALIZE; break;
-        case OPT_NOCACHE: r.flags |= CHORUS_FLAG_NO_CACHE; break;
-        case OPT_TS: ts_path = optarg; break;
-        case OPT_STREAMIN: stream_input = 1; break;
-        case OPT_SUBS: subs = optarg; break;
-        case OPT_OPT: {
-            char *eq = strchr(optarg, '=');
-            if (!eq || eq == optarg) {
-                cli_err("invalid --opt '%s': use KEY=VALUE", optarg);
-                return EXIT_USAGE;
-            }
-            if (nkv == sizeof kv / sizeof kv[0]) {
-                cli_err("too many --opt options");
-                return EXIT_USAGE;
-            }
-            *eq = 0;
-            kv[nkv].key = optarg;
-            kv[nkv].value = eq + 1;
-            nkv++;
-            break;
-        }
-        case OPT_PLAY: play = 1; break;
-        case OPT_ESTIMATE: estimate = 1; break;
-        case OPT_DEVICE: device = optarg; break;
-        case 'q': quiet = 1; break;
+        case 'r': st = parse_number_opt(c, optarg, r); break;
+        case OPT_SSML: r->input = CHORUS_INPUT_SSML; break;
+        case OPT_PHON: r->input = CHORUS_INPUT_PHONEMES; break;
+        case OPT_NONORM: r->flags |= CHORUS_FLAG_NO_NORMALIZE; break;
+        case OPT_NOCACHE: r->flags |= CHORUS_FLAG_NO_CACHE; break;
+        case OPT_TS: a->ts_path = optarg; break;
+        case OPT_STREAMIN: a->stream_input = 1; break;
+        case OPT_SUBS: a->subs = optarg; break;
+        case OPT_OPT: st = parse_opt_kv(a, optarg); break;
+        case OPT_PLAY: a->play = 1; break;
+        case OPT_ESTIMATE: a->estimate = 1; break;
+        case OPT_DEVICE: a->device = optarg; break;
+        case 'q': a->quiet = 1; break;
         case 'h': fputs(say_usage, stdout); return 0;
         default: cli_err("run 'chorus say --help' for its options"); return EXIT_USAGE;
         }
     }
-    r.options = kv;
-    r.n_options = nkv;
-    if (fmt) {
-        r.format = chorus_format_from_name(fmt);
-        if (r.format == CHORUS_FORMAT_DEFAULT) {
-            cli_err("unknown format '%s': use wav, pcm, mp3, opus, flac or aac", fmt);
+    if (st) return st;
+    r->options = a->kv;
+    r->n_options = a->nkv;
+    if (a->fmt) {
+        r->format = chorus_format_from_name(a->fmt);
+        if (r->format == CHORUS_FORMAT_DEFAULT) {
+            cli_err("unknown format '%s': use wav, pcm, mp3, opus, flac or aac", a->fmt);
             return EXIT_USAGE;
         }
     }
-
-    /* the text */
-    char *text = NULL;
-    size_t len = 0;
-    if (file && optind < argc) {
+    if (a->file && optind < argc) {
         cli_err("give the text either as arguments or with -f, not both");
         return EXIT_USAGE;
     }
-    if (stream_input) {
-        if (optind < argc || (file && strcmp(file, "-")) || (out && strcmp(out, "-")) ||
-            estimate || subs || r.input != CHORUS_INPUT_TEXT) {
-            cli_err("--stream-input reads standard input and writes standard output or --play; "
-                    "it takes no TEXT, -f FILE, -o FILE, --ssml, --phonemes or --estimate");
-            return EXIT_USAGE;
-        }
-        return say_stream_input(&r, play, device, quiet, ts_path);
-    }
+    return -1;
+}
+
+/* The text: the arguments, -f FILE, or standard input. Returns 0, or the exit status. */
+static int read_text(const struct say_args *a, int argc, char **argv, char **text, size_t *len) {
+    const char *file = a->file;
+    *text = NULL;
+    *len = 0;
     if (optind < argc) {
         size_t total = 0;
         for (int i = optind; i < argc; i++) total += strlen(argv[i]) + 1;
-        text = malloc(total + 1);
-        if (!text) return 1;
-        text[0] = 0;
+        if (!(*text = malloc(total + 1))) return 1;
+        (*text)[0] = 0;
         for (int i = optind; i < argc; i++) {
-            if (i > optind) strcat(text, " ");
-            strcat(text, argv[i]);
+            if (i > optind) strcat(*text, " ");
+            strcat(*text, argv[i]);
         }
-        len = strlen(text);
+        *len = strlen(*text);
     } else if (file && strcmp(file, "-")) {
         FILE *f = fopen(file, "rb");
         if (!f) {
             cli_err("cannot read %s: %s", file, strerror(errno));
             return 1;
         }
-        text = cli_read_all(f, &len);
+        *text = cli_read_all(f, len);
         int e = errno;
         fclose(f);
-        if (!text) {
+        if (!*text) {
             cli_err("cannot read %s: %s", file, strerror(e));
             return 1;
         }
@@ -460,133 +467,163 @@ int cli_say(int argc, char **argv) {
             cli_err("no text: give it as arguments, with -f FILE, or on standard input");
             return EXIT_USAGE;
         }
-        text = cli_read_all(stdin, &len);
-        if (!text) {
+        if (!(*text = cli_read_all(stdin, len))) {
             cli_err("cannot read standard input: %s", strerror(errno));
             return 1;
         }
     }
-    r.text = text;
-    r.text_len = len;
-    if (len == 0) { /* text_len 0 means strlen: make "empty" explicit */
+    if (*len == 0) { /* text_len 0 means strlen: make "empty" explicit */
         cli_err("text is empty: nothing to speak");
-        free(text);
+        free(*text);
+        *text = NULL;
         return 1;
     }
+    return 0;
+}
 
-    if (estimate) {
-        struct chorus_engine *ee = cli_engine();
-        if (!ee) {
-            free(text);
-            return 1;
-        }
-        struct chorus_estimate est = {.size = sizeof est};
-        int erc = chorus_estimate(ee, &r, &est);
-        if (erc != CHORUS_OK) {
-            cli_err("cannot estimate: %s", chorus_engine_errmsg(ee)[0] ? chorus_engine_errmsg(ee) : chorus_strerror(erc));
-        } else {
-            printf("backend %s, provider %s, model %s\n", est.backend, est.provider, est.model && *est.model ? est.model : "-");
-            printf("%zu characters", est.characters);
-            if (est.input_tokens > 0) printf(", ~%.0f input tokens", est.input_tokens);
-            if (est.output_tokens > 0) printf(", ~%.0f audio tokens", est.output_tokens);
-            if (est.credits > 0) printf(", %.0f credits", est.credits);
-            printf("\nestimated cost: $%.4f%s%s%s\n", est.usd, est.basis ? " (" : "", est.basis ? est.basis : "", est.basis ? ")" : "");
-        }
-        chorus_engine_destroy(ee);
-        free(text);
-        return erc == CHORUS_OK ? 0 : 1;
+/* --estimate: what the request would cost, without sending it. */
+static int print_estimate(const struct chorus_request *r) {
+    struct chorus_engine *ee = cli_engine();
+    if (!ee) return 1;
+    struct chorus_estimate est = {.size = sizeof est};
+    int erc = chorus_estimate(ee, r, &est);
+    if (erc != CHORUS_OK) {
+        cli_err("cannot estimate: %s", chorus_engine_errmsg(ee)[0] ? chorus_engine_errmsg(ee) : chorus_strerror(erc));
+    } else {
+        printf("backend %s, provider %s, model %s\n", est.backend, est.provider, est.model && *est.model ? est.model : "-");
+        printf("%zu characters", est.characters);
+        if (est.input_tokens > 0) printf(", ~%.0f input tokens", est.input_tokens);
+        if (est.output_tokens > 0) printf(", ~%.0f audio tokens", est.output_tokens);
+        if (est.credits > 0) printf(", %.0f credits", est.credits);
+        printf("\nestimated cost: $%.4f%s%s%s\n", est.usd, est.basis ? " (" : "", est.basis ? est.basis : "", est.basis ? ")" : "");
     }
-    /* nobody looks at the samples: let a remote engine's bytes pass through untouched */
-    if (!play) r.flags |= CHORUS_FLAG_NO_SAMPLES;
+    chorus_engine_destroy(ee);
+    return erc == CHORUS_OK ? 0 : 1;
+}
 
-    int to_stdout = 0;
-    if (!out && play) {
-        /* play only */
-    } else if (!out) {
+/* Where the audio goes: 1 standard output, 0 a file or the player only, -1 nowhere (usage). */
+static int choose_stdout(const struct say_args *a) {
+    if (!a->out && a->play) return 0;
+    if (!a->out) {
         if (isatty(1)) {
             cli_err("no output: use -o FILE, or -o - to stream to standard output");
-            free(text);
+            return -1;
+        }
+        return 1;
+    }
+    return !strcmp(a->out, "-");
+}
+
+/* Stream to standard output; one redirected to a regular file, at its start and not in append
+ * mode (pwrite appends there on Linux), gets the file -o would make: the stream is opened as
+ * seekable output (an MP3's Info frame) and the exact header is written over the start. */
+static int run_to_stdout(struct chorus_engine *e, struct chorus_request *r, struct say_ctx *ctx,
+                         char *err, size_t errlen) {
+    struct stat st;
+    int fl = fcntl(1, F_GETFL);
+    int seekable = ctx->to_stdout && fstat(1, &st) == 0 && S_ISREG(st.st_mode) &&
+                   lseek(1, 0, SEEK_CUR) == 0 && fl >= 0 && !(fl & O_APPEND);
+    if (seekable) r->flags |= CHORUS_FLAG_SEEKABLE_OUTPUT;
+    if (r->format == CHORUS_FORMAT_DEFAULT) r->format = CHORUS_FORMAT_WAV;
+    struct chorus_stream *s = NULL;
+    int rc = chorus_stream_open(e, r, &s);
+    if (rc == CHORUS_OK) rc = chorus_stream_run(s);
+    if (rc != CHORUS_OK) snprintf(err, errlen, "%s", s ? chorus_stream_errmsg(s) : chorus_strerror(rc));
+    unsigned char hdr[CHORUS_FINAL_HEADER_MAX];
+    size_t hl = 0;
+    if (rc == CHORUS_OK && seekable) {
+        rc = chorus_stream_final_header(s, hdr, sizeof hdr, &hl);
+        if (rc != CHORUS_OK) snprintf(err, errlen, "%s", chorus_stream_errmsg(s));
+        else if (hl && pwrite(1, hdr, hl, 0) != (ssize_t)hl) ctx->write_errno = errno;
+    }
+    chorus_stream_destroy(s);
+    return rc;
+}
+
+/* The outcome after the stream: playback and write errors, then the exit status. */
+static int say_status(const struct say_args *a, struct say_ctx *ctx, int rc, char *err, size_t errlen) {
+    if (ctx->player && chorus_player_close(ctx->player) != CHORUS_OK && rc == CHORUS_OK) {
+        snprintf(err, errlen, "playback failed on %s", a->device ? a->device : "the default device");
+        rc = CHORUS_E_IO;
+    }
+    if (ctx->play_status != CHORUS_OK && !atomic_load(&interrupted)) {
+        snprintf(err, errlen, "%s", ctx->play_err);
+        rc = ctx->play_status;
+    }
+    /* a reader that stops early (say -o - | head) is a normal, quiet end */
+    if (ctx->write_errno == EPIPE) rc = CHORUS_OK, ctx->write_errno = 0;
+    if (ctx->write_errno && !atomic_load(&interrupted)) {
+        snprintf(err, errlen, "cannot write audio to standard output: %s", strerror(ctx->write_errno));
+        rc = CHORUS_E_IO;
+    }
+    if (atomic_load(&interrupted)) {
+        cli_err("interrupted%s", ctx->to_stdout ? "" : "; no file was written");
+        return 130;
+    }
+    if (rc != CHORUS_OK) {
+        cli_err("%s", err[0] ? err : chorus_strerror(rc));
+        return 1;
+    }
+    if (a->ts_path && write_timestamps(a->ts_path, ctx->words) < 0) return 1;
+    if (a->subs && write_subtitles(a->subs, ctx->text, ctx->words) < 0) return 1;
+    return 0;
+}
+
+int cli_say(int argc, char **argv) {
+    struct say_args a;
+    memset(&a, 0, sizeof a);
+    a.r = chorus_request_default();
+    int st = parse_args(argc, argv, &a);
+    if (st >= 0) return st;
+    struct chorus_request *r = &a.r;
+    if (a.stream_input) {
+        if (optind < argc || (a.file && strcmp(a.file, "-")) || (a.out && strcmp(a.out, "-")) ||
+            a.estimate || a.subs || r->input != CHORUS_INPUT_TEXT) {
+            cli_err("--stream-input reads standard input and writes standard output or --play; "
+                    "it takes no TEXT, -f FILE, -o FILE, --ssml, --phonemes or --estimate");
             return EXIT_USAGE;
         }
-        to_stdout = 1;
-    } else if (!strcmp(out, "-")) {
-        to_stdout = 1;
+        return say_stream_input(r, a.play, a.device, a.quiet, a.ts_path);
     }
-
+    char *text;
+    size_t len;
+    if ((st = read_text(&a, argc, argv, &text, &len)) != 0) return st;
+    r->text = text;
+    r->text_len = len;
+    if (a.estimate) {
+        st = print_estimate(r);
+        free(text);
+        return st;
+    }
+    /* nobody looks at the samples: let a remote engine's bytes pass through untouched */
+    if (!a.play) r->flags |= CHORUS_FLAG_NO_SAMPLES;
+    int to_stdout = choose_stdout(&a);
+    if (to_stdout < 0) {
+        free(text);
+        return EXIT_USAGE;
+    }
     struct say_ctx ctx = {0};
     ctx.text = text;
     ctx.to_stdout = to_stdout;
-    ctx.progress_bar = !quiet && isatty(2);
-    ctx.play = play;
-    ctx.device = device;
-    if (ts_path || subs) ctx.words = json_array();
-    r.callback = say_cb;
-    r.userdata = &ctx;
-
+    ctx.progress_bar = !a.quiet && isatty(2);
+    ctx.play = a.play;
+    ctx.device = a.device;
+    if (a.ts_path || a.subs) ctx.words = json_array();
+    r->callback = say_cb;
+    r->userdata = &ctx;
     catch_signals();
-
     struct chorus_engine *e = cli_engine();
     if (!e) {
         free(text);
         json_decref(ctx.words);
         return 1;
     }
-    int rc;
     char err[1024] = "";
-    if (out && !to_stdout) {
-        rc = chorus_synthesize_file(e, &r, out, err, sizeof err);
-    } else {
-        /* standard output redirected to a regular file, at its start, not in append mode
-         * (pwrite appends there on Linux): the same file as -o would make */
-        struct stat st;
-        int fl = fcntl(1, F_GETFL);
-        int seekable = to_stdout && fstat(1, &st) == 0 && S_ISREG(st.st_mode) &&
-                       lseek(1, 0, SEEK_CUR) == 0 && fl >= 0 && !(fl & O_APPEND);
-        if (seekable) r.flags |= CHORUS_FLAG_SEEKABLE_OUTPUT;
-        if (r.format == CHORUS_FORMAT_DEFAULT) r.format = CHORUS_FORMAT_WAV;
-        struct chorus_stream *s = NULL;
-        rc = chorus_stream_open(e, &r, &s);
-        if (rc == CHORUS_OK) rc = chorus_stream_run(s);
-        if (rc != CHORUS_OK) snprintf(err, sizeof err, "%s", s ? chorus_stream_errmsg(s) : chorus_strerror(rc));
-        /* standard output redirected to a file: give it the exact header, as -o would */
-        unsigned char hdr[CHORUS_FINAL_HEADER_MAX];
-        size_t hl = 0;
-        if (rc == CHORUS_OK && seekable) {
-            rc = chorus_stream_final_header(s, hdr, sizeof hdr, &hl);
-            if (rc != CHORUS_OK) snprintf(err, sizeof err, "%s", chorus_stream_errmsg(s));
-            else if (hl && pwrite(1, hdr, hl, 0) != (ssize_t)hl) ctx.write_errno = errno;
-        }
-        chorus_stream_destroy(s);
-    }
-    if (ctx.player && chorus_player_close(ctx.player) != CHORUS_OK && rc == CHORUS_OK) {
-        snprintf(err, sizeof err, "playback failed on %s", device ? device : "the default device");
-        rc = CHORUS_E_IO;
-    }
-    if (ctx.play_status != CHORUS_OK && !atomic_load(&interrupted)) {
-        snprintf(err, sizeof err, "%s", ctx.play_err);
-        rc = ctx.play_status;
-    }
-    /* a reader that stops early (say -o - | head) is a normal, quiet end */
-    int pipe_closed = ctx.write_errno == EPIPE;
-    if (pipe_closed) rc = CHORUS_OK, ctx.write_errno = 0;
-    if (ctx.write_errno && !atomic_load(&interrupted)) {
-        snprintf(err, sizeof err, "cannot write audio to standard output: %s", strerror(ctx.write_errno));
-        rc = CHORUS_E_IO;
-    }
-    int status = 0;
-    if (atomic_load(&interrupted)) {
-        cli_err("interrupted%s", to_stdout ? "" : "; no file was written");
-        status = 130;
-    } else if (rc != CHORUS_OK) {
-        cli_err("%s", err[0] ? err : chorus_strerror(rc));
-        status = 1;
-    } else if (ts_path && write_timestamps(ts_path, ctx.words) < 0) {
-        status = 1;
-    } else if (subs && write_subtitles(subs, text, ctx.words) < 0) {
-        status = 1;
-    }
+    int rc = a.out && !to_stdout ? chorus_synthesize_file(e, r, a.out, err, sizeof err)
+                                 : run_to_stdout(e, r, &ctx, err, sizeof err);
+    st = say_status(&a, &ctx, rc, err, sizeof err);
     json_decref(ctx.words);
     chorus_engine_destroy(e);
     free(text);
-    return status;
+    return st;
 }

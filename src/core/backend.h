@@ -141,6 +141,10 @@ struct chorus_backend_ops {
      *  notation its CHORUS_INPUT_PHONEMES takes; *out malloc'd. Optional. */
     int (*phonemize)(struct chorus_backend *b, const char *voice, const char *language,
                      const char *text, size_t len, char **out);
+    /** The voice `voice` (resolved id, mixes included) as a file the engine's own tools load
+     *  (Kokoro: a torch.save .pt tensor); *data malloc'd, *len its size. Optional. */
+    int (*export_voice)(struct chorus_backend *b, const char *voice, unsigned char **data,
+                        size_t *len);
 };
 
 enum chorus_backend_flags {
@@ -162,6 +166,8 @@ struct chorus_price {
     double usd_per_credit;
     const char *basis; /**< how it is priced, for people ("$15.00 / 1M characters") */
 };
+
+struct chorus_model_desc;
 
 struct chorus_backend_desc {
     const char *name;        /**< exact name ("espeak") */
@@ -196,6 +202,25 @@ struct chorus_backend_desc {
     /** Name prefixes the prior implementation used for this engine ("local_kokoro_"), routed
      *  here; NULL-terminated, or NULL. */
     const char *const *legacy_prefixes;
+    /** The files `chorus models pull NAME` installs for a local engine, or NULL. */
+    const struct chorus_model_desc *model;
+};
+
+/** A group of a model's files: NAMEs fetched from base_url + NAME (a mirror given by the user
+ *  serves them as SUBDIR/NAME under its own base) into SUBDIR/NAME of the model folder. */
+struct chorus_model_fileset {
+    const char *subdir;       /**< "" for the model folder itself */
+    const char *base_url;     /**< NULL: the model's base_url (with subdir/ appended) */
+    const char *const *files; /**< NULL-terminated */
+};
+
+/** What chorus_model_pull() installs for an engine (chorus_model_dir(NAME) holds it). */
+struct chorus_model_desc {
+    const char *base_url; /**< the published files, pinned to one revision */
+    const struct chorus_model_fileset *sets; /**< always installed; ended by files == NULL */
+    const char *voice_subdir, *voice_ext;    /**< one file per voice: "voices/" NAME ".pt" */
+    const char *const *default_voices, *const *all_voices; /**< NULL-terminated */
+    const char *const (*sha256)[2]; /**< {relative path, hex SHA-256}, {NULL, NULL} ends it */
 };
 
 struct chorus_pause_point {

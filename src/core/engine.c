@@ -144,6 +144,7 @@ struct num_key {
 };
 static const struct num_key num_keys[] = {
     {"max_concurrent", 0, 1024, 1, 0}, /* [chorus]: 1..1024 (checked below); [BACKEND]: 0 = none */
+    {"max_concurrent_global", 0, 1024, 1, 0}, /* [BACKEND]: across instances (src/redis) */
     {"max_queue", 0, 1000000, 1, 1},
     {"queue_timeout_ms", 0, 86400000, 1, 1},
     {"max_chunk_chars", 1, 1000000, 1, 0},

@@ -18,52 +18,29 @@
 #include "core/util.h"
 #include "net/net.h"
 
-/* The published files, pinned to one revision of hexgrad/Kokoro-82M, with their SHA-256. */
-#define KOKORO_URL "https://huggingface.co/hexgrad/Kokoro-82M/resolve/f3ff3571791e39611d31c381e3a41a3af07b4987"
+/* The engine whose descriptor describes downloadable files named `model`, or NULL. */
+static const struct chorus_model_desc *model_of(const char *model) {
+    const struct chorus_backend_desc *const *r = chorus_registry();
+    for (size_t i = 0; model && r[i]; i++)
+        if (r[i]->model && !strcmp(r[i]->name, model)) return r[i]->model;
+    return NULL;
+}
 
-struct pinned {
-    const char *path;
-    const char *sha256;
-};
-static const struct pinned kokoro_pinned[] = {
-    {"config.json", "5abb01e2403b072bf03d04fde160443e209d7a0dad49a423be15196b9b43c17f"},
-    {"kokoro-v1_0.pth", "496dba118d1a58f5f3db2efc88dbdc216e0483fc89fe6e47ee1f2c53f18ad1e4"},
-    {"voices/af_heart.pt", "0ab5709b8ffab19bfd849cd11d98f75b60af7733253ad0d67b12382a102cb4ff"},
-    {"voices/af_bella.pt", "8cb64e02fcc8de0327a8e13817e49c76c945ecf0052ceac97d3081480e8e48d6"},
-    {"voices/am_michael.pt", "9a443b79a4b22489a5b0ab7c651a0bcd1a30bef675c28333f06971abbd47bd37"},
-    {"voices/am_fenrir.pt", "98e507eca1db08230ae3b6232d59c10aec9630022d19accac4f5d12fcec3c37a"},
-    {"voices/bf_emma.pt", "d0a423deabf4a52b4f49318c51742c54e21bb89bbbe9a12141e7758ddb5da701"},
-    {"voices/jf_alpha.pt", "1bf4c9dc69e45ee46183b071f4db766349aac5592acbcfeaf051018048a5d787"},
-    {"voices/jf_gongitsune.pt", "1b171917f18f351e65f2bf9657700cd6bfec4e65589c297525b9cf3c20105770"},
-    {"voices/jf_nezumi.pt", "d83f007a7f01783b77014561a7d493d327a0210e143440e91c9b697590d27661"},
-    {"voices/jf_tebukuro.pt", "0d6917904438aec85f73a6fa1f7ac2be6481aae47c697834936930a91796c576"},
-    {"voices/jm_kumo.pt", "98340afd68b1cee84fe0cd95528cfa6d4b39e416aa75a9df64049d52c8b55896"},
-    /* misaki's English lexicons (Kokoro's G2P), from hexgrad/misaki at MISAKI_URL's commit */
-    {"misaki/us_gold.json", "dc414872a49a28ae6c141463d502fd945f3b2fde040484fdc47d00cc4612686f"},
-    {"misaki/us_silver.json", "de8f67be911bb6c659187b4a65fd966b6a30e56350e0f790d763210b053ac475"},
-    {"misaki/gb_gold.json", "29e62f4b60261c88f7f3c2c7811ca3825978948090b72d2b27d565b729282f71"},
-    {"misaki/gb_silver.json", "48131e2d92ccc41655f4543e87e0f938e71463eb5a54be7f0693bb712ebb6bce"},
-    {NULL, NULL}};
-
-/* misaki's lexicons (Apache-2.0), pinned to commit fba1236 of hexgrad/misaki (2025-08-10). A
- * mirror given with --from serves them as misaki/NAME under its base URL. */
-#define MISAKI_URL "https://raw.githubusercontent.com/hexgrad/misaki/fba1236595f2d2bf21d414ba6e57d25256afada3/misaki/data/"
-static const char *const misaki_files[] = {"us_gold.json", "us_silver.json", "gb_gold.json",
-                                           "gb_silver.json", NULL};
-
-static const char *const kokoro_default_voices[] = {"af_heart", "af_bella", "am_michael",
-                                                    "am_fenrir", "bf_emma", NULL};
-static const char *const kokoro_all_voices[] = {
-    "af_heart", "af_alloy", "af_aoede", "af_bella", "af_jessica", "af_kore", "af_nicole", "af_nova",
-    "af_river", "af_sarah", "af_sky", "am_adam", "am_echo", "am_eric", "am_fenrir", "am_liam",
-    "am_michael", "am_onyx", "am_puck", "am_santa", "bf_alice", "bf_emma", "bf_isabella", "bf_lily",
-    "bm_daniel", "bm_fable", "bm_george", "bm_lewis", "jf_alpha", "jf_gongitsune", "jf_nezumi",
-    "jf_tebukuro", "jm_kumo", "zf_xiaobei", "zf_xiaoni", "zf_xiaoxiao", "zf_xiaoyi", "zm_yunjian",
-    "zm_yunxi", "zm_yunxia", "zm_yunyang", "ef_dora", "em_alex", "em_santa", "ff_siwis", "hf_alpha",
-    "hf_beta", "hm_omega", "hm_psi", "if_sara", "im_nicola", "pf_dora", "pm_alex", "pm_santa", NULL};
+/* "kokoro" or "kokoro, other": the names chorus_model_pull knows, for messages. */
+static const char *model_names(char *buf, size_t cap) {
+    const struct chorus_backend_desc *const *r = chorus_registry();
+    size_t off = 0;
+    buf[0] = 0;
+    for (size_t i = 0; r[i] && off + 1 < cap; i++)
+        if (r[i]->model) {
+            int n = snprintf(buf + off, cap - off, "%s%s", off ? ", " : "", r[i]->name);
+            off += n > 0 ? (size_t)n : 0;
+        }
+    return buf[0] ? buf : "none in this build";
+}
 
 int chorus_model_dir(const char *model, char *buf, size_t cap) {
-    if (!model || strcmp(model, "kokoro")) return CHORUS_E_NOT_FOUND;
+    if (!model_of(model)) return CHORUS_E_NOT_FOUND;
     const char *x = getenv("XDG_DATA_HOME"), *h = getenv("HOME");
     if (x && *x) chorus_fmt(buf, cap, "%s/chorus/models/%s", x, model);
     else chorus_fmt(buf, cap, "%s/.local/share/chorus/models/%s", h && *h ? h : ".", model);
@@ -95,6 +72,7 @@ static int safe_name(const char *s) {
 /* ---- checksums: the pinned table, or a manifest file in sha256sum's format ---- */
 
 struct manifest {
+    const char *const (*pinned)[2]; /* the engine's table, used when no manifest is given */
     char (*path)[128];
     char (*sha)[65];
     size_t n;
@@ -145,8 +123,8 @@ static const char *expected_sha(const struct manifest *m, const char *rel) {
             if (!strcmp(m->path[i], rel)) return m->sha[i];
         return NULL;
     }
-    for (size_t i = 0; kokoro_pinned[i].path; i++)
-        if (!strcmp(kokoro_pinned[i].path, rel)) return kokoro_pinned[i].sha256;
+    for (size_t i = 0; m->pinned && m->pinned[i][0]; i++)
+        if (!strcmp(m->pinned[i][0], rel)) return m->pinned[i][1];
     return NULL;
 }
 
@@ -330,30 +308,64 @@ static int fetch_as(const char *base, const char *url_rel, const char *dir, cons
     return rc;
 }
 
-static int fetch_one(const char *base, const char *dir, const char *rel, const struct manifest *m,
-                     chorus_download_fn fn, void *ud, char *err, size_t errlen) {
-    return fetch_as(base, rel, dir, rel, m, fn, ud, err, errlen);
+/* The base URL of a pull: the caller's, $CHORUS_MODELS_URL, [models] NAME_url, else the
+ * published files (*mirror 0). */
+static const char *pull_base(struct chorus_engine *e, const char *model, const char *given,
+                             const struct chorus_model_desc *md, int *mirror) {
+    char key[96];
+    chorus_fmt(key, sizeof key, "%s_url", model);
+    const char *places[] = {"models", key, NULL};
+    const char *b = given && *given ? given : chorus_config_find(e ? e->cfg : NULL, "CHORUS_MODELS_URL", places);
+    *mirror = b && *b;
+    return *mirror ? b : md->base_url;
+}
+
+/* Fetch one group of files. A group with a source of its own comes from there, unless a mirror
+ * was given: a mirror serves every file under its base as SUBDIR/NAME. */
+static int fetch_set(const struct chorus_model_fileset *fs, const char *base, int mirror,
+                     const char *dir, const struct manifest *m, chorus_download_fn fn, void *ud,
+                     char *err, size_t errlen) {
+    int rc = CHORUS_OK;
+    for (size_t i = 0; rc == CHORUS_OK && fs->files[i]; i++) {
+        char rel[256];
+        chorus_fmt(rel, sizeof rel, "%s%s%s", fs->subdir, *fs->subdir ? "/" : "", fs->files[i]);
+        int own = fs->base_url && !mirror;
+        rc = fetch_as(own ? fs->base_url : base, own ? fs->files[i] : rel, dir, rel, m, fn, ud, err, errlen);
+    }
+    return rc;
+}
+
+/* Create dir/sub for every group and the voices. */
+static int make_dirs(const char *dir, const struct chorus_model_desc *md, char *err, size_t errlen) {
+    char p[4400];
+    for (size_t i = 0; md->sets[i].files; i++) {
+        chorus_fmt(p, sizeof p, "%s/%s", dir, md->sets[i].subdir);
+        if (mkdirs(p) < 0) return chorus_fmt(err, errlen, "cannot create %s: %s", p, strerror(errno)), CHORUS_E_IO;
+    }
+    chorus_fmt(p, sizeof p, "%s/%s", dir, md->voice_subdir);
+    if (mkdirs(p) < 0) return chorus_fmt(err, errlen, "cannot create %s: %s", p, strerror(errno)), CHORUS_E_IO;
+    return CHORUS_OK;
 }
 
 int chorus_model_pull(struct chorus_engine *e, const char *model, const char *base_url,
                       const char *manifest, const char *const *voices,
                       chorus_download_fn progress, void *userdata, char *errbuf,
                       size_t errbuf_size) {
-    char dir[4096];
-    if (chorus_model_dir(model, dir, sizeof dir) != CHORUS_OK) {
-        chorus_fmt(errbuf, errbuf_size, "unknown model '%s'; models chorus can install: kokoro",
-                   model ? model : "");
+    const struct chorus_model_desc *md = model_of(model);
+    char dir[4096], names[256];
+    if (!md || chorus_model_dir(model, dir, sizeof dir) != CHORUS_OK) {
+        chorus_fmt(errbuf, errbuf_size, "unknown model '%s'; models chorus can install: %s",
+                   model ? model : "", model_names(names, sizeof names));
         return CHORUS_E_NOT_FOUND;
     }
-    const char *places[] = {"models", "kokoro_url", NULL};
-    if (!base_url || !*base_url) base_url = chorus_config_find(e ? e->cfg : NULL, "CHORUS_MODELS_URL", places);
-    int mirror = base_url && *base_url;
-    if (!base_url || !*base_url) base_url = KOKORO_URL;
-    if (!voices) voices = kokoro_default_voices;
-    else if (voices[0] && !strcmp(voices[0], "all")) voices = kokoro_all_voices;
+    int mirror;
+    base_url = pull_base(e, model, base_url, md, &mirror);
+    if (!voices) voices = md->default_voices;
+    else if (voices[0] && !strcmp(voices[0], "all")) voices = md->all_voices;
     for (size_t i = 0; voices[i]; i++)
         if (!safe_name(voices[i])) {
-            chorus_fmt(errbuf, errbuf_size, "invalid voice name '%s': use names like af_heart", voices[i]);
+            chorus_fmt(errbuf, errbuf_size, "invalid voice name '%s': use names like %s", voices[i],
+                       md->default_voices[0]);
             return CHORUS_E_INVALID;
         }
     struct manifest m;
@@ -366,69 +378,76 @@ int chorus_model_pull(struct chorus_engine *e, const char *model, const char *ba
             manifest_free(&m);
             return rc;
         }
+    } else {
+        m.pinned = md->sha256;
     }
     rc = chorus_net_global_init();
-    char vdir[4200], ldir[4200];
-    chorus_fmt(vdir, sizeof vdir, "%s/voices", dir);
-    chorus_fmt(ldir, sizeof ldir, "%s/misaki", dir);
-    if (rc != CHORUS_OK) {
-        chorus_fmt(errbuf, errbuf_size, "cannot start the HTTP client");
-    } else if (mkdirs(vdir) < 0 || mkdirs(ldir) < 0) {
-        chorus_fmt(errbuf, errbuf_size, "cannot create %s: %s", vdir, strerror(errno));
-        rc = CHORUS_E_IO;
-    }
-    if (rc == CHORUS_OK) rc = fetch_one(base_url, dir, "config.json", &m, progress, userdata, errbuf, errbuf_size);
-    if (rc == CHORUS_OK) rc = fetch_one(base_url, dir, "kokoro-v1_0.pth", &m, progress, userdata, errbuf, errbuf_size);
+    if (rc != CHORUS_OK) chorus_fmt(errbuf, errbuf_size, "cannot start the HTTP client");
+    if (rc == CHORUS_OK) rc = make_dirs(dir, md, errbuf, errbuf_size);
+    for (size_t i = 0; rc == CHORUS_OK && md->sets[i].files && !md->sets[i].base_url; i++)
+        rc = fetch_set(&md->sets[i], base_url, mirror, dir, &m, progress, userdata, errbuf, errbuf_size);
     for (size_t i = 0; rc == CHORUS_OK && voices[i]; i++) {
-        char rel[128];
-        chorus_fmt(rel, sizeof rel, "voices/%s.pt", voices[i]);
-        rc = fetch_one(base_url, dir, rel, &m, progress, userdata, errbuf, errbuf_size);
+        char rel[160];
+        chorus_fmt(rel, sizeof rel, "%s/%s%s", md->voice_subdir, voices[i], md->voice_ext);
+        rc = fetch_as(base_url, rel, dir, rel, &m, progress, userdata, errbuf, errbuf_size);
     }
-    for (size_t i = 0; rc == CHORUS_OK && misaki_files[i]; i++) {
-        char rel[128];
-        chorus_fmt(rel, sizeof rel, "misaki/%s", misaki_files[i]);
-        rc = fetch_as(mirror ? base_url : MISAKI_URL, mirror ? rel : misaki_files[i], dir, rel, &m,
-                      progress, userdata, errbuf, errbuf_size);
-    }
+    for (size_t i = 0; rc == CHORUS_OK && md->sets[i].files; i++)
+        if (md->sets[i].base_url)
+            rc = fetch_set(&md->sets[i], base_url, mirror, dir, &m, progress, userdata, errbuf, errbuf_size);
     manifest_free(&m);
     return rc;
 }
 
-int chorus_model_remove(const char *model, char *errbuf, size_t errbuf_size) {
-    char dir[4096];
-    if (chorus_model_dir(model, dir, sizeof dir) != CHORUS_OK) {
-        chorus_fmt(errbuf, errbuf_size, "unknown model '%s'; models chorus can install: kokoro", model ? model : "");
-        return CHORUS_E_NOT_FOUND;
-    }
-    /* only what a pull writes: the two model files, voice packs and partial downloads */
-    static const char *const top[] = {"config.json", "config.json.part", "kokoro-v1_0.pth", "kokoro-v1_0.pth.part", NULL};
-    char path[4300];
+static int unlink_both(const char *path) { /* the file and its partial download */
+    char part[4400];
+    chorus_fmt(part, sizeof part, "%s.part", path);
+    int bad = unlink(path) < 0 && errno != ENOENT;
+    bad |= unlink(part) < 0 && errno != ENOENT;
+    return bad ? CHORUS_E_IO : CHORUS_OK;
+}
+
+/* Remove dir's files ending in ext or ext.part, then dir if empty. */
+static int remove_voices(const char *dir, const char *ext) {
     int rc = CHORUS_OK;
-    for (size_t i = 0; top[i]; i++) {
-        chorus_fmt(path, sizeof path, "%s/%s", dir, top[i]);
-        if (unlink(path) < 0 && errno != ENOENT) rc = CHORUS_E_IO;
-    }
-    for (size_t i = 0; misaki_files[i]; i++) {
-        chorus_fmt(path, sizeof path, "%s/misaki/%s", dir, misaki_files[i]);
-        if (unlink(path) < 0 && errno != ENOENT) rc = CHORUS_E_IO;
-        chorus_fmt(path, sizeof path, "%s/misaki/%s.part", dir, misaki_files[i]);
-        if (unlink(path) < 0 && errno != ENOENT) rc = CHORUS_E_IO;
-    }
-    chorus_fmt(path, sizeof path, "%s/misaki", dir);
-    rmdir(path);
-    chorus_fmt(path, sizeof path, "%s/voices", dir);
-    DIR *d = opendir(path);
+    size_t el = strlen(ext);
+    DIR *d = opendir(dir);
     struct dirent *de;
     while (d && (de = readdir(d)) != NULL) {
-        size_t l = strlen(de->d_name);
-        if ((l > 3 && !strcmp(de->d_name + l - 3, ".pt")) || (l > 8 && !strcmp(de->d_name + l - 8, ".pt.part"))) {
-            char f[4600];
-            chorus_fmt(f, sizeof f, "%s/%s", path, de->d_name);
-            if (unlink(f) < 0 && errno != ENOENT) rc = CHORUS_E_IO;
-        }
+        const char *nm = de->d_name;
+        size_t l = strlen(nm);
+        int voice = l > el && !strcmp(nm + l - el, ext);
+        int part = l > el + 5 && !strcmp(nm + l - 5, ".part") && !strncmp(nm + l - 5 - el, ext, el);
+        if (!voice && !part) continue;
+        char f[4600];
+        chorus_fmt(f, sizeof f, "%s/%s", dir, nm);
+        if (unlink(f) < 0 && errno != ENOENT) rc = CHORUS_E_IO;
     }
     if (d) closedir(d);
-    rmdir(path);
+    rmdir(dir);
+    return rc;
+}
+
+int chorus_model_remove(const char *model, char *errbuf, size_t errbuf_size) {
+    const struct chorus_model_desc *md = model_of(model);
+    char dir[4096], names[256], path[4400];
+    if (!md || chorus_model_dir(model, dir, sizeof dir) != CHORUS_OK) {
+        chorus_fmt(errbuf, errbuf_size, "unknown model '%s'; models chorus can install: %s",
+                   model ? model : "", model_names(names, sizeof names));
+        return CHORUS_E_NOT_FOUND;
+    }
+    /* only what a pull writes: the groups' files, voice files and partial downloads */
+    int rc = CHORUS_OK;
+    for (size_t i = 0; md->sets[i].files; i++) {
+        const struct chorus_model_fileset *fs = &md->sets[i];
+        for (size_t k = 0; fs->files[k]; k++) {
+            chorus_fmt(path, sizeof path, "%s/%s%s%s", dir, fs->subdir, *fs->subdir ? "/" : "", fs->files[k]);
+            if (unlink_both(path) != CHORUS_OK) rc = CHORUS_E_IO;
+        }
+        chorus_fmt(path, sizeof path, "%s/%s", dir, fs->subdir);
+        if (*fs->subdir) rmdir(path);
+    }
+    chorus_fmt(path, sizeof path, "%s/%s", dir, md->voice_subdir);
+    if (remove_voices(path, md->voice_ext) != CHORUS_OK) rc = CHORUS_E_IO;
     rmdir(dir);
     if (rc != CHORUS_OK) chorus_fmt(errbuf, errbuf_size, "cannot remove every file of %s in %s", model, dir);
     return rc;

@@ -168,3 +168,44 @@ int chorus_phonemize_lang(struct chorus_engine *e, const char *backend, const ch
     chorus_stream_destroy(s);
     return rc;
 }
+
+int chorus_voice_export(struct chorus_engine *e, const char *backend, const char *voice,
+                        void **data, size_t *len, char *errbuf, size_t errbuf_size) {
+    chorus_engine_clear_err(e);
+    if (!e || !data || !len) {
+        chorus_engine_set_err(e, "chorus_voice_export: no engine or output pointer given");
+        chorus_fmt(errbuf, errbuf_size, "%s", chorus_engine_errmsg(e));
+        return CHORUS_E_INVALID;
+    }
+    *data = NULL;
+    *len = 0;
+    /* a stream resolves backend, aliases and voice as a request would; no probe: exporting
+     * reads the voice files, not the model */
+    struct chorus_request r = chorus_request_default();
+    r.backend = backend;
+    r.voice = voice;
+    r.text = ".";
+    r.text_len = 1;
+    struct chorus_stream *s = NULL;
+    int rc = chorus_stream_open_internal(e, &r, CHORUS_SFLAG_NO_PROBE, &s);
+    if (rc != CHORUS_OK) {
+        chorus_engine_set_err(e, "%s", s ? chorus_stream_errmsg(s) : chorus_strerror(rc));
+    } else if (!s->backend->desc->ops->export_voice) {
+        chorus_engine_set_err(e, "backend %s has no voice files to export", s->backend->name);
+        rc = CHORUS_E_INVALID;
+    } else {
+        char why[1024] = "";
+        unsigned char *buf = NULL;
+        struct chorus_op op;
+        chorus_op_begin(&op, why, sizeof why, NULL);
+        rc = s->backend->desc->ops->export_voice(s->backend, s->voice, &buf, len);
+        chorus_op_end(&op);
+        if (rc == CHORUS_OK) *data = buf;
+        else
+            chorus_engine_set_err(e, "cannot export voice %s of %s: %s", s->voice ? s->voice : "",
+                                  s->backend->name, why[0] ? why : chorus_strerror(rc));
+    }
+    if (rc != CHORUS_OK) chorus_fmt(errbuf, errbuf_size, "%s", chorus_engine_errmsg(e));
+    chorus_stream_destroy(s);
+    return rc;
+}

@@ -126,3 +126,95 @@ enum MHD_Result srv_handle_from_phonemes(struct srv_req *q) {
     json_decref(d.root);
     return ret;
 }
+
+/*
+ * POST /v1/audio/voices/combine — Kokoro-FastAPI's voice mixer (remsky/Kokoro-FastAPI,
+ * api/src/routers/openai_compatible.py, combine_voices): the body is a JSON string "a+b" or a
+ * list ["a", "b"]; an OpenAI voice name stands for its Kokoro voice; the answer is the mean voice
+ * pack as a PyTorch .pt file (application/octet-stream, attachment "a+b.pt"). Kokoro-FastAPI
+ * wants two voices at least; chorus also takes weights, "a(2)+b(1)", as its speech requests do.
+ */
+#define COMBINE_MAX_VOICES 16
+
+/* The voices of the body, OpenAI names mapped, joined with '+' into out. */
+static int combine_names(struct srv_req *q, json_t *root, char *out, size_t outlen, struct srv_error *e) {
+    const char *one[1];
+    size_t n = 0;
+    json_t *item;
+    size_t i;
+    out[0] = 0;
+    if (json_is_string(root)) {
+        one[0] = json_string_value(root);
+        const char *mapped = srv_voice_map(q->srv, "kokoro", one[0]);
+        snprintf(out, outlen, "%s", mapped ? mapped : one[0]);
+        n = strchr(out, '+') ? 2 : 1;
+    } else if (json_is_array(root) && json_array_size(root) <= COMBINE_MAX_VOICES) {
+        json_array_foreach(root, i, item) {
+            if (!json_is_string(item)) break;
+            const char *v = json_string_value(item), *mapped = srv_voice_map(q->srv, "kokoro", v);
+            while (*v == ' ') v++;
+            if (!*v) continue;
+            size_t used = strlen(out);
+            int w = snprintf(out + used, outlen - used, "%s%s", n ? "+" : "", mapped ? mapped : v);
+            if (w < 0 || (size_t)w >= outlen - used) break;
+            n++;
+        }
+        if (i < json_array_size(root)) n = 0;
+    } else {
+        n = 0;
+    }
+    if (n >= 2 && strlen(out) <= DEV_MAX_VOICE) return 0;
+    srv_error_set(e, 400, "invalid_request_error", "invalid_value", NULL,
+                  "give two voices or more to combine, as a JSON string \"af_bella+af_sky\" or a "
+                  "list [\"af_bella\", \"af_sky\"] (at most %d voices, %d characters)",
+                  COMBINE_MAX_VOICES, DEV_MAX_VOICE);
+    return -1;
+}
+
+enum MHD_Result srv_handle_combine(struct srv_req *q) {
+    struct srv_error e;
+    json_error_t je;
+    json_t *root = json_loadb(q->body ? q->body : "", q->body_len,
+                              JSON_REJECT_DUPLICATES | JSON_DECODE_ANY, &je);
+    char names[DEV_MAX_VOICE + 64];
+    if (!root || combine_names(q, root, names, sizeof names, &e) < 0) {
+        if (!root)
+            srv_error_set(&e, 400, "invalid_request_error", "invalid_json", NULL,
+                          "the body must be a JSON string \"a+b\" or a list of voice names: %s", je.text);
+        json_decref(root);
+        return srv_send_error(q, &e);
+    }
+    json_decref(root);
+    void *pt = NULL;
+    size_t len = 0;
+    char err[512] = "";
+    int rc = chorus_voice_export(q->srv->engine, "kokoro", names, &pt, &len, err, sizeof err);
+    if (rc != CHORUS_OK) {
+        srv_error_from_status(&e, rc, err, rc == CHORUS_E_UNKNOWN_VOICE ? "voice" : NULL);
+        return srv_send_error(q, &e);
+    }
+    /* the response owns a malloc'd copy: libmicrohttpd frees it with free() */
+    void *copy = malloc(len);
+    if (!copy) {
+        chorus_free(pt);
+        return MHD_NO;
+    }
+    memcpy(copy, pt, len);
+    chorus_free(pt);
+    struct MHD_Response *r = MHD_create_response_from_buffer(len, copy, MHD_RESPMEM_MUST_FREE);
+    if (!r) {
+        free(copy);
+        return MHD_NO;
+    }
+    char cd[DEV_MAX_VOICE + 64];
+    size_t k = 0;
+    for (const char *c = names; *c && k < sizeof names - 1; c++) /* a header-safe file name */
+        names[k++] = (*c == '"' || *c == '\\' || (unsigned char)*c < 0x20 || *c == 0x7f) ? '_' : *c;
+    names[k] = 0;
+    snprintf(cd, sizeof cd, "attachment; filename=\"%s.pt\"", names);
+    MHD_add_response_header(r, "Content-Type", "application/octet-stream");
+    MHD_add_response_header(r, "Content-Disposition", cd);
+    MHD_add_response_header(r, "Cache-Control", "no-cache");
+    q->bytes_out += len;
+    return srv_queue(q, 200, r);
+}

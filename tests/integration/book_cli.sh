@@ -155,6 +155,22 @@ check 'near "$last" "$(dur "$T/b.m4b")" 1.0' "last cue ends at $last, audio at $
 "$BIN" book -q "$T/b3.epub" -o "$T/b.mp3" 2>"$T/err"
 check '[ "$(ffprobe -v error -show_chapters -of csv=p=0 "$T/b.mp3" | wc -l)" = 3 ]' "mp3 chapters: $(cat "$T/err")"
 
+# outputs that are not regular files are never replaced: a symlink keeps pointing at the book
+# it names, a FIFO gets the book's bytes (the chapters come from the job folder made above)
+ln -s "$T/real.m4b" "$T/link.m4b"
+"$BIN" book -q "$T/b3.epub" -o "$T/link.m4b" --job-dir "$T/b.m4b.chorus-job" 2>"$T/err"
+check '[ -L "$T/link.m4b" ] && [ "$(ffprobe -v error -show_chapters -of csv=p=0 "$T/real.m4b" | wc -l)" = 3 ]' \
+      "symlinked output: $(ls -l "$T/link.m4b") $(cat "$T/err")"
+mkfifo "$T/fifo.m4b"
+timeout 120 cat "$T/fifo.m4b" > "$T/fromfifo.m4b" & # a failed run must not hang the test
+catpid=$!
+"$BIN" book -q "$T/b3.epub" -o "$T/fifo.m4b" --job-dir "$T/b.m4b.chorus-job" 2>"$T/err"
+st=$?
+wait $catpid
+check '[ $st = 0 ] && [ -p "$T/fifo.m4b" ] && [ "$(ffprobe -v error -show_chapters -of csv=p=0 "$T/fromfifo.m4b" | wc -l)" = 3 ]' \
+      "FIFO output: $(ls -l "$T/fifo.m4b") $(cat "$T/err")"
+check '! ls "$T" | grep -q "\.tmp$"' "temp files left beside the outputs: $(ls "$T")"
+
 # ---------------------------------------------------------------- selection, split, redo
 "$BIN" book -q "$T/hand.epub" --chapters 2-3 --split -F flac --subtitles vtt -o "$T/split" 2>"$T/err"
 check '[ -f "$T/split/002 - Second Wind.flac" ] && [ -f "$T/split/003 - Third Time.flac" ] && [ ! -e "$T/split/001 - First Light.flac" ]' \

@@ -298,10 +298,62 @@ TEST(cancel_stops_after_a_chunk) {
     free(g.pcm);
 }
 
+
+/* chorus_voice_export: a mix written as a .pt file speaks exactly as the mix does (the file
+ * holds the mixed pack bit for bit), through a voices directory holding just that file. */
+TEST(exported_mix_speaks_like_the_mix) {
+    write_config("tiny.pth");
+    struct chorus_engine_options eo = chorus_engine_options_default();
+    eo.config_path = cfg_path;
+    struct chorus_engine *e;
+    CHECK(chorus_engine_create(&e, &eo) == CHORUS_OK);
+    void *data = NULL;
+    size_t len = 0;
+    char err[512] = "";
+    int rc = chorus_voice_export(e, "kokoro", "af_test(2)+bm_other(1)", &data, &len, err, sizeof err);
+    CHECK_MSG(rc == CHORUS_OK, "%s", err);
+    CHECK(len > 4 && memcmp(data, "PK\x03\x04", 4) == 0);
+    CHECK(chorus_voice_export(e, "kokoro", "af_nobody", &(void *){NULL}, &(size_t){0}, err,
+                              sizeof err) == CHORUS_E_UNKNOWN_VOICE);
+    CHECK_MSG(strstr(err, "af_nobody") != NULL, "%s", err);
+    CHECK(chorus_voice_export(e, "espeak", "en-us", &(void *){NULL}, &(size_t){0}, err,
+                              sizeof err) == CHORUS_E_INVALID);
+    CHECK_MSG(strstr(err, "no voice files") != NULL, "%s", err);
+    CHECK(chorus_voice_export(e, "kokoro", "af_test", NULL, &len, err, sizeof err) == CHORUS_E_INVALID);
+    chorus_engine_destroy(e);
+
+    struct got mix = {0}, file = {0};
+    char msg[512];
+    rc = speak("Good morning.", "af_test(2)+bm_other(1)", "1", CHORUS_INPUT_TEXT, &mix, msg, sizeof msg);
+    CHECK_MSG(rc == CHORUS_OK, "%s", msg);
+    char dir[] = "/tmp/chorus-kokoro-export-XXXXXX", pt[128];
+    CHECK(mkdtemp(dir) != NULL);
+    snprintf(pt, sizeof pt, "%s/af_mixed.pt", dir); /* the first letter names the language */
+    FILE *f = fopen(pt, "wb");
+    CHECK(f && fwrite(data, 1, len, f) == len);
+    fclose(f);
+    chorus_free(data);
+    const char *d = getenv("CHORUS_TEST_DATA");
+    char tdir[1024];
+    if (!realpath(d ? d : "tests/data", tdir)) snprintf(tdir, sizeof tdir, "%s", d ? d : "tests/data");
+    f = fopen(cfg_path, "w");
+    fprintf(f, "[kokoro]\nmodel_path = \"%s/kokoro/tiny.pth\"\nconfig_path = \"%s/kokoro/tiny-config.json\"\n"
+               "voices_path = \"%s\"\n", tdir, tdir, dir);
+    fclose(f);
+    rc = speak("Good morning.", "af_mixed", "1", CHORUS_INPUT_TEXT, &file, msg, sizeof msg);
+    CHECK_MSG(rc == CHORUS_OK, "%s", msg);
+    CHECK(mix.n > 0 && mix.n == file.n && memcmp(mix.pcm, file.pcm, mix.n * sizeof(float)) == 0);
+    unlink(pt);
+    rmdir(dir);
+    free(mix.pcm);
+    free(file.pcm);
+}
+
 int main(void) {
     RUN(speaks_with_word_timestamps);
     RUN(seed_gives_identical_audio);
     RUN(voice_mixes);
+    RUN(exported_mix_speaks_like_the_mix);
     RUN(errors_are_clear);
     RUN(cancel_stops_after_a_chunk);
     RUN(openai_voice_names);

@@ -30,6 +30,7 @@
 #include "backends/kokoro/kokoro_lexicon.h"
 #include "backends/kokoro/kokoro_model.h"
 #include "backends/kokoro/kokoro_voice.h"
+#include "nn/ptwrite.h"
 #include "core/backend.h"
 #include "core/config.h"
 #include "core/log.h"
@@ -59,6 +60,7 @@ struct kokoro_priv {
 };
 
 extern const struct chorus_backend_desc chorus_backend_kokoro;
+extern const struct chorus_model_desc chorus_kokoro_model;
 
 static const struct chorus_option_desc kokoro_options[] = {
     {"lang_code", "string", NULL, 1, 0, NULL,
@@ -338,6 +340,28 @@ static int kokoro_phonemize(struct chorus_backend *b, const char *voice, const c
     return *out ? CHORUS_OK : chorus_backend_fail(b, CHORUS_E_NOMEM, "out of memory");
 }
 
+/* A voice or mix as torch.save() writes a pack: [rows, 1, 256] float32 (Kokoro-FastAPI's
+ * combine endpoint answers with this, archive folder "archive" as for an in-memory save). */
+static int kokoro_export_voice(struct chorus_backend *b, const char *voice, unsigned char **data,
+                               size_t *len) {
+    struct kokoro_priv *p = b->priv;
+    struct kokoro_voices v;
+    char err[512] = "";
+    int rc = chorus_kokoro_voices_open(&v, p->voices, err, sizeof err);
+    if (rc) return chorus_backend_fail(b, rc, "%s", err[0] ? err : chorus_strerror(rc));
+    float *pack = NULL;
+    int rows = 0;
+    rc = chorus_kokoro_voices_load(&v, voice && *voice ? voice : "af_heart", &pack, &rows, err,
+                                   sizeof err);
+    chorus_kokoro_voices_close(&v);
+    if (rc) return chorus_backend_fail(b, rc, "%s", err[0] ? err : chorus_strerror(rc));
+    const int64_t shape[3] = {rows, 1, 256};
+    rc = chorus_pt_write_f32("archive", pack, shape, 3, data, len);
+    free(pack);
+    return rc ? chorus_backend_fail(b, CHORUS_E_NOMEM, "out of memory writing the voice file")
+              : CHORUS_OK;
+}
+
 static int kokoro_synthesize(struct chorus_backend *b, const struct chorus_job *job,
                              struct chorus_sink *sink) {
     struct kokoro_priv *p = b->priv;
@@ -455,7 +479,9 @@ const struct chorus_backend_desc chorus_backend_kokoro = {
         .synthesize = kokoro_synthesize,
         .phonemize = kokoro_phonemize,
         .list_voices = kokoro_list_voices,
+        .export_voice = kokoro_export_voice,
         .close = kokoro_close,
     },
     .legacy_prefixes = (const char *const[]){"local_kokoro_", NULL},
+    .model = &chorus_kokoro_model, /* kokoro_files.c */
 };

@@ -327,8 +327,9 @@ const char *chorus_kokoro_lexicon_raw(const struct kokoro_lexicon *l, const char
     while (lo < hi) {
         size_t mid = lo + (hi - lo) / 2;
         const char *k = l->pool + l->keys[mid];
-        int c = strncmp(k, word, len);
-        if (c == 0 && k[len]) c = 1; /* k is longer */
+        size_t kl = strlen(k); /* keys hold no NUL; a word may (it then matches nothing) */
+        int c = memcmp(k, word, kl < len ? kl : len);
+        if (c == 0) c = kl < len ? -1 : kl > len; /* the shorter sorts first, as strcmp does */
         if (c == 0) return k + len + 1;
         if (c < 0) lo = mid + 1;
         else hi = mid;

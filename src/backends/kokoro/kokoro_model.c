@@ -810,8 +810,8 @@ int chorus_kokoro_model_load_packed(struct kokoro_model **out, const char *confi
     }
     if (m->pw) pack_write(m, pack_path, &src);
     if (m->pk_mapped && m->pk_misses)
-        CHORUS_LOGW("kokoro: %s lacked %d convolutions (packed them again in memory)", pack_path,
-                    m->pk_misses);
+        CHORUS_LOGW("kokoro: %s lacked %d convolutions (packed them again in memory)",
+                    pack_path ? pack_path : "the packed weights", m->pk_misses);
     if (mapped) *mapped = m->pk_mapped && !m->pk_misses;
     /* Conv weights now live in packed copies; let the kernel drop the pages of the mapping we
      * read while packing (the ones still used, LSTM and Linear weights, fault back in from the
