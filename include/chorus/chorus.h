@@ -497,8 +497,9 @@ enum chorus_request_flags {
      *  chorus_stream_final_header() over them after the run, as chorus_synthesize_file() does:
      *  an MP3 then starts with a placeholder Info frame for the real one (gapless length and
      *  delay), a FLAC gets its STREAMINFO totals; encoded bytes are not passed through. */
-    CHORUS_FLAG_SEEKABLE_OUTPUT = 1u << 3
-    /* bits 4 and up: reserved; a request setting one is refused with E_INVALID */
+    CHORUS_FLAG_SEEKABLE_OUTPUT = 1u << 4
+    /* bit 3 and bits 5 and up: reserved (bit 3 was an internal flag once); a request setting
+     * one is refused with E_INVALID */
 };
 
 /** One synthesis request. Sized (see the ABI policy): get one from chorus_request_default();
