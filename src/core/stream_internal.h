@@ -8,6 +8,7 @@
 #include "chorus/chorus.h"
 #include "core/backend.h"
 #include "core/util.h"
+#include "text/pron.h"
 #include "text/text.h"
 
 #define QUEUE_MAX_ALLOC 16
@@ -37,6 +38,8 @@ struct chorus_stream {
     chorus_callback callback;
     void *userdata;
     float volume;
+    struct chorus_pron pron_req;   /* the request's pronunciations (n 0: none) */
+    struct chorus_textbuf pron_buf; /* the current segment as the engine speaks it */
     /* state */
     int opened, ran;
     atomic_int cancel;
@@ -95,6 +98,10 @@ struct seg_copy {
     char **marks;
 };
 int chorus_seg_copy_take(struct seg_copy *c, const struct chorus_textseg *src);
+/** *out = seg with the pronunciations (the request's, the engine's, SSML <phoneme> spans)
+ *  applied in the backend's notation; its text and map may live in buf. 0 or CHORUS_E_NOMEM. */
+int chorus_stream_pronounce(struct chorus_stream *s, const struct chorus_textseg *seg,
+                            struct chorus_textbuf *buf, struct chorus_textseg *out);
 void chorus_seg_copy_release(struct seg_copy *c);
 
 #endif

@@ -536,6 +536,13 @@ void srv_free(struct srv *s) {
     free(s);
 }
 
+void srv_drain(struct srv *s) {
+    if (!s) return;
+    pthread_mutex_lock(&s->mu);
+    s->draining = 1;
+    pthread_mutex_unlock(&s->mu);
+}
+
 /* Until no generation runs, or for at most `seconds`. */
 static void wait_generations(struct srv *s, double seconds) {
     double deadline = srv_now() + seconds;

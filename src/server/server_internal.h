@@ -73,8 +73,8 @@ struct srv {
     struct MHD_Daemon *daemon;
     int listen_fd, port;
     char default_backend[128];
-    pthread_mutex_t mu; /* active (generations in flight), stopping, next_id */
-    int active, stopping;
+    pthread_mutex_t mu; /* active (generations in flight), stopping, draining, next_id */
+    int active, stopping, draining;
     uint64_t next_id;
     atomic_int force_stop; /* cancel every running generation now */
     pthread_mutex_t mmu;
