@@ -496,8 +496,14 @@ typedef int (*chorus_callback)(const struct chorus_event *ev, void *userdata);
 enum chorus_request_flags {
     CHORUS_FLAG_NO_CACHE = 1u << 0,      /**< neither read nor write the audio cache */
     CHORUS_FLAG_NO_SAMPLES = 1u << 1,    /**< leave chunk->samples NULL (encoded bytes only) */
-    CHORUS_FLAG_NO_NORMALIZE = 1u << 2   /**< speak the text as written */
-    /* bits 3 and up: reserved; a request setting one is refused with E_INVALID */
+    CHORUS_FLAG_NO_NORMALIZE = 1u << 2,  /**< speak the text as written */
+    /** The caller writes the bytes to a seekable file from its start and will write
+     *  chorus_stream_final_header() over them after the run, as chorus_synthesize_file() does:
+     *  an MP3 then starts with a placeholder Info frame for the real one (gapless length and
+     *  delay), a FLAC gets its STREAMINFO totals; encoded bytes are not passed through. */
+    CHORUS_FLAG_SEEKABLE_OUTPUT = 1u << 4
+    /* bit 3 and bits 5 and up: reserved (bit 3 was an internal flag once); a request setting
+     * one is refused with E_INVALID */
 };
 
 /** One synthesis request. Sized (see the ABI policy): get one from chorus_request_default();

@@ -520,11 +520,16 @@ static int choose_stdout(const struct say_args *a) {
     return !strcmp(a->out, "-");
 }
 
-/* Stream to standard output; one redirected to a file gets the exact header, as -o would. */
+/* Stream to standard output; one redirected to a regular file, at its start and not in append
+ * mode (pwrite appends there on Linux), gets the file -o would make: the stream is opened as
+ * seekable output (an MP3's Info frame) and the exact header is written over the start. */
 static int run_to_stdout(struct chorus_engine *e, struct chorus_request *r, struct say_ctx *ctx,
                          char *err, size_t errlen) {
     struct stat st;
-    int seekable = ctx->to_stdout && fstat(1, &st) == 0 && S_ISREG(st.st_mode) && lseek(1, 0, SEEK_CUR) == 0;
+    int fl = fcntl(1, F_GETFL);
+    int seekable = ctx->to_stdout && fstat(1, &st) == 0 && S_ISREG(st.st_mode) &&
+                   lseek(1, 0, SEEK_CUR) == 0 && fl >= 0 && !(fl & O_APPEND);
+    if (seekable) r->flags |= CHORUS_FLAG_SEEKABLE_OUTPUT;
     if (r->format == CHORUS_FORMAT_DEFAULT) r->format = CHORUS_FORMAT_WAV;
     struct chorus_stream *s = NULL;
     int rc = chorus_stream_open(e, r, &s);

@@ -69,6 +69,12 @@ struct chorus_job {
     unsigned index;     /**< 0, 1, 2... the job's place in the stream */
     int is_first, is_last;
     struct chorus_stream *stream;
+    /** The start of the next job's text (not NUL-terminated), when the core already knows it
+     *  (its one-job lookahead; before [pronunciations] are applied), else NULL: a hint for
+     *  engines that take the following text for
+     *  continuity (ElevenLabs next_text). Valid during synthesize only; never spoken. */
+    const char *next_text;
+    size_t next_len;
 };
 
 /** The backend's option value for key, or NULL (only keys in its table can be set). */

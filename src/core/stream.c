@@ -319,6 +319,7 @@ int chorus_stream_open_internal(struct chorus_engine *e, const struct chorus_req
     s->callback = req->callback;
     s->userdata = req->userdata;
     s->flags = req->flags | sflags;
+    if (s->flags & CHORUS_FLAG_SEEKABLE_OUTPUT) s->flags |= CHORUS_SFLAG_FILE_OUTPUT;
     s->input = req->input;
     s->speed = req->speed > 0 ? req->speed : 1.0f;
     if (!(s->speed >= 0.25f && s->speed <= 4.0f))
@@ -865,7 +866,8 @@ static int produce_at(void *ud, struct chorus_sink *out) {
 }
 
 static int run_segment(struct chorus_stream *s, const struct chorus_textseg *seg, unsigned index,
-                       int is_last) {
+                       const struct chorus_textseg *next) {
+    int is_last = next == NULL;
     int rc = 0;
     s->cur_seg = seg;
     float speed = s->speed * (seg->rate > 0 ? seg->rate : 1.0f);
@@ -912,6 +914,7 @@ static int run_segment(struct chorus_stream *s, const struct chorus_textseg *seg
     job.passthrough_ok = job.is_first && is_last && s->req_rate == 0 &&
                          (s->flags & CHORUS_FLAG_NO_SAMPLES) && !(s->flags & CHORUS_SFLAG_FILE_OUTPUT);
     job.stream = s;
+    if (next && !next->is_ssml && next->len > 0) job.next_text = next->text, job.next_len = next->len;
     struct stream_sink sink = {.base = {&stream_sink_ops}, .s = s, .seg = &rs, .job = &job,
                                .passthrough = job.passthrough_ok};
     s->speed_time_div = 1.0f; /* engines report times in their own (already sped-up) audio */
@@ -1019,7 +1022,7 @@ static int run_pipeline(struct chorus_stream *s) {
             chorus_seg_copy_release(&cp);
             return fail(s, more, "%s", chorus_textiter_errmsg(s->iter));
         }
-        rc = run_segment(s, &cp.seg, index++, more == 0);
+        rc = run_segment(s, &cp.seg, index++, more > 0 ? &next : NULL);
         if (!rc) rc = emit_progress(s, cp.seg.src_offset + cp.seg.src_len);
         s->cur_seg = NULL;
         chorus_seg_copy_release(&cp);

@@ -80,7 +80,8 @@ struct chorus_stream {
 #define CHORUS_SFLAG_FILE_OUTPUT (1u << 31) /* output goes to a seekable file (file.c) */
 #define CHORUS_SFLAG_NO_PROBE (1u << 30)    /* phonemize: the G2P needs no model files */
 #define CHORUS_FLAG_PUBLIC_MASK                                                                   \
-    (CHORUS_FLAG_NO_CACHE | CHORUS_FLAG_NO_SAMPLES | CHORUS_FLAG_NO_NORMALIZE)
+    (CHORUS_FLAG_NO_CACHE | CHORUS_FLAG_NO_SAMPLES | CHORUS_FLAG_NO_NORMALIZE |                   \
+     CHORUS_FLAG_SEEKABLE_OUTPUT)
 
 /* chorus_stream_open() with internal stream flags (CHORUS_SFLAG_*) added to the request's. */
 int chorus_stream_open_internal(struct chorus_engine *e, const struct chorus_request *req,
