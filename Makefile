@@ -11,11 +11,12 @@ PREFIX     ?= /usr/local
 DESTDIR    ?=
 # Every optional part OFF (docs/embedding.md): the smallest set of dependencies.
 MINIMAL_ARGS = -DCHORUS_WITH_KOKORO=OFF -DCHORUS_WITH_CHATTERBOX=OFF -DCHORUS_WITH_PLAYER=OFF \
-               -DCHORUS_WITH_AAC=OFF -DCHORUS_WITH_SERVER=OFF -DCHORUS_WITH_REDIS=OFF
+               -DCHORUS_WITH_AAC=OFF -DCHORUS_WITH_SERVER=OFF -DCHORUS_WITH_REDIS=OFF \
+               -DCHORUS_WITH_WEBSOCKET=OFF -DCHORUS_WITH_AVAHI=OFF
 JOBS       ?= $(shell nproc 2>/dev/null || echo 2)
 CMAKE_ARGS ?=
 
-.PHONY: all deps build check check-asan check-tsan check-minimal install demo bench fuzz fuzz-run clean
+.PHONY: all deps build check check-asan check-tsan check-minimal check-arm64 install demo bench fuzz fuzz-run clean
 
 all: build
 
@@ -50,6 +51,12 @@ check-minimal: deps
 	cmake -S . -B $(MIN_BUILD) -DCMAKE_BUILD_TYPE=Debug $(MINIMAL_ARGS) $(CMAKE_ARGS)
 	cmake --build $(MIN_BUILD) -j $(JOBS)
 	cd $(MIN_BUILD) && ctest -L unit --output-on-failure -j $(JOBS)
+
+# The nn kernels, the Kokoro forward pass and their unit tests cross-built for aarch64 and run
+# under qemu-user (not in CI; skips with a message without the cross packages, see
+# docs/kokoro.md "ARM64").
+check-arm64:
+	sh scripts/check-arm64.sh
 
 # Install the libraries, headers, chorus.pc, the CMake package and the tool under PREFIX
 # (DESTDIR=/stage for packaging). docs/embedding.md lists what goes where.

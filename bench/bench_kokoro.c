@@ -19,10 +19,20 @@
  * Load: with CHORUS_BENCH_PACK=PATH the model loads through a packfile there (written by the
  * first run, mapped by the next; see nn/packfile.h) and the load line says which.
  *
+ * Modes side by side: CHORUS_BENCH_MODES="whole,tiled,bf16" (comma-separated: "whole" = float32
+ * weights, generator on whole-chunk tensors; "tiled" or "fp32" = float32, generator tiled in
+ * time, the default; "bf16" = bfloat16 convolution weights, tiled) loads a model per mode, runs
+ * the text once with the same noise and prints compute, RTF, the resident size before the text
+ * (weights and runtime) and its peak during the text (VmHWM, reset through
+ * /proc/self/clear_refs), with ratios to the first mode, the SNR and log-mel distance of the
+ * audio against the first mode's and whether the durations are identical. A second text file
+ * (CHORUS_BENCH_TEXT2) is run the same way. CHORUS_BENCH_MODES_ONLY=1 prints only that table.
+ *
  * Concurrency: with CHORUS_BENCH_JOBS=N (2-16) it then synthesizes the text once alone and N
  * times at once (N threads sharing the one loaded model, as the server's concurrent requests
  * do) and prints both throughputs (seconds of audio per wall-clock second) and their ratio.
  */
+#include <math.h>
 #include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -131,6 +141,33 @@ static void put_utf8(FILE *f, uint32_t c) {
     }
 }
 
+/* When set (run_modes, one thread), run() appends each chunk's audio and durations here. */
+struct collect {
+    float *a;
+    size_t n, cap;
+    int *d;
+    size_t nd, dcap;
+};
+static struct collect *g_collect;
+static void collect_add(struct collect *c, const float *a, size_t na, const int *d, int nd) {
+    if (c->n + na > c->cap) {
+        c->cap = (c->n + na) * 2;
+        c->a = realloc(c->a, c->cap * sizeof *c->a);
+    }
+    if (c->nd + (size_t)nd > c->dcap) {
+        c->dcap = (c->nd + (size_t)nd) * 2;
+        c->d = realloc(c->d, c->dcap * sizeof *c->d);
+    }
+    if (!c->a || !c->d) {
+        fprintf(stderr, "out of memory\n");
+        exit(1);
+    }
+    memcpy(c->a + c->n, a, na * sizeof *a);
+    memcpy(c->d + c->nd, d, (size_t)nd * sizeof *d);
+    c->n += na;
+    c->nd += (size_t)nd;
+}
+
 /* Synthesize `text` chunk by chunk as the backend does; returns audio seconds; *first = seconds
  * until the first chunk's audio. If `chunks` is not NULL, each chunk's phonemes go there, one
  * line per chunk. */
@@ -174,6 +211,7 @@ static double run(const struct kokoro_model *m, const float *pack, int rows, con
             exit(1);
         }
         if (*first < 0) *first = now() - t0;
+        if (g_collect) collect_add(g_collect, audio, na, dur, t);
         audio_s += (double)na / 24000;
         free(audio);
         free(dur);
@@ -236,6 +274,155 @@ static void report_concurrency(const struct kokoro_model *m, const float *pack, 
     printf("  1 job:  %.2f s wall, %.2f s of audio per second\n", w1, t1);
     printf("  %d jobs: %.2f s wall, %.2f s of audio per second (%.2fx the single job's "
            "throughput)\n", n, wn, tn, tn / t1);
+}
+
+/* VmRSS / VmHWM of this process in MB (-1 if unknown). */
+static double vm_mb(const char *key) {
+    FILE *f = fopen("/proc/self/status", "r");
+    char line[256];
+    double v = -1;
+    size_t kl = strlen(key);
+    while (f && fgets(line, sizeof line, f))
+        if (!strncmp(line, key, kl) && line[kl] == ':') v = atof(line + kl + 1) / 1024.0;
+    if (f) fclose(f);
+    return v;
+}
+/* Resets VmHWM to the current RSS (Linux >= 4.0); returns 0 on success. */
+static int reset_hwm(void) {
+    FILE *f = fopen("/proc/self/clear_refs", "w");
+    if (!f) return -1;
+    int rc = fputs("5", f) < 0;
+    return fclose(f) || rc ? -1 : 0;
+}
+
+/* Log-mel spectrogram (512-point STFT, 10 ms hop, 80 HTK-mel bands to 12 kHz, log10 of the
+ * power, floor 1e-10): out[band][frames]; returns frames. */
+static int log_mel(const float *x, size_t n, float **out) {
+    enum { NFFT = 512, HOP = 240, BANDS = 80 };
+    int bins = NFFT / 2 + 1, frames = 1 + (int)(n / HOP);
+    float *mag = malloc(sizeof(float) * (size_t)bins * frames * 2), *ph = mag + (size_t)bins * frames;
+    *out = calloc((size_t)BANDS * frames, sizeof **out);
+    if (!mag || !*out || chorus_nn_stft(x, (int)n, NFFT, HOP, mag, ph) != frames) {
+        fprintf(stderr, "log-mel: failed\n");
+        exit(1);
+    }
+    double mmax = 2595 * log10(1 + 12000 / 700.0), edge[BANDS + 2];
+    for (int b = 0; b < BANDS + 2; b++)
+        edge[b] = 700 * (pow(10, mmax * b / (BANDS + 1) / 2595) - 1); /* Hz */
+    for (int b = 0; b < BANDS; b++)
+        for (int k = 0; k < bins; k++) {
+            double f = k * 24000.0 / NFFT, w = 0;
+            if (f > edge[b] && f < edge[b + 1]) w = (f - edge[b]) / (edge[b + 1] - edge[b]);
+            else if (f >= edge[b + 1] && f < edge[b + 2])
+                w = (edge[b + 2] - f) / (edge[b + 2] - edge[b + 1]);
+            if (w <= 0) continue;
+            const float *mr = mag + (size_t)k * frames;
+            float *o = *out + (size_t)b * frames;
+            for (int t = 0; t < frames; t++) o[t] += (float)(w * mr[t] * mr[t]);
+        }
+    for (size_t i = 0; i < (size_t)BANDS * frames; i++)
+        (*out)[i] = log10f((*out)[i] > 1e-10f ? (*out)[i] : 1e-10f);
+    free(mag);
+    return frames * BANDS;
+}
+
+/* SNR (dB) of b against a, and the mean |difference| of their log-mel spectra in dB. */
+static void accuracy(const struct collect *a, const struct collect *b, double *snr, double *mel_db) {
+    size_t n = a->n < b->n ? a->n : b->n;
+    double se = 0, sr = 0;
+    for (size_t i = 0; i < n; i++) {
+        double d = (double)b->a[i] - a->a[i];
+        se += d * d;
+        sr += (double)a->a[i] * a->a[i];
+    }
+    *snr = se > 0 ? 10 * log10(sr / se) : INFINITY;
+    float *ma, *mb;
+    int na = log_mel(a->a, n, &ma), nb = log_mel(b->a, n, &mb);
+    double s = 0;
+    for (int i = 0; i < na && i < nb; i++) s += fabs((double)ma[i] - mb[i]);
+    *mel_db = 10 * s / (na > 0 ? na : 1);
+    free(ma);
+    free(mb);
+}
+
+struct mode_result {
+    char name[32];
+    double audio, compute, rss0, peak, snr, mel;
+    int same_dur;
+};
+struct model_files {
+    const char *model, *config, *pack;
+};
+static struct kokoro_model *load_mode(const struct model_files *mf, const char *mode) {
+    char err[512];
+    struct kokoro_model *m;
+    int bf16 = !strcmp(mode, "bf16"), tile = !strcmp(mode, "whole") ? 0 : CHORUS_KOKORO_TILE;
+    if (!bf16 && strcmp(mode, "whole") && strcmp(mode, "tiled") && strcmp(mode, "fp32")) {
+        fprintf(stderr, "CHORUS_BENCH_MODES: unknown mode '%s' (whole, tiled, fp32, bf16)\n", mode);
+        exit(2);
+    }
+    if (chorus_kokoro_model_load_packed(&m, mf->config, mf->model, mf->pack, NULL, err,
+                                        sizeof err) ||
+        (bf16 && chorus_kokoro_model_to_bf16(m))) {
+        fprintf(stderr, "%s\n", err);
+        exit(1);
+    }
+    chorus_kokoro_model_set_tile(m, tile);
+    return m;
+}
+
+static void run_modes(const struct model_files *mf, const float *pack, int rows, const char *text,
+                      const char *label) {
+    const char *e = getenv("CHORUS_BENCH_MODES");
+    if (!e || !*e) return;
+    struct mode_result r[8];
+    struct collect col[8];
+    memset(col, 0, sizeof col);
+    int n = 0;
+    char buf[256], *save = NULL;
+    snprintf(buf, sizeof buf, "%s", e);
+    for (char *tok = strtok_r(buf, ",", &save); tok && n < 8; tok = strtok_r(NULL, ",", &save)) {
+        struct kokoro_model *m = load_mode(mf, tok);
+        struct prof p;
+        memset(&p, 0, sizeof p);
+        chorus_kokoro_rng_seed(&p.rng, 3);
+        double first, c;
+        run(m, pack, rows, "Hello there.", &p, &first, &c, NULL); /* page the weights in */
+        chorus_kokoro_rng_seed(&p.rng, 1);
+        snprintf(r[n].name, sizeof r[n].name, "%s", tok);
+        r[n].rss0 = vm_mb("VmRSS");
+        if (reset_hwm()) fprintf(stderr, "cannot reset VmHWM: peaks below include earlier runs\n");
+        g_collect = &col[n];
+        r[n].audio = run(m, pack, rows, text, &p, &first, &r[n].compute, NULL);
+        g_collect = NULL;
+        r[n].peak = vm_mb("VmHWM");
+        chorus_kokoro_model_free(m);
+        r[n].same_dur = col[n].nd == col[0].nd &&
+                        !memcmp(col[n].d, col[0].d, col[0].nd * sizeof *col[0].d);
+        r[n].snr = r[n].mel = 0;
+        if (n > 0) accuracy(&col[0], &col[n], &r[n].snr, &r[n].mel);
+        n++;
+    }
+    printf("\nmodes side by side, %s (%zu chars; accuracy against %s, same noise):\n", label,
+           strlen(text), r[0].name);
+    printf("  %-6s %8s %9s %6s %6s %7s %7s %8s %8s %7s %8s %5s\n", "mode", "audio s",
+           "compute s", "RTF", "x real", "RSS0 MB", "peak MB", "time/1st", "peak/1st", "SNR dB",
+           "logmel dB", "durs");
+    for (int i = 0; i < n; i++) {
+        char snr[16] = "-", mel[16] = "-";
+        if (i > 0) {
+            snprintf(snr, sizeof snr, "%.1f", r[i].snr);
+            snprintf(mel, sizeof mel, "%.3f", r[i].mel);
+        }
+        printf("  %-6s %8.2f %9.2f %6.3f %6.2f %7.0f %7.0f %8.2f %8.2f %7s %8s %5s\n", r[i].name,
+               r[i].audio, r[i].compute, r[i].compute / r[i].audio, r[i].audio / r[i].compute,
+               r[i].rss0, r[i].peak, r[i].compute / r[0].compute, r[i].peak / r[0].peak, snr, mel,
+               r[i].same_dur ? "same" : "DIFF");
+    }
+    for (int i = 0; i < n; i++) {
+        free(col[i].a);
+        free(col[i].d);
+    }
 }
 
 int main(int argc, char **argv) {
@@ -311,6 +498,16 @@ int main(int argc, char **argv) {
         }
     }
     double first0, first, compute;
+    const char *only = getenv("CHORUS_BENCH_MODES_ONLY");
+    if (only && *only == '1') { /* just the modes table */
+        chorus_kokoro_model_free(m);
+        struct model_files mf = {argv[1], argv[2], pk};
+        run_modes(&mf, pack, rows, text ? text : default_text, "the text");
+        free(pack);
+        free(text);
+        chorus_kokoro_voices_close(&v);
+        return 0;
+    }
     /* warm-up (page in the weights, start the BLAS), then the measured opening sentence */
     const char *opening = "Hello there, and welcome to the show.";
     run(m, pack, rows, opening, &p, &first0, &compute, NULL);
@@ -340,6 +537,22 @@ int main(int argc, char **argv) {
     struct rusage ru;
     getrusage(RUSAGE_SELF, &ru);
     report_concurrency(m, pack, rows, body);
+    /* modes load their own models: this one goes first, so it does not count in their RSS */
+    chorus_kokoro_model_free(m);
+    m = NULL;
+    struct model_files mf = {argv[1], argv[2], pk};
+    run_modes(&mf, pack, rows, body, "the text");
+    const char *t2 = getenv("CHORUS_BENCH_TEXT2");
+    if (t2 && *t2) {
+        FILE *f2 = fopen(t2, "rb");
+        char *text2 = f2 ? calloc(1 << 20, 1) : NULL;
+        if (text2) {
+            text2[fread(text2, 1, (1 << 20) - 1, f2)] = 0;
+            run_modes(&mf, pack, rows, text2, t2);
+        }
+        if (f2) fclose(f2);
+        free(text2);
+    }
     print_load("end");
     double rss = ru.ru_maxrss / 1024.0;
     printf("peak RSS: %.0f MB\n", rss);

@@ -9,6 +9,8 @@ their order; sentence and clause pauses are reported separately, in ms, with the
 times of --json checked against the next word's start.
 
 usage: bench/pauses.py [CHORUS_BIN] [BACKEND] [SPEED]
+PAUSES_CONFIG (environment): more lines for the backend's config section, e.g. Kokoro's
+model_path/config_path/voices_path for the random-weight checkpoint in tests/data/kokoro.
 """
 import json, os, subprocess, sys, tempfile, wave, struct
 
@@ -51,7 +53,7 @@ def pause_at(sil, words, off):
 def speak(tmp, chunk):
     cfg = os.path.join(tmp, "c%d.toml" % chunk)
     with open(cfg, "w") as f:
-        f.write("[%s]\nmax_chunk_chars = %d\n" % (BACKEND, chunk))
+        f.write("[%s]\nmax_chunk_chars = %d\n%s\n" % (BACKEND, chunk, os.environ.get("PAUSES_CONFIG", "")))
     wav = os.path.join(tmp, "o%d.wav" % chunk)
     js = os.path.join(tmp, "o%d.json" % chunk)
     env = dict(os.environ, CHORUS_CONFIG=cfg, CHORUS_CACHE="0")

@@ -19,6 +19,9 @@ if [ -x "$B/chorus" ]; then
     echo "== bench_stream_input"
     sh "$(dirname "$0")/bench_stream_input.sh" "$B/chorus"
 fi
+if [ -x "$B/chorus" ] && command -v redis-server >/dev/null && { command -v nginx >/dev/null || [ -x /usr/sbin/nginx ]; }; then
+    bash "$(dirname "$0")/bench_deploy.sh" "$B/chorus"
+fi
 if [ -x "$B/bench/bench_pull" ] && [ -x /usr/bin/python3 ]; then
     /usr/bin/python3 "$(dirname "$0")/bench_python.py" "$B"
 fi

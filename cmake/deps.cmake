@@ -40,6 +40,17 @@ endif()
 # server (the CLI's `chorus serve`)
 if(CHORUS_WITH_SERVER)
   list(APPEND CHORUS_CLI_PKGS libmicrohttpd)
+  # WebSocket framing of the text-stream endpoint (wslay ships a CMake file, no .pc)
+  if(CHORUS_WITH_WEBSOCKET)
+    find_path(WSLAY_INCLUDE wslay/wslay.h REQUIRED)
+    find_library(WSLAY_LIB wslay REQUIRED)
+    include_directories(SYSTEM ${WSLAY_INCLUDE})
+    list(APPEND CHORUS_CLI_EXTRA_LIBS ${WSLAY_LIB})
+    list(APPEND CHORUS_CLI_PKGS nettle) # SHA-1 of the handshake
+  endif()
+  if(CHORUS_WITH_AVAHI)
+    list(APPEND CHORUS_CLI_PKGS avahi-client)
+  endif()
 endif()
 # books (src/book): EPUB is a zip (libzip), its package files XML and its chapters XHTML
 # (libxml2, whose HTML parser reads sloppy markup), M4B/MP3 assembly (libavformat, and the

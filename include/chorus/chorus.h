@@ -209,6 +209,10 @@ struct chorus_engine_options {
     /** Admission: the longest a generation waits for a slot (ms) before it fails with
      *  CHORUS_E_BUSY. 0: config [chorus] queue_timeout_ms, else no limit. */
     int queue_timeout_ms;
+    /** A pronunciation dictionary file (format: docs/text.md, "Pronunciations") used by every
+     *  engine; NULL: the config's [pronunciations] file, if any. A file that cannot be read or
+     *  parsed fails the create with CHORUS_E_CONFIG naming its path and line. */
+    const char *pronunciations_file;
 };
 
 /** Fill *o (of `size` bytes, the caller's sizeof) with the defaults; use the inline
@@ -492,12 +496,30 @@ typedef int (*chorus_callback)(const struct chorus_event *ev, void *userdata);
 enum chorus_request_flags {
     CHORUS_FLAG_NO_CACHE = 1u << 0,      /**< neither read nor write the audio cache */
     CHORUS_FLAG_NO_SAMPLES = 1u << 1,    /**< leave chunk->samples NULL (encoded bytes only) */
-    CHORUS_FLAG_NO_NORMALIZE = 1u << 2   /**< speak the text as written */
-    /* bits 3 and up: reserved; a request setting one is refused with E_INVALID */
+    CHORUS_FLAG_NO_NORMALIZE = 1u << 2,  /**< speak the text as written */
+    /** The caller writes the bytes to a seekable file from its start and will write
+     *  chorus_stream_final_header() over them after the run, as chorus_synthesize_file() does:
+     *  an MP3 then starts with a placeholder Info frame for the real one (gapless length and
+     *  delay), a FLAC gets its STREAMINFO totals; encoded bytes are not passed through. */
+    CHORUS_FLAG_SEEKABLE_OUTPUT = 1u << 4
+    /* bit 3 and bits 5 and up: reserved (bit 3 was an internal flag once); a request setting
+     * one is refused with E_INVALID */
 };
 
 /** One synthesis request. Sized (see the ABI policy): get one from chorus_request_default();
  *  zero means default. */
+/** One pronunciation for a request (docs/text.md, "Pronunciations"): `word` (a word or a
+ *  phrase; written with a capital it matches only that spelling) is spoken as `phonemes` where
+ *  the engine takes that alphabet ("ipa": Kokoro's misaki IPA, the default; "x-espeak":
+ *  espeak-ng's mnemonics), else as `alias` (respelled text; NULL: the word stays). */
+struct chorus_pronunciation {
+    const char *word;
+    const char *alias;
+    const char *phonemes;
+    const char *alphabet;
+};
+#define CHORUS_MAX_REQUEST_PRONUNCIATIONS 256
+
 struct chorus_request {
     size_t size;         /**< sizeof(struct chorus_request) as the caller was compiled */
     const char *backend; /**< registration name or instance ("alltalk_narrator"); NULL: default */
@@ -522,6 +544,11 @@ struct chorus_request {
      *  pluralization_normalization, phone_normalization, replace_remaining_symbols.
      *  NULL: defaults (all on but units). Copied at open. */
     const char *normalize_options;
+    /** Pronunciations for this request only, before the engine's dictionary (at most
+     *  CHORUS_MAX_REQUEST_PRONUNCIATIONS; each checked at open: a bad one is CHORUS_E_INVALID
+     *  naming it). Copied at open. */
+    const struct chorus_pronunciation *pronunciations;
+    size_t n_pronunciations;
 };
 
 /** Fill *r (of `size` bytes, the caller's sizeof) with the defaults; use the inline

@@ -22,6 +22,8 @@ int cli_voicelib(int argc, char **argv); /* voicelib.c: chorus voices add|rm|--c
 void cli_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Create the engine (config errors are printed). Returns NULL on failure. */
 struct chorus_engine *cli_engine(void);
+/** --pronunciations FILE: the dictionary cli_engine() gives the engine (NULL: the config's). */
+extern const char *cli_pronunciations;
 /* Read a whole stream into a NUL-terminated buffer; NULL on error (errno set). */
 char *cli_read_all(FILE *f, size_t *len);
 

@@ -41,10 +41,14 @@ void cli_err(const char *fmt, ...) {
     va_end(ap);
 }
 
+const char *cli_pronunciations;
+
 struct chorus_engine *cli_engine(void) {
     struct chorus_engine *e = NULL;
     char err[1024] = "";
-    int rc = chorus_engine_create2(&e, NULL, err, sizeof err);
+    struct chorus_engine_options o = chorus_engine_options_default();
+    o.pronunciations_file = cli_pronunciations;
+    int rc = chorus_engine_create2(&e, &o, err, sizeof err);
     if (rc != CHORUS_OK) {
         cli_err("%s", err[0] ? err : chorus_strerror(rc));
         return NULL;

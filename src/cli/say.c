@@ -37,6 +37,10 @@ static const char say_usage[] =
     "      --ssml               the text is an SSML document\n"
     "      --phonemes           the text is phonemes in the engine's notation\n"
     "      --no-normalize       speak the text as written (no number/abbreviation expansion)\n"
+    "      --pronunciations FILE  a pronunciation dictionary for this run, instead of the\n"
+    "                           config's [pronunciations] file: WORD = /kokoro ipa/,\n"
+    "                           WORD = [[espeak mnemonics]] or WORD = respelling, one a line\n"
+    "                           (docs/text.md)\n"
     "      --timestamps FILE    write word timings as JSON: [{word, start, end, offset, length}]\n"
     "      --subtitles FILE     write read-along subtitles, one cue per sentence: SubRip, or\n"
     "                           WebVTT when FILE ends in .vtt\n"
@@ -372,7 +376,7 @@ static int parse_number_opt(int c, const char *arg, struct chorus_request *r) {
 /* The options into a; returns -1 to go on, else the exit status. */
 static int parse_args(int argc, char **argv, struct say_args *a) {
     enum { OPT_SSML = 256, OPT_TS, OPT_OPT, OPT_PHON, OPT_NONORM, OPT_PLAY, OPT_DEVICE, OPT_ESTIMATE, OPT_NOCACHE,
-           OPT_STREAMIN, OPT_SUBS };
+           OPT_STREAMIN, OPT_SUBS, OPT_PRON };
     static const struct option opts[] = {
         {"backend", required_argument, 0, 'b'}, {"voice", required_argument, 0, 'v'},
         {"model", required_argument, 0, 'm'},   {"lang", required_argument, 0, 'l'},
@@ -386,6 +390,7 @@ static int parse_args(int argc, char **argv, struct say_args *a) {
         {"quiet", no_argument, 0, 'q'},         {"help", no_argument, 0, 'h'},
         {"no-cache", no_argument, 0, OPT_NOCACHE}, {"stream-input", no_argument, 0, OPT_STREAMIN},
         {"subtitles", required_argument, 0, OPT_SUBS},
+        {"pronunciations", required_argument, 0, OPT_PRON},
         {0, 0, 0, 0}};
     struct chorus_request *r = &a->r;
     int c, st = 0;
@@ -404,6 +409,7 @@ static int parse_args(int argc, char **argv, struct say_args *a) {
         case OPT_SSML: r->input = CHORUS_INPUT_SSML; break;
         case OPT_PHON: r->input = CHORUS_INPUT_PHONEMES; break;
         case OPT_NONORM: r->flags |= CHORUS_FLAG_NO_NORMALIZE; break;
+        case OPT_PRON: cli_pronunciations = optarg; break;
         case OPT_NOCACHE: r->flags |= CHORUS_FLAG_NO_CACHE; break;
         case OPT_TS: a->ts_path = optarg; break;
         case OPT_STREAMIN: a->stream_input = 1; break;
@@ -514,11 +520,16 @@ static int choose_stdout(const struct say_args *a) {
     return !strcmp(a->out, "-");
 }
 
-/* Stream to standard output; one redirected to a file gets the exact header, as -o would. */
+/* Stream to standard output; one redirected to a regular file, at its start and not in append
+ * mode (pwrite appends there on Linux), gets the file -o would make: the stream is opened as
+ * seekable output (an MP3's Info frame) and the exact header is written over the start. */
 static int run_to_stdout(struct chorus_engine *e, struct chorus_request *r, struct say_ctx *ctx,
                          char *err, size_t errlen) {
     struct stat st;
-    int seekable = ctx->to_stdout && fstat(1, &st) == 0 && S_ISREG(st.st_mode) && lseek(1, 0, SEEK_CUR) == 0;
+    int fl = fcntl(1, F_GETFL);
+    int seekable = ctx->to_stdout && fstat(1, &st) == 0 && S_ISREG(st.st_mode) &&
+                   lseek(1, 0, SEEK_CUR) == 0 && fl >= 0 && !(fl & O_APPEND);
+    if (seekable) r->flags |= CHORUS_FLAG_SEEKABLE_OUTPUT;
     if (r->format == CHORUS_FORMAT_DEFAULT) r->format = CHORUS_FORMAT_WAV;
     struct chorus_stream *s = NULL;
     int rc = chorus_stream_open(e, r, &s);

@@ -17,6 +17,7 @@
 #include "request.h"
 #include "server.h"
 #include "wyoming.h"
+#include "zeroconf.h"
 
 static const char serve_usage[] =
     "usage: chorus serve [options]\n"
@@ -46,12 +47,17 @@ static const char serve_usage[] =
     "                           freeing its generation slot (default 10000)\n"
     "      --max-client-conns N connections at once from one IP address (default 64)\n"
     "      --grace MS           on SIGINT/SIGTERM, let generations finish this long (default 10000)\n"
+    "      --drain-delay MS     on SIGINT/SIGTERM, first answer /health 503 \"draining\" this long while still\n"
+    "                           serving, so a load balancer stops routing here (default 0)\n"
     "      --port-file FILE     write the bound port to FILE once listening\n"
     "      --wyoming tcp://HOST:PORT  also serve Home Assistant's Wyoming protocol (port\n"
     "                           default 10200; [server] wyoming); no authentication: a\n"
     "                           non-loopback HOST needs --insecure\n"
     "      --wyoming-only       serve Wyoming alone, no HTTP\n"
     "      --wyoming-port-file FILE  write the bound Wyoming port to FILE\n"
+    "      --zeroconf[=NAME]    announce the Wyoming server as _wyoming._tcp through the\n"
+    "                           Avahi daemon (name default 'chorus'), so Home Assistant\n"
+    "                           discovers it; without Avahi a warning, serving goes on\n"
     "      --open-listing       GET /v1/models, /v1/audio/models and /v1/audio/voices need no\n"
     "                           key (Open WebUI lists voices without one); speech stays keyed\n"
     "      --cors ORIGIN|*      let web pages from ORIGIN (or any) call the API: CORS headers\n"
@@ -119,9 +125,21 @@ static int loopback(const char *h) {
     return !strcmp(h, "localhost") || !strcmp(h, "::1") || !strncmp(h, "127.", 4);
 }
 
+/* --zeroconf: announce; a missing Avahi is a warning, not a failure. */
+static void announce(const char *name, const char *host, int port, struct zc **zc) {
+    char why[256];
+    if (loopback(host))
+        fprintf(stderr, "chorus serve: note: zeroconf announces a Wyoming server that listens on %s only: "
+                        "other machines cannot connect; use --wyoming tcp://0.0.0.0:%d --insecure\n",
+                host, port);
+    *zc = zc_announce(name, port, why, sizeof why);
+    if (!*zc) fprintf(stderr, "chorus serve: warning: %s; serving goes on without it\n", why);
+}
+
 /* --wyoming tcp://HOST:PORT (HOST may be [v6]; PORT defaults to 10200). */
 static int start_wyoming(struct chorus_engine *e, const char *uri, const struct srv_options *so,
-                         const char *port_file, struct wy_server **out) {
+                         const char *port_file, struct wy_server **out, const char *zc_name,
+                         struct zc **zc) {
     struct wy_options wo = {.port = 10200, .backend = so->default_backend};
     char host[256];
     const char *p = strncmp(uri, "tcp://", 6) == 0 ? uri + 6 : NULL;
@@ -160,6 +178,7 @@ static int start_wyoming(struct chorus_engine *e, const char *uri, const struct 
             return 1;
         }
     }
+    if (zc_name) announce(zc_name, host, wy_port(*out), zc);
     return 0;
 }
 
@@ -221,8 +240,8 @@ static int serve_client_options(struct chorus_engine *e, struct srv_options *o, 
 
 int cli_serve(int argc, char **argv) {
     enum { OPT_INSECURE = 256, OPT_QUEUE, OPT_QTIMEOUT, OPT_BODY, OPT_INPUT, OPT_GRACE, OPT_PORTFILE,
-           OPT_WYOMING, OPT_WYONLY, OPT_WYPORTFILE, OPT_OPEN_LISTING, OPT_CORS, OPT_DL_TTL,
-           OPT_KEYFILE, OPT_HELD, OPT_REQTIMEOUT, OPT_STALL, OPT_CLIENTCONNS, OPT_BUFFERED };
+           OPT_WYOMING, OPT_WYONLY, OPT_WYPORTFILE, OPT_ZEROCONF, OPT_OPEN_LISTING, OPT_CORS, OPT_DL_TTL,
+           OPT_KEYFILE, OPT_HELD, OPT_REQTIMEOUT, OPT_STALL, OPT_CLIENTCONNS, OPT_BUFFERED, OPT_DRAIN };
     static const struct option opts[] = {
         {"host", required_argument, 0, 'H'},         {"port", required_argument, 0, 'p'},
         {"api-key", required_argument, 0, 'k'},      {"insecure", no_argument, 0, OPT_INSECURE},
@@ -230,8 +249,10 @@ int cli_serve(int argc, char **argv) {
         {"max-queue", required_argument, 0, OPT_QUEUE}, {"queue-timeout", required_argument, 0, OPT_QTIMEOUT},
         {"max-body", required_argument, 0, OPT_BODY}, {"max-input", required_argument, 0, OPT_INPUT},
         {"grace", required_argument, 0, OPT_GRACE},  {"port-file", required_argument, 0, OPT_PORTFILE},
+        {"drain-delay", required_argument, 0, OPT_DRAIN},
         {"wyoming", required_argument, 0, OPT_WYOMING}, {"wyoming-only", no_argument, 0, OPT_WYONLY},
         {"wyoming-port-file", required_argument, 0, OPT_WYPORTFILE},
+        {"zeroconf", optional_argument, 0, OPT_ZEROCONF},
         {"quiet", no_argument, 0, 'q'},              {"help", no_argument, 0, 'h'},
         {"open-listing", no_argument, 0, OPT_OPEN_LISTING}, {"cors", required_argument, 0, OPT_CORS},
         {"download-ttl", required_argument, 0, OPT_DL_TTL},
@@ -248,7 +269,9 @@ int cli_serve(int argc, char **argv) {
     const char *key_file = NULL;
     static char file_key[1024];
     int wy_only = 0, argv_key = 0;
-    long port = -1, maxc = -1, queue = -1, qtimeout = -1, body = -1, input = -1, grace = 10000;
+    const char *zc_name = NULL;
+    struct zc *zc = NULL;
+    long port = -1, maxc = -1, queue = -1, qtimeout = -1, body = -1, input = -1, grace = 10000, drain = 0;
     long dl_ttl = -1, dl_max = -1;
     long held = -1, reqto = -1, stall = -1, cconns = -1, buffered = -1;
     int open_listing = -1;
@@ -278,10 +301,15 @@ int cli_serve(int argc, char **argv) {
         case OPT_BODY: if (parse_long(optarg, 64, 1L << 30, &body)) what = "--max-body: use 64 to 1073741824 bytes"; break;
         case OPT_INPUT: if (parse_long(optarg, 1, 100000000, &input)) what = "--max-input: use 1 to 100000000"; break;
         case OPT_GRACE: if (parse_long(optarg, 0, 3600000, &grace)) what = "--grace: use 0 to 3600000 ms"; break;
+        case OPT_DRAIN: if (parse_long(optarg, 0, 600000, &drain)) what = "--drain-delay: use 0 to 600000 ms"; break;
         case OPT_PORTFILE: port_file = optarg; break;
         case OPT_WYOMING: wyoming = optarg; break;
         case OPT_WYONLY: wy_only = 1; break;
         case OPT_WYPORTFILE: wy_port_file = optarg; break;
+        case OPT_ZEROCONF:
+            zc_name = optarg ? optarg : "chorus";
+            if (!*zc_name || strlen(zc_name) > 63) what = "--zeroconf: a name of 1 to 63 bytes";
+            break;
         case OPT_OPEN_LISTING: open_listing = 1; break;
         case OPT_CORS: if (cors_origin_check(optarg)) what = "--cors: give * or an origin such as https://app.example"; else o.cors_origin = optarg; break;
         case OPT_DL_TTL: if (parse_long(optarg, 0, 7L * 86400, &dl_ttl)) what = "--download-ttl: use 0 to 604800 seconds"; break;
@@ -367,7 +395,13 @@ int cli_serve(int argc, char **argv) {
     struct wy_server *wy = NULL;
     if (!wyoming) wyoming = chorus_engine_config(e, "server", "wyoming");
     if (wy_only && !wyoming) wyoming = "tcp://127.0.0.1:10200";
-    if (wyoming && (status = start_wyoming(e, wyoming, &o, wy_port_file, &wy)) != 0) goto out;
+    if (zc_name && !wyoming) {
+        cli_err("--zeroconf announces the Wyoming server: add --wyoming tcp://HOST:PORT");
+        status = EXIT_USAGE;
+        goto out;
+    }
+    if (wyoming && (status = start_wyoming(e, wyoming, &o, wy_port_file, &wy, zc_name, &zc)) != 0)
+        goto out;
     status = 1;
     if (wy_only) goto wait;
     rc = srv_start(e, &o, &s, err, sizeof err);
@@ -395,12 +429,21 @@ wait:;
     sigwait(&set, &sig);
     fprintf(stderr, "chorus serve: %s received, stopping (running generations get %ld ms)\n",
             sig == SIGINT ? "SIGINT" : "SIGTERM", grace);
+    zc_stop(zc);
+    zc = NULL;
+    if (s && drain > 0) {
+        srv_drain(s);
+        fprintf(stderr, "chorus serve: draining for %ld ms (/health says so; requests still served)\n", drain);
+        struct timespec ts = {drain / 1000, (drain % 1000) * 1000000L};
+        while (nanosleep(&ts, &ts) < 0 && errno == EINTR) {}
+    }
     wy_stop(wy);
     wy = NULL;
     if (s) srv_stop(s, (int)grace);
     fprintf(stderr, "chorus serve: stopped\n");
     status = 0;
 out:
+    zc_stop(zc);
     wy_stop(wy);
     chorus_engine_destroy(e);
     return status;

@@ -27,6 +27,8 @@ static const char text_usage[] =
     "  -b, --backend NAME    phonemize: the engine (default: the default backend)\n"
     "  -v, --voice NAME      phonemize: the voice (its language picks the rules)\n"
     "  -l, --lang CODE       phonemize: the language (en-us, en-gb...; Kokoro's a and b too)\n"
+    "      --pronunciations FILE  phonemize: this pronunciation dictionary instead of the\n"
+    "                        config's [pronunciations] file (docs/text.md)\n"
     "      --json            machine-readable output\n";
 
 struct plan_ctx {
@@ -62,12 +64,13 @@ static int on_segment(const struct chorus_text_segment *s, void *ud) {
 }
 
 int cli_text(int argc, char **argv) {
-    enum { OPT_MAX = 256, OPT_OPTIONS, OPT_NONORM, OPT_JSON };
+    enum { OPT_MAX = 256, OPT_OPTIONS, OPT_NONORM, OPT_JSON, OPT_PRON };
     static const struct option opts[] = {{"file", required_argument, 0, 'f'},
                                          {"max", required_argument, 0, OPT_MAX},
                                          {"options", required_argument, 0, OPT_OPTIONS},
                                          {"no-normalize", no_argument, 0, OPT_NONORM},
                                          {"json", no_argument, 0, OPT_JSON},
+                                         {"pronunciations", required_argument, 0, OPT_PRON},
                                          {"backend", required_argument, 0, 'b'},
                                          {"voice", required_argument, 0, 'v'},
                                          {"lang", required_argument, 0, 'l'},
@@ -105,6 +108,7 @@ int cli_text(int argc, char **argv) {
         }
         case OPT_OPTIONS: options = optarg; break;
         case OPT_NONORM: normalize = 0; break;
+        case OPT_PRON: cli_pronunciations = optarg; break;
         case OPT_JSON: json = 1; break;
         case 'h': fputs(text_usage, stdout); return 0;
         default: cli_err("run 'chorus text --help' for its options"); return EXIT_USAGE;

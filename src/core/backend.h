@@ -69,6 +69,12 @@ struct chorus_job {
     unsigned index;     /**< 0, 1, 2... the job's place in the stream */
     int is_first, is_last;
     struct chorus_stream *stream;
+    /** The start of the next job's text (not NUL-terminated), when the core already knows it
+     *  (its one-job lookahead; before [pronunciations] are applied), else NULL: a hint for
+     *  engines that take the following text for
+     *  continuity (ElevenLabs next_text). Valid during synthesize only; never spoken. */
+    const char *next_text;
+    size_t next_len;
 };
 
 /** The backend's option value for key, or NULL (only keys in its table can be set). */
@@ -199,6 +205,10 @@ struct chorus_backend_desc {
     const char *const *legacy_prefixes;
     /** The files `chorus models pull NAME` installs for a local engine, or NULL. */
     const struct chorus_model_desc *model;
+    /** The inline phoneme markup its text takes (enum chorus_pron_notation, text/pron.h):
+     *  pronunciation dictionaries and SSML <phoneme> become espeak's [[...]] or misaki's
+     *  [word](/.../); 0 (none): they give it their aliases. */
+    int notation;
 };
 
 /** A group of a model's files: NAMEs fetched from base_url + NAME (a mirror given by the user

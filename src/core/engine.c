@@ -239,6 +239,18 @@ static int make_limiter(struct chorus_engine *e, const struct chorus_engine_opti
     return e->limiter ? CHORUS_OK : CHORUS_E_NOMEM;
 }
 
+/* The user's pronunciation dictionary: the options' file, else [pronunciations] file. A bad
+ * file fails the engine with its path and line (a dictionary half read would be a surprise). */
+static int load_pronunciations(struct chorus_engine *e, const struct chorus_engine_options *o,
+                               char *err, size_t errlen) {
+    const char *path = o->pronunciations_file;
+    if (!path || !*path) path = chorus_config_get(e->cfg, "pronunciations", "file");
+    if (!path || !*path) return CHORUS_OK;
+    int rc = chorus_pron_load(&e->pron, path, err, errlen);
+    if (rc == CHORUS_OK) CHORUS_LOGI("pronunciations: %zu entries from %s", e->pron.n, path);
+    return rc;
+}
+
 int chorus_engine_create2(struct chorus_engine **out, const struct chorus_engine_options *opts,
                           char *errbuf, size_t errbuf_size) {
     chorus_engine_clear_err(NULL);
@@ -268,6 +280,7 @@ int chorus_engine_create2(struct chorus_engine **out, const struct chorus_engine
     if (rc == CHORUS_OK) rc = load_config(e, &o, err, sizeof err);
     if (rc == CHORUS_OK) rc = make_limiter(e, &o, err, sizeof err);
     if (rc == CHORUS_OK) rc = create_filters(e, o.no_config, err, sizeof err);
+    if (rc == CHORUS_OK) rc = load_pronunciations(e, &o, err, sizeof err);
     if (rc != CHORUS_OK) {
         chorus_engine_set_err(NULL, "%s", err[0] ? err : chorus_strerror(rc));
         if (errbuf) chorus_fmt(errbuf, errbuf_size, "%s", chorus_engine_errmsg(NULL));
@@ -315,6 +328,7 @@ void chorus_engine_destroy(struct chorus_engine *e) {
     for (size_t i = 0; i < CHORUS_N_JOB_FILTERS; i++)
         if (e->filter_state[i]) chorus_job_filters[i]->destroy(e->filter_state[i]);
     chorus_config_free(e->cfg);
+    chorus_pron_free(&e->pron);
     free(e->config_path);
     pthread_mutex_destroy(&e->mu);
     free(e);

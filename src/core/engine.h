@@ -7,6 +7,7 @@
 #include <stdint.h>
 
 #include "chorus/chorus.h"
+#include "text/pron.h"
 #include "core/backend.h"
 #include "core/config.h"
 #include "core/job_filter.h"
@@ -29,6 +30,8 @@ struct chorus_engine {
     uint64_t serial; /* tags this engine's messages (engine.c) */
     /* each job filter's state (src/filters.def order), NULL where the filter is off */
     void *filter_state[CHORUS_N_JOB_FILTERS > 0 ? CHORUS_N_JOB_FILTERS : 1];
+    /* the pronunciation dictionary ([pronunciations] file, or the options' file); n 0: none */
+    struct chorus_pron pron;
 };
 
 /** The job filters, in src/filters.def order (CHORUS_N_JOB_FILTERS of them). */

@@ -238,6 +238,50 @@ int chorus_stream_open(struct chorus_engine *e, const struct chorus_request *req
     return chorus_stream_open_internal(e, req, 0, out);
 }
 
+/* One of the request's pronunciations into s->pron_req; 0 or a failure. */
+static int take_pronunciation(struct chorus_stream *s, size_t i, const struct chorus_pronunciation *p) {
+    char w[80];
+    snprintf(w, sizeof w, "%.60s", p->word ? p->word : "");
+    chorus_utf8_sanitize(w);
+    if (!p->word) return fail(s, CHORUS_E_INVALID, "pronunciation %zu has no word", i);
+    if (!p->alias && !p->phonemes)
+        return fail(s, CHORUS_E_INVALID, "pronunciation %zu (\"%s\") has neither an alias nor phonemes", i, w);
+    int kind = chorus_pron_alphabet_kind(p->alphabet);
+    if (p->phonemes && kind < 0)
+        return fail(s, CHORUS_E_INVALID, "pronunciation %zu (\"%s\"): alphabet \"%.30s\" is not one "
+                    "chorus speaks; use ipa (Kokoro) or x-espeak (espeak-ng)", i, w, p->alphabet);
+    /* bounded reads: anything longer than the limits is refused by the checks below */
+    size_t kl = strnlen(p->word, CHORUS_PRON_MAX_KEY + 1);
+    const char *why = NULL;
+    int rc = 0;
+    if (p->phonemes)
+        rc = chorus_pron_add(&s->pron_req, p->word, kl, kind, p->phonemes,
+                             strnlen(p->phonemes, CHORUS_PRON_MAX_VALUE + 1), &why);
+    if (!rc && p->alias)
+        rc = chorus_pron_add(&s->pron_req, p->word, kl, CHORUS_PRON_ALIAS, p->alias,
+                             strnlen(p->alias, CHORUS_PRON_MAX_VALUE + 1), &why);
+    if (rc == CHORUS_E_NOMEM) return fail(s, CHORUS_E_NOMEM, "out of memory");
+    if (rc) return fail(s, CHORUS_E_INVALID, "pronunciation %zu (\"%s\"): %s", i, w, why);
+    return 0;
+}
+
+/* The request's own pronunciations, checked and copied now (a bad one fails the open). */
+static int take_pronunciations(struct chorus_stream *s, const struct chorus_request *req) {
+    if (!req->n_pronunciations) return 0;
+    if (!req->pronunciations)
+        return fail(s, CHORUS_E_INVALID, "n_pronunciations is %zu but pronunciations is NULL",
+                    req->n_pronunciations);
+    if (req->n_pronunciations > CHORUS_MAX_REQUEST_PRONUNCIATIONS)
+        return fail(s, CHORUS_E_INVALID, "%zu pronunciations; a request takes at most %d (put "
+                    "more in a [pronunciations] file)", req->n_pronunciations,
+                    CHORUS_MAX_REQUEST_PRONUNCIATIONS);
+    for (size_t i = 0; i < req->n_pronunciations; i++) {
+        int rc = take_pronunciation(s, i, &req->pronunciations[i]);
+        if (rc) return rc;
+    }
+    return chorus_pron_finish(&s->pron_req) ? fail(s, CHORUS_E_NOMEM, "out of memory") : 0;
+}
+
 int chorus_stream_open_internal(struct chorus_engine *e, const struct chorus_request *creq,
                                 unsigned sflags, struct chorus_stream **out) {
     if (!out) return CHORUS_E_INVALID;
@@ -275,6 +319,7 @@ int chorus_stream_open_internal(struct chorus_engine *e, const struct chorus_req
     s->callback = req->callback;
     s->userdata = req->userdata;
     s->flags = req->flags | sflags;
+    if (s->flags & CHORUS_FLAG_SEEKABLE_OUTPUT) s->flags |= CHORUS_SFLAG_FILE_OUTPUT;
     s->input = req->input;
     s->speed = req->speed > 0 ? req->speed : 1.0f;
     if (!(s->speed >= 0.25f && s->speed <= 4.0f))
@@ -359,6 +404,8 @@ int chorus_stream_open_internal(struct chorus_engine *e, const struct chorus_req
         s->normalize_options = strdup(req->normalize_options);
         if (!s->normalize_options) return fail(s, CHORUS_E_NOMEM, "out of memory");
     }
+    rc = take_pronunciations(s, req);
+    if (rc) return rc;
     s->model = chorus_strdup(req->model);
     s->language = chorus_strdup(req->language);
     if ((req->model && !s->model) || (req->language && !s->language)) return fail(s, CHORUS_E_NOMEM, "out of memory");
@@ -585,9 +632,17 @@ static int ss_word(struct chorus_sink *sk, size_t off, size_t len, double start,
      * byte after the word that maps past its start */
     for (size_t j = off + len; b <= a && j < seg->len; j++) b = seg->map[j + 1];
     if (b < a) b = a;
-    while (b > a && (s->text[b - 1] == ' ' || s->text[b - 1] == '\n' || s->text[b - 1] == '\t' ||
-                     s->text[b - 1] == '\r'))
-        b--;
+    for (int tag = 1; tag;) {
+        while (b > a && (s->text[b - 1] == ' ' || s->text[b - 1] == '\n' || s->text[b - 1] == '\t' ||
+                         s->text[b - 1] == '\r'))
+            b--;
+        /* SSML: a word that ends where an element closes (</phoneme>, </sub>) ends before it */
+        size_t t = b;
+        tag = s->input == CHORUS_INPUT_SSML && b > a && s->text[b - 1] == '>';
+        while (tag && t > a && s->text[t - 1] != '<') t--;
+        tag = tag && t > a + 1;
+        if (tag) b = t - 1;
+    }
     struct seg_word *last = s->segw_n ? &s->segw[s->segw_n - 1] : NULL;
     if (last && last->a == a) {
         /* the spoken words of one written token ("$12.50" -> "twelve dollars fifty cents")
@@ -638,6 +693,23 @@ int chorus_sink_mark(struct chorus_sink *k, const char *name, double time) {
 }
 
 /* ---------------------------------------------------------------- segments ---- */
+
+int chorus_stream_pronounce(struct chorus_stream *s, const struct chorus_textseg *seg,
+                            struct chorus_textbuf *buf, struct chorus_textseg *out) {
+    *out = *seg;
+    const struct chorus_pron *dicts[2] = {&s->pron_req, &s->engine->pron};
+    if (seg->is_ssml || s->input == CHORUS_INPUT_PHONEMES || seg->len == 0) return 0;
+    if (!s->pron_req.n && !s->engine->pron.n && !seg->n_spans) return 0;
+    int rc = chorus_pron_rewrite(buf, seg->text, seg->len, seg->map, dicts, 2, seg->spans,
+                                 seg->n_spans, (enum chorus_pron_notation)s->backend->desc->notation);
+    if (rc < 0) return CHORUS_E_NOMEM;
+    if (rc > 0) {
+        out->text = buf->text;
+        out->len = buf->len;
+        out->map = buf->map;
+    }
+    return 0;
+}
 
 int chorus_seg_copy_take(struct seg_copy *c, const struct chorus_textseg *src) {
     memset(c, 0, sizeof *c);
@@ -794,7 +866,8 @@ static int produce_at(void *ud, struct chorus_sink *out) {
 }
 
 static int run_segment(struct chorus_stream *s, const struct chorus_textseg *seg, unsigned index,
-                       int is_last) {
+                       const struct chorus_textseg *next) {
+    int is_last = next == NULL;
     int rc = 0;
     s->cur_seg = seg;
     float speed = s->speed * (seg->rate > 0 ? seg->rate : 1.0f);
@@ -811,9 +884,19 @@ static int run_segment(struct chorus_stream *s, const struct chorus_textseg *seg
         if (emit(s, &ev)) return check_cancel(s);
     }
     if (seg->len == 0) return 0;
+    /* what the engine speaks: the text with its pronunciations, mapped to the same words */
+    struct chorus_textseg rs;
+    if (chorus_stream_pronounce(s, seg, &s->pron_buf, &rs)) return fail(s, CHORUS_E_NOMEM, "out of memory");
+    size_t lim = s->backend->desc->max_input_chars, chars = 0;
+    for (size_t i = 0; lim && rs.text != seg->text && i < rs.len; i++)
+        chars += ((unsigned char)rs.text[i] & 0xC0) != 0x80;
+    if (lim && chars > lim)
+        return fail(s, CHORUS_E_TOO_LONG, "the pronunciations make a part of the text %zu characters "
+                    "long, over %s's limit of %zu per call; use shorter aliases", chars,
+                    s->backend->name, lim);
     struct chorus_job job = {0};
-    job.text = seg->text;
-    job.len = seg->len;
+    job.text = rs.text;
+    job.len = rs.len;
     job.input = seg->is_ssml ? CHORUS_INPUT_SSML : (s->input == CHORUS_INPUT_PHONEMES ? CHORUS_INPUT_PHONEMES : CHORUS_INPUT_TEXT);
     job.voice = seg->voice && *seg->voice ? seg->voice : s->voice;
     job.model = s->model;
@@ -831,7 +914,8 @@ static int run_segment(struct chorus_stream *s, const struct chorus_textseg *seg
     job.passthrough_ok = job.is_first && is_last && s->req_rate == 0 &&
                          (s->flags & CHORUS_FLAG_NO_SAMPLES) && !(s->flags & CHORUS_SFLAG_FILE_OUTPUT);
     job.stream = s;
-    struct stream_sink sink = {.base = {&stream_sink_ops}, .s = s, .seg = seg, .job = &job,
+    if (next && !next->is_ssml && next->len > 0) job.next_text = next->text, job.next_len = next->len;
+    struct stream_sink sink = {.base = {&stream_sink_ops}, .s = s, .seg = &rs, .job = &job,
                                .passthrough = job.passthrough_ok};
     s->speed_time_div = 1.0f; /* engines report times in their own (already sped-up) audio */
 
@@ -888,6 +972,8 @@ static int run_pipeline(struct chorus_stream *s) {
     double mc = chorus_config_double(s->engine->cfg, d->name, "max_chunk_chars", 0);
     if (mc >= 1 && (tc.max_chars == 0 || (size_t)mc < tc.max_chars)) tc.max_chars = (size_t)mc;
     tc.first_chars = d->first_chunk_chars;
+    /* aliases may make a chunk longer: keep a quarter of an engine's limit for them */
+    if (tc.max_chars && (s->pron_req.n || s->engine->pron.n)) tc.max_chars -= tc.max_chars / 4;
     /* SSML emulated for an engine without it is normalized too (numbers between tags) */
     tc.normalize = !(s->flags & CHORUS_FLAG_NO_NORMALIZE) && s->input != CHORUS_INPUT_PHONEMES;
     tc.ssml_native = (d->caps & CHORUS_CAP_SSML) != 0;
@@ -936,7 +1022,7 @@ static int run_pipeline(struct chorus_stream *s) {
             chorus_seg_copy_release(&cp);
             return fail(s, more, "%s", chorus_textiter_errmsg(s->iter));
         }
-        rc = run_segment(s, &cp.seg, index++, more == 0);
+        rc = run_segment(s, &cp.seg, index++, more > 0 ? &next : NULL);
         if (!rc) rc = emit_progress(s, cp.seg.src_offset + cp.seg.src_len);
         s->cur_seg = NULL;
         chorus_seg_copy_release(&cp);
@@ -1057,6 +1143,8 @@ void chorus_stream_destroy(struct chorus_stream *s) {
     free(s->model);
     free(s->language);
     free(s->normalize_options);
+    chorus_pron_free(&s->pron_req);
+    chorus_textbuf_free(&s->pron_buf);
     free(s->pend);
     free(s->pend_words);
     free(s->segw);

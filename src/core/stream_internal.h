@@ -8,6 +8,7 @@
 #include "chorus/chorus.h"
 #include "core/backend.h"
 #include "core/util.h"
+#include "text/pron.h"
 #include "text/text.h"
 
 #define QUEUE_MAX_ALLOC 16
@@ -37,6 +38,8 @@ struct chorus_stream {
     chorus_callback callback;
     void *userdata;
     float volume;
+    struct chorus_pron pron_req;   /* the request's pronunciations (n 0: none) */
+    struct chorus_textbuf pron_buf; /* the current segment as the engine speaks it */
     /* state */
     int opened, ran;
     atomic_int cancel;
@@ -77,7 +80,8 @@ struct chorus_stream {
 #define CHORUS_SFLAG_FILE_OUTPUT (1u << 31) /* output goes to a seekable file (file.c) */
 #define CHORUS_SFLAG_NO_PROBE (1u << 30)    /* phonemize: the G2P needs no model files */
 #define CHORUS_FLAG_PUBLIC_MASK                                                                   \
-    (CHORUS_FLAG_NO_CACHE | CHORUS_FLAG_NO_SAMPLES | CHORUS_FLAG_NO_NORMALIZE)
+    (CHORUS_FLAG_NO_CACHE | CHORUS_FLAG_NO_SAMPLES | CHORUS_FLAG_NO_NORMALIZE |                   \
+     CHORUS_FLAG_SEEKABLE_OUTPUT)
 
 /* chorus_stream_open() with internal stream flags (CHORUS_SFLAG_*) added to the request's. */
 int chorus_stream_open_internal(struct chorus_engine *e, const struct chorus_request *req,
@@ -94,6 +98,10 @@ struct seg_copy {
     char **marks;
 };
 int chorus_seg_copy_take(struct seg_copy *c, const struct chorus_textseg *src);
+/** *out = seg with the pronunciations (the request's, the engine's, SSML <phoneme> spans)
+ *  applied in the backend's notation; its text and map may live in buf. 0 or CHORUS_E_NOMEM. */
+int chorus_stream_pronounce(struct chorus_stream *s, const struct chorus_textseg *seg,
+                            struct chorus_textbuf *buf, struct chorus_textseg *out);
 void chorus_seg_copy_release(struct seg_copy *c);
 
 #endif

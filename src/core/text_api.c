@@ -93,9 +93,13 @@ static int phonemize_segments(struct chorus_stream *s, char **out, char *why, si
     if (rc) return rc < 0 ? rc : CHORUS_E_INVALID;
     char *acc = NULL;
     size_t alen = 0;
-    struct chorus_textseg seg;
-    while ((rc = chorus_textiter_next(it, &seg)) > 0) {
+    struct chorus_textseg raw, seg;
+    struct chorus_textbuf pb;
+    chorus_textbuf_init(&pb);
+    while ((rc = chorus_textiter_next(it, &raw)) > 0) {
         char *ph = NULL;
+        /* the pronunciation dictionaries apply as they do to a job's text */
+        if ((rc = chorus_stream_pronounce(s, &raw, &pb, &seg)) != CHORUS_OK) break;
         struct chorus_op op;
         chorus_op_begin(&op, why, whylen, NULL);
         rc = d->ops->phonemize(b, s->voice, s->language ? s->language : seg.language, seg.text,
@@ -119,6 +123,7 @@ static int phonemize_segments(struct chorus_stream *s, char **out, char *why, si
     }
     if (rc < 0 && !why[0]) chorus_fmt(why, whylen, "%s", chorus_textiter_errmsg(it));
     chorus_textiter_destroy(it);
+    chorus_textbuf_free(&pb);
     if (rc < 0) {
         free(acc);
         return rc;

@@ -26,6 +26,7 @@ struct chorus_textstream {
     struct chorus_engine *e;
     struct chorus_request req; /* strings below are our copies */
     char *backend, *model, *voice, *language, *normopts;
+    struct chorus_pronunciation *prons; /* the request's, copied (strings owned) */
     struct chorus_option *opts;
     chorus_callback cb;
     void *ud;
@@ -405,6 +406,37 @@ static void free_copies(struct chorus_textstream *ts) {
     free(ts->voice);
     free(ts->language);
     free(ts->normopts);
+    for (size_t i = 0; ts->prons && i < ts->req.n_pronunciations; i++) {
+        free((char *)ts->prons[i].word);
+        free((char *)ts->prons[i].alias);
+        free((char *)ts->prons[i].phonemes);
+        free((char *)ts->prons[i].alphabet);
+    }
+    free(ts->prons);
+}
+
+/* The request's pronunciations outlive the caller's array: copy them (the stream checks them). */
+static int copy_prons(struct chorus_textstream *ts, const struct chorus_request *req) {
+    size_t n = req->pronunciations ? req->n_pronunciations : 0;
+    if (n > CHORUS_MAX_REQUEST_PRONUNCIATIONS) n = CHORUS_MAX_REQUEST_PRONUNCIATIONS + 1; /* refused later */
+    ts->req.n_pronunciations = 0;
+    ts->req.pronunciations = NULL;
+    if (!n) return CHORUS_OK;
+    if (!(ts->prons = calloc(n, sizeof *ts->prons))) return CHORUS_E_NOMEM;
+    ts->req.pronunciations = ts->prons;
+    for (size_t i = 0; i < n; i++) {
+        const struct chorus_pronunciation *p = &req->pronunciations[i];
+        struct chorus_pronunciation *c = &ts->prons[i];
+        ts->req.n_pronunciations = i + 1;
+        c->word = chorus_strdup(p->word);
+        c->alias = chorus_strdup(p->alias);
+        c->phonemes = chorus_strdup(p->phonemes);
+        c->alphabet = chorus_strdup(p->alphabet);
+        if ((p->word && !c->word) || (p->alias && !c->alias) || (p->phonemes && !c->phonemes) ||
+            (p->alphabet && !c->alphabet))
+            return CHORUS_E_NOMEM;
+    }
+    return CHORUS_OK;
 }
 
 static int copy_request(struct chorus_textstream *ts, const struct chorus_request *req) {
@@ -436,7 +468,7 @@ static int copy_request(struct chorus_textstream *ts, const struct chorus_reques
     ts->req.text = NULL;
     ts->req.text_len = 0;
     ts->req.flags &= ~(unsigned)CHORUS_FLAG_NO_SAMPLES; /* samples give each sentence's length */
-    return CHORUS_OK;
+    return copy_prons(ts, req);
 }
 
 int chorus_textstream_open(struct chorus_engine *e, const struct chorus_request *req,

@@ -2,7 +2,10 @@
 #include "core/log.h"
 #include "nn/nn.h"
 
+#if defined(__x86_64__) || defined(__i386__)
 #include <cpuid.h>
+#define NN_X86 1
+#endif
 #include <dlfcn.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -33,7 +36,11 @@ static pthread_once_t nn_once = PTHREAD_ONCE_INIT;
  * it) and then dlopen it. Any other CBLAS (libblas.so.3 from the alternatives system: BLIS,
  * OpenBLAS, ATLAS) is the second choice; plain loops are the last resort, correct but slow.
  */
-/* 2: AVX-512F usable (CPU and OS), 1: AVX2, 0: neither. */
+/* 2: AVX-512F usable (CPU and OS), 1: AVX2, 0: neither (and on every other architecture,
+ * where OpenBLAS's own detection is kept and the kernels are plain C). */
+#ifndef NN_X86
+static int cpu_level(void) { return 0; }
+#else
 static int cpu_level(void) {
     unsigned a, b, c, d;
     if (!__get_cpuid(1, &a, &b, &c, &d) || !(c & (1u << 27))) return 0; /* OSXSAVE */
@@ -44,6 +51,7 @@ static int cpu_level(void) {
     if ((b & (1u << 16)) && (lo & 0xe0) == 0xe0) return 2;
     return (b & (1u << 5)) ? 1 : 0;
 }
+#endif
 
 /* x86 OpenBLAS core types without AVX-512 kernels (case-insensitive). */
 static int weaker_coretype(const char *t) {
@@ -96,7 +104,10 @@ static void nn_init_once(void) {
                     "be about 1.5x faster with CHORUS_OPENBLAS_CORETYPE=SkylakeX", have);
     static const char *const libs[] = {"libopenblas.so.0", "libopenblas.so", "libblas.so.3",
                                        "libcblas.so.3"};
-    for (size_t i = 0; i < sizeof libs / sizeof libs[0] && !nn_sgemm; i++) {
+    /* CHORUS_NN_BLAS=0: plain loops (make check-arm64 tests them; slow otherwise) */
+    const char *use = getenv("CHORUS_NN_BLAS");
+    size_t nlibs = use && !strcmp(use, "0") ? 0 : sizeof libs / sizeof libs[0];
+    for (size_t i = 0; i < nlibs && !nn_sgemm; i++) {
         void *h = dlopen(libs[i], RTLD_NOW | RTLD_LOCAL);
         if (!h) continue;
         sgemm_fn g = (sgemm_fn)(uintptr_t)dlsym(h, "cblas_sgemm");
@@ -207,14 +218,18 @@ void chorus_nn_gemm(int trans_a, int trans_b, int m, int n, int k, float alpha, 
         }
         return;
     }
-    for (int i = 0; i < m; i++)
-        for (int j = 0; j < n; j++) {
-            float acc = 0;
-            for (int q = 0; q < k; q++)
-                acc += (trans_a ? a[(size_t)q * lda + i] : a[(size_t)i * lda + q]) *
-                       (trans_b ? b[(size_t)j * ldb + q] : b[(size_t)q * ldb + j]);
-            c[(size_t)i * ldc + j] = alpha * acc + (beta != 0 ? beta * c[(size_t)i * ldc + j] : 0);
+    /* no BLAS: row by row, B read along its rows when it is not transposed (cache order) */
+    for (int i = 0; i < m; i++) {
+        float *cr = c + (size_t)i * ldc;
+        for (int j = 0; j < n; j++) cr[j] = beta != 0 ? beta * cr[j] : 0.0f;
+        for (int q = 0; q < k; q++) {
+            float aq = alpha * (trans_a ? a[(size_t)q * lda + i] : a[(size_t)i * lda + q]);
+            if (trans_b)
+                for (int j = 0; j < n; j++) cr[j] += aq * b[(size_t)j * ldb + q];
+            else
+                for (int j = 0; j < n; j++) cr[j] += aq * b[(size_t)q * ldb + j];
         }
+    }
 }
 
 /* y[m] = A[m][n] x + y */
@@ -245,7 +260,7 @@ int chorus_nn_conv_init(struct chorus_nn_conv *c, int transposed, int cin, int c
                         const float *tw, const float *bias) {
     memset(c, 0, sizeof *c);
     *c = (struct chorus_nn_conv){cin, cout, k, stride, pad, dil, groups, out_pad, transposed,
-                                 NULL, NULL, 0};
+                                 NULL, NULL, 0, NULL};
     size_t per = groups == 1 ? (size_t)cin * cout : (size_t)cin;
     c->w = malloc(per * (size_t)k * sizeof *c->w);
     if (!c->w) return -1;
@@ -281,7 +296,7 @@ int chorus_nn_conv_init_packed(struct chorus_nn_conv *c, int transposed, int cin
                                int k, int stride, int pad, int dil, int groups, int out_pad,
                                const float *packed_w, const float *bias) {
     *c = (struct chorus_nn_conv){cin, cout, k, stride, pad, dil, groups, out_pad, transposed,
-                                 NULL, NULL, 1};
+                                 NULL, NULL, 1, NULL};
     c->w = (float *)(uintptr_t)packed_w; /* read-only: forward passes never write weights */
     if (bias) {
         c->b = malloc((size_t)cout * sizeof *c->b);
@@ -294,7 +309,27 @@ int chorus_nn_conv_init_packed(struct chorus_nn_conv *c, int transposed, int cin
     return 0;
 }
 
+uint16_t chorus_nn_to_bf16(float f) {
+    uint32_t u;
+    memcpy(&u, &f, sizeof u);
+    if ((u & 0x7fffffffu) > 0x7f800000u) return (uint16_t)(u >> 16 | 0x40); /* quiet NaN */
+    u += 0x7fffu + (u >> 16 & 1u);
+    return (uint16_t)(u >> 16);
+}
+
+int chorus_nn_conv_to_bf16(struct chorus_nn_conv *c) {
+    if (!c->w || c->wb) return 0;
+    size_t n = chorus_nn_conv_packed_count(c);
+    if (!(c->wb = malloc(n * sizeof *c->wb))) return -1;
+    for (size_t i = 0; i < n; i++) c->wb[i] = chorus_nn_to_bf16(c->w[i]);
+    if (!c->w_borrowed) free(c->w);
+    c->w = NULL;
+    return 0;
+}
+
 void chorus_nn_conv_release(struct chorus_nn_conv *c) {
+    free(c->wb);
+    c->wb = NULL;
     if (!c) return;
     if (!c->w_borrowed) free(c->w);
     free(c->b);
@@ -378,8 +413,23 @@ static void conv_range(void *p, int b0, int b1) {
     }
 }
 
+/* A bf16 convolution: its weights widened to a float32 copy for this call. */
+static int conv_bf16(const struct chorus_nn_conv *c, const float *x, int l, float *y) {
+    size_t n = chorus_nn_conv_packed_count(c);
+    float *w = malloc(n * sizeof *w);
+    if (!w) return -1;
+    chorus_nn_bf16_widen(c->wb, n, w);
+    struct chorus_nn_conv f = *c;
+    f.w = w;
+    f.wb = NULL;
+    int rc = chorus_nn_conv_forward(&f, x, l, y);
+    free(w);
+    return rc;
+}
+
 int chorus_nn_conv_forward(const struct chorus_nn_conv *c, const float *x, int l, float *y) {
     chorus_nn_init();
+    if (c->wb) return conv_bf16(c, x, l, y);
     if (c->transposed) return conv_transposed(c, x, l, y);
     int lout = chorus_nn_conv_out_len(c, l);
     if (lout <= 0) return 0;
@@ -506,6 +556,14 @@ void chorus_nn_layer_norm(float *x, int rows, int n, const float *gamma, const f
 #define NN_CLONES
 #endif
 
+/* bfloat16 is the top half of a float32: widening is a shift (vectorized per clone). */
+NN_CLONES void chorus_nn_bf16_widen(const uint16_t *restrict in, size_t n, float *restrict out) {
+    for (size_t i = 0; i < n; i++) {
+        uint32_t u = (uint32_t)in[i] << 16;
+        memcpy(out + i, &u, sizeof u);
+    }
+}
+
 enum { LANES = 16, SUM_CHUNK = 1024 };
 
 /* Sum of v[i] (square = 0) or of (v[i] - shift)^2 (square = 1), in float lanes over chunks of
@@ -578,6 +636,52 @@ NN_CLONES static void affine_row(float *restrict v, int l, float k, float o) {
     for (int i = 0; i < l; i++) v[i] = v[i] * k + o;
 }
 
+/* Row modes of an affine (+ Snake): plain affine, affine + fast Snake, affine + libm Snake. */
+enum { ROW_AFFINE = 0, ROW_SNAKE_FAST = 1, ROW_SNAKE_SLOW = 2 };
+
+/* Channel ch of x[c][l]: the affine k, o of its AdaIN (k = 1, o = 0 when norm is 0) and the
+ * row mode. Both the whole-row and the windowed paths use these numbers. */
+static void chan_coeffs(const float *v, int l, int norm, int ch, const float *gamma,
+                        const float *beta, const float *alpha, float *k_, float *o_,
+                        unsigned char *mode) {
+    float k = 1.0f, o = 0.0f, mx;
+    if (norm) {
+        float mean = (float)(sum_lanes(v, l, 0.0f, 0, &mx) / l);
+        float var = (float)(sum_lanes(v, l, mean, 1, &mx) / l);
+        float inv = 1.0f / sqrtf(var + 1e-5f);
+        float g = gamma ? 1.0f + gamma[ch] : 1.0f, b = beta ? beta[ch] : 0.0f;
+        k = g * inv;
+        o = b - mean * k;
+    } else {
+        sum_lanes(v, l, 0.0f, 0, &mx);
+    }
+    *k_ = k;
+    *o_ = o;
+    if (!alpha) {
+        *mode = ROW_AFFINE;
+        return;
+    }
+    float al = alpha[ch];
+    /* bound on |alpha * y| over the row: the fast sine is exact below 1e5 */
+    *mode = al != 0.0f && fabsf(al) * (mx * fabsf(k) + fabsf(o)) < 1e5f ? ROW_SNAKE_FAST
+                                                                        : ROW_SNAKE_SLOW;
+}
+
+/* v[0:n] = affine (+ Snake) of v in place, by mode. */
+static void apply_row(float *v, int n, float k, float o, float al, unsigned char mode) {
+    if (mode == ROW_AFFINE) {
+        affine_row(v, n, k, o);
+    } else if (mode == ROW_SNAKE_FAST) {
+        affine_snake_row(v, n, k, o, al);
+    } else {
+        float ia = 1.0f / al; /* rare: huge values (or alpha 0, which gives inf/nan as torch) */
+        for (int i = 0; i < n; i++) {
+            float y = v[i] * k + o, q = sinf(al * y);
+            v[i] = y + ia * (q * q);
+        }
+    }
+}
+
 struct adain_ctx {
     float *x;
     int l, norm;
@@ -587,33 +691,10 @@ static void adain_range(void *p, int c0, int c1) {
     struct adain_ctx *a = p;
     int l = a->l;
     for (int ch = c0; ch < c1; ch++) {
-        float *v = a->x + (size_t)ch * l;
-        float k = 1.0f, o = 0.0f, mx;
-        if (a->norm) {
-            float mean = (float)(sum_lanes(v, l, 0.0f, 0, &mx) / l);
-            float var = (float)(sum_lanes(v, l, mean, 1, &mx) / l);
-            float inv = 1.0f / sqrtf(var + 1e-5f);
-            float g = a->gamma ? 1.0f + a->gamma[ch] : 1.0f, b = a->beta ? a->beta[ch] : 0.0f;
-            k = g * inv;
-            o = b - mean * k;
-            if (!a->alpha) {
-                affine_row(v, l, k, o);
-                continue;
-            }
-        } else {
-            sum_lanes(v, l, 0.0f, 0, &mx);
-        }
-        float al = a->alpha[ch];
-        /* bound on |alpha * y| over the row: the fast sine is exact below 1e5 */
-        if (al != 0.0f && fabsf(al) * (mx * fabsf(k) + fabsf(o)) < 1e5f) {
-            affine_snake_row(v, l, k, o, al);
-            continue;
-        }
-        float ia = 1.0f / al; /* rare: huge values (or alpha 0, which gives inf/nan as torch) */
-        for (int i = 0; i < l; i++) {
-            float y = v[i] * k + o, q = sinf(al * y);
-            v[i] = y + ia * (q * q);
-        }
+        float *v = a->x + (size_t)ch * l, k, o;
+        unsigned char mode;
+        chan_coeffs(v, l, a->norm, ch, a->gamma, a->beta, a->alpha, &k, &o, &mode);
+        if (a->norm || a->alpha) apply_row(v, l, k, o, a->alpha ? a->alpha[ch] : 0.0f, mode);
     }
 }
 
@@ -621,6 +702,56 @@ void chorus_nn_adain_snake(float *x, int c, int l, const float *gamma, const flo
                            const float *alpha) {
     struct adain_ctx a = {x, l, 1, gamma, beta, alpha};
     parallel_channels(adain_range, &a, c, (size_t)c * l * (alpha ? 8 : 1));
+}
+
+struct coeff_ctx {
+    const float *x;
+    int l;
+    const float *gamma, *beta, *alpha;
+    struct chorus_nn_affine *af;
+};
+static void coeff_range(void *p, int c0, int c1) {
+    struct coeff_ctx *a = p;
+    for (int ch = c0; ch < c1; ch++)
+        chan_coeffs(a->x + (size_t)ch * a->l, a->l, 1, ch, a->gamma, a->beta, a->alpha,
+                    &a->af->k[ch], &a->af->o[ch], &a->af->mode[ch]);
+}
+
+void chorus_nn_adain_coeffs(const float *x, int c, int l, const float *gamma, const float *beta,
+                            const float *alpha, struct chorus_nn_affine *af) {
+    struct coeff_ctx a = {x, l, gamma, beta, alpha, af};
+    af->alpha = alpha;
+    parallel_channels(coeff_range, &a, c, (size_t)c * l);
+}
+
+struct window_ctx {
+    const float *x;
+    int l, t0, n;
+    const struct chorus_nn_affine *af;
+    float *out;
+};
+static void window_range(void *p, int c0, int c1) {
+    struct window_ctx *w = p;
+    int lo = w->t0 < 0 ? -w->t0 : 0, hi = w->l - w->t0 < w->n ? w->l - w->t0 : w->n;
+    for (int ch = c0; ch < c1; ch++) {
+        float *r = w->out + (size_t)ch * w->n;
+        if (hi <= lo) {
+            memset(r, 0, (size_t)w->n * sizeof *r);
+            continue;
+        }
+        memset(r, 0, (size_t)lo * sizeof *r);
+        memcpy(r + lo, w->x + (size_t)ch * w->l + w->t0 + lo, (size_t)(hi - lo) * sizeof *r);
+        memset(r + hi, 0, (size_t)(w->n - hi) * sizeof *r);
+        const struct chorus_nn_affine *af = w->af;
+        apply_row(r + lo, hi - lo, af->k[ch], af->o[ch], af->alpha ? af->alpha[ch] : 0.0f,
+                  af->mode[ch]);
+    }
+}
+
+void chorus_nn_affine_window(const float *x, int c, int l, int t0, int n,
+                             const struct chorus_nn_affine *af, float *out) {
+    struct window_ctx w = {x, l, t0, n, af, out};
+    parallel_channels(window_range, &w, c, (size_t)c * n * 8);
 }
 
 void chorus_nn_adain(float *x, int c, int l, const float *gamma, const float *beta) {

@@ -16,12 +16,13 @@
  * OpenBLAS 0.3.21 mis-detects recent cores and runs sgemm several times slower without it, and
  * the variable is only read when the library loads. (Debian 12's BLIS 0.9 falls back to its
  * 'generic' kernels on AVX-512 AMD EPYC, 3x slower still.) Falls back to libblas.so.3, then to
- * plain loops. Threads: CHORUS_THREADS, else the number of online CPUs (at most 8).
+ * plain loops (CHORUS_NN_BLAS=0 forces them, for tests). Threads: CHORUS_THREADS, else the number of online CPUs (at most 8).
  */
 #ifndef CHORUS_NN_NN_H
 #define CHORUS_NN_NN_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 /** Configure BLAS threading once (idempotent, thread-safe). */
 void chorus_nn_init(void);
@@ -44,6 +45,7 @@ struct chorus_nn_conv {
     float *w; /**< packed: [k][cout][cin] for groups == 1; [c][k] for depthwise */
     float *b; /**< [cout] or NULL */
     int w_borrowed; /**< w points into a packfile mapping (not freed by release) */
+    uint16_t *wb;   /**< bf16 weights (chorus_nn_conv_to_bf16), w is then NULL; owned */
 };
 /** Pack torch weights (Conv1d [cout][cin/g][k], ConvTranspose1d [cin][cout/g][k]) and copy
  *  the bias. groups must be 1, or cin == cout == groups (depthwise). Returns 0 or -1 (nomem). */
@@ -59,6 +61,13 @@ int chorus_nn_conv_init_packed(struct chorus_nn_conv *c, int transposed, int cin
 /** Number of floats in a conv's packed weights. */
 size_t chorus_nn_conv_packed_count(const struct chorus_nn_conv *c);
 void chorus_nn_conv_release(struct chorus_nn_conv *c);
+/** Store the weights as bfloat16 (rounded to nearest even), half the memory: w is freed (or,
+ *  borrowed, forgotten) and each forward pass widens wb to a float32 scratch copy before its
+ *  GEMMs, so activations and sums stay float32. No-op without weights. 0 or -1 (nomem). */
+int chorus_nn_conv_to_bf16(struct chorus_nn_conv *c);
+/** float32 <-> bfloat16 (round to nearest even; NaN stays NaN). */
+uint16_t chorus_nn_to_bf16(float f);
+void chorus_nn_bf16_widen(const uint16_t *in, size_t n, float *out);
 /** Output length for an input of length l. */
 int chorus_nn_conv_out_len(const struct chorus_nn_conv *c, int l);
 /** y[cout][lout] = conv(x[cin][l]). Returns 0 or -1 (nomem). */
@@ -83,6 +92,23 @@ void chorus_nn_adain(float *x, int c, int l, const float *gamma, const float *be
  *  over each channel instead of five. */
 void chorus_nn_adain_snake(float *x, int c, int l, const float *gamma, const float *beta,
                            const float *alpha);
+/** The per-channel affine (+ Snake) an AdaIN applies, from the statistics of a whole row:
+ *  y = k[c] * x + o[c], then Snake with alpha[c] when alpha is not NULL. Arrays of c floats
+ *  (mode: c bytes) owned by the caller. Lets a caller apply a whole-row AdaIN to windows of the
+ *  row (tiling in time) with exactly the numbers chorus_nn_adain_snake() uses. */
+struct chorus_nn_affine {
+    float *k, *o;
+    unsigned char *mode;
+    const float *alpha;
+};
+/** Fill *af for AdaIN(+Snake) over x[c][l] (same statistics as chorus_nn_adain_snake). */
+void chorus_nn_adain_coeffs(const float *x, int c, int l, const float *gamma, const float *beta,
+                            const float *alpha, struct chorus_nn_affine *af);
+/** out[c][n] = the affine (+ Snake) of columns t0 .. t0+n-1 of x[c][l]; columns outside
+ *  [0, l) are 0 (a convolution's zero padding, not the affine of 0). Bit-identical to
+ *  chorus_nn_adain_snake() on the same columns. */
+void chorus_nn_affine_window(const float *x, int c, int l, int t0, int n,
+                             const struct chorus_nn_affine *af, float *out);
 /** Snake: x + 1/alpha[c] * sin(alpha[c] * x)^2, channel-major. */
 void chorus_nn_snake(float *x, int c, int l, const float *alpha);
 void chorus_nn_leaky_relu(float *x, size_t n, float slope);

@@ -208,18 +208,22 @@ enum MHD_Result srv_handle_voices(struct srv_req *q) {
 }
 
 /* {"status":"ok"} as tldw_chatbook's supervisor checks it (audio_cpp_contract.py,
- * parse_health_response: status "ok", a backend name, the number of models). */
+ * parse_health_response: status "ok", a backend name, the number of models), plus "state" for
+ * load balancers: "ready" (200), "draining" (503: SIGTERM came, requests are still served during
+ * --drain-delay) or "stopping" (503: no new generations, running ones finish). */
 enum MHD_Result srv_handle_health(struct srv_req *q) {
     json_t *o = json_object();
     pthread_mutex_lock(&q->srv->mu);
-    int stopping = q->srv->stopping;
+    int stopping = q->srv->stopping, draining = q->srv->draining;
     pthread_mutex_unlock(&q->srv->mu);
+    const char *state = stopping ? "stopping" : draining ? "draining" : "ready";
     json_t *models = models_array(q->srv);
-    json_object_set_new(o, "status", json_string(stopping ? "stopping" : "ok"));
+    json_object_set_new(o, "status", json_string(stopping || draining ? state : "ok"));
+    json_object_set_new(o, "state", json_string(state));
     json_object_set_new(o, "backend", json_string(q->srv->default_backend));
     json_object_set_new(o, "models", json_integer((json_int_t)json_array_size(models)));
     json_decref(models);
     json_object_set_new(o, "version", json_string(chorus_version()));
     json_object_set_new(o, "default_backend", json_string(q->srv->default_backend));
-    return srv_send_json(q, stopping ? 503 : 200, o);
+    return srv_send_json(q, stopping || draining ? 503 : 200, o);
 }

@@ -11,7 +11,8 @@
 static const char *const endpoint_names[SRV_EP_COUNT] = {
     "/v1/audio/speech", "/v1/audio/speech/captioned", "/v1/audio/voices", "/v1/models",
     "/v1/backends", "/health", "/metrics", "/", "/v1/audio/models", "/v1/download",
-    "/dev/phonemize", "/dev/generate_from_phonemes", "/v1/audio/voices/combine", "OPTIONS", "other"};
+    "/dev/phonemize", "/dev/generate_from_phonemes", "/v1/audio/voices/combine", "/v1/text-to-speech/stream-input",
+    "OPTIONS", "other"};
 
 const double srv_ttfb_buckets[SRV_TTFB_BUCKETS] = {0.005, 0.01, 0.025, 0.05, 0.1, 0.25,
                                                    0.5,   1,    2.5,   5,    10};

@@ -289,6 +289,55 @@ static int parse_options(json_t *v, struct srv_speech *r, struct srv_error *e) {
     return 0;
 }
 
+/* One value of "pronunciations": an alias string, or an object of alias/phonemes/alphabet. */
+static int parse_pron(const char *word, json_t *val, struct chorus_pronunciation *p,
+                      struct srv_error *e) {
+    memset(p, 0, sizeof *p);
+    p->word = word;
+    if (json_is_string(val)) {
+        p->alias = json_string_value(val);
+        return 0;
+    }
+    if (!json_is_object(val))
+        return bad(e, 400, "invalid_type", "pronunciations",
+                   "each pronunciation is an alias string or an object such as {\"phonemes\": "
+                   "\"t@m'A:toU\", \"alphabet\": \"x-espeak\"}, not %s", type_name(val));
+    const char *k;
+    json_t *v;
+    json_object_foreach(val, k, v) {
+        const char **slot = !strcmp(k, "alias") ? &p->alias : !strcmp(k, "phonemes") ? &p->phonemes
+                          : !strcmp(k, "alphabet") ? &p->alphabet : NULL;
+        if (!slot)
+            return bad(e, 400, "invalid_value", "pronunciations",
+                       "a pronunciation object takes alias, phonemes and alphabet only");
+        if (!json_is_string(v))
+            return bad(e, 400, "invalid_type", "pronunciations",
+                       "pronunciation fields are strings, not %s", type_name(v));
+        *slot = json_string_value(v);
+    }
+    return 0;
+}
+
+/* Extension "pronunciations" (docs/server.md): bounded here, each entry checked by the
+ * library when the stream opens (nothing is read from files). */
+static int parse_pronunciations(json_t *v, struct srv_speech *r, struct srv_error *e) {
+    if (!v || json_is_null(v)) return 0;
+    if (!json_is_object(v))
+        return bad(e, 400, "invalid_type", "pronunciations",
+                   "'pronunciations' must be an object of word -> alias or {\"phonemes\", "
+                   "\"alphabet\"}, not %s", type_name(v));
+    if (json_object_size(v) > CHORUS_MAX_REQUEST_PRONUNCIATIONS)
+        return bad(e, 400, "invalid_value", "pronunciations",
+                   "too many pronunciations: at most %d", CHORUS_MAX_REQUEST_PRONUNCIATIONS);
+    const char *k;
+    json_t *val;
+    json_object_foreach(v, k, val) {
+        if (parse_pron(k, val, &r->prons[r->n_prons], e)) return -1;
+        r->n_prons++;
+    }
+    return 0;
+}
+
 int srv_input_is_ssml(const char *s, size_t n) {
     size_t i = 0;
     if (n >= 3 && !memcmp(s, "\xEF\xBB\xBF", 3)) i = 3; /* a byte-order mark */
@@ -451,6 +500,7 @@ int srv_speech_parse(const char *body, size_t len, size_t max_input_chars, struc
         r->sample_rate = (int)rate;
     }
     if (parse_options(json_object_get(root, "options"), r, e)) goto fail;
+    if (parse_pronunciations(json_object_get(root, "pronunciations"), r, e)) goto fail;
     if (parse_kokoro_extras(root, r, e)) goto fail;
     return 0;
 fail:

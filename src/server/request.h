@@ -47,6 +47,10 @@ struct srv_speech {
     struct chorus_option options[SRV_MAX_OPTIONS]; /**< extension "options": {"k": v} */
     size_t n_options;
     char optval[SRV_MAX_OPTIONS][48]; /**< text of number and boolean option values */
+    /** extension "pronunciations": {"word": "alias" | {"alias", "phonemes", "alphabet"}}; the
+     *  library checks each (chorus_request.pronunciations) */
+    struct chorus_pronunciation prons[CHORUS_MAX_REQUEST_PRONUNCIATIONS];
+    size_t n_prons;
 };
 
 /** A request error: HTTP status and OpenAI's envelope fields. */

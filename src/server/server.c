@@ -160,6 +160,12 @@ static int route(const char *path, const char **arg) {
         *arg = path + 11;
         return SRV_EP_MODELS;
     }
+    size_t pl = strlen(path), sl = strlen("/stream-input");
+    if (!strncmp(path, "/v1/text-to-speech/", 19) && pl > 19 + sl &&
+        !strcmp(path + pl - sl, "/stream-input")) {
+        *arg = path + 19; /* the voice; the caller cuts the suffix */
+        return SRV_EP_STREAM_INPUT;
+    }
     if (!strncmp(path, "/v1/download/", 13) && path[13]) {
         *arg = path + 13;
         return SRV_EP_DOWNLOAD;
@@ -354,7 +360,8 @@ static enum MHD_Result dispatch(struct srv_req *q) {
         {SRV_EP_BACKENDS, 0, srv_handle_backends},  {SRV_EP_HEALTH, 0, srv_handle_health},
         {SRV_EP_METRICS, 0, send_metrics},          {SRV_EP_PAGE, 0, send_page},
         {SRV_EP_DOWNLOAD, 0, srv_handle_download},  {SRV_EP_PHONEMIZE, 1, srv_handle_phonemize},
-        {SRV_EP_FROM_PHONEMES, 1, srv_handle_from_phonemes}, {SRV_EP_COMBINE, 1, srv_handle_combine}};
+        {SRV_EP_FROM_PHONEMES, 1, srv_handle_from_phonemes}, {SRV_EP_COMBINE, 1, srv_handle_combine},
+        {SRV_EP_STREAM_INPUT, 0, srv_handle_stream_input}};
     if (q->too_large) {
         struct srv_error e;
         srv_error_set(&e, 413, "invalid_request_error", "request_too_large", NULL,
@@ -432,6 +439,7 @@ void srv_req_unref(struct srv_req *q) {
                 q->errmsg_logged ? q->errmsg_logged : "", how);
     }
     if (q->body_held) srv_unhold(q->srv, q->body_held);
+    srv_stream_input_release(q->stream_input);
     free(q->body);
     free(q);
 }
@@ -488,6 +496,7 @@ int srv_start(struct chorus_engine *e, const struct srv_options *o, struct srv *
     }
     unsigned flags = MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ITC;
     if (v6) flags |= MHD_USE_IPv6;
+    if (CHORUS_WITH_WEBSOCKET) flags |= MHD_ALLOW_UPGRADE; /* streamin.c */
     s->daemon = MHD_start_daemon(flags, 0, NULL, NULL, on_request, s,
                                  MHD_OPTION_LISTEN_SOCKET, s->listen_fd,
                                  MHD_OPTION_NOTIFY_COMPLETED, on_completed, s,
@@ -527,14 +536,16 @@ void srv_free(struct srv *s) {
     free(s);
 }
 
-void srv_stop(struct srv *s, int grace_ms) {
+void srv_drain(struct srv *s) {
     if (!s) return;
-    MHD_socket lfd = MHD_quiesce_daemon(s->daemon);
-    if (lfd != MHD_INVALID_SOCKET) close(lfd);
     pthread_mutex_lock(&s->mu);
-    s->stopping = 1;
+    s->draining = 1;
     pthread_mutex_unlock(&s->mu);
-    double deadline = srv_now() + grace_ms / 1000.0;
+}
+
+/* Until no generation runs, or for at most `seconds`. */
+static void wait_generations(struct srv *s, double seconds) {
+    double deadline = srv_now() + seconds;
     for (;;) {
         pthread_mutex_lock(&s->mu);
         int busy = s->active;
@@ -543,7 +554,18 @@ void srv_stop(struct srv *s, int grace_ms) {
         struct timespec ts = {0, 20 * 1000000L};
         nanosleep(&ts, NULL);
     }
+}
+
+void srv_stop(struct srv *s, int grace_ms) {
+    if (!s) return;
+    MHD_socket lfd = MHD_quiesce_daemon(s->daemon);
+    if (lfd != MHD_INVALID_SOCKET) close(lfd);
+    pthread_mutex_lock(&s->mu);
+    s->stopping = 1;
+    pthread_mutex_unlock(&s->mu);
+    wait_generations(s, grace_ms / 1000.0);
     atomic_store(&s->force_stop, 1); /* readers cancel their streams within 50 ms */
+    wait_generations(s, 2.0); /* WebSocket sessions send their close (streamin.c) */
     MHD_stop_daemon(s->daemon);
     srv_watch_stop(s);
     srv_dl_cleanup(s);

@@ -55,6 +55,9 @@ int srv_start(struct chorus_engine *e, const struct srv_options *o, struct srv *
               size_t errlen);
 /** The port actually bound. */
 int srv_port(const struct srv *s);
+/** Draining: /health answers 503 "draining" so load balancers stop sending new requests, while
+ *  requests still arriving are served as usual (the window before srv_stop). */
+void srv_drain(struct srv *s);
 /**
  * Graceful stop: stop accepting, let running generations finish for up to grace_ms, cancel the
  * rest, close every connection, free the server. NULL is a no-op.

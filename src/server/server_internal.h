@@ -34,6 +34,7 @@ enum {
     SRV_EP_PHONEMIZE,
     SRV_EP_FROM_PHONEMES,
     SRV_EP_COMBINE,
+    SRV_EP_STREAM_INPUT, /* the text-stream WebSocket (streamin.c) */
     SRV_EP_OPTIONS, /* a CORS preflight */
     SRV_EP_OTHER,
     SRV_EP_COUNT
@@ -72,8 +73,8 @@ struct srv {
     struct MHD_Daemon *daemon;
     int listen_fd, port;
     char default_backend[128];
-    pthread_mutex_t mu; /* active (generations in flight), stopping, next_id */
-    int active, stopping;
+    pthread_mutex_t mu; /* active (generations in flight), stopping, draining, next_id */
+    int active, stopping, draining;
     uint64_t next_id;
     atomic_int force_stop; /* cancel every running generation now */
     pthread_mutex_t mmu;
@@ -92,6 +93,8 @@ struct srv {
  *  (nothing held) when that would pass the limit. */
 int srv_hold(struct srv *s, size_t n);
 void srv_unhold(struct srv *s, size_t n);
+
+struct si_session;
 
 /** One HTTP request (MHD's per-request pointer), freed when MHD reports it complete. */
 struct srv_req {
@@ -113,6 +116,7 @@ struct srv_req {
     const char *errmsg_logged; /* error code for the access log (never the message) */
     atomic_int refs;           /* MHD's, plus one while a streamed response lives */
     int toe;                   /* how MHD says the request ended */
+    struct si_session *stream_input; /* a WebSocket session not yet upgraded (streamin.c) */
 };
 
 /** Drop a reference to q; the last one writes the access log line and frees it. */
@@ -202,6 +206,12 @@ enum MHD_Result srv_handle_download(struct srv_req *q);
 enum MHD_Result srv_handle_phonemize(struct srv_req *q);
 enum MHD_Result srv_handle_from_phonemes(struct srv_req *q);
 enum MHD_Result srv_handle_combine(struct srv_req *q);
+
+/** GET /v1/text-to-speech/{voice}/stream-input: the text-stream WebSocket (streamin.c); the
+ *  voice is q->model_id. */
+enum MHD_Result srv_handle_stream_input(struct srv_req *q);
+/** Free a session whose upgrade never ran (the request ended first). NULL is a no-op. */
+void srv_stream_input_release(struct si_session *x);
 
 /** POST /v1/audio/speech (captioned = 0) and its captioned NDJSON variant (speech.c). */
 enum MHD_Result srv_handle_speech(struct srv_req *q, int captioned);

@@ -533,6 +533,8 @@ static int job_prepare(struct srv *s, struct srv_req *q, struct job *j, struct s
     if (j->sp.no_normalize) r->flags |= CHORUS_FLAG_NO_NORMALIZE;
     r->volume = (float)j->sp.volume;
     r->normalize_options = j->sp.normalize_opts[0] ? j->sp.normalize_opts : NULL;
+    r->pronunciations = j->sp.n_prons ? j->sp.prons : NULL;
+    r->n_pronunciations = j->sp.n_prons;
     return 0;
 fail:
     srv_speech_release(&j->sp);
@@ -658,6 +660,10 @@ enum MHD_Result srv_run(struct srv_req *q, const struct chorus_request *r, const
         srv_error_from_status(&e, rc, st ? chorus_stream_errmsg(st) : NULL, NULL);
         /* the format itself was checked before: what it refuses now is the requested rate */
         if (rc == CHORUS_E_FORMAT && r->sample_rate > 0) e.param = "sample_rate";
+        /* the library names a bad entry "pronunciation N (...)" */
+        if (rc == CHORUS_E_INVALID && r->n_pronunciations && st &&
+            !strncmp(chorus_stream_errmsg(st), "pronunciation", 13))
+            e.param = "pronunciations";
         chorus_stream_destroy(st);
         srv_gen_end(s);
         return srv_send_error(q, &e);

@@ -6,6 +6,7 @@
  * bounds on size, depth and element count.
  */
 #include "text/text.h"
+#include "text/pron.h"
 
 #include <ctype.h>
 #include <expat.h>
@@ -22,6 +23,8 @@ struct chorus_ssml_doc {
     size_t n_runs, cap_runs;
     char **strings; /* interned attribute values, freed with the document */
     size_t n_strings, cap_strings;
+    struct chorus_pron_span *spans; /* <phoneme> contents, in document order */
+    size_t n_spans, cap_spans;
 };
 
 enum capture { CAP_NONE, CAP_SAYAS, CAP_SUB, CAP_SKIP };
@@ -32,7 +35,11 @@ struct frame {
     enum capture cap;
     const char *sayas_interpret, *sayas_format, *sub_alias;
     size_t elem_offset; /* document offset of the element's start tag */
-    int phoneme;        /* this element opened a phoneme run */
+    int phoneme;        /* this element is a <phoneme> */
+    const char *ph;     /* its ph, usable by an engine of kind ph_kind (-1: none) */
+    int ph_kind;
+    size_t ph_start;    /* document offset of its content */
+    size_t content_start; /* document offset just past the start tag */
 };
 
 struct parser {
@@ -49,7 +56,6 @@ struct parser {
     int run_open;
     struct chorus_textbuf text;
     struct frame run_attrs;
-    const char *run_phonemes, *run_alphabet;
 
     /* what the next run gets */
     double pend_pause;
@@ -79,6 +85,7 @@ void chorus_ssml_doc_free(struct chorus_ssml_doc *d) {
     free(d->runs);
     for (size_t i = 0; i < d->n_strings; i++) free(d->strings[i]);
     free(d->strings);
+    free(d->spans);
     free(d);
 }
 
@@ -88,10 +95,15 @@ const struct chorus_ssml_run *chorus_ssml_doc_run(const struct chorus_ssml_doc *
 
 size_t chorus_ssml_doc_count(const struct chorus_ssml_doc *d) { return d ? d->n_runs : 0; }
 
+const struct chorus_pron_span *chorus_ssml_doc_spans(const struct chorus_ssml_doc *d, size_t *n) {
+    *n = d ? d->n_spans : 0;
+    return d ? d->spans : NULL;
+}
+
 int chorus_ssml_doc_is_blank(const struct chorus_ssml_doc *d) {
     for (size_t i = 0; d && i < d->n_runs; i++) {
         const struct chorus_ssml_run *r = &d->runs[i];
-        if (r->n_marks || r->phonemes || !chorus_text_is_blank(r->text, r->len)) return 0;
+        if (r->n_marks || !chorus_text_is_blank(r->text, r->len)) return 0;
     }
     return 1;
 }
@@ -188,9 +200,6 @@ static void close_run(struct parser *p) {
     r->rate = p->run_attrs.rate;
     r->pitch = p->run_attrs.pitch;
     r->volume = p->run_attrs.volume;
-    r->phonemes = p->run_phonemes;
-    r->alphabet = p->run_alphabet;
-    p->run_phonemes = p->run_alphabet = NULL;
     p->pend_pause = 0;
     p->pend_para = 0;
     p->pend_marks = NULL;
@@ -328,6 +337,7 @@ static void XMLCALL on_start(void *ud, const XML_Char *name, const XML_Char **at
     struct frame *parent = &p->stack[p->depth];
     struct frame f = *parent;
     f.elem_offset = off;
+    f.content_start = off + (size_t)XML_GetCurrentByteCount(p->xp);
     f.phoneme = 0;
     if (parent->cap != CAP_NONE) {
         /* markup inside say-as/sub/skipped content adds nothing */
@@ -457,13 +467,20 @@ static void XMLCALL on_start(void *ud, const XML_Char *name, const XML_Char **at
             fail(p, CHORUS_E_SSML, "<phoneme> needs a ph attribute");
             return;
         }
-        close_run(p);
-        const char *iph = intern(p, ph), *ial = intern(p, al ? al : "ipa");
-        if (!iph || !ial) return;
-        p->run_open = 1;
-        p->run_attrs = f;
-        p->run_phonemes = iph;
-        p->run_alphabet = ial;
+        if (parent->ph || parent->phoneme) {
+            fail(p, CHORUS_E_SSML, "a <phoneme> inside a <phoneme>; a phoneme holds text only");
+            return;
+        }
+        /* the content is spoken as ph where the engine takes that alphabet (docs/text.md) */
+        int kind = chorus_pron_alphabet_kind(al);
+        const char *why = kind >= 0 ? chorus_pron_check_value(kind, ph, strlen(ph)) : NULL;
+        if (why) {
+            fail(p, CHORUS_E_SSML, "<phoneme> ph \"%.60s\": %s", ph, why);
+            return;
+        }
+        if (!(f.ph = intern(p, ph))) return;
+        f.ph_kind = kind;
+        f.ph_start = off + (size_t)XML_GetCurrentByteCount(p->xp);
         f.phoneme = 1;
     } else if (strcmp(name, "voice") == 0) {
         const char *v = attr(atts, "name");
@@ -491,6 +508,25 @@ static void XMLCALL on_start(void *ud, const XML_Char *name, const XML_Char **at
     }
     /* lang, audio (its content is the fallback), w, token and unknown elements: transparent */
     p->stack[++p->depth] = f;
+}
+
+/* A <phoneme> ends: its content [ph_start, here) is pronounced as its ph. */
+static void add_span(struct parser *p, const struct frame *f) {
+    long long idx = XML_GetCurrentByteIndex(p->xp);
+    size_t b = idx >= 0 ? (size_t)idx : f->ph_start;
+    struct chorus_ssml_doc *d = p->doc;
+    if (f->ph_kind < 0 || b <= f->ph_start) return; /* an alphabet no engine takes; no content */
+    if (d->n_spans == d->cap_spans) {
+        size_t cap = d->cap_spans ? d->cap_spans * 2 : 8;
+        struct chorus_pron_span *v = realloc(d->spans, cap * sizeof *v);
+        if (!v) {
+            fail(p, CHORUS_E_NOMEM, "out of memory");
+            return;
+        }
+        d->spans = v;
+        d->cap_spans = cap;
+    }
+    d->spans[d->n_spans++] = (struct chorus_pron_span){f->ph_start, b, f->ph, f->ph_kind};
 }
 
 static void XMLCALL on_end(void *ud, const XML_Char *name) {
@@ -538,16 +574,14 @@ static void XMLCALL on_end(void *ud, const XML_Char *name) {
         p->depth--;
         if (*a) {
             open_run(p);
-            sep_before(p, f->elem_offset);
-            add_text(p, a, strlen(a), f->elem_offset, 0);
+            /* the alias maps to the content it replaces (timestamps point at "WWW") */
+            sep_before(p, f->content_start);
+            add_text(p, a, strlen(a), f->content_start, 0);
             p->sep_after = 1;
         }
         return;
     }
-    if (f->phoneme && own) {
-        /* the phoneme run ends here, even if it has no fallback text */
-        close_run(p);
-    }
+    if (f->phoneme && own) add_span(p, f);
     if (own && (strcmp(name, "p") == 0 || strcmp(name, "s") == 0 ||
                 strcmp(name, "paragraph") == 0 || strcmp(name, "sentence") == 0))
         close_run(p);

@@ -34,8 +34,10 @@ struct chorus_text_config {
     const char *normalize_options; /* "key=value,..." per-flag overrides, NULL = defaults */
 };
 
+struct chorus_pron_span; /* text/pron.h */
+
 /* One segment. text and map are valid until the next chorus_textiter_next() call; voice,
- * language, phonemes, phoneme_alphabet and marks until the iterator is destroyed. A segment
+ * language, spans and marks until the iterator is destroyed. A segment
  * may have len 0: it then only carries pause_before and/or marks (an SSML <break> or <mark>
  * at the very end of a document). */
 struct chorus_textseg {
@@ -55,8 +57,9 @@ struct chorus_textseg {
     const char *language;  /* SSML xml:lang in effect, else cfg.language, else the language
                             * detected with confidence >= 0.5 when it is not English; NULL =
                             * unknown (English rules) */
-    const char *phonemes;  /* SSML <phoneme ph>: text is the fallback spelling, or NULL */
-    const char *phoneme_alphabet; /* "ipa", "x-sampa"... for phonemes, or NULL */
+    const struct chorus_pron_span *spans; /* SSML <phoneme> contents of the document (all of
+                                           * them, sorted; map[] says which this text holds) */
+    size_t n_spans;
     size_t index;          /* 0-based segment number */
 };
 
@@ -144,7 +147,7 @@ struct chorus_ssml_run {
     int paragraph_start;
     char **marks;    /* <mark> names right before the run */
     size_t n_marks;
-    const char *voice, *language, *phonemes, *alphabet; /* owned by the document, or NULL */
+    const char *voice, *language; /* owned by the document, or NULL */
     float rate, pitch, volume; /* multipliers */
 };
 struct chorus_ssml_doc;
@@ -157,7 +160,9 @@ int chorus_ssml_parse(struct chorus_ssml_doc **out, const char *s, size_t n, cha
 /** Run i of the plan, NULL past the end. */
 const struct chorus_ssml_run *chorus_ssml_doc_run(const struct chorus_ssml_doc *d, size_t i);
 size_t chorus_ssml_doc_count(const struct chorus_ssml_doc *d);
-/** 1 if no run has anything to speak (text, mark or phoneme). */
+/** The document's <phoneme> spans (document offsets of the content, sorted); *n their count. */
+const struct chorus_pron_span *chorus_ssml_doc_spans(const struct chorus_ssml_doc *d, size_t *n);
+/** 1 if no run has anything to speak (text or mark). */
 int chorus_ssml_doc_is_blank(const struct chorus_ssml_doc *d);
 void chorus_ssml_doc_free(struct chorus_ssml_doc *d);
 

@@ -262,7 +262,7 @@ static int ssml_fill(struct chorus_textiter *it) {
         it->run++;
         it->pend_pause += r->pause_before;
         if (r->paragraph_start) it->pend_para = 1;
-        if (r->n_marks || r->len || r->phonemes) break;
+        if (r->n_marks || r->len) break;
         /* a run with nothing but a pause: carry the pause to the next one */
     }
     it->cur_run = r;
@@ -281,7 +281,7 @@ static int ssml_fill(struct chorus_textiter *it) {
     trim_trailing_space(&it->cur);
     it->cur_pos = 0;
     it->cur_end = r->map[r->len];
-    if (it->cur.len == 0 && (r->n_marks || r->phonemes)) return 2; /* an empty segment */
+    if (it->cur.len == 0 && r->n_marks) return 2; /* an empty segment */
     return 1;
 }
 
@@ -328,16 +328,15 @@ static int emit(struct chorus_textiter *it, struct chorus_textseg *seg, int allo
     seg->language = it->language;
     const struct chorus_ssml_run *r = it->kind == CHORUS_INPUT_SSML ? it->cur_run : NULL;
     if (r) {
-        /* every piece of a run keeps its voice and prosody; marks and phonemes go with the
-         * run's first piece only */
+        /* every piece of a run keeps its voice and prosody; marks go with the run's first
+         * piece only */
         seg->voice = r->voice;
         seg->rate = r->rate;
         seg->pitch = r->pitch;
         seg->volume = r->volume;
         seg->language = r->language;
+        seg->spans = chorus_ssml_doc_spans(it->doc, &seg->n_spans);
         if (it->run_first) {
-            seg->phonemes = r->phonemes;
-            seg->phoneme_alphabet = r->alphabet;
             seg->marks = (const char *const *)r->marks;
             seg->n_marks = r->n_marks;
         }

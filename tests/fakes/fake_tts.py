@@ -30,13 +30,15 @@ Binds 127.0.0.1 on an ephemeral port and prints "PORT <n>" on stdout.
   quota         the provider's quota error (OpenAI 429 insufficient_quota, ElevenLabs 401)
   401 400 404 500 503 422   that status in the provider's envelope
   html502       a 502 with an HTML body (a proxy in the way)
+  toolong       OpenAI gpt-4o-mini-tts: the over-2000-tokens refusal, whatever the input
   drop:N        send N bytes of the audio, then drop the connection
   hang          read the request and never answer
   slow:MS       answer with MS ms between chunks
 Every request is appended to --log as one JSON object per line: method, path, query,
 headers (lower-case names), body (text), json (parsed body or null), form (parsed or null),
 inflight (requests being served when it arrived, itself included), conn (the number of the TCP
-connection it came on: equal numbers mean a reused connection).
+connection it came on: equal numbers mean a reused connection), answer_id (the request-id header
+its answer carries, ElevenLabs: what a later request names in previous_request_ids).
 --tls-cert/--tls-key serve HTTPS (for the connection-reuse benchmark).
 """
 import argparse
@@ -171,6 +173,33 @@ def encode(pcm, rate, fmt):
     return p.stdout
 
 
+# Pieces of o200k_base's pre-tokenizer (the tokenizer of the gpt-4o models: tiktoken
+# model.py maps "gpt-4o-" to it; its pattern in tiktoken_ext/openai_public.py): a word with
+# one leading non-letter, 1-3 digits, a run of punctuation with one leading space, whitespace.
+# Python's re has no \p{L}; [^\W\d_] stands for letters. BPE then merges within a piece.
+O200K_PIECE = re.compile(r"[^\r\n\w]?[^\W\d_]+|\d{1,3}| ?[^\s\w]+[\r\n/]*|\s+")
+CJK = re.compile(r"[\u3040-\u30ff\u3400-\u9fff\uac00-\ud7af\uf900-\ufaff]")
+
+
+def o200k_tokens(text):
+    """The fake's token count: a word piece is one token per 10 letters (rounded up), a CJK
+    character one token (o200k's measured density is 0.7-1.5 characters per token), each
+    punctuation character one, a digit group or whitespace run one."""
+    n = 0
+    for m in O200K_PIECE.finditer(text):
+        p = m.group()
+        cjk = len(CJK.findall(p))
+        if cjk:
+            n += cjk + (1 if len(p) > cjk else 0)
+        elif p[-1:].isalpha():
+            n += (len(p) + 9) // 10
+        elif p.isspace() or p.isdigit():
+            n += 1
+        else:
+            n += len(p.strip())
+    return n
+
+
 def next_plan():
     with LOCK:
         i = STATE["speech_requests"]
@@ -214,7 +243,8 @@ class Handler(BaseHTTPRequestHandler):
                  "raw_path": self.path,
                  "headers": {k.lower(): v for k, v in self.headers.items()},
                  "body": text, "json": js, "form": form,
-                 "inflight": getattr(self, "inflight", 1)}
+                 "inflight": getattr(self, "inflight", 1),
+                 "answer_id": getattr(self, "answer_id", None)}
         if ARGS.log:
             with LOCK, open(ARGS.log, "a") as f:
                 f.write(json.dumps(entry) + "\n")
@@ -314,6 +344,7 @@ class Handler(BaseHTTPRequestHandler):
         with LOCK:
             STATE["inflight"] = STATE.get("inflight", 0) + 1
             self.inflight = STATE["inflight"]
+        self.answer_id = "el-req-" + uuid.uuid4().hex if ARGS.provider == "elevenlabs" else None
         try:
             entry = self.record(body)
             getattr(self, "handle_" + ARGS.provider)(method, entry)
@@ -404,16 +435,14 @@ class Handler(BaseHTTPRequestHandler):
                                      "'input'), 'msg': 'String should have at most 4096 "
                                      "characters'}]", "invalid_request_error", None)
         model = js.get("model")
-        if model == "gpt-4o-mini-tts":
-            # gpt-4o-mini-tts caps input at 2000 tokens (OpenAI's model page; the wording of
-            # this refusal is the fake's own): CJK characters are about a token each
-            tokens = len(re.findall(r"[\u3040-\u30ff\u3400-\u9fff\uac00-\ud7af]", text)) + \
-                len(re.findall(r"[A-Za-z0-9]+|[^\w\s]", text))
-            if tokens > 2000:
-                return self.openai_error(400, "Your input exceeds the maximum input limit of "
-                                         "2000 tokens for this model (%d tokens)." % tokens,
-                                         "invalid_request_error", "string_above_max_length",
-                                         param="input")
+        if model == "gpt-4o-mini-tts" and (o200k_tokens(text) > 2000 or plan == "toolong"):
+            # gpt-4o-mini-tts caps input at 2000 tokens; the refusal as the real API words it
+            # (an openai-python traceback in troykelly/live-news-break#222: 400, code
+            # invalid_value, param null)
+            return self.openai_error(400, "Input of %d tokens is over the maximum input limit "
+                                     "of 2000 tokens. Please shorten your input."
+                                     % max(o200k_tokens(text), 2001), "invalid_request_error",
+                                     "invalid_value")
         if model not in ("tts-1", "tts-1-hd", "gpt-4o-mini-tts"):
             return self.openai_error(404, "The model '%s' does not exist or you do not have "
                                      "access to it." % model, "invalid_request_error",
@@ -539,6 +568,20 @@ class Handler(BaseHTTPRequestHandler):
             return self.el_error(400, "max_character_limit_exceeded", "Text is too long: %d "
                                  "characters, the limit for %s is %d." %
                                  (len(text), model, EL_LIMITS[model]))
+        # request stitching: previous_text/next_text are strings, previous_request_ids and
+        # next_request_ids lists of at most 3 ids ("A maximum of 3 request_ids can be send",
+        # elevenlabs-python src/elevenlabs/text_to_speech/raw_client.py)
+        for k in ("previous_text", "next_text"):
+            if k in js and not isinstance(js[k], str):
+                return self.send_json(422, {"detail": [{"loc": ["body", k], "msg": "str type "
+                                                        "expected", "type": "type_error.str"}]})
+        for k in ("previous_request_ids", "next_request_ids"):
+            v = js.get(k)
+            if v is not None and (not isinstance(v, list) or len(v) > 3 or
+                                  not all(isinstance(x, str) for x in v)):
+                return self.send_json(422, {"detail": [{"loc": ["body", k], "msg": "ensure this "
+                                                        "value has at most 3 items",
+                                                        "type": "value_error.list.max_items"}]})
         vs = js.get("voice_settings") or {}
         speed = float(vs.get("speed") or 1.0)
         if not 0.7 <= speed <= 1.2:
@@ -562,7 +605,7 @@ class Handler(BaseHTTPRequestHandler):
             else (len(text) + 1) // 2
         # ElevenLabs' stitching id is the request-id header; a proxy's x-request-id may
         # come along (the fake sends one after it, so "last header wins" would pick it)
-        hdr = {"request-id": "el-req-" + uuid.uuid4().hex,
+        hdr = {"request-id": self.answer_id,
                "x-request-id": "proxy-" + uuid.uuid4().hex, "character-cost": str(cost),
                "current-concurrent-requests": "1", "maximum-concurrent-requests": "4"}
         mime = {"mp3": "audio/mpeg", "pcm": "audio/pcm", "opus": "audio/ogg",

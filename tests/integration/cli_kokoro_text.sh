@@ -42,5 +42,19 @@ check '[ "$out" = "kˈOkəɹO wɪl ɹˈɛd." ]' "user pronunciations: '$out'"
 out=$("$BIN" text phonemize -b kokoro --lang a "Say [tomato](/təmˈɑtO/)." 2>/dev/null)
 check '[ "$out" = "sˈA təmˈɑtO." ]' "inline phonemes: '$out'"
 
+# a pronunciation dictionary for every engine ([pronunciations] file, --pronunciations): its
+# Kokoro IPA entry, any case, whole words only; a phrase; an entry without IPA gives its alias
+cat > "$T/p.dict" <<'D'
+tomato = /təmˈɑːtO/
+tomato = [[t@m'A:toU]]
+New York = /nˈu jˈɔːk/
+SQL = sequel
+D
+out=$("$BIN" text phonemize -b kokoro --lang a --pronunciations "$T/p.dict" "A Tomato, tomatoes in New York and SQL." 2>/dev/null)
+check '[ "$out" = "ɐ təmˈɑːtO, təmˈATOz ɪn nˈu jˈɔːk ænd sˈikwᵊl." ]' "kokoro pronunciations: '$out'"
+printf '[pronunciations]\nfile = "%s"\n' "$T/p.dict" > "$T/f.toml"
+out=$(CHORUS_CONFIG="$T/f.toml" "$BIN" text phonemize -b kokoro --lang a "A tomato." 2>/dev/null)
+check '[ "$out" = "ɐ təmˈɑːtO." ]' "[pronunciations] file for kokoro: '$out'"
+
 echo "$pass passed, $fail failed"
 [ "$fail" = 0 ]

@@ -107,7 +107,10 @@ TEST(unknown_request_flags_are_refused) {
     r.text = "Hello.";
     r.flags = CHORUS_FLAG_NO_CACHE | CHORUS_FLAG_NO_NORMALIZE;
     CHECK_EQ_INT(open_rc(e, &r, msg, sizeof msg), CHORUS_OK);
+    r.flags = CHORUS_FLAG_SEEKABLE_OUTPUT;
+    CHECK_EQ_INT(open_rc(e, &r, msg, sizeof msg), CHORUS_OK);
     for (unsigned bit = 3; bit < 32; bit++) {
+        if (1u << bit == CHORUS_FLAG_SEEKABLE_OUTPUT) continue;
         r.flags = 1u << bit; /* bit 3 was the old internal FILE_OUTPUT; 31 is the library's own */
         CHECK_EQ_INT(open_rc(e, &r, msg, sizeof msg), CHORUS_E_INVALID);
     }

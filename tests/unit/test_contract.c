@@ -179,6 +179,7 @@ TEST(config_numbers_are_strict) {
         "[chorus]\nmax_queue = -1",            "[chorus]\nqueue_timeout_ms = \"soon\"",
         "[espeak]\nmax_concurrent = 1e10",     "[espeak]\nmax_chunk_chars = 0x10",
         "[chorus]\ntrim_silence = \"maybe\"",  "[kokoro]\nloudness_db = -inf",
+        "[chorus]\nloudness_db = \"-30dB\"",   "[espeak]\nfade_ms = \"fast\"",
     };
     char msg[1024], path[256];
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {

@@ -617,8 +617,58 @@ TEST(per_backend_config) {
     CHECK_MSG(db < -24 && db > -36, "loudness %.1f dBFS, wanted about -30", db);
 }
 
+/* Run a short espeak request under config text `cfg`; returns the status, *msg the message. */
+static int run_with_config(const char *cfg, char *msg, size_t cap) {
+    char path[] = "/tmp/chorus-cfg-XXXXXX.toml";
+    int fd = mkstemps(path, 5);
+    if (fd < 0) return -1000;
+    int ok = write(fd, cfg, strlen(cfg)) == (ssize_t)strlen(cfg);
+    close(fd);
+    struct chorus_engine_options o = chorus_engine_options_default();
+    o.config_path = path;
+    struct chorus_engine *e = NULL;
+    int rc = ok ? chorus_engine_create(&e, &o) : -1000;
+    if (rc == CHORUS_OK) {
+        struct chorus_request r = chorus_request_default();
+        r.backend = "espeak";
+        r.text = "A short test of the settings.";
+        struct chorus_stream *s = NULL;
+        rc = chorus_stream_open(e, &r, &s);
+        if (rc == CHORUS_OK) rc = chorus_stream_run(s);
+        snprintf(msg, cap, "%s", s ? chorus_stream_errmsg(s) : "");
+        chorus_stream_destroy(s);
+        chorus_engine_destroy(e);
+    }
+    unlink(path);
+    return rc;
+}
+
+static char warned[2048];
+static void warn_cb(enum chorus_log_level level, const char *msg, void *ud) {
+    (void)ud;
+    if (level == CHORUS_LOG_WARN && strlen(warned) + strlen(msg) + 2 < sizeof warned) {
+        strcat(warned, msg);
+        strcat(warned, "\n");
+    }
+}
+
+/* A loudness target the -1 dBFS peak limit does not allow is reached as far as it can be and
+ * the log says so, with what was reached and what to set (a value that is not a number, like
+ * "-30dB", is refused when the engine is created: test_contract config_numbers_are_strict). */
+TEST(capped_loudness_target_warns) {
+    char msg[1024];
+    warned[0] = '\0';
+    chorus_set_log(warn_cb, NULL, CHORUS_LOG_WARN);
+    int rc = run_with_config("[espeak]\nloudness_db = -0.5\n", msg, sizeof msg);
+    chorus_set_log(NULL, NULL, CHORUS_LOG_WARN);
+    CHECK_MSG(rc == CHORUS_OK, "rc %d: %s", rc, msg);
+    CHECK_MSG(strstr(warned, "loudness target -0.5") && strstr(warned, "not reached") &&
+                  strstr(warned, "set loudness_db"), "log: %s", warned);
+}
+
 int main(void) {
     RUN(wav_parses_and_is_speech);
+    RUN(capped_loudness_target_warns);
     RUN(duration_grows_with_text);
     RUN(word_timestamps);
     RUN(cancel_from_another_thread);

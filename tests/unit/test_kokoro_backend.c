@@ -16,6 +16,7 @@
 #include "test.h"
 
 static char cfg_path[256];
+static const char *cfg_extra = ""; /* more [kokoro] lines */
 
 static void write_config(const char *model) {
     const char *d = getenv("CHORUS_TEST_DATA");
@@ -25,7 +26,7 @@ static void write_config(const char *model) {
     snprintf(cfg_path, sizeof cfg_path, "/tmp/chorus-kokoro-test-%d.toml", (int)getpid());
     FILE *f = fopen(cfg_path, "w");
     fprintf(f, "[kokoro]\nmodel_path = \"%s/kokoro/%s\"\nconfig_path = \"%s/kokoro/tiny-config.json\"\n"
-               "voices_path = \"%s/kokoro/voices.npz\"\n", dir, model, dir, dir);
+               "voices_path = \"%s/kokoro/voices.npz\"\n%s", dir, model, dir, dir, cfg_extra);
     fclose(f);
 }
 
@@ -253,6 +254,26 @@ TEST(errors_are_clear) {
     free(g.pcm);
 }
 
+/* [kokoro] precision: bf16 weights speak; a value that is neither fp32 nor bf16 is a clear
+ * error naming the setting. */
+TEST(precision_setting) {
+    struct got g = {0};
+    char msg[512];
+    cfg_extra = "precision = \"bf16\"\n";
+    write_config("tiny.pth");
+    int rc = speak("Hello there.", "af_test", "1", CHORUS_INPUT_TEXT, &g, msg, sizeof msg);
+    CHECK_MSG(rc == CHORUS_OK, "%s", msg);
+    CHECK(g.n > 0 && g.rate == 24000);
+    cfg_extra = "precision = \"fp16\"\n";
+    write_config("tiny.pth");
+    rc = speak("Hello there.", "af_test", NULL, CHORUS_INPUT_TEXT, &g, msg, sizeof msg);
+    CHECK(rc != CHORUS_OK);
+    CHECK_MSG(strstr(msg, "precision") && strstr(msg, "fp16") && strstr(msg, "bf16"), "%s", msg);
+    cfg_extra = "";
+    write_config("tiny.pth");
+    free(g.pcm);
+}
+
 /* One table of OpenAI names for every entry point: the library resolves "alloy" as
  * Kokoro-FastAPI does (am_adam), and [kokoro.voices] overrides it. */
 TEST(openai_voice_names) {
@@ -355,6 +376,7 @@ int main(void) {
     RUN(voice_mixes);
     RUN(exported_mix_speaks_like_the_mix);
     RUN(errors_are_clear);
+    RUN(precision_setting);
     RUN(cancel_stops_after_a_chunk);
     RUN(openai_voice_names);
     RUN(two_generations_at_once_share_the_model);

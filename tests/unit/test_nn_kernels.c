@@ -143,9 +143,49 @@ TEST(fused_adain_snake_matches_loops) {
     free(y);
 }
 
+/* Windows of a whole-row AdaIN+Snake (the tiled generator's input to each convolution): the
+ * same numbers as chorus_nn_adain_snake() on the columns inside the row, zeros outside (the
+ * convolution's padding), including a channel on the libm path and windows past both ends. */
+TEST(adain_window_matches_whole_row) {
+    int c = 5, l = 3000;
+    float *x = rnd((size_t)c * l, 2), *gamma = rnd((size_t)c, 0.5f), *beta = rnd((size_t)c, 0.5f),
+          *alpha = rnd((size_t)c, 1), *whole = malloc((size_t)c * l * sizeof(float)),
+          k[5], o[5];
+    unsigned char mode[5];
+    for (int i = 0; i < c; i++) alpha[i] = 0.2f + fabsf(alpha[i]) * 3;
+    gamma[1] = 3e5f; /* |alpha y| > 1e5: sinf path */
+    memcpy(whole, x, (size_t)c * l * sizeof(float));
+    chorus_nn_adain_snake(whole, c, l, gamma, beta, alpha);
+    struct chorus_nn_affine af = {k, o, mode, NULL};
+    chorus_nn_adain_coeffs(x, c, l, gamma, beta, alpha, &af);
+    CHECK(af.alpha == alpha);
+    static const int win[][2] = {{-25, 60}, {0, 3000}, {1234, 1}, {2980, 45}, {-3, 3006}};
+    for (size_t w = 0; w < sizeof win / sizeof win[0]; w++) {
+        int t0 = win[w][0], n = win[w][1];
+        float *out = malloc((size_t)c * n * sizeof *out);
+        chorus_nn_affine_window(x, c, l, t0, n, &af, out);
+        size_t bad = 0;
+        for (int ch = 0; ch < c; ch++)
+            for (int i = 0; i < n; i++) {
+                int t = t0 + i;
+                float want = t >= 0 && t < l ? whole[(size_t)ch * l + t] : 0.0f;
+                bad += out[(size_t)ch * n + i] != want;
+            }
+        CHECK_MSG(bad == 0, "window [%d, %d): %zu values differ", t0, t0 + n, bad);
+        free(out);
+    }
+    free(x);
+    free(gamma);
+    free(beta);
+    free(alpha);
+    free(whole);
+}
+
 int main(void) {
+    fprintf(stderr, "BLAS: %s\n", chorus_nn_blas_name());
     RUN(gemm_split_matches_loops);
     RUN(conv_without_padded_copy_matches_loops);
     RUN(fused_adain_snake_matches_loops);
+    RUN(adain_window_matches_whole_row);
     return test_summary();
 }

@@ -223,9 +223,94 @@ TEST(model_limit_splits_with_continuity) {
     CHECK_MSG(r.rc == CHORUS_OK, "rc %d: %s", r.rc, r.err);
     json_t *req = last_tts();
     json_t *b = json_object_get(req, "json");
-    CHECK(json_array_size(json_object_get(b, "previous_request_ids")) == 1);
+    size_t nids = json_array_size(json_object_get(b, "previous_request_ids"));
+    CHECK_MSG(nids >= 1 && nids <= 3, "%zu previous_request_ids", nids);
     CHECK(json_string_length(json_object_get(b, "previous_text")) > 0);
     json_decref(req);
+    run_free(&r);
+}
+
+/* 1 if `s` ends with `suffix` / starts with `prefix` (NULL never matches) */
+static int ends_with(const char *s, const char *suffix) {
+    if (!s || !suffix) return 0;
+    size_t a = strlen(s), b = strlen(suffix);
+    return b <= a && memcmp(s + a - b, suffix, b) == 0;
+}
+static int starts_with(const char *s, const char *prefix) {
+    return s && prefix && strncmp(s, prefix, strlen(prefix)) == 0;
+}
+
+/* Request stitching across the core's chunks: every request after the first names the
+ * request-id headers of up to three requests before it (oldest first, as the fake issued them)
+ * and carries the text before it; every request but the last carries the start of the next
+ * chunk's text in next_text. */
+TEST(stitching_across_chunks_carries_ids_and_both_texts) {
+    CHECK(start(NULL) == 0);
+    char cfg[] = "/tmp/chorus-el-stitch-XXXXXX";
+    int fd = mkstemp(cfg);
+    CHECK(fd >= 0);
+    const char *conf = "[elevenlabs]\nmax_chunk_chars = 160\n";
+    CHECK(write(fd, conf, strlen(conf)) == (ssize_t)strlen(conf));
+    close(fd);
+    struct chorus_engine_options o = chorus_engine_options_default();
+    o.config_path = cfg;
+    struct chorus_engine *e = NULL;
+    CHECK(chorus_engine_create(&e, &o) == CHORUS_OK);
+    static char text[1200];
+    text[0] = '\0';
+    for (int i = 0; strlen(text) < 1000; i++)
+        snprintf(text + strlen(text), sizeof text - strlen(text),
+                 "Sentence number %d walks along the river to the mill. ", i + 1);
+    struct run r;
+    base_run(&r, text);
+    r.voice = "George";
+    r.model = "eleven_multilingual_v2";
+    run_opt(&r, "timestamps", "false");
+    run_request_on(e, &r);
+    chorus_engine_destroy(e);
+    unlink(cfg);
+    CHECK_MSG(r.rc == CHORUS_OK, "rc %d: %s", r.rc, r.err);
+    json_t *log = fake_log_json(&F);
+    json_t *reqs = json_array();
+    for (size_t i = 0; i < json_array_size(log); i++) {
+        json_t *en = json_array_get(log, i);
+        if (json_object_get(json_object_get(en, "json"), "text")) json_array_append(reqs, en);
+    }
+    size_t n = json_array_size(reqs);
+    CHECK_MSG(n >= 5, "%zu requests: the chunks were not split at 160 characters", n);
+    for (size_t k = 0; k < n; k++) {
+        json_t *b = json_object_get(json_array_get(reqs, k), "json");
+        json_t *ids = json_object_get(b, "previous_request_ids");
+        const char *pt = json_string_value(json_object_get(b, "previous_text"));
+        const char *nt = json_string_value(json_object_get(b, "next_text"));
+        size_t want = k < 3 ? k : 3;
+        CHECK_MSG(json_array_size(ids) == want, "request %zu: %zu ids, want %zu", k,
+                  json_array_size(ids), want);
+        for (size_t j = 0; j < want && j < json_array_size(ids); j++) {
+            json_t *earlier = json_array_get(reqs, k - want + j);
+            CHECK_STR(json_string_value(json_array_get(ids, j)),
+                      json_string_value(json_object_get(earlier, "answer_id")));
+        }
+        if (k == 0) {
+            CHECK(pt == NULL);
+        } else {
+            const char *before = json_string_value(
+                json_object_get(json_object_get(json_array_get(reqs, k - 1), "json"), "text"));
+            CHECK_MSG(pt && strlen(pt) > 10 && ends_with(before, pt),
+                      "request %zu: previous_text '%s' does not end '%s'", k, pt ? pt : "",
+                      before);
+        }
+        if (k + 1 == n) {
+            CHECK_MSG(nt == NULL, "the last request has next_text '%s'", nt);
+        } else {
+            const char *after = json_string_value(
+                json_object_get(json_object_get(json_array_get(reqs, k + 1), "json"), "text"));
+            CHECK_MSG(nt && strlen(nt) > 10 && starts_with(after, nt),
+                      "request %zu: next_text '%s' does not start '%s'", k, nt ? nt : "", after);
+        }
+    }
+    json_decref(reqs);
+    json_decref(log);
     run_free(&r);
 }
 
@@ -491,6 +576,7 @@ int main(void) {
     RUN(plan_and_permission_errors_say_what_to_do);
     RUN(wav_goes_to_the_convert_endpoint);
     RUN(limits_count_characters_and_continuity_uses_request_id);
+    RUN(stitching_across_chunks_carries_ids_and_both_texts);
     RUN(an_unreadable_ndjson_line_is_skipped_and_logged);
     fake_stop(&F);
     if (logcap_leaks) {

@@ -14,8 +14,9 @@
  * samples, so a "wav" output is a real WAV written by the core; output_format=wav_* goes to the
  * non-streaming convert endpoint (POST /v1/text-to-speech/{id}), the only one that makes wav.
  * Per-model limits in characters (not bytes): a job longer than the model takes is split at
- * sentence boundaries here, each request carrying the previous one's request id and text and
- * the next piece's text (next_text) for continuity. Errors come in {"detail":{"status",
+ * sentence boundaries here. Every request of a stream carries the request ids of up to three
+ * before it and the texts before and after it (the next piece, or the core's next job) for
+ * continuity (request stitching). Errors come in {"detail":{"status",
  * "message"}} or {"detail":{"type","code","message"}}: quota_exceeded (401) is a quota error,
  * missing_permissions (401) a permission error, paid_plan_required (402) a plan error,
  * voice_not_found (404) an unknown voice. An NDJSON line that does not parse is skipped and
@@ -48,6 +49,9 @@
 #define EL_CACHE_SECONDS 600
 #define EL_MAX_VOICES 512
 #define EL_CONT_SLOTS 32
+/* "A maximum of 3 request_ids can be send" (previous_request_ids, elevenlabs-python
+ * src/elevenlabs/text_to_speech/raw_client.py) */
+#define EL_MAX_IDS 3
 
 struct el_voice {
     char id[64];
@@ -56,12 +60,19 @@ struct el_voice {
     char accent[48];
 };
 
-/* continuity between the jobs of one stream: the previous request's id and text tail */
+/* what request stitching knows of the speech before: the request-id headers of the latest
+ * requests of a stream (oldest first) and the previous job's text tail */
+struct el_ids {
+    char id[EL_MAX_IDS][128];
+    int n;
+    char tail[400];
+};
+
+/* continuity between the jobs of one stream */
 struct el_cont {
     const void *stream;
     unsigned next_index;
-    char request_id[128];
-    char tail[400];
+    struct el_ids ids;
     double used;
 };
 
@@ -426,20 +437,43 @@ static int resolve_voice(struct el_priv *p, const struct chorus_job *job, const 
 
 /* ---- continuity ---------------------------------------------------------------------------- */
 
-static void cont_get(struct el_priv *p, const struct chorus_job *job, char *rid, size_t rcap,
-                     char *tail, size_t tcap) {
-    rid[0] = tail[0] = '\0';
+/* The tail of s[0..n): at most `max` bytes, starting on a character boundary. */
+static void text_tail(char *dst, size_t cap, const char *s, size_t n, size_t max) {
+    size_t keep = n < max ? n : max;
+    const char *from = s + n - keep;
+    while (keep > 0 && ((unsigned char)*from & 0xC0) == 0x80) from++, keep--;
+    snprintf(dst, cap, "%.*s", (int)keep, from);
+}
+
+/* The head of s[0..n): at most `max` bytes, ending on a character boundary. */
+static void text_head(char *dst, size_t cap, const char *s, size_t n, size_t max) {
+    size_t keep = n < max ? n : max;
+    while (keep > 0 && keep < n && ((unsigned char)s[keep] & 0xC0) == 0x80) keep--;
+    snprintf(dst, cap, "%.*s", (int)keep, s);
+}
+
+
+/* Remember a finished request's id; the oldest goes when EL_MAX_IDS are kept. */
+static void ids_push(struct el_ids *ids, const char *rid) {
+    if (!rid || !rid[0]) return;
+    if (ids->n == EL_MAX_IDS) {
+        memmove(ids->id[0], ids->id[1], sizeof ids->id[0] * (EL_MAX_IDS - 1));
+        ids->n--;
+    }
+    snprintf(ids->id[ids->n++], sizeof ids->id[0], "%s", rid);
+}
+
+static void cont_get(struct el_priv *p, const struct chorus_job *job, struct el_ids *ids) {
+    memset(ids, 0, sizeof *ids);
     if (job->is_first) return;
     pthread_mutex_lock(&p->mu);
     for (int i = 0; i < EL_CONT_SLOTS; i++)
-        if (p->cont[i].stream == job->stream && p->cont[i].next_index == job->index) {
-            snprintf(rid, rcap, "%s", p->cont[i].request_id);
-            snprintf(tail, tcap, "%s", p->cont[i].tail);
-        }
+        if (p->cont[i].stream == job->stream && p->cont[i].next_index == job->index)
+            *ids = p->cont[i].ids;
     pthread_mutex_unlock(&p->mu);
 }
 
-static void cont_put(struct el_priv *p, const struct chorus_job *job, const char *rid,
+static void cont_put(struct el_priv *p, const struct chorus_job *job, const struct el_ids *ids,
                      const char *text, size_t len) {
     pthread_mutex_lock(&p->mu);
     int slot = -1;
@@ -459,12 +493,8 @@ static void cont_put(struct el_priv *p, const struct chorus_job *job, const char
     c->stream = job->stream;
     c->next_index = job->index + 1;
     c->used = ++p->cont_clock;
-    snprintf(c->request_id, sizeof c->request_id, "%s", rid);
-    size_t keep = len < sizeof c->tail - 1 ? len : sizeof c->tail - 1;
-    const char *from = text + len - keep;
-    while (keep > 0 && ((unsigned char)*from & 0xC0) == 0x80) from++, keep--;
-    memcpy(c->tail, from, keep);
-    c->tail[keep] = '\0';
+    c->ids = *ids;
+    text_tail(c->ids.tail, sizeof c->ids.tail, text, len, 300);
     pthread_mutex_unlock(&p->mu);
 }
 
@@ -697,12 +727,40 @@ static int opt_bool(const char *v, int def) {
     return v && chorus_parse_bool(v, &b) == 0 ? b : def;
 }
 
+/* Request stitching (elevenlabs-docs request-stitching.mdx; field docs in elevenlabs-python
+ * text_to_speech/raw_client.py): previous_request_ids are the request-id headers of the latest
+ * requests of this stream (at most 3, oldest first), previous_text the text before this piece
+ * (the service ignores it when ids are sent, but ids older than two hours are not honoured),
+ * next_text the text after it: the rest of a split job, else the start of the core's next job.
+ * next_request_ids name requests made *after* this one, which exist only when regenerating a
+ * piece; chorus speaks in order, so it never sends them. */
+static void add_continuity(json_t *body, const struct chorus_job *job, size_t base_off,
+                           size_t len, const struct el_ids *ids) {
+    char prev_text[400] = "", next_text[400] = "";
+    if (base_off > 0)
+        text_tail(prev_text, sizeof prev_text, job->text, base_off, 300);
+    else
+        snprintf(prev_text, sizeof prev_text, "%s", ids->tail); /* the previous job's */
+    size_t end = base_off + len;
+    if (end < job->len)
+        text_head(next_text, sizeof next_text, job->text + end, job->len - end, 300);
+    else if (job->next_text && job->next_len)
+        text_head(next_text, sizeof next_text, job->next_text, job->next_len, 300);
+    if (ids->n) {
+        json_t *arr = json_array();
+        for (int i = 0; i < ids->n; i++) json_array_append_new(arr, json_string(ids->id[i]));
+        json_object_set_new(body, "previous_request_ids", arr);
+    }
+    if (prev_text[0]) json_object_set_new(body, "previous_text", json_string(prev_text));
+    if (next_text[0]) json_object_set_new(body, "next_text", json_string(next_text));
+}
+
 /* One HTTP request speaking text[0..len) (a piece of the job starting at base_off). */
 static int el_request(struct chorus_backend *b, const struct chorus_job *job,
                       struct chorus_sink *out, struct chorus_remote_audio *audio,
                       const char *voice_id, const char *model, const char *output_format,
                       int timestamps, size_t base_off, const char *text, size_t len,
-                      char *request_id, size_t rid_cap, double *time_base) {
+                      struct el_ids *ids, double *time_base) {
     /* wav exists only on the non-streaming convert endpoint (no timestamps there either) */
     int convert = !strncmp(output_format, "wav_", 4);
     if (convert) timestamps = 0;
@@ -731,37 +789,8 @@ static int el_request(struct chorus_backend *b, const struct chorus_job *job,
                             json_integer((json_int_t)chorus_job_option_double(job, "seed", 0)));
     const char *norm = chorus_job_option(job, "apply_text_normalization");
     if (norm) json_object_set_new(body, "apply_text_normalization", json_string(norm));
-    /* continuity with the previous request of this stream */
-    char prev_id[128], prev_text[400];
-    if (base_off == 0) {
-        cont_get(p, job, prev_id, sizeof prev_id, prev_text, sizeof prev_text);
-    } else {
-        snprintf(prev_id, sizeof prev_id, "%s", request_id);
-        size_t keep = base_off < 300 ? base_off : 300;
-        const char *from = job->text + base_off - keep;
-        while (keep > 0 && ((unsigned char)*from & 0xC0) == 0x80) from++, keep--;
-        snprintf(prev_text, sizeof prev_text, "%.*s", (int)keep, from);
-    }
-    /* the text after this request's: the next piece of a split job (the core hands each job
-     * alone, so across jobs only the previous side is known) */
-    char next_text[400] = "";
-    size_t end = base_off + len;
-    if (end < job->len) {
-        size_t keep = job->len - end < 300 ? job->len - end : 300;
-        while (keep > 0 && end + keep < job->len &&
-               ((unsigned char)job->text[end + keep] & 0xC0) == 0x80)
-            keep--;
-        snprintf(next_text, sizeof next_text, "%.*s", (int)keep, job->text + end);
-    }
-    if (strncmp(model, "eleven_v3", 9) != 0) { /* v3 does not take stitching fields */
-        if (prev_id[0]) {
-            json_t *ids = json_array();
-            json_array_append_new(ids, json_string(prev_id));
-            json_object_set_new(body, "previous_request_ids", ids);
-        }
-        if (prev_text[0]) json_object_set_new(body, "previous_text", json_string(prev_text));
-        if (next_text[0]) json_object_set_new(body, "next_text", json_string(next_text));
-    }
+    if (strncmp(model, "eleven_v3", 9) != 0) /* v3 does not take stitching fields */
+        add_continuity(body, job, base_off, len, ids);
     char *payload = json_dumps(body, JSON_COMPACT);
     json_decref(body);
     if (!payload) return chorus_job_fail(job, CHORUS_E_NOMEM, "elevenlabs: out of memory");
@@ -831,7 +860,7 @@ static int el_request(struct chorus_backend *b, const struct chorus_job *job,
             rc = chorus_sink_word(out, c.al.held[i].off, c.al.held[i].len, c.al.held[i].start,
                                   c.al.held[i].end);
     if (rc == CHORUS_OK) {
-        snprintf(request_id, rid_cap, "%s", r.request_id);
+        ids_push(ids, r.request_id);
         /* where the next sub-request's audio starts */
         if (audio->rate > 0 && audio->samples > samples_before)
             *time_base += (double)(audio->samples - samples_before) / audio->rate;
@@ -944,7 +973,8 @@ static int el_synthesize(struct chorus_backend *b, const struct chorus_job *job,
         chorus_remote_audio_release(&audio);
         return chorus_job_fail(job, rc, "elevenlabs: out of memory");
     }
-    char request_id[128] = "";
+    struct el_ids ids;
+    cont_get(p, job, &ids);
     double time_base = 0;
     size_t off = 0;
     while (rc == CHORUS_OK && off < job->len) {
@@ -959,10 +989,10 @@ static int el_synthesize(struct chorus_backend *b, const struct chorus_job *job,
             if (rc) break;
         }
         rc = el_request(b, job, out, &audio, voice_id, model, of, timestamps, off, job->text + off,
-                        n, request_id, sizeof request_id, &time_base);
+                        n, &ids, &time_base);
         off += n;
     }
-    if (rc == CHORUS_OK) cont_put(p, job, request_id, job->text, job->len);
+    if (rc == CHORUS_OK) cont_put(p, job, &ids, job->text, job->len);
     chorus_remote_audio_release(&audio);
     return rc;
 }

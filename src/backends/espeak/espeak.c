@@ -18,6 +18,7 @@
 #include "backends/espeak/words.h"
 #include "core/backend.h"
 #include "core/util.h"
+#include "text/pron.h"
 
 struct espeak_priv {
     int rate;
@@ -209,6 +210,11 @@ static int espeak_synthesize(struct chorus_backend *b, const struct chorus_job *
     return rc;
 }
 
+static int append_word(struct chorus_buf *acc, const char *s, size_t n) {
+    if (n == 0) return 0;
+    return (acc->len && chorus_buf_append(acc, " ", 1) < 0) || chorus_buf_append(acc, s, n) < 0 ? -1 : 0;
+}
+
 /* espeak-ng's own phoneme mnemonics, which its [[...]] input (CHORUS_INPUT_PHONEMES) reads back. */
 static int espeak_phonemize(struct chorus_backend *b, const char *voice, const char *language,
                             const char *text, size_t len, char **out) {
@@ -233,12 +239,20 @@ static int espeak_phonemize(struct chorus_backend *b, const char *voice, const c
         rc = chorus_backend_fail(b, CHORUS_E_UNKNOWN_VOICE,
                                  "espeak-ng cannot load voice '%s'; run 'chorus voices -b espeak'",
                                  spec);
-    const void *pos = copy;
-    while (rc == CHORUS_OK && pos) {
-        const char *ph = espeak_TextToPhonemes(&pos, espeakCHARS_UTF8, 0);
-        if (ph && *ph && ((acc.len && chorus_buf_append(&acc, " ", 1) < 0) ||
-                          chorus_buf_append(&acc, ph, strlen(ph)) < 0))
+    /* [[mnemonics]] (a pronunciation dictionary's) are phonemes already: copied, not read */
+    char *p = copy;
+    while (rc == CHORUS_OK && p && *p) {
+        char *open = strstr(p, "[["), *close = open ? strstr(open + 2, "]]") : NULL;
+        if (open && close) *open = '\0';
+        const void *pos = p;
+        while (rc == CHORUS_OK && pos) {
+            const char *ph = espeak_TextToPhonemes(&pos, espeakCHARS_UTF8, 0);
+            if (ph && *ph && append_word(&acc, ph, strlen(ph)) < 0)
+                rc = chorus_backend_fail(b, CHORUS_E_NOMEM, "out of memory");
+        }
+        if (rc == CHORUS_OK && open && close && append_word(&acc, open + 2, (size_t)(close - open - 2)) < 0)
             rc = chorus_backend_fail(b, CHORUS_E_NOMEM, "out of memory");
+        p = open && close ? close + 2 : NULL;
     }
     chorus_espeak_unlock();
     free(copy);
@@ -291,4 +305,5 @@ const struct chorus_backend_desc chorus_backend_espeak = {
         .phonemize = espeak_phonemize,
     },
     .voice_aliases = espeak_voice_aliases,
+    .notation = CHORUS_NOTATION_ESPEAK, /* pronunciations as [[mnemonics]] (espeakPHONEMES) */
 };

@@ -34,12 +34,14 @@
 #include "core/backend.h"
 #include "core/config.h"
 #include "core/log.h"
+#include "text/pron.h"
 
 #define KOKORO_RATE 24000
 #define KOKORO_MAX_PHONEMES 510
 
 struct kokoro_priv {
     char model[1024], config[1024], voices[1024], looked[1024];
+    char precision[16]; /* [kokoro] precision: "fp32" or "bf16"; anything else fails the load */
     pthread_mutex_t lock;
     int lock_init, load_status;
     /* set (release) once load_status and load_err are final: probe reads them without the
@@ -126,6 +128,9 @@ static int kokoro_open(struct chorus_backend *b, const struct chorus_config *cfg
         snprintf(p->voices, sizeof p->voices, "%.990s/voices-v1.0.bin", md);
         if (!file_exists(p->voices)) snprintf(p->voices, sizeof p->voices, "%.990s/voices", md);
     }
+    static const char *const pplaces[] = {"kokoro", "precision", NULL};
+    const char *pr = chorus_config_find(cfg, "KOKORO_PRECISION", pplaces);
+    snprintf(p->precision, sizeof p->precision, "%.15s", pr && *pr ? pr : "fp32");
     static const char *const lplaces[] = {"kokoro", "lexicon_dir", NULL};
     const char *ld = chorus_config_find(cfg, "KOKORO_LEXICON_DIR", lplaces);
     if (ld) snprintf(p->lexdir, sizeof p->lexdir, "%s", ld);
@@ -219,8 +224,20 @@ static int ensure_loaded(struct kokoro_priv *p) {
     if (!atomic_load_explicit(&p->loaded, memory_order_relaxed)) {
         char pk[2048];
         pack_path(p->model, pk, sizeof pk);
-        p->load_status = chorus_kokoro_model_load_packed(&p->m, p->config, p->model, pk, NULL,
-                                                         p->load_err, sizeof p->load_err);
+        int bf16 = !strcmp(p->precision, "bf16");
+        if (!bf16 && strcmp(p->precision, "fp32")) {
+            snprintf(p->load_err, sizeof p->load_err,
+                     "[kokoro] precision = \"%s\": use \"fp32\" or \"bf16\"", p->precision);
+            p->load_status = CHORUS_E_CONFIG;
+        } else {
+            p->load_status = chorus_kokoro_model_load_packed(&p->m, p->config, p->model, pk,
+                                                             NULL, p->load_err,
+                                                             sizeof p->load_err);
+        }
+        if (!p->load_status && bf16 && chorus_kokoro_model_to_bf16(p->m)) {
+            snprintf(p->load_err, sizeof p->load_err, "kokoro: out of memory for bf16 weights");
+            p->load_status = CHORUS_E_NOMEM;
+        }
         if (!p->load_status)
             p->load_status = chorus_kokoro_voices_open(&p->v, p->voices, p->load_err, sizeof p->load_err);
         atomic_store_explicit(&p->loaded, 1, memory_order_release);
@@ -484,4 +501,5 @@ const struct chorus_backend_desc chorus_backend_kokoro = {
     },
     .legacy_prefixes = (const char *const[]){"local_kokoro_", NULL},
     .model = &chorus_kokoro_model, /* kokoro_files.c */
+    .notation = CHORUS_NOTATION_MISAKI, /* pronunciations as [word](/ipa/) (kokoro_g2p.c) */
 };

@@ -78,6 +78,8 @@ struct kokoro_model {
     struct chorus_packfile pk;
     int pk_mapped, pk_misses;
     struct chorus_pack_writer *pw;
+    int tile; /* generator resblocks: columns per tile, 0 = whole-chunk tensors */
+    int bf16; /* convolution weights stored as bfloat16 */
     char *err;
     size_t errlen;
 };
@@ -541,6 +543,45 @@ int chorus_kokoro_vocab_id(const struct kokoro_config *c, uint32_t cp) {
     return -1;
 }
 
+static int blk_bf16(struct kk_blk *b) {
+    return chorus_nn_conv_to_bf16(&b->conv1) || chorus_nn_conv_to_bf16(&b->conv2) ||
+           chorus_nn_conv_to_bf16(&b->sc) || chorus_nn_conv_to_bf16(&b->pool);
+}
+static int res1_bf16(struct kk_res1 *b) {
+    for (int j = 0; j < 3; j++)
+        if (chorus_nn_conv_to_bf16(&b->c1[j]) || chorus_nn_conv_to_bf16(&b->c2[j])) return -1;
+    return 0;
+}
+
+/* The convolutions of the text encoder, decoder and generator to bf16 weights. The duration
+ * path (ALBERT, LSTMs, Linear) has no convolution, so durations are unchanged; the F0/N
+ * predictor stays float32 (7% of the weights): F0 is integrated into the harmonic source's
+ * phase over the whole chunk, and the 0.3% change of F0 that bf16 weights there give drifts
+ * that phase until the waveform no longer lines up with float32's (SNR 4 dB on the test
+ * model; audio rel. error 8e-3 with F0 kept float32). */
+int chorus_kokoro_model_to_bf16(struct kokoro_model *m) {
+    int bad = 0;
+    for (int i = 0; i < 8; i++) bad |= chorus_nn_conv_to_bf16(&m->tcnn[i]);
+    bad |= chorus_nn_conv_to_bf16(&m->f0_conv) | chorus_nn_conv_to_bf16(&m->n_conv) |
+           chorus_nn_conv_to_bf16(&m->asr_res) | blk_bf16(&m->encode);
+    for (int i = 0; i < 4; i++)
+        bad |= blk_bf16(&m->decode[i]) | chorus_nn_conv_to_bf16(&m->noise_convs[i]) |
+               chorus_nn_conv_to_bf16(&m->ups[i]) | res1_bf16(&m->noise_res[i]);
+    for (int i = 0; i < 16; i++) bad |= res1_bf16(&m->resblocks[i]);
+    bad |= chorus_nn_conv_to_bf16(&m->post);
+    if (bad) return CHORUS_E_NOMEM;
+    /* the float32 copies are no longer read: drop their pages from this process */
+    if (m->pk.map) madvise(m->pk.map, m->pk.map_size, MADV_DONTNEED);
+    m->bf16 = 1;
+    return 0;
+}
+
+int chorus_kokoro_model_is_bf16(const struct kokoro_model *m) { return m->bf16; }
+
+void chorus_kokoro_model_set_tile(struct kokoro_model *m, int cols) {
+    m->tile = cols > 0 ? cols : 0;
+}
+
 const struct kokoro_config *chorus_kokoro_model_config(const struct kokoro_model *m) { return &m->cfg; }
 
 /* ---------------------------------------------------------------------------------------- */
@@ -809,6 +850,7 @@ int chorus_kokoro_model_load_packed(struct kokoro_model **out, const char *confi
         return rc;
     }
     if (m->pw) pack_write(m, pack_path, &src);
+    m->tile = CHORUS_KOKORO_TILE;
     if (m->pk_mapped && m->pk_misses)
         CHORUS_LOGW("kokoro: %s lacked %d convolutions (packed them again in memory)",
                     pack_path ? pack_path : "the packed weights", m->pk_misses);
@@ -916,8 +958,8 @@ done:
     return rc;
 }
 
-/* AdaINResBlock1, in place on x[ch][l]. */
-static int res1_forward(const struct kk_res1 *b, const float *s, float *x, int l) {
+/* AdaINResBlock1, in place on x[ch][l], whole-chunk tensors (three of x's size). */
+static int res1_forward_whole(const struct kk_res1 *b, const float *s, float *x, int l) {
     size_t n = (size_t)b->ch * l;
     float *xt = fnew(n), *y = fnew(n);
     int rc = -1;
@@ -936,6 +978,80 @@ done:
     free(xt);
     free(y);
     return rc;
+}
+
+/* Scratch of the tiled AdaINResBlock1: the AdaIN numbers and two tile buffers. */
+struct res1_tiles {
+    int ch, tile, halo;
+    float *h, *win, *out; /* h: fc(s) [2ch] then k, o [ch each] */
+    unsigned char *mode;
+    struct chorus_nn_affine af;
+};
+
+/* The AdaIN(+Snake) of a over the whole of in[ch][l] (statistics), then per tile of `tile`
+ * columns: its window with the conv's receptive-field overlap, the conv with that padding
+ * already in the window, and the result written to out[ch][l] (add = 0) or added to it. Each
+ * output column sees exactly the inputs, zero padding included, of the untiled conv. */
+static int res1_pass(struct res1_tiles *r, const struct kk_adain *a, const float *s,
+                     const float *alpha, const struct chorus_nn_conv *conv, const float *in,
+                     int l, float *out, int add) {
+    chorus_nn_linear(s, 1, a->fc.in, a->fc.w, a->fc.b, a->fc.out, r->h);
+    chorus_nn_adain_coeffs(in, r->ch, l, r->h, r->h + r->ch, alpha, &r->af);
+    struct chorus_nn_conv v = *conv;
+    int h = v.pad;
+    v.pad = 0;
+    for (int t0 = 0; t0 < l; t0 += r->tile) {
+        int nt = l - t0 < r->tile ? l - t0 : r->tile;
+        chorus_nn_affine_window(in, r->ch, l, t0 - h, nt + 2 * h, &r->af, r->win);
+        if (chorus_nn_conv_out_len(&v, nt + 2 * h) != nt ||
+            chorus_nn_conv_forward(&v, r->win, nt + 2 * h, r->out))
+            return -1;
+        for (int c = 0; c < r->ch; c++) {
+            float *d = out + (size_t)c * l + t0;
+            const float *o = r->out + (size_t)c * nt;
+            if (add)
+                for (int i = 0; i < nt; i++) d[i] = o[i] + d[i];
+            else
+                memcpy(d, o, (size_t)nt * sizeof *d);
+        }
+    }
+    return 0;
+}
+
+/* AdaINResBlock1 in place on x[ch][l], tiled in time: besides x only y (c1's output, whose
+ * statistics the second AdaIN needs whole) and two tiles. Same numbers as the whole path. */
+static int res1_forward_tiled(const struct kk_res1 *b, const float *s, float *x, int l, int tile) {
+    struct res1_tiles r = {b->ch, tile, 0, NULL, NULL, NULL, NULL, {0}};
+    for (int j = 0; j < 3; j++) {
+        if (b->c1[j].pad > r.halo) r.halo = b->c1[j].pad;
+        if (b->c2[j].pad > r.halo) r.halo = b->c2[j].pad;
+    }
+    float *y = fnew((size_t)b->ch * l);
+    r.h = fnew(4 * (size_t)b->ch);
+    r.win = fnew((size_t)b->ch * (tile + 2 * r.halo));
+    r.out = fnew((size_t)b->ch * tile);
+    r.mode = malloc((size_t)b->ch);
+    int rc = -1;
+    if (!y || !r.h || !r.win || !r.out || !r.mode) goto done;
+    r.af = (struct chorus_nn_affine){r.h + 2 * b->ch, r.h + 3 * b->ch, r.mode, NULL};
+    for (int j = 0; j < 3; j++)
+        if (res1_pass(&r, &b->a1[j], s, b->al1[j], &b->c1[j], x, l, y, 0) ||
+            res1_pass(&r, &b->a2[j], s, b->al2[j], &b->c2[j], y, l, x, 1))
+            goto done;
+    rc = 0;
+done:
+    free(y);
+    free(r.h);
+    free(r.win);
+    free(r.out);
+    free(r.mode);
+    return rc;
+}
+
+static int res1_forward(const struct kk_res1 *b, const struct kokoro_model *m, const float *s,
+                        float *x, int l) {
+    if (m->tile > 0) return res1_forward_tiled(b, s, x, l, m->tile < l ? m->tile : l);
+    return res1_forward_whole(b, s, x, l);
 }
 
 static float gelu_new(float x) {
@@ -1072,7 +1188,7 @@ static int generator(struct fwd *f, const float *s, float *x, int l0, const floa
         chorus_nn_leaky_relu(cur, (size_t)ch * l, 0.1f);
         int ls = chorus_nn_conv_out_len(&m->noise_convs[i], frames);
         if (!(xs = fnew((size_t)co * ls)) || chorus_nn_conv_forward(&m->noise_convs[i], har, frames, xs) ||
-            res1_forward(&m->noise_res[i], s, xs, ls))
+            res1_forward(&m->noise_res[i], m, s, xs, ls))
             goto done;
         int lu = chorus_nn_conv_out_len(&m->ups[i], l), last = i == c->n_ups - 1;
         if (!(up = fnew((size_t)co * (lu + 1)))) goto done;
@@ -1100,15 +1216,27 @@ static int generator(struct fwd *f, const float *s, float *x, int l0, const floa
         if (owned_cur) free(cur);
         cur = NULL;
         size_t nn = (size_t)co * lu;
-        if (!(acc = calloc(nn, sizeof *acc)) || !(tmp = fnew(nn))) goto done;
+        /* acc = r0(up) + r1(up) + ...: the first result becomes acc, the last resblock runs
+         * in place on up (no longer needed after it). */
         for (int j = 0; j < c->n_rk; j++) {
             if (cancelled(f)) {
                 rc = CHORUS_E_CANCELLED;
                 goto done;
             }
-            memcpy(tmp, up, nn * sizeof *tmp);
-            if (res1_forward(&m->resblocks[i * c->n_rk + j], s, tmp, lu)) goto done;
-            for (size_t q = 0; q < nn; q++) acc[q] += tmp[q];
+            float *w = up;
+            if (j < c->n_rk - 1) {
+                if (!tmp && !(tmp = fnew(nn))) goto done;
+                memcpy(tmp, up, nn * sizeof *tmp);
+                w = tmp;
+            }
+            if (res1_forward(&m->resblocks[i * c->n_rk + j], m, s, w, lu)) goto done;
+            if (!acc) {
+                acc = w;
+                if (w == tmp) tmp = NULL;
+                else up = NULL;
+            } else {
+                for (size_t q = 0; q < nn; q++) acc[q] += w[q];
+            }
         }
         for (size_t q = 0; q < nn; q++) acc[q] /= (float)c->n_rk;
         free(tmp);

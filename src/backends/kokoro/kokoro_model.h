@@ -62,6 +62,17 @@ int chorus_kokoro_model_load_packed(struct kokoro_model **out, const char *confi
 void chorus_kokoro_model_free(struct kokoro_model *m);
 const struct kokoro_config *chorus_kokoro_model_config(const struct kokoro_model *m);
 
+/** Columns per tile of the generator's residual blocks (default CHORUS_KOKORO_TILE); 0 runs
+ *  them on whole-chunk tensors (more memory, same output). Not while a forward pass runs. */
+#define CHORUS_KOKORO_TILE 4096
+void chorus_kokoro_model_set_tile(struct kokoro_model *m, int cols);
+
+/** Store every convolution's weights as bfloat16 (half their memory; activations, sums and
+ *  the duration path stay float32). Once, after load, before any forward pass. 0 or
+ *  CHORUS_E_NOMEM. */
+int chorus_kokoro_model_to_bf16(struct kokoro_model *m);
+int chorus_kokoro_model_is_bf16(const struct kokoro_model *m);
+
 /** Vocab id of a code point, or -1. */
 int chorus_kokoro_vocab_id(const struct kokoro_config *c, uint32_t cp);
 

@@ -16,6 +16,7 @@
  * spec: "Does not work with tts-1 or tts-1-hd"). Checked against openai/openai-openapi f85dbe2
  * and openai-python e43b422 (docs/backends/openai.md).
  */
+#include <ctype.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -31,6 +32,7 @@
 #include "core/log.h"
 #include "net/net.h"
 #include "remote/remote.h"
+#include "text/text.h"
 
 #define OPENAI_DEFAULT_BASE "https://api.openai.com/v1"
 
@@ -326,32 +328,74 @@ static enum chorus_format pick_native(const struct chorus_job *job) {
     }
 }
 
-static int openai_synthesize(struct chorus_backend *b, const struct chorus_job *job,
-                             struct chorus_sink *out) {
+/* gpt-4o-mini-tts refuses input over 2000 tokens ("Input of 2132 tokens is over the maximum
+ * input limit of 2000 tokens. Please shorten your input.", HTTP 400, code invalid_value, param
+ * null: troykelly/live-news-break#222), below the 4096-character limit for token-dense text.
+ * Without the tokenizer, tokens are over-estimated from the bytes, by class, as o200k-style
+ * tokenizers split text: a run of ASCII letters costs one token per 3 letters (English averages
+ * 4+), digits one per 3 (tokenizers group at most 3 digits), other ASCII one each (spaces before
+ * a letter are free: they start the word's token), and a non-ASCII character one token less
+ * than its UTF-8 bytes, at least one (2-byte scripts 1, CJK 2 — real CJK text costs 0.7-1.5 —,
+ * 4-byte emoji 3). Pieces are kept under OPENAI_TOKEN_BUDGET (200 under the cap: instructions and
+ * estimation error). */
+#define OPENAI_TOKEN_CAP 2000
+#define OPENAI_TOKEN_BUDGET 1800
+
+static size_t est_run(const char *s, size_t n, size_t i, size_t *tokens) {
+    unsigned char c = (unsigned char)s[i];
+    size_t j = i + 1;
+    if (c >= 0x80) {
+        while (j < n && ((unsigned char)s[j] & 0xC0) == 0x80) j++;
+        *tokens += j - i > 1 ? j - i - 1 : 1;
+    } else if (isalpha(c) || isdigit(c)) {
+        int digit = isdigit(c) != 0;
+        while (j < n && (digit ? isdigit((unsigned char)s[j]) : isalpha((unsigned char)s[j])))
+            j++;
+        *tokens += (j - i + 2) / 3;
+    } else if (c == ' ' && j < n && isalpha((unsigned char)s[j])) {
+        /* a space before a word rides with the word */
+    } else {
+        *tokens += 1;
+    }
+    return j;
+}
+
+/* The estimated tokens of s[0..n); with `fit`, counting stops once past `budget` and *fit gets
+ * the longest prefix (in bytes, on a character boundary) whose estimate stays within it. */
+static size_t openai_tokens(const char *s, size_t n, size_t budget, size_t *fit) {
+    size_t tokens = 0, i = 0;
+    if (fit) *fit = n;
+    while (i < n) {
+        size_t before = tokens, j = est_run(s, n, i, &tokens);
+        if (fit && tokens > budget && *fit == n) {
+            /* inside an over-long run: keep whole characters that fit */
+            size_t k = i;
+            if ((unsigned char)s[i] < 0x80 && (isalpha((unsigned char)s[i]) || isdigit((unsigned char)s[i])))
+                k = i + (budget - before) * 3;
+            *fit = k > i && k < j ? k : i;
+            return tokens; /* over the budget: the rest need not be counted */
+        }
+        i = j;
+    }
+    return tokens;
+}
+
+static int capped_model(const char *model) {
+    return !strncmp(model, "gpt-4o-mini-tts", 15);
+}
+
+/* One HTTP request speaking text[0..len). */
+static int openai_piece(struct chorus_backend *b, const struct chorus_job *job,
+                        struct chorus_sink *out, const char *model, enum chorus_format native,
+                        const char *text, size_t len) {
     struct openai_priv *p = b->priv;
-    if (p->official && !p->key[0]) return chorus_job_fail(job, CHORUS_E_AUTH, "%s", missing_key_msg);
-    const char *model = job->model && *job->model ? job->model : p->model;
     const char *instructions = chorus_job_option(job, "instructions");
     const char *sf = chorus_job_option(job, "stream_format");
     int want_sse = sf && !strcasecmp(sf, "sse");
-    if (job->speed < 0.25f || job->speed > 4.0f)
-        return chorus_job_fail(job, CHORUS_E_INVALID, "openai: speed %.2f is outside the "
-                               "0.25-4.0 range the speech API accepts", job->speed);
-    if (p->official && instructions && *instructions && !strncmp(model, "tts-1", 5))
-        return chorus_job_fail(job, CHORUS_E_OPTION, "openai: the instructions option does not "
-                               "work with %s; pick a model that takes it, e.g. -m "
-                               "gpt-4o-mini-tts", model);
-    if (p->official && want_sse && !strncmp(model, "tts-1", 5))
-        return chorus_job_fail(job, CHORUS_E_OPTION, "openai: stream_format=sse is not "
-                               "supported by %s; use gpt-4o-mini-tts or stream_format=audio",
-                               model);
-
-    enum chorus_format native = pick_native(job);
     const char *rf = native ? chorus_format_name(native) : "wav";
-
     json_t *body = json_object();
     json_object_set_new(body, "model", json_string(model));
-    json_object_set_new(body, "input", json_stringn(job->text, job->len));
+    json_object_set_new(body, "input", json_stringn(text, len));
     const char *voice = job->voice && *job->voice ? job->voice : "alloy";
     if (!strncmp(voice, "voice_", 6) && !is_builtin_voice(voice)) {
         json_t *vo = json_object();
@@ -366,13 +410,13 @@ static int openai_synthesize(struct chorus_backend *b, const struct chorus_job *
     if (fabsf(job->speed - 1.0f) > 1e-4f)
         json_object_set_new(body, "speed", json_real(round(job->speed * 1000.0) / 1000.0));
     if (want_sse) json_object_set_new(body, "stream_format", json_string("sse"));
-    char *text = json_dumps(body, JSON_COMPACT);
+    char *payload = json_dumps(body, JSON_COMPACT);
     json_decref(body);
-    if (!text) return chorus_job_fail(job, CHORUS_E_NOMEM, "openai: out of memory");
+    if (!payload) return chorus_job_fail(job, CHORUS_E_NOMEM, "openai: out of memory");
 
     char url[600], auth[600] = "", org[200] = "", proj[200] = "";
     if (chorus_net_join_url(url, sizeof url, p->base, "audio/speech") != 0) {
-        free(text);
+        free(payload);
         return chorus_job_fail(job, CHORUS_E_CONFIG, "openai: the base URL is too long");
     }
     const char *hdrs[8];
@@ -403,7 +447,7 @@ static int openai_synthesize(struct chorus_backend *b, const struct chorus_job *
                                       native ? CHORUS_REMOTE_ENCODED : CHORUS_REMOTE_WAV, native,
                                       24000);
     if (rc) {
-        free(text);
+        free(payload);
         chorus_remote_audio_release(&c.audio);
         return chorus_job_fail(job, rc, "openai: out of memory");
     }
@@ -413,8 +457,8 @@ static int openai_synthesize(struct chorus_backend *b, const struct chorus_job *
     req.method = "POST";
     req.url = url;
     req.headers = hdrs;
-    req.body = text;
-    req.body_len = strlen(text);
+    req.body = payload;
+    req.body_len = strlen(payload);
     req.secret = p->key;
     req.what = "openai";
     req.pool = p->pool;
@@ -442,8 +486,8 @@ static int openai_synthesize(struct chorus_backend *b, const struct chorus_job *
             CHORUS_LOGI("openai: chunk %u needed %d retries", job->index, r.retries);
         if (c.sse_done) {
             struct chorus_estimate est;
-            if (chorus_price_estimate(b->desc, chorus_backend_config(b), model, job->text,
-                                      job->len, &est) == CHORUS_OK)
+            if (chorus_price_estimate(b->desc, chorus_backend_config(b), model, text, len,
+                                      &est) == CHORUS_OK)
                 CHORUS_LOGI("openai: usage %lld input + %lld audio tokens (estimated %.0f + "
                             "%.0f)", c.usage_in, c.usage_out, est.input_tokens,
                             est.output_tokens);
@@ -457,7 +501,48 @@ static int openai_synthesize(struct chorus_backend *b, const struct chorus_job *
     chorus_http_result_release(&r);
     chorus_framer_release(&c.framer);
     chorus_remote_audio_release(&c.audio);
-    free(text);
+    free(payload);
+    return rc;
+}
+
+static int openai_synthesize(struct chorus_backend *b, const struct chorus_job *job,
+                             struct chorus_sink *out) {
+    struct openai_priv *p = b->priv;
+    if (p->official && !p->key[0]) return chorus_job_fail(job, CHORUS_E_AUTH, "%s", missing_key_msg);
+    const char *model = job->model && *job->model ? job->model : p->model;
+    const char *instructions = chorus_job_option(job, "instructions");
+    const char *sf = chorus_job_option(job, "stream_format");
+    int want_sse = sf && !strcasecmp(sf, "sse");
+    if (job->speed < 0.25f || job->speed > 4.0f)
+        return chorus_job_fail(job, CHORUS_E_INVALID, "openai: speed %.2f is outside the "
+                               "0.25-4.0 range the speech API accepts", job->speed);
+    if (p->official && instructions && *instructions && !strncmp(model, "tts-1", 5))
+        return chorus_job_fail(job, CHORUS_E_OPTION, "openai: the instructions option does not "
+                               "work with %s; pick a model that takes it, e.g. -m "
+                               "gpt-4o-mini-tts", model);
+    if (p->official && want_sse && !strncmp(model, "tts-1", 5))
+        return chorus_job_fail(job, CHORUS_E_OPTION, "openai: stream_format=sse is not "
+                               "supported by %s; use gpt-4o-mini-tts or stream_format=audio",
+                               model);
+    /* token-dense text for gpt-4o-mini-tts: split into pieces under the token cap, each a
+     * request of its own whose wav is read into PCM (a passed-through file cannot be joined) */
+    size_t fit = job->len;
+    int split = capped_model(model) &&
+                openai_tokens(job->text, job->len, OPENAI_TOKEN_BUDGET, &fit) > OPENAI_TOKEN_BUDGET;
+    if (!split) return openai_piece(b, job, out, model, pick_native(job), job->text, job->len);
+    CHORUS_LOGI("openai: chunk %u (%zu bytes) may pass %s's %d-token input limit; speaking it in "
+                "smaller pieces", job->index, job->len, model, OPENAI_TOKEN_CAP);
+    int rc = CHORUS_OK;
+    for (size_t off = 0; rc == CHORUS_OK && off < job->len;) {
+        const char *t = job->text + off;
+        size_t n = job->len - off;
+        if (openai_tokens(t, n, OPENAI_TOKEN_BUDGET, &fit) > OPENAI_TOKEN_BUDGET) {
+            n = chorus_text_chunk_end(t, n, fit ? fit : 1);
+            if (n == 0 || n > fit) n = fit ? fit : 1; /* never past the budget */
+        }
+        rc = openai_piece(b, job, out, model, CHORUS_FORMAT_DEFAULT, t, n);
+        off += n;
+    }
     return rc;
 }
 
