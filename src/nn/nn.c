@@ -557,11 +557,17 @@ void chorus_nn_layer_norm(float *x, int rows, int n, const float *gamma, const f
 #endif
 
 /* bfloat16 is the top half of a float32: widening is a shift (vectorized per clone). */
-NN_CLONES void chorus_nn_bf16_widen(const uint16_t *restrict in, size_t n, float *restrict out) {
+NN_CLONES static void bf16_widen(const uint16_t *restrict in, size_t n, float *restrict out) {
     for (size_t i = 0; i < n; i++) {
         uint32_t u = (uint32_t)in[i] << 16;
         memcpy(out + i, &u, sizeof u);
     }
+}
+
+/* Not cloned itself: a clone's ifunc resolver of an extern function would be exported from
+ * libchorus.so (lib_symbols), so the clones stay static behind this. */
+void chorus_nn_bf16_widen(const uint16_t *in, size_t n, float *out) {
+    bf16_widen(in, n, out);
 }
 
 enum { LANES = 16, SUM_CHUNK = 1024 };

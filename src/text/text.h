@@ -177,6 +177,8 @@ void chorus_ssml_doc_free(struct chorus_ssml_doc *d);
 /** Decode one UTF-8 character at s[0..n): returns its length (1-4) and sets *cp, or -1 if the
  *  bytes there are not valid UTF-8, 0 if n == 0. */
 int chorus_utf8_decode(const char *s, size_t n, uint32_t *cp);
+/** Encode code point cp (at most 0x10FFFF) as UTF-8 into o[0..4): returns the length (1-4). */
+size_t chorus_utf8_encode(uint32_t cp, char *o);
 /** Length of the character at s (1 for an invalid byte, 0 if n == 0). */
 size_t chorus_utf8_char_len(const char *s, size_t n);
 /** Replace every byte of the NUL-terminated s that is not valid UTF-8 with '?' (for messages

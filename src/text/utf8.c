@@ -111,3 +111,15 @@ void chorus_utf8_sanitize(char *s) {
         }
     }
 }
+
+size_t chorus_utf8_encode(uint32_t cp, char *o) {
+    if (cp < 0x80) {
+        o[0] = (char)cp;
+        return 1;
+    }
+    size_t n = cp < 0x800 ? 2 : cp < 0x10000 ? 3 : 4;
+    static const unsigned char lead[5] = {0, 0, 0xc0, 0xe0, 0xf0};
+    for (size_t i = n - 1; i > 0; i--, cp >>= 6) o[i] = (char)(0x80 | (cp & 0x3f));
+    o[0] = (char)(lead[n] | cp);
+    return n;
+}

@@ -7,6 +7,7 @@
 #include <strings.h>
 
 #include "backends/kokoro/kokoro_lexicon.h"
+#include "text/text.h"
 
 #define PRIMARY 0x2c8u   /* ˈ */
 #define SECONDARY 0x2ccu /* ˌ */
@@ -34,26 +35,6 @@ static size_t dec(const char *s, size_t n, uint32_t *cp) {
     }
     *cp = v;
     return len;
-}
-
-static size_t enc(uint32_t cp, char *o) {
-    if (cp < 0x80) return o[0] = (char)cp, 1;
-    if (cp < 0x800) {
-        o[0] = (char)(0xc0 | (cp >> 6));
-        o[1] = (char)(0x80 | (cp & 0x3f));
-        return 2;
-    }
-    if (cp < 0x10000) {
-        o[0] = (char)(0xe0 | (cp >> 12));
-        o[1] = (char)(0x80 | ((cp >> 6) & 0x3f));
-        o[2] = (char)(0x80 | (cp & 0x3f));
-        return 3;
-    }
-    o[0] = (char)(0xf0 | (cp >> 18));
-    o[1] = (char)(0x80 | ((cp >> 12) & 0x3f));
-    o[2] = (char)(0x80 | ((cp >> 6) & 0x3f));
-    o[3] = (char)(0x80 | (cp & 0x3f));
-    return 4;
 }
 
 static int in_set(uint32_t c, const char *set) {
@@ -131,7 +112,7 @@ static void map_cp(char *s, uint32_t from, uint32_t to) {
         if (c == from) {
             if (to) {
                 char b[4];
-                size_t bl = enc(to, b);
+                size_t bl = chorus_utf8_encode(to, b);
                 if (bl <= l) {
                     memcpy(o + w, b, bl);
                     w += bl;
@@ -163,7 +144,7 @@ static char *insert_before_vowel(const char *ps, uint32_t mark) {
         uint32_t c;
         size_t l = dec(ps + i, n - i, &c);
         if (!done && in_set(c, VOWELS)) {
-            w += enc(mark, o + w);
+            w += chorus_utf8_encode(mark, o + w);
             done = 1;
         }
         memcpy(o + w, ps + i, l);

@@ -11,6 +11,7 @@
 #include "backends/kokoro/kokoro_en.h"
 #include "backends/kokoro/kokoro_model.h"
 #include "chorus/chorus.h"
+#include "text/text.h"
 
 /* ---------------------------------------------------------------------------------------- */
 /* UTF-8                                                                                      */
@@ -33,29 +34,6 @@ static int u8_dec(const unsigned char *s, size_t n, uint32_t *cp) {
     }
     *cp = v;
     return len;
-}
-
-static size_t u8_enc(uint32_t cp, char *o) {
-    if (cp < 0x80) {
-        o[0] = (char)cp;
-        return 1;
-    }
-    if (cp < 0x800) {
-        o[0] = (char)(0xc0 | (cp >> 6));
-        o[1] = (char)(0x80 | (cp & 0x3f));
-        return 2;
-    }
-    if (cp < 0x10000) {
-        o[0] = (char)(0xe0 | (cp >> 12));
-        o[1] = (char)(0x80 | ((cp >> 6) & 0x3f));
-        o[2] = (char)(0x80 | (cp & 0x3f));
-        return 3;
-    }
-    o[0] = (char)(0xf0 | (cp >> 18));
-    o[1] = (char)(0x80 | ((cp >> 12) & 0x3f));
-    o[2] = (char)(0x80 | ((cp >> 6) & 0x3f));
-    o[3] = (char)(0x80 | (cp & 0x3f));
-    return 4;
 }
 
 static int is_space(uint32_t c) {
@@ -784,7 +762,7 @@ char *chorus_kokoro_tokens_ps_utf8(const struct kokoro_tokens *t, size_t a, size
     }
     n = chorus_kokoro_tokens_ps(t, a, b, cp);
     size_t w = 0;
-    for (size_t i = 0; i < n; i++) w += u8_enc(cp[i], o + w);
+    for (size_t i = 0; i < n; i++) w += chorus_utf8_encode(cp[i], o + w);
     o[w] = 0;
     free(cp);
     return o;
