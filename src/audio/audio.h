@@ -177,6 +177,9 @@ double chorus_output_segment_audible_end(const struct chorus_output *o);
  *  far; 0 without normalization or output. Below the target when the -1 dBFS peak ceiling (or
  *  the +24 dB gain limit) held the gain back. */
 double chorus_output_loudness_reached(const struct chorus_output *o);
+/** The share (0-1) of those blocks whose gain the -1 dBFS peak or +24 dB gain limit held more
+ *  than 1 dB below what the target asked for. */
+double chorus_output_loudness_capped(const struct chorus_output *o);
 /** Seconds of audio emitted through pcm_out so far. */
 double chorus_output_time(const struct chorus_output *o);
 /** Flush everything (pending tail, encoder) — the stream is complete. */

@@ -60,6 +60,7 @@ struct loudness {
     double gain;     /* gain at the end of the last output block; < 0 before the first */
     double out_ms;   /* gated mean squares of the output blocks, summed */
     uint64_t out_n;
+    uint64_t capped_n; /* of those, blocks whose gain the peak or gain limit held >1 dB low */
 };
 
 struct chorus_output {
@@ -199,6 +200,7 @@ static int loud_output_oldest(struct chorus_output *o, int len) {
     if (len && oms / len > LOUD_GATE_MS) {
         L->out_ms += oms / len;
         L->out_n++;
+        if (want > limit * 1.122) L->capped_n++; /* 1 dB */
     }
     L->gain = g1;
     L->head = (L->head + 1) % L->nblocks;
@@ -687,6 +689,11 @@ double chorus_output_segment_audible_end(const struct chorus_output *o) {
 double chorus_output_loudness_reached(const struct chorus_output *o) {
     if (!o || !o->loud.ring || !o->loud.out_n) return 0.0;
     return 10.0 * log10(o->loud.out_ms / (double)o->loud.out_n);
+}
+
+double chorus_output_loudness_capped(const struct chorus_output *o) {
+    if (!o || !o->loud.ring || !o->loud.out_n) return 0.0;
+    return (double)o->loud.capped_n / (double)o->loud.out_n;
 }
 
 double chorus_output_time(const struct chorus_output *o) {

@@ -953,10 +953,13 @@ int chorus_stream_emit_raw_chunk(struct chorus_stream *s) {
     return rc;
 }
 
-/* A loudness target the peak ceiling does not allow is capped: say so, with what was reached. */
+/* A loudness target the peak ceiling does not allow is capped: say so, with what was reached.
+ * Only when the limits really held the gain back in a quarter of the speech or more: a short
+ * clip can end below its target while the gain is still ramping, which is no cap. */
 static void warn_loudness(const struct chorus_stream *s, double target) {
     double got = chorus_output_loudness_reached(s->out);
     if (target == 0.0 || got == 0.0 || got >= target - 1.0) return;
+    if (chorus_output_loudness_capped(s->out) < 0.25) return;
     CHORUS_LOGW("loudness target %g dBFS for %s was not reached: the audio reached %.1f dBFS, "
                 "held back by the -1 dBFS peak limit (or the +24 dB gain limit); set loudness_db "
                 "to %.0f or lower in [%s] (or [chorus]) of the config to avoid the cap",
