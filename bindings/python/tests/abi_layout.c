@@ -26,7 +26,8 @@ int main(void) {
     printf("{");
     S(chorus_engine_options); F(chorus_engine_options, size); F(chorus_engine_options, config_path);
     F(chorus_engine_options, no_config); F(chorus_engine_options, max_concurrent);
-    F(chorus_engine_options, max_queue); F(chorus_engine_options, queue_timeout_ms); close_struct();
+    F(chorus_engine_options, max_queue); F(chorus_engine_options, queue_timeout_ms);
+    F(chorus_engine_options, pronunciations_file); close_struct();
     S(chorus_engine_stats); F(chorus_engine_stats, size); F(chorus_engine_stats, max_concurrent);
     F(chorus_engine_stats, active); F(chorus_engine_stats, queued);
     F(chorus_engine_stats, started_total); close_struct();
@@ -64,6 +65,7 @@ int main(void) {
     F(chorus_request, format); F(chorus_request, sample_rate); F(chorus_request, options);
     F(chorus_request, n_options); F(chorus_request, flags); F(chorus_request, callback);
     F(chorus_request, userdata); F(chorus_request, volume); F(chorus_request, normalize_options);
+    F(chorus_request, pronunciations); F(chorus_request, n_pronunciations);
     close_struct();
     S(chorus_estimate); F(chorus_estimate, size); F(chorus_estimate, backend);
     F(chorus_estimate, provider); F(chorus_estimate, model); F(chorus_estimate, characters);

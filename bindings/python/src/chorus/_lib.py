@@ -49,7 +49,8 @@ CAPABILITIES = {
 
 class EngineOptions(Structure):
     _fields_ = [("size", c_size_t), ("config_path", c_char_p), ("no_config", c_int),
-                ("max_concurrent", c_int), ("max_queue", c_int), ("queue_timeout_ms", c_int)]
+                ("max_concurrent", c_int), ("max_queue", c_int), ("queue_timeout_ms", c_int),
+                ("pronunciations_file", c_char_p)]
 
 
 class EngineStats(Structure):
@@ -118,7 +119,9 @@ class Request(Structure):
                 ("text_len", c_size_t), ("input", c_int), ("speed", c_float), ("format", c_int),
                 ("sample_rate", c_int), ("options", POINTER(Option)), ("n_options", c_size_t),
                 ("flags", c_uint), ("callback", CALLBACK), ("userdata", c_void_p),
-                ("volume", c_float), ("normalize_options", c_char_p)]
+                ("volume", c_float), ("normalize_options", c_char_p),
+                # struct chorus_pronunciation entries: not offered by the binding yet (NULL)
+                ("pronunciations", c_void_p), ("n_pronunciations", c_size_t)]
 
 
 class Estimate(Structure):
