@@ -46,6 +46,7 @@ struct si_session {
     size_t queued;               /* their bytes */
     size_t chars;                /* characters appended so far */
     int eos, dead, closing, failed;
+    double stop_seen; /* when this session first saw the server stopping, 0 before */
     double t0, t_first, last_msg, audio;
     uint64_t bytes;
     int rate;
@@ -96,7 +97,11 @@ static ssize_t ws_send(wslay_event_context_ptr ctx, const uint8_t *data, size_t 
 static void flush_out(struct si_session *x) {
     double last = srv_now();
     while (!x->dead && wslay_event_want_write(x->ws)) {
-        if (atomic_load(&x->srv->force_stop) && !x->closing) x->dead = 1;
+        /* a stop: what is queued gets half a second to go out before the close frame */
+        if (atomic_load(&x->srv->force_stop) && !x->closing) {
+            if (!x->stop_seen) x->stop_seen = srv_now();
+            if (srv_now() - x->stop_seen > 0.5) x->dead = 1;
+        }
         struct pollfd p = {.fd = x->fd, .events = POLLOUT};
         int n = poll(&p, 1, 50);
         if (n < 0 && errno != EINTR) x->dead = 1;
@@ -145,10 +150,11 @@ static int client_gone(struct si_session *x) {
 
 static int on_event(const struct chorus_event *ev, void *ud) {
     struct si_session *x = ud;
-    if (x->dead || atomic_load(&x->srv->force_stop) || client_gone(x)) {
+    if (x->dead || client_gone(x)) {
         x->dead = 1;
         return 1; /* cancels the sentence */
     }
+    if (atomic_load(&x->srv->force_stop)) return 1; /* run_session then closes with 1001 */
     if (ev->type != CHORUS_EVENT_CHUNK || !ev->chunk->data_len) return 0;
     const struct chorus_chunk *c = ev->chunk;
     char *b64 = srv_base64(c->data, c->data_len, NULL);
@@ -199,6 +205,7 @@ static size_t utf8_chars(const char *s, size_t n) {
 /* Speak one message's text (the last one ends the stream). */
 static void speak(struct si_session *x, struct si_text *t) {
     struct srv_error e;
+    if (atomic_load(&x->srv->force_stop)) return; /* stopping: nothing more is spoken */
     x->chars += utf8_chars(t->m.text, t->m.len);
     if (x->chars > x->srv->opt.max_input_chars) {
         srv_error_set(&e, 400, "invalid_request_error", "string_above_max_length", "text",
@@ -208,7 +215,7 @@ static void speak(struct si_session *x, struct si_text *t) {
     }
     int rc = t->m.eos ? chorus_textstream_finish(x->ts)
                       : chorus_textstream_append(x->ts, t->m.text, t->m.len);
-    if (x->dead) return;
+    if (x->dead || atomic_load(&x->srv->force_stop)) return;
     if (rc != CHORUS_OK) {
         srv_error_from_status(&e, rc, chorus_textstream_errmsg(x->ts), "text");
         return send_error_close(x, &e, e.status < 500 ? 1008 : 1011);
