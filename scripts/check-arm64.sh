@@ -35,7 +35,7 @@ ver=$(sed -n 's/^project(chorus VERSION \([0-9.]*\).*/\1/p' CMakeLists.txt)
 sed -e "s/@PROJECT_VERSION_MAJOR@/${ver%%.*}/" -e "s/@PROJECT_VERSION_MINOR@/0/" \
     -e "s/@PROJECT_VERSION_PATCH@/0/" -e "s/@PROJECT_VERSION@/$ver/" -e "s/@CHORUS_SOVERSION@/0/" \
     cmake/chorus_version.h.in >"$OUT/generated/chorus/chorus_version.h"
-src="src/nn/nn.c src/nn/tensorfile.c src/nn/zip.c src/nn/packfile.c src/core/log.c
+src="src/nn/nn.c src/nn/dconv.c src/nn/tensorfile.c src/nn/zip.c src/nn/packfile.c src/core/log.c
      src/backends/kokoro/kokoro_model.c"
 flags="-std=c11 -D_GNU_SOURCE -O2 -g -Wall -Wextra -Wshadow -Wno-unused-parameter -Werror
        -Iinclude -I$OUT/generated -Isrc -Itests/unit"

@@ -478,6 +478,10 @@ int chorus_nn_conv_forward(const struct chorus_nn_conv *c, const float *x, int l
     return 0;
 }
 
+void chorus_nn_parallel(void (*fn)(void *ctx, int i0, int i1), void *ctx, int n, size_t work) {
+    parallel_channels(fn, ctx, n, work);
+}
+
 /* ---------------------------------------------------------------------------------------- */
 /* LSTM                                                                                       */
 
@@ -769,10 +773,14 @@ void chorus_nn_snake(float *x, int c, int l, const float *alpha) {
     parallel_channels(adain_range, &a, c, (size_t)c * l * 8);
 }
 
-void chorus_nn_leaky_relu(float *x, size_t n, float slope) {
-    for (size_t i = 0; i < n; i++)
-        if (x[i] < 0) x[i] *= slope;
+NN_CLONES static void leaky_relu(float *restrict x, size_t n, float slope) {
+    for (size_t i = 0; i < n; i++) {
+        float v = x[i];
+        x[i] = v < 0 ? v * slope : v;
+    }
 }
+
+void chorus_nn_leaky_relu(float *x, size_t n, float slope) { leaky_relu(x, n, slope); }
 
 void chorus_nn_transpose(const float *x, int rows, int cols, float *out) {
     for (int r = 0; r < rows; r++)

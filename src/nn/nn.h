@@ -73,6 +73,24 @@ int chorus_nn_conv_out_len(const struct chorus_nn_conv *c, int l);
 /** y[cout][lout] = conv(x[cin][l]). Returns 0 or -1 (nomem). */
 int chorus_nn_conv_forward(const struct chorus_nn_conv *c, const float *x, int l, float *y);
 
+/** A stride-1 convolution (groups 1, not transposed) of a window that already holds its
+ *  padding: x[cin][l], n = l - (k-1)*dil output columns (c->pad is ignored), written into rows
+ *  of stride ldy: y[o*ldy + t] = (add ? y[o*ldy + t] : 0) + b[o] + sum over taps j and
+ *  channels i of W[o][i][j] x[i*l + t + j*dil]. On x86-64 with AVX-512F one register-blocked
+ *  kernel sums all taps (float32 FMAs; bf16 weights use AVX512_BF16 dot products on the input
+ *  rounded to bfloat16, float32 sums); elsewhere, or with CHORUS_NN_DCONV=0, the per-tap GEMMs
+ *  of chorus_nn_conv_forward(). CHORUS_NN_DCONV=1 keeps the float32 kernel but not the bf16 one
+ *  (bf16 weights are then widened). Returns 0 or -1 (nomem). */
+int chorus_nn_conv_valid(const struct chorus_nn_conv *c, const float *x, int l, float *y,
+                         int ldy, int add);
+/** Which chorus_nn_conv_valid() kernel this CPU runs: 2 = AVX512_BF16 (and float32),
+ *  1 = AVX-512F float32 only, 0 = the portable per-tap GEMMs. */
+int chorus_nn_dconv_level(void);
+/** Runs fn(ctx, i0, i1) over [0, n) split into contiguous ranges on the kernels' threads (the
+ *  calling one included); below work = 2^16 (a rough count of multiply-adds) on the calling
+ *  thread alone. */
+void chorus_nn_parallel(void (*fn)(void *ctx, int i0, int i1), void *ctx, int n, size_t work);
+
 /** A single-layer (bi)directional nn.LSTM, gate order i, f, g, o. */
 struct chorus_nn_lstm {
     int in, hidden, dirs;

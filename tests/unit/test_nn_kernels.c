@@ -1,7 +1,10 @@
-/* The fast paths of src/nn/nn.c (threaded GEMM split, per-tap convolution straight from the
- * unpadded input, fused AdaIN+Snake with vectorized sums and sine) against plain double loops,
- * at sizes large enough to take those paths. */
+/* The fast paths of src/nn/nn.c and dconv.c (threaded GEMM split, per-tap convolution straight
+ * from the unpadded input, the direct float32/bfloat16 convolution kernels, fused AdaIN+Snake
+ * with vectorized sums and sine) against plain double loops, at sizes large enough to take
+ * those paths. */
 #include <math.h>
+#include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -101,6 +104,80 @@ TEST(conv_without_padded_copy_matches_loops) {
     check_conv(24, 24, 3, 1, 1, 1);      /* a single frame */
 }
 
+static float bf16_round(float f) {
+    float r;
+    uint32_t u = (uint32_t)chorus_nn_to_bf16(f) << 16;
+    memcpy(&r, &u, sizeof r);
+    return r;
+}
+
+/* chorus_nn_conv_valid on a window x[cin][l] that holds its padding, written into rows of
+ * stride ldy (> n) with add = 0 and 1, against double loops. bf16: weights stored as bfloat16;
+ * with AVX512_BF16 (level 2) the kernel also rounds the input to bfloat16, so the reference
+ * does too and only the float32 summation order differs. */
+static void check_valid(int cin, int cout, int k, int dil, int n, int bf16, int with_bias) {
+    int l = n + (k - 1) * dil, ldy = n + 13;
+    float *tw = rnd((size_t)cout * cin * k, 0.3f), *bias = rnd((size_t)cout, 1),
+          *x = rnd((size_t)cin * l, 1), *y = rnd((size_t)cout * ldy, 1);
+    float *y0 = malloc((size_t)cout * ldy * sizeof *y0);
+    memcpy(y0, y, (size_t)cout * ldy * sizeof *y0);
+    struct chorus_nn_conv c;
+    CHECK(chorus_nn_conv_init(&c, 0, cin, cout, k, 1, (k - 1) * dil / 2, dil, 1, 0, tw,
+                              with_bias ? bias : NULL) == 0);
+    if (bf16) CHECK(chorus_nn_conv_to_bf16(&c) == 0);
+    int round_x = bf16 && chorus_nn_dconv_level() >= 2 && cout % 8 == 0; /* else portable */
+    double *ref = malloc((size_t)cout * n * sizeof *ref);
+    for (int o = 0; o < cout; o++)
+        for (int t = 0; t < n; t++) {
+            double acc = with_bias ? bias[o] : 0.0;
+            for (int i = 0; i < cin; i++)
+                for (int j = 0; j < k; j++) {
+                    float w = tw[((size_t)o * cin + i) * k + j], v = x[(size_t)i * l + t + j * dil];
+                    acc += (double)(bf16 ? bf16_round(w) : w) * (round_x ? bf16_round(v) : v);
+                }
+            ref[(size_t)o * n + t] = acc;
+        }
+    for (int add = 0; add <= 1; add++) {
+        CHECK(chorus_nn_conv_valid(&c, x, l, y, ldy, add) == 0);
+        float *got = malloc((size_t)cout * n * sizeof *got);
+        double *want = malloc((size_t)cout * n * sizeof *want);
+        int pad_ok = 1;
+        for (int o = 0; o < cout; o++) {
+            for (int t = 0; t < n; t++) {
+                got[(size_t)o * n + t] = y[(size_t)o * ldy + t];
+                want[(size_t)o * n + t] = ref[(size_t)o * n + t] + (add ? y0[(size_t)o * ldy + t] : 0.0);
+            }
+            for (int t = n; t < ldy; t++) pad_ok &= y[(size_t)o * ldy + t] == y0[(size_t)o * ldy + t];
+        }
+        double e = rel_err(got, want, (size_t)cout * n);
+        CHECK_MSG(e < 1e-5, "conv_valid %d->%d k=%d dil=%d n=%d bf16=%d add=%d (level %d): rel err %g",
+                  cin, cout, k, dil, n, bf16, add, chorus_nn_dconv_level(), e);
+        CHECK_MSG(pad_ok, "conv_valid wrote past column n (%d) of a row", n);
+        /* the add pass starts from this pass's output */
+        memcpy(y0, y, (size_t)cout * ldy * sizeof *y0);
+        free(got);
+        free(want);
+    }
+    chorus_nn_conv_release(&c);
+    free(tw);
+    free(bias);
+    free(x);
+    free(y);
+    free(y0);
+    free(ref);
+}
+
+TEST(direct_conv_matches_loops) {
+    fprintf(stderr, "  direct conv kernel level %d\n", chorus_nn_dconv_level());
+    for (int bf16 = 0; bf16 <= 1; bf16++) {
+        check_valid(128, 128, 11, 5, 1100, bf16, 1); /* the generator's last stage, 3 blocks */
+        check_valid(32, 16, 3, 1, 1000, bf16, 0);    /* tail block, no bias */
+        check_valid(33, 24, 7, 3, 47, bf16, 1);      /* odd channels (a zero pair half) */
+        check_valid(8, 8, 1, 1, 1, bf16, 1);         /* one column */
+        check_valid(16, 12, 3, 2, 200, bf16, 1);     /* cout not a multiple of 8: portable */
+    }
+}
+
 TEST(fused_adain_snake_matches_loops) {
     int c = 6, l = 30000;
     float *x = rnd((size_t)c * l, 2), *gamma = rnd((size_t)c, 0.5f), *beta = rnd((size_t)c, 0.5f),
@@ -185,6 +262,7 @@ int main(void) {
     fprintf(stderr, "BLAS: %s\n", chorus_nn_blas_name());
     RUN(gemm_split_matches_loops);
     RUN(conv_without_padded_copy_matches_loops);
+    RUN(direct_conv_matches_loops);
     RUN(fused_adain_snake_matches_loops);
     RUN(adain_window_matches_whole_row);
     return test_summary();

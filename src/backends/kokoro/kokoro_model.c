@@ -980,59 +980,49 @@ done:
     return rc;
 }
 
-/* Scratch of the tiled AdaINResBlock1: the AdaIN numbers and two tile buffers. */
+/* Scratch of the tiled AdaINResBlock1: the AdaIN numbers and the window buffer. */
 struct res1_tiles {
     int ch, tile, halo;
-    float *h, *win, *out; /* h: fc(s) [2ch] then k, o [ch each] */
+    float *h, *win; /* h: fc(s) [2ch] then k, o [ch each] */
     unsigned char *mode;
     struct chorus_nn_affine af;
 };
 
 /* The AdaIN(+Snake) of a over the whole of in[ch][l] (statistics), then per tile of `tile`
- * columns: its window with the conv's receptive-field overlap, the conv with that padding
- * already in the window, and the result written to out[ch][l] (add = 0) or added to it. Each
- * output column sees exactly the inputs, zero padding included, of the untiled conv. */
+ * columns: its window with the conv's receptive-field overlap, and the conv of that window
+ * (padding already in it) written to out[ch][l] (add = 0) or added to it. Each output column
+ * sees exactly the inputs, zero padding included, of the untiled conv. */
 static int res1_pass(struct res1_tiles *r, const struct kk_adain *a, const float *s,
                      const float *alpha, const struct chorus_nn_conv *conv, const float *in,
                      int l, float *out, int add) {
     chorus_nn_linear(s, 1, a->fc.in, a->fc.w, a->fc.b, a->fc.out, r->h);
     chorus_nn_adain_coeffs(in, r->ch, l, r->h, r->h + r->ch, alpha, &r->af);
-    struct chorus_nn_conv v = *conv;
-    int h = v.pad;
-    v.pad = 0;
+    int h = conv->pad;
+    if (2 * h != (conv->k - 1) * conv->dil || conv->stride != 1) return -1;
     for (int t0 = 0; t0 < l; t0 += r->tile) {
         int nt = l - t0 < r->tile ? l - t0 : r->tile;
         chorus_nn_affine_window(in, r->ch, l, t0 - h, nt + 2 * h, &r->af, r->win);
-        if (chorus_nn_conv_out_len(&v, nt + 2 * h) != nt ||
-            chorus_nn_conv_forward(&v, r->win, nt + 2 * h, r->out))
-            return -1;
-        for (int c = 0; c < r->ch; c++) {
-            float *d = out + (size_t)c * l + t0;
-            const float *o = r->out + (size_t)c * nt;
-            if (add)
-                for (int i = 0; i < nt; i++) d[i] = o[i] + d[i];
-            else
-                memcpy(d, o, (size_t)nt * sizeof *d);
-        }
+        if (chorus_nn_conv_valid(conv, r->win, nt + 2 * h, out + t0, l, add)) return -1;
     }
     return 0;
 }
 
 /* AdaINResBlock1 in place on x[ch][l], tiled in time: besides x only y (c1's output, whose
- * statistics the second AdaIN needs whole) and two tiles. Same numbers as the whole path. */
-static int res1_forward_tiled(const struct kk_res1 *b, const float *s, float *x, int l, int tile) {
-    struct res1_tiles r = {b->ch, tile, 0, NULL, NULL, NULL, NULL, {0}};
+ * statistics the second AdaIN needs whole; the caller's ybuf of ch*l floats when not NULL) and
+ * one window. Same numbers as the whole path. */
+static int res1_forward_tiled(const struct kk_res1 *b, const float *s, float *x, int l, int tile,
+                              float *ybuf) {
+    struct res1_tiles r = {b->ch, tile, 0, NULL, NULL, NULL, {0}};
     for (int j = 0; j < 3; j++) {
         if (b->c1[j].pad > r.halo) r.halo = b->c1[j].pad;
         if (b->c2[j].pad > r.halo) r.halo = b->c2[j].pad;
     }
-    float *y = fnew((size_t)b->ch * l);
+    float *y = ybuf ? ybuf : fnew((size_t)b->ch * l);
     r.h = fnew(4 * (size_t)b->ch);
     r.win = fnew((size_t)b->ch * (tile + 2 * r.halo));
-    r.out = fnew((size_t)b->ch * tile);
     r.mode = malloc((size_t)b->ch);
     int rc = -1;
-    if (!y || !r.h || !r.win || !r.out || !r.mode) goto done;
+    if (!y || !r.h || !r.win || !r.mode) goto done;
     r.af = (struct chorus_nn_affine){r.h + 2 * b->ch, r.h + 3 * b->ch, r.mode, NULL};
     for (int j = 0; j < 3; j++)
         if (res1_pass(&r, &b->a1[j], s, b->al1[j], &b->c1[j], x, l, y, 0) ||
@@ -1040,17 +1030,17 @@ static int res1_forward_tiled(const struct kk_res1 *b, const float *s, float *x,
             goto done;
     rc = 0;
 done:
-    free(y);
+    if (y != ybuf) free(y);
     free(r.h);
     free(r.win);
-    free(r.out);
     free(r.mode);
     return rc;
 }
 
+/* ybuf: scratch of ch*l floats for the tiled path, or NULL. */
 static int res1_forward(const struct kk_res1 *b, const struct kokoro_model *m, const float *s,
-                        float *x, int l) {
-    if (m->tile > 0) return res1_forward_tiled(b, s, x, l, m->tile < l ? m->tile : l);
+                        float *x, int l, float *ybuf) {
+    if (m->tile > 0) return res1_forward_tiled(b, s, x, l, m->tile < l ? m->tile : l, ybuf);
     return res1_forward_whole(b, s, x, l);
 }
 
@@ -1170,7 +1160,7 @@ static int generator(struct fwd *f, const float *s, float *x, int l0, const floa
     size_t ns = (size_t)f0_len * scale;
     int bins = c->n_fft / 2 + 1, frames = (int)(ns / (size_t)c->hop) + 1;
     float *src = fnew(ns), *har = fnew((size_t)2 * bins * frames), *cur = x, *xs = NULL,
-          *up = NULL, *acc = NULL, *tmp = NULL, *post = NULL, *wav = NULL;
+          *up = NULL, *acc = NULL, *tmp = NULL, *post = NULL, *wav = NULL, *ybuf = NULL;
     int l = l0, owned_cur = 0;
     if (!src || !har) goto done;
     if (harmonic_source(f, f0, f0_len, scale, src)) goto done;
@@ -1187,19 +1177,22 @@ static int generator(struct fwd *f, const float *s, float *x, int l0, const floa
         int ch = c->up_channel >> i, co = ch >> 1;
         chorus_nn_leaky_relu(cur, (size_t)ch * l, 0.1f);
         int ls = chorus_nn_conv_out_len(&m->noise_convs[i], frames);
+        /* one scratch for every resblock of the stage (fresh pages cost a fault each) */
+        if (m->tile > 0 && !(ybuf = fnew((size_t)co * ls))) goto done;
         if (!(xs = fnew((size_t)co * ls)) || chorus_nn_conv_forward(&m->noise_convs[i], har, frames, xs) ||
-            res1_forward(&m->noise_res[i], m, s, xs, ls))
+            res1_forward(&m->noise_res[i], m, s, xs, ls, ybuf))
             goto done;
         int lu = chorus_nn_conv_out_len(&m->ups[i], l), last = i == c->n_ups - 1;
         if (!(up = fnew((size_t)co * (lu + 1)))) goto done;
         if (last) {
-            if (!(tmp = fnew((size_t)co * lu)) || chorus_nn_conv_forward(&m->ups[i], cur, l, tmp)) goto done;
-            for (int q = 0; q < co; q++) { /* ReflectionPad1d((1, 0)) */
-                up[(size_t)q * (lu + 1)] = tmp[(size_t)q * lu + 1];
-                memcpy(up + (size_t)q * (lu + 1) + 1, tmp + (size_t)q * lu, (size_t)lu * sizeof *up);
+            if (lu < 2 || chorus_nn_conv_forward(&m->ups[i], cur, l, up)) goto done;
+            /* ReflectionPad1d((1, 0)) in place: rows [co][lu] spread to [co][lu+1] from the
+             * last row down (a row's new place never overlaps a lower row's old one) */
+            for (int q = co - 1; q >= 0; q--) {
+                float *row = up + (size_t)q * (lu + 1);
+                memmove(row + 1, up + (size_t)q * lu, (size_t)lu * sizeof *up);
+                row[0] = row[2];
             }
-            free(tmp);
-            tmp = NULL;
             lu++;
         } else if (chorus_nn_conv_forward(&m->ups[i], cur, l, up)) {
             goto done;
@@ -1216,8 +1209,8 @@ static int generator(struct fwd *f, const float *s, float *x, int l0, const floa
         if (owned_cur) free(cur);
         cur = NULL;
         size_t nn = (size_t)co * lu;
-        /* acc = r0(up) + r1(up) + ...: the first result becomes acc, the last resblock runs
-         * in place on up (no longer needed after it). */
+        /* acc = r0(up) + r1(up) + ...: the first resblock runs on a copy that becomes acc,
+         * the middle ones on one reused copy, the last in place on up (no longer needed). */
         for (int j = 0; j < c->n_rk; j++) {
             if (cancelled(f)) {
                 rc = CHORUS_E_CANCELLED;
@@ -1225,19 +1218,21 @@ static int generator(struct fwd *f, const float *s, float *x, int l0, const floa
             }
             float *w = up;
             if (j < c->n_rk - 1) {
-                if (!tmp && !(tmp = fnew(nn))) goto done;
-                memcpy(tmp, up, nn * sizeof *tmp);
-                w = tmp;
+                float **dst = j == 0 ? &acc : &tmp;
+                if (!*dst && !(*dst = fnew(nn))) goto done;
+                memcpy(*dst, up, nn * sizeof **dst);
+                w = *dst;
             }
-            if (res1_forward(&m->resblocks[i * c->n_rk + j], m, s, w, lu)) goto done;
-            if (!acc) {
-                acc = w;
-                if (w == tmp) tmp = NULL;
-                else up = NULL;
-            } else {
+            if (res1_forward(&m->resblocks[i * c->n_rk + j], m, s, w, lu, ybuf)) goto done;
+            if (!acc) { /* a single resblock: its result is acc */
+                acc = up;
+                up = NULL;
+            } else if (w != acc) {
                 for (size_t q = 0; q < nn; q++) acc[q] += w[q];
             }
         }
+        free(ybuf);
+        ybuf = NULL;
         for (size_t q = 0; q < nn; q++) acc[q] /= (float)c->n_rk;
         free(tmp);
         tmp = NULL;
@@ -1273,6 +1268,7 @@ done:
     free(up);
     free(acc);
     free(tmp);
+    free(ybuf);
     free(post);
     free(wav);
     if (owned_cur) free(cur);

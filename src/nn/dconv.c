@@ -1,0 +1,311 @@
+/*
+ * dconv.c — direct stride-1 convolutions for the generator's residual blocks (see nn.h,
+ * chorus_nn_conv_valid).
+ *
+ * The per-tap GEMMs of chorus_nn_conv_forward() give OpenBLAS a K of only cin (128 in the
+ * generator's last stage): every tap re-reads and re-writes the output block and re-packs the
+ * input, and the run reaches about a third of the CPU's FMA rate there. Here one register-
+ * blocked kernel sums all taps and channels of an 8-row x 48-column output block before
+ * storing it once, reading the input rows in place (tap j is the same rows shifted by j*dil),
+ * with the weights re-laid out per call as [row block][tap][channel][8 rows] so each step
+ * broadcasts 8 consecutive floats.
+ *
+ * bfloat16 weights run on AVX512_BF16 dot products (vdpbf16ps: two products per lane and
+ * instruction, twice the float32 FMA rate): the input is rounded to bfloat16 once per call and
+ * stored as channel pairs [c/2][t] (32 bits: channel 2i in the low half, 2i+1 in the high), the
+ * weights as the same pairs, accumulation in float32. Without AVX512_BF16 they are widened to
+ * float32 and take the float32 kernel.
+ *
+ * Only x86-64 with AVX-512F has a kernel; every other CPU (and CHORUS_NN_DCONV=0) runs the
+ * portable path: chorus_nn_conv_forward() with the padding already in the window.
+ */
+#include "nn/nn.h"
+
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#if defined(__x86_64__) && defined(__GNUC__)
+#include <cpuid.h>
+#include <immintrin.h>
+#define DC_X86 1
+#endif
+
+enum { MR = 8, NV = 3, NR = 16 * NV, SUPER = 8 * NR };
+
+/* 2: AVX512_BF16 and AVX-512F, 1: AVX-512F, 0: neither or disabled (CHORUS_NN_DCONV=0). */
+static int dc_level_once = -1;
+#ifdef DC_X86
+static int dc_detect(void) {
+    const char *e = getenv("CHORUS_NN_DCONV");
+    if (e && !strcmp(e, "0")) return 0;
+    unsigned a, b, c, d;
+    if (!__get_cpuid(1, &a, &b, &c, &d) || !(c & (1u << 27))) return 0; /* OSXSAVE */
+    unsigned lo, hi;
+    __asm__ volatile("xgetbv" : "=a"(lo), "=d"(hi) : "c"(0));
+    (void)hi;
+    if ((lo & 0xe6) != 0xe6 || !__get_cpuid_count(7, 0, &a, &b, &c, &d)) return 0;
+    if (!(b & (1u << 16))) return 0; /* AVX-512F */
+    int lvl = 1;
+    if (e && !strcmp(e, "1")) return lvl; /* float32 kernel only */
+    if (__get_cpuid_count(7, 1, &a, &b, &c, &d) && (a & (1u << 5))) lvl = 2; /* AVX512_BF16 */
+    return lvl;
+}
+#else
+static int dc_detect(void) { return 0; }
+#endif
+
+int chorus_nn_dconv_level(void) {
+    /* a benign race: every thread computes the same value */
+    int v = __atomic_load_n(&dc_level_once, __ATOMIC_RELAXED);
+    if (v < 0) {
+        v = dc_detect();
+        __atomic_store_n(&dc_level_once, v, __ATOMIC_RELAXED);
+    }
+    return v;
+}
+
+/* The portable path: the window already holds the padding, so an unpadded conv of it. */
+static int conv_valid_portable(const struct chorus_nn_conv *c, const float *x, int l, float *y,
+                               int ldy, int add) {
+    struct chorus_nn_conv v = *c;
+    v.pad = 0;
+    int n = chorus_nn_conv_out_len(&v, l);
+    float *tmp = malloc((size_t)c->cout * n * sizeof *tmp);
+    if (!tmp) return -1;
+    int rc = chorus_nn_conv_forward(&v, x, l, tmp);
+    for (int o = 0; rc == 0 && o < c->cout; o++) {
+        float *d = y + (size_t)o * ldy;
+        const float *s = tmp + (size_t)o * n;
+        if (add)
+            for (int i = 0; i < n; i++) d[i] = s[i] + d[i];
+        else
+            memcpy(d, s, (size_t)n * sizeof *d);
+    }
+    free(tmp);
+    return rc;
+}
+
+#ifdef DC_X86
+#define DC_F32 __attribute__((target("avx512f")))
+#define DC_BF16 __attribute__((target("avx512f,avx512bf16")))
+
+struct dc_job {
+    const struct chorus_nn_conv *c;
+    const void *w;    /* packed: float [cout/MR][k][cin][MR] or uint32 [cout/MR][k][cin/2][MR] */
+    const void *x;    /* float [cin][ldx] or uint32 pairs [cin/2][ldx] */
+    int ldx, rows, n; /* rows: cin, or channel pairs */
+    float *y;
+    int ldy, add, bf16;
+};
+
+static inline __mmask16 DC_F32 lane_mask(int left) {
+    return left >= 16 ? (__mmask16)0xffff : left > 0 ? (__mmask16)((1u << left) - 1) : 0;
+}
+
+/* Store (or add into y) the accumulators of one 8 x 48 block, nc columns of it valid. */
+static inline void DC_F32 block_store(__m512 acc[MR][NV], const __mmask16 m[NV], float *y,
+                                      int ldy, int add) {
+    _Pragma("GCC unroll 8")
+    for (int r = 0; r < MR; r++) {
+        float *yr = y + (size_t)r * ldy;
+        _Pragma("GCC unroll 8")
+        for (int v = 0; v < NV; v++) {
+            __m512 s = acc[r][v];
+            if (add) s = _mm512_add_ps(s, _mm512_maskz_loadu_ps(m[v], yr + 16 * v));
+            _mm512_mask_storeu_ps(yr + 16 * v, m[v], s);
+        }
+    }
+}
+
+/* y[8][nc] (+)= bias + sum over taps and channels, float32 FMAs. */
+static void DC_F32 kernel_f32(const float *restrict w, const float *restrict x, int ldx, int cin,
+                              int k, int dil, int nc, const float *bias, float *y, int ldy,
+                              int add) {
+    __mmask16 m[NV];
+    __m512 acc[MR][NV];
+    _Pragma("GCC unroll 8")
+    for (int v = 0; v < NV; v++) m[v] = lane_mask(nc - 16 * v);
+    _Pragma("GCC unroll 8")
+    for (int r = 0; r < MR; r++)
+        _Pragma("GCC unroll 8")
+        for (int v = 0; v < NV; v++) acc[r][v] = _mm512_set1_ps(bias ? bias[r] : 0.0f);
+    for (int j = 0; j < k; j++) {
+        const float *xj = x + (size_t)j * dil, *wj = w + (size_t)j * cin * MR;
+        for (int c = 0; c < cin; c++) {
+            const float *xr = xj + (size_t)c * ldx, *wr = wj + (size_t)c * MR;
+            __m512 xv[NV];
+            _Pragma("GCC unroll 8")
+            for (int v = 0; v < NV; v++) xv[v] = _mm512_maskz_loadu_ps(m[v], xr + 16 * v);
+            _Pragma("GCC unroll 8")
+            for (int r = 0; r < MR; r++) {
+                __m512 wv = _mm512_set1_ps(wr[r]);
+                _Pragma("GCC unroll 8")
+                for (int v = 0; v < NV; v++) acc[r][v] = _mm512_fmadd_ps(wv, xv[v], acc[r][v]);
+            }
+        }
+    }
+    block_store(acc, m, y, ldy, add);
+}
+
+/* The same on bfloat16 channel pairs: each vdpbf16ps adds two channels' products per lane. */
+static void DC_BF16 kernel_bf16(const uint32_t *restrict w, const uint32_t *restrict x, int ldx,
+                                int pairs, int k, int dil, int nc, const float *bias, float *y,
+                                int ldy, int add) {
+    __mmask16 m[NV];
+    __m512 acc[MR][NV];
+    _Pragma("GCC unroll 8")
+    for (int v = 0; v < NV; v++) m[v] = lane_mask(nc - 16 * v);
+    _Pragma("GCC unroll 8")
+    for (int r = 0; r < MR; r++)
+        _Pragma("GCC unroll 8")
+        for (int v = 0; v < NV; v++) acc[r][v] = _mm512_set1_ps(bias ? bias[r] : 0.0f);
+    for (int j = 0; j < k; j++) {
+        const uint32_t *xj = x + (size_t)j * dil, *wj = w + (size_t)j * pairs * MR;
+        for (int c = 0; c < pairs; c++) {
+            const uint32_t *xr = xj + (size_t)c * ldx, *wr = wj + (size_t)c * MR;
+            __m512bh xv[NV];
+            _Pragma("GCC unroll 8")
+            for (int v = 0; v < NV; v++)
+                xv[v] = (__m512bh)_mm512_maskz_loadu_epi32(m[v], xr + 16 * v);
+            _Pragma("GCC unroll 8")
+            for (int r = 0; r < MR; r++) {
+                __m512bh wv = (__m512bh)_mm512_set1_epi32((int)wr[r]);
+                _Pragma("GCC unroll 8")
+                for (int v = 0; v < NV; v++) acc[r][v] = _mm512_dpbf16_ps(acc[r][v], xv[v], wv);
+            }
+        }
+    }
+    block_store(acc, m, y, ldy, add);
+}
+
+/* Columns [s0, s1) of the job in super-blocks: per super-block every row block, so the row
+ * block's weights are reused over 8 column blocks and the input super-block stays in L2. */
+static void dc_range(void *p, int s0, int s1) {
+    struct dc_job *jb = p;
+    const struct chorus_nn_conv *c = jb->c;
+    size_t wblk = (size_t)c->k * jb->rows * MR;
+    for (int s = s0; s < s1; s++) {
+        int t0 = s * SUPER, t1 = jb->n - t0 < SUPER ? jb->n : t0 + SUPER;
+        for (int ob = 0; ob < c->cout / MR; ob++)
+            for (int t = t0; t < t1; t += NR) {
+                int nc = t1 - t < NR ? t1 - t : NR;
+                float *y = jb->y + (size_t)ob * MR * jb->ldy + t;
+                const float *b = c->b ? c->b + ob * MR : NULL;
+                if (jb->bf16)
+                    kernel_bf16((const uint32_t *)jb->w + ob * wblk, (const uint32_t *)jb->x + t,
+                                jb->ldx, jb->rows, c->k, c->dil, nc, b, y, jb->ldy, jb->add);
+                else
+                    kernel_f32((const float *)jb->w + ob * wblk, (const float *)jb->x + t,
+                               jb->ldx, jb->rows, c->k, c->dil, nc, b, y, jb->ldy, jb->add);
+            }
+    }
+}
+
+/* Weight of tap j, output o, input channel i (float32, or bf16 widened). */
+static inline float w_at(const struct chorus_nn_conv *c, int j, int o, int i) {
+    size_t at = ((size_t)j * c->cout + o) * c->cin + i;
+    if (c->w) return c->w[at];
+    uint32_t u = (uint32_t)c->wb[at] << 16;
+    float f;
+    memcpy(&f, &u, sizeof f);
+    return f;
+}
+
+static float *pack_f32(const struct chorus_nn_conv *c) {
+    float *w = malloc((size_t)c->cout * c->k * c->cin * sizeof *w), *d = w;
+    if (!w) return NULL;
+    for (int ob = 0; ob < c->cout; ob += MR)
+        for (int j = 0; j < c->k; j++)
+            for (int i = 0; i < c->cin; i++)
+                _Pragma("GCC unroll 8")
+                for (int r = 0; r < MR; r++) *d++ = w_at(c, j, ob + r, i);
+    return w;
+}
+
+static uint32_t *pack_pairs_w(const struct chorus_nn_conv *c, int pairs) {
+    uint32_t *w = malloc((size_t)c->cout * c->k * pairs * sizeof *w), *d = w;
+    if (!w) return NULL;
+    for (int ob = 0; ob < c->cout; ob += MR)
+        for (int j = 0; j < c->k; j++)
+            for (int i = 0; i < pairs; i++)
+                _Pragma("GCC unroll 8")
+                for (int r = 0; r < MR; r++) {
+                    size_t at = ((size_t)j * c->cout + ob + r) * c->cin + 2 * i;
+                    uint32_t hi = 2 * i + 1 < c->cin ? c->wb[at + 1] : 0;
+                    *d++ = c->wb[at] | hi << 16;
+                }
+    return w;
+}
+
+/* Input channel pairs as bfloat16 (round to nearest even, as chorus_nn_to_bf16 without the
+ * NaN case), rows [p0, p1). */
+struct pair_job {
+    const float *x;
+    int cin, l;
+    uint32_t *out;
+};
+static void DC_F32 pairs_range(void *p, int p0, int p1) {
+    struct pair_job *pj = p;
+    const __m512i one = _mm512_set1_epi32(1), half = _mm512_set1_epi32(0x7fff),
+                  top = _mm512_set1_epi32((int)0xffff0000u);
+    for (int i = p0; i < p1; i++) {
+        const float *a = pj->x + (size_t)2 * i * pj->l;
+        const float *b = 2 * i + 1 < pj->cin ? a + pj->l : NULL;
+        uint32_t *o = pj->out + (size_t)i * pj->l;
+        for (int t = 0; t < pj->l; t += 16) {
+            __mmask16 m = lane_mask(pj->l - t);
+            __m512i ua = _mm512_castps_si512(_mm512_maskz_loadu_ps(m, a + t));
+            __m512i ub = b ? _mm512_castps_si512(_mm512_maskz_loadu_ps(m, b + t))
+                           : _mm512_setzero_si512();
+            ua = _mm512_add_epi32(ua, _mm512_add_epi32(half, _mm512_and_si512(_mm512_srli_epi32(ua, 16), one)));
+            ub = _mm512_add_epi32(ub, _mm512_add_epi32(half, _mm512_and_si512(_mm512_srli_epi32(ub, 16), one)));
+            __m512i v = _mm512_or_si512(_mm512_srli_epi32(ua, 16), _mm512_and_si512(ub, top));
+            _mm512_mask_storeu_epi32(o + t, m, v);
+        }
+    }
+}
+
+static int conv_valid_x86(const struct chorus_nn_conv *c, const float *x, int l, float *y,
+                          int ldy, int add, int lvl) {
+    int n = l - (c->k - 1) * c->dil;
+    struct dc_job jb = {c, NULL, x, l, c->cin, n, y, ldy, add, c->wb && lvl >= 2};
+    uint32_t *xp = NULL;
+    void *w;
+    if (jb.bf16) {
+        jb.rows = (c->cin + 1) / 2;
+        w = pack_pairs_w(c, jb.rows);
+        xp = malloc((size_t)jb.rows * l * sizeof *xp);
+        if (w && xp) {
+            struct pair_job pj = {x, c->cin, l, xp};
+            chorus_nn_parallel(pairs_range, &pj, jb.rows, (size_t)c->cin * l);
+            jb.x = xp;
+        }
+    } else {
+        w = pack_f32(c);
+    }
+    int rc = -1;
+    if (w && (!jb.bf16 || xp)) {
+        jb.w = w;
+        int supers = (n + SUPER - 1) / SUPER;
+        chorus_nn_parallel(dc_range, &jb, supers, (size_t)c->cout * c->cin * c->k * n / 64);
+        rc = 0;
+    }
+    free(w);
+    free(xp);
+    return rc;
+}
+#endif
+
+int chorus_nn_conv_valid(const struct chorus_nn_conv *c, const float *x, int l, float *y,
+                         int ldy, int add) {
+    int n = l - (c->k - 1) * c->dil;
+    if (n <= 0) return 0;
+#ifdef DC_X86
+    int lvl = chorus_nn_dconv_level();
+    if (lvl >= 1 && !c->transposed && c->groups == 1 && c->stride == 1 && c->cout % MR == 0 &&
+        (c->w || c->wb))
+        return conv_valid_x86(c, x, l, y, ldy, add, lvl);
+#endif
+    return conv_valid_portable(c, x, l, y, ldy, add);
+}
