@@ -16,6 +16,9 @@
  * in order, a line `chunk FILE_INDEX COMPUTE_SECONDS AUDIO_SECONDS` (FILE_INDEX 0 or 1), and
  * at the end `maxrss MEGABYTES`. docs/kokoro.md ("Speed") describes the driver we used.
  *
+ * Precision of the main run (first audio, text, profile): CHORUS_BENCH_PRECISION=bf16 converts
+ * the loaded model as `[kokoro] precision = "bf16"` does (default float32).
+ *
  * Load: with CHORUS_BENCH_PACK=PATH the model loads through a packfile there (written by the
  * first run, mapped by the next; see nn/packfile.h) and the load line says which.
  *
@@ -446,6 +449,14 @@ int main(int argc, char **argv) {
     }
     printf("load: %.2f s (%.2f s of CPU)%s\n", now() - t0, cpu_seconds() - c0,
            !pk || !*pk ? "" : mapped ? ", packfile mapped" : ", packfile written");
+    const char *prec = getenv("CHORUS_BENCH_PRECISION");
+    if (prec && !strcmp(prec, "bf16")) {
+        if (chorus_kokoro_model_to_bf16(m)) {
+            fprintf(stderr, "out of memory converting to bf16\n");
+            return 1;
+        }
+        printf("precision: bf16 (the main run; modes below say their own)\n");
+    }
     /* voice: NAME@ARCHIVE, or a single pack file (its directory and stem) */
     char vdir[1024], vname[256];
     const char *at = strchr(argv[3], '@');

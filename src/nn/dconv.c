@@ -71,7 +71,7 @@ static int conv_valid_portable(const struct chorus_nn_conv *c, const float *x, i
     struct chorus_nn_conv v = *c;
     v.pad = 0;
     int n = chorus_nn_conv_out_len(&v, l);
-    float *tmp = malloc((size_t)c->cout * n * sizeof *tmp);
+    float *tmp = chorus_nn_alloc((size_t)c->cout * n * sizeof *tmp);
     if (!tmp) return -1;
     int rc = chorus_nn_conv_forward(&v, x, l, tmp);
     for (int o = 0; rc == 0 && o < c->cout; o++) {
@@ -213,7 +213,7 @@ static inline float w_at(const struct chorus_nn_conv *c, int j, int o, int i) {
 }
 
 static float *pack_f32(const struct chorus_nn_conv *c) {
-    float *w = malloc((size_t)c->cout * c->k * c->cin * sizeof *w), *d = w;
+    float *w = chorus_nn_alloc((size_t)c->cout * c->k * c->cin * sizeof *w), *d = w;
     if (!w) return NULL;
     for (int ob = 0; ob < c->cout; ob += MR)
         for (int j = 0; j < c->k; j++)
@@ -224,7 +224,7 @@ static float *pack_f32(const struct chorus_nn_conv *c) {
 }
 
 static uint32_t *pack_pairs_w(const struct chorus_nn_conv *c, int pairs) {
-    uint32_t *w = malloc((size_t)c->cout * c->k * pairs * sizeof *w), *d = w;
+    uint32_t *w = chorus_nn_alloc((size_t)c->cout * c->k * pairs * sizeof *w), *d = w;
     if (!w) return NULL;
     for (int ob = 0; ob < c->cout; ob += MR)
         for (int j = 0; j < c->k; j++)
@@ -275,7 +275,7 @@ static int conv_valid_x86(const struct chorus_nn_conv *c, const float *x, int l,
     if (jb.bf16) {
         jb.rows = (c->cin + 1) / 2;
         w = pack_pairs_w(c, jb.rows);
-        xp = malloc((size_t)jb.rows * l * sizeof *xp);
+        xp = chorus_nn_alloc((size_t)jb.rows * l * sizeof *xp);
         if (w && xp) {
             struct pair_job pj = {x, c->cin, l, xp};
             chorus_nn_parallel(pairs_range, &pj, jb.rows, (size_t)c->cin * l);

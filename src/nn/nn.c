@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 /* CBLAS constants (the ABI every CBLAS shares). */
@@ -151,15 +152,19 @@ struct chan_job {
     void *ctx;
     int c0, c1;
 };
+/* Set while a thread runs a range: a kernel called from inside one (a parallel loop over
+ * attention heads calling the GEMM) runs on that thread instead of starting more. */
+static _Thread_local int nn_in_range;
 static void *chan_run(void *arg) {
     struct chan_job *j = arg;
+    nn_in_range = 1;
     j->fn(j->ctx, j->c0, j->c1);
     return NULL;
 }
 static void parallel_channels(chan_fn fn, void *ctx, int c, size_t work) {
     chorus_nn_init();
     int nt = nn_threads < c ? nn_threads : c;
-    if (nt <= 1 || work < (1u << 16)) {
+    if (nt <= 1 || work < (1u << 16) || nn_in_range) {
         fn(ctx, 0, c);
         return;
     }
@@ -169,10 +174,16 @@ static void parallel_channels(chan_fn fn, void *ctx, int c, size_t work) {
     int started[8] = {0};
     for (int i = 0; i < nt; i++) jobs[i] = (struct chan_job){fn, ctx, c * i / nt, c * (i + 1) / nt};
     for (int i = 1; i < nt; i++) started[i] = pthread_create(&th[i], NULL, chan_run, &jobs[i]) == 0;
+    nn_in_range = 1;
     fn(ctx, jobs[0].c0, jobs[0].c1);
+    nn_in_range = 0;
     for (int i = 1; i < nt; i++) {
         if (started[i]) pthread_join(th[i], NULL);
-        else fn(ctx, jobs[i].c0, jobs[i].c1); /* could not start a thread: do it here */
+        else { /* could not start a thread: do it here */
+            nn_in_range = 1;
+            fn(ctx, jobs[i].c0, jobs[i].c1);
+            nn_in_range = 0;
+        }
     }
 }
 
@@ -367,7 +378,7 @@ static int conv_transposed(const struct chorus_nn_conv *c, const float *x, int l
     /* Z[k*cout][blk] = Wp[k*cout][cin] @ x[cin][t0:t0+blk], then scatter-add. */
     const int blk = 1024;
     int kc = c->k * c->cout;
-    float *z = malloc((size_t)kc * blk * sizeof *z);
+    float *z = chorus_nn_alloc((size_t)kc * blk * sizeof *z);
     if (!z) return -1;
     for (int t0 = 0; t0 < l; t0 += blk) {
         int nb = l - t0 < blk ? l - t0 : blk;
@@ -416,7 +427,7 @@ static void conv_range(void *p, int b0, int b1) {
 /* A bf16 convolution: its weights widened to a float32 copy for this call. */
 static int conv_bf16(const struct chorus_nn_conv *c, const float *x, int l, float *y) {
     size_t n = chorus_nn_conv_packed_count(c);
-    float *w = malloc(n * sizeof *w);
+    float *w = chorus_nn_alloc(n * sizeof *w);
     if (!w) return -1;
     chorus_nn_bf16_widen(c->wb, n, w);
     struct chorus_nn_conv f = *c;
@@ -445,7 +456,7 @@ int chorus_nn_conv_forward(const struct chorus_nn_conv *c, const float *x, int l
         return 0;
     }
     int lp = l + 2 * c->pad;
-    float *xp = malloc((size_t)c->cin * lp * sizeof *xp);
+    float *xp = chorus_nn_alloc((size_t)c->cin * lp * sizeof *xp);
     if (!xp) return -1;
     for (int i = 0; i < c->cin; i++) {
         float *r = xp + (size_t)i * lp;
@@ -458,7 +469,7 @@ int chorus_nn_conv_forward(const struct chorus_nn_conv *c, const float *x, int l
             chorus_nn_gemm(0, 0, c->cout, lout, c->cin, 1.0f, c->w + (size_t)j * c->cout * c->cin,
                            c->cin, xp + (size_t)j * c->dil, lp, 1.0f, y, lout);
     } else {
-        float *col = malloc((size_t)c->cin * lout * sizeof *col);
+        float *col = chorus_nn_alloc((size_t)c->cin * lout * sizeof *col);
         if (!col) {
             free(xp);
             return -1;
@@ -476,6 +487,20 @@ int chorus_nn_conv_forward(const struct chorus_nn_conv *c, const float *x, int l
     }
     free(xp);
     return 0;
+}
+
+void *chorus_nn_alloc(size_t bytes) {
+    if (!bytes) bytes = 1;
+#ifdef MADV_HUGEPAGE
+    const size_t huge = (size_t)2 << 20;
+    if (bytes >= 4 * huge) {
+        void *p = NULL;
+        if (posix_memalign(&p, huge, bytes)) return NULL;
+        (void)madvise(p, bytes / huge * huge, MADV_HUGEPAGE); /* advice only: errors are fine */
+        return p;
+    }
+#endif
+    return malloc(bytes);
 }
 
 void chorus_nn_parallel(void (*fn)(void *ctx, int i0, int i1), void *ctx, int n, size_t work) {

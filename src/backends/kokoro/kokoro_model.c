@@ -895,7 +895,8 @@ static void trace_t(struct fwd *f, const char *name, const float *x, int rows, i
 }
 static int cancelled(struct fwd *f) { return f->h && f->h->cancelled && f->h->cancelled(f->h->ud); }
 
-static float *fnew(size_t n) { return malloc((n ? n : 1) * sizeof(float)); }
+/* A float tensor (free() it); large ones get huge pages (chorus_nn_alloc). */
+static float *fnew(size_t n) { return chorus_nn_alloc((n ? n : 1) * sizeof(float)); }
 
 /* fc(s) of an AdaIN, then instance norm + affine of x[C][L]. */
 static int adain_snake(const struct kk_adain *a, const float *s, float *x, int l,
@@ -1048,6 +1049,41 @@ static float gelu_new(float x) {
     return 0.5f * x * (1.0f + tanhf(0.7978845608028654f * (x + 0.044715f * x * x * x)));
 }
 
+/* Attention heads [h0, h1) of one ALBERT layer, each on its own t x t block of sc (the heads
+ * run on the kernels' threads; the GEMMs inside stay on the calling one). */
+struct heads_job {
+    int t, BH, dh;
+    float scale;
+    const float *q, *k, *v;
+    float *ctx, *sc;
+};
+static void heads_range(void *p, int h0, int h1) {
+    struct heads_job *j = p;
+    int t = j->t;
+    for (int hd = h0; hd < h1; hd++) {
+        float *sc = j->sc + (size_t)hd * t * t;
+        chorus_nn_gemm(0, 1, t, t, j->dh, j->scale, j->q + hd * j->dh, j->BH, j->k + hd * j->dh,
+                       j->BH, 0.0f, sc, t);
+        for (int i = 0; i < t; i++) {
+            float *row = sc + (size_t)i * t, mx = row[0], sum = 0;
+            for (int q = 1; q < t; q++) mx = row[q] > mx ? row[q] : mx;
+            for (int q = 0; q < t; q++) sum += (row[q] = expf(row[q] - mx));
+            for (int q = 0; q < t; q++) row[q] /= sum;
+        }
+        chorus_nn_gemm(0, 0, t, j->dh, t, 1.0f, sc, t, j->v + hd * j->dh, j->BH, 0.0f,
+                       j->ctx + hd * j->dh, j->BH);
+    }
+}
+
+struct gelu_job {
+    float *x;
+    int n;
+};
+static void gelu_range(void *p, int r0, int r1) {
+    struct gelu_job *j = p;
+    for (size_t i = (size_t)r0 * j->n; i < (size_t)r1 * j->n; i++) j->x[i] = gelu_new(j->x[i]);
+}
+
 /* ALBERT: ids[T] -> out[T][BH]. */
 static int albert(struct fwd *f, const int *ids, int t, float *h) {
     const struct kokoro_model *m = f->m;
@@ -1055,7 +1091,7 @@ static int albert(struct fwd *f, const int *ids, int t, float *h) {
     int E = c->bert_emb, BH = c->bert_hidden, nh = c->bert_heads, dh = BH / nh, I = c->bert_inter;
     float *x = fnew((size_t)t * E), *q = fnew((size_t)t * BH), *k = fnew((size_t)t * BH),
           *v = fnew((size_t)t * BH), *ctx = fnew((size_t)t * BH), *a = fnew((size_t)t * BH),
-          *sc = fnew((size_t)t * t), *ff = fnew((size_t)t * I);
+          *sc = fnew((size_t)nh * t * t), *ff = fnew((size_t)t * I);
     int rc = -1;
     if (!x || !q || !k || !v || !ctx || !a || !sc || !ff) goto done;
     for (int i = 0; i < t; i++)
@@ -1068,21 +1104,14 @@ static int albert(struct fwd *f, const int *ids, int t, float *h) {
         chorus_nn_linear(h, t, BH, m->q.w, m->q.b, BH, q);
         chorus_nn_linear(h, t, BH, m->k.w, m->k.b, BH, k);
         chorus_nn_linear(h, t, BH, m->v.w, m->v.b, BH, v);
-        for (int hd = 0; hd < nh; hd++) {
-            chorus_nn_gemm(0, 1, t, t, dh, scale, q + hd * dh, BH, k + hd * dh, BH, 0.0f, sc, t);
-            for (int i = 0; i < t; i++) {
-                float *row = sc + (size_t)i * t, mx = row[0], sum = 0;
-                for (int j = 1; j < t; j++) mx = row[j] > mx ? row[j] : mx;
-                for (int j = 0; j < t; j++) sum += (row[j] = expf(row[j] - mx));
-                for (int j = 0; j < t; j++) row[j] /= sum;
-            }
-            chorus_nn_gemm(0, 0, t, dh, t, 1.0f, sc, t, v + hd * dh, BH, 0.0f, ctx + hd * dh, BH);
-        }
+        struct heads_job hj = {t, BH, dh, scale, q, k, v, ctx, sc};
+        chorus_nn_parallel(heads_range, &hj, nh, (size_t)nh * t * t * dh);
         chorus_nn_linear(ctx, t, BH, m->dense.w, m->dense.b, BH, a);
         for (size_t i = 0; i < (size_t)t * BH; i++) a[i] += h[i];
         chorus_nn_layer_norm(a, t, BH, m->aln_w, m->aln_b, 1e-12f);
         chorus_nn_linear(a, t, BH, m->ffn.w, m->ffn.b, I, ff);
-        for (size_t i = 0; i < (size_t)t * I; i++) ff[i] = gelu_new(ff[i]);
+        struct gelu_job gj = {ff, I};
+        chorus_nn_parallel(gelu_range, &gj, t, (size_t)t * I * 16);
         chorus_nn_linear(ff, t, I, m->ffn_out.w, m->ffn_out.b, BH, h);
         for (size_t i = 0; i < (size_t)t * BH; i++) h[i] += a[i];
         chorus_nn_layer_norm(h, t, BH, m->fln_w, m->fln_b, 1e-12f);
