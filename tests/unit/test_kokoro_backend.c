@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "chorus/chorus.h"
+#include "nn/nn.h"
 #include "test.h"
 
 static char cfg_path[256];
@@ -254,8 +255,8 @@ TEST(errors_are_clear) {
     free(g.pcm);
 }
 
-/* [kokoro] precision: bf16 weights speak; a value that is neither fp32 nor bf16 is a clear
- * error naming the setting. */
+/* [kokoro] precision: bf16 weights speak, auto picks by CPU; a value that is none of auto,
+ * fp32, bf16 is a clear error naming the setting. */
 TEST(precision_setting) {
     struct got g = {0};
     char msg[512];
@@ -264,6 +265,21 @@ TEST(precision_setting) {
     int rc = speak("Hello there.", "af_test", "1", CHORUS_INPUT_TEXT, &g, msg, sizeof msg);
     CHECK_MSG(rc == CHORUS_OK, "%s", msg);
     CHECK(g.n > 0 && g.rate == 24000);
+    /* auto (the default) is bf16 where the CPU has AVX512_BF16, else fp32: same samples */
+    struct got ga = {0}, gf = {0};
+    cfg_extra = "precision = \"auto\"\n";
+    write_config("tiny.pth");
+    rc = speak("Hello there.", "af_test", "1", CHORUS_INPUT_TEXT, &ga, msg, sizeof msg);
+    CHECK_MSG(rc == CHORUS_OK, "%s", msg);
+    cfg_extra = "precision = \"fp32\"\n";
+    write_config("tiny.pth");
+    rc = speak("Hello there.", "af_test", "1", CHORUS_INPUT_TEXT, &gf, msg, sizeof msg);
+    CHECK_MSG(rc == CHORUS_OK, "%s", msg);
+    const struct got *want = chorus_nn_dconv_level() >= 2 ? &g : &gf;
+    CHECK_MSG(ga.n == want->n && ga.n > 0 && !memcmp(ga.pcm, want->pcm, ga.n * sizeof *ga.pcm),
+              "auto gave %zu samples, %s %zu", ga.n, want == &g ? "bf16" : "fp32", want->n);
+    free(ga.pcm);
+    free(gf.pcm);
     cfg_extra = "precision = \"fp16\"\n";
     write_config("tiny.pth");
     rc = speak("Hello there.", "af_test", NULL, CHORUS_INPUT_TEXT, &g, msg, sizeof msg);
