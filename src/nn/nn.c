@@ -489,11 +489,16 @@ int chorus_nn_conv_forward(const struct chorus_nn_conv *c, const float *x, int l
     return 0;
 }
 
+static int nn_huge = -1; /* CHORUS_NN_HUGEPAGES=0 turns the advice off (a benign race) */
 void *chorus_nn_alloc(size_t bytes) {
     if (!bytes) bytes = 1;
 #ifdef MADV_HUGEPAGE
     const size_t huge = (size_t)2 << 20;
-    if (bytes >= 4 * huge) {
+    if (nn_huge < 0) {
+        const char *e = getenv("CHORUS_NN_HUGEPAGES");
+        __atomic_store_n(&nn_huge, !(e && !strcmp(e, "0")), __ATOMIC_RELAXED);
+    }
+    if (bytes >= 4 * huge && __atomic_load_n(&nn_huge, __ATOMIC_RELAXED)) {
         void *p = NULL;
         if (posix_memalign(&p, huge, bytes)) return NULL;
         (void)madvise(p, bytes / huge * huge, MADV_HUGEPAGE); /* advice only: errors are fine */

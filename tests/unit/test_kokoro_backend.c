@@ -255,6 +255,36 @@ TEST(errors_are_clear) {
     free(g.pcm);
 }
 
+/* [kokoro] max_phonemes: a smaller chunk size cuts the same text into more model calls (each
+ * one's activations are bounded by it); out of range or not a number is a clear error. */
+TEST(max_phonemes_setting) {
+    const char *text = "The old lighthouse stood at the edge of the cliff, its white paint peeling "
+                       "in long strips after decades of salt and wind. Every evening, Margaret "
+                       "climbed the narrow spiral stairs to light the lamp.";
+    struct got a = {0}, b = {0}, c = {0};
+    char msg[512];
+    cfg_extra = "";
+    write_config("tiny.pth");
+    int rc = speak(text, "af_test", "1", CHORUS_INPUT_TEXT, &a, msg, sizeof msg);
+    CHECK_MSG(rc == CHORUS_OK, "%s", msg);
+    cfg_extra = "max_phonemes = 40\n";
+    write_config("tiny.pth");
+    rc = speak(text, "af_test", "1", CHORUS_INPUT_TEXT, &b, msg, sizeof msg);
+    CHECK_MSG(rc == CHORUS_OK, "%s", msg);
+    CHECK_MSG(b.chunks > a.chunks && b.n > 0, "chunks: %d at 40 phonemes, %d by default", b.chunks,
+              a.chunks);
+    cfg_extra = "max_phonemes = 7\n";
+    write_config("tiny.pth");
+    rc = speak(text, "af_test", "1", CHORUS_INPUT_TEXT, &c, msg, sizeof msg);
+    CHECK(rc != CHORUS_OK);
+    CHECK_MSG(strstr(msg, "max_phonemes") && strstr(msg, "32"), "%s", msg);
+    cfg_extra = "";
+    write_config("tiny.pth");
+    free(a.pcm);
+    free(b.pcm);
+    free(c.pcm);
+}
+
 /* [kokoro] precision: bf16 weights speak, auto picks by CPU; a value that is none of auto,
  * fp32, bf16 is a clear error naming the setting. */
 TEST(precision_setting) {
@@ -393,6 +423,7 @@ int main(void) {
     RUN(exported_mix_speaks_like_the_mix);
     RUN(errors_are_clear);
     RUN(precision_setting);
+    RUN(max_phonemes_setting);
     RUN(cancel_stops_after_a_chunk);
     RUN(openai_voice_names);
     RUN(two_generations_at_once_share_the_model);

@@ -43,6 +43,8 @@
 struct kokoro_priv {
     char model[1024], config[1024], voices[1024], looked[1024];
     char precision[16]; /* [kokoro] precision: "auto", "fp32" or "bf16"; else the load fails */
+    int max_ph;         /* [kokoro] max_phonemes: chunk size, 32-510 (0: the setting is bad) */
+    char max_ph_text[24];
     pthread_mutex_t lock;
     int lock_init, load_status;
     /* set (release) once load_status and load_err are final: probe reads them without the
@@ -132,6 +134,15 @@ static int kokoro_open(struct chorus_backend *b, const struct chorus_config *cfg
     static const char *const pplaces[] = {"kokoro", "precision", NULL};
     const char *pr = chorus_config_find(cfg, "KOKORO_PRECISION", pplaces);
     snprintf(p->precision, sizeof p->precision, "%.15s", pr && *pr ? pr : "auto");
+    static const char *const xplaces[] = {"kokoro", "max_phonemes", NULL};
+    const char *mp = chorus_config_find(cfg, "KOKORO_MAX_PHONEMES", xplaces);
+    snprintf(p->max_ph_text, sizeof p->max_ph_text, "%.20s", mp ? mp : "");
+    p->max_ph = KOKORO_MAX_PHONEMES;
+    if (mp && *mp) {
+        char *end;
+        long nv = strtol(mp, &end, 10);
+        p->max_ph = *end || nv < 32 || nv > KOKORO_MAX_PHONEMES ? 0 : (int)nv;
+    }
     static const char *const lplaces[] = {"kokoro", "lexicon_dir", NULL};
     const char *ld = chorus_config_find(cfg, "KOKORO_LEXICON_DIR", lplaces);
     if (ld) snprintf(p->lexdir, sizeof p->lexdir, "%s", ld);
@@ -229,7 +240,12 @@ static int ensure_loaded(struct kokoro_priv *p) {
          * less, 35 dB SNR against fp32; docs/kokoro.md "Memory and precision"), else fp32 */
         int bf16 = !strcmp(p->precision, "bf16") ||
                    (!strcmp(p->precision, "auto") && chorus_nn_dconv_level() >= 2);
-        if (!bf16 && strcmp(p->precision, "fp32") && strcmp(p->precision, "auto")) {
+        if (!p->max_ph) {
+            snprintf(p->load_err, sizeof p->load_err,
+                     "[kokoro] max_phonemes = \"%s\": use a whole number from 32 to %d",
+                     p->max_ph_text, KOKORO_MAX_PHONEMES);
+            p->load_status = CHORUS_E_CONFIG;
+        } else if (!bf16 && strcmp(p->precision, "fp32") && strcmp(p->precision, "auto")) {
             snprintf(p->load_err, sizeof p->load_err,
                      "[kokoro] precision = \"%s\": use \"auto\", \"fp32\" or \"bf16\"",
                      p->precision);
@@ -419,7 +435,7 @@ static int kokoro_synthesize(struct chorus_backend *b, const struct chorus_job *
     int *ids = malloc((KOKORO_MAX_PHONEMES + 2) * sizeof *ids);
     double *ts = malloc(2 * (toks.n + 1) * sizeof *ts);
     size_t done = 0; /* samples emitted */
-    size_t maxp = KOKORO_MAX_PHONEMES; /* ALBERT's positions hold the phonemes plus two pads */
+    size_t maxp = (size_t)p->max_ph; /* ALBERT's positions hold the phonemes plus two pads */
     if ((size_t)cfg->bert_maxpos - 2 < maxp) maxp = (size_t)cfg->bert_maxpos - 2;
     if (!ps || !ids || !ts) rc = CHORUS_E_NOMEM;
     for (size_t a = 0; rc == 0 && a < toks.n;) {
