@@ -202,39 +202,63 @@ static void dc_range(void *p, int s0, int s1) {
     }
 }
 
-/* Weight of tap j, output o, input channel i (float32, or bf16 widened). */
-static inline float w_at(const struct chorus_nn_conv *c, int j, int o, int i) {
+#endif /* DC_X86 */
+
+/* bf16 bits of the weight of tap j, output o, input channel i (0 past cin). */
+static uint16_t wbits(const struct chorus_nn_conv *c, int j, int o, int i) {
+    if (i >= c->cin) return 0;
+    if (c->wp) {
+        int pairs = (c->cin + 1) / 2;
+        size_t at = (((size_t)(o / MR) * c->k + j) * pairs + i / 2) * MR + o % MR;
+        return (uint16_t)(c->wp[at] >> (i % 2 * 16));
+    }
     size_t at = ((size_t)j * c->cout + o) * c->cin + i;
-    if (c->w) return c->w[at];
-    uint32_t u = (uint32_t)c->wb[at] << 16;
+    return c->wb ? c->wb[at] : chorus_nn_to_bf16(c->w[at]);
+}
+
+/* Weight of tap j, output o, input channel i as float32. */
+static inline float w_at(const struct chorus_nn_conv *c, int j, int o, int i) {
+    if (c->w) return c->w[((size_t)j * c->cout + o) * c->cin + i];
+    uint32_t u = (uint32_t)wbits(c, j, o, i) << 16;
     float f;
     memcpy(&f, &u, sizeof f);
     return f;
 }
 
+void chorus_nn_conv_weights_f32(const struct chorus_nn_conv *c, float *out) {
+    if (c->w) {
+        memcpy(out, c->w, chorus_nn_conv_packed_count(c) * sizeof *out);
+    } else if (c->wb) {
+        chorus_nn_bf16_widen(c->wb, chorus_nn_conv_packed_count(c), out);
+    } else if (c->wp) {
+        for (int j = 0; j < c->k; j++)
+            for (int o = 0; o < c->cout; o++)
+                for (int i = 0; i < c->cin; i++) *out++ = w_at(c, j, o, i);
+    }
+}
+
+uint32_t *chorus_nn_dconv_pack_bf16(const struct chorus_nn_conv *c) {
+    if (c->transposed || c->groups != 1 || c->stride != 1 || c->cout % MR) return NULL;
+    if (!c->w && !c->wb && !c->wp) return NULL;
+    int pairs = (c->cin + 1) / 2;
+    uint32_t *w = chorus_nn_alloc((size_t)c->cout * c->k * pairs * sizeof *w), *d = w;
+    if (!w) return NULL;
+    for (int ob = 0; ob < c->cout; ob += MR)
+        for (int j = 0; j < c->k; j++)
+            for (int i = 0; i < pairs; i++)
+                for (int r = 0; r < MR; r++)
+                    *d++ = wbits(c, j, ob + r, 2 * i) | (uint32_t)wbits(c, j, ob + r, 2 * i + 1) << 16;
+    return w;
+}
+
+#ifdef DC_X86
 static float *pack_f32(const struct chorus_nn_conv *c) {
     float *w = chorus_nn_alloc((size_t)c->cout * c->k * c->cin * sizeof *w), *d = w;
     if (!w) return NULL;
     for (int ob = 0; ob < c->cout; ob += MR)
         for (int j = 0; j < c->k; j++)
             for (int i = 0; i < c->cin; i++)
-                _Pragma("GCC unroll 8")
                 for (int r = 0; r < MR; r++) *d++ = w_at(c, j, ob + r, i);
-    return w;
-}
-
-static uint32_t *pack_pairs_w(const struct chorus_nn_conv *c, int pairs) {
-    uint32_t *w = chorus_nn_alloc((size_t)c->cout * c->k * pairs * sizeof *w), *d = w;
-    if (!w) return NULL;
-    for (int ob = 0; ob < c->cout; ob += MR)
-        for (int j = 0; j < c->k; j++)
-            for (int i = 0; i < pairs; i++)
-                _Pragma("GCC unroll 8")
-                for (int r = 0; r < MR; r++) {
-                    size_t at = ((size_t)j * c->cout + ob + r) * c->cin + 2 * i;
-                    uint32_t hi = 2 * i + 1 < c->cin ? c->wb[at + 1] : 0;
-                    *d++ = c->wb[at] | hi << 16;
-                }
     return w;
 }
 
@@ -269,24 +293,24 @@ static void DC_F32 pairs_range(void *p, int p0, int p1) {
 static int conv_valid_x86(const struct chorus_nn_conv *c, const float *x, int l, float *y,
                           int ldy, int add, int lvl) {
     int n = l - (c->k - 1) * c->dil;
-    struct dc_job jb = {c, NULL, x, l, c->cin, n, y, ldy, add, c->wb && lvl >= 2};
+    struct dc_job jb = {c, NULL, x, l, c->cin, n, y, ldy, add, (c->wb || c->wp) && lvl >= 2};
     uint32_t *xp = NULL;
-    void *w;
+    void *w = NULL; /* packed for this call, when the conv has no packed copy of its own */
     if (jb.bf16) {
         jb.rows = (c->cin + 1) / 2;
-        w = pack_pairs_w(c, jb.rows);
+        if (c->wp) jb.w = c->wp;
+        else jb.w = w = chorus_nn_dconv_pack_bf16(c);
         xp = chorus_nn_alloc((size_t)jb.rows * l * sizeof *xp);
-        if (w && xp) {
+        if (jb.w && xp) {
             struct pair_job pj = {x, c->cin, l, xp};
             chorus_nn_parallel(pairs_range, &pj, jb.rows, (size_t)c->cin * l);
             jb.x = xp;
         }
     } else {
-        w = pack_f32(c);
+        jb.w = w = pack_f32(c);
     }
     int rc = -1;
-    if (w && (!jb.bf16 || xp)) {
-        jb.w = w;
+    if (jb.w && (!jb.bf16 || xp)) {
         int supers = (n + SUPER - 1) / SUPER;
         chorus_nn_parallel(dc_range, &jb, supers, (size_t)c->cout * c->cin * c->k * n / 64);
         rc = 0;
@@ -304,7 +328,7 @@ int chorus_nn_conv_valid(const struct chorus_nn_conv *c, const float *x, int l, 
 #ifdef DC_X86
     int lvl = chorus_nn_dconv_level();
     if (lvl >= 1 && !c->transposed && c->groups == 1 && c->stride == 1 && c->cout % MR == 0 &&
-        (c->w || c->wb))
+        (c->w || c->wb || c->wp))
         return conv_valid_x86(c, x, l, y, ldy, add, lvl);
 #endif
     return conv_valid_portable(c, x, l, y, ldy, add);

@@ -271,7 +271,7 @@ int chorus_nn_conv_init(struct chorus_nn_conv *c, int transposed, int cin, int c
                         const float *tw, const float *bias) {
     memset(c, 0, sizeof *c);
     *c = (struct chorus_nn_conv){cin, cout, k, stride, pad, dil, groups, out_pad, transposed,
-                                 NULL, NULL, 0, NULL};
+                                 NULL, NULL, 0, NULL, NULL};
     size_t per = groups == 1 ? (size_t)cin * cout : (size_t)cin;
     c->w = malloc(per * (size_t)k * sizeof *c->w);
     if (!c->w) return -1;
@@ -307,7 +307,7 @@ int chorus_nn_conv_init_packed(struct chorus_nn_conv *c, int transposed, int cin
                                int k, int stride, int pad, int dil, int groups, int out_pad,
                                const float *packed_w, const float *bias) {
     *c = (struct chorus_nn_conv){cin, cout, k, stride, pad, dil, groups, out_pad, transposed,
-                                 NULL, NULL, 1, NULL};
+                                 NULL, NULL, 1, NULL, NULL};
     c->w = (float *)(uintptr_t)packed_w; /* read-only: forward passes never write weights */
     if (bias) {
         c->b = malloc((size_t)cout * sizeof *c->b);
@@ -329,19 +329,26 @@ uint16_t chorus_nn_to_bf16(float f) {
 }
 
 int chorus_nn_conv_to_bf16(struct chorus_nn_conv *c) {
-    if (!c->w || c->wb) return 0;
+    if (!c->w || c->wb || c->wp) return 0;
     size_t n = chorus_nn_conv_packed_count(c);
-    if (!(c->wb = malloc(n * sizeof *c->wb))) return -1;
-    for (size_t i = 0; i < n; i++) c->wb[i] = chorus_nn_to_bf16(c->w[i]);
+    int direct = !c->transposed && c->groups == 1 && c->stride == 1 && c->cout % 8 == 0;
+    if (direct) {
+        if (!(c->wp = chorus_nn_dconv_pack_bf16(c))) return -1;
+    } else {
+        if (!(c->wb = malloc(n * sizeof *c->wb))) return -1;
+        for (size_t i = 0; i < n; i++) c->wb[i] = chorus_nn_to_bf16(c->w[i]);
+    }
     if (!c->w_borrowed) free(c->w);
     c->w = NULL;
     return 0;
 }
 
 void chorus_nn_conv_release(struct chorus_nn_conv *c) {
-    free(c->wb);
-    c->wb = NULL;
     if (!c) return;
+    free(c->wb);
+    free(c->wp);
+    c->wb = NULL;
+    c->wp = NULL;
     if (!c->w_borrowed) free(c->w);
     free(c->b);
     c->w = c->b = NULL;
@@ -429,10 +436,11 @@ static int conv_bf16(const struct chorus_nn_conv *c, const float *x, int l, floa
     size_t n = chorus_nn_conv_packed_count(c);
     float *w = chorus_nn_alloc(n * sizeof *w);
     if (!w) return -1;
-    chorus_nn_bf16_widen(c->wb, n, w);
+    chorus_nn_conv_weights_f32(c, w);
     struct chorus_nn_conv f = *c;
     f.w = w;
     f.wb = NULL;
+    f.wp = NULL;
     int rc = chorus_nn_conv_forward(&f, x, l, y);
     free(w);
     return rc;
@@ -440,7 +448,7 @@ static int conv_bf16(const struct chorus_nn_conv *c, const float *x, int l, floa
 
 int chorus_nn_conv_forward(const struct chorus_nn_conv *c, const float *x, int l, float *y) {
     chorus_nn_init();
-    if (c->wb) return conv_bf16(c, x, l, y);
+    if (c->wb || c->wp) return conv_bf16(c, x, l, y);
     if (c->transposed) return conv_transposed(c, x, l, y);
     int lout = chorus_nn_conv_out_len(c, l);
     if (lout <= 0) return 0;

@@ -46,6 +46,8 @@ struct chorus_nn_conv {
     float *b; /**< [cout] or NULL */
     int w_borrowed; /**< w points into a packfile mapping (not freed by release) */
     uint16_t *wb;   /**< bf16 weights (chorus_nn_conv_to_bf16), w is then NULL; owned */
+    uint32_t *wp;   /**< instead of wb for a conv the direct kernel runs (stride 1, groups 1,
+                         cout a multiple of 8): bf16 weight pairs already in its layout */
 };
 /** Pack torch weights (Conv1d [cout][cin/g][k], ConvTranspose1d [cin][cout/g][k]) and copy
  *  the bias. groups must be 1, or cin == cout == groups (depthwise). Returns 0 or -1 (nomem). */
@@ -62,8 +64,10 @@ int chorus_nn_conv_init_packed(struct chorus_nn_conv *c, int transposed, int cin
 size_t chorus_nn_conv_packed_count(const struct chorus_nn_conv *c);
 void chorus_nn_conv_release(struct chorus_nn_conv *c);
 /** Store the weights as bfloat16 (rounded to nearest even), half the memory: w is freed (or,
- *  borrowed, forgotten) and each forward pass widens wb to a float32 scratch copy before its
- *  GEMMs, so activations and sums stay float32. No-op without weights. 0 or -1 (nomem). */
+ *  borrowed, forgotten). A conv chorus_nn_conv_valid() can run keeps them as wp, laid out for
+ *  its kernel (packed once here, not per call); chorus_nn_conv_forward() of it, and of any other
+ *  bf16 conv (wb), widens the weights to a float32 scratch copy before its GEMMs, so
+ *  activations and sums stay float32 there. No-op without weights. 0 or -1 (nomem). */
 int chorus_nn_conv_to_bf16(struct chorus_nn_conv *c);
 /** float32 <-> bfloat16 (round to nearest even; NaN stays NaN). */
 uint16_t chorus_nn_to_bf16(float f);
@@ -83,6 +87,11 @@ int chorus_nn_conv_forward(const struct chorus_nn_conv *c, const float *x, int l
  *  (bf16 weights are then widened). Returns 0 or -1 (nomem). */
 int chorus_nn_conv_valid(const struct chorus_nn_conv *c, const float *x, int l, float *y,
                          int ldy, int add);
+/** bf16 weight pairs of c (float32 w, rounded) in the direct kernel's layout, or NULL when c
+ *  is not a shape it runs (or out of memory); free() them. */
+uint32_t *chorus_nn_dconv_pack_bf16(const struct chorus_nn_conv *c);
+/** The weights of c as float32 in the layout of w (from w, wb or wp), into out. */
+void chorus_nn_conv_weights_f32(const struct chorus_nn_conv *c, float *out);
 /** Which chorus_nn_conv_valid() kernel this CPU runs: 2 = AVX512_BF16 (and float32),
  *  1 = AVX-512F float32 only, 0 = the portable per-tap GEMMs. */
 int chorus_nn_dconv_level(void);
