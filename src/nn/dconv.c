@@ -230,10 +230,18 @@ void chorus_nn_conv_weights_f32(const struct chorus_nn_conv *c, float *out) {
         memcpy(out, c->w, chorus_nn_conv_packed_count(c) * sizeof *out);
     } else if (c->wb) {
         chorus_nn_bf16_widen(c->wb, chorus_nn_conv_packed_count(c), out);
-    } else if (c->wp) {
-        for (int j = 0; j < c->k; j++)
-            for (int o = 0; o < c->cout; o++)
-                for (int i = 0; i < c->cin; i++) *out++ = w_at(c, j, o, i);
+    } else if (c->wp) { /* read wp in order, scatter to [k][cout][cin] */
+        const uint32_t *u = c->wp;
+        int pairs = (c->cin + 1) / 2;
+        for (int ob = 0; ob < c->cout; ob += MR)
+            for (int j = 0; j < c->k; j++)
+                for (int i = 0; i < pairs; i++)
+                    for (int r = 0; r < MR; r++, u++) {
+                        float *d = out + ((size_t)j * c->cout + ob + r) * c->cin + 2 * i;
+                        uint32_t lo = *u << 16, hi = *u & 0xffff0000u;
+                        memcpy(d, &lo, sizeof lo);
+                        if (2 * i + 1 < c->cin) memcpy(d + 1, &hi, sizeof hi);
+                    }
     }
 }
 
@@ -255,6 +263,19 @@ uint32_t *chorus_nn_dconv_pack_bf16(const struct chorus_nn_conv *c) {
 static float *pack_f32(const struct chorus_nn_conv *c) {
     float *w = chorus_nn_alloc((size_t)c->cout * c->k * c->cin * sizeof *w), *d = w;
     if (!w) return NULL;
+    if (c->wp) { /* same order with each pair split in two rows: read wp in order */
+        const uint32_t *u = c->wp;
+        int pairs = (c->cin + 1) / 2;
+        for (int ob = 0; ob < c->cout; ob += MR)
+            for (int j = 0; j < c->k; j++, d += (size_t)c->cin * MR)
+                for (int i = 0; i < pairs; i++)
+                    for (int r = 0; r < MR; r++, u++) {
+                        uint32_t lo = *u << 16, hi = *u & 0xffff0000u;
+                        memcpy(d + (size_t)2 * i * MR + r, &lo, sizeof lo);
+                        if (2 * i + 1 < c->cin) memcpy(d + (size_t)(2 * i + 1) * MR + r, &hi, sizeof hi);
+                    }
+        return w;
+    }
     for (int ob = 0; ob < c->cout; ob += MR)
         for (int j = 0; j < c->k; j++)
             for (int i = 0; i < c->cin; i++)

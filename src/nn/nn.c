@@ -271,7 +271,7 @@ int chorus_nn_conv_init(struct chorus_nn_conv *c, int transposed, int cin, int c
                         const float *tw, const float *bias) {
     memset(c, 0, sizeof *c);
     *c = (struct chorus_nn_conv){cin, cout, k, stride, pad, dil, groups, out_pad, transposed,
-                                 NULL, NULL, 0, NULL, NULL};
+                                 NULL, NULL, 0, NULL, NULL, 0};
     size_t per = groups == 1 ? (size_t)cin * cout : (size_t)cin;
     c->w = malloc(per * (size_t)k * sizeof *c->w);
     if (!c->w) return -1;
@@ -307,7 +307,7 @@ int chorus_nn_conv_init_packed(struct chorus_nn_conv *c, int transposed, int cin
                                int k, int stride, int pad, int dil, int groups, int out_pad,
                                const float *packed_w, const float *bias) {
     *c = (struct chorus_nn_conv){cin, cout, k, stride, pad, dil, groups, out_pad, transposed,
-                                 NULL, NULL, 1, NULL, NULL};
+                                 NULL, NULL, 1, NULL, NULL, 0};
     c->w = (float *)(uintptr_t)packed_w; /* read-only: forward passes never write weights */
     if (bias) {
         c->b = malloc((size_t)cout * sizeof *c->b);
@@ -328,16 +328,46 @@ uint16_t chorus_nn_to_bf16(float f) {
     return (uint16_t)(u >> 16);
 }
 
+static int conv_direct_shape(const struct chorus_nn_conv *c) {
+    return !c->transposed && c->groups == 1 && c->stride == 1 && c->cout % 8 == 0;
+}
+
 int chorus_nn_conv_to_bf16(struct chorus_nn_conv *c) {
     if (!c->w || c->wb || c->wp) return 0;
     size_t n = chorus_nn_conv_packed_count(c);
-    int direct = !c->transposed && c->groups == 1 && c->stride == 1 && c->cout % 8 == 0;
-    if (direct) {
+    if (conv_direct_shape(c)) {
         if (!(c->wp = chorus_nn_dconv_pack_bf16(c))) return -1;
     } else {
-        if (!(c->wb = malloc(n * sizeof *c->wb))) return -1;
+        /* an even count, so that the array is whole 4-byte words (packfile entries) */
+        if (!(c->wb = malloc((n + 1) / 2 * 2 * sizeof *c->wb))) return -1;
         for (size_t i = 0; i < n; i++) c->wb[i] = chorus_nn_to_bf16(c->w[i]);
+        if (n % 2) c->wb[n] = 0;
     }
+    if (!c->w_borrowed) free(c->w);
+    c->w = NULL;
+    return 0;
+}
+
+void chorus_nn_conv_bf16_data(const struct chorus_nn_conv *c, const void **data, size_t *bytes) {
+    *data = NULL;
+    *bytes = 0;
+    if (c->wp) {
+        *data = c->wp;
+        *bytes = (size_t)c->cout * c->k * ((c->cin + 1) / 2) * sizeof *c->wp;
+    } else if (c->wb) {
+        *data = c->wb;
+        *bytes = (chorus_nn_conv_packed_count(c) + 1) / 2 * 2 * sizeof *c->wb;
+    }
+}
+
+int chorus_nn_conv_use_bf16(struct chorus_nn_conv *c, const void *data, size_t bytes) {
+    int direct = conv_direct_shape(c);
+    size_t want = direct ? (size_t)c->cout * c->k * ((c->cin + 1) / 2) * sizeof(uint32_t)
+                         : (chorus_nn_conv_packed_count(c) + 1) / 2 * 2 * sizeof(uint16_t);
+    if (!data || bytes != want || c->wb || c->wp || (uintptr_t)data % 4) return -1;
+    if (direct) c->wp = (uint32_t *)(uintptr_t)data; /* read-only, like borrowed w */
+    else c->wb = (uint16_t *)(uintptr_t)data;
+    c->wq_borrowed = 1;
     if (!c->w_borrowed) free(c->w);
     c->w = NULL;
     return 0;
@@ -345,8 +375,10 @@ int chorus_nn_conv_to_bf16(struct chorus_nn_conv *c) {
 
 void chorus_nn_conv_release(struct chorus_nn_conv *c) {
     if (!c) return;
-    free(c->wb);
-    free(c->wp);
+    if (!c->wq_borrowed) {
+        free(c->wb);
+        free(c->wp);
+    }
     c->wb = NULL;
     c->wp = NULL;
     if (!c->w_borrowed) free(c->w);
@@ -446,8 +478,26 @@ static int conv_bf16(const struct chorus_nn_conv *c, const float *x, int l, floa
     return rc;
 }
 
+/* A bf16 conv the direct kernel runs (bf16 dot products): its padding made explicit. */
+static int conv_direct_bf16(const struct chorus_nn_conv *c, const float *x, int l, float *y) {
+    int lp = l + 2 * c->pad, lout = chorus_nn_conv_out_len(c, l);
+    if (lout <= 0) return 0;
+    float *xp = chorus_nn_alloc((size_t)c->cin * lp * sizeof *xp);
+    if (!xp) return -1;
+    for (int i = 0; i < c->cin; i++) {
+        float *r = xp + (size_t)i * lp;
+        memset(r, 0, (size_t)c->pad * sizeof *r);
+        memcpy(r + c->pad, x + (size_t)i * l, (size_t)l * sizeof *r);
+        memset(r + c->pad + l, 0, (size_t)c->pad * sizeof *r);
+    }
+    int rc = chorus_nn_conv_valid(c, xp, lp, y, lout, 0);
+    free(xp);
+    return rc;
+}
+
 int chorus_nn_conv_forward(const struct chorus_nn_conv *c, const float *x, int l, float *y) {
     chorus_nn_init();
+    if (c->wp && c->stride == 1 && chorus_nn_dconv_level() >= 2) return conv_direct_bf16(c, x, l, y);
     if (c->wb || c->wp) return conv_bf16(c, x, l, y);
     if (c->transposed) return conv_transposed(c, x, l, y);
     int lout = chorus_nn_conv_out_len(c, l);

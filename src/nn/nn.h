@@ -48,6 +48,7 @@ struct chorus_nn_conv {
     uint16_t *wb;   /**< bf16 weights (chorus_nn_conv_to_bf16), w is then NULL; owned */
     uint32_t *wp;   /**< instead of wb for a conv the direct kernel runs (stride 1, groups 1,
                          cout a multiple of 8): bf16 weight pairs already in its layout */
+    int wq_borrowed; /**< wb or wp points into a packfile mapping (not freed by release) */
 };
 /** Pack torch weights (Conv1d [cout][cin/g][k], ConvTranspose1d [cin][cout/g][k]) and copy
  *  the bias. groups must be 1, or cin == cout == groups (depthwise). Returns 0 or -1 (nomem). */
@@ -69,6 +70,14 @@ void chorus_nn_conv_release(struct chorus_nn_conv *c);
  *  bf16 conv (wb), widens the weights to a float32 scratch copy before its GEMMs, so
  *  activations and sums stay float32 there. No-op without weights. 0 or -1 (nomem). */
 int chorus_nn_conv_to_bf16(struct chorus_nn_conv *c);
+/** The bf16 weights of a conv, as chorus_nn_conv_to_bf16() stores them: *data is wp or wb
+ *  (NULL if the conv has none) and *bytes its size (wb's rounded up to 4 bytes), e.g. to keep
+ *  them in a packfile. */
+void chorus_nn_conv_bf16_data(const struct chorus_nn_conv *c, const void **data, size_t *bytes);
+/** Point the conv at bf16 weights kept elsewhere (a packfile mapping; borrowed, not copied),
+ *  as chorus_nn_conv_bf16_data() gave them for the same geometry; the float32 weights are
+ *  released. 0, or -1 when the size does not fit (the conv is unchanged). */
+int chorus_nn_conv_use_bf16(struct chorus_nn_conv *c, const void *data, size_t bytes);
 /** float32 <-> bfloat16 (round to nearest even; NaN stays NaN). */
 uint16_t chorus_nn_to_bf16(float f);
 void chorus_nn_bf16_widen(const uint16_t *in, size_t n, float *out);

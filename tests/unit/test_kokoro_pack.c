@@ -157,6 +157,48 @@ TEST(reader_rejects_foreign_sources) {
     chorus_packfile_release(&pf);
 }
 
+/* bf16 through a packfile: the first conversion writes NAME-bf16.chorus-pack beside the
+ * float32 one, the next load maps it and speaks exactly as the converted model; a damaged or
+ * foreign bf16 file is converted again (and rewritten), never trusted. */
+TEST(bf16_weights_are_kept_beside_and_mapped) {
+    char bpack[600];
+    snprintf(bpack, sizeof bpack, "%s/tiny.pth-bf16.chorus-pack", dir);
+    unlink(bpack);
+    struct kokoro_model *plain, *first, *second;
+    CHECK(load(&plain, NULL) == 0);
+    CHECK_EQ_INT(chorus_kokoro_model_to_bf16(plain), 0);
+    CHECK(file_size(bpack) < 0); /* loaded without packfiles: none written */
+    CHECK(load(&first, pack) >= 0);
+    CHECK_EQ_INT(chorus_kokoro_model_to_bf16(first), 0);
+    off_t full = file_size(bpack);
+    CHECK(full > 64);
+    CHECK(load(&second, pack) == 1);
+    CHECK_EQ_INT(chorus_kokoro_model_to_bf16(second), 0);
+    CHECK(chorus_kokoro_model_is_bf16(second));
+    size_t n0 = 0, n1 = 0, n2 = 0;
+    float *a0 = speak(plain, &n0), *a1 = speak(first, &n1), *a2 = speak(second, &n2);
+    CHECK(a0 && a1 && a2 && n0 > 0 && n0 == n1 && n0 == n2);
+    CHECK(a0 && a1 && memcmp(a0, a1, n0 * sizeof *a0) == 0);
+    CHECK(a0 && a2 && memcmp(a0, a2, n0 * sizeof *a0) == 0);
+    free(a1);
+    free(a2);
+    chorus_kokoro_model_free(first);
+    chorus_kokoro_model_free(second); /* releases the mapping after the convs that borrow it */
+    /* damaged: half the file -> converted again, rewritten whole, same audio */
+    CHECK(truncate(bpack, full / 2) == 0);
+    struct kokoro_model *third;
+    CHECK(load(&third, pack) == 1);
+    CHECK_EQ_INT(chorus_kokoro_model_to_bf16(third), 0);
+    CHECK(file_size(bpack) == full);
+    float *a3 = speak(third, &n2);
+    CHECK(a0 && a3 && n2 == n0 && memcmp(a0, a3, n0 * sizeof *a0) == 0);
+    free(a3);
+    chorus_kokoro_model_free(third);
+    free(a0);
+    chorus_kokoro_model_free(plain);
+    unlink(bpack);
+}
+
 int main(void) {
     setup();
     RUN(second_load_maps_and_speaks_the_same);
@@ -164,6 +206,7 @@ int main(void) {
     RUN(damaged_packfile_rebuilds);
     RUN(unwritable_place_still_loads);
     RUN(reader_rejects_foreign_sources);
+    RUN(bf16_weights_are_kept_beside_and_mapped);
     unlink(pack);
     unlink(pth);
     rmdir(dir);

@@ -80,6 +80,10 @@ struct kokoro_model {
     struct chorus_pack_writer *pw;
     int tile; /* generator resblocks: columns per tile, 0 = whole-chunk tensors */
     int bf16; /* convolution weights stored as bfloat16 */
+    /* the bf16 weights' own packfile (mapped, or written by the first conversion) */
+    struct chorus_pack_source src;
+    char bf16_pack[1100];
+    struct chorus_packfile pkb;
     char *err;
     size_t errlen;
 };
@@ -543,14 +547,55 @@ int chorus_kokoro_vocab_id(const struct kokoro_config *c, uint32_t cp) {
     return -1;
 }
 
-static int blk_bf16(struct kk_blk *b) {
-    return chorus_nn_conv_to_bf16(&b->conv1) || chorus_nn_conv_to_bf16(&b->conv2) ||
-           chorus_nn_conv_to_bf16(&b->sc) || chorus_nn_conv_to_bf16(&b->pool);
+/* The convolutions that go to bf16, in a fixed order (their packfile names are the indexes). */
+static int bf16_convs(struct kokoro_model *m, struct chorus_nn_conv **v) {
+    int n = 0;
+    for (int i = 0; i < 8; i++) v[n++] = &m->tcnn[i];
+    v[n++] = &m->f0_conv;
+    v[n++] = &m->n_conv;
+    v[n++] = &m->asr_res;
+    struct kk_blk *blks[5] = {&m->encode, &m->decode[0], &m->decode[1], &m->decode[2],
+                              &m->decode[3]};
+    for (int i = 0; i < 5; i++) {
+        v[n++] = &blks[i]->conv1;
+        v[n++] = &blks[i]->conv2;
+        v[n++] = &blks[i]->sc;
+        v[n++] = &blks[i]->pool;
+    }
+    for (int i = 0; i < 4; i++) {
+        v[n++] = &m->noise_convs[i];
+        v[n++] = &m->ups[i];
+    }
+    for (int i = 0; i < 20; i++) {
+        struct kk_res1 *b = i < 4 ? &m->noise_res[i] : &m->resblocks[i - 4];
+        for (int j = 0; j < 3; j++) {
+            v[n++] = &b->c1[j];
+            v[n++] = &b->c2[j];
+        }
+    }
+    v[n++] = &m->post;
+    return n; /* 172 */
 }
-static int res1_bf16(struct kk_res1 *b) {
-    for (int j = 0; j < 3; j++)
-        if (chorus_nn_conv_to_bf16(&b->c1[j]) || chorus_nn_conv_to_bf16(&b->c2[j])) return -1;
-    return 0;
+
+/* Write the bf16 weights' packfile so that later starts map them instead of converting. */
+static void bf16_pack_write(struct kokoro_model *m, struct chorus_nn_conv **v, int n) {
+    struct chorus_pack_writer w = {0};
+    for (int i = 0; i < n; i++) {
+        const void *data;
+        size_t bytes;
+        chorus_nn_conv_bf16_data(v[i], &data, &bytes);
+        if (!data) continue;
+        char name[32];
+        int dims[3] = {(int)(bytes / 4), 0, 0};
+        snprintf(name, sizeof name, "bf16.%d", i);
+        chorus_pack_writer_add(&w, name, dims, data, bytes / 4);
+    }
+    char why[256];
+    if (chorus_pack_writer_write(&w, m->bf16_pack, &m->src, why, sizeof why) == 0)
+        CHORUS_LOGI("kokoro: wrote the bf16 weights to %s (later starts map them)", m->bf16_pack);
+    else
+        CHORUS_LOGW("kokoro: %s (starts keep converting the weights to bf16)", why);
+    chorus_pack_writer_release(&w);
 }
 
 /* The convolutions of the text encoder, decoder and generator to bf16 weights. The duration
@@ -558,18 +603,34 @@ static int res1_bf16(struct kk_res1 *b) {
  * predictor stays float32 (7% of the weights): F0 is integrated into the harmonic source's
  * phase over the whole chunk, and the 0.3% change of F0 that bf16 weights there give drifts
  * that phase until the waveform no longer lines up with float32's (SNR 4 dB on the test
- * model; audio rel. error 8e-3 with F0 kept float32). */
+ * model; audio rel. error 8e-3 with F0 kept float32). With a packfile path (model loaded
+ * through one) the result is kept beside it and mapped by later loads. */
 int chorus_kokoro_model_to_bf16(struct kokoro_model *m) {
-    int bad = 0;
-    for (int i = 0; i < 8; i++) bad |= chorus_nn_conv_to_bf16(&m->tcnn[i]);
-    bad |= chorus_nn_conv_to_bf16(&m->f0_conv) | chorus_nn_conv_to_bf16(&m->n_conv) |
-           chorus_nn_conv_to_bf16(&m->asr_res) | blk_bf16(&m->encode);
-    for (int i = 0; i < 4; i++)
-        bad |= blk_bf16(&m->decode[i]) | chorus_nn_conv_to_bf16(&m->noise_convs[i]) |
-               chorus_nn_conv_to_bf16(&m->ups[i]) | res1_bf16(&m->noise_res[i]);
-    for (int i = 0; i < 16; i++) bad |= res1_bf16(&m->resblocks[i]);
-    bad |= chorus_nn_conv_to_bf16(&m->post);
-    if (bad) return CHORUS_E_NOMEM;
+    if (m->bf16) return 0;
+    struct chorus_nn_conv *v[200];
+    int n = bf16_convs(m, v), mapped = 0, misses = 0;
+    char why[256];
+    if (m->bf16_pack[0]) {
+        if (chorus_packfile_open(&m->pkb, m->bf16_pack, &m->src, why, sizeof why) == 0)
+            mapped = 1;
+        else
+            CHORUS_LOGD("kokoro: %s: %s; converting to bf16 and writing it", m->bf16_pack, why);
+    }
+    for (int i = 0; i < n; i++) {
+        if (!v[i]->w) continue;
+        if (mapped) {
+            char name[32];
+            snprintf(name, sizeof name, "bf16.%d", i);
+            const struct chorus_pack_entry *e = chorus_packfile_find(&m->pkb, name);
+            if (e && chorus_nn_conv_use_bf16(v[i], e->data, (size_t)e->count * 4) == 0) continue;
+            misses++;
+        }
+        if (chorus_nn_conv_to_bf16(v[i])) return CHORUS_E_NOMEM;
+    }
+    if (misses)
+        CHORUS_LOGW("kokoro: %s lacked %d convolutions (converted them again in memory)",
+                    m->bf16_pack, misses);
+    if (m->bf16_pack[0] && !mapped) bf16_pack_write(m, v, n);
     /* the float32 copies are no longer read: drop their pages from this process */
     if (m->pk.map) madvise(m->pk.map, m->pk.map_size, MADV_DONTNEED);
     m->bf16 = 1;
@@ -783,6 +844,7 @@ void chorus_kokoro_model_free(struct kokoro_model *m) {
     for (int i = 0; i < 16; i++) res1_free(&m->resblocks[i]);
     chorus_nn_conv_release(&m->post);
     chorus_packfile_release(&m->pk);
+    chorus_packfile_release(&m->pkb);
     chorus_tensor_file_release(&m->tf);
     free(m);
 }
@@ -850,6 +912,15 @@ int chorus_kokoro_model_load_packed(struct kokoro_model **out, const char *confi
         return rc;
     }
     if (m->pw) pack_write(m, pack_path, &src);
+    if (src.size) { /* the bf16 weights' packfile: NAME.chorus-pack -> NAME-bf16.chorus-pack */
+        m->src = src;
+        size_t pl = strlen(pack_path), sl = strlen(".chorus-pack");
+        if (pl > sl && !strcmp(pack_path + pl - sl, ".chorus-pack"))
+            snprintf(m->bf16_pack, sizeof m->bf16_pack, "%.*s-bf16.chorus-pack", (int)(pl - sl),
+                     pack_path);
+        else
+            snprintf(m->bf16_pack, sizeof m->bf16_pack, "%s.bf16", pack_path);
+    }
     m->tile = CHORUS_KOKORO_TILE;
     if (m->pk_mapped && m->pk_misses)
         CHORUS_LOGW("kokoro: %s lacked %d convolutions (packed them again in memory)",
