@@ -5,7 +5,7 @@ ASAN_BUILD ?= build-asan
 TSAN_BUILD ?= build-tsan
 # What check-tsan runs: the unit tests of the thread-safe core and the concurrency stress test
 # (the integration scripts add minutes under TSan and exercise the same library calls).
-TSAN_TESTS ?= ^test_(contract|stress|core|config|log|cache|kokoro_backend|net)$$
+TSAN_TESTS ?= ^test_(contract|stress|core|config|log|cache|kokoro_backend|net|nn_kernels)$$
 MIN_BUILD  ?= build-min
 PREFIX     ?= /usr/local
 DESTDIR    ?=
