@@ -161,9 +161,16 @@ static void *chan_run(void *arg) {
     j->fn(j->ctx, j->c0, j->c1);
     return NULL;
 }
+static int nn_jobs; /* generations running (chorus_nn_job_begin/end), atomic */
+void chorus_nn_job_begin(void) { __atomic_add_fetch(&nn_jobs, 1, __ATOMIC_RELAXED); }
+void chorus_nn_job_end(void) { __atomic_sub_fetch(&nn_jobs, 1, __ATOMIC_RELAXED); }
+
 static void parallel_channels(chan_fn fn, void *ctx, int c, size_t work) {
     chorus_nn_init();
-    int nt = nn_threads < c ? nn_threads : c;
+    int running = __atomic_load_n(&nn_jobs, __ATOMIC_RELAXED);
+    int budget = running > 1 ? nn_threads / running : nn_threads;
+    if (budget < 1) budget = 1;
+    int nt = budget < c ? budget : c;
     if (nt <= 1 || work < (1u << 16) || nn_in_range) {
         fn(ctx, 0, c);
         return;

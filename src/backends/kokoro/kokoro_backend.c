@@ -400,8 +400,20 @@ static int kokoro_export_voice(struct chorus_backend *b, const char *voice, unsi
               : CHORUS_OK;
 }
 
+static int synthesize_job(struct chorus_backend *b, const struct chorus_job *job,
+                          struct chorus_sink *sink);
+
+/* Each generation tells the kernels it runs, so that concurrent ones share the threads. */
 static int kokoro_synthesize(struct chorus_backend *b, const struct chorus_job *job,
                              struct chorus_sink *sink) {
+    chorus_nn_job_begin();
+    int rc = synthesize_job(b, job, sink);
+    chorus_nn_job_end();
+    return rc;
+}
+
+static int synthesize_job(struct chorus_backend *b, const struct chorus_job *job,
+                          struct chorus_sink *sink) {
     struct kokoro_priv *p = b->priv;
     int rc = ensure_loaded(p);
     if (rc) return chorus_job_fail(job, rc, "%s", p->load_err);
