@@ -200,21 +200,27 @@ struct gemm_ctx {
     const float *a, *b;
     float *c;
 };
-static void gemm_range(void *p, int r0, int r1) {
+/* Blocks [b0, b1) of a GEMM: GEMM_ROWS rows or GEMM_COLS columns each, one BLAS call per
+ * block. The blocks depend on the shape only, never on the thread count, so a product (and
+ * the audio) is the same whatever CHORUS_THREADS is and however many generations share the
+ * threads: BLAS kernels may round differently for different block widths. */
+enum { GEMM_ROWS = 64, GEMM_COLS = 256 };
+static void gemm_range(void *p, int b0, int b1) {
     struct gemm_ctx *g = p;
-    if (g->by_rows) {
-        const float *a = g->ta ? g->a + r0 : g->a + (size_t)r0 * g->lda;
-        nn_sgemm(CB_ROW_MAJOR, g->ta ? CB_TRANS : CB_NO_TRANS, g->tb ? CB_TRANS : CB_NO_TRANS,
-                 r1 - r0, g->n, g->k, g->alpha, a, g->lda, g->b, g->ldb, g->beta,
-                 g->c + (size_t)r0 * g->ldc, g->ldc);
-    } else {
-        /* columns in multiples of 16 so each thread's block stays aligned to the kernel */
-        int c0 = r0 * 16, c1 = r1 * 16 < g->n ? r1 * 16 : g->n;
-        if (c1 <= c0) return;
-        const float *b = g->tb ? g->b + (size_t)c0 * g->ldb : g->b + c0;
-        nn_sgemm(CB_ROW_MAJOR, g->ta ? CB_TRANS : CB_NO_TRANS, g->tb ? CB_TRANS : CB_NO_TRANS,
-                 g->m, c1 - c0, g->k, g->alpha, g->a, g->lda, b, g->ldb, g->beta, g->c + c0,
-                 g->ldc);
+    for (int blk = b0; blk < b1; blk++) {
+        if (g->by_rows) {
+            int r0 = blk * GEMM_ROWS, r1 = r0 + GEMM_ROWS < g->m ? r0 + GEMM_ROWS : g->m;
+            const float *a = g->ta ? g->a + r0 : g->a + (size_t)r0 * g->lda;
+            nn_sgemm(CB_ROW_MAJOR, g->ta ? CB_TRANS : CB_NO_TRANS,
+                     g->tb ? CB_TRANS : CB_NO_TRANS, r1 - r0, g->n, g->k, g->alpha, a, g->lda,
+                     g->b, g->ldb, g->beta, g->c + (size_t)r0 * g->ldc, g->ldc);
+        } else {
+            int c0 = blk * GEMM_COLS, c1 = c0 + GEMM_COLS < g->n ? c0 + GEMM_COLS : g->n;
+            const float *b = g->tb ? g->b + (size_t)c0 * g->ldb : g->b + c0;
+            nn_sgemm(CB_ROW_MAJOR, g->ta ? CB_TRANS : CB_NO_TRANS,
+                     g->tb ? CB_TRANS : CB_NO_TRANS, g->m, c1 - c0, g->k, g->alpha, g->a,
+                     g->lda, b, g->ldb, g->beta, g->c + c0, g->ldc);
+        }
     }
 }
 
@@ -225,14 +231,16 @@ void chorus_nn_gemm(int trans_a, int trans_b, int m, int n, int k, float alpha, 
     if (k > 0 && nn_sgemm) {
         struct gemm_ctx g = {trans_a, trans_b, m, n, k, lda, ldb, ldc, 0, alpha, beta, a, b, c};
         double flops = (double)m * n * k;
-        if (nn_threads > 1 && flops >= (double)(1 << 22) && (n >= 64 || m >= 64)) {
+        if (flops >= (double)(1 << 22) && (n >= 64 || m >= 64)) {
             g.by_rows = n < 64 || (m >= 4 * n);
-            int parts = g.by_rows ? m : (n + 15) / 16;
+            int parts = g.by_rows ? (m + GEMM_ROWS - 1) / GEMM_ROWS : (n + GEMM_COLS - 1) / GEMM_COLS;
             /* work is scaled so that the 2^16 threshold of parallel_channels is passed */
             parallel_channels(gemm_range, &g, parts, (size_t)1 << 20);
         } else {
             g.by_rows = 1;
-            gemm_range(&g, 0, m);
+            nn_sgemm(CB_ROW_MAJOR, trans_a ? CB_TRANS : CB_NO_TRANS,
+                     trans_b ? CB_TRANS : CB_NO_TRANS, m, n, k, alpha, a, lda, b, ldb, beta, c,
+                     ldc);
         }
         return;
     }
