@@ -39,14 +39,9 @@ static int dc_level_once = -1;
 static int dc_detect(void) {
     const char *e = getenv("CHORUS_NN_DCONV");
     if (e && !strcmp(e, "0")) return 0;
-    unsigned a, b, c, d;
-    if (!__get_cpuid(1, &a, &b, &c, &d) || !(c & (1u << 27))) return 0; /* OSXSAVE */
-    unsigned lo, hi;
-    __asm__ volatile("xgetbv" : "=a"(lo), "=d"(hi) : "c"(0));
-    (void)hi;
-    if ((lo & 0xe6) != 0xe6 || !__get_cpuid_count(7, 0, &a, &b, &c, &d)) return 0;
-    if (!(b & (1u << 16))) return 0; /* AVX-512F */
+    if (!chorus_nn_cpu_avx512()) return 0; /* AVX-512F, enabled by the OS */
     int lvl = 1;
+    unsigned a, b, c, d;
     if (e && !strcmp(e, "1")) return lvl; /* float32 kernel only */
     if (__get_cpuid_count(7, 1, &a, &b, &c, &d) && (a & (1u << 5))) lvl = 2; /* AVX512_BF16 */
     return lvl;
@@ -103,6 +98,18 @@ static inline __mmask16 DC_F32 lane_mask(int left) {
     return left >= 16 ? (__mmask16)0xffff : left > 0 ? (__mmask16)((1u << left) - 1) : 0;
 }
 
+/* The masks of a block with nc valid columns, and its accumulators set to the bias. */
+static inline __attribute__((always_inline)) void DC_F32 block_init(__m512 acc[MR][NV],
+                                                                     __mmask16 m[NV], int nc,
+                                                                     const float *bias) {
+    _Pragma("GCC unroll 8")
+    for (int v = 0; v < NV; v++) m[v] = lane_mask(nc - 16 * v);
+    _Pragma("GCC unroll 8")
+    for (int r = 0; r < MR; r++)
+        _Pragma("GCC unroll 8")
+        for (int v = 0; v < NV; v++) acc[r][v] = _mm512_set1_ps(bias ? bias[r] : 0.0f);
+}
+
 /* Store (or add into y) the accumulators of one 8 x 48 block, nc columns of it valid. */
 static inline void DC_F32 block_store(__m512 acc[MR][NV], const __mmask16 m[NV], float *y,
                                       int ldy, int add) {
@@ -124,12 +131,7 @@ static void DC_F32 kernel_f32(const float *restrict w, const float *restrict x, 
                               int add) {
     __mmask16 m[NV];
     __m512 acc[MR][NV];
-    _Pragma("GCC unroll 8")
-    for (int v = 0; v < NV; v++) m[v] = lane_mask(nc - 16 * v);
-    _Pragma("GCC unroll 8")
-    for (int r = 0; r < MR; r++)
-        _Pragma("GCC unroll 8")
-        for (int v = 0; v < NV; v++) acc[r][v] = _mm512_set1_ps(bias ? bias[r] : 0.0f);
+    block_init(acc, m, nc, bias);
     for (int j = 0; j < k; j++) {
         const float *xj = x + (size_t)j * dil, *wj = w + (size_t)j * cin * MR;
         for (int c = 0; c < cin; c++) {
@@ -154,12 +156,7 @@ static void DC_BF16 kernel_bf16(const uint32_t *restrict w, const uint32_t *rest
                                 int ldy, int add) {
     __mmask16 m[NV];
     __m512 acc[MR][NV];
-    _Pragma("GCC unroll 8")
-    for (int v = 0; v < NV; v++) m[v] = lane_mask(nc - 16 * v);
-    _Pragma("GCC unroll 8")
-    for (int r = 0; r < MR; r++)
-        _Pragma("GCC unroll 8")
-        for (int v = 0; v < NV; v++) acc[r][v] = _mm512_set1_ps(bias ? bias[r] : 0.0f);
+    block_init(acc, m, nc, bias);
     for (int j = 0; j < k; j++) {
         const uint32_t *xj = x + (size_t)j * dil, *wj = w + (size_t)j * pairs * MR;
         for (int c = 0; c < pairs; c++) {

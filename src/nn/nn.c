@@ -54,6 +54,8 @@ static int cpu_level(void) {
 }
 #endif
 
+int chorus_nn_cpu_avx512(void) { return cpu_level() == 2; }
+
 /* x86 OpenBLAS core types without AVX-512 kernels (case-insensitive). */
 static int weaker_coretype(const char *t) {
     static const char *const weak[] = {"Haswell", "Zen", "Sandybridge", "Nehalem", "Prescott",
@@ -478,6 +480,17 @@ static void conv_range(void *p, int b0, int b1) {
     }
 }
 
+/* xp[cin][l + 2 pad] = x[cin][l] with pad zeros on both sides of each row. */
+static void pad_rows(const struct chorus_nn_conv *c, const float *x, int l, float *xp) {
+    int lp = l + 2 * c->pad;
+    for (int i = 0; i < c->cin; i++) {
+        float *r = xp + (size_t)i * lp;
+        memset(r, 0, (size_t)c->pad * sizeof *r);
+        memcpy(r + c->pad, x + (size_t)i * l, (size_t)l * sizeof *r);
+        memset(r + c->pad + l, 0, (size_t)c->pad * sizeof *r);
+    }
+}
+
 /* A bf16 convolution: its weights widened to a float32 copy for this call. */
 static int conv_bf16(const struct chorus_nn_conv *c, const float *x, int l, float *y) {
     size_t n = chorus_nn_conv_packed_count(c);
@@ -499,12 +512,7 @@ static int conv_direct_bf16(const struct chorus_nn_conv *c, const float *x, int 
     if (lout <= 0) return 0;
     float *xp = chorus_nn_alloc((size_t)c->cin * lp * sizeof *xp);
     if (!xp) return -1;
-    for (int i = 0; i < c->cin; i++) {
-        float *r = xp + (size_t)i * lp;
-        memset(r, 0, (size_t)c->pad * sizeof *r);
-        memcpy(r + c->pad, x + (size_t)i * l, (size_t)l * sizeof *r);
-        memset(r + c->pad + l, 0, (size_t)c->pad * sizeof *r);
-    }
+    pad_rows(c, x, l, xp);
     int rc = chorus_nn_conv_valid(c, xp, lp, y, lout, 0);
     free(xp);
     return rc;
@@ -531,12 +539,7 @@ int chorus_nn_conv_forward(const struct chorus_nn_conv *c, const float *x, int l
     int lp = l + 2 * c->pad;
     float *xp = chorus_nn_alloc((size_t)c->cin * lp * sizeof *xp);
     if (!xp) return -1;
-    for (int i = 0; i < c->cin; i++) {
-        float *r = xp + (size_t)i * lp;
-        memset(r, 0, (size_t)c->pad * sizeof *r);
-        memcpy(r + c->pad, x + (size_t)i * l, (size_t)l * sizeof *r);
-        memset(r + c->pad + l, 0, (size_t)c->pad * sizeof *r);
-    }
+    pad_rows(c, x, l, xp);
     if (c->stride == 1) {
         for (int j = 0; j < c->k; j++)
             chorus_nn_gemm(0, 0, c->cout, lout, c->cin, 1.0f, c->w + (size_t)j * c->cout * c->cin,

@@ -101,6 +101,8 @@ int chorus_nn_conv_valid(const struct chorus_nn_conv *c, const float *x, int l, 
 uint32_t *chorus_nn_dconv_pack_bf16(const struct chorus_nn_conv *c);
 /** The weights of c as float32 in the layout of w (from w, wb or wp), into out. */
 void chorus_nn_conv_weights_f32(const struct chorus_nn_conv *c, float *out);
+/** 1 when the CPU has AVX-512F and the OS saves its registers (x86-64), else 0. */
+int chorus_nn_cpu_avx512(void);
 /** Which chorus_nn_conv_valid() kernel this CPU runs: 2 = AVX512_BF16 (and float32),
  *  1 = AVX-512F float32 only, 0 = the portable per-tap GEMMs. */
 int chorus_nn_dconv_level(void);
