@@ -917,71 +917,118 @@ static void hann(double *w, int n) {
     for (int i = 0; i < n; i++) w[i] = 0.5 - 0.5 * cos(2.0 * M_PI * i / n);
 }
 
+/* Frames [f0, f1) of an STFT (each frame on its own: run on the kernels' threads). */
+struct stft_job {
+    const float *x;
+    int n, n_fft, hop, bins, frames;
+    const double *w, *ct, *st;
+    float *mag, *phase;
+};
+static void stft_range(void *p, int f0, int f1) {
+    const struct stft_job *j = p;
+    int n_fft = j->n_fft, half = n_fft / 2;
+    double fr[4096]; /* n_fft <= 4096 (checked by the caller) */
+    for (int f = f0; f < f1; f++) {
+        for (int q = 0; q < n_fft; q++) {
+            long p2 = (long)f * j->hop + q - half; /* reflect padding */
+            if (p2 < 0) p2 = -p2;
+            if (p2 >= j->n) p2 = 2L * (j->n - 1) - p2;
+            fr[q] = (double)j->x[p2] * j->w[q];
+        }
+        for (int k = 0; k < j->bins; k++) {
+            double re = 0, im = 0;
+            for (int q = 0; q < n_fft; q++) {
+                re += fr[q] * j->ct[k * n_fft + q];
+                im += fr[q] * j->st[k * n_fft + q];
+            }
+            float fre = (float)re, fim = (float)im;
+            j->mag[(size_t)k * j->frames + f] = sqrtf(fre * fre + fim * fim);
+            j->phase[(size_t)k * j->frames + f] = atan2f(fim, fre);
+        }
+    }
+}
+
 int chorus_nn_stft(const float *x, int n, int n_fft, int hop, float *mag, float *phase) {
     int half = n_fft / 2, bins = half + 1;
     if (n_fft <= 0 || n_fft > 4096 || hop <= 0 || n <= half) return -1;
     int frames = 1 + n / hop;
-    double *w = malloc(sizeof(double) * (size_t)(n_fft * 3 + bins * n_fft * 2));
+    double *w = malloc(sizeof(double) * (size_t)(n_fft + bins * n_fft * 2));
     if (!w) return -1;
-    double *fr = w + n_fft, *ct = fr + n_fft, *st = ct + (size_t)bins * n_fft;
+    double *ct = w + n_fft, *st = ct + (size_t)bins * n_fft;
     hann(w, n_fft);
     for (int k = 0; k < bins; k++)
         for (int j = 0; j < n_fft; j++) {
             ct[k * n_fft + j] = cos_exact((long)k * j % n_fft, n_fft);
             st[k * n_fft + j] = -sin_exact((long)k * j % n_fft, n_fft);
         }
-    for (int f = 0; f < frames; f++) {
-        for (int j = 0; j < n_fft; j++) {
-            long p = (long)f * hop + j - half; /* reflect padding */
-            if (p < 0) p = -p;
-            if (p >= n) p = 2L * (n - 1) - p;
-            fr[j] = (double)x[p] * w[j];
-        }
-        for (int k = 0; k < bins; k++) {
-            double re = 0, im = 0;
-            for (int j = 0; j < n_fft; j++) {
-                re += fr[j] * ct[k * n_fft + j];
-                im += fr[j] * st[k * n_fft + j];
-            }
-            float fre = (float)re, fim = (float)im;
-            mag[(size_t)k * frames + f] = sqrtf(fre * fre + fim * fim);
-            phase[(size_t)k * frames + f] = atan2f(fim, fre);
-        }
-    }
+    struct stft_job j = {x, n, n_fft, hop, bins, frames, w, ct, st, mag, phase};
+    parallel_channels(stft_range, &j, frames, (size_t)frames * bins * n_fft * 2);
     free(w);
     return frames;
 }
 
+/* The time signal of frames [f0, f1) of an iSTFT block into fr[f - base][n_fft] (each frame
+ * on its own: run on the kernels' threads; the overlap-add stays in frame order). */
+struct istft_job {
+    const float *mag, *phase;
+    int frames, n_fft, bins, base;
+    const double *ct, *st;
+    double *fr;
+};
+static void istft_range(void *p, int f0, int f1) {
+    const struct istft_job *j = p;
+    int n_fft = j->n_fft, half = n_fft / 2;
+    for (int f = f0; f < f1; f++) {
+        double *fr = j->fr + (size_t)(f - j->base) * n_fft;
+        for (int q = 0; q < n_fft; q++) fr[q] = 0;
+        for (int k = 0; k < j->bins; k++) {
+            float m = j->mag[(size_t)k * j->frames + f], ph = j->phase[(size_t)k * j->frames + f];
+            double re = (double)(m * cosf(ph)), im = (double)(m * sinf(ph));
+            int edge = k == 0 || (n_fft % 2 == 0 && k == half);
+            double scale = edge ? 1.0 : 2.0;
+            if (edge) im = 0;
+            for (int q = 0; q < n_fft; q++)
+                fr[q] += scale * (re * j->ct[k * n_fft + q] - im * j->st[k * n_fft + q]);
+        }
+    }
+}
+
+/* parallel_channels gives ranges from 0: frames [base + i0, base + i1) */
+static void istft_block(void *p, int i0, int i1) {
+    const struct istft_job *j = p;
+    istft_range(p, j->base + i0, j->base + i1);
+}
+
+enum { ISTFT_BLOCK = 4096 };
 int chorus_nn_istft(const float *mag, const float *phase, int frames, int n_fft, int hop,
                     float *out) {
     int half = n_fft / 2, bins = half + 1;
     if (n_fft <= 0 || n_fft > 4096 || hop <= 0 || frames < 1) return -1;
     size_t total = (size_t)n_fft + (size_t)hop * (frames - 1);
-    double *buf = calloc(total * 2 + (size_t)n_fft * 2 + (size_t)bins * n_fft * 2, sizeof *buf);
+    int blk = frames < ISTFT_BLOCK ? frames : ISTFT_BLOCK;
+    double *buf = calloc(total * 2 + (size_t)n_fft + (size_t)bins * n_fft * 2 +
+                             (size_t)blk * n_fft,
+                         sizeof *buf);
     if (!buf) return -1;
-    double *env = buf + total, *w = env + total, *fr = w + n_fft, *ct = fr + n_fft,
-           *st = ct + (size_t)bins * n_fft;
+    double *env = buf + total, *w = env + total, *ct = w + n_fft, *st = ct + (size_t)bins * n_fft,
+           *frs = st + (size_t)bins * n_fft;
     hann(w, n_fft);
     for (int k = 0; k < bins; k++)
         for (int j = 0; j < n_fft; j++) {
             ct[k * n_fft + j] = cos_exact((long)k * j % n_fft, n_fft);
             st[k * n_fft + j] = sin_exact((long)k * j % n_fft, n_fft);
         }
-    for (int f = 0; f < frames; f++) {
-        for (int j = 0; j < n_fft; j++) fr[j] = 0;
-        for (int k = 0; k < bins; k++) {
-            float m = mag[(size_t)k * frames + f], p = phase[(size_t)k * frames + f];
-            double re = (double)(m * cosf(p)), im = (double)(m * sinf(p));
-            int edge = k == 0 || (n_fft % 2 == 0 && k == half);
-            double scale = edge ? 1.0 : 2.0;
-            if (edge) im = 0;
-            for (int j = 0; j < n_fft; j++)
-                fr[j] += scale * (re * ct[k * n_fft + j] - im * st[k * n_fft + j]);
-        }
-        size_t o = (size_t)f * hop;
-        for (int j = 0; j < n_fft; j++) {
-            buf[o + j] += fr[j] / n_fft * w[j];
-            env[o + j] += w[j] * w[j];
+    for (int b0 = 0; b0 < frames; b0 += blk) {
+        int b1 = frames - b0 < blk ? frames : b0 + blk;
+        struct istft_job j = {mag, phase, frames, n_fft, bins, b0, ct, st, frs};
+        parallel_channels(istft_block, &j, b1 - b0, (size_t)(b1 - b0) * bins * n_fft * 4);
+        for (int f = b0; f < b1; f++) {
+            const double *fr = frs + (size_t)(f - b0) * n_fft;
+            size_t o = (size_t)f * hop;
+            for (int q = 0; q < n_fft; q++) {
+                buf[o + q] += fr[q] / n_fft * w[q];
+                env[o + q] += w[q] * w[q];
+            }
         }
     }
     size_t n = (size_t)hop * (frames - 1);

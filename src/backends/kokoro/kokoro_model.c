@@ -1201,6 +1201,43 @@ done:
 }
 
 /* Harmonic source (SineGen + l_linear + tanh) at the output rate from F0 at f0_len frames. */
+/* The harmonic source's samples, blocks [b0, b1) of SINE_BLOCK (each sample on its own: the
+ * blocks run on the kernels' threads with the same numbers as one loop). */
+enum { SINE_BLOCK = 8192 };
+struct sine_job {
+    const struct kokoro_model *m;
+    const float *f0;
+    int f0_len, scale;
+    const float *ph, *noise;
+    float *out;
+};
+static void sine_range(void *p, int b0, int b1) {
+    const struct sine_job *j = p;
+    const int dim = 9;
+    size_t n = (size_t)j->f0_len * j->scale, t1 = (size_t)b1 * SINE_BLOCK;
+    const float sc = (float)(1.0 / j->scale);
+    for (size_t t = (size_t)b0 * SINE_BLOCK; t < n && t < t1; t++) {
+        float src = (float)((double)sc * ((double)t + 0.5) - 0.5);
+        if (src < 0) src = 0;
+        int i0 = (int)src;
+        if (i0 > j->f0_len - 1) i0 = j->f0_len - 1;
+        int i1 = i0 + (i0 < j->f0_len - 1 ? 1 : 0);
+        float lam = src - (float)i0, l0 = 1.0f - lam;
+        float fv = j->f0[t / (size_t)j->scale];
+        float uv = fv > 10.0f ? 1.0f : 0.0f;
+        float namp = uv * 0.003f + (1.0f - uv) * (0.1f / 3.0f);
+        float acc = j->m->src_b[0];
+        for (int h = 0; h < dim; h++) {
+            const float *ph = j->ph + (size_t)h * j->f0_len;
+            float phase = ph[i0] * l0 + ph[i1] * lam;
+            float sw = sinf(phase) * 0.1f;
+            sw = sw * uv + namp * j->noise[t * dim + (size_t)h];
+            acc += j->m->src_w[h] * sw;
+        }
+        j->out[t] = tanhf(acc);
+    }
+}
+
 static int harmonic_source(struct fwd *f, const float *f0, int f0_len, int scale, float *out) {
     const struct kokoro_model *m = f->m;
     const int dim = 9;
@@ -1225,27 +1262,9 @@ static int harmonic_source(struct fwd *f, const float *f0, int f0_len, int scale
     if (f->h && f->h->noise) f->h->noise(f->h->ud, noise, n * dim);
     else memset(noise, 0, n * dim * sizeof *noise);
     trace(f, "noise", noise, n * dim);
-    const float sc = (float)(1.0 / scale);
-    for (size_t t = 0; t < n; t++) {
-        float src = (float)((double)sc * ((double)t + 0.5) - 0.5);
-        if (src < 0) src = 0;
-        int i0 = (int)src;
-        if (i0 > f0_len - 1) i0 = f0_len - 1;
-        int i1 = i0 + (i0 < f0_len - 1 ? 1 : 0);
-        float lam = src - (float)i0, l0 = 1.0f - lam;
-        float fv = f0[t / (size_t)scale];
-        float uv = fv > 10.0f ? 1.0f : 0.0f;
-        float namp = uv * 0.003f + (1.0f - uv) * (0.1f / 3.0f);
-        float acc = m->src_b[0];
-        for (int h = 0; h < dim; h++) {
-            const float *p = ph + (size_t)h * f0_len;
-            float phase = p[i0] * l0 + p[i1] * lam;
-            float sw = sinf(phase) * 0.1f;
-            sw = sw * uv + namp * noise[t * dim + (size_t)h];
-            acc += m->src_w[h] * sw;
-        }
-        out[t] = tanhf(acc);
-    }
+    struct sine_job sj = {m, f0, f0_len, scale, ph, noise, out};
+    int blocks = (int)((n + SINE_BLOCK - 1) / SINE_BLOCK);
+    chorus_nn_parallel(sine_range, &sj, blocks, n * dim * 16);
     free(ph);
     free(noise);
     return 0;
