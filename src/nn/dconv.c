@@ -201,14 +201,10 @@ static void dc_range(void *p, int s0, int s1) {
 
 #endif /* DC_X86 */
 
-/* bf16 bits of the weight of tap j, output o, input channel i (0 past cin). */
+/* bf16 bits of the weight of tap j, output o, input channel i (0 past cin), from w or wb
+ * (a conv with wp is read in wp's own order: chorus_nn_conv_weights_f32, pack_f32). */
 static uint16_t wbits(const struct chorus_nn_conv *c, int j, int o, int i) {
     if (i >= c->cin) return 0;
-    if (c->wp) {
-        int pairs = (c->cin + 1) / 2;
-        size_t at = (((size_t)(o / MR) * c->k + j) * pairs + i / 2) * MR + o % MR;
-        return (uint16_t)(c->wp[at] >> (i % 2 * 16));
-    }
     size_t at = ((size_t)j * c->cout + o) * c->cin + i;
     return c->wb ? c->wb[at] : chorus_nn_to_bf16(c->w[at]);
 }
@@ -244,7 +240,7 @@ void chorus_nn_conv_weights_f32(const struct chorus_nn_conv *c, float *out) {
 
 uint32_t *chorus_nn_dconv_pack_bf16(const struct chorus_nn_conv *c) {
     if (c->transposed || c->groups != 1 || c->stride != 1 || c->cout % MR) return NULL;
-    if (!c->w && !c->wb && !c->wp) return NULL;
+    if (!c->w && !c->wb) return NULL;
     int pairs = (c->cin + 1) / 2;
     uint32_t *w = chorus_nn_alloc((size_t)c->cout * c->k * pairs * sizeof *w), *d = w;
     if (!w) return NULL;

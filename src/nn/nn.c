@@ -520,7 +520,7 @@ static int conv_direct_bf16(const struct chorus_nn_conv *c, const float *x, int 
 
 int chorus_nn_conv_forward(const struct chorus_nn_conv *c, const float *x, int l, float *y) {
     chorus_nn_init();
-    if (c->wp && c->stride == 1 && chorus_nn_dconv_level() >= 2) return conv_direct_bf16(c, x, l, y);
+    if (c->wp && chorus_nn_dconv_level() >= 2) return conv_direct_bf16(c, x, l, y); /* stride 1 */
     if (c->wb || c->wp) return conv_bf16(c, x, l, y);
     if (c->transposed) return conv_transposed(c, x, l, y);
     int lout = chorus_nn_conv_out_len(c, l);

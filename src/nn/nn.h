@@ -96,8 +96,8 @@ int chorus_nn_conv_forward(const struct chorus_nn_conv *c, const float *x, int l
  *  (bf16 weights are then widened). Returns 0 or -1 (nomem). */
 int chorus_nn_conv_valid(const struct chorus_nn_conv *c, const float *x, int l, float *y,
                          int ldy, int add);
-/** bf16 weight pairs of c (float32 w, rounded) in the direct kernel's layout, or NULL when c
- *  is not a shape it runs (or out of memory); free() them. */
+/** bf16 weight pairs of c (from w, rounded, or wb) in the direct kernel's layout, or NULL when
+ *  c is not a shape it runs, has neither, or memory runs out; free() them. */
 uint32_t *chorus_nn_dconv_pack_bf16(const struct chorus_nn_conv *c);
 /** The weights of c as float32 in the layout of w (from w, wb or wp), into out. */
 void chorus_nn_conv_weights_f32(const struct chorus_nn_conv *c, float *out);
