@@ -145,27 +145,116 @@ const char *chorus_nn_blas_name(void) {
 }
 
 /* ---------------------------------------------------------------------------------------- */
-/* Parallel ranges [c0, c1) of channels, columns or rows: the calling thread plus nn_threads-1 */
-/* short-lived ones. Below `work` = 2^16 it runs on the calling thread alone.               */
+/* Parallel ranges [c0, c1) of channels, columns or rows: the calling thread plus up to         */
+/* nn_threads-1 pool workers. Below `work` = 2^16 it runs on the calling thread alone.          */
+/*                                                                                            */
+/* The workers start on first use and live as long as the process. A call queues its ranges   */
+/* but the first, runs that one, takes back any range no worker has started and runs it too,  */
+/* then waits for the rest: it never waits on a worker that is busy with another call, so     */
+/* concurrent callers (and a pool that could not start) cannot deadlock. Workers and waiting  */
+/* callers spin ~30 us before they sleep: a generation makes thousands of calls back to back, */
+/* and a thread start or a futex wake-up per call was 3-4 % of a Kokoro run.                  */
 
 typedef void (*chan_fn)(void *ctx, int c0, int c1);
-struct chan_job {
+struct chan_task {
     chan_fn fn;
     void *ctx;
     int c0, c1;
+    int *left; /* the call's ranges not yet done (atomic) */
 };
+enum { TP_QUEUE = 64, TP_SPIN = 4000 };
+static pthread_mutex_t tp_mu = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t tp_work = PTHREAD_COND_INITIALIZER, tp_done = PTHREAD_COND_INITIALIZER;
+static struct chan_task tp_q[TP_QUEUE];
+static int tp_count;   /* queued tasks, under tp_mu (read atomically while spinning) */
+static int tp_workers; /* started, under tp_mu */
+
 /* Set while a thread runs a range: a kernel called from inside one (a parallel loop over
- * attention heads calling the GEMM) runs on that thread instead of starting more. */
+ * attention heads calling the GEMM) runs on that thread instead of queueing more. */
 static _Thread_local int nn_in_range;
-static void *chan_run(void *arg) {
-    struct chan_job *j = arg;
-    nn_in_range = 1;
-    j->fn(j->ctx, j->c0, j->c1);
-    return NULL;
-}
 static int nn_jobs; /* generations running (chorus_nn_job_begin/end), atomic */
 void chorus_nn_job_begin(void) { __atomic_add_fetch(&nn_jobs, 1, __ATOMIC_RELAXED); }
 void chorus_nn_job_end(void) { __atomic_sub_fetch(&nn_jobs, 1, __ATOMIC_RELAXED); }
+
+static void cpu_relax(void) {
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_ia32_pause();
+#elif defined(__aarch64__)
+    __asm__ volatile("yield");
+#endif
+}
+
+static void task_done(int *left) {
+    if (__atomic_sub_fetch(left, 1, __ATOMIC_ACQ_REL) == 0) {
+        pthread_mutex_lock(&tp_mu);
+        pthread_cond_broadcast(&tp_done);
+        pthread_mutex_unlock(&tp_mu);
+    }
+}
+
+static void *tp_worker(void *arg) {
+    (void)arg;
+    nn_in_range = 1;
+    for (;;) {
+        for (int i = 0; i < TP_SPIN && !__atomic_load_n(&tp_count, __ATOMIC_RELAXED); i++)
+            cpu_relax();
+        pthread_mutex_lock(&tp_mu);
+        while (!tp_count) pthread_cond_wait(&tp_work, &tp_mu);
+        struct chan_task t = tp_q[0];
+        tp_q[0] = tp_q[tp_count - 1];
+        __atomic_store_n(&tp_count, tp_count - 1, __ATOMIC_RELAXED);
+        pthread_mutex_unlock(&tp_mu);
+        t.fn(t.ctx, t.c0, t.c1);
+        task_done(t.left);
+    }
+    return NULL;
+}
+
+/* In a child after fork() the workers are gone and the locks may be held: start afresh. */
+static void tp_atfork_child(void) {
+    pthread_mutex_t m = PTHREAD_MUTEX_INITIALIZER;
+    pthread_cond_t c = PTHREAD_COND_INITIALIZER;
+    tp_mu = m;
+    tp_work = c;
+    tp_done = c;
+    tp_count = 0;
+    tp_workers = 0;
+}
+
+/* Under tp_mu: queues t unless the queue is full (0 then: the caller runs it). */
+static int tp_push(const struct chan_task *t) {
+    if (tp_workers < nn_threads - 1) {
+        pthread_attr_t at;
+        pthread_t th;
+        if (!tp_workers) pthread_atfork(NULL, NULL, tp_atfork_child);
+        pthread_attr_init(&at);
+        pthread_attr_setdetachstate(&at, PTHREAD_CREATE_DETACHED);
+        while (tp_workers < nn_threads - 1 && pthread_create(&th, &at, tp_worker, NULL) == 0)
+            tp_workers++;
+        pthread_attr_destroy(&at);
+    }
+    if (tp_count == TP_QUEUE) return 0;
+    tp_q[tp_count] = *t;
+    __atomic_store_n(&tp_count, tp_count + 1, __ATOMIC_RELAXED);
+    pthread_cond_signal(&tp_work);
+    return 1;
+}
+
+/* Takes back one queued task of this call (left == mine), or returns 0. */
+static int tp_reclaim(int *mine, struct chan_task *out) {
+    int got = 0;
+    pthread_mutex_lock(&tp_mu);
+    for (int i = 0; i < tp_count; i++)
+        if (tp_q[i].left == mine) {
+            *out = tp_q[i];
+            tp_q[i] = tp_q[tp_count - 1];
+            __atomic_store_n(&tp_count, tp_count - 1, __ATOMIC_RELAXED);
+            got = 1;
+            break;
+        }
+    pthread_mutex_unlock(&tp_mu);
+    return got;
+}
 
 static void parallel_channels(chan_fn fn, void *ctx, int c, size_t work) {
     chorus_nn_init();
@@ -178,21 +267,33 @@ static void parallel_channels(chan_fn fn, void *ctx, int c, size_t work) {
         return;
     }
     if (nt > 8) nt = 8;
-    pthread_t th[8];
-    struct chan_job jobs[8];
-    int started[8] = {0};
-    for (int i = 0; i < nt; i++) jobs[i] = (struct chan_job){fn, ctx, c * i / nt, c * (i + 1) / nt};
-    for (int i = 1; i < nt; i++) started[i] = pthread_create(&th[i], NULL, chan_run, &jobs[i]) == 0;
-    nn_in_range = 1;
-    fn(ctx, jobs[0].c0, jobs[0].c1);
-    nn_in_range = 0;
+    int left = nt;
+    struct chan_task t = {fn, ctx, 0, 0, &left}, inl[8];
+    int n_inl = 0;
+    pthread_mutex_lock(&tp_mu);
     for (int i = 1; i < nt; i++) {
-        if (started[i]) pthread_join(th[i], NULL);
-        else { /* could not start a thread: do it here */
-            nn_in_range = 1;
-            fn(ctx, jobs[i].c0, jobs[i].c1);
-            nn_in_range = 0;
-        }
+        t.c0 = c * i / nt;
+        t.c1 = c * (i + 1) / nt;
+        if (!tp_push(&t)) inl[n_inl++] = t;
+    }
+    pthread_mutex_unlock(&tp_mu);
+    nn_in_range = 1;
+    fn(ctx, 0, c / nt);
+    task_done(&left);
+    for (int i = 0; i < n_inl; i++) {
+        fn(ctx, inl[i].c0, inl[i].c1);
+        task_done(&left);
+    }
+    while (tp_reclaim(&left, &t)) {
+        fn(ctx, t.c0, t.c1);
+        task_done(&left);
+    }
+    nn_in_range = 0;
+    for (int i = 0; i < TP_SPIN && __atomic_load_n(&left, __ATOMIC_ACQUIRE); i++) cpu_relax();
+    if (__atomic_load_n(&left, __ATOMIC_ACQUIRE)) {
+        pthread_mutex_lock(&tp_mu);
+        while (__atomic_load_n(&left, __ATOMIC_ACQUIRE)) pthread_cond_wait(&tp_done, &tp_mu);
+        pthread_mutex_unlock(&tp_mu);
     }
 }
 
@@ -886,7 +987,41 @@ NN_CLONES static void leaky_relu(float *restrict x, size_t n, float slope) {
     }
 }
 
-void chorus_nn_leaky_relu(float *x, size_t n, float slope) { leaky_relu(x, n, slope); }
+NN_CLONES static void add_div(float *restrict y, const float *restrict x, size_t n, float div) {
+    if (div == 1.0f)
+        for (size_t i = 0; i < n; i++) y[i] += x[i];
+    else
+        for (size_t i = 0; i < n; i++) y[i] = (y[i] + x[i]) / div;
+}
+
+/* Elementwise passes over whole tensors, in blocks of EW_BLOCK floats on the kernels' threads
+ * (memory-bound, but one core does not saturate the memory bus). Same numbers either way. */
+enum { EW_BLOCK = 1 << 15, EW_LEAKY, EW_ADD, EW_COPY };
+struct ew_job {
+    int op;
+    float *y;
+    const float *x;
+    size_t n;
+    float v;
+};
+static void ew_range(void *p, int b0, int b1) {
+    struct ew_job *j = p;
+    size_t i0 = (size_t)b0 * EW_BLOCK, i1 = (size_t)b1 * EW_BLOCK < j->n ? (size_t)b1 * EW_BLOCK : j->n;
+    if (j->op == EW_LEAKY) leaky_relu(j->y + i0, i1 - i0, j->v);
+    else if (j->op == EW_ADD) add_div(j->y + i0, j->x + i0, i1 - i0, j->v);
+    else memcpy(j->y + i0, j->x + i0, (i1 - i0) * sizeof *j->y);
+}
+static void ew_run(int op, float *y, const float *x, size_t n, float v) {
+    struct ew_job j = {op, y, x, n, v};
+    size_t blocks = (n + EW_BLOCK - 1) / EW_BLOCK;
+    if (blocks > (size_t)INT32_MAX) blocks = 1; /* not reached: tensors are far smaller */
+    if (blocks < 4) ew_range(&j, 0, (int)blocks);
+    else parallel_channels(ew_range, &j, (int)blocks, n);
+}
+
+void chorus_nn_leaky_relu(float *x, size_t n, float slope) { ew_run(EW_LEAKY, x, NULL, n, slope); }
+void chorus_nn_add(float *y, const float *x, size_t n, float div) { ew_run(EW_ADD, y, x, n, div); }
+void chorus_nn_copy(float *y, const float *x, size_t n) { ew_run(EW_COPY, y, x, n, 0.0f); }
 
 void chorus_nn_transpose(const float *x, int rows, int cols, float *out) {
     for (int r = 0; r < rows; r++)

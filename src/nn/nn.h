@@ -160,6 +160,10 @@ void chorus_nn_affine_window(const float *x, int c, int l, int t0, int n,
 /** Snake: x + 1/alpha[c] * sin(alpha[c] * x)^2, channel-major. */
 void chorus_nn_snake(float *x, int c, int l, const float *alpha);
 void chorus_nn_leaky_relu(float *x, size_t n, float slope);
+/** y[i] = (y[i] + x[i]) / div (div 1: y += x), on the kernels' threads for large n. */
+void chorus_nn_add(float *y, const float *x, size_t n, float div);
+/** memcpy of n floats, on the kernels' threads for large n. */
+void chorus_nn_copy(float *y, const float *x, size_t n);
 /** Transposes a [rows][cols] matrix into out[cols][rows]. */
 void chorus_nn_transpose(const float *x, int rows, int cols, float *out);
 
