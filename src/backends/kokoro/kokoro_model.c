@@ -912,7 +912,8 @@ int chorus_kokoro_model_load_packed(struct kokoro_model **out, const char *confi
         return rc;
     }
     if (m->pw) pack_write(m, pack_path, &src);
-    if (src.size) { /* the bf16 weights' packfile: NAME.chorus-pack -> NAME-bf16.chorus-pack */
+    /* the bf16 weights' packfile: NAME.chorus-pack -> NAME-bf16.chorus-pack */
+    if (src.size && pack_path) {
         m->src = src;
         size_t pl = strlen(pack_path), sl = strlen(".chorus-pack");
         if (pl > sl && !strcmp(pack_path + pl - sl, ".chorus-pack"))
@@ -1322,7 +1323,7 @@ static int generator(struct fwd *f, const float *s, float *x, int l0, const floa
             rc = CHORUS_E_INVALID;
             goto done;
         }
-        for (size_t q = 0; q < (size_t)co * lu; q++) up[q] += xs[q];
+        chorus_nn_add(up, xs, (size_t)co * lu, 1.0f);
         free(xs);
         xs = NULL;
         if (owned_cur) free(cur);
@@ -1339,20 +1340,19 @@ static int generator(struct fwd *f, const float *s, float *x, int l0, const floa
             if (j < c->n_rk - 1) {
                 float **dst = j == 0 ? &acc : &tmp;
                 if (!*dst && !(*dst = fnew(nn))) goto done;
-                memcpy(*dst, up, nn * sizeof **dst);
+                chorus_nn_copy(*dst, up, nn);
                 w = *dst;
             }
             if (res1_forward(&m->resblocks[i * c->n_rk + j], m, s, w, lu, ybuf)) goto done;
             if (!acc) { /* a single resblock: its result is acc */
                 acc = up;
                 up = NULL;
-            } else if (w != acc) {
-                for (size_t q = 0; q < nn; q++) acc[q] += w[q];
+            } else if (w != acc) { /* the last one also takes the mean: (acc + w) / n_rk */
+                chorus_nn_add(acc, w, nn, j == c->n_rk - 1 ? (float)c->n_rk : 1.0f);
             }
         }
         free(ybuf);
         ybuf = NULL;
-        for (size_t q = 0; q < nn; q++) acc[q] /= (float)c->n_rk;
         free(tmp);
         tmp = NULL;
         free(up);
