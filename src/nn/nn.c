@@ -389,7 +389,7 @@ int chorus_nn_conv_init(struct chorus_nn_conv *c, int transposed, int cin, int c
                         const float *tw, const float *bias) {
     memset(c, 0, sizeof *c);
     *c = (struct chorus_nn_conv){cin, cout, k, stride, pad, dil, groups, out_pad, transposed,
-                                 NULL, NULL, 0, NULL, NULL, 0};
+                                 NULL, NULL, 0, NULL, NULL, 0, NULL};
     size_t per = groups == 1 ? (size_t)cin * cout : (size_t)cin;
     c->w = malloc(per * (size_t)k * sizeof *c->w);
     if (!c->w) return -1;
@@ -425,7 +425,7 @@ int chorus_nn_conv_init_packed(struct chorus_nn_conv *c, int transposed, int cin
                                int k, int stride, int pad, int dil, int groups, int out_pad,
                                const float *packed_w, const float *bias) {
     *c = (struct chorus_nn_conv){cin, cout, k, stride, pad, dil, groups, out_pad, transposed,
-                                 NULL, NULL, 1, NULL, NULL, 0};
+                                 NULL, NULL, 1, NULL, NULL, 0, NULL};
     c->w = (float *)(uintptr_t)packed_w; /* read-only: forward passes never write weights */
     if (bias) {
         c->b = malloc((size_t)cout * sizeof *c->b);
@@ -463,7 +463,7 @@ int chorus_nn_conv_to_bf16(struct chorus_nn_conv *c) {
     }
     if (!c->w_borrowed) free(c->w);
     c->w = NULL;
-    return 0;
+    return chorus_nn_conv_polyphase(c);
 }
 
 void chorus_nn_conv_bf16_data(const struct chorus_nn_conv *c, const void **data, size_t *bytes) {
@@ -488,11 +488,16 @@ int chorus_nn_conv_use_bf16(struct chorus_nn_conv *c, const void *data, size_t b
     c->wq_borrowed = 1;
     if (!c->w_borrowed) free(c->w);
     c->w = NULL;
-    return 0;
+    return chorus_nn_conv_polyphase(c);
 }
 
 void chorus_nn_conv_release(struct chorus_nn_conv *c) {
     if (!c) return;
+    if (c->ph) {
+        for (int r = 0; r < c->stride; r++) chorus_nn_conv_release(&c->ph[r]);
+        free(c->ph);
+        c->ph = NULL;
+    }
     if (!c->wq_borrowed) {
         free(c->wb);
         free(c->wp);
@@ -607,6 +612,97 @@ static int conv_bf16(const struct chorus_nn_conv *c, const float *x, int l, floa
     return rc;
 }
 
+/* A strided ConvTranspose1d as `stride` = s stride-1 convolutions: output column p = q*s + r -
+ * pad (phase r) sums taps j = r + m*s over inputs x[q - m], m = 0 .. M-1 (M = k/s), so phase r
+ * is a valid convolution of x zero-padded by M-1 columns on each side, with those taps in
+ * reverse order. */
+int chorus_nn_conv_polyphase(struct chorus_nn_conv *c) {
+    if (c->ph || !c->transposed || c->groups != 1 || c->dil != 1 || c->stride < 2 ||
+        c->k % c->stride || c->cout % 8 || c->out_pad > c->pad || !c->wb ||
+        chorus_nn_dconv_level() < 2)
+        return 0;
+    int s = c->stride, M = c->k / s;
+    size_t per = (size_t)c->cout * c->cin;
+    float *all = malloc(chorus_nn_conv_packed_count(c) * sizeof *all),
+          *w = malloc((size_t)M * per * sizeof *w);
+    struct chorus_nn_conv *ph = calloc((size_t)s, sizeof *ph);
+    int rc = all && w && ph ? 0 : -1;
+    if (!rc) chorus_nn_conv_weights_f32(c, all);
+    for (int r = 0; r < s && !rc; r++) {
+        for (int m = 0; m < M; m++) /* tap m of the phase is tap r + (M-1-m)*s */
+            memcpy(w + (size_t)m * per, all + (size_t)(r + (M - 1 - m) * s) * per,
+                   per * sizeof *w);
+        /* w is borrowed, so to_bf16 forgets it (reused for the next phase) */
+        if (chorus_nn_conv_init_packed(&ph[r], 0, c->cin, c->cout, M, 1, 0, 1, 1, 0, w, NULL) ||
+            chorus_nn_conv_to_bf16(&ph[r]) || !ph[r].wp)
+            rc = -1;
+    }
+    free(all);
+    free(w);
+    if (rc) {
+        if (ph)
+            for (int r = 0; r < s; r++) chorus_nn_conv_release(&ph[r]);
+        free(ph);
+        return -1;
+    }
+    c->ph = ph;
+    return 0;
+}
+
+enum { PH_BLK = 2048 };
+struct ph_job {
+    const struct chorus_nn_conv *c;
+    const float *win; /* [cin][nb + M - 1]: x zero-padded, columns q0 - (M-1) .. */
+    float *ob;        /* [s][cout][nb] */
+    float *y;
+    int nb, q0, lout, err; /* err: atomic */
+};
+static void ph_conv_range(void *p, int r0, int r1) {
+    struct ph_job *j = p;
+    const struct chorus_nn_conv *c = j->c;
+    int M = c->k / c->stride;
+    for (int r = r0; r < r1; r++) /* nested: each runs on this thread */
+        if (chorus_nn_conv_valid(&c->ph[r], j->win, j->nb + M - 1,
+                                 j->ob + (size_t)r * c->cout * j->nb, j->nb, 0))
+            __atomic_store_n(&j->err, 1, __ATOMIC_RELAXED);
+}
+static void ph_interleave_range(void *p, int o0, int o1) {
+    struct ph_job *j = p;
+    const struct chorus_nn_conv *c = j->c;
+    int s = c->stride;
+    for (int o = o0; o < o1; o++) {
+        float b = c->b ? c->b[o] : 0.0f, *yr = j->y + (size_t)o * j->lout;
+        for (int q = 0; q < j->nb; q++)
+            for (int r = 0; r < s; r++) {
+                long pp = (long)(j->q0 + q) * s + r - c->pad;
+                if (pp >= 0 && pp < j->lout) yr[pp] = j->ob[((size_t)r * c->cout + o) * j->nb + q] + b;
+            }
+    }
+}
+static int conv_polyphase(const struct chorus_nn_conv *c, const float *x, int l, float *y) {
+    int s = c->stride, M = c->k / s, nq = l + M - 1, lout = chorus_nn_conv_out_len(c, l);
+    if (lout <= 0) return 0;
+    int bl = nq < PH_BLK ? nq : PH_BLK, wl = bl + M - 1;
+    float *win = chorus_nn_alloc((size_t)c->cin * wl * sizeof *win),
+          *ob = chorus_nn_alloc((size_t)s * c->cout * bl * sizeof *ob);
+    int rc = win && ob ? 0 : -1;
+    for (int q0 = 0; q0 < nq && !rc; q0 += bl) {
+        int nb = nq - q0 < bl ? nq - q0 : bl;
+        for (int i = 0; i < c->cin; i++)
+            for (int u = 0; u < nb + M - 1; u++) {
+                int src = q0 + u - (M - 1);
+                win[(size_t)i * (nb + M - 1) + u] = src >= 0 && src < l ? x[(size_t)i * l + src] : 0.0f;
+            }
+        struct ph_job j = {c, win, ob, y, nb, q0, lout, 0};
+        chorus_nn_parallel(ph_conv_range, &j, s, (size_t)c->cout * c->cin * c->k * nb);
+        if ((rc = -__atomic_load_n(&j.err, __ATOMIC_RELAXED))) break;
+        chorus_nn_parallel(ph_interleave_range, &j, c->cout, (size_t)c->cout * nb * s);
+    }
+    free(win);
+    free(ob);
+    return rc;
+}
+
 /* A bf16 conv the direct kernel runs (bf16 dot products): its padding made explicit. */
 static int conv_direct_bf16(const struct chorus_nn_conv *c, const float *x, int l, float *y) {
     int lp = l + 2 * c->pad, lout = chorus_nn_conv_out_len(c, l);
@@ -622,6 +718,7 @@ static int conv_direct_bf16(const struct chorus_nn_conv *c, const float *x, int 
 int chorus_nn_conv_forward(const struct chorus_nn_conv *c, const float *x, int l, float *y) {
     chorus_nn_init();
     if (c->wp && chorus_nn_dconv_level() >= 2) return conv_direct_bf16(c, x, l, y); /* stride 1 */
+    if (c->ph && chorus_nn_dconv_level() >= 2) return conv_polyphase(c, x, l, y);
     if (c->wb || c->wp) return conv_bf16(c, x, l, y);
     if (c->transposed) return conv_transposed(c, x, l, y);
     int lout = chorus_nn_conv_out_len(c, l);

@@ -49,6 +49,8 @@ struct chorus_nn_conv {
     uint32_t *wp;   /**< instead of wb for a conv the direct kernel runs (stride 1, groups 1,
                          cout a multiple of 8): bf16 weight pairs already in its layout */
     int wq_borrowed; /**< wb or wp points into a packfile mapping (not freed by release) */
+    struct chorus_nn_conv *ph; /**< a strided ConvTranspose1d as `stride` stride-1 convs for
+                                    the direct bf16 kernel (chorus_nn_conv_polyphase); owned */
 };
 /** Pack torch weights (Conv1d [cout][cin/g][k], ConvTranspose1d [cin][cout/g][k]) and copy
  *  the bias. groups must be 1, or cin == cout == groups (depthwise). Returns 0 or -1 (nomem). */
@@ -61,6 +63,13 @@ int chorus_nn_conv_init(struct chorus_nn_conv *c, int transposed, int cin, int c
 int chorus_nn_conv_init_packed(struct chorus_nn_conv *c, int transposed, int cin, int cout,
                                int k, int stride, int pad, int dil, int groups, int out_pad,
                                const float *packed_w, const float *bias);
+/** For a strided ConvTranspose1d with bf16 weights (groups 1, dilation 1, k a multiple of the
+ *  stride, cout a multiple of 8, output_padding <= padding) on a CPU whose direct kernel does
+ *  bf16 dot products: splits it into `stride` stride-1 convolutions of k/stride taps (one per
+ *  output phase), which chorus_nn_conv_forward() then runs on that kernel instead of widening
+ *  the weights for a float32 GEMM and a single-threaded scatter. Does nothing (returns 0) for
+ *  any other conv or CPU; -1 when memory runs out. */
+int chorus_nn_conv_polyphase(struct chorus_nn_conv *c);
 /** Number of floats in a conv's packed weights. */
 size_t chorus_nn_conv_packed_count(const struct chorus_nn_conv *c);
 void chorus_nn_conv_release(struct chorus_nn_conv *c);

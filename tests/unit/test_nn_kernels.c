@@ -178,6 +178,57 @@ TEST(direct_conv_matches_loops) {
     }
 }
 
+/* A strided ConvTranspose1d with bf16 weights (the generator's upsampling convolutions)
+ * against double loops over torch's definition: y[o][t*s + j - pad] += w[i][o][j] x[i][t].
+ * On a bf16 kernel CPU it runs as `stride` phase convolutions (chorus_nn_conv_polyphase),
+ * which round the input to bf16 as well; elsewhere the weights are widened for a float32
+ * GEMM. Odd lengths, a length shorter than the taps, and one input column. */
+static void check_transposed(int cin, int cout, int k, int s, int pad, int l) {
+    float *tw = rnd((size_t)cin * cout * k, 0.3f), *bias = rnd((size_t)cout, 1),
+          *x = rnd((size_t)cin * l, 1);
+    struct chorus_nn_conv c;
+    CHECK(chorus_nn_conv_init(&c, 1, cin, cout, k, s, pad, 1, 1, 0, tw, bias) == 0);
+    CHECK(chorus_nn_conv_to_bf16(&c) == 0);
+    int phases = chorus_nn_dconv_level() >= 2 && cout % 8 == 0 && k % s == 0;
+    CHECK_MSG(!!c.ph == phases, "polyphase split %s for %d->%d k=%d s=%d (level %d)",
+              c.ph ? "made" : "missing", cin, cout, k, s, chorus_nn_dconv_level());
+    int lout = chorus_nn_conv_out_len(&c, l);
+    CHECK(lout == (l - 1) * s - 2 * pad + k);
+    double *ref = malloc((size_t)cout * lout * sizeof *ref);
+    for (int o = 0; o < cout; o++)
+        for (int p = 0; p < lout; p++) ref[(size_t)o * lout + p] = bias[o];
+    for (int i = 0; i < cin; i++)
+        for (int o = 0; o < cout; o++)
+            for (int t = 0; t < l; t++)
+                for (int j = 0; j < k; j++) {
+                    int p = t * s + j - pad;
+                    float v = x[(size_t)i * l + t];
+                    if (p >= 0 && p < lout)
+                        ref[(size_t)o * lout + p] += (double)bf16_round(tw[((size_t)i * cout + o) * k + j]) *
+                                                     (phases ? bf16_round(v) : v);
+                }
+    float *y = rnd((size_t)cout * lout, 100); /* every column must be written */
+    CHECK(chorus_nn_conv_forward(&c, x, l, y) == 0);
+    double e = rel_err(y, ref, (size_t)cout * lout);
+    CHECK_MSG(e < 1e-5, "transposed %d->%d k=%d s=%d pad=%d l=%d (phases %d): rel err %g", cin, cout,
+              k, s, pad, l, phases, e);
+    chorus_nn_conv_release(&c);
+    CHECK(c.ph == NULL);
+    free(tw);
+    free(bias);
+    free(x);
+    free(y);
+    free(ref);
+}
+
+TEST(transposed_conv_phases_match_loops) {
+    check_transposed(64, 32, 12, 6, 3, 2501); /* the generator's last upsampling, 4 blocks */
+    check_transposed(40, 16, 20, 10, 5, 333); /* the first one's shape, smaller */
+    check_transposed(9, 8, 12, 6, 3, 1);      /* one input column */
+    check_transposed(8, 8, 4, 2, 1, 3);       /* two taps per phase, 3 columns */
+    check_transposed(16, 12, 12, 6, 3, 100);  /* cout not a multiple of 8: widened GEMM */
+}
+
 TEST(fused_adain_snake_matches_loops) {
     int c = 6, l = 30000;
     float *x = rnd((size_t)c * l, 2), *gamma = rnd((size_t)c, 0.5f), *beta = rnd((size_t)c, 0.5f),
@@ -263,6 +314,7 @@ int main(void) {
     RUN(gemm_split_matches_loops);
     RUN(conv_without_padded_copy_matches_loops);
     RUN(direct_conv_matches_loops);
+    RUN(transposed_conv_phases_match_loops);
     RUN(fused_adain_snake_matches_loops);
     RUN(adain_window_matches_whole_row);
     return test_summary();
