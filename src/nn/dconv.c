@@ -335,6 +335,29 @@ static int conv_valid_x86(const struct chorus_nn_conv *c, const float *x, int l,
 }
 #endif
 
+int chorus_nn_conv_takes_pairs(const struct chorus_nn_conv *c) {
+#ifdef DC_X86
+    return c->wp && !c->transposed && c->groups == 1 && c->stride == 1 && c->cout % MR == 0 &&
+           chorus_nn_dconv_level() >= 2;
+#else
+    (void)c;
+    return 0;
+#endif
+}
+
+int chorus_nn_conv_valid_pairs(const struct chorus_nn_conv *c, const uint32_t *xp, int l,
+                               float *y, int ldy, int add) {
+    if (!chorus_nn_conv_takes_pairs(c)) return -1;
+#ifdef DC_X86
+    int n = l - (c->k - 1) * c->dil;
+    if (n <= 0) return 0;
+    struct dc_job jb = {c, c->wp, xp, l, (c->cin + 1) / 2, n, y, ldy, add, 1};
+    int supers = (n + SUPER - 1) / SUPER;
+    chorus_nn_parallel(dc_range, &jb, supers, (size_t)c->cout * c->cin * c->k * n / 64);
+#endif
+    return 0;
+}
+
 int chorus_nn_conv_valid(const struct chorus_nn_conv *c, const float *x, int l, float *y,
                          int ldy, int add) {
     int n = l - (c->k - 1) * c->dil;

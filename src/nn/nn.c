@@ -307,7 +307,7 @@ struct gemm_ctx {
  * block. The blocks depend on the shape only, never on the thread count, so a product (and
  * the audio) is the same whatever CHORUS_THREADS is and however many generations share the
  * threads: BLAS kernels may round differently for different block widths. */
-enum { GEMM_ROWS = 64, GEMM_COLS = 256 };
+enum { GEMM_ROWS = 64, GEMM_COLS = 128 };
 static void gemm_range(void *p, int b0, int b1) {
     struct gemm_ctx *g = p;
     for (int blk = b0; blk < b1; blk++) {
@@ -1044,28 +1044,73 @@ struct window_ctx {
     const struct chorus_nn_affine *af;
     float *out;
 };
+/* Row ch of the window into r[0:n]. */
+static void window_row(const struct window_ctx *w, int ch, float *r) {
+    int lo = w->t0 < 0 ? -w->t0 : 0, hi = w->l - w->t0 < w->n ? w->l - w->t0 : w->n;
+    if (hi <= lo) {
+        memset(r, 0, (size_t)w->n * sizeof *r);
+        return;
+    }
+    memset(r, 0, (size_t)lo * sizeof *r);
+    memcpy(r + lo, w->x + (size_t)ch * w->l + w->t0 + lo, (size_t)(hi - lo) * sizeof *r);
+    memset(r + hi, 0, (size_t)(w->n - hi) * sizeof *r);
+    const struct chorus_nn_affine *af = w->af;
+    apply_row(r + lo, hi - lo, af->k[ch], af->o[ch], af->alpha ? af->alpha[ch] : 0.0f,
+              af->mode[ch]);
+}
 static void window_range(void *p, int c0, int c1) {
     struct window_ctx *w = p;
-    int lo = w->t0 < 0 ? -w->t0 : 0, hi = w->l - w->t0 < w->n ? w->l - w->t0 : w->n;
-    for (int ch = c0; ch < c1; ch++) {
-        float *r = w->out + (size_t)ch * w->n;
-        if (hi <= lo) {
-            memset(r, 0, (size_t)w->n * sizeof *r);
-            continue;
-        }
-        memset(r, 0, (size_t)lo * sizeof *r);
-        memcpy(r + lo, w->x + (size_t)ch * w->l + w->t0 + lo, (size_t)(hi - lo) * sizeof *r);
-        memset(r + hi, 0, (size_t)(w->n - hi) * sizeof *r);
-        const struct chorus_nn_affine *af = w->af;
-        apply_row(r + lo, hi - lo, af->k[ch], af->o[ch], af->alpha ? af->alpha[ch] : 0.0f,
-                  af->mode[ch]);
-    }
+    for (int ch = c0; ch < c1; ch++) window_row(w, ch, w->out + (size_t)ch * w->n);
 }
 
 void chorus_nn_affine_window(const float *x, int c, int l, int t0, int n,
                              const struct chorus_nn_affine *af, float *out) {
     struct window_ctx w = {x, l, t0, n, af, out};
     parallel_channels(window_range, &w, c, (size_t)c * n * 8);
+}
+
+/* bf16 bits of a[i] (low half) and b[i] (high half; 0 without b), rounded to nearest even:
+ * the direct kernel's input pairs, the same bits as its own conversion. */
+NN_CLONES static void pack_pair_row(const float *restrict a, const float *restrict b, int n,
+                                    uint32_t *restrict out) {
+    for (int i = 0; i < n; i++) {
+        uint32_t ua, ub = 0;
+        memcpy(&ua, a + i, sizeof ua);
+        if (b) memcpy(&ub, b + i, sizeof ub);
+        ua += 0x7fffu + (ua >> 16 & 1u);
+        ub += 0x7fffu + (ub >> 16 & 1u);
+        out[i] = ua >> 16 | (ub & 0xffff0000u);
+    }
+}
+
+struct wpair_ctx {
+    struct window_ctx w; /* its out is unused: rows go through a two-row scratch */
+    int c;
+    uint32_t *out;
+    int err; /* atomic */
+};
+static void wpair_range(void *p, int i0, int i1) {
+    struct wpair_ctx *wp = p;
+    int n = wp->w.n;
+    float *rows = malloc(2 * (size_t)n * sizeof *rows);
+    if (!rows) {
+        __atomic_store_n(&wp->err, 1, __ATOMIC_RELAXED);
+        return;
+    }
+    for (int i = i0; i < i1; i++) {
+        int two = 2 * i + 1 < wp->c;
+        window_row(&wp->w, 2 * i, rows);
+        if (two) window_row(&wp->w, 2 * i + 1, rows + n);
+        pack_pair_row(rows, two ? rows + n : NULL, n, wp->out + (size_t)i * n);
+    }
+    free(rows);
+}
+
+int chorus_nn_affine_window_pairs(const float *x, int c, int l, int t0, int n,
+                                  const struct chorus_nn_affine *af, uint32_t *out) {
+    struct wpair_ctx wp = {{x, l, t0, n, af, NULL}, c, out, 0};
+    parallel_channels(wpair_range, &wp, (c + 1) / 2, (size_t)c * n * 8);
+    return wp.err ? -1 : 0;
 }
 
 void chorus_nn_adain(float *x, int c, int l, const float *gamma, const float *beta) {

@@ -105,6 +105,14 @@ int chorus_nn_conv_forward(const struct chorus_nn_conv *c, const float *x, int l
  *  (bf16 weights are then widened). Returns 0 or -1 (nomem). */
 int chorus_nn_conv_valid(const struct chorus_nn_conv *c, const float *x, int l, float *y,
                          int ldy, int add);
+/** 1 when chorus_nn_conv_valid_pairs() runs c: bf16 weights in the direct kernel's layout on
+ *  a CPU with bf16 dot products. */
+int chorus_nn_conv_takes_pairs(const struct chorus_nn_conv *c);
+/** chorus_nn_conv_valid() of an input already in bf16 channel pairs ([(cin+1)/2][l], as
+ *  chorus_nn_affine_window_pairs() writes): the same output, without converting the input.
+ *  Returns -1 when c is not one chorus_nn_conv_takes_pairs() accepts. */
+int chorus_nn_conv_valid_pairs(const struct chorus_nn_conv *c, const uint32_t *xp, int l,
+                               float *y, int ldy, int add);
 /** bf16 weight pairs of c (from w, rounded, or wb) in the direct kernel's layout, or NULL when
  *  c is not a shape it runs, has neither, or memory runs out; free() them. */
 uint32_t *chorus_nn_dconv_pack_bf16(const struct chorus_nn_conv *c);
@@ -166,6 +174,12 @@ void chorus_nn_adain_coeffs(const float *x, int c, int l, const float *gamma, co
  *  chorus_nn_adain_snake() on the same columns. */
 void chorus_nn_affine_window(const float *x, int c, int l, int t0, int n,
                              const struct chorus_nn_affine *af, float *out);
+/** chorus_nn_affine_window() straight into the direct bf16 kernel's input: out[(c+1)/2][n]
+ *  holds channels 2i and 2i+1 of each column as bfloat16 (low, high half; rounded to nearest
+ *  even), the bits chorus_nn_conv_valid() would make of the float window. Returns 0 or -1
+ *  (nomem). */
+int chorus_nn_affine_window_pairs(const float *x, int c, int l, int t0, int n,
+                                  const struct chorus_nn_affine *af, uint32_t *out);
 /** Snake: x + 1/alpha[c] * sin(alpha[c] * x)^2, channel-major. */
 void chorus_nn_snake(float *x, int c, int l, const float *alpha);
 void chorus_nn_leaky_relu(float *x, size_t n, float slope);

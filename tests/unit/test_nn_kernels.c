@@ -309,6 +309,63 @@ TEST(adain_window_matches_whole_row) {
     free(whole);
 }
 
+/* The fused window -> bf16 pairs path of the tiled generator: the pairs hold exactly the
+ * bf16 bits of the float window (both halves, odd channel count, windows past both ends), and
+ * the convolution of those pairs equals the convolution of the float window. */
+TEST(window_pairs_match_float_window) {
+    int c = 19, l = 2000, cout = 16, k = 7;
+    float *x = rnd((size_t)c * l, 2), *gamma = rnd((size_t)c, 0.5f), *beta = rnd((size_t)c, 0.5f),
+          *alpha = rnd((size_t)c, 1), kk[19], o[19];
+    unsigned char mode[19];
+    for (int i = 0; i < c; i++) alpha[i] = 0.2f + fabsf(alpha[i]) * 3;
+    struct chorus_nn_affine af = {kk, o, mode, NULL};
+    chorus_nn_adain_coeffs(x, c, l, gamma, beta, alpha, &af);
+    float *tw = rnd((size_t)cout * c * k, 0.3f), *bias = rnd((size_t)cout, 1);
+    struct chorus_nn_conv cv;
+    CHECK(chorus_nn_conv_init(&cv, 0, c, cout, k, 1, 3, 1, 1, 0, tw, bias) == 0);
+    CHECK(chorus_nn_conv_to_bf16(&cv) == 0);
+    int takes = chorus_nn_conv_takes_pairs(&cv);
+    CHECK(takes == (chorus_nn_dconv_level() >= 2));
+    static const int win[][2] = {{-3, 700}, {1500, 506}, {-3, 2006}, {1990, 13}};
+    for (size_t w = 0; w < sizeof win / sizeof win[0]; w++) {
+        int t0 = win[w][0], n = win[w][1], np = (c + 1) / 2, nout = n - (k - 1);
+        float *fw = malloc((size_t)c * n * sizeof *fw), *y1 = malloc((size_t)cout * nout * sizeof *y1),
+              *y2 = malloc((size_t)cout * nout * sizeof *y2);
+        uint32_t *pw = malloc((size_t)np * n * sizeof *pw);
+        chorus_nn_affine_window(x, c, l, t0, n, &af, fw);
+        CHECK(chorus_nn_affine_window_pairs(x, c, l, t0, n, &af, pw) == 0);
+        size_t bad = 0;
+        for (int i = 0; i < np; i++)
+            for (int t = 0; t < n; t++) {
+                uint32_t v = pw[(size_t)i * n + t];
+                float lo = fw[(size_t)2 * i * n + t], hi = 2 * i + 1 < c ? fw[(size_t)(2 * i + 1) * n + t] : 0.0f;
+                uint16_t want_lo = chorus_nn_to_bf16(lo), want_hi = chorus_nn_to_bf16(hi);
+                bad += (uint16_t)(v & 0xffff) != want_lo || (uint16_t)(v >> 16) != want_hi;
+            }
+        CHECK_MSG(bad == 0, "window [%d, %d): %zu pairs differ from the float window's bf16", t0,
+                  t0 + n, bad);
+        if (takes) {
+            CHECK(chorus_nn_conv_valid(&cv, fw, n, y1, nout, 0) == 0);
+            CHECK(chorus_nn_conv_valid_pairs(&cv, pw, n, y2, nout, 0) == 0);
+            CHECK_MSG(memcmp(y1, y2, (size_t)cout * nout * sizeof *y1) == 0,
+                      "conv of the pairs differs from conv of the float window [%d, %d)", t0, t0 + n);
+        } else {
+            CHECK(chorus_nn_conv_valid_pairs(&cv, pw, n, y2, nout, 0) == -1);
+        }
+        free(fw);
+        free(y1);
+        free(y2);
+        free(pw);
+    }
+    chorus_nn_conv_release(&cv);
+    free(x);
+    free(gamma);
+    free(beta);
+    free(alpha);
+    free(tw);
+    free(bias);
+}
+
 int main(void) {
     fprintf(stderr, "BLAS: %s\n", chorus_nn_blas_name());
     RUN(gemm_split_matches_loops);
@@ -317,5 +374,6 @@ int main(void) {
     RUN(transposed_conv_phases_match_loops);
     RUN(fused_adain_snake_matches_loops);
     RUN(adain_window_matches_whole_row);
+    RUN(window_pairs_match_float_window);
     return test_summary();
 }

@@ -1072,8 +1072,17 @@ static int res1_pass(struct res1_tiles *r, const struct kk_adain *a, const float
     chorus_nn_adain_coeffs(in, r->ch, l, r->h, r->h + r->ch, alpha, &r->af);
     int h = conv->pad;
     if (2 * h != (conv->k - 1) * conv->dil || conv->stride != 1) return -1;
+    /* on a bf16 kernel the window is written as its input pairs (r->win holds either) */
+    int pairs = chorus_nn_conv_takes_pairs(conv);
     for (int t0 = 0; t0 < l; t0 += r->tile) {
         int nt = l - t0 < r->tile ? l - t0 : r->tile;
+        if (pairs) {
+            uint32_t *pw = (uint32_t *)(void *)r->win;
+            if (chorus_nn_affine_window_pairs(in, r->ch, l, t0 - h, nt + 2 * h, &r->af, pw) ||
+                chorus_nn_conv_valid_pairs(conv, pw, nt + 2 * h, out + t0, l, add))
+                return -1;
+            continue;
+        }
         chorus_nn_affine_window(in, r->ch, l, t0 - h, nt + 2 * h, &r->af, r->win);
         if (chorus_nn_conv_valid(conv, r->win, nt + 2 * h, out + t0, l, add)) return -1;
     }
