@@ -1136,9 +1136,52 @@ NN_CLONES static void add_div(float *restrict y, const float *restrict x, size_t
         for (size_t i = 0; i < n; i++) y[i] = (y[i] + x[i]) / div;
 }
 
+/* exp(x) for x clamped to [-87, 88], within ~2 ulp, in plain arithmetic that vectorizes
+ * (no libm call): x = n ln2 + r with |r| <= ln2/2 (ln2 split in two so that n * hi is exact),
+ * e^r by its Taylor series to r^7 (remainder < 1.2e-8 relative), times 2^n from the bits. */
+static inline float exp_vec(float x) {
+    x = x < -87.0f ? -87.0f : x > 88.0f ? 88.0f : x;
+    float n = __builtin_floorf(x * 1.44269504f + 0.5f);
+    float r = (x - n * 0.693145751953125f) - n * 1.428606765330187e-6f;
+    float p = 1.0f / 5040;
+    p = p * r + 1.0f / 720;
+    p = p * r + 1.0f / 120;
+    p = p * r + 1.0f / 24;
+    p = p * r + 1.0f / 6;
+    p = p * r + 0.5f;
+    p = p * r + 1.0f;
+    p = p * r + 1.0f;
+    int32_t e = ((int32_t)n + 127) * (1 << 23);
+    float s;
+    memcpy(&s, &e, sizeof s);
+    return p * s;
+}
+
+/* tanh within ~3 ulp, vectorizable: an odd Taylor polynomial to u^11 below |u| = 0.3 (next
+ * term < 6e-10), 1 - 2 / (e^(2|u|) + 1) above (exp_vec saturates it to 1 past |u| = 44). */
+static inline float tanh_vec(float u) {
+    float a = __builtin_fabsf(u), a2 = a * a;
+    float p = -1382.0f / 155925;
+    p = p * a2 + 62.0f / 2835;
+    p = p * a2 - 17.0f / 315;
+    p = p * a2 + 2.0f / 15;
+    p = p * a2 - 1.0f / 3;
+    float ts = a + a * a2 * p, tl = 1.0f - 2.0f / (exp_vec(2.0f * a) + 1.0f);
+    return __builtin_copysignf(a < 0.3f ? ts : tl, u);
+}
+
+/* GELU, tanh form (HF's gelu_new, torch's formula and order of operations): 0.5 x (1 +
+ * tanh(u)), u = sqrt(2/pi) (x + 0.044715 x^3). */
+NN_CLONES static void gelu_tanh(float *restrict x, size_t n) {
+    for (size_t i = 0; i < n; i++) {
+        float v = x[i];
+        x[i] = 0.5f * v * (1.0f + tanh_vec(0.7978845608028654f * (v + 0.044715f * v * v * v)));
+    }
+}
+
 /* Elementwise passes over whole tensors, in blocks of EW_BLOCK floats on the kernels' threads
  * (memory-bound, but one core does not saturate the memory bus). Same numbers either way. */
-enum { EW_BLOCK = 1 << 15, EW_LEAKY, EW_ADD, EW_COPY };
+enum { EW_BLOCK = 1 << 15, EW_LEAKY, EW_ADD, EW_COPY, EW_GELU };
 struct ew_job {
     int op;
     float *y;
@@ -1151,19 +1194,25 @@ static void ew_range(void *p, int b0, int b1) {
     size_t i0 = (size_t)b0 * EW_BLOCK, i1 = (size_t)b1 * EW_BLOCK < j->n ? (size_t)b1 * EW_BLOCK : j->n;
     if (j->op == EW_LEAKY) leaky_relu(j->y + i0, i1 - i0, j->v);
     else if (j->op == EW_ADD) add_div(j->y + i0, j->x + i0, i1 - i0, j->v);
+    else if (j->op == EW_GELU) gelu_tanh(j->y + i0, i1 - i0);
     else memcpy(j->y + i0, j->x + i0, (i1 - i0) * sizeof *j->y);
 }
-static void ew_run(int op, float *y, const float *x, size_t n, float v) {
+static void ew_run(int op, float *y, const float *x, size_t n, float v, size_t work) {
     struct ew_job j = {op, y, x, n, v};
     size_t blocks = (n + EW_BLOCK - 1) / EW_BLOCK;
     if (blocks > (size_t)INT32_MAX) blocks = 1; /* not reached: tensors are far smaller */
-    if (blocks < 4) ew_range(&j, 0, (int)blocks);
-    else parallel_channels(ew_range, &j, (int)blocks, n);
+    if (blocks < 2) ew_range(&j, 0, (int)blocks);
+    else parallel_channels(ew_range, &j, (int)blocks, work);
 }
 
-void chorus_nn_leaky_relu(float *x, size_t n, float slope) { ew_run(EW_LEAKY, x, NULL, n, slope); }
-void chorus_nn_add(float *y, const float *x, size_t n, float div) { ew_run(EW_ADD, y, x, n, div); }
-void chorus_nn_copy(float *y, const float *x, size_t n) { ew_run(EW_COPY, y, x, n, 0.0f); }
+void chorus_nn_leaky_relu(float *x, size_t n, float slope) {
+    ew_run(EW_LEAKY, x, NULL, n, slope, n);
+}
+void chorus_nn_add(float *y, const float *x, size_t n, float div) {
+    ew_run(EW_ADD, y, x, n, div, n);
+}
+void chorus_nn_copy(float *y, const float *x, size_t n) { ew_run(EW_COPY, y, x, n, 0.0f, n); }
+void chorus_nn_gelu_tanh(float *x, size_t n) { ew_run(EW_GELU, x, NULL, n, 0.0f, n * 16); }
 
 void chorus_nn_transpose(const float *x, int rows, int cols, float *out) {
     for (int r = 0; r < rows; r++)

@@ -185,6 +185,10 @@ void chorus_nn_snake(float *x, int c, int l, const float *alpha);
 void chorus_nn_leaky_relu(float *x, size_t n, float slope);
 /** y[i] = (y[i] + x[i]) / div (div 1: y += x), on the kernels' threads for large n. */
 void chorus_nn_add(float *y, const float *x, size_t n, float div);
+/** GELU, tanh form (gelu_new, ALBERT's): 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))) in
+ *  place, torch's formula with a vectorized tanh (own, within ~3 ulp of libm's tanhf) and on
+ *  the kernels' threads for large n. */
+void chorus_nn_gelu_tanh(float *x, size_t n);
 /** memcpy of n floats, on the kernels' threads for large n. */
 void chorus_nn_copy(float *y, const float *x, size_t n);
 /** Transposes a [rows][cols] matrix into out[cols][rows]. */

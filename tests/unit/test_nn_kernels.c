@@ -366,6 +366,34 @@ TEST(window_pairs_match_float_window) {
     free(bias);
 }
 
+/* GELU (tanh form) against the same formula in double: the tanh's error (a few ulp) times
+ * 0.5 |x|, over the range where it is neither 0 nor x, plus zeros and tails. */
+TEST(gelu_tanh_matches_double) {
+    size_t n = 200001;
+    float *x = malloc(n * sizeof *x);
+    for (size_t i = 0; i < n; i++) x[i] = -12.0f + 24.0f * (float)i / (float)(n - 1);
+    x[0] = 0.0f;
+    x[1] = -0.0f;
+    x[2] = 1e-30f;
+    x[3] = 300.0f;
+    x[4] = -300.0f;
+    x[5] = 0.37f; /* u near the polynomial's limit, 0.3 */
+    float *y = malloc(n * sizeof *y);
+    memcpy(y, x, n * sizeof *y);
+    chorus_nn_gelu_tanh(y, n);
+    double worst = 0;
+    for (size_t i = 0; i < n; i++) {
+        double v = x[i], u = 0.7978845608028654 * (v + 0.044715 * v * v * v);
+        double ref = 0.5 * v * (1.0 + tanh(u));
+        double e = fabs((double)y[i] - ref) / (fabs(v) + 1e-30);
+        worst = e > worst ? e : worst;
+    }
+    CHECK_MSG(worst < 5e-7, "gelu_tanh: worst error / |x| %g", worst);
+    CHECK(y[0] == 0.0f && y[3] == 300.0f && y[4] == 0.0f && y[2] == 0.5e-30f);
+    free(x);
+    free(y);
+}
+
 int main(void) {
     fprintf(stderr, "BLAS: %s\n", chorus_nn_blas_name());
     RUN(gemm_split_matches_loops);
@@ -375,5 +403,6 @@ int main(void) {
     RUN(fused_adain_snake_matches_loops);
     RUN(adain_window_matches_whole_row);
     RUN(window_pairs_match_float_window);
+    RUN(gelu_tanh_matches_double);
     return test_summary();
 }

@@ -1126,10 +1126,6 @@ static int res1_forward(const struct kk_res1 *b, const struct kokoro_model *m, c
     return res1_forward_whole(b, s, x, l);
 }
 
-static float gelu_new(float x) {
-    return 0.5f * x * (1.0f + tanhf(0.7978845608028654f * (x + 0.044715f * x * x * x)));
-}
-
 /* Attention heads [h0, h1) of one ALBERT layer, each on its own t x t block of sc (the heads
  * run on the kernels' threads; the GEMMs inside stay on the calling one). */
 struct heads_job {
@@ -1154,15 +1150,6 @@ static void heads_range(void *p, int h0, int h1) {
         chorus_nn_gemm(0, 0, t, j->dh, t, 1.0f, sc, t, j->v + hd * j->dh, j->BH, 0.0f,
                        j->ctx + hd * j->dh, j->BH);
     }
-}
-
-struct gelu_job {
-    float *x;
-    int n;
-};
-static void gelu_range(void *p, int r0, int r1) {
-    struct gelu_job *j = p;
-    for (size_t i = (size_t)r0 * j->n; i < (size_t)r1 * j->n; i++) j->x[i] = gelu_new(j->x[i]);
 }
 
 /* ALBERT: ids[T] -> out[T][BH]. */
@@ -1191,8 +1178,7 @@ static int albert(struct fwd *f, const int *ids, int t, float *h) {
         for (size_t i = 0; i < (size_t)t * BH; i++) a[i] += h[i];
         chorus_nn_layer_norm(a, t, BH, m->aln_w, m->aln_b, 1e-12f);
         chorus_nn_linear(a, t, BH, m->ffn.w, m->ffn.b, I, ff);
-        struct gelu_job gj = {ff, I};
-        chorus_nn_parallel(gelu_range, &gj, t, (size_t)t * I * 16);
+        chorus_nn_gelu_tanh(ff, (size_t)t * I);
         chorus_nn_linear(ff, t, I, m->ffn_out.w, m->ffn_out.b, BH, h);
         for (size_t i = 0; i < (size_t)t * BH; i++) h[i] += a[i];
         chorus_nn_layer_norm(h, t, BH, m->fln_w, m->fln_b, 1e-12f);
