@@ -242,9 +242,8 @@ static void *conc_run(void *arg) {
     memset(&p, 0, sizeof p);
     chorus_kokoro_rng_seed(&p.rng, 7);
     double first, compute;
-    chorus_nn_job_begin(); /* as the backend does: concurrent jobs share the threads */
+    /* run() registers the generation (as the backend does): concurrent ones share the threads */
     j->audio = run(j->m, j->pack, j->rows, j->text, &p, &first, &compute, NULL);
-    chorus_nn_job_end();
     return NULL;
 }
 

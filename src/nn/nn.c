@@ -522,19 +522,33 @@ static void add_bias(const struct chorus_nn_conv *c, float *y, int lout) {
     }
 }
 
+struct conv_ctx {
+    const struct chorus_nn_conv *c;
+    const float *x;
+    int l;
+    float *y;
+    int lout;
+};
+static void dw_transposed_range(void *ctx, int c0, int c1) {
+    struct conv_ctx *cc = ctx;
+    const struct chorus_nn_conv *c = cc->c;
+    for (int ch = c0; ch < c1; ch++) {
+        const float *xr = cc->x + (size_t)ch * cc->l, *w = c->w + (size_t)ch * c->k;
+        float *yr = cc->y + (size_t)ch * cc->lout;
+        for (int t = 0; t < cc->l; t++)
+            for (int j = 0; j < c->k; j++) {
+                int p = t * c->stride + j * c->dil - c->pad;
+                if (p >= 0 && p < cc->lout) yr[p] += xr[t] * w[j];
+            }
+    }
+}
+
 static int conv_transposed(const struct chorus_nn_conv *c, const float *x, int l, float *y) {
     int lout = chorus_nn_conv_out_len(c, l);
     add_bias(c, y, lout);
-    if (c->groups != 1) { /* depthwise */
-        for (int ch = 0; ch < c->cin; ch++) {
-            const float *xr = x + (size_t)ch * l, *w = c->w + (size_t)ch * c->k;
-            float *yr = y + (size_t)ch * lout;
-            for (int t = 0; t < l; t++)
-                for (int j = 0; j < c->k; j++) {
-                    int p = t * c->stride + j * c->dil - c->pad;
-                    if (p >= 0 && p < lout) yr[p] += xr[t] * w[j];
-                }
-        }
+    if (c->groups != 1) { /* depthwise: channels on the kernels' threads */
+        struct conv_ctx cc = {c, x, l, y, lout};
+        parallel_channels(dw_transposed_range, &cc, c->cin, (size_t)c->cin * l * c->k);
         return 0;
     }
     /* Z[k*cout][blk] = Wp[k*cout][cin] @ x[cin][t0:t0+blk], then scatter-add. */
@@ -560,13 +574,6 @@ static int conv_transposed(const struct chorus_nn_conv *c, const float *x, int l
 }
 
 enum { CONV_BLK = 1024 };
-struct conv_ctx {
-    const struct chorus_nn_conv *c;
-    const float *x;
-    int l;
-    float *y;
-    int lout;
-};
 /* Output blocks [b0, b1) of a stride-1 convolution, straight from the unpadded input: tap j
  * reads x[t + j*dil - pad], so each tap's GEMM covers only the output columns whose input is
  * inside x (the zero padding contributes nothing and is never materialized). */
@@ -1136,6 +1143,10 @@ NN_CLONES static void add_div(float *restrict y, const float *restrict x, size_t
         for (size_t i = 0; i < n; i++) y[i] = (y[i] + x[i]) / div;
 }
 
+NN_CLONES static void add_mul(float *restrict y, const float *restrict x, size_t n, float k) {
+    for (size_t i = 0; i < n; i++) y[i] = (y[i] + x[i]) * k;
+}
+
 /* exp(x) for x clamped to [-87, 88], within ~2 ulp, in plain arithmetic that vectorizes
  * (no libm call): x = n ln2 + r with |r| <= ln2/2 (ln2 split in two so that n * hi is exact),
  * e^r by its Taylor series to r^7 (remainder < 1.2e-8 relative), times 2^n from the bits. */
@@ -1181,7 +1192,7 @@ NN_CLONES static void gelu_tanh(float *restrict x, size_t n) {
 
 /* Elementwise passes over whole tensors, in blocks of EW_BLOCK floats on the kernels' threads
  * (memory-bound, but one core does not saturate the memory bus). Same numbers either way. */
-enum { EW_BLOCK = 1 << 15, EW_LEAKY, EW_ADD, EW_COPY, EW_GELU };
+enum { EW_BLOCK = 1 << 15, EW_LEAKY, EW_ADD, EW_COPY, EW_GELU, EW_ADD_MUL };
 struct ew_job {
     int op;
     float *y;
@@ -1195,6 +1206,7 @@ static void ew_range(void *p, int b0, int b1) {
     if (j->op == EW_LEAKY) leaky_relu(j->y + i0, i1 - i0, j->v);
     else if (j->op == EW_ADD) add_div(j->y + i0, j->x + i0, i1 - i0, j->v);
     else if (j->op == EW_GELU) gelu_tanh(j->y + i0, i1 - i0);
+    else if (j->op == EW_ADD_MUL) add_mul(j->y + i0, j->x + i0, i1 - i0, j->v);
     else memcpy(j->y + i0, j->x + i0, (i1 - i0) * sizeof *j->y);
 }
 static void ew_run(int op, float *y, const float *x, size_t n, float v, size_t work) {
@@ -1212,6 +1224,9 @@ void chorus_nn_add(float *y, const float *x, size_t n, float div) {
     ew_run(EW_ADD, y, x, n, div, n);
 }
 void chorus_nn_copy(float *y, const float *x, size_t n) { ew_run(EW_COPY, y, x, n, 0.0f, n); }
+void chorus_nn_add_mul(float *y, const float *x, size_t n, float k) {
+    ew_run(EW_ADD_MUL, y, x, n, k, n);
+}
 void chorus_nn_gelu_tanh(float *x, size_t n) { ew_run(EW_GELU, x, NULL, n, 0.0f, n * 16); }
 
 void chorus_nn_transpose(const float *x, int rows, int cols, float *out) {

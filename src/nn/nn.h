@@ -189,6 +189,8 @@ void chorus_nn_add(float *y, const float *x, size_t n, float div);
  *  place, torch's formula with a vectorized tanh (own, within ~3 ulp of libm's tanhf) and on
  *  the kernels' threads for large n. */
 void chorus_nn_gelu_tanh(float *x, size_t n);
+/** y[i] = (y[i] + x[i]) * k, on the kernels' threads for large n. */
+void chorus_nn_add_mul(float *y, const float *x, size_t n, float k);
 /** memcpy of n floats, on the kernels' threads for large n. */
 void chorus_nn_copy(float *y, const float *x, size_t n);
 /** Transposes a [rows][cols] matrix into out[cols][rows]. */

@@ -991,7 +991,7 @@ static int blk_forward(const struct kk_blk *b, const float *s, const float *x, i
     float *r = fnew((size_t)b->din * l), *p = NULL, *c1 = fnew((size_t)b->dout * l2),
           *c2 = fnew((size_t)b->dout * l2), *sc = NULL;
     if (!r || !c1 || !c2) goto done;
-    memcpy(r, x, (size_t)b->din * l * sizeof *r);
+    chorus_nn_copy(r, x, (size_t)b->din * l);
     if (adain_apply(&b->n1, s, r, l)) goto done;
     chorus_nn_leaky_relu(r, (size_t)b->din * l, 0.2f);
     if (b->up) {
@@ -1017,7 +1017,7 @@ static int blk_forward(const struct kk_blk *b, const float *s, const float *x, i
         si = c1;
     }
     const float k = 0.70710677f; /* torch.rsqrt(torch.tensor(2)) in float32 */
-    for (size_t i = 0; i < (size_t)b->dout * l2; i++) c2[i] = (c2[i] + si[i]) * k;
+    chorus_nn_add_mul(c2, si, (size_t)b->dout * l2, k);
     *out = c2;
     c2 = NULL;
     *lout = l2;
