@@ -189,7 +189,7 @@ static double run(const struct kokoro_model *m, const float *pack, int rows, con
     double audio_s = 0;
     *first = -1;
     struct kokoro_hooks h = {p, on_trace, on_noise, NULL};
-    chorus_nn_job_begin(); /* one generation, as the backend runs it (tensors reused per chunk) */
+    chorus_nn_job_begin(); /* one generation, registered as the backend registers it */
     for (size_t a = 0; a < toks.n;) {
         size_t e = chorus_kokoro_chunk_end(&toks, a, 510), n = chorus_kokoro_tokens_ps(&toks, a, e, ps);
         if (n > 510) n = 510;

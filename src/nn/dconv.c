@@ -283,25 +283,20 @@ struct pair_job {
     int cin, l;
     uint32_t *out;
 };
-static void DC_F32 pairs_range(void *p, int p0, int p1) {
+static void pairs_range(void *p, int p0, int p1) {
     struct pair_job *pj = p;
-    const __m512i one = _mm512_set1_epi32(1), half = _mm512_set1_epi32(0x7fff),
-                  top = _mm512_set1_epi32((int)0xffff0000u);
     for (int i = p0; i < p1; i++) {
         const float *a = pj->x + (size_t)2 * i * pj->l;
-        const float *b = 2 * i + 1 < pj->cin ? a + pj->l : NULL;
-        uint32_t *o = pj->out + (size_t)i * pj->l;
-        for (int t = 0; t < pj->l; t += 16) {
-            __mmask16 m = lane_mask(pj->l - t);
-            __m512i ua = _mm512_castps_si512(_mm512_maskz_loadu_ps(m, a + t));
-            __m512i ub = b ? _mm512_castps_si512(_mm512_maskz_loadu_ps(m, b + t))
-                           : _mm512_setzero_si512();
-            ua = _mm512_add_epi32(ua, _mm512_add_epi32(half, _mm512_and_si512(_mm512_srli_epi32(ua, 16), one)));
-            ub = _mm512_add_epi32(ub, _mm512_add_epi32(half, _mm512_and_si512(_mm512_srli_epi32(ub, 16), one)));
-            __m512i v = _mm512_or_si512(_mm512_srli_epi32(ua, 16), _mm512_and_si512(ub, top));
-            _mm512_mask_storeu_epi32(o + t, m, v);
-        }
+        chorus_nn_bf16_pairs(a, 2 * i + 1 < pj->cin ? a + pj->l : NULL, pj->l,
+                             pj->out + (size_t)i * pj->l);
     }
+}
+
+/* The kernel over every 8 x 48 block of jb's output, on the kernels' threads. */
+static void dc_run(struct dc_job *jb) {
+    const struct chorus_nn_conv *c = jb->c;
+    int supers = (jb->n + SUPER - 1) / SUPER;
+    chorus_nn_parallel(dc_range, jb, supers, (size_t)c->cout * c->cin * c->k * jb->n / 64);
 }
 
 static int conv_valid_x86(const struct chorus_nn_conv *c, const float *x, int l, float *y,
@@ -325,8 +320,7 @@ static int conv_valid_x86(const struct chorus_nn_conv *c, const float *x, int l,
     }
     int rc = -1;
     if (jb.w && (!jb.bf16 || xp)) {
-        int supers = (n + SUPER - 1) / SUPER;
-        chorus_nn_parallel(dc_range, &jb, supers, (size_t)c->cout * c->cin * c->k * n / 64);
+        dc_run(&jb);
         rc = 0;
     }
     free(w);
@@ -352,8 +346,7 @@ int chorus_nn_conv_valid_pairs(const struct chorus_nn_conv *c, const uint32_t *x
     int n = l - (c->k - 1) * c->dil;
     if (n <= 0) return 0;
     struct dc_job jb = {c, c->wp, xp, l, (c->cin + 1) / 2, n, y, ldy, add, 1};
-    int supers = (n + SUPER - 1) / SUPER;
-    chorus_nn_parallel(dc_range, &jb, supers, (size_t)c->cout * c->cin * c->k * n / 64);
+    dc_run(&jb);
 #else
     (void)xp, (void)l, (void)y, (void)ldy, (void)add; /* not reached: no pairs kernel here */
 #endif

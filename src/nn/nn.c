@@ -1076,9 +1076,8 @@ void chorus_nn_affine_window(const float *x, int c, int l, int t0, int n,
     parallel_channels(window_range, &w, c, (size_t)c * n * 8);
 }
 
-/* bf16 bits of a[i] (low half) and b[i] (high half; 0 without b), rounded to nearest even:
- * the direct kernel's input pairs, the same bits as its own conversion. */
-NN_CLONES static void pack_pair_row(const float *restrict a, const float *restrict b, int n,
+/* See nn.h: round to nearest even as chorus_nn_to_bf16, without its NaN case. */
+NN_CLONES void chorus_nn_bf16_pairs(const float *restrict a, const float *restrict b, int n,
                                     uint32_t *restrict out) {
     for (int i = 0; i < n; i++) {
         uint32_t ua, ub = 0;
@@ -1108,7 +1107,7 @@ static void wpair_range(void *p, int i0, int i1) {
         int two = 2 * i + 1 < wp->c;
         window_row(&wp->w, 2 * i, rows);
         if (two) window_row(&wp->w, 2 * i + 1, rows + n);
-        pack_pair_row(rows, two ? rows + n : NULL, n, wp->out + (size_t)i * n);
+        chorus_nn_bf16_pairs(rows, two ? rows + n : NULL, n, wp->out + (size_t)i * n);
     }
     free(rows);
 }

@@ -105,6 +105,9 @@ int chorus_nn_conv_forward(const struct chorus_nn_conv *c, const float *x, int l
  *  (bf16 weights are then widened). Returns 0 or -1 (nomem). */
 int chorus_nn_conv_valid(const struct chorus_nn_conv *c, const float *x, int l, float *y,
                          int ldy, int add);
+/** out[i] = bf16 bits of a[i] (low half) and b[i] (high half; 0 when b is NULL), rounded to
+ *  nearest even (NaN not special-cased): one row of the direct kernel's input pairs. */
+void chorus_nn_bf16_pairs(const float *a, const float *b, int n, uint32_t *out);
 /** 1 when chorus_nn_conv_valid_pairs() runs c: bf16 weights in the direct kernel's layout on
  *  a CPU with bf16 dot products. */
 int chorus_nn_conv_takes_pairs(const struct chorus_nn_conv *c);

@@ -1196,7 +1196,6 @@ done:
     return rc;
 }
 
-/* Harmonic source (SineGen + l_linear + tanh) at the output rate from F0 at f0_len frames. */
 /* The harmonic source's samples, blocks [b0, b1) of SINE_BLOCK (each sample on its own: the
  * blocks run on the kernels' threads with the same numbers as one loop). */
 enum { SINE_BLOCK = 8192 };
@@ -1234,6 +1233,7 @@ static void sine_range(void *p, int b0, int b1) {
     }
 }
 
+/* Harmonic source (SineGen + l_linear + tanh) at the output rate from F0 at f0_len frames. */
 static int harmonic_source(struct fwd *f, const float *f0, int f0_len, int scale, float *out) {
     const struct kokoro_model *m = f->m;
     const int dim = 9;
