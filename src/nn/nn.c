@@ -1076,9 +1076,10 @@ void chorus_nn_affine_window(const float *x, int c, int l, int t0, int n,
     parallel_channels(window_range, &w, c, (size_t)c * n * 8);
 }
 
-/* See nn.h: round to nearest even as chorus_nn_to_bf16, without its NaN case. */
-NN_CLONES void chorus_nn_bf16_pairs(const float *restrict a, const float *restrict b, int n,
-                                    uint32_t *restrict out) {
+/* See chorus_nn_bf16_pairs: round to nearest even as chorus_nn_to_bf16, without its NaN case.
+ * Static: a clone-dispatched global would export its ifunc resolver from libchorus. */
+NN_CLONES static void bf16_pairs(const float *restrict a, const float *restrict b, int n,
+                                 uint32_t *restrict out) {
     for (int i = 0; i < n; i++) {
         uint32_t ua, ub = 0;
         memcpy(&ua, a + i, sizeof ua);
@@ -1087,6 +1088,9 @@ NN_CLONES void chorus_nn_bf16_pairs(const float *restrict a, const float *restri
         ub += 0x7fffu + (ub >> 16 & 1u);
         out[i] = ua >> 16 | (ub & 0xffff0000u);
     }
+}
+void chorus_nn_bf16_pairs(const float *a, const float *b, int n, uint32_t *out) {
+    bf16_pairs(a, b, n, out);
 }
 
 struct wpair_ctx {
@@ -1107,7 +1111,7 @@ static void wpair_range(void *p, int i0, int i1) {
         int two = 2 * i + 1 < wp->c;
         window_row(&wp->w, 2 * i, rows);
         if (two) window_row(&wp->w, 2 * i + 1, rows + n);
-        chorus_nn_bf16_pairs(rows, two ? rows + n : NULL, n, wp->out + (size_t)i * n);
+        bf16_pairs(rows, two ? rows + n : NULL, n, wp->out + (size_t)i * n);
     }
     free(rows);
 }
