@@ -86,8 +86,8 @@ static void on_trace(void *ud, const char *name, float *x, size_t n) {
             p->last = t;
         }
 }
-static void on_noise(void *ud, float *out, size_t n) {
-    chorus_kokoro_rng_normal(&((struct prof *)ud)->rng, out, n);
+static void on_noise(void *ud, float *out, size_t first, size_t n) {
+    chorus_kokoro_rng_normal(&((struct prof *)ud)->rng, out, first, n);
 }
 
 static double sgemm_gflops(void) {
@@ -219,6 +219,7 @@ static double run(const struct kokoro_model *m, const float *pack, int rows, con
         audio_s += (double)na / 24000;
         free(audio);
         free(dur);
+        chorus_kokoro_rng_next(&p->rng);
         a = e;
     }
     chorus_nn_job_end();

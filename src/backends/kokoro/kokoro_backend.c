@@ -354,8 +354,8 @@ struct hook_ctx {
     struct kokoro_rng rng;
 };
 static int hook_cancelled(void *ud) { return chorus_job_cancelled(((struct hook_ctx *)ud)->job); }
-static void hook_noise(void *ud, float *out, size_t n) {
-    chorus_kokoro_rng_normal(&((struct hook_ctx *)ud)->rng, out, n);
+static void hook_noise(void *ud, float *out, size_t first, size_t n) {
+    chorus_kokoro_rng_normal(&((struct hook_ctx *)ud)->rng, out, first, n);
 }
 
 /* Kokoro's IPA for a text: what --phonemes input takes for this backend. Needs no model files:
@@ -494,6 +494,7 @@ static int synthesize_job(struct chorus_backend *b, const struct chorus_job *job
         done += na;
         free(audio);
         free(dur);
+        chorus_kokoro_rng_next(&hc.rng); /* fresh noise for the next chunk */
         a = e;
     }
     free(ps);

@@ -1197,21 +1197,21 @@ done:
 }
 
 /* The harmonic source's samples, blocks [b0, b1) of SINE_BLOCK (each sample on its own: the
- * blocks run on the kernels' threads with the same numbers as one loop). */
-enum { SINE_BLOCK = 8192 };
+ * blocks run on the kernels' threads with the same numbers as one loop). The noise is drawn
+ * here, NOISE_RUN samples at a time, by index (kokoro_hooks.noise). */
+enum { SINE_BLOCK = 8192, NOISE_RUN = 256, SINE_DIM = 9 };
 struct sine_job {
     const struct kokoro_model *m;
+    const struct kokoro_hooks *h;
     const float *f0;
     int f0_len, scale;
-    const float *ph, *noise;
+    const float *ph;
     float *out;
 };
-static void sine_range(void *p, int b0, int b1) {
-    const struct sine_job *j = p;
-    const int dim = 9;
-    size_t n = (size_t)j->f0_len * j->scale, t1 = (size_t)b1 * SINE_BLOCK;
+static void sine_run(const struct sine_job *j, size_t t0, size_t t1, const float *noise) {
+    const int dim = SINE_DIM;
     const float sc = (float)(1.0 / j->scale);
-    for (size_t t = (size_t)b0 * SINE_BLOCK; t < n && t < t1; t++) {
+    for (size_t t = t0; t < t1; t++) {
         float src = (float)((double)sc * ((double)t + 0.5) - 0.5);
         if (src < 0) src = 0;
         int i0 = (int)src;
@@ -1222,28 +1222,36 @@ static void sine_range(void *p, int b0, int b1) {
         float uv = fv > 10.0f ? 1.0f : 0.0f;
         float namp = uv * 0.003f + (1.0f - uv) * (0.1f / 3.0f);
         float acc = j->m->src_b[0];
+        const float *nz = noise + (t - t0) * dim;
         for (int h = 0; h < dim; h++) {
             const float *ph = j->ph + (size_t)h * j->f0_len;
             float phase = ph[i0] * l0 + ph[i1] * lam;
             float sw = sinf(phase) * 0.1f;
-            sw = sw * uv + namp * j->noise[t * dim + (size_t)h];
+            sw = sw * uv + namp * nz[h];
             acc += j->m->src_w[h] * sw;
         }
         j->out[t] = tanhf(acc);
     }
 }
+static void sine_range(void *p, int b0, int b1) {
+    const struct sine_job *j = p;
+    float noise[NOISE_RUN * SINE_DIM];
+    size_t n = (size_t)j->f0_len * j->scale, t1 = (size_t)b1 * SINE_BLOCK;
+    if (t1 > n) t1 = n;
+    for (size_t t = (size_t)b0 * SINE_BLOCK; t < t1; t += NOISE_RUN) {
+        size_t e = t + NOISE_RUN < t1 ? t + NOISE_RUN : t1;
+        if (j->h && j->h->noise) j->h->noise(j->h->ud, noise, t * SINE_DIM, (e - t) * SINE_DIM);
+        else memset(noise, 0, sizeof noise);
+        sine_run(j, t, e, noise);
+    }
+}
 
 /* Harmonic source (SineGen + l_linear + tanh) at the output rate from F0 at f0_len frames. */
 static int harmonic_source(struct fwd *f, const float *f0, int f0_len, int scale, float *out) {
-    const struct kokoro_model *m = f->m;
-    const int dim = 9;
+    const int dim = SINE_DIM;
     size_t n = (size_t)f0_len * scale;
-    float *ph = fnew((size_t)f0_len * dim), *noise = fnew(n * dim);
-    if (!ph || !noise) {
-        free(ph);
-        free(noise);
-        return -1;
-    }
+    float *ph = fnew((size_t)f0_len * dim);
+    if (!ph) return -1;
     /* Per-frame phase: cumsum of (f0 * h / sr) mod 1, times 2 pi, times the scale. */
     for (int h = 0; h < dim; h++) {
         double acc = 0;
@@ -1255,14 +1263,10 @@ static int harmonic_source(struct fwd *f, const float *f0, int f0_len, int scale
             ph[(size_t)h * f0_len + i] = p * (float)scale;
         }
     }
-    if (f->h && f->h->noise) f->h->noise(f->h->ud, noise, n * dim);
-    else memset(noise, 0, n * dim * sizeof *noise);
-    trace(f, "noise", noise, n * dim);
-    struct sine_job sj = {m, f0, f0_len, scale, ph, noise, out};
+    struct sine_job sj = {f->m, f->h, f0, f0_len, scale, ph, out};
     int blocks = (int)((n + SINE_BLOCK - 1) / SINE_BLOCK);
     chorus_nn_parallel(sine_range, &sj, blocks, n * dim * 16);
     free(ph);
-    free(noise);
     return 0;
 }
 
@@ -1684,39 +1688,40 @@ int chorus_kokoro_model_forward(const struct kokoro_model *m, const int *ids, in
 /* ---------------------------------------------------------------------------------------- */
 /* Noise                                                                                      */
 
-static uint64_t splitmix(uint64_t *x) {
-    uint64_t z = (*x += 0x9e3779b97f4a7c15ull);
+#define GOLDEN 0x9e3779b97f4a7c15ull
+
+static uint64_t mix64(uint64_t z) { /* SplitMix64's output function */
     z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
     z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
     return z ^ (z >> 31);
 }
 
+static uint64_t pass_key(uint64_t seed, uint64_t pass) {
+    return mix64(mix64(seed + GOLDEN) + (pass + 1) * GOLDEN);
+}
+
 void chorus_kokoro_rng_seed(struct kokoro_rng *r, uint64_t seed) {
-    r->s[0] = splitmix(&seed);
-    r->s[1] = splitmix(&seed);
-    r->have = 0;
+    r->seed = seed;
+    r->pass = 0;
+    r->key = pass_key(seed, 0);
 }
 
-static uint64_t rng_next(struct kokoro_rng *r) { /* xoroshiro128+ */
-    uint64_t s0 = r->s[0], s1 = r->s[1], res = s0 + s1;
-    s1 ^= s0;
-    r->s[0] = ((s0 << 24) | (s0 >> 40)) ^ s1 ^ (s1 << 16);
-    r->s[1] = (s1 << 37) | (s1 >> 27);
-    return res;
-}
+void chorus_kokoro_rng_next(struct kokoro_rng *r) { r->key = pass_key(r->seed, ++r->pass); }
 
-void chorus_kokoro_rng_normal(void *rng, float *out, size_t n) {
-    struct kokoro_rng *r = rng;
-    for (size_t i = 0; i < n; i++) {
-        if (r->have) {
-            out[i] = r->spare;
-            r->have = 0;
-            continue;
+/* Value i is half of pair i/2: the pair's 64 bits are SplitMix64's output for counter i/2 in
+ * this pass's stream, two 24-bit uniforms of them go through Box-Muller (cosine for even i,
+ * sine for odd), so ranges split anywhere give the same values. */
+void chorus_kokoro_rng_normal(void *rng, float *out, size_t first, size_t n) {
+    const uint64_t key = ((const struct kokoro_rng *)rng)->key;
+    for (size_t i = 0; i < n;) {
+        size_t idx = first + i;
+        uint64_t z = mix64(key + ((idx >> 1) + 1) * GOLDEN);
+        float u1 = (float)((z >> 40) + 1) * 0x1p-24f, u2 = (float)(z & 0xffffff) * 0x1p-24f;
+        float rad = sqrtf(-2.0f * logf(u1)), ang = 6.28318531f * u2;
+        if (!(idx & 1)) {
+            out[i++] = rad * cosf(ang);
+            if (i == n) break;
         }
-        double u1 = ((rng_next(r) >> 11) + 1.0) * 0x1.0p-53, u2 = (rng_next(r) >> 11) * 0x1.0p-53;
-        double rad = sqrt(-2.0 * log(u1));
-        out[i] = (float)(rad * cos(2 * M_PI * u2));
-        r->spare = (float)(rad * sin(2 * M_PI * u2));
-        r->have = 1;
+        out[i++] = rad * sinf(ang);
     }
 }

@@ -36,8 +36,11 @@ struct kokoro_hooks {
     /** Called with named intermediate tensors (see docs/kokoro.md for names and layouts). The
      *  hook may overwrite x (tests inject reference tensors to check one stage at a time). */
     void (*trace)(void *ud, const char *name, float *x, size_t n);
-    /** Fill n standard-normal floats for the harmonic source noise ([samples][9]). */
-    void (*noise)(void *ud, float *out, size_t n);
+    /** Fill out[0..n) with the harmonic source's standard-normal noise values first ..
+     *  first+n-1 of this pass ([samples][9] in order). Called from the kernels' threads at
+     *  once for disjoint ranges, in no particular order: a value must depend only on its index
+     *  (and on what the caller fixed before the pass). */
+    void (*noise)(void *ud, float *out, size_t first, size_t n);
     /** Return non-zero to stop (checked between stages and inside the generator). */
     int (*cancelled)(void *ud);
 };
@@ -87,13 +90,18 @@ int chorus_kokoro_model_forward(const struct kokoro_model *m, const int *ids, in
                          float **audio, size_t *n_audio, int **durations, char *err,
                          size_t errlen);
 
-/** A seeded standard-normal generator (xoshiro128+ and Box-Muller) for kokoro_hooks.noise. */
+/**
+ * Seeded standard-normal noise for kokoro_hooks.noise, drawn by index: value i of pass p is a
+ * function of (seed, p, i) alone (SplitMix64 of the pair i/2, Box-Muller in float), so any
+ * range comes out the same on any thread. Call chorus_kokoro_rng_next between passes for
+ * fresh noise; the same seed gives the same sequence of passes.
+ */
 struct kokoro_rng {
-    uint64_t s[2];
-    int have;
-    float spare;
+    uint64_t key; /**< this pass's stream */
+    uint64_t seed, pass;
 };
 void chorus_kokoro_rng_seed(struct kokoro_rng *r, uint64_t seed);
-void chorus_kokoro_rng_normal(void *rng, float *out, size_t n);
+void chorus_kokoro_rng_next(struct kokoro_rng *r);
+void chorus_kokoro_rng_normal(void *rng, float *out, size_t first, size_t n);
 
 #endif
