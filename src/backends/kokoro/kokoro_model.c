@@ -1270,6 +1270,96 @@ static int harmonic_source(struct fwd *f, const float *f0, int f0_len, int scale
     return 0;
 }
 
+/* The generator's stage tensors live in NSLAB buffers of the largest size a stage needs: a
+ * later stage (and conv_post) reuses the pages an earlier one faulted in, where a fresh
+ * allocation per tensor costs a page fault and a zeroing for every page (6.7 stage-1 tensors'
+ * worth per chunk; 4 now). Four are enough: a stage holds at most its input, the noise
+ * branch, the upsampled tensor and the resblock scratch, or later the sum, the copy, the
+ * upsampled tensor and the scratch. */
+enum { NSLAB = 4 };
+struct slabs {
+    float *p[NSLAB];
+    unsigned char used[NSLAB];
+    size_t n; /* floats in each */
+};
+static float *slab_take(struct slabs *sl) {
+    for (int i = 0; i < NSLAB; i++) {
+        if (sl->used[i]) continue;
+        if (!sl->p[i] && !(sl->p[i] = fnew(sl->n))) return NULL;
+        sl->used[i] = 1;
+        return sl->p[i];
+    }
+    return NULL;
+}
+static void slab_give(struct slabs *sl, const float *x) {
+    for (int i = 0; i < NSLAB; i++)
+        if (x && sl->p[i] == x) sl->used[i] = 0;
+}
+/* Upsampling stage i: cur[ch][l] -> *out[ch/2][ls] (a slab; cur is given back when it is one). */
+static int gen_stage(struct fwd *f, struct slabs *sl, int i, const float *s, float *cur, int l,
+                     const float *har, int frames, float **out, int *lout) {
+    const struct kokoro_model *m = f->m;
+    const struct kokoro_config *c = &m->cfg;
+    int ch = c->up_channel >> i, co = ch >> 1, last = i == c->n_ups - 1;
+    chorus_nn_leaky_relu(cur, (size_t)ch * l, 0.1f);
+    int ls = chorus_nn_conv_out_len(&m->noise_convs[i], frames);
+    int lu = chorus_nn_conv_out_len(&m->ups[i], l);
+    /* one scratch for every resblock of the stage */
+    float *ybuf = m->tile > 0 ? slab_take(sl) : NULL, *xs = slab_take(sl), *up = slab_take(sl);
+    if ((m->tile > 0 && !ybuf) || !xs || !up) return CHORUS_E_NOMEM;
+    if (chorus_nn_conv_forward(&m->noise_convs[i], har, frames, xs) ||
+        res1_forward(&m->noise_res[i], m, s, xs, ls, ybuf))
+        return CHORUS_E_NOMEM;
+    if (last) {
+        if (lu < 2 || chorus_nn_conv_forward(&m->ups[i], cur, l, up)) return CHORUS_E_NOMEM;
+        /* ReflectionPad1d((1, 0)) in place: rows [co][lu] spread to [co][lu+1] from the last
+         * row down (a row's new place never overlaps a lower row's old one) */
+        for (int q = co - 1; q >= 0; q--) {
+            float *row = up + (size_t)q * (lu + 1);
+            memmove(row + 1, up + (size_t)q * lu, (size_t)lu * sizeof *up);
+            row[0] = row[2];
+        }
+        lu++;
+    } else if (chorus_nn_conv_forward(&m->ups[i], cur, l, up)) {
+        return CHORUS_E_NOMEM;
+    }
+    if (lu != ls) {
+        snprintf(f->err, f->errlen, "kokoro generator stage %d: upsampled length %d does not "
+                 "match the source length %d (config does not fit the weights)", i, lu, ls);
+        return CHORUS_E_INVALID;
+    }
+    chorus_nn_add(up, xs, (size_t)co * lu, 1.0f);
+    slab_give(sl, xs);
+    slab_give(sl, cur);
+    size_t nn = (size_t)co * lu;
+    /* acc = r0(up) + r1(up) + ...: the first resblock runs on a copy that becomes acc, the
+     * middle ones on one reused copy, the last in place on up (no longer needed). */
+    float *acc = NULL, *tmp = NULL;
+    for (int j = 0; j < c->n_rk; j++) {
+        if (cancelled(f)) return CHORUS_E_CANCELLED;
+        float *w = up;
+        if (j < c->n_rk - 1) {
+            float **dst = j == 0 ? &acc : &tmp;
+            if (!*dst && !(*dst = slab_take(sl))) return CHORUS_E_NOMEM;
+            chorus_nn_copy(*dst, up, nn);
+            w = *dst;
+        }
+        if (res1_forward(&m->resblocks[i * c->n_rk + j], m, s, w, lu, ybuf)) return CHORUS_E_NOMEM;
+        if (!acc) { /* a single resblock: its result is acc */
+            acc = up;
+            up = NULL;
+        } else if (w != acc) { /* the last one also takes the mean: (acc + w) / n_rk */
+            chorus_nn_add(acc, w, nn, j == c->n_rk - 1 ? (float)c->n_rk : 1.0f);
+        }
+    }
+    slab_give(sl, ybuf);
+    slab_give(sl, tmp);
+    slab_give(sl, up);
+    *out = acc;
+    *lout = lu;
+    return 0;
+}
+
 static int generator(struct fwd *f, const float *s, float *x, int l0, const float *f0, int f0_len,
                      float **audio, size_t *n_audio) {
     const struct kokoro_model *m = f->m;
@@ -1278,96 +1368,44 @@ static int generator(struct fwd *f, const float *s, float *x, int l0, const floa
     for (int i = 0; i < c->n_ups; i++) scale *= c->up_rates[i];
     size_t ns = (size_t)f0_len * scale;
     int bins = c->n_fft / 2 + 1, frames = (int)(ns / (size_t)c->hop) + 1;
-    float *src = fnew(ns), *har = fnew((size_t)2 * bins * frames), *cur = x, *xs = NULL,
-          *up = NULL, *acc = NULL, *tmp = NULL, *post = NULL, *wav = NULL, *ybuf = NULL;
-    int l = l0, owned_cur = 0;
+    struct slabs sl = {{NULL}, {0}, 0};
+    for (int i = 0; i < c->n_ups; i++) {
+        size_t n = (size_t)(c->up_channel >> (i + 1)) *
+                   ((size_t)chorus_nn_conv_out_len(&m->noise_convs[i], frames) + 1);
+        if (n > sl.n) sl.n = n;
+    }
+    if ((size_t)2 * bins * frames > sl.n) sl.n = (size_t)2 * bins * frames;
+    float *src = fnew(ns), *har = fnew((size_t)2 * bins * frames), *cur = x, *post = NULL,
+          *wav = NULL;
+    int l = l0;
     if (!src || !har) goto done;
     if (harmonic_source(f, f0, f0_len, scale, src)) goto done;
     trace(f, "har_source", src, ns);
     if ((int)ns <= c->n_fft / 2 ||
         chorus_nn_stft(src, (int)ns, c->n_fft, c->hop, har, har + (size_t)bins * frames) != frames)
         goto done;
+    free(src);
+    src = NULL;
     trace(f, "har", har, (size_t)2 * bins * frames);
     for (int i = 0; i < c->n_ups; i++) {
         if (cancelled(f)) {
             rc = CHORUS_E_CANCELLED;
             goto done;
         }
-        int ch = c->up_channel >> i, co = ch >> 1;
-        chorus_nn_leaky_relu(cur, (size_t)ch * l, 0.1f);
-        int ls = chorus_nn_conv_out_len(&m->noise_convs[i], frames);
-        /* one scratch for every resblock of the stage (fresh pages cost a fault each) */
-        if (m->tile > 0 && !(ybuf = fnew((size_t)co * ls))) goto done;
-        if (!(xs = fnew((size_t)co * ls)) || chorus_nn_conv_forward(&m->noise_convs[i], har, frames, xs) ||
-            res1_forward(&m->noise_res[i], m, s, xs, ls, ybuf))
-            goto done;
-        int lu = chorus_nn_conv_out_len(&m->ups[i], l), last = i == c->n_ups - 1;
-        if (!(up = fnew((size_t)co * (lu + 1)))) goto done;
-        if (last) {
-            if (lu < 2 || chorus_nn_conv_forward(&m->ups[i], cur, l, up)) goto done;
-            /* ReflectionPad1d((1, 0)) in place: rows [co][lu] spread to [co][lu+1] from the
-             * last row down (a row's new place never overlaps a lower row's old one) */
-            for (int q = co - 1; q >= 0; q--) {
-                float *row = up + (size_t)q * (lu + 1);
-                memmove(row + 1, up + (size_t)q * lu, (size_t)lu * sizeof *up);
-                row[0] = row[2];
-            }
-            lu++;
-        } else if (chorus_nn_conv_forward(&m->ups[i], cur, l, up)) {
-            goto done;
-        }
-        if (lu != ls) {
-            snprintf(f->err, f->errlen, "kokoro generator stage %d: upsampled length %d does not "
-                     "match the source length %d (config does not fit the weights)", i, lu, ls);
-            rc = CHORUS_E_INVALID;
-            goto done;
-        }
-        chorus_nn_add(up, xs, (size_t)co * lu, 1.0f);
-        free(xs);
-        xs = NULL;
-        if (owned_cur) free(cur);
-        cur = NULL;
-        size_t nn = (size_t)co * lu;
-        /* acc = r0(up) + r1(up) + ...: the first resblock runs on a copy that becomes acc,
-         * the middle ones on one reused copy, the last in place on up (no longer needed). */
-        for (int j = 0; j < c->n_rk; j++) {
-            if (cancelled(f)) {
-                rc = CHORUS_E_CANCELLED;
-                goto done;
-            }
-            float *w = up;
-            if (j < c->n_rk - 1) {
-                float **dst = j == 0 ? &acc : &tmp;
-                if (!*dst && !(*dst = fnew(nn))) goto done;
-                chorus_nn_copy(*dst, up, nn);
-                w = *dst;
-            }
-            if (res1_forward(&m->resblocks[i * c->n_rk + j], m, s, w, lu, ybuf)) goto done;
-            if (!acc) { /* a single resblock: its result is acc */
-                acc = up;
-                up = NULL;
-            } else if (w != acc) { /* the last one also takes the mean: (acc + w) / n_rk */
-                chorus_nn_add(acc, w, nn, j == c->n_rk - 1 ? (float)c->n_rk : 1.0f);
-            }
-        }
-        free(ybuf);
-        ybuf = NULL;
-        free(tmp);
-        tmp = NULL;
-        free(up);
-        up = NULL;
-        cur = acc;
-        acc = NULL;
-        owned_cur = 1;
-        l = lu;
+        float *next;
+        if ((rc = gen_stage(f, &sl, i, s, cur, l, har, frames, &next, &l))) goto done;
+        rc = CHORUS_E_NOMEM;
+        cur = next;
         char nm[32];
         snprintf(nm, sizeof nm, "gen_stage%d", i);
-        trace(f, nm, cur, nn);
+        trace(f, nm, cur, (size_t)(c->up_channel >> (i + 1)) * l);
     }
+    free(har);
+    har = NULL;
     int chl = c->up_channel >> c->n_ups;
     chorus_nn_leaky_relu(cur, (size_t)chl * l, 0.01f);
     if (l != frames) goto done;
-    if (!(post = fnew((size_t)2 * bins * l)) || chorus_nn_conv_forward(&m->post, cur, l, post)) goto done;
+    if (!(post = slab_take(&sl)) || chorus_nn_conv_forward(&m->post, cur, l, post)) goto done;
     trace(f, "post", post, (size_t)2 * bins * l);
     for (size_t q = 0; q < (size_t)bins * l; q++) post[q] = expf(post[q]);
     for (size_t q = (size_t)bins * l; q < (size_t)2 * bins * l; q++) post[q] = sinf(post[q]);
@@ -1382,14 +1420,8 @@ static int generator(struct fwd *f, const float *s, float *x, int l0, const floa
 done:
     free(src);
     free(har);
-    free(xs);
-    free(up);
-    free(acc);
-    free(tmp);
-    free(ybuf);
-    free(post);
     free(wav);
-    if (owned_cur) free(cur);
+    for (int i = 0; i < NSLAB; i++) free(sl.p[i]);
     return rc;
 }
 
