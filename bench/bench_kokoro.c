@@ -188,7 +188,7 @@ static double run(const struct kokoro_model *m, const float *pack, int rows, con
     int ids[520];
     double audio_s = 0;
     *first = -1;
-    struct kokoro_hooks h = {p, on_trace, on_noise, NULL};
+    struct kokoro_hooks h = {p, on_trace, on_noise, NULL, chorus_kokoro_scratch_new()};
     chorus_nn_job_begin(); /* one generation, registered as the backend registers it */
     for (size_t a = 0; a < toks.n;) {
         size_t e = chorus_kokoro_chunk_end(&toks, a, 510), n = chorus_kokoro_tokens_ps(&toks, a, e, ps);
@@ -223,6 +223,7 @@ static double run(const struct kokoro_model *m, const float *pack, int rows, con
         a = e;
     }
     chorus_nn_job_end();
+    chorus_kokoro_scratch_free(h.scratch);
     *compute = now() - t0;
     free(ps);
     chorus_kokoro_tokens_release(&toks);

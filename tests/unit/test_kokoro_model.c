@@ -117,7 +117,7 @@ TEST(forward_matches_reference) {
     int ids[64], t = (int)ids_t->numel;
     for (int i = 0; i < t; i++) ids[i] = (int)ids_t->data[i];
     struct cmp c = {&g, 0, 0};
-    struct kokoro_hooks h = {&c, on_trace, golden_noise, NULL};
+    struct kokoro_hooks h = {&c, on_trace, golden_noise, NULL, NULL};
     float *audio;
     size_t n;
     int *dur;
@@ -136,7 +136,7 @@ TEST(forward_matches_reference) {
     free(dur);
     /* speed divides the continuous durations before rounding */
     const struct chorus_tensor *pf = chorus_tensor_file_find(&g, "pred_dur_fast");
-    struct kokoro_hooks h2 = {&c, NULL, golden_noise, NULL};
+    struct kokoro_hooks h2 = {&c, NULL, golden_noise, NULL, NULL};
     rc = chorus_kokoro_model_forward(m, ids, t, ref_s->data, 1.37f, &h2, &audio, &n, &dur, err, sizeof err);
     CHECK_MSG(rc == 0, "forward: %s", err);
     for (int i = 0; i < t; i++) CHECK_EQ_INT(dur[i], (int)pf->data[i]);
@@ -182,7 +182,7 @@ TEST(end_to_end_audio_close_to_reference) {
     int ids[64], t = (int)ids_t->numel;
     for (int i = 0; i < t; i++) ids[i] = (int)ids_t->data[i];
     struct cmp c = {&g, 0, 0};
-    struct kokoro_hooks h = {&c, audio_only, golden_noise, NULL};
+    struct kokoro_hooks h = {&c, audio_only, golden_noise, NULL, NULL};
     float *audio;
     size_t n;
     int *dur;
@@ -266,7 +266,7 @@ TEST(seeded_noise_is_deterministic_and_cancel_stops) {
     for (int k = 0; k < 3; k++) {
         struct kokoro_rng r;
         chorus_kokoro_rng_seed(&r, k == 2 ? 99 : 42);
-        struct kokoro_hooks h = {&r, NULL, chorus_kokoro_rng_normal, NULL};
+        struct kokoro_hooks h = {&r, NULL, chorus_kokoro_rng_normal, NULL, NULL};
         rc = chorus_kokoro_model_forward(m, ids, 9, ref_s, 1.0f, &h, &a[k], &n[k], &d[k], err, sizeof err);
         CHECK_MSG(rc == 0, "%s", err);
     }
@@ -276,7 +276,7 @@ TEST(seeded_noise_is_deterministic_and_cancel_stops) {
         free(a[k]);
         free(d[k]);
     }
-    struct kokoro_hooks hc = {NULL, NULL, NULL, cancel_now};
+    struct kokoro_hooks hc = {NULL, NULL, NULL, cancel_now, NULL};
     float *x;
     size_t nx;
     int *dx;
@@ -287,6 +287,50 @@ TEST(seeded_noise_is_deterministic_and_cancel_stops) {
     rc = chorus_kokoro_model_forward(m, bad_ids, 3, ref_s, 1.0f, NULL, &x, &nx, &dx, err, sizeof err);
     CHECK_EQ_INT(rc, CHORUS_E_INVALID);
     CHECK(strstr(err, "500") != NULL);
+    chorus_kokoro_model_free(m);
+}
+
+/* A scratch kept between passes (a job's chunks) gives the audio of passes that allocate their
+ * own buffers, bit for bit: through a larger chunk (the buffers grow in place), a smaller one
+ * (stale contents past its end and in its pages) and the larger one again, tiled and whole. */
+TEST(scratch_reused_across_passes_gives_the_same_audio) {
+    char err[512];
+    struct kokoro_model *m;
+    int rc = chorus_kokoro_model_load(&m, dp(0, "tiny-config.json"), dp(1, "tiny.pth"), err, sizeof err);
+    CHECK_MSG(rc == 0, "load: %s", err);
+    float ref_s[256];
+    for (int i = 0; i < 256; i++) ref_s[i] = 0.1f * sinf((float)i);
+    static const int small[] = {0, 50, 83, 156, 51, 16, 65, 102, 0};
+    int big[40];
+    big[0] = big[39] = 0;
+    for (int i = 1; i < 39; i++) big[i] = small[1 + i % 7];
+    const int *ids[4] = {small, big, small, big}, lens[4] = {9, 40, 9, 40};
+    for (int tile = 0; tile <= 24; tile += 24) {
+        chorus_kokoro_model_set_tile(m, tile);
+        struct kokoro_scratch *scr = chorus_kokoro_scratch_new();
+        CHECK(scr != NULL);
+        for (int k = 0; k < 4; k++) {
+            float *a[2];
+            size_t n[2];
+            int *d[2];
+            for (int with = 0; with < 2; with++) {
+                struct kokoro_rng r;
+                chorus_kokoro_rng_seed(&r, 21 + (uint64_t)k);
+                struct kokoro_hooks h = {&r, NULL, chorus_kokoro_rng_normal, NULL, with ? scr : NULL};
+                rc = chorus_kokoro_model_forward(m, ids[k], lens[k], ref_s, 1.0f, &h, &a[with],
+                                                 &n[with], &d[with], err, sizeof err);
+                CHECK_MSG(rc == 0, "%s", err);
+            }
+            CHECK_MSG(n[0] == n[1] && memcmp(a[0], a[1], n[0] * sizeof(float)) == 0,
+                      "tile %d, pass %d (%zu samples)", tile, k, n[0]);
+            for (int w = 0; w < 2; w++) {
+                free(a[w]);
+                free(d[w]);
+            }
+        }
+        chorus_kokoro_scratch_free(scr);
+    }
+    chorus_kokoro_scratch_free(NULL);
     chorus_kokoro_model_free(m);
 }
 
@@ -314,7 +358,7 @@ TEST(tiled_generator_equals_untiled) {
         chorus_kokoro_model_set_tile(m, tiles[k]);
         struct kokoro_rng r;
         chorus_kokoro_rng_seed(&r, 5);
-        struct kokoro_hooks h = {&r, NULL, chorus_kokoro_rng_normal, NULL};
+        struct kokoro_hooks h = {&r, NULL, chorus_kokoro_rng_normal, NULL, NULL};
         rc = chorus_kokoro_model_forward(m, ids, t, ref_s->data, 1.0f, &h, &a[k], &n[k], &d[k],
                                          err, sizeof err);
         CHECK_MSG(rc == 0, "tile %d: %s", tiles[k], err);
@@ -372,7 +416,7 @@ TEST(bf16_weights_keep_durations_and_stay_close) {
         }
         struct kokoro_rng r;
         chorus_kokoro_rng_seed(&r, 11);
-        struct kokoro_hooks h = {&r, NULL, chorus_kokoro_rng_normal, NULL};
+        struct kokoro_hooks h = {&r, NULL, chorus_kokoro_rng_normal, NULL, NULL};
         rc = chorus_kokoro_model_forward(m, ids, t, ref_s->data, 1.0f, &h, &a[k], &n[k], &d[k],
                                          err, sizeof err);
         CHECK_MSG(rc == 0, "%s", err);
@@ -415,6 +459,7 @@ int main(void) {
     RUN(end_to_end_audio_close_to_reference);
     RUN(noise_by_index_is_split_free_and_normal);
     RUN(seeded_noise_is_deterministic_and_cancel_stops);
+    RUN(scratch_reused_across_passes_gives_the_same_audio);
     RUN(tiled_generator_equals_untiled);
     RUN(bf16_weights_keep_durations_and_stay_close);
     RUN(mismatched_config_is_a_clear_error);

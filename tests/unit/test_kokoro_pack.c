@@ -59,7 +59,7 @@ static float *speak(const struct kokoro_model *m, size_t *n) {
     for (int i = 0; i < 256; i++) ref[i] = 0.1f * (float)((i * 37) % 11 - 5);
     struct kokoro_rng rng;
     chorus_kokoro_rng_seed(&rng, 3);
-    struct kokoro_hooks h = {&rng, NULL, chorus_kokoro_rng_normal, NULL};
+    struct kokoro_hooks h = {&rng, NULL, chorus_kokoro_rng_normal, NULL, NULL};
     float *audio = NULL;
     int *dur = NULL;
     char err[256];

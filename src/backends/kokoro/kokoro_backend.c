@@ -441,7 +441,8 @@ static int synthesize_job(struct chorus_backend *b, const struct chorus_job *job
     const char *seed = chorus_job_option(job, "seed");
     chorus_kokoro_rng_seed(&hc.rng, seed ? strtoull(seed, NULL, 10)
                                   : (uint64_t)time(NULL) ^ (uint64_t)(uintptr_t)&hc ^ job->index);
-    struct kokoro_hooks hooks = {&hc, NULL, hook_noise, hook_cancelled};
+    /* the generator's buffers stay between the chunks: later chunks reuse their pages */
+    struct kokoro_hooks hooks = {&hc, NULL, hook_noise, hook_cancelled, chorus_kokoro_scratch_new()};
     float speed = job->speed > 0 ? job->speed : 1.0f;
     uint32_t *ps = malloc((toks.ncp + toks.n + 1) * sizeof *ps);
     int *ids = malloc((KOKORO_MAX_PHONEMES + 2) * sizeof *ids);
@@ -501,6 +502,7 @@ static int synthesize_job(struct chorus_backend *b, const struct chorus_job *job
     free(ids);
     free(ts);
     free(pack);
+    chorus_kokoro_scratch_free(hooks.scratch);
     chorus_kokoro_tokens_release(&toks);
     if (rc == CHORUS_E_NOMEM) return chorus_job_fail(job, rc, "kokoro: out of memory");
     return rc;

@@ -1273,28 +1273,50 @@ static int harmonic_source(struct fwd *f, const float *f0, int f0_len, int scale
 /* The generator's stage tensors live in NSLAB buffers of the largest size a stage needs: a
  * later stage (and conv_post) reuses the pages an earlier one faulted in, where a fresh
  * allocation per tensor costs a page fault and a zeroing for every page (6.7 stage-1 tensors'
- * worth per chunk; 4 now). Four are enough: a stage holds at most its input, the noise
- * branch, the upsampled tensor and the resblock scratch, or later the sum, the copy, the
- * upsampled tensor and the scratch. */
+ * worth per chunk; 4 now, and none at all for a chunk no larger than an earlier one of the
+ * same scratch). Four are enough: a stage holds at most its input, the noise branch, the
+ * upsampled tensor and the resblock scratch, or later the sum, the copy, the upsampled tensor
+ * and the scratch. Every user writes a buffer before reading it. */
 enum { NSLAB = 4 };
-struct slabs {
+struct kokoro_scratch {
     float *p[NSLAB];
+    size_t cap[NSLAB]; /* bytes mapped */
+};
+struct kokoro_scratch *chorus_kokoro_scratch_new(void) { return calloc(1, sizeof(struct kokoro_scratch)); }
+static void scratch_clear(struct kokoro_scratch *s) {
+    for (int i = 0; i < NSLAB; i++) chorus_nn_unmap(s->p[i], s->cap[i]);
+    memset(s, 0, sizeof *s);
+}
+void chorus_kokoro_scratch_free(struct kokoro_scratch *s) {
+    if (!s) return;
+    scratch_clear(s);
+    free(s);
+}
+struct slabs {
+    struct kokoro_scratch *s;
     unsigned char used[NSLAB];
-    size_t n; /* floats in each */
+    size_t n; /* floats each buffer holds for this pass */
 };
 static float *slab_take(struct slabs *sl) {
+    size_t bytes = sl->n * sizeof(float);
     for (int i = 0; i < NSLAB; i++) {
         if (sl->used[i]) continue;
-        if (!sl->p[i] && !(sl->p[i] = fnew(sl->n))) return NULL;
+        if (sl->s->cap[i] < bytes) {
+            void *q = chorus_nn_map(sl->s->p[i], sl->s->cap[i], bytes);
+            if (!q) return NULL;
+            sl->s->p[i] = q;
+            sl->s->cap[i] = bytes;
+        }
         sl->used[i] = 1;
-        return sl->p[i];
+        return sl->s->p[i];
     }
     return NULL;
 }
 static void slab_give(struct slabs *sl, const float *x) {
     for (int i = 0; i < NSLAB; i++)
-        if (x && sl->p[i] == x) sl->used[i] = 0;
+        if (x && sl->s->p[i] == x) sl->used[i] = 0;
 }
+
 /* Upsampling stage i: cur[ch][l] -> *out[ch/2][ls] (a slab; cur is given back when it is one). */
 static int gen_stage(struct fwd *f, struct slabs *sl, int i, const float *s, float *cur, int l,
                      const float *har, int frames, float **out, int *lout) {
@@ -1368,7 +1390,8 @@ static int generator(struct fwd *f, const float *s, float *x, int l0, const floa
     for (int i = 0; i < c->n_ups; i++) scale *= c->up_rates[i];
     size_t ns = (size_t)f0_len * scale;
     int bins = c->n_fft / 2 + 1, frames = (int)(ns / (size_t)c->hop) + 1;
-    struct slabs sl = {{NULL}, {0}, 0};
+    struct kokoro_scratch own = {{NULL}, {0}};
+    struct slabs sl = {f->h && f->h->scratch ? f->h->scratch : &own, {0}, 0};
     for (int i = 0; i < c->n_ups; i++) {
         size_t n = (size_t)(c->up_channel >> (i + 1)) *
                    ((size_t)chorus_nn_conv_out_len(&m->noise_convs[i], frames) + 1);
@@ -1421,7 +1444,7 @@ done:
     free(src);
     free(har);
     free(wav);
-    for (int i = 0; i < NSLAB; i++) free(sl.p[i]);
+    scratch_clear(&own);
     return rc;
 }
 

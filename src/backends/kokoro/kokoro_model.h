@@ -43,7 +43,19 @@ struct kokoro_hooks {
     void (*noise)(void *ud, float *out, size_t first, size_t n);
     /** Return non-zero to stop (checked between stages and inside the generator). */
     int (*cancelled)(void *ud);
+    /** Buffers kept between this caller's passes (NULL: each pass allocates its own). */
+    struct kokoro_scratch *scratch;
 };
+
+/**
+ * The generator's big buffers, kept between one caller's forward passes (a job's chunks): the
+ * next pass reuses their pages instead of faulting in and zeroing fresh ones, and they grow in
+ * place when a chunk needs more. They hold the largest chunk's stage tensors until freed. One
+ * pass at a time per scratch. chorus_kokoro_scratch_new returns NULL when out of memory;
+ * chorus_kokoro_scratch_free(NULL) does nothing.
+ */
+struct kokoro_scratch *chorus_kokoro_scratch_new(void);
+void chorus_kokoro_scratch_free(struct kokoro_scratch *s);
 
 /** Parse config.json text (for tools and the fuzzer; chorus_kokoro_model_load reads the file). */
 int chorus_kokoro_config_parse(struct kokoro_config *c, const char *text, size_t len, const char *label,
