@@ -995,17 +995,19 @@ static inline float sin2_fast(float x) {
     return sn * sn;
 }
 
-/* v = v * k + o, then Snake with alpha a (a != 0, every |a * v| < 1e5 after the affine). */
-NN_CLONES static void affine_snake_row(float *restrict v, int l, float k, float o, float a) {
+/* d = s * k + o, then Snake with alpha a (a != 0, every |a * v| < 1e5 after the affine);
+ * d may be s (in place). */
+NN_CLONES static void affine_snake_row(const float *s, float *d, int l, float k, float o,
+                                       float a) {
     float ia = 1.0f / a;
     for (int i = 0; i < l; i++) {
-        float y = v[i] * k + o;
-        v[i] = y + ia * sin2_fast(a * y);
+        float y = s[i] * k + o;
+        d[i] = y + ia * sin2_fast(a * y);
     }
 }
 
-NN_CLONES static void affine_row(float *restrict v, int l, float k, float o) {
-    for (int i = 0; i < l; i++) v[i] = v[i] * k + o;
+NN_CLONES static void affine_row(const float *s, float *d, int l, float k, float o) {
+    for (int i = 0; i < l; i++) d[i] = s[i] * k + o;
 }
 
 /* Row modes of an affine (+ Snake): plain affine, affine + fast Snake, affine + libm Snake. */
@@ -1039,17 +1041,18 @@ static void chan_coeffs(const float *v, int l, int norm, int ch, const float *ga
                                                                         : ROW_SNAKE_SLOW;
 }
 
-/* v[0:n] = affine (+ Snake) of v in place, by mode. */
-static void apply_row(float *v, int n, float k, float o, float al, unsigned char mode) {
+/* d[0:n] = affine (+ Snake) of s[0:n], by mode (d may be s). */
+static void apply_row(const float *s, float *d, int n, float k, float o, float al,
+                      unsigned char mode) {
     if (mode == ROW_AFFINE) {
-        affine_row(v, n, k, o);
+        affine_row(s, d, n, k, o);
     } else if (mode == ROW_SNAKE_FAST) {
-        affine_snake_row(v, n, k, o, al);
+        affine_snake_row(s, d, n, k, o, al);
     } else {
         float ia = 1.0f / al; /* rare: huge values (or alpha 0, which gives inf/nan as torch) */
         for (int i = 0; i < n; i++) {
-            float y = v[i] * k + o, q = sinf(al * y);
-            v[i] = y + ia * (q * q);
+            float y = s[i] * k + o, q = sinf(al * y);
+            d[i] = y + ia * (q * q);
         }
     }
 }
@@ -1066,7 +1069,7 @@ static void adain_range(void *p, int c0, int c1) {
         float *v = a->x + (size_t)ch * l, k, o;
         unsigned char mode;
         chan_coeffs(v, l, a->norm, ch, a->gamma, a->beta, a->alpha, &k, &o, &mode);
-        if (a->norm || a->alpha) apply_row(v, l, k, o, a->alpha ? a->alpha[ch] : 0.0f, mode);
+        if (a->norm || a->alpha) apply_row(v, v, l, k, o, a->alpha ? a->alpha[ch] : 0.0f, mode);
     }
 }
 
@@ -1102,19 +1105,24 @@ struct window_ctx {
     const struct chorus_nn_affine *af;
     float *out;
 };
-/* Row ch of the window into r[0:n]. */
-static void window_row(const struct window_ctx *w, int ch, float *r) {
+/* Columns [a, b) of row ch of the window into r[0:b-a]: the affine (+ Snake) of the row
+ * inside it, zero (the conv's padding) outside. */
+static void window_part(const struct window_ctx *w, int ch, int a, int b, float *r) {
     int lo = w->t0 < 0 ? -w->t0 : 0, hi = w->l - w->t0 < w->n ? w->l - w->t0 : w->n;
+    if (lo < a) lo = a;
+    if (hi > b) hi = b;
     if (hi <= lo) {
-        memset(r, 0, (size_t)w->n * sizeof *r);
+        memset(r, 0, (size_t)(b - a) * sizeof *r);
         return;
     }
-    memset(r, 0, (size_t)lo * sizeof *r);
-    memcpy(r + lo, w->x + (size_t)ch * w->l + w->t0 + lo, (size_t)(hi - lo) * sizeof *r);
-    memset(r + hi, 0, (size_t)(w->n - hi) * sizeof *r);
+    memset(r, 0, (size_t)(lo - a) * sizeof *r);
+    memset(r + (hi - a), 0, (size_t)(b - hi) * sizeof *r);
     const struct chorus_nn_affine *af = w->af;
-    apply_row(r + lo, hi - lo, af->k[ch], af->o[ch], af->alpha ? af->alpha[ch] : 0.0f,
-              af->mode[ch]);
+    apply_row(w->x + (size_t)ch * w->l + w->t0 + lo, r + (lo - a), hi - lo, af->k[ch], af->o[ch],
+              af->alpha ? af->alpha[ch] : 0.0f, af->mode[ch]);
+}
+static void window_row(const struct window_ctx *w, int ch, float *r) {
+    window_part(w, ch, 0, w->n, r);
 }
 static void window_range(void *p, int c0, int c1) {
     struct window_ctx *w = p;
@@ -1148,30 +1156,30 @@ struct wpair_ctx {
     struct window_ctx w; /* its out is unused: rows go through a two-row scratch */
     int c;
     uint32_t *out;
-    int err; /* atomic */
 };
+/* Channel pairs [i0, i1), WPAIR_RUN columns at a time through two rows of scratch that stay
+ * in L1 (the values go straight from x to the pairs, with no copy of the window). */
+enum { WPAIR_RUN = 512 };
 static void wpair_range(void *p, int i0, int i1) {
     struct wpair_ctx *wp = p;
     int n = wp->w.n;
-    float *rows = malloc(2 * (size_t)n * sizeof *rows);
-    if (!rows) {
-        __atomic_store_n(&wp->err, 1, __ATOMIC_RELAXED);
-        return;
-    }
+    float rows[2 * WPAIR_RUN];
     for (int i = i0; i < i1; i++) {
         int two = 2 * i + 1 < wp->c;
-        window_row(&wp->w, 2 * i, rows);
-        if (two) window_row(&wp->w, 2 * i + 1, rows + n);
-        bf16_pairs(rows, two ? rows + n : NULL, n, wp->out + (size_t)i * n);
+        for (int a = 0; a < n; a += WPAIR_RUN) {
+            int b = n - a < WPAIR_RUN ? n : a + WPAIR_RUN;
+            window_part(&wp->w, 2 * i, a, b, rows);
+            if (two) window_part(&wp->w, 2 * i + 1, a, b, rows + WPAIR_RUN);
+            bf16_pairs(rows, two ? rows + WPAIR_RUN : NULL, b - a, wp->out + (size_t)i * n + a);
+        }
     }
-    free(rows);
 }
 
 int chorus_nn_affine_window_pairs(const float *x, int c, int l, int t0, int n,
                                   const struct chorus_nn_affine *af, uint32_t *out) {
-    struct wpair_ctx wp = {{x, l, t0, n, af, NULL}, c, out, 0};
+    struct wpair_ctx wp = {{x, l, t0, n, af, NULL}, c, out};
     parallel_channels(wpair_range, &wp, (c + 1) / 2, (size_t)c * n * 8);
-    return wp.err ? -1 : 0;
+    return 0;
 }
 
 void chorus_nn_adain(float *x, int c, int l, const float *gamma, const float *beta) {

@@ -186,8 +186,8 @@ void chorus_nn_affine_window(const float *x, int c, int l, int t0, int n,
                              const struct chorus_nn_affine *af, float *out);
 /** chorus_nn_affine_window() straight into the direct bf16 kernel's input: out[(c+1)/2][n]
  *  holds channels 2i and 2i+1 of each column as bfloat16 (low, high half; rounded to nearest
- *  even), the bits chorus_nn_conv_valid() would make of the float window. Returns 0 or -1
- *  (nomem). */
+ *  even), the bits chorus_nn_conv_valid() would make of the float window. Returns 0 (it
+ *  allocates nothing; the int is kept for callers that check). */
 int chorus_nn_affine_window_pairs(const float *x, int c, int l, int t0, int n,
                                   const struct chorus_nn_affine *af, uint32_t *out);
 /** Snake: x + 1/alpha[c] * sin(alpha[c] * x)^2, channel-major. */
