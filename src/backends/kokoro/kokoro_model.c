@@ -1317,9 +1317,10 @@ static void slab_give(struct slabs *sl, const float *x) {
         if (x && sl->s->p[i] == x) sl->used[i] = 0;
 }
 
-/* Upsampling stage i: cur[ch][l] -> *out[ch/2][ls] (a slab; cur is given back when it is one). */
+/* Upsampling stage i: cur[ch][l] -> *out[ch/2][ls] (a slab; cur is given back when it is one).
+ * The last stage frees *har once its noise branch has read it. */
 static int gen_stage(struct fwd *f, struct slabs *sl, int i, const float *s, float *cur, int l,
-                     const float *har, int frames, float **out, int *lout) {
+                     float **har, int frames, float **out, int *lout) {
     const struct kokoro_model *m = f->m;
     const struct kokoro_config *c = &m->cfg;
     int ch = c->up_channel >> i, co = ch >> 1, last = i == c->n_ups - 1;
@@ -1329,9 +1330,12 @@ static int gen_stage(struct fwd *f, struct slabs *sl, int i, const float *s, flo
     /* one scratch for every resblock of the stage */
     float *ybuf = m->tile > 0 ? slab_take(sl) : NULL, *xs = slab_take(sl), *up = slab_take(sl);
     if ((m->tile > 0 && !ybuf) || !xs || !up) return CHORUS_E_NOMEM;
-    if (chorus_nn_conv_forward(&m->noise_convs[i], har, frames, xs) ||
-        res1_forward(&m->noise_res[i], m, s, xs, ls, ybuf))
-        return CHORUS_E_NOMEM;
+    if (chorus_nn_conv_forward(&m->noise_convs[i], *har, frames, xs)) return CHORUS_E_NOMEM;
+    if (last) {
+        free(*har);
+        *har = NULL;
+    }
+    if (res1_forward(&m->noise_res[i], m, s, xs, ls, ybuf)) return CHORUS_E_NOMEM;
     if (last) {
         if (lu < 2 || chorus_nn_conv_forward(&m->ups[i], cur, l, up)) return CHORUS_E_NOMEM;
         /* ReflectionPad1d((1, 0)) in place: rows [co][lu] spread to [co][lu+1] from the last
@@ -1416,15 +1420,13 @@ static int generator(struct fwd *f, const float *s, float *x, int l0, const floa
             goto done;
         }
         float *next;
-        if ((rc = gen_stage(f, &sl, i, s, cur, l, har, frames, &next, &l))) goto done;
+        if ((rc = gen_stage(f, &sl, i, s, cur, l, &har, frames, &next, &l))) goto done;
         rc = CHORUS_E_NOMEM;
         cur = next;
         char nm[32];
         snprintf(nm, sizeof nm, "gen_stage%d", i);
         trace(f, nm, cur, (size_t)(c->up_channel >> (i + 1)) * l);
     }
-    free(har);
-    har = NULL;
     int chl = c->up_channel >> c->n_ups;
     chorus_nn_leaky_relu(cur, (size_t)chl * l, 0.01f);
     if (l != frames) goto done;
