@@ -150,7 +150,11 @@ struct chorus_backend_ops {
 
 enum chorus_backend_flags {
     CHORUS_BF_ANY_VOICE = 1u << 0, /**< accepts voice ids it cannot list (custom voices) */
-    CHORUS_BF_DEFAULT_CANDIDATE = 1u << 1 /**< may be picked as the default local engine */
+    CHORUS_BF_DEFAULT_CANDIDATE = 1u << 1, /**< may be picked as the default local engine */
+    /** the first job of plain text ends at its first clause or sentence end from
+     *  CHORUS_TEXT_FIRST_MIN characters on (within first_chunk_chars): for an engine whose
+     *  time grows with the text, first audio comes after one clause, not one sentence */
+    CHORUS_BF_FIRST_CLAUSE = 1u << 2
 };
 
 /** A price row of an engine that bills (chorus_estimate): `model` is a case-insensitive prefix;

@@ -975,6 +975,7 @@ static int run_pipeline(struct chorus_stream *s) {
     double mc = chorus_config_double(s->engine->cfg, d->name, "max_chunk_chars", 0);
     if (mc >= 1 && (tc.max_chars == 0 || (size_t)mc < tc.max_chars)) tc.max_chars = (size_t)mc;
     tc.first_chars = d->first_chunk_chars;
+    tc.first_clause = (d->flags & CHORUS_BF_FIRST_CLAUSE) != 0;
     /* aliases may make a chunk longer: keep a quarter of an engine's limit for them */
     if (tc.max_chars && (s->pron_req.n || s->engine->pron.n)) tc.max_chars -= tc.max_chars / 4;
     /* SSML emulated for an engine without it is normalized too (numbers between tags) */

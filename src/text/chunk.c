@@ -85,6 +85,26 @@ static enum brk classify_cjk(const char *s, size_t p) {
     return BRK_NONE;
 }
 
+size_t chorus_text_first_clause_end(const char *s, size_t n, size_t min, size_t limit) {
+    int prev_space = 1;
+    for (size_t p = 0; p <= limit && p < n;) {
+        size_t k = chorus_text_space_len(s + p, n - p);
+        enum brk b = BRK_NONE;
+        if (k) {
+            if (!prev_space && p > 0) b = classify_space(s, n, p);
+            prev_space = 1;
+        } else {
+            if (p > 0 && !prev_space) b = classify_cjk(s, p);
+            prev_space = 0;
+            k = chorus_utf8_char_len(s + p, n - p);
+        }
+        if (p >= min && (b == BRK_CLAUSE || b == BRK_SENTENCE)) return p;
+        p += k;
+    }
+    /* the text ends within the limit: its end is no cut */
+    return 0;
+}
+
 size_t chorus_text_chunk_end(const char *s, size_t n, size_t limit) {
     if (n == 0) return 0;
     if (limit == 0) limit = 1;

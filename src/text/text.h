@@ -25,6 +25,8 @@ int chorus_text_is_blank(const char *s, size_t n);
 struct chorus_text_config {
     size_t max_chars;   /* hard limit per segment (backend's), 0 = unbounded */
     size_t first_chars; /* target size of the first segment (latency), 0 = default */
+    int first_clause;   /* plain text: the first segment ends at its first clause or sentence
+                         * end from CHORUS_TEXT_FIRST_MIN bytes on, if one is within first_chars */
     size_t target_chars; /* preferred size of later segments, 0 = max_chars or a default */
     int normalize;      /* apply normalization (numbers, abbreviations...) */
     int ssml_native;    /* backend takes SSML: pass the document through as one segment */
@@ -83,6 +85,13 @@ void chorus_textiter_destroy(struct chorus_textiter *it);
  *  (sentence > clause > word > character boundary, never inside a word, a number or a UTF-8
  *  sequence). Returns the chunk length (>0 when n>0). */
 size_t chorus_text_chunk_end(const char *s, size_t n, size_t limit);
+/** The first clause or sentence end in s[0..n) at or after `min` bytes and at or before
+ *  `limit` (the break classes of chorus_text_chunk_end: "Hello there, and ..." -> 12 with
+ *  min 10; "Dr. Smith" is no end). 0 when there is none. */
+size_t chorus_text_first_clause_end(const char *s, size_t n, size_t min, size_t limit);
+/** min for chorus_text_first_clause_end in a first segment: shorter openings ("Hi,", "Well,")
+ *  stay with what follows (RealtimeTTS's minimum first fragment is 10 characters too). */
+#define CHORUS_TEXT_FIRST_MIN 10
 
 /* ---- Normalization ------------------------------------------------------------------------ */
 

@@ -27,6 +27,7 @@ struct chorus_textiter {
     struct chorus_norm_options nopt;
     int passthrough; /* native SSML: the document is one segment */
     size_t first, target, max;
+    int first_clause;
     double ppause;
 
     size_t pos;  /* plain text: next input byte to read */
@@ -74,7 +75,7 @@ void chorus_textiter_destroy(struct chorus_textiter *it) {
 int chorus_textiter_create(struct chorus_textiter **out, const char *input, size_t len,
                            enum chorus_input_kind kind, const struct chorus_text_config *cfg,
                            char *err, size_t errlen) {
-    static const struct chorus_text_config defcfg = {0, 0, 0, 1, 0, -1.0, NULL, NULL};
+    static const struct chorus_text_config defcfg = {0, 0, 0, 0, 1, 0, -1.0, NULL, NULL};
     char dummy[8];
     if (!err) {
         err = dummy;
@@ -149,6 +150,7 @@ int chorus_textiter_create(struct chorus_textiter **out, const char *input, size
     if (it->max && it->target > it->max) it->target = it->max;
     it->first = cfg->first_chars ? cfg->first_chars : DEFAULT_FIRST;
     if (it->first > it->target) it->first = it->target;
+    it->first_clause = cfg->first_clause;
     it->ppause = cfg->paragraph_pause >= 0 ? cfg->paragraph_pause : DEFAULT_PARAGRAPH_PAUSE;
     chorus_textbuf_init(&it->cur);
     chorus_textbuf_init(&it->seg);
@@ -230,6 +232,10 @@ static int plain_fill(struct chorus_textiter *it) {
         }
     }
     size_t c = chorus_text_chunk_end(s, n, lim);
+    if (it->nseg == 0 && it->first_clause) {
+        size_t f = chorus_text_first_clause_end(s, n, CHORUS_TEXT_FIRST_MIN, lim);
+        if (f && f < c) c = f;
+    }
     chorus_textbuf_clear(&it->cur);
     if (chorus_text_normalize(&it->cur, s, c, it->pos, it->language, &it->nopt) < 0) {
         snprintf(it->err, sizeof it->err, "out of memory normalizing text at offset %zu",

@@ -83,6 +83,33 @@ TEST(chunk_end_prefers_sentences_then_clauses_then_words) {
     CHECK_EQ_INT(ce(zl, 12), 9);
 }
 
+static size_t fce(const char *s, size_t limit) {
+    return chorus_text_first_clause_end(s, strlen(s), CHORUS_TEXT_FIRST_MIN, limit);
+}
+
+/* The first clause of an opening (a first job for first audio): the first clause or sentence
+ * end from 10 bytes on, never a bare word break, an abbreviation or a number's comma. */
+TEST(first_clause_end_of_an_opening) {
+    CHECK_EQ_INT(fce("Hello there, and welcome to the show.", 64), 12);
+    CHECK_EQ_INT(fce("The old lighthouse stood at the edge of the cliff, its white paint", 64), 50);
+    /* too short an opening stays with what follows: the next end */
+    CHECK_EQ_INT(fce("Hi, I am Sam. How are you today?", 64), 13);
+    CHECK_EQ_INT(fce("Well, well; what have we here?", 64), 11);
+    /* none within the limit, or only the text's own end: 0 (the usual cut applies) */
+    CHECK_EQ_INT(fce("one two three four five six seven eight nine ten eleven", 64), 0);
+    CHECK_EQ_INT(fce("Hello there, friend", 8), 0);
+    CHECK_EQ_INT(fce("Welcome to the show.", 64), 0);
+    CHECK_EQ_INT(fce("", 64), 0);
+    /* "Dr." and "1,234.56" are no ends; a sentence end is one */
+    CHECK_EQ_INT(fce("Please ask Dr. Smith about it, then leave", 64), 30);
+    CHECK_EQ_INT(fce("It costs 1,234.56 dollars or so. Then more", 64), 32);
+    CHECK_EQ_INT(fce("Wait!  Then go on, please", 64), 18);
+    /* a closing quote goes with its clause; CJK punctuation needs no space */
+    CHECK_EQ_INT(fce("\"Good evening,\" she said, smiling", 64), 15);
+    const char *z = "\xE4\xBD\xA0\xE5\xA5\xBD\xE4\xBD\xA0\xE5\xA5\xBD\xEF\xBC\x8C\xE6\x88\x91";
+    CHECK_EQ_INT(fce(z, 64), 15);
+}
+
 TEST(chunk_end_never_splits_a_character) {
     /* one long word of 3-byte characters: the cut lands on a character boundary */
     char buf[300];
@@ -216,6 +243,35 @@ TEST(iterator_first_segment_short_then_growing) {
     CHECK(lens[5] >= 300); /* grown to the target */
 }
 
+/* With first_clause (Kokoro's), the first segment is the opening's first clause; the rest
+ * follows as usual, and nothing else changes. */
+TEST(iterator_first_segment_is_the_first_clause) {
+    struct chorus_text_config cfg = {0};
+    cfg.first_chars = 64;
+    cfg.target_chars = 400;
+    cfg.first_clause = 1;
+    struct collected c;
+    CHECK_EQ_INT(iterate("Hello there, and welcome to the show. Today, we talk about rain.", &cfg, &c), 0);
+    CHECK_EQ_INT(c.n, 2);
+    CHECK_STR(c.text[0], "Hello there,");
+    CHECK_STR(c.text[1], "and welcome to the show. Today, we talk about rain.");
+    CHECK_EQ_INT(c.srcoff[1], 13);
+    /* a first sentence is a first clause too */
+    CHECK_EQ_INT(iterate("Welcome to the show. Today, we talk about rain.", &cfg, &c), 0);
+    CHECK_EQ_INT(c.n, 2);
+    CHECK_STR(c.text[0], "Welcome to the show.");
+    /* an opening without a clause end within 64 characters is cut as without the option */
+    const char *o = "The weather across the whole region stays dry and bright until the evening, they say.";
+    struct collected c0;
+    CHECK_EQ_INT(iterate(o, &cfg, &c), 0);
+    cfg.first_clause = 0;
+    CHECK_EQ_INT(iterate(o, &cfg, &c0), 0);
+    CHECK(c.n == c0.n && c.n == 2);
+    CHECK_STR(c.text[0], c0.text[0]);
+    CHECK_EQ_INT(iterate("Hello there, and welcome to the show. Today, we talk about rain.", &cfg, &c), 0);
+    CHECK_EQ_INT(c.n, 1);
+}
+
 /* no character lost or duplicated, and every byte maps back to the same byte of the input */
 TEST(iterator_property_lossless_and_exact_map) {
     static char buf[40000];
@@ -225,6 +281,7 @@ TEST(iterator_property_lossless_and_exact_map) {
         cfg.normalize = 0;
         cfg.max_chars = 20 + rng() % 400;
         cfg.first_chars = 1 + rng() % 150;
+        cfg.first_clause = (int)(rng() % 2);
         struct chorus_textiter *it;
         CHECK_EQ_INT(chorus_textiter_create(&it, buf, n, CHORUS_INPUT_TEXT, &cfg, NULL, 0), 0);
         struct chorus_textseg seg;
@@ -362,10 +419,12 @@ int main(void) {
     RUN(utf8_validation);
     RUN(blank_detection);
     RUN(chunk_end_prefers_sentences_then_clauses_then_words);
+    RUN(first_clause_end_of_an_opening);
     RUN(chunk_end_never_splits_a_character);
     RUN(chunk_end_property_never_inside_a_word);
     RUN(iterator_plain_segments);
     RUN(iterator_first_segment_short_then_growing);
+    RUN(iterator_first_segment_is_the_first_clause);
     RUN(iterator_property_lossless_and_exact_map);
     RUN(iterator_memory_is_flat);
     RUN(iterator_errors);
