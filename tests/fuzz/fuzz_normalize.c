@@ -42,11 +42,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     size_t e = chorus_text_chunk_end(s, n, limit);
     if (n && (e == 0 || e > n)) abort();
     if (e < n && ((unsigned char)s[e] & 0xC0) == 0x80) abort(); /* inside a character */
+    size_t fc = chorus_text_first_clause_end(s, n, CHORUS_TEXT_FIRST_MIN, limit);
+    if (fc && (fc < CHORUS_TEXT_FIRST_MIN || fc > limit || fc >= n)) abort();
+    if (fc && ((unsigned char)s[fc] & 0xC0) == 0x80) abort();
 
     struct chorus_text_config cfg = {0};
     cfg.normalize = (flags & 128) != 0;
     cfg.max_chars = limit + 8;
     cfg.first_chars = limit;
+    cfg.first_clause = (int)(n & 1); /* the flag byte is all used */
     cfg.paragraph_pause = -1;
     struct chorus_textiter *it;
     if (chorus_textiter_create(&it, s, n, CHORUS_INPUT_TEXT, &cfg, NULL, 0) != 0) return 0;
