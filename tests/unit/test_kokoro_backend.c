@@ -38,6 +38,7 @@ struct got {
     struct chorus_word w[64];
     int nw;
     int cancel_after;
+    char first_job[128]; /* the text of the first PROGRESS event's chunk */
 };
 
 static int on_event(const struct chorus_event *ev, void *ud) {
@@ -54,6 +55,9 @@ static int on_event(const struct chorus_event *ev, void *ud) {
         if (g->cancel_after && g->chunks >= g->cancel_after) return 1;
     }
     if (ev->type == CHORUS_EVENT_WORD && g->nw < 64) g->w[g->nw++] = *ev->word;
+    if (ev->type == CHORUS_EVENT_PROGRESS && !g->first_job[0] && ev->progress->current_len)
+        snprintf(g->first_job, sizeof g->first_job, "%.*s", (int)ev->progress->current_len,
+                 ev->progress->current_text);
     return 0;
 }
 
@@ -116,6 +120,32 @@ TEST(speaks_with_word_timestamps) {
     float peak = 0;
     for (size_t i = 0; i < g.n; i++) peak = fabsf(g.pcm[i]) > peak ? fabsf(g.pcm[i]) : peak;
     CHECK(peak > 1e-4);
+    free(g.pcm);
+}
+
+/* The core sends Kokoro the opening's first clause as its first job (first audio after one
+ * clause), and the join after it is a clause join: the engine's 200 ms pause (docs/text.md). */
+TEST(first_job_is_the_opening_clause) {
+    write_config("tiny.pth");
+    const char *text = "Hello there, and welcome to the show.";
+    struct got g = {0};
+    char msg[512];
+    int rc = speak(text, "af_test", "7", CHORUS_INPUT_TEXT, &g, msg, sizeof msg);
+    CHECK_MSG(rc == CHORUS_OK, "%s", msg);
+    CHECK_STR(g.first_job, "Hello there,");
+    CHECK_EQ_INT(g.nw, 7);
+    CHECK(g.w[2].start > g.w[1].end); /* "there" .. "and" */
+    /* the longest run below the output's -50 dBFS "quiet" is the pause at the join */
+    size_t run = 0, best = 0, at = 0;
+    for (size_t i = 0; i < g.n; i++) {
+        run = fabsf(g.pcm[i]) < 0.00316f ? run + 1 : 0;
+        if (run > best) best = run, at = i + 1 - run;
+    }
+    double pause = (double)best / 24000, t = (double)at / 24000;
+    fprintf(stderr, "  first job \"%s\", pause %.3f s at %.3f s (\"there\" ends %.3f, \"and\" starts %.3f)\n",
+            g.first_job, pause, t, g.w[1].end, g.w[2].start);
+    CHECK_MSG(pause > 0.19 && pause < 0.22, "pause %.3f s", pause);
+    CHECK(t >= g.w[1].start && t + pause <= g.w[2].start + 0.01);
     free(g.pcm);
 }
 
@@ -418,6 +448,7 @@ TEST(exported_mix_speaks_like_the_mix) {
 
 int main(void) {
     RUN(speaks_with_word_timestamps);
+    RUN(first_job_is_the_opening_clause);
     RUN(seed_gives_identical_audio);
     RUN(voice_mixes);
     RUN(exported_mix_speaks_like_the_mix);
