@@ -250,15 +250,25 @@ TEST(noise_by_index_is_split_free_and_normal) {
     free(b);
 }
 
+/* The tiny test model (*m stays NULL, the test failed, if it does not load) and a fixed style
+ * vector. */
+static void tiny_model(struct kokoro_model **m, float *ref_s) {
+    char err[512];
+    *m = NULL;
+    int rc = chorus_kokoro_model_load(m, dp(0, "tiny-config.json"), dp(1, "tiny.pth"), err, sizeof err);
+    CHECK_MSG(rc == 0, "load: %s", err);
+    for (int i = 0; i < 256; i++) ref_s[i] = 0.1f * sinf((float)i);
+}
+
 static int cancel_now(void *ud) { return 1; }
 
 TEST(seeded_noise_is_deterministic_and_cancel_stops) {
     char err[512];
     struct kokoro_model *m;
-    int rc = chorus_kokoro_model_load(&m, dp(0, "tiny-config.json"), dp(1, "tiny.pth"), err, sizeof err);
-    CHECK_MSG(rc == 0, "load: %s", err);
     float ref_s[256];
-    for (int i = 0; i < 256; i++) ref_s[i] = 0.1f * sinf((float)i);
+    tiny_model(&m, ref_s);
+    if (!m) return;
+    int rc;
     int ids[] = {0, 50, 83, 156, 51, 16, 65, 102, 0};
     float *a[3];
     size_t n[3];
@@ -296,10 +306,10 @@ TEST(seeded_noise_is_deterministic_and_cancel_stops) {
 TEST(scratch_reused_across_passes_gives_the_same_audio) {
     char err[512];
     struct kokoro_model *m;
-    int rc = chorus_kokoro_model_load(&m, dp(0, "tiny-config.json"), dp(1, "tiny.pth"), err, sizeof err);
-    CHECK_MSG(rc == 0, "load: %s", err);
     float ref_s[256];
-    for (int i = 0; i < 256; i++) ref_s[i] = 0.1f * sinf((float)i);
+    tiny_model(&m, ref_s);
+    if (!m) return;
+    int rc;
     static const int small[] = {0, 50, 83, 156, 51, 16, 65, 102, 0};
     int big[40];
     big[0] = big[39] = 0;
