@@ -803,41 +803,26 @@ static void advise_huge(void *p, size_t bytes) {
 }
 
 /* Mappings start on a 2 MB boundary and span whole 2 MB units, so that huge pages fill them
- * and mremap moves their page tables as they are (a 4 KB-aligned destination would split
- * every huge page: the stage-1 convolutions ran 10-20 % slower on such memory). */
+ * (a 4 KB-aligned one splits its huge pages at both ends; an earlier version that grew
+ * buffers with mremap landed on such addresses and its stage-1 convolutions ran 10-20 %
+ * slower). */
 #define MAP_UNIT ((size_t)2 << 20)
 static size_t map_round(size_t b) { return (b + MAP_UNIT - 1) & ~(MAP_UNIT - 1); }
 
-/* An aligned span of `bytes` (whole units) inside a fresh reservation; the rest is released. */
-static char *map_aligned(size_t bytes) {
+void *chorus_nn_map(size_t bytes) {
+    bytes = map_round(bytes ? bytes : 1);
     size_t total = bytes + MAP_UNIT;
     char *q = mmap(NULL, total, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     if (q == MAP_FAILED) return NULL;
     char *a = (char *)(((uintptr_t)q + MAP_UNIT - 1) & ~(uintptr_t)(MAP_UNIT - 1));
     if (a > q) munmap(q, (size_t)(a - q));
     if (q + total > a + bytes) munmap(a + bytes, (size_t)(q + total - (a + bytes)));
-    return a;
-}
-
-void *chorus_nn_map(void *p, size_t old_bytes, size_t bytes) {
-    bytes = map_round(bytes ? bytes : 1);
-    char *a = map_aligned(bytes);
-    if (!a) return NULL;
-    if (p && old_bytes) {
-        /* move the old pages onto the start of the new span (no copy, no fault; a shrink
-         * releases the old tail) */
-        size_t old_r = map_round(old_bytes), keep = old_r < bytes ? old_r : bytes;
-        if (mremap(p, old_r, keep, MREMAP_MAYMOVE | MREMAP_FIXED, a) == MAP_FAILED) {
-            munmap(a, bytes);
-            return NULL;
-        }
-    }
     advise_huge(a, bytes);
     return a;
 }
 
 void chorus_nn_unmap(void *p, size_t bytes) {
-    if (p && bytes) munmap(p, map_round(bytes));
+    if (p) munmap(p, map_round(bytes ? bytes : 1));
 }
 
 void chorus_nn_parallel(void (*fn)(void *ctx, int i0, int i1), void *ctx, int n, size_t work) {

@@ -130,12 +130,11 @@ int chorus_nn_dconv_level(void);
  *  for transparent huge pages (Linux's "madvise" mode), so that touching fresh memory takes 512
  *  times fewer page faults; these were 15-20 % of a Kokoro run in a VM. */
 void *chorus_nn_alloc(size_t bytes);
-/** Anonymous memory for buffers that are kept and grown (advised for huge pages like
- *  chorus_nn_alloc): with p = NULL a fresh mapping of `bytes`; else p (a mapping of old_bytes
- *  from here) grown or shrunk to `bytes`, keeping its pages and contents (mremap: no copy,
- *  and pages already touched are not faulted again). NULL when out of memory (p stays valid).
- *  Release with chorus_nn_unmap(p, bytes). */
-void *chorus_nn_map(void *p, size_t old_bytes, size_t bytes);
+/** Zeroed anonymous memory for buffers a caller keeps and reuses (their pages are faulted in
+ *  once): `bytes` rounded up to whole 2 MB units, starting on a 2 MB boundary, advised for
+ *  huge pages like chorus_nn_alloc. NULL when out of memory. Release with
+ *  chorus_nn_unmap(p, the same bytes). */
+void *chorus_nn_map(size_t bytes);
 void chorus_nn_unmap(void *p, size_t bytes);
 /** A generation (one caller of the kernels) starts or ends. The kernels split their threads
  *  among the generations running at once: with CHORUS_THREADS = 2 and two generations, each

@@ -301,8 +301,9 @@ TEST(seeded_noise_is_deterministic_and_cancel_stops) {
 }
 
 /* A scratch kept between passes (a job's chunks) gives the audio of passes that allocate their
- * own buffers, bit for bit: through a larger chunk (the buffers grow in place), a smaller one
- * (stale contents past its end and in its pages) and the larger one again, tiled and whole. */
+ * own buffers, bit for bit: through larger chunks (the buffers are replaced, twice), a smaller
+ * one (stale contents past its end and in its pages) and the larger one again, tiled and
+ * whole. */
 TEST(scratch_reused_across_passes_gives_the_same_audio) {
     char err[512];
     struct kokoro_model *m;
@@ -311,15 +312,17 @@ TEST(scratch_reused_across_passes_gives_the_same_audio) {
     if (!m) return;
     int rc;
     static const int small[] = {0, 50, 83, 156, 51, 16, 65, 102, 0};
-    int big[40];
-    big[0] = big[39] = 0;
+    int mid[20], big[40];
+    mid[0] = mid[19] = big[0] = big[39] = 0;
     for (int i = 1; i < 39; i++) big[i] = small[1 + i % 7];
-    const int *ids[4] = {small, big, small, big}, lens[4] = {9, 40, 9, 40};
+    for (int i = 1; i < 19; i++) mid[i] = small[1 + (i * 3) % 7];
+    /* grows twice (a buffer replaced twice), then shrinks and grows back */
+    const int *ids[5] = {small, mid, big, small, big}, lens[5] = {9, 20, 40, 9, 40};
     for (int tile = 0; tile <= 24; tile += 24) {
         chorus_kokoro_model_set_tile(m, tile);
         struct kokoro_scratch *scr = chorus_kokoro_scratch_new();
         CHECK(scr != NULL);
-        for (int k = 0; k < 4; k++) {
+        for (int k = 0; k < 5; k++) {
             float *a[2];
             size_t n[2];
             int *d[2];

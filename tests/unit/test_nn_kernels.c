@@ -394,6 +394,32 @@ TEST(gelu_tanh_matches_double) {
     free(y);
 }
 
+/* chorus_nn_map: zeroed, on a 2 MB boundary, usable to its last byte; a larger one replaces a
+ * smaller one any number of times (each a fresh mapping; unmap takes the size it was given). */
+TEST(kept_mappings_are_aligned_and_whole) {
+    const size_t mb = (size_t)1 << 20;
+    static const size_t sizes[] = {3 * mb + 4096, 37 * mb + 12, 41 * mb, 5 * mb, 1};
+    unsigned char *p = NULL;
+    size_t cap = 0, bad = 0;
+    for (int k = 0; k < 5; k++) {
+        unsigned char *q = chorus_nn_map(sizes[k]);
+        CHECK(q != NULL);
+        CHECK_EQ_INT((uintptr_t)q % (2 * mb), 0);
+        for (size_t i = 0; i < sizes[k]; i += 4096) bad += q[i] != 0;
+        bad += q[sizes[k] - 1] != 0;
+        memset(q, 0x5a, sizes[k]);
+        chorus_nn_unmap(p, cap);
+        p = q;
+        cap = sizes[k];
+    }
+    CHECK_EQ_INT(bad, 0);
+    chorus_nn_unmap(p, cap);
+    chorus_nn_unmap(NULL, 0);
+    unsigned char *z = chorus_nn_map(0); /* one unit, like malloc(0)'s pointer */
+    CHECK(z != NULL);
+    chorus_nn_unmap(z, 0);
+}
+
 int main(void) {
     fprintf(stderr, "BLAS: %s\n", chorus_nn_blas_name());
     RUN(gemm_split_matches_loops);
@@ -404,5 +430,6 @@ int main(void) {
     RUN(adain_window_matches_whole_row);
     RUN(window_pairs_match_float_window);
     RUN(gelu_tanh_matches_double);
+    RUN(kept_mappings_are_aligned_and_whole);
     return test_summary();
 }

@@ -1284,7 +1284,8 @@ struct kokoro_scratch {
 };
 struct kokoro_scratch *chorus_kokoro_scratch_new(void) { return calloc(1, sizeof(struct kokoro_scratch)); }
 static void scratch_clear(struct kokoro_scratch *s) {
-    for (int i = 0; i < NSLAB; i++) chorus_nn_unmap(s->p[i], s->cap[i]);
+    for (int i = 0; i < NSLAB; i++)
+        if (s->p[i]) chorus_nn_unmap(s->p[i], s->cap[i]);
     memset(s, 0, sizeof *s);
 }
 void chorus_kokoro_scratch_free(struct kokoro_scratch *s) {
@@ -1297,15 +1298,20 @@ struct slabs {
     unsigned char used[NSLAB];
     size_t n; /* floats each buffer holds for this pass */
 };
+/* A free buffer of sl->n floats. One too small for this pass is replaced by a fresh one with
+ * a quarter to spare (pages never touched cost nothing), so a job whose chunks grow a little
+ * faults its buffers in once. */
 static float *slab_take(struct slabs *sl) {
     size_t bytes = sl->n * sizeof(float);
     for (int i = 0; i < NSLAB; i++) {
         if (sl->used[i]) continue;
         if (sl->s->cap[i] < bytes) {
-            void *q = chorus_nn_map(sl->s->p[i], sl->s->cap[i], bytes);
+            size_t cap = bytes + bytes / 4;
+            void *q = chorus_nn_map(cap);
             if (!q) return NULL;
+            chorus_nn_unmap(sl->s->p[i], sl->s->cap[i]);
             sl->s->p[i] = q;
-            sl->s->cap[i] = bytes;
+            sl->s->cap[i] = cap;
         }
         sl->used[i] = 1;
         return sl->s->p[i];

@@ -49,8 +49,9 @@ struct kokoro_hooks {
 
 /**
  * The generator's big buffers, kept between one caller's forward passes (a job's chunks): the
- * next pass reuses their pages instead of faulting in and zeroing fresh ones, and they grow in
- * place when a chunk needs more. They hold the largest chunk's stage tensors until freed. One
+ * next pass reuses their pages instead of faulting in and zeroing fresh ones; a chunk that
+ * needs more replaces them with larger ones (a quarter to spare). They hold the largest
+ * chunk's stage tensors until freed. One
  * pass at a time per scratch. chorus_kokoro_scratch_new returns NULL when out of memory;
  * chorus_kokoro_scratch_free(NULL) does nothing.
  */
