@@ -771,35 +771,37 @@ int chorus_nn_conv_forward(const struct chorus_nn_conv *c, const float *x, int l
 }
 
 static int nn_huge = -1; /* CHORUS_NN_HUGEPAGES=0 turns the advice off (a benign race) */
+static int huge_on(void) {
+    int on = __atomic_load_n(&nn_huge, __ATOMIC_RELAXED);
+    if (on < 0) {
+        const char *e = getenv("CHORUS_NN_HUGEPAGES");
+        on = !(e && !strcmp(e, "0"));
+        __atomic_store_n(&nn_huge, on, __ATOMIC_RELAXED);
+    }
+    return on;
+}
+
+/* Advise p[0:bytes) for transparent huge pages (advice only: errors are fine). */
+static void advise_huge(void *p, size_t bytes) {
+#ifdef MADV_HUGEPAGE
+    if (huge_on()) (void)madvise(p, bytes, MADV_HUGEPAGE);
+#else
+    (void)p, (void)bytes;
+#endif
+}
+
 void *chorus_nn_alloc(size_t bytes) {
     if (!bytes) bytes = 1;
 #ifdef MADV_HUGEPAGE
     const size_t huge = (size_t)2 << 20;
-    if (nn_huge < 0) {
-        const char *e = getenv("CHORUS_NN_HUGEPAGES");
-        __atomic_store_n(&nn_huge, !(e && !strcmp(e, "0")), __ATOMIC_RELAXED);
-    }
-    if (bytes >= 4 * huge && __atomic_load_n(&nn_huge, __ATOMIC_RELAXED)) {
+    if (bytes >= 4 * huge && huge_on()) {
         void *p = NULL;
         if (posix_memalign(&p, huge, bytes)) return NULL;
-        (void)madvise(p, bytes / huge * huge, MADV_HUGEPAGE); /* advice only: errors are fine */
+        advise_huge(p, bytes / huge * huge);
         return p;
     }
 #endif
     return malloc(bytes);
-}
-
-static void advise_huge(void *p, size_t bytes) {
-#ifdef MADV_HUGEPAGE
-    if (nn_huge < 0) {
-        const char *e = getenv("CHORUS_NN_HUGEPAGES");
-        __atomic_store_n(&nn_huge, !(e && !strcmp(e, "0")), __ATOMIC_RELAXED);
-    }
-    if (__atomic_load_n(&nn_huge, __ATOMIC_RELAXED))
-        (void)madvise(p, bytes, MADV_HUGEPAGE); /* advice only: errors are fine */
-#else
-    (void)p, (void)bytes;
-#endif
 }
 
 /* Mappings start on a 2 MB boundary and span whole 2 MB units, so that huge pages fill them

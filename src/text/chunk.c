@@ -85,21 +85,37 @@ static enum brk classify_cjk(const char *s, size_t p) {
     return BRK_NONE;
 }
 
+/* One step of a scan: the break at *p (BRK_NONE if none; *prev_space says whether white space
+ * came just before), and *p moved past the character or white-space run there. */
+static enum brk scan_step(const char *s, size_t n, size_t *p, int *prev_space) {
+    size_t q = *p;
+    unsigned char c = (unsigned char)s[q];
+    if (c > ' ' && c < 0x80 && (q == 0 || (unsigned char)s[q - 1] < 0x80)) {
+        /* the common case: printable ASCII after ASCII (no break possible before it) */
+        *prev_space = 0;
+        *p = q + 1;
+        return BRK_NONE;
+    }
+    enum brk b = BRK_NONE;
+    size_t k = chorus_text_space_len(s + q, n - q);
+    if (k) {
+        if (!*prev_space && q > 0) b = classify_space(s, n, q);
+        *prev_space = 1;
+        *p = q + k;
+        return b;
+    }
+    if (q > 0 && !*prev_space) b = classify_cjk(s, q);
+    *prev_space = 0;
+    *p = q + chorus_utf8_char_len(s + q, n - q);
+    return b;
+}
+
 size_t chorus_text_first_clause_end(const char *s, size_t n, size_t min, size_t limit) {
     int prev_space = 1;
     for (size_t p = 0; p <= limit && p < n;) {
-        size_t k = chorus_text_space_len(s + p, n - p);
-        enum brk b = BRK_NONE;
-        if (k) {
-            if (!prev_space && p > 0) b = classify_space(s, n, p);
-            prev_space = 1;
-        } else {
-            if (p > 0 && !prev_space) b = classify_cjk(s, p);
-            prev_space = 0;
-            k = chorus_utf8_char_len(s + p, n - p);
-        }
-        if (p >= min && (b == BRK_CLAUSE || b == BRK_SENTENCE)) return p;
-        p += k;
+        size_t at = p;
+        enum brk b = scan_step(s, n, &p, &prev_space);
+        if (at >= min && (b == BRK_CLAUSE || b == BRK_SENTENCE)) return at;
     }
     /* the text ends within the limit: its end is no cut */
     return 0;
@@ -111,28 +127,10 @@ size_t chorus_text_chunk_end(const char *s, size_t n, size_t limit) {
     if (n <= limit) return n;
     size_t best[5] = {0, 0, 0, 0, 0};
     int prev_space = 1; /* a leading space run is no break */
-    size_t p = 0;
-    while (p <= limit && p < n) {
-        unsigned char c = (unsigned char)s[p];
-        if (c > ' ' && c < 0x80 && (p == 0 || (unsigned char)s[p - 1] < 0x80)) {
-            /* the common case: printable ASCII after ASCII (no break possible before it) */
-            prev_space = 0;
-            p++;
-            continue;
-        }
-        size_t k = chorus_text_space_len(s + p, n - p);
-        if (k) {
-            if (!prev_space && p > 0) best[classify_space(s, n, p)] = p;
-            prev_space = 1;
-            p += k;
-            continue;
-        }
-        if (p > 0 && !prev_space) {
-            enum brk b = classify_cjk(s, p);
-            if (b != BRK_NONE) best[b] = p;
-        }
-        prev_space = 0;
-        p += chorus_utf8_char_len(s + p, n - p);
+    for (size_t p = 0; p <= limit && p < n;) {
+        size_t at = p;
+        enum brk b = scan_step(s, n, &p, &prev_space);
+        if (b != BRK_NONE) best[b] = at;
     }
     size_t sent = best[BRK_SENTENCE], clause = best[BRK_CLAUSE], word = best[BRK_WORD],
            weak = best[BRK_WEAK];

@@ -1284,8 +1284,7 @@ struct kokoro_scratch {
 };
 struct kokoro_scratch *chorus_kokoro_scratch_new(void) { return calloc(1, sizeof(struct kokoro_scratch)); }
 static void scratch_clear(struct kokoro_scratch *s) {
-    for (int i = 0; i < NSLAB; i++)
-        if (s->p[i]) chorus_nn_unmap(s->p[i], s->cap[i]);
+    for (int i = 0; i < NSLAB; i++) chorus_nn_unmap(s->p[i], s->cap[i]);
     memset(s, 0, sizeof *s);
 }
 void chorus_kokoro_scratch_free(struct kokoro_scratch *s) {
