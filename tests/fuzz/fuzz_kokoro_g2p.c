@@ -1,7 +1,8 @@
 /* fuzz_kokoro_g2p.c — Kokoro's English G2P on arbitrary text: the tokenizer, misaki's inline
- * [word](/phonemes/) markup, acronyms, compounds and the word rules, with a small lexicon and a
- * stand-in for espeak-ng (whose own allocations are not ours to fuzz: libespeak-ng 1.51 keeps
- * some memory across calls that LeakSanitizer reports after many different inputs). */
+ * [word](/phonemes/) markup, acronyms, compounds and the word rules, then the chunk cuts; with a
+ * small lexicon and a stand-in for espeak-ng (whose own allocations are not ours to fuzz:
+ * libespeak-ng 1.51 keeps some memory across calls that LeakSanitizer reports after many
+ * different inputs). */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -36,6 +37,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         for (size_t i = 0; i < t.n; i++)
             if (t.t[i].text_off + t.t[i].text_len > size || t.t[i].ph_off + t.t[i].ph_len > t.ncp) abort();
         free(chorus_kokoro_tokens_ps_utf8(&t, 0, t.n));
+        /* the backend's chunks: they tile the tokens and fit max (a lone longer token aside) */
+        size_t target = 16 + (size ? data[0] : 0), max = 40 + (size > 1 ? data[1] : 0);
+        for (size_t a = 0; a < t.n;) {
+            size_t b = chorus_kokoro_chunk_end_target(&t, a, target, max);
+            if (b <= a || b > t.n || (b > a + 1 && chorus_kokoro_tokens_ps_len(&t, a, b) > max))
+                abort();
+            a = b;
+        }
         chorus_kokoro_tokens_release(&t);
     }
     return 0;

@@ -315,6 +315,52 @@ TEST(max_phonemes_setting) {
     free(c.pcm);
 }
 
+/* The model calls' phoneme counts, from the backend's debug log line per chunk. */
+static int calls, call_ph[32];
+static void count_calls(enum chorus_log_level level, const char *msg, void *ud) {
+    (void)level;
+    (void)ud;
+    int n;
+    if (sscanf(msg, "kokoro: chunk of %d phonemes", &n) == 1 && calls < 32) call_ph[calls++] = n;
+}
+
+/* [kokoro] target_phonemes: chunks are whole sentences within the target (default 250). Seven
+ * sentences of 19 phonemes, as phonemes (the tiny model takes 62 at most): the first is the
+ * core's first job; of the other six, KPipeline's rule packs three per model call, a target of
+ * 40 two, 32 one; a bad value is a clear error. */
+TEST(target_phonemes_setting) {
+    char ps[256] = "";
+    for (int i = 0; i < 7; i++) strcat(ps, "tatata nanana sasa. ");
+    const char *extra[] = {"target_phonemes = 510\n", "target_phonemes = 40\n",
+                           "target_phonemes = 32\n"};
+    const int per_call[] = {3, 2, 1};
+    char msg[512];
+    chorus_set_log(count_calls, NULL, CHORUS_LOG_DEBUG);
+    for (int i = 0; i < 3; i++) {
+        struct got g = {0};
+        cfg_extra = extra[i];
+        write_config("tiny.pth");
+        calls = 0;
+        int rc = speak(ps, "af_test", "1", CHORUS_INPUT_PHONEMES, &g, msg, sizeof msg);
+        CHECK_MSG(rc == CHORUS_OK, "%s", msg);
+        CHECK_MSG(calls == 1 + 6 / per_call[i], "%s: %d model calls", extra[i], calls);
+        for (int c = 0; c < calls && c < 32; c++)
+            CHECK_MSG(call_ph[c] == (c ? 20 * per_call[i] - 1 : 19), "%s: call %d: %d phonemes",
+                      extra[i], c, call_ph[c]);
+        free(g.pcm);
+    }
+    chorus_set_log(NULL, NULL, CHORUS_LOG_WARN);
+    struct got c = {0};
+    cfg_extra = "target_phonemes = 600\n";
+    write_config("tiny.pth");
+    int rc = speak(ps, "af_test", "1", CHORUS_INPUT_PHONEMES, &c, msg, sizeof msg);
+    CHECK(rc != CHORUS_OK);
+    CHECK_MSG(strstr(msg, "target_phonemes") && strstr(msg, "510"), "%s", msg);
+    cfg_extra = "";
+    write_config("tiny.pth");
+    free(c.pcm);
+}
+
 /* [kokoro] precision: bf16 weights speak, auto picks by CPU; a value that is none of auto,
  * fp32, bf16 is a clear error naming the setting. */
 TEST(precision_setting) {
@@ -455,6 +501,7 @@ int main(void) {
     RUN(errors_are_clear);
     RUN(precision_setting);
     RUN(max_phonemes_setting);
+    RUN(target_phonemes_setting);
     RUN(cancel_stops_after_a_chunk);
     RUN(openai_voice_names);
     RUN(two_generations_at_once_share_the_model);

@@ -179,6 +179,103 @@ TEST(chunks_respect_the_limit_and_cut_at_punctuation) {
     chorus_kokoro_tokens_release(&t);
 }
 
+/* The phonemes of the chunk [a, b) and whether it ends right after one of `marks`. */
+static size_t chunk_len(const struct kokoro_tokens *t, size_t a, size_t b) {
+    return chorus_kokoro_tokens_ps_len(t, a, b);
+}
+static int ends_with(const struct kokoro_tokens *t, size_t b, const char *marks) {
+    const struct kokoro_token *k = &t->t[b - 1];
+    return k->ph_len == 1 && t->cp[k->ph_off] < 128 && strchr(marks, (int)t->cp[k->ph_off]);
+}
+static int from_ps(const char *ps, struct kokoro_tokens *t) {
+    char err[256];
+    return chorus_kokoro_tokens_from_phonemes(ps, strlen(ps), &cfg, t, err, sizeof err);
+}
+
+TEST(target_chunks_take_whole_sentences) {
+    /* sentences of 19 phonemes ("tatata nanana sasa.") and a space: two fit in 45, three do
+     * not; every chunk but the last is two whole sentences */
+    char ps[2048] = "";
+    for (int i = 0; i < 20; i++) strcat(ps, "tatata nanana sasa. ");
+    struct kokoro_tokens t;
+    CHECK(from_ps(ps, &t) == 0);
+    size_t a = 0, chunks = 0;
+    while (a < t.n) {
+        size_t b = chorus_kokoro_chunk_end_target(&t, a, 45, 510);
+        CHECK(b > a);
+        CHECK_EQ_INT(chunk_len(&t, a, b), 39);
+        CHECK(ends_with(&t, b, "."));
+        a = b;
+        chunks++;
+    }
+    CHECK_EQ_INT(chunks, 10);
+    /* target >= max is KPipeline's rule at max, which packs to the limit */
+    for (a = 0; a < t.n;) {
+        size_t b = chorus_kokoro_chunk_end_target(&t, a, 510, 100);
+        CHECK_EQ_INT(b, chorus_kokoro_chunk_end(&t, a, 100));
+        CHECK_EQ_INT(chunk_len(&t, a, b), 99); /* five sentences */
+        a = b;
+    }
+    chorus_kokoro_tokens_release(&t);
+}
+
+TEST(a_sentence_over_the_target_is_cut_at_its_clauses) {
+    struct kokoro_tokens t;
+    /* clauses of 13-14 phonemes: ";" ends the second one, "," the others */
+    CHECK(from_ps("tatata nanana, sasasa tatata; nanana sasasa, tatata nanana, sasasa tatata.",
+                  &t) == 0);
+    size_t b = chorus_kokoro_chunk_end_target(&t, 0, 50, 510);
+    CHECK(ends_with(&t, b, ";")); /* ":" and ";" before commas, as KPipeline's waterfall */
+    CHECK_EQ_INT(chunk_len(&t, 0, b), 29);
+    size_t c = chorus_kokoro_chunk_end_target(&t, b, 20, 510);
+    CHECK(ends_with(&t, c, ",")); /* no ";" left within 20: the last comma */
+    CHECK(chunk_len(&t, b, c) <= 20);
+    chorus_kokoro_tokens_release(&t);
+    /* no mark within the target: the whole sentence, not the text after it */
+    CHECK(from_ps("tatata nanana sasasa tatata nanana sasasa tatata nanana. sasa.", &t) == 0);
+    b = chorus_kokoro_chunk_end_target(&t, 0, 20, 510);
+    CHECK(ends_with(&t, b, "."));
+    CHECK_EQ_INT(chunk_len(&t, 0, b), 56);
+    chorus_kokoro_tokens_release(&t);
+    /* a short sentence before a long one goes alone */
+    CHECK(from_ps("sa. tatata nanana, sasasa tatata nanana sasasa.", &t) == 0);
+    b = chorus_kokoro_chunk_end_target(&t, 0, 30, 510);
+    CHECK_EQ_INT(chunk_len(&t, 0, b), 3);
+    chorus_kokoro_tokens_release(&t);
+}
+
+TEST(target_chunks_property_fit_and_cover) {
+    /* random phoneme texts: chunks tile the tokens, never pass max, and stay within the target
+     * unless they are one sentence or max's own cut */
+    const char *words[] = {"ta", "nanana", "sasa", "tatatatata", ",", ".", ";", "!", "—"};
+    unsigned seed = 7;
+    for (int it = 0; it < 300; it++) {
+        char ps[4096] = "";
+        int nw = 1 + (int)((seed = seed * 1103515245u + 12345u) >> 16) % 200;
+        for (int w = 0; w < nw; w++) {
+            seed = seed * 1103515245u + 12345u;
+            strcat(ps, words[(seed >> 16) % 9]);
+            strcat(ps, " ");
+        }
+        struct kokoro_tokens t;
+        CHECK(from_ps(ps, &t) == 0);
+        seed = seed * 1103515245u + 12345u;
+        size_t max = 32 + (seed >> 16) % 200, target = 16 + (seed >> 8) % 250;
+        for (size_t a = 0; a < t.n;) {
+            size_t b = chorus_kokoro_chunk_end_target(&t, a, target, max);
+            CHECK(b > a && b <= t.n);
+            CHECK(chunk_len(&t, a, b) <= max || b == a + 1);
+            size_t len = chunk_len(&t, a, b);
+            if (target < max && len > target && b != chorus_kokoro_chunk_end(&t, a, max)) {
+                CHECK(ends_with(&t, b, ".!"));
+                for (size_t q = a + 1; q < b; q++) CHECK(!ends_with(&t, q, ".!"));
+            }
+            a = b;
+        }
+        chorus_kokoro_tokens_release(&t);
+    }
+}
+
 TEST(timestamps_follow_join_timestamps) {
     /* tokens: "ab"(ws) "c" ","(ws) "de"; ps = "ab c, de" (8), durations for 10 ids */
     struct kokoro_tokens t;
@@ -224,6 +321,9 @@ int main(void) {
     RUN(every_phoneme_is_in_the_vocab_and_offsets_point_at_words);
     RUN(ps_len_matches_ps);
     RUN(chunks_respect_the_limit_and_cut_at_punctuation);
+    RUN(target_chunks_take_whole_sentences);
+    RUN(a_sentence_over_the_target_is_cut_at_its_clauses);
+    RUN(target_chunks_property_fit_and_cover);
     RUN(timestamps_follow_join_timestamps);
     RUN(unknown_language_is_an_error);
     return test_summary();

@@ -39,12 +39,18 @@
 
 #define KOKORO_RATE 24000
 #define KOKORO_MAX_PHONEMES 510
+/* Chunks aim at whole sentences within this many phonemes (Kokoro-FastAPI's TARGET_MAX_TOKENS,
+ * remsky/Kokoro-FastAPI api/src/core/config.py): the generator's buffers, most of the memory,
+ * grow with a chunk's length, and its README finds 510-phoneme chunks "rushed" */
+#define KOKORO_TARGET_PHONEMES 250
 
 struct kokoro_priv {
     char model[1024], config[1024], voices[1024], looked[1024];
     char precision[16]; /* [kokoro] precision: "auto", "fp32" or "bf16"; else the load fails */
     int max_ph;         /* [kokoro] max_phonemes: chunk size, 32-510 (0: the setting is bad) */
     char max_ph_text[24];
+    int target_ph; /* [kokoro] target_phonemes: chunks aim at it, 32-510 (0: the setting is bad) */
+    char target_ph_text[24];
     pthread_mutex_t lock;
     int lock_init, load_status;
     /* set (release) once load_status and load_err are final: probe reads them without the
@@ -94,6 +100,14 @@ static int is_dir(const char *p) {
     return stat(p, &st) == 0 && S_ISDIR(st.st_mode);
 }
 
+/* A phoneme count setting, 32-510: its value, def when unset, 0 when it is bad. */
+static int phoneme_setting(const char *v, int def) {
+    if (!v || !*v) return def;
+    char *end;
+    long nv = strtol(v, &end, 10);
+    return *end || nv < 32 || nv > KOKORO_MAX_PHONEMES ? 0 : (int)nv;
+}
+
 /* Where `chorus models pull kokoro` installs (chorus_model_dir). */
 static void data_dir(char *out, size_t n) {
     if (chorus_model_dir("kokoro", out, n) != CHORUS_OK) snprintf(out, n, "./kokoro");
@@ -137,12 +151,11 @@ static int kokoro_open(struct chorus_backend *b, const struct chorus_config *cfg
     static const char *const xplaces[] = {"kokoro", "max_phonemes", NULL};
     const char *mp = chorus_config_find(cfg, "KOKORO_MAX_PHONEMES", xplaces);
     snprintf(p->max_ph_text, sizeof p->max_ph_text, "%.20s", mp ? mp : "");
-    p->max_ph = KOKORO_MAX_PHONEMES;
-    if (mp && *mp) {
-        char *end;
-        long nv = strtol(mp, &end, 10);
-        p->max_ph = *end || nv < 32 || nv > KOKORO_MAX_PHONEMES ? 0 : (int)nv;
-    }
+    p->max_ph = phoneme_setting(mp, KOKORO_MAX_PHONEMES);
+    static const char *const tplaces[] = {"kokoro", "target_phonemes", NULL};
+    const char *tp = chorus_config_find(cfg, "KOKORO_TARGET_PHONEMES", tplaces);
+    snprintf(p->target_ph_text, sizeof p->target_ph_text, "%.20s", tp ? tp : "");
+    p->target_ph = phoneme_setting(tp, KOKORO_TARGET_PHONEMES);
     static const char *const lplaces[] = {"kokoro", "lexicon_dir", NULL};
     const char *ld = chorus_config_find(cfg, "KOKORO_LEXICON_DIR", lplaces);
     if (ld) snprintf(p->lexdir, sizeof p->lexdir, "%s", ld);
@@ -244,6 +257,11 @@ static int ensure_loaded(struct kokoro_priv *p) {
             snprintf(p->load_err, sizeof p->load_err,
                      "[kokoro] max_phonemes = \"%s\": use a whole number from 32 to %d",
                      p->max_ph_text, KOKORO_MAX_PHONEMES);
+            p->load_status = CHORUS_E_CONFIG;
+        } else if (!p->target_ph) {
+            snprintf(p->load_err, sizeof p->load_err,
+                     "[kokoro] target_phonemes = \"%s\": use a whole number from 32 to %d",
+                     p->target_ph_text, KOKORO_MAX_PHONEMES);
             p->load_status = CHORUS_E_CONFIG;
         } else if (!bf16 && strcmp(p->precision, "fp32") && strcmp(p->precision, "auto")) {
             snprintf(p->load_err, sizeof p->load_err,
@@ -456,13 +474,14 @@ static int synthesize_job(struct chorus_backend *b, const struct chorus_job *job
             rc = CHORUS_E_CANCELLED;
             break;
         }
-        size_t e = chorus_kokoro_chunk_end(&toks, a, maxp);
+        size_t e = chorus_kokoro_chunk_end_target(&toks, a, (size_t)p->target_ph, maxp);
         size_t n = chorus_kokoro_tokens_ps(&toks, a, e, ps);
         if (n > maxp) n = maxp; /* one giant token: truncate */
         if (n == 0) {
             a = e;
             continue;
         }
+        CHORUS_LOGD("kokoro: chunk of %zu phonemes (tokens %zu-%zu of %zu)", n, a, e, toks.n);
         int t = 0;
         ids[t++] = 0;
         for (size_t i = 0; i < n; i++) {

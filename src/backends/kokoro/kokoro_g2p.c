@@ -695,27 +695,63 @@ static int ps_is_one_of(const struct kokoro_tokens *t, size_t i, const uint32_t 
     return 0;
 }
 
-size_t chorus_kokoro_chunk_end(const struct kokoro_tokens *t, size_t a, size_t max) {
-    if (a >= t->n) return t->n;
+static const uint32_t w_sentence[] = {'!', '.', '?', 0x2026}, w_clause[] = {':', ';'},
+                      w_comma[] = {',', 0x2014}, w_bumps[] = {')', 0x201d};
+static const uint32_t *const w_marks[3] = {w_sentence, w_clause, w_comma};
+static const size_t w_counts[3] = {4, 2, 2};
+
+/* The first k > a with tokens [a, k+1) over `max` phonemes, or n. */
+static size_t chunk_fit(const struct kokoro_tokens *t, size_t a, size_t max) {
     size_t k = a;
     while (k < t->n && chorus_kokoro_tokens_ps_len(t, a, k + 1) <= max) k++;
+    return k;
+}
+
+/* The end of the last token of tokens [a, k) in marks class w (a closing bracket or quote
+ * right after it goes with it), or a when there is none. */
+static size_t last_mark_end(const struct kokoro_tokens *t, size_t a, size_t k, int w) {
+    for (size_t z = k; z-- > a;) {
+        if (!ps_is_one_of(t, z, w_marks[w], w_counts[w])) continue;
+        z++;
+        if (z < k && ps_is_one_of(t, z, w_bumps, 2)) z++;
+        return z;
+    }
+    return a;
+}
+
+size_t chorus_kokoro_chunk_end(const struct kokoro_tokens *t, size_t a, size_t max) {
+    if (a >= t->n) return t->n;
+    size_t k = chunk_fit(t, a, max);
     if (k == t->n) return k;
     if (k == a) return a + 1; /* one token over the limit: the caller truncates */
-    static const uint32_t w0[] = {'!', '.', '?', 0x2026}, w1[] = {':', ';'}, w2[] = {',', 0x2014},
-                          bumps[] = {')', 0x201d};
-    const uint32_t *ws[3] = {w0, w1, w2};
-    size_t wn[3] = {4, 2, 2};
     size_t next = chorus_kokoro_tokens_ps_len(t, a, k + 1);
     for (int w = 0; w < 3; w++) {
-        size_t z = k;
-        while (z-- > a)
-            if (ps_is_one_of(t, z, ws[w], wn[w])) break;
-        if (z == (size_t)-1 || z < a) continue;
-        z++;
-        if (z < k && ps_is_one_of(t, z, bumps, 2)) z++;
-        if (next - chorus_kokoro_tokens_ps_len(t, a, z) <= max) return z;
+        size_t z = last_mark_end(t, a, k, w);
+        if (z > a && next - chorus_kokoro_tokens_ps_len(t, a, z) <= max) return z;
     }
     return k;
+}
+
+size_t chorus_kokoro_chunk_end_target(const struct kokoro_tokens *t, size_t a, size_t target,
+                                      size_t max) {
+    if (a >= t->n) return t->n;
+    if (target >= max) return chorus_kokoro_chunk_end(t, a, max);
+    size_t k = chunk_fit(t, a, target);
+    if (k == t->n) return k;
+    /* whole sentences within the target, else the first one's clauses */
+    for (int w = 0; w < 3; w++) {
+        size_t z = last_mark_end(t, a, k, w);
+        if (z > a) return z;
+    }
+    /* no mark within the target: the first sentence whole when it fits in max */
+    size_t km = chunk_fit(t, a, max);
+    for (size_t z = k; z < km; z++) {
+        if (!ps_is_one_of(t, z, w_sentence, 4)) continue;
+        z++;
+        if (z < km && ps_is_one_of(t, z, w_bumps, 2)) z++;
+        return z;
+    }
+    return chorus_kokoro_chunk_end(t, a, max);
 }
 
 void chorus_kokoro_join_timestamps(const struct kokoro_tokens *t, size_t a, size_t b, const int *dur,

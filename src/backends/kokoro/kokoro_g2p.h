@@ -64,6 +64,13 @@ size_t chorus_kokoro_tokens_ps_len(const struct kokoro_tokens *t, size_t a, size
  *  end, else clause punctuation, else comma/dash (KPipeline.waterfall_last), else at the limit.
  *  Always > a when a < n. */
 size_t chorus_kokoro_chunk_end(const struct kokoro_tokens *t, size_t a, size_t max);
+/** End of the chunk starting at token a aimed at `target` phonemes (Kokoro-FastAPI's way, with
+ *  KPipeline's marks): the whole sentences that fit in the target; a first sentence longer
+ *  than the target is cut at its last clause mark (: ;) within it, else its last comma or
+ *  dash; with no mark there, it goes whole when it fits in max, else chunk_end(max) cuts it.
+ *  target >= max is exactly chorus_kokoro_chunk_end(max). Always > a when a < n. */
+size_t chorus_kokoro_chunk_end_target(const struct kokoro_tokens *t, size_t a, size_t target,
+                                      size_t max);
 /** KPipeline.join_timestamps for tokens [a, b) and their chunk's durations (n_dur = phonemes
  *  + 2): start/end in seconds per token, -1 when the token got none. */
 void chorus_kokoro_join_timestamps(const struct kokoro_tokens *t, size_t a, size_t b, const int *dur,
