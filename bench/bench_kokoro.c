@@ -16,6 +16,9 @@
  * in order, a line `chunk FILE_INDEX COMPUTE_SECONDS AUDIO_SECONDS` (FILE_INDEX 0 or 1), and
  * at the end `maxrss MEGABYTES`. docs/kokoro.md ("Speed") describes the driver we used.
  *
+ * Chunks are cut as the backend cuts them: aimed at CHORUS_BENCH_TARGET phonemes (default 250,
+ * the backend's [kokoro] target_phonemes; 510 = KPipeline's packing), at most 510.
+ *
  * Precision of the main run (first audio, text, profile): CHORUS_BENCH_PRECISION=bf16 converts
  * the loaded model as `[kokoro] precision = "bf16"` does (default float32).
  *
@@ -171,6 +174,8 @@ static void collect_add(struct collect *c, const float *a, size_t na, const int 
     c->nd += (size_t)nd;
 }
 
+static size_t g_target = 250; /* CHORUS_BENCH_TARGET */
+
 /* Synthesize `text` chunk by chunk as the backend does; returns audio seconds; *first = seconds
  * until the first chunk's audio. If `chunks` is not NULL, each chunk's phonemes go there, one
  * line per chunk. */
@@ -191,7 +196,8 @@ static double run(const struct kokoro_model *m, const float *pack, int rows, con
     struct kokoro_hooks h = {p, on_trace, on_noise, NULL, chorus_kokoro_scratch_new()};
     chorus_nn_job_begin(); /* one generation, registered as the backend registers it */
     for (size_t a = 0; a < toks.n;) {
-        size_t e = chorus_kokoro_chunk_end(&toks, a, 510), n = chorus_kokoro_tokens_ps(&toks, a, e, ps);
+        size_t e = chorus_kokoro_chunk_end_target(&toks, a, g_target, 510);
+        size_t n = chorus_kokoro_tokens_ps(&toks, a, e, ps);
         if (n > 510) n = 510;
         if (chunks) {
             for (size_t i = 0; i < n; i++) put_utf8(chunks, ps[i]);
@@ -446,6 +452,9 @@ int main(int argc, char **argv) {
     print_load("start");
     double t0 = now(), c0 = cpu_seconds();
     struct kokoro_model *m;
+    const char *tg = getenv("CHORUS_BENCH_TARGET");
+    if (tg && atoi(tg) >= 32 && atoi(tg) <= 510) g_target = (size_t)atoi(tg);
+    printf("chunks: aimed at %zu phonemes, at most 510\n", g_target);
     const char *pk = getenv("CHORUS_BENCH_PACK");
     int mapped = 0;
     if (chorus_kokoro_model_load_packed(&m, argv[2], argv[1], pk, &mapped, err, sizeof err)) {

@@ -170,7 +170,8 @@ int main(int argc, char **argv) {
     signal(SIGPIPE, SIG_IGN);
     setenv("CHORUS_CACHE", "0", 1);
     mallopt(M_ARENA_MAX, 4); /* as chorus serve does */
-    mallopt(M_MMAP_THRESHOLD, 1 << 20);
+    mallopt(M_MMAP_THRESHOLD, 32 << 20);
+    mallopt(M_TRIM_THRESHOLD, 8 << 20);
     struct chorus_engine *e = NULL;
     struct chorus_engine_options eo = chorus_engine_options_default();
     eo.no_config = 1;

@@ -26,6 +26,7 @@ void srv_gen_end(struct srv *s) {
     pthread_mutex_lock(&s->mu);
     if (s->active > 0) s->active--;
     pthread_mutex_unlock(&s->mu);
+    atomic_store(&s->trim_due, 1); /* the reaper gives the heap back once all is quiet */
 }
 
 int srv_stopping(struct srv *s) {

@@ -86,6 +86,7 @@ struct srv {
     pthread_t reaper;
     int reaper_on;
     atomic_int reaper_stop;
+    atomic_int trim_due;    /* a generation ended since the reaper last trimmed the heap */
     atomic_size_t held;     /* request bodies and unsent whole responses, in bytes */
 };
 

@@ -2,6 +2,9 @@
 #include "watch.h"
 
 #include <linux/sockios.h>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 #include <stdlib.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
@@ -93,6 +96,21 @@ static int overdue(struct srv *s, struct srv_conn *w, long long now) {
     return s->opt.stall_timeout_ms > 0 && now - since > s->opt.stall_timeout_ms;
 }
 
+/* Once no generation runs and no bytes are held after some ran, the heaps' free pages go back
+ * to the system, so RSS falls back after a burst (glibc keeps free chunks inside its heaps;
+ * chorus serve lets buffers up to 32 MiB live there, src/cli/serve.c). */
+static void trim_when_quiet(struct srv *s) {
+    if (!atomic_load(&s->trim_due) || atomic_load(&s->held)) return;
+    pthread_mutex_lock(&s->mu);
+    int busy = s->active;
+    pthread_mutex_unlock(&s->mu);
+    if (busy) return;
+    atomic_store(&s->trim_due, 0);
+#ifdef __GLIBC__
+    malloc_trim(0);
+#endif
+}
+
 static void *reaper(void *arg) {
     struct srv *s = arg;
     for (;;) {
@@ -112,6 +130,7 @@ static void *reaper(void *arg) {
             pthread_mutex_unlock(&s->mmu);
         }
         pthread_mutex_unlock(&s->wmu);
+        trim_when_quiet(s);
     }
     return NULL;
 }
