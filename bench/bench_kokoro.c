@@ -19,17 +19,18 @@
  * Chunks are cut as the backend cuts them: aimed at CHORUS_BENCH_TARGET phonemes (default 250,
  * the backend's [kokoro] target_phonemes; 510 = KPipeline's packing), at most 510.
  *
- * Precision of the main run (first audio, text, profile): CHORUS_BENCH_PRECISION=bf16 converts
- * the loaded model as `[kokoro] precision = "bf16"` does (default float32).
+ * Precision of the main run (first audio, text, profile): CHORUS_BENCH_PRECISION=bf16 (or int8)
+ * converts the loaded model as `[kokoro] precision = "bf16"` (or "int8") does (default float32).
  *
  * Load: with CHORUS_BENCH_PACK=PATH the model loads through a packfile there (written by the
  * first run, mapped by the next; see nn/packfile.h) and the load line says which.
  *
  * Modes side by side: CHORUS_BENCH_MODES="whole,tiled,bf16" (comma-separated: "whole" = float32
  * weights, generator on whole-chunk tensors; "tiled" or "fp32" = float32, generator tiled in
- * time, the default; "bf16" = bfloat16 convolution weights, tiled) loads a model per mode, runs
- * the text once with the same noise and prints compute, RTF, the resident size before the text
- * (weights and runtime) and its peak during the text (VmHWM, reset through
+ * time, the default; "bf16" = bfloat16 convolution weights, tiled; "int8" = int8 weights with
+ * per-channel scales for the direct kernel's convolutions, bf16 for the rest, tiled) loads a
+ * model per mode, runs the text once with the same noise and prints compute, RTF, the
+ * resident size before the text (weights and runtime) and its peak during the text (VmHWM, reset through
  * /proc/self/clear_refs), with ratios to the first mode, the SNR and log-mel distance of the
  * audio against the first mode's and whether the durations are identical. A second text file
  * (CHORUS_BENCH_TEXT2) is run the same way. CHORUS_BENCH_MODES_ONLY=1 prints only that table.
@@ -370,14 +371,16 @@ struct model_files {
 static struct kokoro_model *load_mode(const struct model_files *mf, const char *mode) {
     char err[512];
     struct kokoro_model *m;
-    int bf16 = !strcmp(mode, "bf16"), tile = !strcmp(mode, "whole") ? 0 : CHORUS_KOKORO_TILE;
-    if (!bf16 && strcmp(mode, "whole") && strcmp(mode, "tiled") && strcmp(mode, "fp32")) {
-        fprintf(stderr, "CHORUS_BENCH_MODES: unknown mode '%s' (whole, tiled, fp32, bf16)\n", mode);
+    int bf16 = !strcmp(mode, "bf16"), int8 = !strcmp(mode, "int8"),
+        tile = !strcmp(mode, "whole") ? 0 : CHORUS_KOKORO_TILE;
+    if (!bf16 && !int8 && strcmp(mode, "whole") && strcmp(mode, "tiled") && strcmp(mode, "fp32")) {
+        fprintf(stderr, "CHORUS_BENCH_MODES: unknown mode '%s' (whole, tiled, fp32, bf16, int8)\n",
+                mode);
         exit(2);
     }
     if (chorus_kokoro_model_load_packed(&m, mf->config, mf->model, mf->pack, NULL, err,
                                         sizeof err) ||
-        (bf16 && chorus_kokoro_model_to_bf16(m))) {
+        (bf16 && chorus_kokoro_model_to_bf16(m)) || (int8 && chorus_kokoro_model_to_int8(m))) {
         fprintf(stderr, "%s\n", err);
         exit(1);
     }
@@ -464,12 +467,13 @@ int main(int argc, char **argv) {
     printf("load: %.2f s (%.2f s of CPU)%s\n", now() - t0, cpu_seconds() - c0,
            !pk || !*pk ? "" : mapped ? ", packfile mapped" : ", packfile written");
     const char *prec = getenv("CHORUS_BENCH_PRECISION");
-    if (prec && !strcmp(prec, "bf16")) {
-        if (chorus_kokoro_model_to_bf16(m)) {
-            fprintf(stderr, "out of memory converting to bf16\n");
+    if (prec && (!strcmp(prec, "bf16") || !strcmp(prec, "int8"))) {
+        int int8 = !strcmp(prec, "int8");
+        if (int8 ? chorus_kokoro_model_to_int8(m) : chorus_kokoro_model_to_bf16(m)) {
+            fprintf(stderr, "out of memory converting to %s\n", prec);
             return 1;
         }
-        printf("precision: bf16 (the main run; modes below say their own)\n");
+        printf("precision: %s (the main run; modes below say their own)\n", prec);
     }
     /* voice: NAME@ARCHIVE, or a single pack file (its directory and stem) */
     char vdir[1024], vname[256];

@@ -21,6 +21,7 @@
  */
 #include "nn/nn.h"
 
+#include <math.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -92,6 +93,8 @@ struct dc_job {
     int ldx, rows, n; /* rows: cin, or channel pairs */
     float *y;
     int ldy, add, bf16;
+    const float *scale; /* int8 weights (w: int8 [cout/MR][k][cin/2][MR][2]): their scales */
+    int failed;         /* set (atomically) when a range could not get its scratch */
 };
 
 static inline __mmask16 DC_F32 lane_mask(int left) {
@@ -110,15 +113,18 @@ static inline __attribute__((always_inline)) void DC_F32 block_init(__m512 acc[M
         for (int v = 0; v < NV; v++) acc[r][v] = _mm512_set1_ps(bias ? bias[r] : 0.0f);
 }
 
-/* Store (or add into y) the accumulators of one 8 x 48 block, nc columns of it valid. */
+/* Store (or add into y) the accumulators of one 8 x 48 block, nc columns of it valid; with
+ * scale (int8 weights) they are first scaled per row and the bias added. */
 static inline void DC_F32 block_store(__m512 acc[MR][NV], const __mmask16 m[NV], float *y,
-                                      int ldy, int add) {
+                                      int ldy, int add, const float *scale, const float *bias) {
     _Pragma("GCC unroll 8")
     for (int r = 0; r < MR; r++) {
         float *yr = y + (size_t)r * ldy;
+        __m512 sc = _mm512_set1_ps(scale ? scale[r] : 1.0f);
+        __m512 bv = _mm512_set1_ps(scale && bias ? bias[r] : 0.0f);
         _Pragma("GCC unroll 8")
         for (int v = 0; v < NV; v++) {
-            __m512 s = acc[r][v];
+            __m512 s = scale ? _mm512_fmadd_ps(acc[r][v], sc, bv) : acc[r][v];
             if (add) s = _mm512_add_ps(s, _mm512_maskz_loadu_ps(m[v], yr + 16 * v));
             _mm512_mask_storeu_ps(yr + 16 * v, m[v], s);
         }
@@ -147,16 +153,17 @@ static void DC_F32 kernel_f32(const float *restrict w, const float *restrict x, 
             }
         }
     }
-    block_store(acc, m, y, ldy, add);
+    block_store(acc, m, y, ldy, add, NULL, NULL);
 }
 
-/* The same on bfloat16 channel pairs: each vdpbf16ps adds two channels' products per lane. */
+/* The same on bfloat16 channel pairs: each vdpbf16ps adds two channels' products per lane.
+ * scale: the rows' scales of int8 weights (w then holds them widened), else NULL. */
 static void DC_BF16 kernel_bf16(const uint32_t *restrict w, const uint32_t *restrict x, int ldx,
                                 int pairs, int k, int dil, int nc, const float *bias, float *y,
-                                int ldy, int add) {
+                                int ldy, int add, const float *scale) {
     __mmask16 m[NV];
     __m512 acc[MR][NV];
-    block_init(acc, m, nc, bias);
+    block_init(acc, m, nc, scale ? NULL : bias);
     for (int j = 0; j < k; j++) {
         const uint32_t *xj = x + (size_t)j * dil, *wj = w + (size_t)j * pairs * MR;
         for (int c = 0; c < pairs; c++) {
@@ -173,7 +180,20 @@ static void DC_BF16 kernel_bf16(const uint32_t *restrict w, const uint32_t *rest
             }
         }
     }
-    block_store(acc, m, y, ldy, add);
+    block_store(acc, m, y, ldy, add, scale, bias);
+}
+
+/* n int8 weights (even) as bf16, in order: int8 pairs become the kernel's bf16 pairs. Exact:
+ * every |q| <= 127 is a bfloat16. */
+static void DC_BF16 widen_q8(const int8_t *restrict q, size_t n, uint32_t *restrict out) {
+    uint16_t *o = (uint16_t *)(void *)out;
+    size_t i = 0;
+    for (; i + 16 <= n; i += 16) {
+        __m128i b = _mm_loadu_si128((const __m128i *)(const void *)(q + i));
+        __m256bh h = _mm512_cvtneps_pbh(_mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(b)));
+        _mm256_storeu_si256((__m256i *)(void *)(o + i), (__m256i)h);
+    }
+    for (; i < n; i++) o[i] = chorus_nn_to_bf16((float)q[i]);
 }
 
 /* Columns [s0, s1) of the job in super-blocks: per super-block every row block, so the row
@@ -182,21 +202,38 @@ static void dc_range(void *p, int s0, int s1) {
     struct dc_job *jb = p;
     const struct chorus_nn_conv *c = jb->c;
     size_t wblk = (size_t)c->k * jb->rows * MR;
+    /* int8 weights: each row block widened to bf16 pairs here, once per super-block (the
+     * kernel then runs it over 8 column blocks) */
+    uint32_t stack[16384], *wide = NULL;
+    if (jb->scale) {
+        wide = wblk <= 16384 ? stack : malloc(wblk * sizeof *wide);
+        if (!wide) {
+            __atomic_store_n(&jb->failed, 1, __ATOMIC_RELAXED);
+            return;
+        }
+    }
     for (int s = s0; s < s1; s++) {
         int t0 = s * SUPER, t1 = jb->n - t0 < SUPER ? jb->n : t0 + SUPER;
-        for (int ob = 0; ob < c->cout / MR; ob++)
+        for (int ob = 0; ob < c->cout / MR; ob++) {
+            const uint32_t *wb = (const uint32_t *)jb->w + ob * wblk;
+            if (wide) {
+                widen_q8((const int8_t *)jb->w + ob * wblk * 2, wblk * 2, wide);
+                wb = wide;
+            }
             for (int t = t0; t < t1; t += NR) {
                 int nc = t1 - t < NR ? t1 - t : NR;
                 float *y = jb->y + (size_t)ob * MR * jb->ldy + t;
                 const float *b = c->b ? c->b + ob * MR : NULL;
                 if (jb->bf16)
-                    kernel_bf16((const uint32_t *)jb->w + ob * wblk, (const uint32_t *)jb->x + t,
-                                jb->ldx, jb->rows, c->k, c->dil, nc, b, y, jb->ldy, jb->add);
+                    kernel_bf16(wb, (const uint32_t *)jb->x + t, jb->ldx, jb->rows, c->k, c->dil,
+                                nc, b, y, jb->ldy, jb->add, wide ? jb->scale + ob * MR : NULL);
                 else
                     kernel_f32((const float *)jb->w + ob * wblk, (const float *)jb->x + t,
                                jb->ldx, jb->rows, c->k, c->dil, nc, b, y, jb->ldy, jb->add);
             }
+        }
     }
+    if (wide != stack) free(wide);
 }
 
 #endif /* DC_X86 */
@@ -212,6 +249,10 @@ static uint16_t wbits(const struct chorus_nn_conv *c, int j, int o, int i) {
 /* Weight of tap j, output o, input channel i as float32. */
 static inline float w_at(const struct chorus_nn_conv *c, int j, int o, int i) {
     if (c->w) return c->w[((size_t)j * c->cout + o) * c->cin + i];
+    if (c->wq) {
+        size_t e = (((size_t)(o / MR) * c->k + j) * ((c->cin + 1) / 2) + i / 2) * MR + o % MR;
+        return (float)c->wq[2 * e + (i & 1)] * c->ws[o];
+    }
     uint32_t u = (uint32_t)wbits(c, j, o, i) << 16;
     float f;
     memcpy(&f, &u, sizeof f);
@@ -223,6 +264,11 @@ void chorus_nn_conv_weights_f32(const struct chorus_nn_conv *c, float *out) {
         memcpy(out, c->w, chorus_nn_conv_packed_count(c) * sizeof *out);
     } else if (c->wb) {
         chorus_nn_bf16_widen(c->wb, chorus_nn_conv_packed_count(c), out);
+    } else if (c->wq) {
+        for (int j = 0; j < c->k; j++)
+            for (int o = 0; o < c->cout; o++)
+                for (int i = 0; i < c->cin; i++)
+                    out[((size_t)j * c->cout + o) * c->cin + i] = w_at(c, j, o, i);
     } else if (c->wp) { /* read wp in order, scatter to [k][cout][cin] */
         const uint32_t *u = c->wp;
         int pairs = (c->cin + 1) / 2;
@@ -250,6 +296,36 @@ uint32_t *chorus_nn_dconv_pack_bf16(const struct chorus_nn_conv *c) {
                 for (int r = 0; r < MR; r++)
                     *d++ = wbits(c, j, ob + r, 2 * i) | (uint32_t)wbits(c, j, ob + r, 2 * i + 1) << 16;
     return w;
+}
+
+int8_t *chorus_nn_dconv_pack_int8(const struct chorus_nn_conv *c, float **scales) {
+    *scales = NULL;
+    if (c->transposed || c->groups != 1 || c->stride != 1 || c->cout % MR || !c->w) return NULL;
+    int pairs = (c->cin + 1) / 2;
+    float *s = malloc((size_t)c->cout * sizeof *s);
+    int8_t *q = chorus_nn_alloc((size_t)c->cout * c->k * pairs * 2), *d = q;
+    if (!s || !q) {
+        free(s);
+        free(q);
+        return NULL;
+    }
+    for (int o = 0; o < c->cout; o++) { /* max |w| of the output channel over taps and inputs */
+        float mx = 0.0f;
+        for (int j = 0; j < c->k; j++)
+            for (int i = 0; i < c->cin; i++) mx = fmaxf(mx, fabsf(w_at(c, j, o, i)));
+        s[o] = mx > 0.0f ? mx / 127.0f : 1.0f;
+    }
+    for (int ob = 0; ob < c->cout; ob += MR)
+        for (int j = 0; j < c->k; j++)
+            for (int i = 0; i < 2 * pairs; i += 2)
+                for (int r = 0; r < MR; r++)
+                    for (int h = 0; h < 2; h++) {
+                        float v = i + h < c->cin ? w_at(c, j, ob + r, i + h) / s[ob + r] : 0.0f;
+                        long qv = lrintf(v);
+                        *d++ = (int8_t)(qv > 127 ? 127 : qv < -127 ? -127 : qv);
+                    }
+    *scales = s;
+    return q;
 }
 
 #ifdef DC_X86
@@ -293,21 +369,24 @@ static void pairs_range(void *p, int p0, int p1) {
 }
 
 /* The kernel over every 8 x 48 block of jb's output, on the kernels' threads. */
-static void dc_run(struct dc_job *jb) {
+static int dc_run(struct dc_job *jb) {
     const struct chorus_nn_conv *c = jb->c;
     int supers = (jb->n + SUPER - 1) / SUPER;
     chorus_nn_parallel(dc_range, jb, supers, (size_t)c->cout * c->cin * c->k * jb->n / 64);
+    return jb->failed ? -1 : 0;
 }
 
 static int conv_valid_x86(const struct chorus_nn_conv *c, const float *x, int l, float *y,
                           int ldy, int add, int lvl) {
     int n = l - (c->k - 1) * c->dil;
-    struct dc_job jb = {c, NULL, x, l, c->cin, n, y, ldy, add, (c->wb || c->wp) && lvl >= 2};
+    struct dc_job jb = {c, NULL, x, l, c->cin, n, y, ldy, add,
+                        (c->wb || c->wp || c->wq) && lvl >= 2, NULL, 0};
     uint32_t *xp = NULL;
     void *w = NULL; /* packed for this call, when the conv has no packed copy of its own */
     if (jb.bf16) {
         jb.rows = (c->cin + 1) / 2;
-        if (c->wp) jb.w = c->wp;
+        if (c->wq) jb.w = c->wq, jb.scale = c->ws;
+        else if (c->wp) jb.w = c->wp;
         else jb.w = w = chorus_nn_dconv_pack_bf16(c);
         xp = chorus_nn_alloc((size_t)jb.rows * l * sizeof *xp);
         if (jb.w && xp) {
@@ -319,10 +398,7 @@ static int conv_valid_x86(const struct chorus_nn_conv *c, const float *x, int l,
         jb.w = w = pack_f32(c);
     }
     int rc = -1;
-    if (jb.w && (!jb.bf16 || xp)) {
-        dc_run(&jb);
-        rc = 0;
-    }
+    if (jb.w && (!jb.bf16 || xp)) rc = dc_run(&jb);
     free(w);
     free(xp);
     return rc;
@@ -331,8 +407,8 @@ static int conv_valid_x86(const struct chorus_nn_conv *c, const float *x, int l,
 
 int chorus_nn_conv_takes_pairs(const struct chorus_nn_conv *c) {
 #ifdef DC_X86
-    return c->wp && !c->transposed && c->groups == 1 && c->stride == 1 && c->cout % MR == 0 &&
-           chorus_nn_dconv_level() >= 2;
+    return (c->wp || c->wq) && !c->transposed && c->groups == 1 && c->stride == 1 &&
+           c->cout % MR == 0 && chorus_nn_dconv_level() >= 2;
 #else
     (void)c;
     return 0;
@@ -345,12 +421,13 @@ int chorus_nn_conv_valid_pairs(const struct chorus_nn_conv *c, const uint32_t *x
 #ifdef DC_X86
     int n = l - (c->k - 1) * c->dil;
     if (n <= 0) return 0;
-    struct dc_job jb = {c, c->wp, xp, l, (c->cin + 1) / 2, n, y, ldy, add, 1};
-    dc_run(&jb);
+    struct dc_job jb = {c,   c->wq ? (const void *)c->wq : (const void *)c->wp,
+                        xp,  l, (c->cin + 1) / 2, n, y, ldy, add, 1, c->wq ? c->ws : NULL, 0};
+    return dc_run(&jb);
 #else
     (void)xp, (void)l, (void)y, (void)ldy, (void)add; /* not reached: no pairs kernel here */
-#endif
     return 0;
+#endif
 }
 
 int chorus_nn_conv_valid(const struct chorus_nn_conv *c, const float *x, int l, float *y,
@@ -360,7 +437,7 @@ int chorus_nn_conv_valid(const struct chorus_nn_conv *c, const float *x, int l, 
 #ifdef DC_X86
     int lvl = chorus_nn_dconv_level();
     if (lvl >= 1 && !c->transposed && c->groups == 1 && c->stride == 1 && c->cout % MR == 0 &&
-        (c->w || c->wb || c->wp))
+        (c->w || c->wb || c->wp || c->wq))
         return conv_valid_x86(c, x, l, y, ldy, add, lvl);
 #endif
     return conv_valid_portable(c, x, l, y, ldy, add);

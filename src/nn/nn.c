@@ -389,7 +389,7 @@ int chorus_nn_conv_init(struct chorus_nn_conv *c, int transposed, int cin, int c
                         const float *tw, const float *bias) {
     memset(c, 0, sizeof *c);
     *c = (struct chorus_nn_conv){cin, cout, k, stride, pad, dil, groups, out_pad, transposed,
-                                 NULL, NULL, 0, NULL, NULL, 0, NULL};
+                                 NULL, NULL, 0, NULL, NULL, NULL, NULL, 0, NULL};
     size_t per = groups == 1 ? (size_t)cin * cout : (size_t)cin;
     c->w = malloc(per * (size_t)k * sizeof *c->w);
     if (!c->w) return -1;
@@ -425,7 +425,7 @@ int chorus_nn_conv_init_packed(struct chorus_nn_conv *c, int transposed, int cin
                                int k, int stride, int pad, int dil, int groups, int out_pad,
                                const float *packed_w, const float *bias) {
     *c = (struct chorus_nn_conv){cin, cout, k, stride, pad, dil, groups, out_pad, transposed,
-                                 NULL, NULL, 1, NULL, NULL, 0, NULL};
+                                 NULL, NULL, 1, NULL, NULL, NULL, NULL, 0, NULL};
     c->w = (float *)(uintptr_t)packed_w; /* read-only: forward passes never write weights */
     if (bias) {
         c->b = malloc((size_t)cout * sizeof *c->b);
@@ -466,6 +466,39 @@ int chorus_nn_conv_to_bf16(struct chorus_nn_conv *c) {
     return chorus_nn_conv_polyphase(c);
 }
 
+int chorus_nn_conv_to_int8(struct chorus_nn_conv *c) {
+    if (!c->w || c->wb || c->wp || c->wq) return 0;
+    if (!conv_direct_shape(c)) return chorus_nn_conv_to_bf16(c);
+    if (!(c->wq = chorus_nn_dconv_pack_int8(c, &c->ws))) return -1;
+    if (!c->w_borrowed) free(c->w);
+    c->w = NULL;
+    return 0;
+}
+
+static size_t int8_bytes(const struct chorus_nn_conv *c) {
+    return (size_t)c->cout * c->k * ((c->cin + 1) / 2) * 2;
+}
+
+void chorus_nn_conv_int8_data(const struct chorus_nn_conv *c, const int8_t **q, size_t *qbytes,
+                              const float **scales) {
+    *q = c->wq;
+    *qbytes = c->wq ? int8_bytes(c) : 0;
+    *scales = c->ws;
+}
+
+int chorus_nn_conv_use_int8(struct chorus_nn_conv *c, const int8_t *q, size_t qbytes,
+                            const float *scales) {
+    if (!q || !scales || !conv_direct_shape(c) || qbytes != int8_bytes(c) || c->wb || c->wp ||
+        c->wq)
+        return -1;
+    c->wq = (int8_t *)(uintptr_t)q; /* read-only, like borrowed w */
+    c->ws = (float *)(uintptr_t)scales;
+    c->wq_borrowed = 1;
+    if (!c->w_borrowed) free(c->w);
+    c->w = NULL;
+    return 0;
+}
+
 void chorus_nn_conv_bf16_data(const struct chorus_nn_conv *c, const void **data, size_t *bytes) {
     *data = NULL;
     *bytes = 0;
@@ -501,9 +534,13 @@ void chorus_nn_conv_release(struct chorus_nn_conv *c) {
     if (!c->wq_borrowed) {
         free(c->wb);
         free(c->wp);
+        free(c->wq);
+        free(c->ws);
     }
     c->wb = NULL;
     c->wp = NULL;
+    c->wq = NULL;
+    c->ws = NULL;
     if (!c->w_borrowed) free(c->w);
     free(c->b);
     c->w = c->b = NULL;
@@ -614,6 +651,8 @@ static int conv_bf16(const struct chorus_nn_conv *c, const float *x, int l, floa
     f.w = w;
     f.wb = NULL;
     f.wp = NULL;
+    f.wq = NULL;
+    f.ws = NULL;
     int rc = chorus_nn_conv_forward(&f, x, l, y);
     free(w);
     return rc;
@@ -724,9 +763,10 @@ static int conv_direct_bf16(const struct chorus_nn_conv *c, const float *x, int 
 
 int chorus_nn_conv_forward(const struct chorus_nn_conv *c, const float *x, int l, float *y) {
     chorus_nn_init();
-    if (c->wp && chorus_nn_dconv_level() >= 2) return conv_direct_bf16(c, x, l, y); /* stride 1 */
+    if ((c->wp || c->wq) && chorus_nn_dconv_level() >= 2) /* stride 1 */
+        return conv_direct_bf16(c, x, l, y);
     if (c->ph && chorus_nn_dconv_level() >= 2) return conv_polyphase(c, x, l, y);
-    if (c->wb || c->wp) return conv_bf16(c, x, l, y);
+    if (c->wb || c->wp || c->wq) return conv_bf16(c, x, l, y);
     if (c->transposed) return conv_transposed(c, x, l, y);
     int lout = chorus_nn_conv_out_len(c, l);
     if (lout <= 0) return 0;

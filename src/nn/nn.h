@@ -48,7 +48,10 @@ struct chorus_nn_conv {
     uint16_t *wb;   /**< bf16 weights (chorus_nn_conv_to_bf16), w is then NULL; owned */
     uint32_t *wp;   /**< instead of wb for a conv the direct kernel runs (stride 1, groups 1,
                          cout a multiple of 8): bf16 weight pairs already in its layout */
-    int wq_borrowed; /**< wb or wp points into a packfile mapping (not freed by release) */
+    int8_t *wq;     /**< instead of wp (same shapes): int8 weights in wp's layout, two bytes
+                         per pair, times the per-output-channel scales ws (chorus_nn_conv_to_int8) */
+    float *ws;      /**< [cout] scales of wq */
+    int wq_borrowed; /**< wb, wp or wq/ws point into a packfile mapping (not freed by release) */
     struct chorus_nn_conv *ph; /**< a strided ConvTranspose1d as `stride` stride-1 convs for
                                     the direct bf16 kernel (chorus_nn_conv_polyphase); owned */
 };
@@ -87,6 +90,23 @@ void chorus_nn_conv_bf16_data(const struct chorus_nn_conv *c, const void **data,
  *  as chorus_nn_conv_bf16_data() gave them for the same geometry; the float32 weights are
  *  released. 0, or -1 when the size does not fit (the conv is unchanged). */
 int chorus_nn_conv_use_bf16(struct chorus_nn_conv *c, const void *data, size_t bytes);
+/** Store a conv that chorus_nn_conv_valid() can run (stride 1, groups 1, cout a multiple of
+ *  8) as int8 weights with one float32 scale per output channel (max |w| / 127, rounded to
+ *  nearest): a quarter of float32's memory, half of bf16's. The direct kernel widens each row
+ *  block's int8 weights to bf16 pairs (exact: |q| <= 127) in a scratch per call and scales the
+ *  float32 sums, so the products run at bf16's rate; elsewhere the weights are widened to
+ *  float32 (q * scale). Any other conv goes to bf16 (chorus_nn_conv_to_bf16). No-op without
+ *  weights. 0 or -1 (nomem). */
+int chorus_nn_conv_to_int8(struct chorus_nn_conv *c);
+/** The int8 weights and scales of a conv (NULL/0 when it has none), e.g. for a packfile; q's
+ *  size is a multiple of 4 bytes. */
+void chorus_nn_conv_int8_data(const struct chorus_nn_conv *c, const int8_t **q, size_t *qbytes,
+                              const float **scales);
+/** Point the conv at int8 weights and cout scales kept elsewhere (borrowed, not copied), as
+ *  chorus_nn_conv_int8_data() gave them for the same geometry; the float32 weights are
+ *  released. 0, or -1 when the sizes do not fit (the conv is unchanged). */
+int chorus_nn_conv_use_int8(struct chorus_nn_conv *c, const int8_t *q, size_t qbytes,
+                            const float *scales);
 /** float32 <-> bfloat16 (round to nearest even; NaN stays NaN). */
 uint16_t chorus_nn_to_bf16(float f);
 void chorus_nn_bf16_widen(const uint16_t *in, size_t n, float *out);
@@ -108,8 +128,8 @@ int chorus_nn_conv_valid(const struct chorus_nn_conv *c, const float *x, int l, 
 /** out[i] = bf16 bits of a[i] (low half) and b[i] (high half; 0 when b is NULL), rounded to
  *  nearest even (NaN not special-cased): one row of the direct kernel's input pairs. */
 void chorus_nn_bf16_pairs(const float *a, const float *b, int n, uint32_t *out);
-/** 1 when chorus_nn_conv_valid_pairs() runs c: bf16 weights in the direct kernel's layout on
- *  a CPU with bf16 dot products. */
+/** 1 when chorus_nn_conv_valid_pairs() runs c: bf16 or int8 weights in the direct kernel's
+ *  layout on a CPU with bf16 dot products. */
 int chorus_nn_conv_takes_pairs(const struct chorus_nn_conv *c);
 /** chorus_nn_conv_valid() of an input already in bf16 channel pairs ([(cin+1)/2][l], as
  *  chorus_nn_affine_window_pairs() writes): the same output, without converting the input.
@@ -119,7 +139,10 @@ int chorus_nn_conv_valid_pairs(const struct chorus_nn_conv *c, const uint32_t *x
 /** bf16 weight pairs of c (from w, rounded, or wb) in the direct kernel's layout, or NULL when
  *  c is not a shape it runs, has neither, or memory runs out; free() them. */
 uint32_t *chorus_nn_dconv_pack_bf16(const struct chorus_nn_conv *c);
-/** The weights of c as float32 in the layout of w (from w, wb or wp), into out. */
+/** int8 weights of c (from w) in the same layout, two bytes per pair, and their per-output-
+ *  channel scales (*scales, malloc'd), or NULL as chorus_nn_dconv_pack_bf16(); free() both. */
+int8_t *chorus_nn_dconv_pack_int8(const struct chorus_nn_conv *c, float **scales);
+/** The weights of c as float32 in the layout of w (from w, wb, wp or wq), into out. */
 void chorus_nn_conv_weights_f32(const struct chorus_nn_conv *c, float *out);
 /** 1 when the CPU has AVX-512F and the OS saves its registers (x86-64), else 0. */
 int chorus_nn_cpu_avx512(void);

@@ -361,8 +361,8 @@ TEST(target_phonemes_setting) {
     free(c.pcm);
 }
 
-/* [kokoro] precision: bf16 weights speak, auto picks by CPU; a value that is none of auto,
- * fp32, bf16 is a clear error naming the setting. */
+/* [kokoro] precision: bf16 and int8 weights speak, auto picks by CPU; a value that is none of
+ * auto, fp32, bf16, int8 is a clear error naming the setting. */
 TEST(precision_setting) {
     struct got g = {0};
     char msg[512];
@@ -384,13 +384,23 @@ TEST(precision_setting) {
     const struct got *want = chorus_nn_dconv_level() >= 2 ? &g : &gf;
     CHECK_MSG(ga.n == want->n && ga.n > 0 && !memcmp(ga.pcm, want->pcm, ga.n * sizeof *ga.pcm),
               "auto gave %zu samples, %s %zu", ga.n, want == &g ? "bf16" : "fp32", want->n);
+    /* int8: the same length (durations do not move), other samples */
+    struct got gq = {0};
+    cfg_extra = "precision = \"int8\"\n";
+    write_config("tiny.pth");
+    rc = speak("Hello there.", "af_test", "1", CHORUS_INPUT_TEXT, &gq, msg, sizeof msg);
+    CHECK_MSG(rc == CHORUS_OK, "%s", msg);
+    CHECK(gq.n == gf.n && gq.n > 0 && memcmp(gq.pcm, gf.pcm, gq.n * sizeof *gq.pcm) != 0 &&
+          memcmp(gq.pcm, g.pcm, gq.n * sizeof *gq.pcm) != 0);
+    free(gq.pcm);
     free(ga.pcm);
     free(gf.pcm);
     cfg_extra = "precision = \"fp16\"\n";
     write_config("tiny.pth");
     rc = speak("Hello there.", "af_test", NULL, CHORUS_INPUT_TEXT, &g, msg, sizeof msg);
     CHECK(rc != CHORUS_OK);
-    CHECK_MSG(strstr(msg, "precision") && strstr(msg, "fp16") && strstr(msg, "bf16"), "%s", msg);
+    CHECK_MSG(strstr(msg, "precision") && strstr(msg, "fp16") && strstr(msg, "bf16") &&
+              strstr(msg, "int8"), "%s", msg);
     cfg_extra = "";
     write_config("tiny.pth");
     free(g.pcm);

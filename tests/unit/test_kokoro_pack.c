@@ -157,24 +157,30 @@ TEST(reader_rejects_foreign_sources) {
     chorus_packfile_release(&pf);
 }
 
-/* bf16 through a packfile: the first conversion writes NAME-bf16.chorus-pack beside the
- * float32 one, the next load maps it and speaks exactly as the converted model; a damaged or
- * foreign bf16 file is converted again (and rewritten), never trusted. */
-TEST(bf16_weights_are_kept_beside_and_mapped) {
+static int convert(struct kokoro_model *m, int int8) {
+    return int8 ? chorus_kokoro_model_to_int8(m) : chorus_kokoro_model_to_bf16(m);
+}
+
+/* bf16 (int8) through a packfile: the first conversion writes NAME-bf16 (-int8).chorus-pack
+ * beside the float32 one, the next load maps it and speaks exactly as the converted model; a
+ * damaged or foreign file is converted again (and rewritten), never trusted. *size: the
+ * file's. */
+static void reduced_kept_beside_and_mapped(int int8, off_t *size) {
+    *size = -1;
     char bpack[600];
-    snprintf(bpack, sizeof bpack, "%s/tiny.pth-bf16.chorus-pack", dir);
+    snprintf(bpack, sizeof bpack, "%s/tiny.pth-%s.chorus-pack", dir, int8 ? "int8" : "bf16");
     unlink(bpack);
     struct kokoro_model *plain, *first, *second;
     CHECK(load(&plain, NULL) == 0);
-    CHECK_EQ_INT(chorus_kokoro_model_to_bf16(plain), 0);
+    CHECK_EQ_INT(convert(plain, int8), 0);
     CHECK(file_size(bpack) < 0); /* loaded without packfiles: none written */
     CHECK(load(&first, pack) >= 0);
-    CHECK_EQ_INT(chorus_kokoro_model_to_bf16(first), 0);
+    CHECK_EQ_INT(convert(first, int8), 0);
     off_t full = file_size(bpack);
     CHECK(full > 64);
     CHECK(load(&second, pack) == 1);
-    CHECK_EQ_INT(chorus_kokoro_model_to_bf16(second), 0);
-    CHECK(chorus_kokoro_model_is_bf16(second));
+    CHECK_EQ_INT(convert(second, int8), 0);
+    CHECK_EQ_INT(chorus_kokoro_model_is_bf16(second), int8 ? 2 : 1);
     size_t n0 = 0, n1 = 0, n2 = 0;
     float *a0 = speak(plain, &n0), *a1 = speak(first, &n1), *a2 = speak(second, &n2);
     CHECK(a0 && a1 && a2 && n0 > 0 && n0 == n1 && n0 == n2);
@@ -188,7 +194,7 @@ TEST(bf16_weights_are_kept_beside_and_mapped) {
     CHECK(truncate(bpack, full / 2) == 0);
     struct kokoro_model *third;
     CHECK(load(&third, pack) == 1);
-    CHECK_EQ_INT(chorus_kokoro_model_to_bf16(third), 0);
+    CHECK_EQ_INT(convert(third, int8), 0);
     CHECK(file_size(bpack) == full);
     float *a3 = speak(third, &n2);
     CHECK(a0 && a3 && n2 == n0 && memcmp(a0, a3, n0 * sizeof *a0) == 0);
@@ -197,6 +203,17 @@ TEST(bf16_weights_are_kept_beside_and_mapped) {
     free(a0);
     chorus_kokoro_model_free(plain);
     unlink(bpack);
+    *size = full;
+}
+
+TEST(reduced_weights_are_kept_beside_and_mapped) {
+    off_t b, q;
+    reduced_kept_beside_and_mapped(0, &b);
+    reduced_kept_beside_and_mapped(1, &q);
+    /* int8 keeps the direct kernel's convolutions in half of bf16's bytes (plus a scale per
+     * output channel), the others as bf16 */
+    CHECK_MSG(q > b / 3 && q < b * 2 / 3, "int8 pack %lld bytes, bf16 %lld", (long long)q,
+              (long long)b);
 }
 
 int main(void) {
@@ -206,7 +223,7 @@ int main(void) {
     RUN(damaged_packfile_rebuilds);
     RUN(unwritable_place_still_loads);
     RUN(reader_rejects_foreign_sources);
-    RUN(bf16_weights_are_kept_beside_and_mapped);
+    RUN(reduced_weights_are_kept_beside_and_mapped);
     unlink(pack);
     unlink(pth);
     rmdir(dir);

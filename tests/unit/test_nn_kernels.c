@@ -115,25 +115,44 @@ static float bf16_round(float f) {
  * stride ldy (> n) with add = 0 and 1, against double loops. bf16: weights stored as bfloat16;
  * with AVX512_BF16 (level 2) the kernel also rounds the input to bfloat16, so the reference
  * does too and only the float32 summation order differs. */
-static void check_valid(int cin, int cout, int k, int dil, int n, int bf16, int with_bias) {
+/* The int8 weights the test expects of torch weights tw[cout][cin][k]: per output channel,
+ * scale = max |w| / 127 and q = w / scale rounded; as float32 (q * scale) into out. */
+static void int8_weights(const float *tw, int cout, int cin, int k, float *out) {
+    for (int o = 0; o < cout; o++) {
+        const float *r = tw + (size_t)o * cin * k;
+        float mx = 0;
+        for (int i = 0; i < cin * k; i++) mx = fmaxf(mx, fabsf(r[i]));
+        float sc = mx > 0 ? mx / 127.0f : 1.0f;
+        for (int i = 0; i < cin * k; i++) out[(size_t)o * cin * k + i] = (float)lrintf(r[i] / sc) * sc;
+    }
+}
+
+/* prec: 0 float32, 1 bf16 weights, 2 int8 weights (bf16 where cout is not a multiple of 8). */
+static void check_valid(int cin, int cout, int k, int dil, int n, int prec, int with_bias) {
     int l = n + (k - 1) * dil, ldy = n + 13;
     float *tw = rnd((size_t)cout * cin * k, 0.3f), *bias = rnd((size_t)cout, 1),
           *x = rnd((size_t)cin * l, 1), *y = rnd((size_t)cout * ldy, 1);
-    float *y0 = malloc((size_t)cout * ldy * sizeof *y0);
+    float *y0 = malloc((size_t)cout * ldy * sizeof *y0), *tq = malloc((size_t)cout * cin * k * sizeof *tq);
     memcpy(y0, y, (size_t)cout * ldy * sizeof *y0);
+    int bf16 = prec == 1 || (prec == 2 && cout % 8), int8 = prec == 2 && !bf16;
+    if (int8) int8_weights(tw, cout, cin, k, tq);
     struct chorus_nn_conv c;
     CHECK(chorus_nn_conv_init(&c, 0, cin, cout, k, 1, (k - 1) * dil / 2, dil, 1, 0, tw,
                               with_bias ? bias : NULL) == 0);
-    if (bf16) CHECK(chorus_nn_conv_to_bf16(&c) == 0);
-    int round_x = bf16 && chorus_nn_dconv_level() >= 2 && cout % 8 == 0; /* else portable */
+    if (prec == 1) CHECK(chorus_nn_conv_to_bf16(&c) == 0);
+    if (prec == 2) CHECK(chorus_nn_conv_to_int8(&c) == 0);
+    CHECK(!int8 || (c.wq && c.ws && !c.wp && !c.w));
+    int round_x = prec && chorus_nn_dconv_level() >= 2 && cout % 8 == 0; /* else portable */
     double *ref = malloc((size_t)cout * n * sizeof *ref);
     for (int o = 0; o < cout; o++)
         for (int t = 0; t < n; t++) {
             double acc = with_bias ? bias[o] : 0.0;
             for (int i = 0; i < cin; i++)
                 for (int j = 0; j < k; j++) {
-                    float w = tw[((size_t)o * cin + i) * k + j], v = x[(size_t)i * l + t + j * dil];
-                    acc += (double)(bf16 ? bf16_round(w) : w) * (round_x ? bf16_round(v) : v);
+                    size_t at = ((size_t)o * cin + i) * k + j;
+                    float w = int8 ? tq[at] : bf16 ? bf16_round(tw[at]) : tw[at];
+                    float v = x[(size_t)i * l + t + j * dil];
+                    acc += (double)w * (round_x ? bf16_round(v) : v);
                 }
             ref[(size_t)o * n + t] = acc;
         }
@@ -150,8 +169,8 @@ static void check_valid(int cin, int cout, int k, int dil, int n, int bf16, int 
             for (int t = n; t < ldy; t++) pad_ok &= y[(size_t)o * ldy + t] == y0[(size_t)o * ldy + t];
         }
         double e = rel_err(got, want, (size_t)cout * n);
-        CHECK_MSG(e < 1e-5, "conv_valid %d->%d k=%d dil=%d n=%d bf16=%d add=%d (level %d): rel err %g",
-                  cin, cout, k, dil, n, bf16, add, chorus_nn_dconv_level(), e);
+        CHECK_MSG(e < 1e-5, "conv_valid %d->%d k=%d dil=%d n=%d prec=%d add=%d (level %d): rel err %g",
+                  cin, cout, k, dil, n, prec, add, chorus_nn_dconv_level(), e);
         CHECK_MSG(pad_ok, "conv_valid wrote past column n (%d) of a row", n);
         /* the add pass starts from this pass's output */
         memcpy(y0, y, (size_t)cout * ldy * sizeof *y0);
@@ -164,18 +183,85 @@ static void check_valid(int cin, int cout, int k, int dil, int n, int bf16, int 
     free(x);
     free(y);
     free(y0);
+    free(tq);
     free(ref);
 }
 
 TEST(direct_conv_matches_loops) {
     fprintf(stderr, "  direct conv kernel level %d\n", chorus_nn_dconv_level());
-    for (int bf16 = 0; bf16 <= 1; bf16++) {
-        check_valid(128, 128, 11, 5, 1100, bf16, 1); /* the generator's last stage, 3 blocks */
-        check_valid(32, 16, 3, 1, 1000, bf16, 0);    /* tail block, no bias */
-        check_valid(33, 24, 7, 3, 47, bf16, 1);      /* odd channels (a zero pair half) */
-        check_valid(8, 8, 1, 1, 1, bf16, 1);         /* one column */
-        check_valid(16, 12, 3, 2, 200, bf16, 1);     /* cout not a multiple of 8: portable */
+    for (int prec = 0; prec <= 2; prec++) {
+        check_valid(128, 128, 11, 5, 1100, prec, 1); /* the generator's last stage, 3 blocks */
+        check_valid(32, 16, 3, 1, 1000, prec, 0);    /* tail block, no bias */
+        check_valid(33, 24, 7, 3, 47, prec, 1);      /* odd channels (a zero pair half) */
+        check_valid(8, 8, 1, 1, 1, prec, 1);         /* one column */
+        check_valid(16, 12, 3, 2, 200, prec, 1);     /* cout not a multiple of 8: portable */
+        check_valid(1090, 16, 3, 1, 60, prec, 1);    /* a decoder-sized row block (> 64 KB) */
     }
+}
+
+/* int8 weights: within their quantization of float32's output (per-channel scales; an error
+ * in the scale or the rounding shows here), kept and reused through int8_data/use_int8 with
+ * the same output bits, and through chorus_nn_conv_forward (padding) as through conv_valid. */
+TEST(int8_conv_is_close_and_reusable) {
+    int cin = 64, cout = 32, k = 7, n = 900, l = n + k - 1;
+    float *tw = rnd((size_t)cout * cin * k, 0.3f), *bias = rnd((size_t)cout, 1),
+          *x = rnd((size_t)cin * l, 1);
+    float *y32 = malloc((size_t)cout * n * sizeof *y32), *y8 = malloc((size_t)cout * n * sizeof *y8),
+          *y8b = malloc((size_t)cout * n * sizeof *y8b), *yf = malloc((size_t)cout * n * sizeof *yf);
+    struct chorus_nn_conv a, b, q;
+    CHECK(chorus_nn_conv_init(&a, 0, cin, cout, k, 1, 0, 1, 1, 0, tw, bias) == 0);
+    CHECK(chorus_nn_conv_init(&q, 0, cin, cout, k, 1, 0, 1, 1, 0, tw, bias) == 0);
+    CHECK(chorus_nn_conv_init(&b, 0, cin, cout, k, 1, 0, 1, 1, 0, tw, bias) == 0);
+    CHECK(chorus_nn_conv_to_int8(&q) == 0);
+    CHECK(chorus_nn_conv_valid(&a, x, l, y32, n, 0) == 0);
+    CHECK(chorus_nn_conv_valid(&q, x, l, y8, n, 0) == 0);
+    double num = 0, den = 0;
+    for (size_t i = 0; i < (size_t)cout * n; i++) {
+        num += ((double)y8[i] - y32[i]) * ((double)y8[i] - y32[i]);
+        den += (double)y32[i] * y32[i];
+    }
+    double snr = 10 * log10(den / num);
+    CHECK_MSG(snr > 35 && snr < 60, "int8 conv SNR %.1f dB against float32", snr);
+    const int8_t *qd;
+    const float *sd;
+    size_t qb;
+    chorus_nn_conv_int8_data(&q, &qd, &qb, &sd);
+    CHECK(qd && sd && qb == (size_t)cout * k * (cin / 2) * 2 && qb % 4 == 0);
+    CHECK(chorus_nn_conv_use_int8(&b, qd, qb - 4, sd) == -1 && b.w); /* wrong size: unchanged */
+    CHECK(chorus_nn_conv_use_int8(&b, qd, qb, sd) == 0 && !b.w && b.wq_borrowed);
+    CHECK(chorus_nn_conv_valid(&b, x, l, y8b, n, 0) == 0);
+    CHECK(memcmp(y8, y8b, (size_t)cout * n * sizeof *y8) == 0);
+    /* forward with padding 3 of the inner columns = conv_valid of them zero-padded */
+    int ni = l - 6;
+    float *xin = malloc((size_t)cin * ni * sizeof *xin), *xz = calloc((size_t)cin * l, sizeof *xz);
+    for (int i = 0; i < cin; i++) {
+        memcpy(xin + (size_t)i * ni, x + (size_t)i * l + 3, (size_t)ni * sizeof *xin);
+        memcpy(xz + (size_t)i * l + 3, xin + (size_t)i * ni, (size_t)ni * sizeof *xz);
+    }
+    struct chorus_nn_conv qp;
+    CHECK(chorus_nn_conv_init(&qp, 0, cin, cout, k, 1, 3, 1, 1, 0, tw, bias) == 0);
+    CHECK(chorus_nn_conv_to_int8(&qp) == 0);
+    CHECK(chorus_nn_conv_forward(&qp, xin, ni, yf) == 0);
+    CHECK(chorus_nn_conv_valid(&q, xz, l, y8b, n, 0) == 0);
+    double dmax = 0, ymax = 0; /* the same sums; on the portable path in another order */
+    for (size_t i = 0; i < (size_t)cout * n; i++) {
+        dmax = fmax(dmax, fabs((double)yf[i] - y8b[i]));
+        ymax = fmax(ymax, fabs((double)y8b[i]));
+    }
+    CHECK_MSG(dmax <= 1e-6 * ymax, "padded forward differs by %g of %g", dmax, ymax);
+    chorus_nn_conv_release(&qp);
+    free(xin);
+    free(xz);
+    chorus_nn_conv_release(&b);
+    chorus_nn_conv_release(&a);
+    chorus_nn_conv_release(&q);
+    free(tw);
+    free(bias);
+    free(x);
+    free(y32);
+    free(y8);
+    free(y8b);
+    free(yf);
 }
 
 /* A strided ConvTranspose1d with bf16 weights (the generator's upsampling convolutions)
@@ -425,6 +511,7 @@ int main(void) {
     RUN(gemm_split_matches_loops);
     RUN(conv_without_padded_copy_matches_loops);
     RUN(direct_conv_matches_loops);
+    RUN(int8_conv_is_close_and_reusable);
     RUN(transposed_conv_phases_match_loops);
     RUN(fused_adain_snake_matches_loops);
     RUN(adain_window_matches_whole_row);

@@ -46,7 +46,8 @@
 
 struct kokoro_priv {
     char model[1024], config[1024], voices[1024], looked[1024];
-    char precision[16]; /* [kokoro] precision: "auto", "fp32" or "bf16"; else the load fails */
+    char precision[16]; /* [kokoro] precision: "auto", "fp32", "bf16" or "int8"; else the load
+                         * fails */
     int max_ph;         /* [kokoro] max_phonemes: chunk size, 32-510 (0: the setting is bad) */
     char max_ph_text[24];
     int target_ph; /* [kokoro] target_phonemes: chunks aim at it, 32-510 (0: the setting is bad) */
@@ -251,7 +252,8 @@ static int ensure_loaded(struct kokoro_priv *p) {
         pack_path(p->model, pk, sizeof pk);
         /* auto: bf16 where the CPU has bf16 dot products (AVX512_BF16: 1.4x faster, ~100 MB
          * less, 35 dB SNR against fp32; docs/kokoro.md "Memory and precision"), else fp32 */
-        int bf16 = !strcmp(p->precision, "bf16") ||
+        int int8 = !strcmp(p->precision, "int8"),
+            bf16 = !strcmp(p->precision, "bf16") ||
                    (!strcmp(p->precision, "auto") && chorus_nn_dconv_level() >= 2);
         if (!p->max_ph) {
             snprintf(p->load_err, sizeof p->load_err,
@@ -263,18 +265,21 @@ static int ensure_loaded(struct kokoro_priv *p) {
                      "[kokoro] target_phonemes = \"%s\": use a whole number from 32 to %d",
                      p->target_ph_text, KOKORO_MAX_PHONEMES);
             p->load_status = CHORUS_E_CONFIG;
-        } else if (!bf16 && strcmp(p->precision, "fp32") && strcmp(p->precision, "auto")) {
+        } else if (!bf16 && !int8 && strcmp(p->precision, "fp32") &&
+                   strcmp(p->precision, "auto")) {
             snprintf(p->load_err, sizeof p->load_err,
-                     "[kokoro] precision = \"%s\": use \"auto\", \"fp32\" or \"bf16\"",
-                     p->precision);
+                     "[kokoro] precision = \"%s\": use \"auto\", \"fp32\", \"bf16\" or "
+                     "\"int8\"", p->precision);
             p->load_status = CHORUS_E_CONFIG;
         } else {
             p->load_status = chorus_kokoro_model_load_packed(&p->m, p->config, p->model, pk,
                                                              NULL, p->load_err,
                                                              sizeof p->load_err);
         }
-        if (!p->load_status && bf16 && chorus_kokoro_model_to_bf16(p->m)) {
-            snprintf(p->load_err, sizeof p->load_err, "kokoro: out of memory for bf16 weights");
+        if (!p->load_status && (bf16 || int8) &&
+            (int8 ? chorus_kokoro_model_to_int8(p->m) : chorus_kokoro_model_to_bf16(p->m))) {
+            snprintf(p->load_err, sizeof p->load_err, "kokoro: out of memory for %s weights",
+                     int8 ? "int8" : "bf16");
             p->load_status = CHORUS_E_NOMEM;
         }
         if (!p->load_status)

@@ -79,7 +79,7 @@ struct kokoro_model {
     int pk_mapped, pk_misses;
     struct chorus_pack_writer *pw;
     int tile; /* generator resblocks: columns per tile, 0 = whole-chunk tensors */
-    int bf16; /* convolution weights stored as bfloat16 */
+    int bf16; /* convolution weights: 1 bfloat16, 2 int8 (direct kernel's) and bfloat16 */
     /* the bf16 weights' own packfile (mapped, or written by the first conversion) */
     struct chorus_pack_source src;
     char bf16_pack[1100];
@@ -577,65 +577,101 @@ static int bf16_convs(struct kokoro_model *m, struct chorus_nn_conv **v) {
     return n; /* 172 */
 }
 
-/* Write the bf16 weights' packfile so that later starts map them instead of converting. */
-static void bf16_pack_write(struct kokoro_model *m, struct chorus_nn_conv **v, int n) {
+/* Write the reduced weights' packfile so that later starts map them instead of converting:
+ * "bf16.I" for a bf16 conv, "q.I" and "s.I" for an int8 one (I: its index in bf16_convs). */
+static void reduced_pack_write(struct kokoro_model *m, const char *path,
+                               struct chorus_nn_conv **v, int n) {
     struct chorus_pack_writer w = {0};
     for (int i = 0; i < n; i++) {
+        char name[32];
+        const int8_t *q;
+        const float *sc;
+        size_t qbytes;
+        chorus_nn_conv_int8_data(v[i], &q, &qbytes, &sc);
+        if (q) {
+            int dq[3] = {(int)(qbytes / 4), 0, 0}, ds[3] = {v[i]->cout, 0, 0};
+            snprintf(name, sizeof name, "q.%d", i);
+            chorus_pack_writer_add(&w, name, dq, (const float *)(const void *)q, qbytes / 4);
+            snprintf(name, sizeof name, "s.%d", i);
+            chorus_pack_writer_add(&w, name, ds, sc, (size_t)v[i]->cout);
+            continue;
+        }
         const void *data;
         size_t bytes;
         chorus_nn_conv_bf16_data(v[i], &data, &bytes);
         if (!data) continue;
-        char name[32];
         int dims[3] = {(int)(bytes / 4), 0, 0};
         snprintf(name, sizeof name, "bf16.%d", i);
         chorus_pack_writer_add(&w, name, dims, data, bytes / 4);
     }
     char why[256];
-    if (chorus_pack_writer_write(&w, m->bf16_pack, &m->src, why, sizeof why) == 0)
-        CHORUS_LOGI("kokoro: wrote the bf16 weights to %s (later starts map them)", m->bf16_pack);
+    if (chorus_pack_writer_write(&w, path, &m->src, why, sizeof why) == 0)
+        CHORUS_LOGI("kokoro: wrote the reduced weights to %s (later starts map them)", path);
     else
-        CHORUS_LOGW("kokoro: %s (starts keep converting the weights to bf16)", why);
+        CHORUS_LOGW("kokoro: %s (starts keep converting the weights)", why);
     chorus_pack_writer_release(&w);
 }
 
-/* The convolutions of the text encoder, decoder and generator to bf16 weights. The duration
+/* Conv i's reduced weights from the mapped packfile; 0 when they were there. */
+static int reduced_from_pack(struct kokoro_model *m, struct chorus_nn_conv *c, int i, int int8) {
+    char name[32];
+    if (int8) {
+        snprintf(name, sizeof name, "q.%d", i);
+        const struct chorus_pack_entry *q = chorus_packfile_find(&m->pkb, name);
+        snprintf(name, sizeof name, "s.%d", i);
+        const struct chorus_pack_entry *sc = chorus_packfile_find(&m->pkb, name);
+        if (q && sc && sc->count == (size_t)c->cout &&
+            chorus_nn_conv_use_int8(c, (const int8_t *)(const void *)q->data, (size_t)q->count * 4,
+                                    sc->data) == 0)
+            return 0;
+    }
+    snprintf(name, sizeof name, "bf16.%d", i);
+    const struct chorus_pack_entry *e = chorus_packfile_find(&m->pkb, name);
+    return e && chorus_nn_conv_use_bf16(c, e->data, (size_t)e->count * 4) == 0 ? 0 : -1;
+}
+
+/* The convolutions of the text encoder, decoder and generator to bf16 weights, or (int8) the
+ * direct kernel's ones to int8 with per-channel scales and the rest to bf16. The duration
  * path (ALBERT, LSTMs, Linear) has no convolution, so durations are unchanged; the F0/N
  * predictor stays float32 (7% of the weights): F0 is integrated into the harmonic source's
  * phase over the whole chunk, and the 0.3% change of F0 that bf16 weights there give drifts
  * that phase until the waveform no longer lines up with float32's (SNR 4 dB on the test
  * model; audio rel. error 8e-3 with F0 kept float32). With a packfile path (model loaded
- * through one) the result is kept beside it and mapped by later loads. */
-int chorus_kokoro_model_to_bf16(struct kokoro_model *m) {
-    if (m->bf16) return 0;
+ * through one) the result is kept beside it (NAME-bf16 / NAME-int8.chorus-pack) and mapped by
+ * later loads. */
+static int to_reduced(struct kokoro_model *m, int int8) {
+    if (m->bf16) return m->bf16 == (int8 ? 2 : 1) ? 0 : CHORUS_E_INVALID;
     struct chorus_nn_conv *v[200];
     int n = bf16_convs(m, v), mapped = 0, misses = 0;
-    char why[256];
+    char why[256], path[1100] = "";
     if (m->bf16_pack[0]) {
-        if (chorus_packfile_open(&m->pkb, m->bf16_pack, &m->src, why, sizeof why) == 0)
-            mapped = 1;
-        else
-            CHORUS_LOGD("kokoro: %s: %s; converting to bf16 and writing it", m->bf16_pack, why);
+        snprintf(path, sizeof path, "%s", m->bf16_pack);
+        char *b = strstr(path, "bf16");
+        if (int8 && b) memcpy(b, "int8", 4);
+        if (chorus_packfile_open(&m->pkb, path, &m->src, why, sizeof why) == 0) mapped = 1;
+        else CHORUS_LOGD("kokoro: %s: %s; converting the weights and writing it", path, why);
     }
     for (int i = 0; i < n; i++) {
         if (!v[i]->w) continue;
         if (mapped) {
-            char name[32];
-            snprintf(name, sizeof name, "bf16.%d", i);
-            const struct chorus_pack_entry *e = chorus_packfile_find(&m->pkb, name);
-            if (e && chorus_nn_conv_use_bf16(v[i], e->data, (size_t)e->count * 4) == 0) continue;
+            if (reduced_from_pack(m, v[i], i, int8) == 0) continue;
             misses++;
         }
-        if (chorus_nn_conv_to_bf16(v[i])) return CHORUS_E_NOMEM;
+        if (int8 ? chorus_nn_conv_to_int8(v[i]) : chorus_nn_conv_to_bf16(v[i]))
+            return CHORUS_E_NOMEM;
     }
     if (misses)
-        CHORUS_LOGW("kokoro: %s lacked %d convolutions (converted them again in memory)",
-                    m->bf16_pack, misses);
-    if (m->bf16_pack[0] && !mapped) bf16_pack_write(m, v, n);
+        CHORUS_LOGW("kokoro: %s lacked %d convolutions (converted them again in memory)", path,
+                    misses);
+    if (path[0] && !mapped) reduced_pack_write(m, path, v, n);
     /* the float32 copies are no longer read: drop their pages from this process */
     if (m->pk.map) madvise(m->pk.map, m->pk.map_size, MADV_DONTNEED);
-    m->bf16 = 1;
+    m->bf16 = int8 ? 2 : 1;
     return 0;
 }
+
+int chorus_kokoro_model_to_bf16(struct kokoro_model *m) { return to_reduced(m, 0); }
+int chorus_kokoro_model_to_int8(struct kokoro_model *m) { return to_reduced(m, 1); }
 
 int chorus_kokoro_model_is_bf16(const struct kokoro_model *m) { return m->bf16; }
 

@@ -87,6 +87,12 @@ void chorus_kokoro_model_set_tile(struct kokoro_model *m, int cols);
  *  the duration path stay float32). Once, after load, before any forward pass. 0 or
  *  CHORUS_E_NOMEM. */
 int chorus_kokoro_model_to_bf16(struct kokoro_model *m);
+/** The same with int8 weights and a float32 scale per output channel for the convolutions the
+ *  direct kernel runs (the decoder's and generator's stride-1 ones: ~95 % of the weights; a
+ *  quarter of float32's memory, products at bf16's rate, chorus_nn_conv_to_int8), bfloat16
+ *  for the rest. Either conversion, once: CHORUS_E_INVALID after the other one. */
+int chorus_kokoro_model_to_int8(struct kokoro_model *m);
+/** 0 float32, 1 bfloat16, 2 int8 (chorus_kokoro_model_to_int8). */
 int chorus_kokoro_model_is_bf16(const struct kokoro_model *m);
 
 /** Vocab id of a code point, or -1. */
