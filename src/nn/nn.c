@@ -1042,19 +1042,41 @@ enum { ROW_AFFINE = 0, ROW_SNAKE_FAST = 1, ROW_SNAKE_SLOW = 2 };
 
 /* Channel ch of x[c][l]: the affine k, o of its AdaIN (k = 1, o = 0 when norm is 0) and the
  * row mode. Both the whole-row and the windowed paths use these numbers. */
-static void chan_coeffs(const float *v, int l, int norm, int ch, const float *gamma,
-                        const float *beta, const float *alpha, float *k_, float *o_,
-                        unsigned char *mode) {
+/* sum_lanes of a bf16 row widened: chunk by chunk of SUM_CHUNK, as sum_lanes adds them, so
+ * the same numbers as over the widened row. */
+static double sum_lanes_bf16(const uint16_t *v, int l, float shift, int square, float *maxabs) {
+    float w[SUM_CHUNK];
+    double total = 0;
+    *maxabs = 0;
+    for (int c0 = 0; c0 < l; c0 += SUM_CHUNK) {
+        int n = l - c0 < SUM_CHUNK ? l - c0 : SUM_CHUNK;
+        float mx;
+        bf16_widen(v + c0, (size_t)n, w);
+        total += sum_lanes(w, n, shift, square, &mx);
+        *maxabs = mx > *maxabs ? mx : *maxabs;
+    }
+    return total;
+}
+
+/* The statistics of row v (float) or vb (bf16, when v is NULL). */
+static double row_sum(const float *v, const uint16_t *vb, int l, float shift, int square,
+                      float *maxabs) {
+    return v ? sum_lanes(v, l, shift, square, maxabs) : sum_lanes_bf16(vb, l, shift, square, maxabs);
+}
+
+static void chan_coeffs(const float *v, const uint16_t *vb, int l, int norm, int ch,
+                        const float *gamma, const float *beta, const float *alpha, float *k_,
+                        float *o_, unsigned char *mode) {
     float k = 1.0f, o = 0.0f, mx;
     if (norm) {
-        float mean = (float)(sum_lanes(v, l, 0.0f, 0, &mx) / l);
-        float var = (float)(sum_lanes(v, l, mean, 1, &mx) / l);
+        float mean = (float)(row_sum(v, vb, l, 0.0f, 0, &mx) / l);
+        float var = (float)(row_sum(v, vb, l, mean, 1, &mx) / l);
         float inv = 1.0f / sqrtf(var + 1e-5f);
         float g = gamma ? 1.0f + gamma[ch] : 1.0f, b = beta ? beta[ch] : 0.0f;
         k = g * inv;
         o = b - mean * k;
     } else {
-        sum_lanes(v, l, 0.0f, 0, &mx);
+        row_sum(v, vb, l, 0.0f, 0, &mx);
     }
     *k_ = k;
     *o_ = o;
@@ -1095,7 +1117,7 @@ static void adain_range(void *p, int c0, int c1) {
     for (int ch = c0; ch < c1; ch++) {
         float *v = a->x + (size_t)ch * l, k, o;
         unsigned char mode;
-        chan_coeffs(v, l, a->norm, ch, a->gamma, a->beta, a->alpha, &k, &o, &mode);
+        chan_coeffs(v, NULL, l, a->norm, ch, a->gamma, a->beta, a->alpha, &k, &o, &mode);
         if (a->norm || a->alpha) apply_row(v, v, l, k, o, a->alpha ? a->alpha[ch] : 0.0f, mode);
     }
 }
@@ -1108,6 +1130,7 @@ void chorus_nn_adain_snake(float *x, int c, int l, const float *gamma, const flo
 
 struct coeff_ctx {
     const float *x;
+    const uint16_t *xb; /* instead of x: bf16 rows */
     int l;
     const float *gamma, *beta, *alpha;
     struct chorus_nn_affine *af;
@@ -1115,13 +1138,22 @@ struct coeff_ctx {
 static void coeff_range(void *p, int c0, int c1) {
     struct coeff_ctx *a = p;
     for (int ch = c0; ch < c1; ch++)
-        chan_coeffs(a->x + (size_t)ch * a->l, a->l, 1, ch, a->gamma, a->beta, a->alpha,
-                    &a->af->k[ch], &a->af->o[ch], &a->af->mode[ch]);
+        chan_coeffs(a->x ? a->x + (size_t)ch * a->l : NULL,
+                    a->xb ? a->xb + (size_t)ch * a->l : NULL, a->l, 1, ch, a->gamma, a->beta,
+                    a->alpha, &a->af->k[ch], &a->af->o[ch], &a->af->mode[ch]);
 }
 
 void chorus_nn_adain_coeffs(const float *x, int c, int l, const float *gamma, const float *beta,
                             const float *alpha, struct chorus_nn_affine *af) {
-    struct coeff_ctx a = {x, l, gamma, beta, alpha, af};
+    struct coeff_ctx a = {x, NULL, l, gamma, beta, alpha, af};
+    af->alpha = alpha;
+    parallel_channels(coeff_range, &a, c, (size_t)c * l);
+}
+
+void chorus_nn_adain_coeffs_bf16(const uint16_t *x, int c, int l, const float *gamma,
+                                 const float *beta, const float *alpha,
+                                 struct chorus_nn_affine *af) {
+    struct coeff_ctx a = {NULL, x, l, gamma, beta, alpha, af};
     af->alpha = alpha;
     parallel_channels(coeff_range, &a, c, (size_t)c * l);
 }
@@ -1131,6 +1163,7 @@ struct window_ctx {
     int l, t0, n;
     const struct chorus_nn_affine *af;
     float *out;
+    const uint16_t *xb; /* instead of x: bf16 rows (widened into the window first) */
 };
 /* Columns [a, b) of row ch of the window into r[0:b-a]: the affine (+ Snake) of the row
  * inside it, zero (the conv's padding) outside. */
@@ -1145,8 +1178,13 @@ static void window_part(const struct window_ctx *w, int ch, int a, int b, float 
     memset(r, 0, (size_t)(lo - a) * sizeof *r);
     memset(r + (hi - a), 0, (size_t)(b - hi) * sizeof *r);
     const struct chorus_nn_affine *af = w->af;
-    apply_row(w->x + (size_t)ch * w->l + w->t0 + lo, r + (lo - a), hi - lo, af->k[ch], af->o[ch],
-              af->alpha ? af->alpha[ch] : 0.0f, af->mode[ch]);
+    const float *src = r + (lo - a);
+    if (w->xb) /* widened into the window, then transformed in place */
+        bf16_widen(w->xb + (size_t)ch * w->l + w->t0 + lo, (size_t)(hi - lo), r + (lo - a));
+    else
+        src = w->x + (size_t)ch * w->l + w->t0 + lo;
+    apply_row(src, r + (lo - a), hi - lo, af->k[ch], af->o[ch], af->alpha ? af->alpha[ch] : 0.0f,
+              af->mode[ch]);
 }
 static void window_row(const struct window_ctx *w, int ch, float *r) {
     window_part(w, ch, 0, w->n, r);
@@ -1158,7 +1196,7 @@ static void window_range(void *p, int c0, int c1) {
 
 void chorus_nn_affine_window(const float *x, int c, int l, int t0, int n,
                              const struct chorus_nn_affine *af, float *out) {
-    struct window_ctx w = {x, l, t0, n, af, out};
+    struct window_ctx w = {x, l, t0, n, af, out, NULL};
     parallel_channels(window_range, &w, c, (size_t)c * n * 8);
 }
 
@@ -1178,6 +1216,16 @@ NN_CLONES static void bf16_pairs(const float *restrict a, const float *restrict 
 void chorus_nn_bf16_pairs(const float *a, const float *b, int n, uint32_t *out) {
     bf16_pairs(a, b, n, out);
 }
+
+NN_CLONES static void bf16_row(const float *restrict a, int n, uint16_t *restrict out) {
+    for (int i = 0; i < n; i++) {
+        uint32_t u;
+        memcpy(&u, a + i, sizeof u);
+        u += 0x7fffu + (u >> 16 & 1u);
+        out[i] = (uint16_t)(u >> 16);
+    }
+}
+void chorus_nn_bf16_row(const float *a, int n, uint16_t *out) { bf16_row(a, n, out); }
 
 struct wpair_ctx {
     struct window_ctx w; /* its out is unused: rows go through a two-row scratch */
@@ -1204,7 +1252,14 @@ static void wpair_range(void *p, int i0, int i1) {
 
 int chorus_nn_affine_window_pairs(const float *x, int c, int l, int t0, int n,
                                   const struct chorus_nn_affine *af, uint32_t *out) {
-    struct wpair_ctx wp = {{x, l, t0, n, af, NULL}, c, out};
+    struct wpair_ctx wp = {{x, l, t0, n, af, NULL, NULL}, c, out};
+    parallel_channels(wpair_range, &wp, (c + 1) / 2, (size_t)c * n * 8);
+    return 0;
+}
+
+int chorus_nn_affine_window_pairs_bf16(const uint16_t *x, int c, int l, int t0, int n,
+                                       const struct chorus_nn_affine *af, uint32_t *out) {
+    struct wpair_ctx wp = {{NULL, l, t0, n, af, NULL, x}, c, out};
     parallel_channels(wpair_range, &wp, (c + 1) / 2, (size_t)c * n * 8);
     return 0;
 }

@@ -128,6 +128,8 @@ int chorus_nn_conv_valid(const struct chorus_nn_conv *c, const float *x, int l, 
 /** out[i] = bf16 bits of a[i] (low half) and b[i] (high half; 0 when b is NULL), rounded to
  *  nearest even (NaN not special-cased): one row of the direct kernel's input pairs. */
 void chorus_nn_bf16_pairs(const float *a, const float *b, int n, uint32_t *out);
+/** out[i] = bf16 bits of a[i], rounded as chorus_nn_bf16_pairs (a row of bf16 activations). */
+void chorus_nn_bf16_row(const float *a, int n, uint16_t *out);
 /** 1 when chorus_nn_conv_valid_pairs() runs c: bf16 or int8 weights in the direct kernel's
  *  layout on a CPU with bf16 dot products. */
 int chorus_nn_conv_takes_pairs(const struct chorus_nn_conv *c);
@@ -201,6 +203,10 @@ struct chorus_nn_affine {
 /** Fill *af for AdaIN(+Snake) over x[c][l] (same statistics as chorus_nn_adain_snake). */
 void chorus_nn_adain_coeffs(const float *x, int c, int l, const float *gamma, const float *beta,
                             const float *alpha, struct chorus_nn_affine *af);
+/** The same over bf16 rows x[c][l]: exactly chorus_nn_adain_coeffs() of x widened. */
+void chorus_nn_adain_coeffs_bf16(const uint16_t *x, int c, int l, const float *gamma,
+                                 const float *beta, const float *alpha,
+                                 struct chorus_nn_affine *af);
 /** out[c][n] = the affine (+ Snake) of columns t0 .. t0+n-1 of x[c][l]; columns outside
  *  [0, l) are 0 (a convolution's zero padding, not the affine of 0). Bit-identical to
  *  chorus_nn_adain_snake() on the same columns. */
@@ -212,6 +218,9 @@ void chorus_nn_affine_window(const float *x, int c, int l, int t0, int n,
  *  allocates nothing; the int is kept for callers that check). */
 int chorus_nn_affine_window_pairs(const float *x, int c, int l, int t0, int n,
                                   const struct chorus_nn_affine *af, uint32_t *out);
+/** The same of bf16 rows x[c][l]: exactly chorus_nn_affine_window_pairs() of x widened. */
+int chorus_nn_affine_window_pairs_bf16(const uint16_t *x, int c, int l, int t0, int n,
+                                       const struct chorus_nn_affine *af, uint32_t *out);
 /** Snake: x + 1/alpha[c] * sin(alpha[c] * x)^2, channel-major. */
 void chorus_nn_snake(float *x, int c, int l, const float *alpha);
 void chorus_nn_leaky_relu(float *x, size_t n, float slope);

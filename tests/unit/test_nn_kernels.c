@@ -452,6 +452,47 @@ TEST(window_pairs_match_float_window) {
     free(bias);
 }
 
+/* bf16 rows (the resblocks' y in the reduced modes): chorus_nn_bf16_row rounds as the pairs do,
+ * and the statistics and windows of bf16 rows are exactly those of the rows widened. */
+TEST(bf16_rows_give_the_widened_rows_numbers) {
+    int c = 9, l = 3000; /* rows longer than the sums' 1,024-column chunks */
+    float *x = rnd((size_t)c * l, 2), *wide = malloc((size_t)c * l * sizeof *wide),
+          *gamma = rnd((size_t)c, 0.5f), *beta = rnd((size_t)c, 0.5f), *alpha = rnd((size_t)c, 1);
+    for (int i = 0; i < c; i++) x[(size_t)i * l + 7] += 40.0f * (float)i; /* offsets, outliers */
+    uint16_t *xb = malloc((size_t)c * l * sizeof *xb);
+    uint32_t *pairs = malloc((size_t)c * l * sizeof *pairs);
+    chorus_nn_bf16_row(x, c * l, xb);
+    chorus_nn_bf16_pairs(x, NULL, c * l, pairs);
+    size_t bad = 0;
+    for (size_t i = 0; i < (size_t)c * l; i++) bad += xb[i] != (uint16_t)(pairs[i] & 0xffff);
+    CHECK_MSG(bad == 0, "%zu values round differently from the pairs", bad);
+    chorus_nn_bf16_widen(xb, (size_t)c * l, wide);
+    float k1[9], o1[9], k2[9], o2[9];
+    unsigned char m1[9], m2[9];
+    struct chorus_nn_affine a1 = {k1, o1, m1, NULL}, a2 = {k2, o2, m2, NULL};
+    chorus_nn_adain_coeffs(wide, c, l, gamma, beta, alpha, &a1);
+    chorus_nn_adain_coeffs_bf16(xb, c, l, gamma, beta, alpha, &a2);
+    CHECK(!memcmp(k1, k2, sizeof k1) && !memcmp(o1, o2, sizeof o1) && !memcmp(m1, m2, sizeof m1));
+    static const int win[][2] = {{-5, 900}, {2500, 510}, {-5, 3010}};
+    for (size_t w = 0; w < sizeof win / sizeof win[0]; w++) {
+        int t0 = win[w][0], n = win[w][1], np = (c + 1) / 2;
+        uint32_t *p1 = malloc((size_t)np * n * sizeof *p1), *p2 = malloc((size_t)np * n * sizeof *p2);
+        CHECK(chorus_nn_affine_window_pairs(wide, c, l, t0, n, &a1, p1) == 0);
+        CHECK(chorus_nn_affine_window_pairs_bf16(xb, c, l, t0, n, &a2, p2) == 0);
+        CHECK_MSG(!memcmp(p1, p2, (size_t)np * n * sizeof *p1), "window [%d, %d) differs", t0,
+                  t0 + n);
+        free(p1);
+        free(p2);
+    }
+    free(x);
+    free(wide);
+    free(gamma);
+    free(beta);
+    free(alpha);
+    free(xb);
+    free(pairs);
+}
+
 /* GELU (tanh form) against the same formula in double: the tanh's error (a few ulp) times
  * 0.5 |x|, over the range where it is neither 0 nor x, plus zeros and tails. */
 TEST(gelu_tanh_matches_double) {
@@ -516,6 +557,7 @@ int main(void) {
     RUN(fused_adain_snake_matches_loops);
     RUN(adain_window_matches_whole_row);
     RUN(window_pairs_match_float_window);
+    RUN(bf16_rows_give_the_widened_rows_numbers);
     RUN(gelu_tanh_matches_double);
     RUN(kept_mappings_are_aligned_and_whole);
     return test_summary();

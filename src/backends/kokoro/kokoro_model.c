@@ -1089,62 +1089,102 @@ done:
     return rc;
 }
 
-/* Scratch of the tiled AdaINResBlock1: the AdaIN numbers and the window buffer. */
+/* Scratch of the tiled AdaINResBlock1: the AdaIN numbers and the window buffer; with y kept
+ * as bf16, c1's output tile before rounding. */
 struct res1_tiles {
     int ch, tile, halo;
     float *h, *win; /* h: fc(s) [2ch] then k, o [ch each] */
     unsigned char *mode;
     struct chorus_nn_affine af;
+    float *yt; /* [ch][tile], or NULL */
 };
 
-/* The AdaIN(+Snake) of a over the whole of in[ch][l] (statistics), then per tile of `tile`
+/* Rows of a tile of c1's output rounded to bf16 into y (bf16 rows of l), on the kernels'
+ * threads. */
+struct round_job {
+    const float *yt;
+    int tile, nt, l, t0;
+    uint16_t *y;
+};
+static void round_range(void *p, int c0, int c1) {
+    const struct round_job *j = p;
+    for (int ch = c0; ch < c1; ch++)
+        chorus_nn_bf16_row(j->yt + (size_t)ch * j->tile, j->nt, j->y + (size_t)ch * j->l + j->t0);
+}
+
+/* One pass of the block: `in` is x (float) or y; `out` is y (written) or x (added to). y is
+ * float, or bf16 rows when r->yt is set. */
+struct res1_io {
+    const float *in;
+    const uint16_t *inb;
+    float *out;
+    uint16_t *outb;
+};
+
+/* The AdaIN(+Snake) of a over the whole of the input (statistics), then per tile of `tile`
  * columns: its window with the conv's receptive-field overlap, and the conv of that window
- * (padding already in it) written to out[ch][l] (add = 0) or added to it. Each output column
- * sees exactly the inputs, zero padding included, of the untiled conv. */
+ * (padding already in it) written to the output or added to it. Each output column sees
+ * exactly the inputs, zero padding included, of the untiled conv. */
 static int res1_pass(struct res1_tiles *r, const struct kk_adain *a, const float *s,
-                     const float *alpha, const struct chorus_nn_conv *conv, const float *in,
-                     int l, float *out, int add) {
+                     const float *alpha, const struct chorus_nn_conv *conv,
+                     const struct res1_io *io, int l, int add) {
     chorus_nn_linear(s, 1, a->fc.in, a->fc.w, a->fc.b, a->fc.out, r->h);
-    chorus_nn_adain_coeffs(in, r->ch, l, r->h, r->h + r->ch, alpha, &r->af);
+    if (io->inb) chorus_nn_adain_coeffs_bf16(io->inb, r->ch, l, r->h, r->h + r->ch, alpha, &r->af);
+    else chorus_nn_adain_coeffs(io->in, r->ch, l, r->h, r->h + r->ch, alpha, &r->af);
     int h = conv->pad;
     if (2 * h != (conv->k - 1) * conv->dil || conv->stride != 1) return -1;
     /* on a bf16 kernel the window is written as its input pairs (r->win holds either) */
     int pairs = chorus_nn_conv_takes_pairs(conv);
+    if ((io->inb || io->outb) && !pairs) return -1;
     for (int t0 = 0; t0 < l; t0 += r->tile) {
         int nt = l - t0 < r->tile ? l - t0 : r->tile;
         if (pairs) {
             uint32_t *pw = (uint32_t *)(void *)r->win;
-            if (chorus_nn_affine_window_pairs(in, r->ch, l, t0 - h, nt + 2 * h, &r->af, pw) ||
-                chorus_nn_conv_valid_pairs(conv, pw, nt + 2 * h, out + t0, l, add))
+            int wrc = io->inb ? chorus_nn_affine_window_pairs_bf16(io->inb, r->ch, l, t0 - h,
+                                                                   nt + 2 * h, &r->af, pw)
+                              : chorus_nn_affine_window_pairs(io->in, r->ch, l, t0 - h,
+                                                              nt + 2 * h, &r->af, pw);
+            if (wrc) return -1;
+            if (io->outb) { /* c1 into the tile, then rounded into y */
+                if (chorus_nn_conv_valid_pairs(conv, pw, nt + 2 * h, r->yt, r->tile, 0)) return -1;
+                struct round_job rj = {r->yt, r->tile, nt, l, t0, io->outb};
+                chorus_nn_parallel(round_range, &rj, r->ch, (size_t)r->ch * nt);
+            } else if (chorus_nn_conv_valid_pairs(conv, pw, nt + 2 * h, io->out + t0, l, add)) {
                 return -1;
+            }
             continue;
         }
-        chorus_nn_affine_window(in, r->ch, l, t0 - h, nt + 2 * h, &r->af, r->win);
-        if (chorus_nn_conv_valid(conv, r->win, nt + 2 * h, out + t0, l, add)) return -1;
+        chorus_nn_affine_window(io->in, r->ch, l, t0 - h, nt + 2 * h, &r->af, r->win);
+        if (chorus_nn_conv_valid(conv, r->win, nt + 2 * h, io->out + t0, l, add)) return -1;
     }
     return 0;
 }
 
 /* AdaINResBlock1 in place on x[ch][l], tiled in time: besides x only y (c1's output, whose
- * statistics the second AdaIN needs whole; the caller's ybuf of ch*l floats when not NULL) and
- * one window. Same numbers as the whole path. */
+ * statistics the second AdaIN needs whole; the caller's ybuf when not NULL: ch*l floats, or
+ * ch*l bf16 values with y16) and one window. Same numbers as the whole path, except that with
+ * y16 y is rounded to bf16 (half its memory; only where the convolutions take bf16 pairs). */
 static int res1_forward_tiled(const struct kk_res1 *b, const float *s, float *x, int l, int tile,
-                              float *ybuf) {
-    struct res1_tiles r = {b->ch, tile, 0, NULL, NULL, NULL, {0}};
+                              void *ybuf, int y16) {
+    struct res1_tiles r = {b->ch, tile, 0, NULL, NULL, NULL, {0}, NULL};
     for (int j = 0; j < 3; j++) {
         if (b->c1[j].pad > r.halo) r.halo = b->c1[j].pad;
         if (b->c2[j].pad > r.halo) r.halo = b->c2[j].pad;
     }
-    float *y = ybuf ? ybuf : fnew((size_t)b->ch * l);
+    size_t ybytes = (size_t)b->ch * l * (y16 ? sizeof(uint16_t) : sizeof(float));
+    void *y = ybuf ? ybuf : chorus_nn_alloc(ybytes);
     r.h = fnew(4 * (size_t)b->ch);
     r.win = fnew((size_t)b->ch * (tile + 2 * r.halo));
     r.mode = malloc((size_t)b->ch);
+    if (y16) r.yt = fnew((size_t)b->ch * tile);
     int rc = -1;
-    if (!y || !r.h || !r.win || !r.mode) goto done;
+    if (!y || !r.h || !r.win || !r.mode || (y16 && !r.yt)) goto done;
     r.af = (struct chorus_nn_affine){r.h + 2 * b->ch, r.h + 3 * b->ch, r.mode, NULL};
+    struct res1_io one = {x, NULL, y16 ? NULL : y, y16 ? y : NULL},
+                   two = {y16 ? NULL : y, y16 ? y : NULL, x, NULL};
     for (int j = 0; j < 3; j++)
-        if (res1_pass(&r, &b->a1[j], s, b->al1[j], &b->c1[j], x, l, y, 0) ||
-            res1_pass(&r, &b->a2[j], s, b->al2[j], &b->c2[j], y, l, x, 1))
+        if (res1_pass(&r, &b->a1[j], s, b->al1[j], &b->c1[j], &one, l, 0) ||
+            res1_pass(&r, &b->a2[j], s, b->al2[j], &b->c2[j], &two, l, 1))
             goto done;
     rc = 0;
 done:
@@ -1152,13 +1192,21 @@ done:
     free(r.h);
     free(r.win);
     free(r.mode);
+    free(r.yt);
     return rc;
 }
 
-/* ybuf: scratch of ch*l floats for the tiled path, or NULL. */
+/* 1 when the tiled block keeps y as bf16: reduced weights the bf16 kernel takes as pairs. */
+static int y_bf16(const struct kokoro_model *m, const struct kk_res1 *b) {
+    return m->bf16 && m->tile > 0 && chorus_nn_conv_takes_pairs(&b->c1[0]) &&
+           chorus_nn_conv_takes_pairs(&b->c2[0]);
+}
+
+/* ybuf: scratch for the tiled path's y (ch*l floats, or bf16 values: y_bf16), or NULL. */
 static int res1_forward(const struct kk_res1 *b, const struct kokoro_model *m, const float *s,
-                        float *x, int l, float *ybuf) {
-    if (m->tile > 0) return res1_forward_tiled(b, s, x, l, m->tile < l ? m->tile : l, ybuf);
+                        float *x, int l, void *ybuf) {
+    if (m->tile > 0)
+        return res1_forward_tiled(b, s, x, l, m->tile < l ? m->tile : l, ybuf, y_bf16(m, b));
     return res1_forward_whole(b, s, x, l);
 }
 
@@ -1311,8 +1359,9 @@ static int harmonic_source(struct fwd *f, const float *f0, int f0_len, int scale
  * allocation per tensor costs a page fault and a zeroing for every page (6.7 stage-1 tensors'
  * worth per chunk; 4 now, and none at all for a chunk no larger than an earlier one of the
  * same scratch). Four are enough: a stage holds at most its input, the noise branch, the
- * upsampled tensor and the resblock scratch, or later the sum, the copy, the upsampled tensor
- * and the scratch. Every user writes a buffer before reading it. */
+ * upsampled tensor and the resblocks' y, or later the sum, the copy, the upsampled tensor and
+ * y. y always has the last buffer, half the size when it is kept as bf16 (the reduced
+ * precisions; y_bf16). Every user writes a buffer before reading it. */
 enum { NSLAB = 4 };
 struct kokoro_scratch {
     float *p[NSLAB];
@@ -1333,27 +1382,32 @@ struct slabs {
     unsigned char used[NSLAB];
     size_t n; /* floats each buffer holds for this pass */
 };
-/* A free buffer of sl->n floats. One too small for this pass is replaced by a fresh one with
+/* Buffer i, at least `bytes` long: one too small for this pass is replaced by a fresh one with
  * a quarter to spare (pages never touched cost nothing), so a job whose chunks grow a little
  * faults its buffers in once. */
-static float *slab_take(struct slabs *sl) {
-    size_t bytes = sl->n * sizeof(float);
-    for (int i = 0; i < NSLAB; i++) {
-        if (sl->used[i]) continue;
-        if (sl->s->cap[i] < bytes) {
-            size_t cap = bytes + bytes / 4;
-            void *q = chorus_nn_map(cap);
-            if (!q) return NULL;
-            chorus_nn_unmap(sl->s->p[i], sl->s->cap[i]);
-            sl->s->p[i] = q;
-            sl->s->cap[i] = cap;
-        }
-        sl->used[i] = 1;
-        return sl->s->p[i];
+static void *slab_fit(struct slabs *sl, int i, size_t bytes) {
+    if (sl->s->cap[i] < bytes) {
+        size_t cap = bytes + bytes / 4;
+        void *q = chorus_nn_map(cap);
+        if (!q) return NULL;
+        chorus_nn_unmap(sl->s->p[i], sl->s->cap[i]);
+        sl->s->p[i] = q;
+        sl->s->cap[i] = cap;
     }
+    sl->used[i] = 1;
+    return sl->s->p[i];
+}
+/* A free buffer of sl->n floats: the first NSLAB - 1 hold the stages' tensors, the last one
+ * the resblocks' y (slab_take_y), which is half their size when kept as bf16. */
+static float *slab_take(struct slabs *sl) {
+    for (int i = 0; i < NSLAB - 1; i++)
+        if (!sl->used[i]) return slab_fit(sl, i, sl->n * sizeof(float));
     return NULL;
 }
-static void slab_give(struct slabs *sl, const float *x) {
+static void *slab_take_y(struct slabs *sl, int half) {
+    return sl->used[NSLAB - 1] ? NULL : slab_fit(sl, NSLAB - 1, sl->n * (half ? 2 : 4));
+}
+static void slab_give(struct slabs *sl, const void *x) {
     for (int i = 0; i < NSLAB; i++)
         if (x && sl->s->p[i] == x) sl->used[i] = 0;
 }
@@ -1369,7 +1423,10 @@ static int gen_stage(struct fwd *f, struct slabs *sl, int i, const float *s, flo
     int ls = chorus_nn_conv_out_len(&m->noise_convs[i], frames);
     int lu = chorus_nn_conv_out_len(&m->ups[i], l);
     /* one scratch for every resblock of the stage */
-    float *ybuf = m->tile > 0 ? slab_take(sl) : NULL, *xs = slab_take(sl), *up = slab_take(sl);
+    int half = y_bf16(m, &m->noise_res[i]);
+    for (int j = 0; j < c->n_rk; j++) half &= y_bf16(m, &m->resblocks[i * c->n_rk + j]);
+    void *ybuf = m->tile > 0 ? slab_take_y(sl, half) : NULL;
+    float *xs = slab_take(sl), *up = slab_take(sl);
     if ((m->tile > 0 && !ybuf) || !xs || !up) return CHORUS_E_NOMEM;
     if (chorus_nn_conv_forward(&m->noise_convs[i], *har, frames, xs)) return CHORUS_E_NOMEM;
     if (last) {
