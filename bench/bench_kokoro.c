@@ -16,7 +16,7 @@
  * in order, a line `chunk FILE_INDEX COMPUTE_SECONDS AUDIO_SECONDS` (FILE_INDEX 0 or 1), and
  * at the end `maxrss MEGABYTES`. docs/kokoro.md ("Speed") describes the driver we used.
  *
- * Chunks are cut as the backend cuts them: aimed at CHORUS_BENCH_TARGET phonemes (default 250,
+ * Chunks are cut as the backend cuts them: aimed at CHORUS_BENCH_TARGET phonemes (default 175,
  * the backend's [kokoro] target_phonemes; 510 = KPipeline's packing), at most 510.
  *
  * Precision of the main run (first audio, text, profile): CHORUS_BENCH_PRECISION=bf16 (or int8)
@@ -175,7 +175,7 @@ static void collect_add(struct collect *c, const float *a, size_t na, const int 
     c->nd += (size_t)nd;
 }
 
-static size_t g_target = 250; /* CHORUS_BENCH_TARGET */
+static size_t g_target = 175; /* CHORUS_BENCH_TARGET */
 
 /* Synthesize `text` chunk by chunk as the backend does; returns audio seconds; *first = seconds
  * until the first chunk's audio. If `chunks` is not NULL, each chunk's phonemes go there, one

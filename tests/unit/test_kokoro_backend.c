@@ -324,7 +324,7 @@ static void count_calls(enum chorus_log_level level, const char *msg, void *ud) 
     if (sscanf(msg, "kokoro: chunk of %d phonemes", &n) == 1 && calls < 32) call_ph[calls++] = n;
 }
 
-/* [kokoro] target_phonemes: chunks are whole sentences within the target (default 250). Seven
+/* [kokoro] target_phonemes: chunks are whole sentences within the target (default 175). Seven
  * sentences of 19 phonemes, as phonemes (the tiny model takes 62 at most): the first is the
  * core's first job; of the other six, KPipeline's rule packs three per model call, a target of
  * 40 two, 32 one; a bad value is a clear error. */

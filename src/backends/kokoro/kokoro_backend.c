@@ -39,10 +39,12 @@
 
 #define KOKORO_RATE 24000
 #define KOKORO_MAX_PHONEMES 510
-/* Chunks aim at whole sentences within this many phonemes (Kokoro-FastAPI's TARGET_MAX_TOKENS,
- * remsky/Kokoro-FastAPI api/src/core/config.py): the generator's buffers, most of the memory,
- * grow with a chunk's length, and its README finds 510-phoneme chunks "rushed" */
-#define KOKORO_TARGET_PHONEMES 250
+/* Chunks aim at whole sentences within this many phonemes (Kokoro-FastAPI makes chunks of
+ * 175-250, target_min_tokens and target_max_tokens in remsky/Kokoro-FastAPI
+ * api/src/core/config.py, and its README finds 510-phoneme ones "rushed"): the generator's
+ * buffers, most of the memory, grow with a chunk's length; at 175 a 1,000-character request
+ * stays under 400 MB (docs/kokoro.md "Chunk target and the server's heap, round 5") */
+#define KOKORO_TARGET_PHONEMES 175
 
 struct kokoro_priv {
     char model[1024], config[1024], voices[1024], looked[1024];
