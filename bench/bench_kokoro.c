@@ -30,9 +30,9 @@
  * time, the default; "bf16" = bfloat16 convolution weights, tiled; "int8" = int8 weights with
  * per-channel scales for the direct kernel's convolutions, bf16 for the rest, tiled) loads a
  * model per mode, runs the text once with the same noise and prints compute, RTF, the
- * resident size before the text (weights and runtime) and its peak during the text (VmHWM, reset through
- * /proc/self/clear_refs), with ratios to the first mode, the SNR and log-mel distance of the
- * audio against the first mode's and whether the durations are identical. A second text file
+ * resident size before the text (weights and runtime) and its peak during the text (VmHWM,
+ * reset through /proc/self/clear_refs), with ratios to the first mode, the SNR and log-mel
+ * distance of the audio against the first mode's and whether the durations are identical. A second text file
  * (CHORUS_BENCH_TEXT2) is run the same way. CHORUS_BENCH_MODES_ONLY=1 prints only that table.
  *
  * Concurrency: with CHORUS_BENCH_JOBS=N (2-16) it then synthesizes the text once alone and N

@@ -339,7 +339,7 @@ int cli_serve(int argc, char **argv) {
      * free at its top; when the server is quiet the reaper gives the rest back (watch.c). A
      * fixed 1 MiB mmap threshold, as before, mapped and faulted in every tensor of a Kokoro
      * generation afresh: a 1,000-character request took 10.6-12.3 s instead of 8.6-8.7 s
-     * (docs/kokoro.md "Chunk target and the server's heap, round 5"; bench/bench_soak.c). */
+     * (docs/kokoro.md "Chunk target, int8 and the server's heap, round 5"; bench_soak.c). */
     mallopt(M_ARENA_MAX, 4);
     mallopt(M_MMAP_THRESHOLD, 32 << 20);
     mallopt(M_TRIM_THRESHOLD, 8 << 20);

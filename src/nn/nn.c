@@ -1061,7 +1061,8 @@ static double sum_lanes_bf16(const uint16_t *v, int l, float shift, int square, 
 /* The statistics of row v (float) or vb (bf16, when v is NULL). */
 static double row_sum(const float *v, const uint16_t *vb, int l, float shift, int square,
                       float *maxabs) {
-    return v ? sum_lanes(v, l, shift, square, maxabs) : sum_lanes_bf16(vb, l, shift, square, maxabs);
+    return v ? sum_lanes(v, l, shift, square, maxabs)
+             : sum_lanes_bf16(vb, l, shift, square, maxabs);
 }
 
 static void chan_coeffs(const float *v, const uint16_t *vb, int l, int norm, int ch,

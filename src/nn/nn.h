@@ -49,7 +49,8 @@ struct chorus_nn_conv {
     uint32_t *wp;   /**< instead of wb for a conv the direct kernel runs (stride 1, groups 1,
                          cout a multiple of 8): bf16 weight pairs already in its layout */
     int8_t *wq;     /**< instead of wp (same shapes): int8 weights in wp's layout, two bytes
-                         per pair, times the per-output-channel scales ws (chorus_nn_conv_to_int8) */
+                         per pair, times the per-output-channel scales ws
+                         (chorus_nn_conv_to_int8) */
     float *ws;      /**< [cout] scales of wq */
     int wq_borrowed; /**< wb, wp or wq/ws point into a packfile mapping (not freed by release) */
     struct chorus_nn_conv *ph; /**< a strided ConvTranspose1d as `stride` stride-1 convs for

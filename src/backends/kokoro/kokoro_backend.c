@@ -43,7 +43,7 @@
  * 175-250, target_min_tokens and target_max_tokens in remsky/Kokoro-FastAPI
  * api/src/core/config.py, and its README finds 510-phoneme ones "rushed"): the generator's
  * buffers, most of the memory, grow with a chunk's length; at 175 a 1,000-character request
- * stays under 400 MB (docs/kokoro.md "Chunk target and the server's heap, round 5") */
+ * stays under 400 MB (docs/kokoro.md, "Chunk target, int8 and the server's heap, round 5") */
 #define KOKORO_TARGET_PHONEMES 175
 
 struct kokoro_priv {
