@@ -15,7 +15,6 @@
  */
 #include <dirent.h>
 #include <getopt.h>
-#include <malloc.h>
 #include <netinet/in.h>
 #include <pthread.h>
 #include <signal.h>
@@ -169,9 +168,7 @@ int main(int argc, char **argv) {
         return 2;
     signal(SIGPIPE, SIG_IGN);
     setenv("CHORUS_CACHE", "0", 1);
-    mallopt(M_ARENA_MAX, 4); /* as chorus serve does */
-    mallopt(M_MMAP_THRESHOLD, 32 << 20);
-    mallopt(M_TRIM_THRESHOLD, 8 << 20);
+    srv_malloc_setup(); /* as chorus serve does */
     struct chorus_engine *e = NULL;
     struct chorus_engine_options eo = chorus_engine_options_default();
     eo.no_config = 1;

@@ -3,7 +3,6 @@
 #include <fcntl.h>
 #include <getopt.h>
 #include <limits.h>
-#include <malloc.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -334,15 +333,7 @@ int cli_serve(int argc, char **argv) {
     sigaddset(&set, SIGTERM);
     pthread_sigmask(SIG_BLOCK, &set, NULL);
     signal(SIGPIPE, SIG_IGN);
-    /* One malloc arena per connection thread grew RSS without bound under load: a few suffice.
-     * Buffers under 32 MiB stay on the heap and are reused, and a heap keeps at most 8 MiB
-     * free at its top; when the server is quiet the reaper gives the rest back (watch.c). A
-     * fixed 1 MiB mmap threshold, as before, mapped and faulted in every tensor of a Kokoro
-     * generation afresh: a 1,000-character request took 10.6-12.3 s instead of 8.6-8.7 s
-     * (docs/kokoro.md "Chunk target, int8 and the server's heap, round 5"; bench_soak.c). */
-    mallopt(M_ARENA_MAX, 4);
-    mallopt(M_MMAP_THRESHOLD, 32 << 20);
-    mallopt(M_TRIM_THRESHOLD, 8 << 20);
+    srv_malloc_setup();
 
     struct chorus_engine *e = NULL;
     struct chorus_engine_options eo = chorus_engine_options_default();

@@ -203,14 +203,12 @@ static void dc_range(void *p, int s0, int s1) {
     const struct chorus_nn_conv *c = jb->c;
     size_t wblk = (size_t)c->k * jb->rows * MR;
     /* int8 weights: each row block widened to bf16 pairs here, once per super-block (the
-     * kernel then runs it over 8 column blocks) */
-    uint32_t stack[16384], *wide = NULL;
-    if (jb->scale) {
-        wide = wblk <= 16384 ? stack : malloc(wblk * sizeof *wide);
-        if (!wide) {
-            __atomic_store_n(&jb->failed, 1, __ATOMIC_RELAXED);
-            return;
-        }
+     * kernel then runs it over 8 column blocks); on the heap, not the stack (~50 KB for the
+     * decoder's, and callers' threads may have small stacks) */
+    uint32_t *wide = jb->scale ? malloc(wblk * sizeof *wide) : NULL;
+    if (jb->scale && !wide) {
+        __atomic_store_n(&jb->failed, 1, __ATOMIC_RELAXED);
+        return;
     }
     for (int s = s0; s < s1; s++) {
         int t0 = s * SUPER, t1 = jb->n - t0 < SUPER ? jb->n : t0 + SUPER;
@@ -233,7 +231,7 @@ static void dc_range(void *p, int s0, int s1) {
             }
         }
     }
-    if (wide != stack) free(wide);
+    free(wide);
 }
 
 #endif /* DC_X86 */

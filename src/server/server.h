@@ -42,6 +42,11 @@ struct srv_options {
     size_t download_max_bytes;   /**< disk for download copies, all together */
 };
 
+/** The process's allocator settings for a server (glibc; once, before any thread starts): a
+ *  few malloc arenas, buffers under 32 MiB kept on the heap, at most 8 MiB free at a heap's
+ *  top. With them the reaper gives the heaps' free pages back when the server is quiet. */
+void srv_malloc_setup(void);
+
 /** Defaults for every field (loopback, port 8880, queue 32, body 1 MiB...). */
 struct srv_options srv_options_default(void);
 

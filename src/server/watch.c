@@ -111,6 +111,20 @@ static void trim_when_quiet(struct srv *s) {
 #endif
 }
 
+/* One malloc arena per connection thread grew RSS without bound under load: a few suffice.
+ * Buffers under 32 MiB stay on the heap and are reused, and a heap keeps at most 8 MiB free
+ * at its top (malloc_trim cannot shrink a thread arena's top). A fixed 1 MiB mmap threshold, as
+ * before, mapped and faulted in every tensor of a Kokoro generation afresh: a 1,000-character
+ * request took 10.6-12.3 s instead of 8.6-8.7 s (docs/kokoro.md "Chunk target, int8 and the
+ * server's heap, round 5"; bench/bench_soak.c). */
+void srv_malloc_setup(void) {
+#ifdef __GLIBC__
+    mallopt(M_ARENA_MAX, 4);
+    mallopt(M_MMAP_THRESHOLD, 32 << 20);
+    mallopt(M_TRIM_THRESHOLD, 8 << 20);
+#endif
+}
+
 static void *reaper(void *arg) {
     struct srv *s = arg;
     for (;;) {

@@ -707,15 +707,16 @@ static size_t chunk_fit(const struct kokoro_tokens *t, size_t a, size_t max) {
     return k;
 }
 
-/* The end of the last token of tokens [a, k) in marks class w (a closing bracket or quote
- * right after it goes with it), or a when there is none. */
+/* The end of a chunk whose last mark is token z: past it, and past a closing bracket or quote
+ * right after it (before k). */
+static size_t after_mark(const struct kokoro_tokens *t, size_t z, size_t k) {
+    return z + 1 < k && ps_is_one_of(t, z + 1, w_bumps, 2) ? z + 2 : z + 1;
+}
+
+/* The end after the last token of tokens [a, k) in marks class w, or a when there is none. */
 static size_t last_mark_end(const struct kokoro_tokens *t, size_t a, size_t k, int w) {
-    for (size_t z = k; z-- > a;) {
-        if (!ps_is_one_of(t, z, w_marks[w], w_counts[w])) continue;
-        z++;
-        if (z < k && ps_is_one_of(t, z, w_bumps, 2)) z++;
-        return z;
-    }
+    for (size_t z = k; z-- > a;)
+        if (ps_is_one_of(t, z, w_marks[w], w_counts[w])) return after_mark(t, z, k);
     return a;
 }
 
@@ -745,12 +746,8 @@ size_t chorus_kokoro_chunk_end_target(const struct kokoro_tokens *t, size_t a, s
     }
     /* no mark within the target: the first sentence whole when it fits in max */
     size_t km = chunk_fit(t, a, max);
-    for (size_t z = k; z < km; z++) {
-        if (!ps_is_one_of(t, z, w_sentence, 4)) continue;
-        z++;
-        if (z < km && ps_is_one_of(t, z, w_bumps, 2)) z++;
-        return z;
-    }
+    for (size_t z = k; z < km; z++)
+        if (ps_is_one_of(t, z, w_sentence, 4)) return after_mark(t, z, km);
     return chorus_kokoro_chunk_end(t, a, max);
 }
 

@@ -79,7 +79,8 @@ struct kokoro_model {
     int pk_mapped, pk_misses;
     struct chorus_pack_writer *pw;
     int tile; /* generator resblocks: columns per tile, 0 = whole-chunk tensors */
-    int bf16; /* convolution weights: 1 bfloat16, 2 int8 (direct kernel's) and bfloat16 */
+    int reduced; /* convolution weights: 0 float32, 1 bfloat16, 2 int8 (the direct kernel's)
+                  * and bfloat16 */
     /* the bf16 weights' own packfile (mapped, or written by the first conversion) */
     struct chorus_pack_source src;
     char bf16_pack[1100];
@@ -640,7 +641,7 @@ static int reduced_from_pack(struct kokoro_model *m, struct chorus_nn_conv *c, i
  * through one) the result is kept beside it (NAME-bf16 / NAME-int8.chorus-pack) and mapped by
  * later loads. */
 static int to_reduced(struct kokoro_model *m, int int8) {
-    if (m->bf16) return m->bf16 == (int8 ? 2 : 1) ? 0 : CHORUS_E_INVALID;
+    if (m->reduced) return m->reduced == (int8 ? 2 : 1) ? 0 : CHORUS_E_INVALID;
     struct chorus_nn_conv *v[200];
     int n = bf16_convs(m, v), mapped = 0, misses = 0;
     char why[256], path[1100] = "";
@@ -666,14 +667,14 @@ static int to_reduced(struct kokoro_model *m, int int8) {
     if (path[0] && !mapped) reduced_pack_write(m, path, v, n);
     /* the float32 copies are no longer read: drop their pages from this process */
     if (m->pk.map) madvise(m->pk.map, m->pk.map_size, MADV_DONTNEED);
-    m->bf16 = int8 ? 2 : 1;
+    m->reduced = int8 ? 2 : 1;
     return 0;
 }
 
 int chorus_kokoro_model_to_bf16(struct kokoro_model *m) { return to_reduced(m, 0); }
 int chorus_kokoro_model_to_int8(struct kokoro_model *m) { return to_reduced(m, 1); }
 
-int chorus_kokoro_model_is_bf16(const struct kokoro_model *m) { return m->bf16; }
+int chorus_kokoro_model_is_bf16(const struct kokoro_model *m) { return m->reduced; }
 
 void chorus_kokoro_model_set_tile(struct kokoro_model *m, int cols) {
     m->tile = cols > 0 ? cols : 0;
@@ -1198,7 +1199,7 @@ done:
 
 /* 1 when the tiled block keeps y as bf16: reduced weights the bf16 kernel takes as pairs. */
 static int y_bf16(const struct kokoro_model *m, const struct kk_res1 *b) {
-    return m->bf16 && m->tile > 0 && chorus_nn_conv_takes_pairs(&b->c1[0]) &&
+    return m->reduced && m->tile > 0 && chorus_nn_conv_takes_pairs(&b->c1[0]) &&
            chorus_nn_conv_takes_pairs(&b->c2[0]);
 }
 
